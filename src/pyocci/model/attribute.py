@@ -1,0 +1,171 @@
+"""Attribute definitions: the name, type and rules of one OCCI attribute.
+
+A definition is not a value. Values live in an entity's attribute map; the
+definition (carried by a Kind, Mixin or Action) says what values are legal.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any
+
+
+class AttributeType(StrEnum):
+    """The value types GFD.221 and GFD.226 allow, refined where the spec says so."""
+
+    STRING = "string"
+    NUMBER = "number"  # a float; integers are accepted too
+    INTEGER = "integer"
+    BOOLEAN = "boolean"
+    ENUM = "enum"  # a string out of a fixed set
+    LIST = "list"
+    OBJECT = "object"
+
+    @property
+    def json_type(self) -> str:
+        """The `type` member GFD.226 uses for this type in an attribute description."""
+        return _JSON_TYPES[self]
+
+
+_JSON_TYPES = {
+    AttributeType.STRING: "string",
+    AttributeType.ENUM: "string",
+    AttributeType.NUMBER: "number",
+    AttributeType.INTEGER: "number",
+    AttributeType.BOOLEAN: "boolean",
+    AttributeType.LIST: "array",
+    AttributeType.OBJECT: "object",
+}
+
+_FROM_JSON_TYPE = {
+    "string": AttributeType.STRING,
+    "number": AttributeType.NUMBER,
+    "integer": AttributeType.INTEGER,
+    "boolean": AttributeType.BOOLEAN,
+    "array": AttributeType.LIST,
+    "object": AttributeType.OBJECT,
+    # rOCCI-core writes Ruby class names in some documents.
+    "list": AttributeType.LIST,
+    "hash": AttributeType.OBJECT,
+    "float": AttributeType.NUMBER,
+}
+
+
+def attribute_type_from_json(name: str) -> AttributeType | None:
+    """Map a JSON `type` member (or a known dialect spelling) to an AttributeType."""
+    return _FROM_JSON_TYPE.get(name.lower())
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class AttributeDefinition:
+    """The definition of one attribute, as carried by a Kind, Mixin or Action.
+
+    `mutable` means a client may set the attribute at creation and change it
+    later; immutable attributes are managed by the server. `required` means a
+    client must supply a value at creation (after defaults are applied).
+    `legacy_values` maps spellings older clients send onto the canonical enum
+    value (rOCCI-core writes ``deffered`` for ``deferred``).
+    """
+
+    name: str
+    type: AttributeType = AttributeType.STRING
+    mutable: bool = True
+    required: bool = False
+    default: Any = None
+    description: str | None = None
+    pattern: str | None = None
+    enum: tuple[str, ...] = ()
+    legacy_values: Mapping[str, str] = field(default_factory=dict)
+
+    def problem_with(self, value: Any) -> str | None:
+        """Return why `value` is not legal for this attribute, or None if it is."""
+        expected = self.type
+        if expected is AttributeType.STRING or expected is AttributeType.ENUM:
+            if not isinstance(value, str):
+                return f"{self.name} must be a string, not {_describe(value)}"
+            if expected is AttributeType.ENUM and self.enum and value not in self.enum:
+                allowed = ", ".join(self.enum)
+                return f"{self.name} must be one of {allowed}; got {value!r}"
+            if self.pattern is not None and _compiled(self.pattern).fullmatch(value) is None:
+                return f"{self.name} must match the pattern {self.pattern!r}; got {value!r}"
+            return None
+        if expected is AttributeType.INTEGER:
+            if isinstance(value, bool) or not isinstance(value, int):
+                return f"{self.name} must be an integer, not {_describe(value)}"
+            return None
+        if expected is AttributeType.NUMBER:
+            if isinstance(value, bool) or not isinstance(value, int | float):
+                return f"{self.name} must be a number, not {_describe(value)}"
+            if isinstance(value, float) and not math.isfinite(value):
+                return f"{self.name} must be a finite number; got {value!r}"
+            return None
+        if expected is AttributeType.BOOLEAN:
+            if not isinstance(value, bool):
+                return f"{self.name} must be true or false, not {_describe(value)}"
+            return None
+        if expected is AttributeType.LIST:
+            if not isinstance(value, list):
+                return f"{self.name} must be a list, not {_describe(value)}"
+            return None
+        if not isinstance(value, dict):
+            return f"{self.name} must be an object, not {_describe(value)}"
+        return None
+
+    def coerce(self, value: Any) -> Any:
+        """Bring a value in a lossy wire form to this attribute's type, where that is safe.
+
+        Text renderings cannot say "boolean" or "list", and some servers quote
+        everything, so ``"true"`` becomes True, ``"2"`` becomes 2 for an
+        integer, and a JSON string becomes a list or object. A value that does
+        not convert is returned unchanged, for validation to report.
+        """
+        expected = self.type
+        if expected is AttributeType.BOOLEAN and isinstance(value, str):
+            lowered = value.strip().lower()
+            if lowered in ("true", "false"):
+                return lowered == "true"
+        elif expected is AttributeType.INTEGER:
+            if isinstance(value, str):
+                try:
+                    return int(value.strip())
+                except ValueError:
+                    return value
+            if isinstance(value, float) and value.is_integer():
+                return int(value)
+        elif expected is AttributeType.NUMBER and isinstance(value, str):
+            try:
+                number = float(value.strip())
+            except ValueError:
+                return value
+            return number if math.isfinite(number) else value
+        elif expected in (AttributeType.LIST, AttributeType.OBJECT) and isinstance(value, str):
+            try:
+                decoded = json.loads(value)
+            except ValueError:
+                return value
+            wanted = list if expected is AttributeType.LIST else dict
+            return decoded if isinstance(decoded, wanted) else value
+        elif expected is AttributeType.ENUM and isinstance(value, str):
+            return self.legacy_values.get(value, value)
+        return value
+
+
+def _describe(value: Any) -> str:
+    if value is None:
+        return "null"
+    return f"{type(value).__name__} {value!r}"
+
+
+_PATTERN_CACHE: dict[str, re.Pattern[str]] = {}
+
+
+def _compiled(pattern: str) -> re.Pattern[str]:
+    compiled = _PATTERN_CACHE.get(pattern)
+    if compiled is None:
+        compiled = _PATTERN_CACHE[pattern] = re.compile(pattern)
+    return compiled

@@ -1,0 +1,495 @@
+"""The `Model`: the set of categories a server knows, and the questions asked of it.
+
+Lookup by identifier and by location, the kind hierarchy, mixin depends and
+applies, the attribute definitions and actions an entity has, the state
+machines, and validation of an entity against all of that.
+
+A Model can sit on top of a base model (`Model(base=...)`): lookups fall
+through to the base, additions stay in the overlay. A server keeps one
+standard model and lays each tenant's user mixins over it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Mapping
+from typing import Any
+
+from pyocci.model.attribute import AttributeDefinition
+from pyocci.model.category import TERM_PATTERN, Action, Category, Kind, Mixin
+from pyocci.model.core import ENTITY, LINK
+from pyocci.model.entity import CORE_ID, CORE_SOURCE_KIND, CORE_TARGET_KIND, Entity, Link, Resource
+from pyocci.model.errors import CategoryConflictError, UnknownCategoryError, ValidationError
+from pyocci.model.states import StateMachine
+
+#: Immutable attributes a client may nevertheless send when creating an
+#: entity: the id (client-chosen paths, and JSON requires it) and the kinds
+#: of link ends, which are implied by the ends and checked there.
+_SETTABLE_AT_CREATION = frozenset({CORE_ID, CORE_SOURCE_KIND, CORE_TARGET_KIND})
+
+RESOURCE_TPL_ID = "http://schemas.ogf.org/occi/infrastructure#resource_tpl"
+OS_TPL_ID = "http://schemas.ogf.org/occi/infrastructure#os_tpl"
+
+
+def normalize_location(location: str) -> str:
+    """Collection locations end in ``/`` (OCCI 1.1 rule kept by 1.2 implementations)."""
+    return location if location.endswith("/") else location + "/"
+
+
+class Model:
+    """A registry of Kinds, Mixins and Actions, optionally layered over a base model."""
+
+    def __init__(
+        self,
+        categories: Iterable[Category] = (),
+        *,
+        state_machines: Mapping[str, StateMachine] | None = None,
+        legacy_attribute_names: Mapping[str, str] | None = None,
+        base: Model | None = None,
+    ) -> None:
+        self._base = base
+        self._categories: dict[str, Category] = {}
+        self._locations: dict[str, Category] = {}
+        self._state_machines: dict[str, StateMachine] = dict(state_machines or {})
+        self._legacy_names: dict[str, str] = dict(legacy_attribute_names or {})
+        for category in categories:
+            self.add(category)
+
+    # --- registry ---------------------------------------------------------------
+
+    def add(self, category: Category) -> None:
+        """Register a category; raise CategoryConflictError if its id or location is taken."""
+        if self.get(category.id) is not None:
+            raise CategoryConflictError(f"category {category.id!r} is already defined")
+        location = getattr(category, "location", None)
+        if location is not None:
+            location = normalize_location(location)
+            taken = self.by_location(location)
+            if taken is not None:
+                raise CategoryConflictError(
+                    f"location {location!r} is already bound to {taken.id!r}"
+                )
+            self._locations[location] = category
+        self._categories[category.id] = category
+
+    def remove(self, identifier: str) -> Category:
+        """Unregister a category of this layer (never one of the base model)."""
+        category = self._categories.pop(identifier, None)
+        if category is None:
+            if self._base is not None and self._base.get(identifier) is not None:
+                raise CategoryConflictError(f"{identifier!r} is provider-defined")
+            raise UnknownCategoryError(identifier)
+        location = getattr(category, "location", None)
+        if location is not None:
+            self._locations.pop(normalize_location(location), None)
+        return category
+
+    def owns(self, identifier: str) -> bool:
+        """Whether the category was added to this layer (not inherited from the base)."""
+        return identifier in self._categories
+
+    def get(self, identifier: str) -> Category | None:
+        """The category with this identifier, or None."""
+        category = self._categories.get(identifier)
+        if category is None and self._base is not None:
+            return self._base.get(identifier)
+        return category
+
+    def by_location(self, location: str) -> Category | None:
+        """The Kind or Mixin bound to a collection path, or None."""
+        location = normalize_location(location)
+        category = self._locations.get(location)
+        if category is None and self._base is not None:
+            return self._base.by_location(location)
+        return category
+
+    def __contains__(self, identifier: object) -> bool:
+        return isinstance(identifier, str) and self.get(identifier) is not None
+
+    def __iter__(self) -> Iterator[Category]:
+        if self._base is not None:
+            yield from self._base
+        yield from self._categories.values()
+
+    def __len__(self) -> int:
+        return sum(1 for _ in self)
+
+    @property
+    def kinds(self) -> list[Kind]:
+        """Every Kind, base model first."""
+        return [c for c in self if isinstance(c, Kind)]
+
+    @property
+    def mixins(self) -> list[Mixin]:
+        """Every Mixin, base model first."""
+        return [c for c in self if isinstance(c, Mixin)]
+
+    @property
+    def actions(self) -> list[Action]:
+        """Every Action, base model first."""
+        return [c for c in self if isinstance(c, Action)]
+
+    def kind(self, identifier: str) -> Kind:
+        """The Kind with this identifier; UnknownCategoryError if there is none."""
+        category = self.get(identifier)
+        if not isinstance(category, Kind):
+            raise UnknownCategoryError(identifier, "kind")
+        return category
+
+    def mixin(self, identifier: str) -> Mixin:
+        """The Mixin with this identifier; UnknownCategoryError if there is none."""
+        category = self.get(identifier)
+        if not isinstance(category, Mixin):
+            raise UnknownCategoryError(identifier, "mixin")
+        return category
+
+    def action(self, identifier: str) -> Action:
+        """The Action with this identifier; UnknownCategoryError if there is none."""
+        category = self.get(identifier)
+        if not isinstance(category, Action):
+            raise UnknownCategoryError(identifier, "action")
+        return category
+
+    def state_machine(self, kind_id: str) -> StateMachine | None:
+        """The state machine of a kind, inherited from the nearest ancestor that has one."""
+        for kind in self.ancestors(kind_id):
+            machine = self._state_machines.get(kind.id)
+            if machine is None and self._base is not None:
+                machine = self._base._state_machines.get(kind.id)
+            if machine is not None:
+                return machine
+        return None
+
+    def canonical_attribute_name(self, name: str) -> str:
+        """The 1.2 name for an attribute name other implementations send."""
+        canonical = self._legacy_names.get(name)
+        if canonical is None and self._base is not None:
+            return self._base.canonical_attribute_name(name)
+        return canonical or name
+
+    # --- hierarchy --------------------------------------------------------------
+
+    def ancestors(self, kind_id: str) -> list[Kind]:
+        """The kind and its parents, nearest first; unknown parents end the chain."""
+        chain: list[Kind] = []
+        seen: set[str] = set()
+        current: str | None = kind_id
+        while current is not None and current not in seen:
+            seen.add(current)
+            category = self.get(current)
+            if not isinstance(category, Kind):
+                break
+            chain.append(category)
+            current = category.parent
+        return chain
+
+    def is_kind_of(self, kind_id: str, ancestor_id: str) -> bool:
+        """Whether `kind_id` is `ancestor_id` or one of its descendants."""
+        return any(kind.id == ancestor_id for kind in self.ancestors(kind_id))
+
+    def dependencies(self, mixin_id: str) -> list[Mixin]:
+        """The mixin and every mixin it depends on, transitively, nearest first."""
+        found: list[Mixin] = []
+        seen: set[str] = set()
+        pending = [mixin_id]
+        while pending:
+            current = pending.pop(0)
+            if current in seen:
+                continue
+            seen.add(current)
+            category = self.get(current)
+            if isinstance(category, Mixin):
+                found.append(category)
+                pending.extend(category.depends)
+        return found
+
+    def depends_on(self, mixin_id: str, parent_id: str) -> bool:
+        """Whether a mixin is, or transitively depends on, `parent_id` (e.g. os_tpl)."""
+        return any(mixin.id == parent_id for mixin in self.dependencies(mixin_id))
+
+    def templates(self, parent_id: str) -> list[Mixin]:
+        """The mixins that depend on a parent mixin (os_tpl, resource_tpl ...), minus it."""
+        return [m for m in self.mixins if m.id != parent_id and self.depends_on(m.id, parent_id)]
+
+    def effective_applies(self, mixin_id: str) -> tuple[str, ...]:
+        """The kinds a mixin applies to: its own `applies`, else those of what it depends on.
+
+        Empty means it applies to any entity.
+        """
+        for mixin in self.dependencies(mixin_id):
+            if mixin.applies:
+                return mixin.applies
+        return ()
+
+    def mixin_applies_to(self, mixin_id: str, kind_id: str) -> bool:
+        """Whether a mixin may be associated with an entity of this kind."""
+        applies = self.effective_applies(mixin_id)
+        if not applies:
+            return True
+        ancestry = {kind.id for kind in self.ancestors(kind_id)}
+        return any(target in ancestry for target in applies)
+
+    # --- what an entity has -------------------------------------------------------
+
+    def attribute_definitions(
+        self, kind_id: str, mixin_ids: Iterable[str] = ()
+    ) -> dict[str, AttributeDefinition]:
+        """Every attribute definition an entity of this kind with these mixins has.
+
+        Kind definitions come root first so a child's definition replaces its
+        parent's; mixin definitions (with their dependencies) come last, so a
+        template's default replaces the kind's.
+        """
+        definitions: dict[str, AttributeDefinition] = {}
+        for kind in reversed(self.ancestors(kind_id)):
+            definitions.update(kind.attributes)
+        for mixin_id in mixin_ids:
+            for mixin in reversed(self.dependencies(mixin_id)):
+                definitions.update(mixin.attributes)
+        return definitions
+
+    def declared_actions(self, kind_id: str, mixin_ids: Iterable[str] = ()) -> list[str]:
+        """Identifiers of every action the kind (with ancestors) and mixins define."""
+        actions: list[str] = []
+        for kind in reversed(self.ancestors(kind_id)):
+            actions.extend(kind.actions)
+        for mixin_id in mixin_ids:
+            for mixin in self.dependencies(mixin_id):
+                actions.extend(mixin.actions)
+        return list(dict.fromkeys(actions))
+
+    def applicable_actions(self, entity: Entity) -> list[str]:
+        """The actions an entity offers now: declared ones its state machine allows."""
+        if entity.kind is None:
+            return []
+        declared = self.declared_actions(entity.kind, entity.mixins)
+        machine = self.state_machine(entity.kind)
+        if machine is None:
+            return declared
+        state = entity.attributes.get(machine.attribute, machine.initial)
+        return [
+            action
+            for action in declared
+            if action not in machine.transitions or state in machine.transitions[action]
+        ]
+
+    def find_actions(self, entity: Entity, term: str) -> list[str]:
+        """Identifiers of the actions declared for an entity whose term is `term`."""
+        return [
+            action
+            for action in self.declared_actions(entity.kind or "", entity.mixins)
+            if action.rsplit("#", 1)[-1] == term
+        ]
+
+    # --- normalisation ------------------------------------------------------------
+
+    def coerce(self, entity: Entity) -> None:
+        """Rename legacy attribute names and bring lossy wire values to their types.
+
+        Text renderings carry no types and some servers quote everything; after
+        this, values have the Python type their definition says, where the
+        conversion is safe. Inline links are coerced too.
+        """
+        definitions = self.attribute_definitions(entity.kind or "", entity.mixins)
+        coerced: dict[str, Any] = {}
+        for name, value in entity.attributes.items():
+            name = self.canonical_attribute_name(name)
+            definition = definitions.get(name)
+            coerced[name] = value if definition is None else definition.coerce(value)
+        entity.attributes = coerced
+        if isinstance(entity, Resource):
+            for link in entity.links:
+                self.coerce(link)
+
+    def coerce_invocation_attributes(
+        self, action_id: str, attributes: dict[str, Any]
+    ) -> dict[str, Any]:
+        """Coerce action parameters to the types the action declares."""
+        action = self.get(action_id)
+        if action is None:
+            return dict(attributes)
+        return {
+            name: (action.attributes[name].coerce(value) if name in action.attributes else value)
+            for name, value in attributes.items()
+        }
+
+    def apply_defaults(self, entity: Entity) -> None:
+        """Fill in defaults, and let resource templates set the sizes they define.
+
+        GFD.224: a resource template associated with a resource overrides the
+        resource's own size attributes; other defaults only fill gaps.
+        """
+        definitions = self.attribute_definitions(entity.kind or "", entity.mixins)
+        for name, definition in definitions.items():
+            if definition.default is not None and name not in entity.attributes:
+                entity.attributes[name] = definition.default
+        for mixin_id in entity.mixins:
+            if self.depends_on(mixin_id, RESOURCE_TPL_ID):
+                for mixin in self.dependencies(mixin_id):
+                    for name, definition in mixin.attributes.items():
+                        if definition.default is not None:
+                            entity.attributes[name] = definition.default
+
+    # --- validation ---------------------------------------------------------------
+
+    def validate(
+        self, entity: Entity, *, creating: bool = True, allow_undeclared: bool = False
+    ) -> None:
+        """Check an entity against its kind and mixins; raise ValidationError if it fails.
+
+        With `creating`, the client-supplied view of a new entity is checked:
+        required attributes must be given (or have defaults) and attributes the
+        kind marks immutable must not be set. Undeclared attributes are refused
+        unless `allow_undeclared`: clients must add the mixin that defines them.
+        """
+        problems = self.problems(entity, creating=creating, allow_undeclared=allow_undeclared)
+        if problems:
+            raise ValidationError(problems)
+
+    def problems(
+        self, entity: Entity, *, creating: bool = True, allow_undeclared: bool = False
+    ) -> list[str]:
+        """Like `validate`, but return the list of problems instead of raising."""
+        if entity.kind is None:
+            return ["the entity names no kind; give exactly one kind"]
+        kind = self.get(entity.kind)
+        if not isinstance(kind, Kind):
+            what = "a " + kind.category_class if kind is not None else "unknown"
+            return [f"kind {entity.kind!r} is {what}; use one of the kinds the server lists at /-/"]
+        problems: list[str] = []
+        problems.extend(self._entity_class_problems(entity))
+        problems.extend(self._mixin_problems(entity))
+        problems.extend(self._attribute_problems(entity, creating, allow_undeclared))
+        if isinstance(entity, Resource):
+            for link in entity.links:
+                problems.extend(
+                    f"link {link.id or link.target or '?'}: {problem}"
+                    for problem in self.problems(
+                        link, creating=creating, allow_undeclared=allow_undeclared
+                    )
+                )
+        return problems
+
+    def _entity_class_problems(self, entity: Entity) -> list[str]:
+        if entity.kind == ENTITY.id:
+            return [f"{ENTITY.id!r} is abstract; use a resource or link kind"]
+        is_link_kind = self.is_kind_of(entity.kind, LINK.id)
+        if isinstance(entity, Link) and not is_link_kind:
+            return [f"{entity.kind!r} is not a link kind, but the entity has a source and target"]
+        if isinstance(entity, Resource) and is_link_kind:
+            return [f"{entity.kind!r} is a link kind; give occi.core.source and occi.core.target"]
+        return []
+
+    def _mixin_problems(self, entity: Entity) -> list[str]:
+        problems: list[str] = []
+        template_parents: dict[str, list[str]] = {}
+        for mixin_id in entity.mixins:
+            category = self.get(mixin_id)
+            if category is None:
+                problems.append(f"unknown mixin {mixin_id!r}; the server lists its mixins at /-/")
+                continue
+            if not isinstance(category, Mixin):
+                problems.append(f"{mixin_id!r} is a {category.category_class}, not a mixin")
+                continue
+            if not self.mixin_applies_to(mixin_id, entity.kind):
+                applies = ", ".join(self.effective_applies(mixin_id))
+                problems.append(
+                    f"mixin {mixin_id!r} cannot be applied to {entity.kind!r}; "
+                    f"it applies to {applies}"
+                )
+            for parent in (OS_TPL_ID, RESOURCE_TPL_ID):
+                if mixin_id != parent and self.depends_on(mixin_id, parent):
+                    template_parents.setdefault(parent, []).append(mixin_id)
+        for parent, templates in template_parents.items():
+            if len(templates) > 1:
+                term = parent.rsplit("#", 1)[1]
+                problems.append(
+                    f"an entity takes at most one {term} template; got {', '.join(templates)}"
+                )
+        return problems
+
+    def _attribute_problems(
+        self, entity: Entity, creating: bool, allow_undeclared: bool
+    ) -> list[str]:
+        problems: list[str] = []
+        definitions = self.attribute_definitions(entity.kind, entity.mixins)
+        kind_definitions = self.attribute_definitions(entity.kind)
+        for name, value in entity.attributes.items():
+            definition = definitions.get(name)
+            if definition is None:
+                if not allow_undeclared:
+                    problems.append(
+                        f"attribute {name} is not defined by {entity.kind!r} or the entity's "
+                        "mixins; add the mixin that defines it"
+                    )
+                continue
+            if value is None:
+                continue
+            problem = definition.problem_with(value)
+            if problem is not None:
+                problems.append(problem)
+            kind_definition = kind_definitions.get(name)
+            if (
+                creating
+                and kind_definition is not None
+                and not kind_definition.mutable
+                and name not in _SETTABLE_AT_CREATION
+            ):
+                problems.append(f"attribute {name} is managed by the server and cannot be set")
+        if creating:
+            for name, definition in definitions.items():
+                if (
+                    definition.required
+                    and definition.default is None
+                    and entity.attributes.get(name) is None
+                ):
+                    problems.append(f"attribute {name} is required")
+        return problems
+
+    def validate_invocation(self, action_id: str, attributes: Mapping[str, Any]) -> None:
+        """Check action parameters against the action's definitions."""
+        action = self.action(action_id)
+        problems: list[str] = []
+        for name, value in attributes.items():
+            definition = action.attributes.get(name)
+            if definition is None:
+                allowed = ", ".join(action.attributes) or "none"
+                problems.append(
+                    f"{action.term} takes no parameter {name!r} (parameters: {allowed})"
+                )
+                continue
+            problem = definition.problem_with(value)
+            if problem is not None:
+                problems.append(problem)
+        for name, definition in action.attributes.items():
+            if definition.required and definition.default is None and name not in attributes:
+                problems.append(f"{action.term} needs the parameter {name!r}")
+        if problems:
+            raise ValidationError(problems)
+
+    # --- user mixins ----------------------------------------------------------------
+
+    def add_user_mixin(self, mixin: Mixin) -> None:
+        """Define a user mixin (a tag or a grouping), checking what a client may define.
+
+        A user mixin needs a valid term, a scheme ending in ``#``, a location,
+        no attribute definitions and no actions (GFD.223 §4); what it depends
+        on must exist.
+        """
+        problems: list[str] = []
+        if not TERM_PATTERN.fullmatch(mixin.term):
+            problems.append(f"term {mixin.term!r} is not a valid OCCI term")
+        if not mixin.scheme.endswith("#"):
+            problems.append(f"scheme {mixin.scheme!r} must end with '#'")
+        if mixin.location is None:
+            problems.append("a user mixin needs a location")
+        if mixin.attributes or mixin.actions:
+            problems.append("a user mixin cannot define attributes or actions")
+        for depended in mixin.depends:
+            if not isinstance(self.get(depended), Mixin):
+                problems.append(f"mixin {mixin.id!r} depends on unknown mixin {depended!r}")
+        for kind_id in mixin.applies:
+            if not isinstance(self.get(kind_id), Kind):
+                problems.append(f"mixin {mixin.id!r} applies to unknown kind {kind_id!r}")
+        if problems:
+            raise ValidationError(problems)
+        self.add(mixin)
