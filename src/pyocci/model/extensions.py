@@ -105,7 +105,9 @@ IPRESERVATION = Kind(
     actions=(IPRESERVATION_UP.id, IPRESERVATION_DOWN.id),
     attributes=attribute_map(
         [
-            AttributeDefinition(name="occi.ipreservation.address", description="Reserved IP address"),
+            AttributeDefinition(
+                name="occi.ipreservation.address", description="Reserved IP address"
+            ),
             AttributeDefinition(
                 name="occi.ipreservation.used",
                 type=AttributeType.BOOLEAN,

@@ -49,7 +49,11 @@ def _state_message(name: str) -> AttributeDefinition:
 
 def _method(choices: tuple[str, ...], default: str, **extra: object) -> AttributeDefinition:
     return AttributeDefinition(
-        name="method", type=ENUM, enum=choices, default=default, **extra  # type: ignore[arg-type]
+        name="method",
+        type=ENUM,
+        enum=choices,
+        default=default,
+        **extra,  # type: ignore[arg-type]
     )
 
 
@@ -145,9 +149,7 @@ COMPUTE_STATE_MACHINE = StateMachine(
 ONLINE = Action(scheme=STORAGE_ACTION, term="online", title="Bring the storage online")
 OFFLINE = Action(scheme=STORAGE_ACTION, term="offline", title="Take the storage offline")
 BACKUP = Action(scheme=STORAGE_ACTION, term="backup", title="Back up the storage (OCCI 1.1)")
-SNAPSHOT = Action(
-    scheme=STORAGE_ACTION, term="snapshot", title="Snapshot the storage (OCCI 1.1)"
-)
+SNAPSHOT = Action(scheme=STORAGE_ACTION, term="snapshot", title="Snapshot the storage (OCCI 1.1)")
 RESIZE = Action(
     scheme=STORAGE_ACTION,
     term="resize",
@@ -242,7 +244,9 @@ IPNETWORK = Mixin(
             AttributeDefinition(
                 name="occi.network.address", description="IP range in CIDR notation"
             ),
-            AttributeDefinition(name="occi.network.gateway", description="IP address of the gateway"),
+            AttributeDefinition(
+                name="occi.network.gateway", description="IP address of the gateway"
+            ),
             AttributeDefinition(
                 name="occi.network.allocation",
                 type=ENUM,
