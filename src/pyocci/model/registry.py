@@ -151,13 +151,23 @@ class Model:
 
     def state_machine(self, kind_id: str) -> StateMachine | None:
         """The state machine of a kind, inherited from the nearest ancestor that has one."""
+        machines = self._machines_along(kind_id)
+        return machines[0] if machines else None
+
+    def _machines_along(self, kind_id: str) -> list[StateMachine]:
+        """The state machines of a kind and its ancestors, nearest first."""
+        machines: list[StateMachine] = []
         for kind in self.ancestors(kind_id):
-            machine = self._state_machines.get(kind.id)
-            if machine is None and self._base is not None:
-                machine = self._base._state_machines.get(kind.id)
+            machine = self._own_state_machine(kind.id)
             if machine is not None:
-                return machine
-        return None
+                machines.append(machine)
+        return machines
+
+    def _own_state_machine(self, kind_id: str) -> StateMachine | None:
+        machine = self._state_machines.get(kind_id)
+        if machine is None and self._base is not None:
+            return self._base._own_state_machine(kind_id)
+        return machine
 
     def canonical_attribute_name(self, name: str) -> str:
         """The 1.2 name for an attribute name other implementations send."""
@@ -258,19 +268,29 @@ class Model:
         return list(dict.fromkeys(actions))
 
     def applicable_actions(self, entity: Entity) -> list[str]:
-        """The actions an entity offers now: declared ones its state machine allows."""
+        """The actions an entity offers now: declared ones its state machine allows.
+
+        A kind with a life cycle of its own (ipreservation under network) does
+        not offer the inherited actions that drive its parent's life cycle.
+        Actions no machine governs (a provider mixin's, say) always apply.
+        """
         if entity.kind is None:
             return []
         declared = self.declared_actions(entity.kind, entity.mixins)
-        machine = self.state_machine(entity.kind)
-        if machine is None:
+        machines = self._machines_along(entity.kind)
+        if not machines:
             return declared
-        state = entity.attributes.get(machine.attribute, machine.initial)
-        return [
-            action
-            for action in declared
-            if action not in machine.transitions or state in machine.transitions[action]
-        ]
+        nearest = machines[0]
+        state = entity.attributes.get(nearest.attribute, nearest.initial)
+        applicable = []
+        for action in declared:
+            moves = nearest.transitions.get(action)
+            if moves is not None:
+                if state in moves:
+                    applicable.append(action)
+            elif not any(action in machine.transitions for machine in machines[1:]):
+                applicable.append(action)
+        return applicable
 
     def find_actions(self, entity: Entity, term: str) -> list[str]:
         """Identifiers of the actions declared for an entity whose term is `term`."""
