@@ -9,7 +9,7 @@ from __future__ import annotations
 import sys
 
 from pyocci import __version__
-from pyocci.model import Kind, Mixin, Model, standard_model
+from pyocci.model import Model, standard_model
 from pyocci.model.extensions import crtp_templates
 
 
@@ -23,7 +23,9 @@ def summarize(model: Model) -> str:
     lines.append("Kinds:")
     for kind in kinds:
         actions = " ".join(action.rsplit("#", 1)[1] for action in kind.actions)
-        lines.append(f"  {kind.location or '-':<22} {kind.id}" + (f"  [{actions}]" if actions else ""))
+        lines.append(
+            f"  {kind.location or '-':<22} {kind.id}" + (f"  [{actions}]" if actions else "")
+        )
     lines.append("")
     lines.append("Mixins:")
     for mixin in mixins:

@@ -200,7 +200,9 @@ def test_a_good_compute_validates(model):
         (Resource(kind=COMPUTE, mixins=["http://x#nope"]), "unknown mixin"),
         (Resource(kind=COMPUTE, mixins=[COMPUTE]), "is a kind, not a mixin"),
         (
-            Resource(kind=INFRA + "storage", mixins=[UBUNTU.id], attributes={"occi.storage.size": 1}),
+            Resource(
+                kind=INFRA + "storage", mixins=[UBUNTU.id], attributes={"occi.storage.size": 1}
+            ),
             "cannot be applied",
         ),
         (Resource(kind=COMPUTE, mixins=[UBUNTU.id, DEBIAN.id]), "at most one os_tpl"),

@@ -84,7 +84,12 @@ def test_compute_declares_the_12_attributes_and_the_11_speed(model):
     assert not definitions["occi.compute.speed"].required
     assert not definitions["occi.compute.state"].mutable
     assert definitions["occi.compute.state"].default == "inactive"
-    assert set(definitions["occi.compute.state"].enum) >= {"active", "inactive", "suspended", "error"}
+    assert set(definitions["occi.compute.state"].enum) >= {
+        "active",
+        "inactive",
+        "suspended",
+        "error",
+    }
 
 
 @pytest.mark.parametrize(
