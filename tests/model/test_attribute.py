@@ -103,3 +103,16 @@ def test_json_types_map_both_ways():
     assert attribute_type_from_json("array") is AttributeType.LIST
     assert attribute_type_from_json("Hash") is AttributeType.OBJECT
     assert attribute_type_from_json("weird") is None
+
+
+def test_posix_classes_in_patterns_are_understood():
+    definition = AttributeDefinition(
+        name="occi.core.id", pattern=r"^[[:alnum:]]([[:alnum:]]|-|_)*$"
+    )
+    assert definition.problem_with("vm-1_a") is None
+    assert "must match" in definition.problem_with("-vm")
+    assert "must match" in definition.problem_with("vm:1")
+
+
+def test_a_pattern_python_cannot_compile_constrains_nothing():
+    assert AttributeDefinition(name="a", pattern="(unclosed").problem_with("anything") is None

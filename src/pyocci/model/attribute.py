@@ -91,7 +91,8 @@ class AttributeDefinition:
             if expected is AttributeType.ENUM and self.enum and value not in self.enum:
                 allowed = ", ".join(self.enum)
                 return f"{self.name} must be one of {allowed}; got {value!r}"
-            if self.pattern is not None and _compiled(self.pattern).fullmatch(value) is None:
+            compiled = None if self.pattern is None else compile_pattern(self.pattern)
+            if compiled is not None and compiled.fullmatch(value) is None:
                 return f"{self.name} must match the pattern {self.pattern!r}; got {value!r}"
             return None
         if expected is AttributeType.INTEGER:
@@ -146,7 +147,7 @@ class AttributeDefinition:
         elif expected in (AttributeType.LIST, AttributeType.OBJECT) and isinstance(value, str):
             try:
                 decoded = json.loads(value)
-            except ValueError:
+            except (ValueError, RecursionError):  # deep nesting is bad input too
                 return value
             wanted = list if expected is AttributeType.LIST else dict
             return decoded if isinstance(decoded, wanted) else value
@@ -161,11 +162,38 @@ def _describe(value: Any) -> str:
     return f"{type(value).__name__} {value!r}"
 
 
-_PATTERN_CACHE: dict[str, re.Pattern[str]] = {}
+#: POSIX bracket classes (rOCCI-core writes ``[[:alnum:]]``) and what Python's re calls them.
+_POSIX_CLASSES = {
+    "[:alnum:]": "a-zA-Z0-9",
+    "[:alpha:]": "a-zA-Z",
+    "[:digit:]": "0-9",
+    "[:xdigit:]": "0-9a-fA-F",
+    "[:lower:]": "a-z",
+    "[:upper:]": "A-Z",
+    "[:space:]": r" \t\r\n\f\v",
+    "[:blank:]": r" \t",
+    "[:punct:]": r"!-/:-@\[-`{-~",
+    "[:word:]": r"\w",
+}
+
+_PATTERN_CACHE: dict[str, re.Pattern[str] | None] = {}
 
 
-def _compiled(pattern: str) -> re.Pattern[str]:
-    compiled = _PATTERN_CACHE.get(pattern)
-    if compiled is None:
-        compiled = _PATTERN_CACHE[pattern] = re.compile(pattern)
+def compile_pattern(pattern: str) -> re.Pattern[str] | None:
+    """Compile an attribute pattern (POSIX ERE as OCCI writes them) for Python's re.
+
+    POSIX bracket classes are translated. A pattern Python cannot compile
+    (another server's dialect) constrains nothing rather than failing every
+    value: the server that published it is the one that enforces it.
+    """
+    if pattern in _PATTERN_CACHE:
+        return _PATTERN_CACHE[pattern]
+    translated = pattern
+    for posix, python in _POSIX_CLASSES.items():
+        translated = translated.replace(posix, python)
+    try:
+        compiled: re.Pattern[str] | None = re.compile(translated)
+    except (re.error, RecursionError, OverflowError):
+        compiled = None
+    _PATTERN_CACHE[pattern] = compiled
     return compiled

@@ -24,7 +24,8 @@ HTML = "text/html"
 DEFAULT_MEDIA_TYPE = TEXT_PLAIN
 
 _TOKEN = r"[!#$%&'*+.^_`|~0-9A-Za-z-]+"
-_MEDIA_RANGE = re.compile(rf"\s*({_TOKEN})/({_TOKEN})\s*((?:;[^,]*)?)")
+# Entries arrive already split on commas outside quotes, so parameters run to the end.
+_MEDIA_RANGE = re.compile(rf"\s*({_TOKEN})/({_TOKEN})\s*((?:;.*)?)", re.DOTALL)
 _PARAMETER = re.compile(rf";\s*({_TOKEN})\s*=\s*(\"(?:[^\"\\]|\\.)*\"|{_TOKEN})")
 _OCCI_VERSION = re.compile(r"\bOCCI/(\d+)\.(\d+)")
 

@@ -1,0 +1,163 @@
+"""The text/uri-list rendering (RFC 2483): listings and location lists, nothing else.
+
+One absolute URI per line, CRLF-terminated when rendering; lines starting
+with ``#`` are comments. OCCI uses it for collection listings and location
+lists only (GFD.229 §1); asked for any other document it raises
+`UnsupportedDocumentError`, which a server answers with 400.
+
+Entity locations are usually paths (``/compute/1``) while RFC 2483 carries
+absolute URIs only: give the codec the server's base URL
+(``UriListCodec(base="https://cloud.example.org/")``) and it resolves them.
+Without a base, locations are written as given -- a listing must not fail
+half-way through its stream because a server does not know its public URL --
+but parsing is strict: a relative reference is a ParseError.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Iterator
+from urllib.parse import urljoin
+
+from pyocci.model.category import Category
+from pyocci.model.entity import ActionInvocation, Entity
+from pyocci.model.registry import Model
+from pyocci.rendering.base import Codec, Headers, Rendering
+from pyocci.rendering.errors import ParseError, UnsupportedDocumentError
+
+MEDIA_TYPE = "text/uri-list"
+
+# An absolute URI (RFC 3986 §4.3): a scheme, a colon, and something after it,
+# with none of the characters a URI never contains unescaped (white space,
+# controls, and the "unwise" set of RFC 2396).
+_ABSOLUTE_URI = re.compile(r"[A-Za-z][A-Za-z0-9+.\-]*:[^\s<>\"{}|\\^`\x00-\x1f\x7f]+")
+_SCHEME_ONLY = re.compile(r"[A-Za-z][A-Za-z0-9+.\-]*:")
+_LINE_BREAK = re.compile(r"\r\n|\r|\n")
+_BREAKS_LINE = re.compile(r"[\s\x00-\x1f\x7f]")
+
+
+def is_absolute_uri(text: str) -> bool:
+    """Whether `text` is an absolute URI such as ``https://host/compute/1`` or a URN."""
+    return _ABSOLUTE_URI.fullmatch(text) is not None
+
+
+class UriListCodec(Codec):
+    """text/uri-list: render and parse location lists and collection listings.
+
+    `base`, when given, resolves relative locations (``/compute/1``) into the
+    absolute URIs RFC 2483 requires; without it they are written as given.
+    """
+
+    media_type = MEDIA_TYPE
+
+    def __init__(self, base: str | None = None) -> None:
+        if base is not None and not is_absolute_uri(base):
+            raise ValueError(f"base must be an absolute URL, not {base!r}")
+        self.base = base
+
+    # --- what this media type carries ---------------------------------------------
+
+    def iter_collection(self, entities: Iterable[Entity]) -> Iterator[bytes]:
+        """List the entities' locations, one line (one chunk) per entity."""
+        for entity in entities:
+            if entity.location is None:
+                raise ValueError(
+                    f"entity {entity.id!r} has no location; a uri-list can only list locations"
+                )
+            yield self._line(entity.location)
+
+    def render_locations(self, locations: Iterable[str]) -> Rendering:
+        """Render one URI per line, each ending in CRLF; no locations give an empty body."""
+        return Rendering(self.media_type, b"".join(self._line(loc) for loc in locations))
+
+    def parse_locations(self, body: bytes, headers: Headers = ()) -> list[str]:
+        """Parse URIs, one per line; comment (``#``) and blank lines are skipped.
+
+        Every other line must be an absolute URI (RFC 2483); a relative
+        reference or anything else raises ParseError pointing at its line.
+        """
+        if isinstance(body, str):
+            text = body
+        else:
+            raw = body if isinstance(body, bytes) else bytes(body)
+            try:
+                text = raw.decode("utf-8")
+            except UnicodeDecodeError as exc:
+                line = raw[: exc.start].count(b"\n") + 1
+                raise self._error(
+                    f"the body is not UTF-8 (byte 0x{raw[exc.start]:02x}); URIs are ASCII text",
+                    line,
+                ) from None
+        if text.startswith("\ufeff"):
+            text = text[1:]
+        locations: list[str] = []
+        for number, line in enumerate(_LINE_BREAK.split(text), start=1):
+            candidate = line.strip(" \t")
+            if not candidate or candidate.startswith("#"):
+                continue
+            if not is_absolute_uri(candidate):
+                raise self._error(self._why_not_uri(candidate), number)
+            locations.append(candidate)
+        return locations
+
+    # --- what it does not --------------------------------------------------------
+
+    def render_categories(self, categories: Iterable[Category]) -> Rendering:
+        """Unsupported: categories have no uri-list form."""
+        raise UnsupportedDocumentError(self.media_type, "categories")
+
+    def parse_categories(self, body: bytes, headers: Headers = ()) -> list[Category]:
+        """Unsupported: categories have no uri-list form."""
+        raise UnsupportedDocumentError(self.media_type, "categories")
+
+    def render_entity(self, entity: Entity) -> Rendering:
+        """Unsupported: a uri-list lists locations, it does not render an entity."""
+        raise UnsupportedDocumentError(self.media_type, "an entity")
+
+    def parse_entity(
+        self, body: bytes, headers: Headers = (), *, model: Model | None = None
+    ) -> Entity:
+        """Unsupported: a uri-list lists locations, it does not render an entity."""
+        raise UnsupportedDocumentError(self.media_type, "an entity")
+
+    def parse_entities(
+        self, body: bytes, headers: Headers = (), *, model: Model | None = None
+    ) -> list[Entity]:
+        """Unsupported: a uri-list names entities but does not describe them."""
+        raise UnsupportedDocumentError(self.media_type, "entities")
+
+    def render_action(self, invocation: ActionInvocation) -> Rendering:
+        """Unsupported: action invocations have no uri-list form."""
+        raise UnsupportedDocumentError(self.media_type, "an action invocation")
+
+    def parse_action(
+        self, body: bytes, headers: Headers = (), *, model: Model | None = None
+    ) -> ActionInvocation:
+        """Unsupported: action invocations have no uri-list form."""
+        raise UnsupportedDocumentError(self.media_type, "an action invocation")
+
+    # --- helpers -----------------------------------------------------------------
+
+    def _line(self, location: str) -> bytes:
+        uri = urljoin(self.base, location) if self.base is not None else location
+        if not uri or _BREAKS_LINE.search(uri) is not None:
+            # A line break would smuggle extra lines into the list.
+            raise ValueError(f"{location!r} cannot be written as one line of a uri-list")
+        return uri.encode("utf-8") + b"\r\n"
+
+    def _error(self, message: str, line: int) -> ParseError:
+        return ParseError(message, media_type=self.media_type, where=f"line {line}")
+
+    @staticmethod
+    def _why_not_uri(line: str) -> str:
+        shown = line if len(line) <= 80 else line[:77] + "..."
+        scheme = _SCHEME_ONLY.match(line)
+        if scheme is None:
+            what = "a relative reference" if line.startswith(("/", ".")) else "not an absolute URI"
+            return (
+                f"{shown!r} is {what}; text/uri-list carries absolute URIs "
+                "(RFC 2483) such as https://cloud.example.org/compute/1"
+            )
+        if scheme.end() == len(line):
+            return f"{shown!r} has a scheme but nothing after it; it is not an absolute URI"
+        return f"{shown!r} is not a URI: it contains white space or characters URIs cannot hold"
