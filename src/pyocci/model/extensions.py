@@ -20,6 +20,8 @@ from pyocci.model.infrastructure import (
     RESOURCE_TPL,
     STORAGE,
     STORAGELINK,
+    state_attribute,
+    state_message_attribute,
 )
 from pyocci.model.states import StateMachine
 
@@ -29,23 +31,6 @@ OPENSTACK_USER_DATA_SCHEME = "http://schemas.openstack.org/compute/instance#"
 OPENSTACK_CREDENTIALS_SCHEME = "http://schemas.openstack.org/instance/credentials#"
 EGI_NETWORK_SCHEME = "http://schemas.fedcloud.egi.eu/occi/infrastructure/network#"
 EGI_COMPUTE_SCHEME = "http://schemas.fedcloud.egi.eu/occi/infrastructure/compute#"
-
-
-def _state(name: str) -> AttributeDefinition:
-    return AttributeDefinition(
-        name=name,
-        type=AttributeType.ENUM,
-        enum=LINK_STATES,
-        mutable=False,
-        default="inactive",
-        description="Current state of the instance",
-    )
-
-
-def _state_message(name: str) -> AttributeDefinition:
-    return AttributeDefinition(
-        name=name, mutable=False, description="Human-readable explanation of the current state"
-    )
 
 
 # --- security groups -----------------------------------------------------------
@@ -67,8 +52,8 @@ SECURITYGROUP = Kind(
                     "port ('22' or '8000-8080'), range (CIDR) and ipversion (IPv4|IPv6)"
                 ),
             ),
-            _state("occi.securitygroup.state"),
-            _state_message("occi.securitygroup.state.message"),
+            state_attribute("occi.securitygroup.state", LINK_STATES, "inactive"),
+            state_message_attribute("occi.securitygroup.state.message"),
         ]
     ),
 )
@@ -81,8 +66,8 @@ SECURITYGROUPLINK = Kind(
     location="/securitygrouplink/",
     attributes=attribute_map(
         [
-            _state("occi.securitygrouplink.state"),
-            _state_message("occi.securitygrouplink.state.message"),
+            state_attribute("occi.securitygrouplink.state", LINK_STATES, "inactive"),
+            state_message_attribute("occi.securitygrouplink.state.message"),
         ]
     ),
 )
@@ -115,8 +100,8 @@ IPRESERVATION = Kind(
                 default=False,
                 description="Whether the address is associated with an interface",
             ),
-            _state("occi.ipreservation.state"),
-            _state_message("occi.ipreservation.state.message"),
+            state_attribute("occi.ipreservation.state", LINK_STATES, "inactive"),
+            state_message_attribute("occi.ipreservation.state.message"),
         ]
     ),
 )

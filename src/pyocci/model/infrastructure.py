@@ -30,7 +30,8 @@ ALLOCATIONS = ("dynamic", "static")
 MAC_PATTERN = r"([0-9a-fA-F]{2}[:-]){5}[0-9a-fA-F]{2}"
 
 
-def _state(name: str, values: tuple[str, ...], initial: str) -> AttributeDefinition:
+def state_attribute(name: str, values: tuple[str, ...], initial: str) -> AttributeDefinition:
+    """The server-managed state attribute of a kind with a life cycle."""
     return AttributeDefinition(
         name=name,
         type=ENUM,
@@ -41,7 +42,8 @@ def _state(name: str, values: tuple[str, ...], initial: str) -> AttributeDefinit
     )
 
 
-def _state_message(name: str) -> AttributeDefinition:
+def state_message_attribute(name: str) -> AttributeDefinition:
+    """The server-managed explanation of the state (set when it is `error`)."""
     return AttributeDefinition(
         name=name, mutable=False, description="Human-readable explanation of the current state"
     )
@@ -125,8 +127,8 @@ COMPUTE = Kind(
                 description="CPU clock frequency in gigahertz (OCCI 1.1; removed in 1.2)",
             ),
             # `waiting` is rOCCI's state for an instance being prepared.
-            _state("occi.compute.state", COMPUTE_STATES, "inactive"),
-            _state_message("occi.compute.state.message"),
+            state_attribute("occi.compute.state", COMPUTE_STATES, "inactive"),
+            state_message_attribute("occi.compute.state.message"),
         ]
     ),
 )
@@ -181,8 +183,8 @@ STORAGE = Kind(
                 required=True,
                 description="Storage size in gigabytes",
             ),
-            _state("occi.storage.state", STORAGE_STATES, "offline"),
-            _state_message("occi.storage.state.message"),
+            state_attribute("occi.storage.state", STORAGE_STATES, "offline"),
+            state_message_attribute("occi.storage.state.message"),
         ]
     ),
 )
@@ -221,8 +223,8 @@ NETWORK = Kind(
             AttributeDefinition(
                 name="occi.network.label", description="Tag-based VLAN label (e.g. external-dmz)"
             ),
-            _state("occi.network.state", LINK_STATES, "inactive"),
-            _state_message("occi.network.state.message"),
+            state_attribute("occi.network.state", LINK_STATES, "inactive"),
+            state_message_attribute("occi.network.state.message"),
         ]
     ),
 )
@@ -288,8 +290,8 @@ NETWORKINTERFACE = Kind(
                 pattern=MAC_PATTERN,
                 description="MAC address of the interface",
             ),
-            _state("occi.networkinterface.state", LINK_STATES, "inactive"),
-            _state_message("occi.networkinterface.state.message"),
+            state_attribute("occi.networkinterface.state", LINK_STATES, "inactive"),
+            state_message_attribute("occi.networkinterface.state.message"),
         ]
     ),
 )
@@ -333,8 +335,8 @@ STORAGELINK = Kind(
             AttributeDefinition(
                 name="occi.storagelink.mountpoint", description="Where the storage is mounted"
             ),
-            _state("occi.storagelink.state", (*LINK_STATES, "waiting"), "inactive"),
-            _state_message("occi.storagelink.state.message"),
+            state_attribute("occi.storagelink.state", (*LINK_STATES, "waiting"), "inactive"),
+            state_message_attribute("occi.storagelink.state.message"),
         ]
     ),
 )
