@@ -18,6 +18,7 @@ baseline measured in the same run.
 from __future__ import annotations
 
 import argparse
+import functools
 import gc
 import json
 import statistics
@@ -186,13 +187,19 @@ def vector_documents() -> dict[str, list[tuple[bytes, tuple[tuple[str, str], ...
     return documents
 
 
-def parse_any(codec, body: bytes, headers) -> object:
-    """Parse a vector as whatever document it holds (entity, categories, locations...)."""
-    for parse in (codec.parse_entity, codec.parse_categories, codec.parse_locations):
+def reader_for(codec, body: bytes, headers) -> Callable[[], object] | None:
+    """The parse call that reads a vector (entity, categories, action or locations)."""
+    for parse in (
+        codec.parse_entity,
+        codec.parse_categories,
+        codec.parse_action,
+        codec.parse_locations,
+    ):
         try:
-            return parse(body, headers)
+            parse(body, headers)
         except (ParseError, UnsupportedDocumentError):
             continue
+        return functools.partial(parse, body, headers)
     return None
 
 
@@ -203,24 +210,30 @@ def vector_throughput(quick: bool) -> None:
     rows = []
     for media_type, documents in vector_documents().items():
         codec = CODECS[media_type]
-        parsed = [(body, headers) for body, headers in documents if parse_any(codec, body, headers)]
-        total_bytes = sum(len(body) for body, _ in parsed)
+        readers = []
+        total_bytes = 0
+        for body, headers in documents:
+            reader = reader_for(codec, body, headers)
+            if reader is not None:
+                readers.append(reader)
+                total_bytes += len(body)
         rounds = 3 if quick else 20
         start = time.perf_counter()
         for _ in range(rounds):
-            for body, headers in parsed:
-                parse_any(codec, body, headers)
+            for reader in readers:
+                reader()
         elapsed = (time.perf_counter() - start) / rounds
         rows.append(
             [
                 media_type,
-                f"{len(parsed)}/{len(documents)}",
-                f"{len(parsed) / elapsed:,.0f}",
+                f"{len(readers)}/{len(documents)}",
+                f"{len(readers) / elapsed:,.0f}",
                 f"{total_bytes / elapsed / 1e6:.2f}",
             ]
         )
     print_table(
-        "Third-party vectors (positive ones our parser reads as one document type)",
+        "Positive third-party vectors that parse as one document (the rest are other media "
+        "types or upstream mistakes)",
         ["media type", "documents", "docs/s", "MB/s"],
         rows,
     )

@@ -126,6 +126,8 @@ class AttributeDefinition:
         not convert is returned unchanged, for validation to report.
         """
         expected = self.type
+        if expected is AttributeType.STRING:
+            return value
         if expected is AttributeType.BOOLEAN and isinstance(value, str):
             lowered = value.strip().lower()
             if lowered in ("true", "false"):

@@ -12,6 +12,7 @@ standard model and lays each tenant's user mixins over it.
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Mapping
+from types import MappingProxyType
 from typing import Any
 
 from pyocci.model.attribute import AttributeDefinition
@@ -25,6 +26,8 @@ from pyocci.model.states import StateMachine
 #: entity: the id (client-chosen paths, and JSON requires it) and the kinds
 #: of link ends, which are implied by the ends and checked there.
 _SETTABLE_AT_CREATION = frozenset({CORE_ID, CORE_SOURCE_KIND, CORE_TARGET_KIND})
+
+_CACHE_SIZE = 4096
 
 RESOURCE_TPL_ID = "http://schemas.ogf.org/occi/infrastructure#resource_tpl"
 OS_TPL_ID = "http://schemas.ogf.org/occi/infrastructure#os_tpl"
@@ -51,6 +54,11 @@ class Model:
         self._locations: dict[str, Category] = {}
         self._state_machines: dict[str, StateMachine] = dict(state_machines or {})
         self._legacy_names: dict[str, str] = dict(legacy_attribute_names or {})
+        # Attribute definitions per (kind, mixins), asked for on every parse
+        # and validation; dropped whenever this model or its base changes.
+        self._generation = 0
+        self._cache: dict[tuple[Any, ...], Any] = {}
+        self._cache_stamp: tuple[Any, ...] = ()
         for category in categories:
             self.add(category)
 
@@ -70,6 +78,7 @@ class Model:
                 )
             self._locations[location] = category
         self._categories[category.id] = category
+        self._generation += 1
 
     def remove(self, identifier: str) -> Category:
         """Unregister a category of this layer (never one of the base model)."""
@@ -81,7 +90,20 @@ class Model:
         location = getattr(category, "location", None)
         if location is not None:
             self._locations.pop(normalize_location(location), None)
+        self._generation += 1
         return category
+
+    def _stamp(self) -> tuple[Any, ...]:
+        """Changes whenever a category is added to or removed from this model or its bases."""
+        return (self._generation, self._base._stamp() if self._base is not None else ())
+
+    def _cached(self) -> dict[tuple[Any, ...], Any]:
+        """Memo of derived answers (ancestry, definitions), valid until the model changes."""
+        stamp = self._stamp()
+        if stamp != self._cache_stamp or len(self._cache) > _CACHE_SIZE:
+            self._cache.clear()
+            self._cache_stamp = stamp
+        return self._cache
 
     def owns(self, identifier: str) -> bool:
         """Whether the category was added to this layer (not inherited from the base)."""
@@ -171,26 +193,35 @@ class Model:
 
     def canonical_attribute_name(self, name: str) -> str:
         """The 1.2 name for an attribute name other implementations send."""
-        canonical = self._legacy_names.get(name)
-        if canonical is None and self._base is not None:
-            return self._base.canonical_attribute_name(name)
-        return canonical or name
+        return self._all_legacy_names().get(name, name)
+
+    def _all_legacy_names(self) -> Mapping[str, str]:
+        cache = self._cached()
+        names = cache.get(("legacy",))
+        if names is None:
+            inherited = self._base._all_legacy_names() if self._base is not None else {}
+            names = cache[("legacy",)] = {**inherited, **self._legacy_names}
+        return names
 
     # --- hierarchy --------------------------------------------------------------
 
     def ancestors(self, kind_id: str) -> list[Kind]:
         """The kind and its parents, nearest first; unknown parents end the chain."""
-        chain: list[Kind] = []
-        seen: set[str] = set()
-        current: str | None = kind_id
-        while current is not None and current not in seen:
-            seen.add(current)
-            category = self.get(current)
-            if not isinstance(category, Kind):
-                break
-            chain.append(category)
-            current = category.parent
-        return chain
+        cache = self._cached()
+        chain = cache.get(("ancestors", kind_id))
+        if chain is None:
+            chain = []
+            seen: set[str] = set()
+            current: str | None = kind_id
+            while current is not None and current not in seen:
+                seen.add(current)
+                category = self.get(current)
+                if not isinstance(category, Kind):
+                    break
+                chain.append(category)
+                current = category.parent
+            cache[("ancestors", kind_id)] = chain
+        return list(chain)
 
     def is_kind_of(self, kind_id: str, ancestor_id: str) -> bool:
         """Whether `kind_id` is `ancestor_id` or one of its descendants."""
@@ -242,20 +273,26 @@ class Model:
 
     def attribute_definitions(
         self, kind_id: str, mixin_ids: Iterable[str] = ()
-    ) -> dict[str, AttributeDefinition]:
+    ) -> Mapping[str, AttributeDefinition]:
         """Every attribute definition an entity of this kind with these mixins has.
 
         Kind definitions come root first so a child's definition replaces its
         parent's; mixin definitions (with their dependencies) come last, so a
-        template's default replaces the kind's.
+        template's default replaces the kind's. The answer is read-only and
+        cached until the model changes.
         """
-        definitions: dict[str, AttributeDefinition] = {}
-        for kind in reversed(self.ancestors(kind_id)):
-            definitions.update(kind.attributes)
-        for mixin_id in mixin_ids:
-            for mixin in reversed(self.dependencies(mixin_id)):
-                definitions.update(mixin.attributes)
-        return definitions
+        key = ("definitions", kind_id, tuple(mixin_ids))
+        cache = self._cached()
+        cached = cache.get(key)
+        if cached is None:
+            definitions: dict[str, AttributeDefinition] = {}
+            for kind in reversed(self.ancestors(kind_id)):
+                definitions.update(kind.attributes)
+            for mixin_id in key[2]:
+                for mixin in reversed(self.dependencies(mixin_id)):
+                    definitions.update(mixin.attributes)
+            cached = cache[key] = MappingProxyType(definitions)
+        return cached
 
     def declared_actions(self, kind_id: str, mixin_ids: Iterable[str] = ()) -> list[str]:
         """Identifiers of every action the kind (with ancestors) and mixins define."""
@@ -310,9 +347,10 @@ class Model:
         conversion is safe. Inline links are coerced too.
         """
         definitions = self.attribute_definitions(entity.kind or "", entity.mixins)
+        legacy = self._all_legacy_names()
         coerced: dict[str, Any] = {}
         for name, value in entity.attributes.items():
-            name = self.canonical_attribute_name(name)
+            name = legacy.get(name, name)
             definition = definitions.get(name)
             coerced[name] = value if definition is None else definition.coerce(value)
         entity.attributes = coerced
