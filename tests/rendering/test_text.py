@@ -980,7 +980,7 @@ class TestLocations:
         assert b"".join(PLAIN.iter_collection(iter(entities))) == body(
             "X-OCCI-Location: /compute/1", "X-OCCI-Location: /link/2"
         )
-        assert PLAIN.collection_headers(entities) == ()
+        assert PLAIN.render_collection(entities).headers == ()
         rendering = OCCI.render_collection(entities)
         assert rendering.body == b"OK"
         assert rendering.headers == (

@@ -44,11 +44,33 @@ class Rendering:
     headers: tuple[tuple[str, str], ...] = ()
 
 
+class CollectionWriter(ABC):
+    """Renders one listing a batch at a time, for entities that arrive in batches
+    (from an async source, say) rather than as one iterable."""
+
+    @abstractmethod
+    def write(self, entities: Iterable[Entity]) -> bytes:
+        """Body bytes for the next entities of the listing (may be empty)."""
+
+    @abstractmethod
+    def close(self) -> bytes:
+        """The rest of the body, once every entity has been written."""
+
+    @property
+    def headers(self) -> tuple[tuple[str, str], ...]:
+        """Headers the listing needs; complete only after `close` (text/occi)."""
+        return ()
+
+
 class Codec(ABC):
     """Parse and render every OCCI document in one media type."""
 
     #: The canonical media type this codec produces.
     media_type: str = ""
+
+    #: Whether listings travel in headers, so a response cannot start before
+    #: the last entity is known (text/occi).
+    collection_in_headers: bool = False
 
     # --- categories ---------------------------------------------------------------
 
@@ -91,21 +113,26 @@ class Codec(ABC):
     # --- collections --------------------------------------------------------------
 
     @abstractmethod
+    def open_collection(self) -> CollectionWriter:
+        """Start rendering a listing; text renderings list locations, JSON renders the
+        entities in full."""
+
     def iter_collection(self, entities: Iterable[Entity]) -> Iterator[bytes]:
-        """Render a listing as body chunks, so that large collections stream.
-
-        Text renderings list locations; JSON renders the entities in full.
-        """
-
-    def collection_headers(self, entities: Sequence[Entity]) -> tuple[tuple[str, str], ...]:
-        """Headers a listing needs besides its body (text/occi puts it all there)."""
-        return ()
+        """Render a listing as body chunks, so that large collections stream."""
+        writer = self.open_collection()
+        for entity in entities:
+            chunk = writer.write((entity,))
+            if chunk:
+                yield chunk
+        last = writer.close()
+        if last:
+            yield last
 
     def render_collection(self, entities: Iterable[Entity]) -> Rendering:
         """Render a whole listing at once."""
-        materialized = list(entities)
-        body = b"".join(self.iter_collection(materialized))
-        return Rendering(self.media_type, body, self.collection_headers(materialized))
+        writer = self.open_collection()
+        body = writer.write(entities) + writer.close()
+        return Rendering(self.media_type, body, writer.headers)
 
     @abstractmethod
     def render_locations(self, locations: Iterable[str]) -> Rendering:

@@ -28,7 +28,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 from pyocci.model.attribute import AttributeDefinition, AttributeType, attribute_type_from_json
@@ -48,7 +48,7 @@ from pyocci.model.entity import (
     Resource,
 )
 from pyocci.model.registry import Model, normalize_location
-from pyocci.rendering.base import Codec, Headers, Rendering
+from pyocci.rendering.base import Codec, CollectionWriter, Headers, Rendering
 from pyocci.rendering.errors import ParseError
 
 MEDIA_TYPE = "application/occi+json"
@@ -904,6 +904,43 @@ def _encode(document: Any) -> bytes:
 # --- the codec --------------------------------------------------------------------------
 
 
+class JsonCollectionWriter(CollectionWriter):
+    """Writes ``{"resources": [...], "links": [...]}`` as entities arrive.
+
+    Whichever of resources and links comes first streams; entities of the
+    other sort are rendered and held until the first section is closed. An
+    empty collection is ``{}``.
+    """
+
+    def __init__(self) -> None:
+        self._opened: str | None = None
+        self._held: list[bytes] = []
+
+    def write(self, entities: Iterable[Entity]) -> bytes:
+        parts: list[bytes] = []
+        for entity in entities:
+            section = "links" if isinstance(entity, Link) else "resources"
+            chunk = _encode(
+                _link_object(entity) if section == "links" else _resource_object(entity)
+            )
+            if self._opened is None:
+                self._opened = section
+                parts.append(b'{"' + section.encode("ascii") + b'":[' + chunk)
+            elif section == self._opened:
+                parts.append(b"," + chunk)
+            else:
+                self._held.append(chunk)
+        return b"".join(parts)
+
+    def close(self) -> bytes:
+        if self._opened is None:
+            return b"{}"
+        if self._held:
+            other = "resources" if self._opened == "links" else "links"
+            return b'],"' + other.encode("ascii") + b'":[' + b",".join(self._held) + b"]}"
+        return b"]}"
+
+
 class JsonCodec(Codec):
     """application/occi+json (GFD.226): parse and render every OCCI document.
 
@@ -1024,35 +1061,9 @@ class JsonCodec(Codec):
 
     # --- collections ----------------------------------------------------------------
 
-    def iter_collection(self, entities: Iterable[Entity]) -> Iterator[bytes]:
-        """Stream ``{"resources": [...], "links": [...]}``, one chunk per entity.
-
-        Whichever of resources and links comes first streams; entities of the
-        other sort are rendered and held until the first section is closed.
-        An empty collection is ``{}``.
-        """
-        opened: str | None = None
-        held: list[bytes] = []
-        for entity in entities:
-            section = "links" if isinstance(entity, Link) else "resources"
-            chunk = _encode(
-                _link_object(entity) if section == "links" else _resource_object(entity)
-            )
-            if opened is None:
-                opened = section
-                yield b'{"' + section.encode("ascii") + b'":[' + chunk
-            elif section == opened:
-                yield b"," + chunk
-            else:
-                held.append(chunk)
-        if opened is None:
-            yield b"{}"
-            return
-        if held:
-            other = "resources" if opened == "links" else "links"
-            yield b'],"' + other.encode("ascii") + b'":[' + b",".join(held) + b"]}"
-        else:
-            yield b"]}"
+    def open_collection(self) -> CollectionWriter:
+        """Start ``{"resources": [...], "links": [...]}``; see `JsonCollectionWriter`."""
+        return JsonCollectionWriter()
 
     def render_locations(self, locations: Iterable[str]) -> Rendering:
         """Render locations as a bare JSON array of URL strings (rOCCI's convention).

@@ -29,7 +29,7 @@ Decisions worth knowing:
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator
 from typing import Any
 
 from pyocci.model.category import Category
@@ -43,7 +43,7 @@ from pyocci.model.entity import (
     Resource,
 )
 from pyocci.model.registry import Model
-from pyocci.rendering.base import Codec, Headers, Rendering
+from pyocci.rendering.base import Codec, CollectionWriter, Headers, Rendering
 from pyocci.rendering.errors import ParseError, UnsupportedDocumentError
 from pyocci.rendering.textgrammar import (
     ATTRIBUTE,
@@ -435,16 +435,56 @@ class TextPlainCodec(_TextCodec):
         body = "".join(f"{name}: {value}{_CRLF}" for name, value in fields)
         return Rendering(self.media_type, body.encode("utf-8"))
 
+    def open_collection(self) -> CollectionWriter:
+        """``X-OCCI-Location`` lines for the entities."""
+        return _PlainListingWriter(self)
+
     def iter_collection(self, entities: Iterable[Entity]) -> Iterator[bytes]:
         """``X-OCCI-Location`` lines for the entities, in batches."""
-        batch: list[str] = []
+        writer = self.open_collection()
+        batch: list[Entity] = []
         for entity in entities:
-            batch.append(f"X-OCCI-Location: {_listing_location(self, entity)}{_CRLF}")
+            batch.append(entity)
             if len(batch) >= _LISTING_BATCH:
-                yield "".join(batch).encode("utf-8")
+                yield writer.write(batch)
                 batch.clear()
         if batch:
-            yield "".join(batch).encode("utf-8")
+            yield writer.write(batch)
+
+
+class _PlainListingWriter(CollectionWriter):
+    def __init__(self, codec: Codec) -> None:
+        self._codec = codec
+
+    def write(self, entities: Iterable[Entity]) -> bytes:
+        return "".join(
+            f"X-OCCI-Location: {_listing_location(self._codec, entity)}{_CRLF}"
+            for entity in entities
+        ).encode("utf-8")
+
+    def close(self) -> bytes:
+        return b""
+
+
+class _HeaderListingWriter(CollectionWriter):
+    """text/occi: the locations become headers; the body is ``OK``."""
+
+    def __init__(self, codec: Codec) -> None:
+        self._codec = codec
+        self._headers: list[tuple[str, str]] = []
+
+    def write(self, entities: Iterable[Entity]) -> bytes:
+        self._headers.extend(
+            ("X-OCCI-Location", _listing_location(self._codec, entity)) for entity in entities
+        )
+        return b""
+
+    def close(self) -> bytes:
+        return b"OK"
+
+    @property
+    def headers(self) -> tuple[tuple[str, str], ...]:
+        return tuple(self._headers)
 
 
 # --- text/occi ----------------------------------------------------------------------------
@@ -480,13 +520,11 @@ class TextOcciCodec(_TextCodec):
     def _rendering(self, fields: list[tuple[str, str]]) -> Rendering:
         return Rendering(self.media_type, b"OK", tuple(fields))
 
-    def iter_collection(self, entities: Iterable[Entity]) -> Iterator[bytes]:
-        """The body of a listing is ``OK``; the locations go in `collection_headers`."""
-        yield b"OK"
+    collection_in_headers = True
 
-    def collection_headers(self, entities: Sequence[Entity]) -> tuple[tuple[str, str], ...]:
-        """One ``X-OCCI-Location`` header per entity."""
-        return tuple(("X-OCCI-Location", _listing_location(self, entity)) for entity in entities)
+    def open_collection(self) -> CollectionWriter:
+        """The body of a listing is ``OK``; the locations go in the writer's headers."""
+        return _HeaderListingWriter(self)
 
 
 def _listing_location(codec: Codec, entity: Entity) -> str:

@@ -16,13 +16,13 @@ but parsing is strict: a relative reference is a ParseError.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from urllib.parse import urljoin
 
 from pyocci.model.category import Category
 from pyocci.model.entity import ActionInvocation, Entity
 from pyocci.model.registry import Model
-from pyocci.rendering.base import Codec, Headers, Rendering
+from pyocci.rendering.base import Codec, CollectionWriter, Headers, Rendering
 from pyocci.rendering.errors import ParseError, UnsupportedDocumentError
 
 MEDIA_TYPE = "text/uri-list"
@@ -41,6 +41,24 @@ def is_absolute_uri(text: str) -> bool:
     return _ABSOLUTE_URI.fullmatch(text) is not None
 
 
+class _UriListWriter(CollectionWriter):
+    def __init__(self, codec: UriListCodec) -> None:
+        self._codec = codec
+
+    def write(self, entities: Iterable[Entity]) -> bytes:
+        lines = []
+        for entity in entities:
+            if entity.location is None:
+                raise ValueError(
+                    f"entity {entity.id!r} has no location; a uri-list can only list locations"
+                )
+            lines.append(self._codec._line(entity.location))
+        return b"".join(lines)
+
+    def close(self) -> bytes:
+        return b""
+
+
 class UriListCodec(Codec):
     """text/uri-list: render and parse location lists and collection listings.
 
@@ -57,14 +75,9 @@ class UriListCodec(Codec):
 
     # --- what this media type carries ---------------------------------------------
 
-    def iter_collection(self, entities: Iterable[Entity]) -> Iterator[bytes]:
-        """List the entities' locations, one line (one chunk) per entity."""
-        for entity in entities:
-            if entity.location is None:
-                raise ValueError(
-                    f"entity {entity.id!r} has no location; a uri-list can only list locations"
-                )
-            yield self._line(entity.location)
+    def open_collection(self) -> CollectionWriter:
+        """List the entities' locations, one line each."""
+        return _UriListWriter(self)
 
     def render_locations(self, locations: Iterable[str]) -> Rendering:
         """Render one URI per line, each ending in CRLF; no locations give an empty body."""
