@@ -1,0 +1,373 @@
+"""``occi-server``: serve OCCI, manage the users of basic authentication, show the configuration.
+
+    occi-server [--config PATH] [--host H] [--port P] [--workers N] [--backend NAME]
+                [--database-url URL] [--server uvicorn|granian] [--log-level LEVEL]
+    occi-server user add NAME --tenant T [--users-file PATH] [--password-stdin] [--replace]
+    occi-server user remove NAME [--users-file PATH]
+    occi-server user list [--users-file PATH]
+    occi-server config show
+
+Options override the environment, which overrides the configuration file
+(see ``docs/server-config.md``). Operator mistakes - a bad option, a wrong
+setting, an unreadable file - end with one line on stderr and exit status 2,
+never a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import getpass
+import importlib.util
+import os
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any, NoReturn
+
+from pyocci import __version__
+from pyocci.server.auth import (
+    User,
+    check_tenant_id,
+    check_user_name,
+    hash_password,
+    read_users_file,
+    write_users_file,
+)
+from pyocci.server.config import (
+    CONFIG_JSON_ENV,
+    ConfigError,
+    ServerConfig,
+    load_config,
+    redact_url,
+    user_data_dir,
+)
+
+__all__ = ["APP_FACTORY", "main"]
+
+#: The ASGI app factory every worker process calls; it reads ``PYOCCI_CONFIG_JSON``.
+APP_FACTORY = "pyocci.server.app:create_app_from_environment"
+
+PROG = "occi-server"
+EXIT_USAGE = 2
+
+# Serving options and the settings they override.
+_SERVE_OPTIONS = {
+    "host": "host",
+    "port": "port",
+    "workers": "workers",
+    "backend": "backend",
+    "database_url": "database_url",
+    "server": "server",
+    "log_level": "log_level",
+}
+
+
+class CommandError(Exception):
+    """An operator mistake the command reports in one line (exit status 2)."""
+
+
+class _Parser(argparse.ArgumentParser):
+    """An argument parser whose errors are one line, reported by `main`."""
+
+    def error(self, message: str) -> NoReturn:
+        raise CommandError(f"{message} (see '{self.prog} --help')")
+
+
+def _add_config_option(parser: argparse.ArgumentParser, *, top: bool) -> None:
+    # Accepted before and after the subcommand; SUPPRESS keeps a subcommand's
+    # absent option from overwriting the one given before it.
+    parser.add_argument(
+        "--config",
+        metavar="PATH",
+        type=Path,
+        default=None if top else argparse.SUPPRESS,
+        help="the TOML configuration file (default: $PYOCCI_CONFIG, else "
+        "server.toml in the user configuration directory if it exists)",
+    )
+
+
+def _add_users_file_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--users-file",
+        metavar="PATH",
+        type=Path,
+        help="the users file (default: [auth] users_file of the configuration)",
+    )
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser of ``occi-server``."""
+    parser = _Parser(
+        prog=PROG,
+        description="Serve the OCCI 1.2 HTTP protocol in front of a cloud "
+        "(by default an embedded simulated cloud).",
+        epilog="Without a command, serves. Options override PYOCCI_* environment "
+        "variables, which override the configuration file.",
+    )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    _add_config_option(parser, top=True)
+    serving = parser.add_argument_group("serving")
+    serving.add_argument("--host", help="the address to listen on (default 127.0.0.1)")
+    serving.add_argument("--port", help="the TCP port to listen on (default 8787)")
+    serving.add_argument("--workers", metavar="N", help="worker processes (default 1)")
+    serving.add_argument("--backend", metavar="NAME", help="the backend (default sim)")
+    serving.add_argument(
+        "--database-url",
+        metavar="URL",
+        help="the store's SQLAlchemy URL (default: a SQLite file in the user data directory)",
+    )
+    serving.add_argument(
+        "--server", metavar="{uvicorn,granian}", help="the ASGI server (default uvicorn)"
+    )
+    serving.add_argument(
+        "--log-level",
+        metavar="LEVEL",
+        help="critical, error, warning, info (default), debug or trace",
+    )
+    parser.set_defaults(handler=_serve)
+
+    commands = parser.add_subparsers(dest="command", title="commands", metavar="COMMAND")
+
+    user = commands.add_parser("user", help="manage the users of HTTP basic authentication")
+    _add_config_option(user, top=False)
+    user_commands = user.add_subparsers(dest="user_command", metavar="ACTION", required=True)
+
+    add = user_commands.add_parser("add", help="add a user (or, with --replace, change one)")
+    add.add_argument("name", help="the user name")
+    add.add_argument("--tenant", required=True, help="the tenant the user acts for")
+    add.add_argument(
+        "--password-stdin",
+        action="store_true",
+        help="read the password from the first line of standard input instead of asking",
+    )
+    add.add_argument(
+        "--replace", action="store_true", help="change the tenant and password of an existing user"
+    )
+    _add_users_file_option(add)
+    _add_config_option(add, top=False)
+    add.set_defaults(handler=_user_add)
+
+    remove = user_commands.add_parser("remove", help="remove a user")
+    remove.add_argument("name", help="the user name")
+    _add_users_file_option(remove)
+    _add_config_option(remove, top=False)
+    remove.set_defaults(handler=_user_remove)
+
+    listing = user_commands.add_parser("list", help="list the users and their tenants")
+    _add_users_file_option(listing)
+    _add_config_option(listing, top=False)
+    listing.set_defaults(handler=_user_list)
+
+    config = commands.add_parser("config", help="show the effective configuration")
+    _add_config_option(config, top=False)
+    config_commands = config.add_subparsers(dest="config_command", metavar="ACTION", required=True)
+    show = config_commands.add_parser(
+        "show", help="print the effective configuration as TOML (passwords masked)"
+    )
+    _add_config_option(show, top=False)
+    show.set_defaults(handler=_config_show)
+    return parser
+
+
+def _effective_config(args: argparse.Namespace) -> ServerConfig:
+    overrides = {
+        key: getattr(args, option)
+        for option, key in _SERVE_OPTIONS.items()
+        if getattr(args, option, None) is not None
+    }
+    return load_config(args.config, os.environ, overrides=overrides)
+
+
+# --- serving -----------------------------------------------------------------------------------
+
+
+def _listen_url(config: ServerConfig) -> str:
+    host = f"[{config.host}]" if ":" in config.host else config.host
+    return f"http://{host}:{config.port}/"
+
+
+def describe_serving(config: ServerConfig) -> str:
+    """The one line ``occi-server`` prints when it starts (passwords masked)."""
+    if config.database_url is None:
+        database = f"SQLite in {user_data_dir()}"
+    else:
+        database = redact_url(config.database_url)
+    public = f" (public URL {config.base_url})" if config.base_url else ""
+    workers = f"{config.workers} worker" + ("s" if config.workers != 1 else "")
+    return (
+        f"{PROG} {__version__}: serving OCCI 1.2 at {_listen_url(config)}{public} "
+        f"with backend {config.backend!r}, database {database}, auth {config.auth.method!r}, "
+        f"{workers} on {config.server}"
+    )
+
+
+def _serve(args: argparse.Namespace) -> int:
+    config = _effective_config(args)
+    if importlib.util.find_spec("pyocci.server.app") is None:
+        raise CommandError("the HTTP app (pyocci.server.app) is not installed")
+    runner = _run_granian if config.server == "granian" else _run_uvicorn
+    if config.server == "granian" and importlib.util.find_spec("granian") is None:
+        raise CommandError(
+            "granian is not installed: install it (pip install granian) or use --server uvicorn"
+        )
+    # Workers are separate processes and inherit the environment: this is how
+    # every one of them serves exactly the configuration resolved here.
+    os.environ[CONFIG_JSON_ENV] = config.to_json()
+    print(describe_serving(config), flush=True)
+    runner(config)
+    return 0
+
+
+def _run_uvicorn(config: ServerConfig) -> None:
+    import uvicorn
+
+    uvicorn.run(
+        APP_FACTORY,
+        factory=True,
+        host=config.host,
+        port=config.port,
+        workers=config.workers,
+        log_level=config.log_level,
+        h11_max_incomplete_event_size=config.limits.server_header_limit,
+        # The app sends its own `Server: pyocci/<v> OCCI/1.2`.
+        server_header=False,
+        proxy_headers=True,
+    )
+
+
+def _run_granian(config: ServerConfig) -> None:
+    from granian import Granian
+    from granian.constants import Interfaces
+    from granian.http import HTTP1Settings
+    from granian.log import LogLevels
+
+    # granian has no "trace" level; debug is the closest.
+    level = "debug" if config.log_level == "trace" else config.log_level
+    Granian(
+        APP_FACTORY,
+        factory=True,
+        interface=Interfaces.ASGI,
+        address=config.host,
+        port=config.port,
+        workers=config.workers,
+        log_level=LogLevels(level),
+        # granian's read buffer bounds request line plus headers; below 8 KiB it refuses.
+        http1_settings=HTTP1Settings(max_buffer_size=max(8192, config.limits.server_header_limit)),
+    ).serve()
+
+
+# --- users -------------------------------------------------------------------------------------
+
+
+def _users_file(args: argparse.Namespace) -> tuple[Path, ServerConfig]:
+    config = _effective_config(args)
+    path = args.users_file if args.users_file is not None else config.auth.effective_users_file
+    return Path(path).expanduser(), config
+
+
+def _read_password(args: argparse.Namespace, name: str) -> str:
+    if args.password_stdin:
+        line = sys.stdin.readline()
+        password = line.removesuffix("\n").removesuffix("\r")
+        if not password:
+            raise CommandError("no password on standard input (--password-stdin)")
+        return password
+    try:
+        password = getpass.getpass(f"Password for {name}: ")
+        again = getpass.getpass("Repeat the password: ")
+    except EOFError:
+        raise CommandError("no password given") from None
+    if not password:
+        raise CommandError("the password cannot be empty")
+    if password != again:
+        raise CommandError("the two passwords differ; nothing changed")
+    return password
+
+
+def _user_add(args: argparse.Namespace) -> int:
+    problem = check_user_name(args.name) or check_tenant_id(args.tenant)
+    if problem:
+        raise CommandError(problem)
+    path, config = _users_file(args)
+    users = read_users_file(path)
+    if args.name in users and not args.replace:
+        raise CommandError(
+            f"user {args.name!r} already exists in {path}; use --replace to change it"
+        )
+    existed = args.name in users
+    password = _read_password(args, args.name)
+    users[args.name] = User(args.name, args.tenant, hash_password(password))
+    write_users_file(path, users)
+    verb = "changed" if existed else "added"
+    print(f"{verb} user {args.name!r} (tenant {args.tenant!r}) in {path}")
+    if config.auth.method != "basic":
+        print(
+            f'note: auth method is {config.auth.method!r}; set [auth] method = "basic" '
+            f"(or PYOCCI_AUTH_METHOD=basic) for the server to ask for passwords",
+            file=sys.stderr,
+        )
+    return 0
+
+
+def _user_remove(args: argparse.Namespace) -> int:
+    path, _config = _users_file(args)
+    users = read_users_file(path)
+    if args.name not in users:
+        raise CommandError(f"no user {args.name!r} in {path}")
+    del users[args.name]
+    write_users_file(path, users)
+    print(f"removed user {args.name!r} from {path}")
+    return 0
+
+
+def _user_list(args: argparse.Namespace) -> int:
+    path, _config = _users_file(args)
+    users = read_users_file(path)
+    if not users:
+        print(f"no users in {path}")
+        return 0
+    width = max(len("USER"), *(len(name) for name in users))
+    print(f"{'USER':<{width}}  TENANT")
+    for name in sorted(users):
+        print(f"{name:<{width}}  {users[name].tenant}")
+    return 0
+
+
+# --- configuration -------------------------------------------------------------------------
+
+
+def _config_show(args: argparse.Namespace) -> int:
+    sys.stdout.write(_effective_config(args).to_toml(redact=True))
+    return 0
+
+
+# --- entry point ---------------------------------------------------------------------------
+
+
+def _one_line(message: Any) -> str:
+    return " ".join(str(message).split())
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run ``occi-server`` with `argv` (default: the process's arguments); the exit status."""
+    parser = build_parser()
+    try:
+        args = parser.parse_args(argv)
+        return args.handler(args)
+    except SystemExit as exit_:  # --help and --version
+        return exit_.code if isinstance(exit_.code, int) else 0
+    except (CommandError, ConfigError) as error:
+        message = error.message if isinstance(error, ConfigError) else error
+        print(f"{PROG}: error: {_one_line(message)}", file=sys.stderr)
+        return EXIT_USAGE
+    except OSError as error:
+        # Files the command itself reads or writes (the users file, its directory).
+        where = f" ({error.filename})" if error.filename else ""
+        print(f"{PROG}: error: {_one_line(error.strerror or error)}{where}", file=sys.stderr)
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

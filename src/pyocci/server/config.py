@@ -1,0 +1,851 @@
+"""The server configuration: defaults, a TOML file, environment overrides.
+
+Where each setting comes from, later sources winning:
+
+1. the defaults of the dataclasses below, chosen so that ``occi-server``
+   alone serves the simulated cloud on 127.0.0.1 with a SQLite file in the
+   user's data directory;
+2. a TOML file: ``--config PATH``, else ``$PYOCCI_CONFIG``, else
+   ``<user config dir>/pyocci/server.toml`` when it exists;
+3. environment variables ``PYOCCI_<KEY>`` for top-level keys and
+   ``PYOCCI_<SECTION>_<KEY>`` for keys of a section (``PYOCCI_PORT``,
+   ``PYOCCI_LIMITS_MAX_BODY_BYTES``, ``PYOCCI_BACKEND_SETTINGS_<KEY>``);
+4. command-line options (``overrides``, passed by ``occi-server``).
+
+Values are typed by the dataclass field types. Every user mistake becomes a
+`ConfigError` whose message names the key, where the bad value came from
+and what is expected; nothing here lets a traceback reach the operator.
+
+Uvicorn and granian workers are separate processes: ``occi-server`` hands
+them the effective configuration as JSON in ``PYOCCI_CONFIG_JSON``
+(`ServerConfig.to_json` / `ServerConfig.from_json`, or simply
+`config_from_environment`), so every worker serves exactly what the parent
+resolved, command-line options included.
+
+The file format is documented, with a complete example, in
+``docs/server-config.md``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime
+import difflib
+import json
+import math
+import os
+import re
+import tomllib
+import types
+import typing
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import MappingProxyType
+from typing import Any
+from urllib.parse import urlsplit, urlunsplit
+
+import platformdirs
+
+from pyocci.model.errors import OcciError
+
+__all__ = [
+    "AUTH_METHODS",
+    "CONFIG_ENV",
+    "CONFIG_JSON_ENV",
+    "ENV_PREFIX",
+    "LOG_LEVELS",
+    "SERVERS",
+    "AuthConfig",
+    "ConfigError",
+    "Limits",
+    "ServerConfig",
+    "config_from_environment",
+    "default_config_file",
+    "default_users_file",
+    "find_config_file",
+    "load_config",
+    "redact_url",
+    "toml_key",
+    "toml_value",
+    "user_config_dir",
+    "user_data_dir",
+]
+
+#: The environment variable naming the configuration file.
+CONFIG_ENV = "PYOCCI_CONFIG"
+#: The environment variable through which ``occi-server`` hands workers the
+#: effective configuration.
+CONFIG_JSON_ENV = "PYOCCI_CONFIG_JSON"
+#: The prefix of every configuration environment variable.
+ENV_PREFIX = "PYOCCI_"
+
+AUTH_METHODS = ("none", "basic")
+SERVERS = ("uvicorn", "granian")
+LOG_LEVELS = ("critical", "error", "warning", "info", "debug", "trace")
+
+KIB = 1024
+MIB = 1024 * KIB
+
+# Room for the request line on top of the header block when deriving the
+# HTTP server's own limit from `Limits.max_header_bytes`: the app enforces
+# the precise limits (431 with a message), the HTTP server only has to stop
+# pathological requests before they are buffered whole.
+_REQUEST_LINE_ALLOWANCE = 8 * KIB
+
+
+class ConfigError(OcciError):
+    """The configuration is wrong; the message says which key, where, and what is expected."""
+
+
+def user_config_dir() -> Path:
+    """The per-user configuration directory of pyocci (platform dependent)."""
+    return platformdirs.user_config_path("pyocci")
+
+
+def user_data_dir() -> Path:
+    """The per-user data directory of pyocci, where the default SQLite file lives."""
+    return platformdirs.user_data_path("pyocci")
+
+
+def default_config_file() -> Path:
+    """The configuration file read when neither ``--config`` nor ``$PYOCCI_CONFIG`` is given."""
+    return user_config_dir() / "server.toml"
+
+
+def default_users_file() -> Path:
+    """The users file of HTTP basic authentication when ``auth.users_file`` is not set."""
+    return user_config_dir() / "users.toml"
+
+
+# --- validation helpers ---------------------------------------------------------------
+#
+# A check returns None when a value is acceptable, else the description of what is
+# expected ("an integer from 1 to 65535"), which goes into the ConfigError message.
+
+Check = Callable[[Any], str | None]
+
+
+def _at_least(minimum: int | float) -> Check:
+    def check(value: Any) -> str | None:
+        if value is None or value >= minimum:
+            return None
+        return f"a number of at least {minimum}"
+
+    return check
+
+
+def _between(low: int, high: int) -> Check:
+    def check(value: Any) -> str | None:
+        if value is None or low <= value <= high:
+            return None
+        return f"an integer from {low} to {high}"
+
+    return check
+
+
+def _one_of(*choices: str) -> Check:
+    def check(value: Any) -> str | None:
+        if value in choices:
+            return None
+        return "one of " + ", ".join(repr(choice) for choice in choices)
+
+    return check
+
+
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+
+
+def _non_empty(value: Any) -> str | None:
+    if isinstance(value, str) and value.strip() and not _CONTROL.search(value):
+        return None
+    return "a non-empty string without control characters"
+
+
+_IDENTIFIER = re.compile(r"[a-z][a-z0-9_]*\Z")
+
+
+def _backend_name(value: Any) -> str | None:
+    if _IDENTIFIER.match(value):
+        return None
+    return "a backend name such as 'sim' (lower-case letters, digits and '_')"
+
+
+def _base_url(value: Any) -> str | None:
+    if value is None:
+        return None
+    try:
+        parts = urlsplit(value)
+        valid = parts.scheme in ("http", "https") and bool(parts.hostname)
+    except ValueError:  # an invalid IPv6 literal, for one
+        valid = False
+    if valid and not parts.query and not parts.fragment and "?" not in value:
+        return None
+    return "an absolute http(s) URL without query or fragment, such as 'https://occi.example.org'"
+
+
+_DATABASE_URL = re.compile(r"[A-Za-z][A-Za-z0-9+._-]*://")
+
+
+def _database_url(value: Any) -> str | None:
+    if value is None or _DATABASE_URL.match(value):
+        return None
+    return "a SQLAlchemy database URL such as 'postgresql+psycopg://user:pw@host/db'"
+
+
+def _meta(check: Check | None = None, doc: str = "") -> dict[str, Any]:
+    return {"check": check, "doc": doc}
+
+
+# --- the configuration ----------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Limits:
+    """What a request may cost the server. The app answers past these with 413 or 431."""
+
+    #: Largest request body accepted, in bytes (413 above).
+    max_body_bytes: int = field(default=1 * MIB, metadata=_meta(_at_least(1)))
+    #: Most request header fields accepted (431 above).
+    max_header_count: int = field(default=100, metadata=_meta(_at_least(1)))
+    #: Largest total size of the request header fields, in bytes (431 above).
+    max_header_bytes: int = field(default=64 * KIB, metadata=_meta(_at_least(1)))
+    #: Largest `number` a client may ask for when paging a collection (413 above).
+    max_page_size: int = field(default=1000, metadata=_meta(_at_least(1)))
+    #: The HTTP server's own cap on request line plus headers, in bytes: uvicorn's
+    #: ``h11_max_incomplete_event_size`` and granian's HTTP/1 buffer size. None
+    #: derives it from `max_header_bytes`, so that the app's precise limit (431 with
+    #: a message) is the one clients meet. Note that uvicorn applies it only with
+    #: its h11 protocol; with httptools the app's limits are the only ones.
+    h11_max_incomplete_event_size: int | None = field(default=None, metadata=_meta(_at_least(1024)))
+
+    @property
+    def server_header_limit(self) -> int:
+        """The effective HTTP-server cap on request line plus headers, in bytes."""
+        if self.h11_max_incomplete_event_size is not None:
+            return self.h11_max_incomplete_event_size
+        return self.max_header_bytes + _REQUEST_LINE_ALLOWANCE
+
+
+@dataclass(frozen=True, slots=True)
+class AuthConfig:
+    """How requests are authenticated and which tenant they act for."""
+
+    #: ``none`` (every request acts for `tenant`; for development) or ``basic``
+    #: (HTTP basic against `users_file`).
+    method: str = field(default="none", metadata=_meta(_one_of(*AUTH_METHODS)))
+    #: The one tenant of method ``none``.
+    tenant: str = field(default="default", metadata=_meta(_non_empty))
+    #: The users file of method ``basic``; None means `default_users_file()`.
+    users_file: Path | None = None
+    #: The realm announced in ``WWW-Authenticate: Basic realm="..."``.
+    realm: str = field(default="pyocci", metadata=_meta(_non_empty))
+    #: How long a successful (or failed) password verification is remembered, in
+    #: seconds, so that a client does not pay scrypt on every request; 0 disables.
+    cache_seconds: float = field(default=60.0, metadata=_meta(_at_least(0)))
+    #: How many verifications are remembered at most.
+    cache_size: int = field(default=1024, metadata=_meta(_at_least(0)))
+
+    @property
+    def effective_users_file(self) -> Path:
+        """The users file basic authentication reads."""
+        return self.users_file if self.users_file is not None else default_users_file()
+
+
+def _frozen_settings() -> Mapping[str, Any]:
+    return MappingProxyType({})
+
+
+@dataclass(frozen=True, slots=True)
+class ServerConfig:
+    """Everything ``occi-server`` needs to know; see ``docs/server-config.md``."""
+
+    #: The address to listen on; ``0.0.0.0`` or ``::`` for every interface.
+    host: str = field(default="127.0.0.1", metadata=_meta(_non_empty))
+    #: The TCP port to listen on.
+    port: int = field(default=8787, metadata=_meta(_between(1, 65535)))
+    #: How many worker processes serve requests (several need PostgreSQL).
+    workers: int = field(default=1, metadata=_meta(_at_least(1)))
+    #: The ASGI server: ``uvicorn`` or ``granian`` (if installed).
+    server: str = field(default="uvicorn", metadata=_meta(_one_of(*SERVERS)))
+    #: The public URL of the service when behind a proxy that rewrites it; None
+    #: derives absolute URLs (``Location``, links) from each request.
+    base_url: str | None = field(default=None, metadata=_meta(_base_url))
+    #: The SQLAlchemy URL of the store; None lets the store use a SQLite file in
+    #: the user's data directory.
+    database_url: str | None = field(default=None, metadata=_meta(_database_url))
+    #: The backend module under ``pyocci.backends`` that serves the entities.
+    backend: str = field(default="sim", metadata=_meta(_backend_name))
+    #: The log level of the HTTP server and of pyocci.
+    log_level: str = field(default="info", metadata=_meta(_one_of(*LOG_LEVELS)))
+    #: Settings passed as they are to the backend (``[backend_settings]``).
+    backend_settings: Mapping[str, Any] = field(default_factory=_frozen_settings)
+    limits: Limits = field(default_factory=Limits)
+    auth: AuthConfig = field(default_factory=AuthConfig)
+    #: The file the configuration was read from, if any (informational, not a key).
+    config_file: Path | None = None
+
+    def __post_init__(self) -> None:
+        # A frozen configuration whose nested settings could still be mutated by a
+        # backend would not be frozen at all.
+        object.__setattr__(self, "backend_settings", _freeze(self.backend_settings))
+        # One spelling of the public URL, so the app can append paths to it.
+        if self.base_url is not None and self.base_url.endswith("/"):
+            object.__setattr__(self, "base_url", self.base_url.rstrip("/"))
+
+    # JSON: how the parent process hands the effective configuration to workers.
+
+    def to_dict(self) -> dict[str, Any]:
+        """The configuration as plain JSON-compatible data (secrets included)."""
+        data: dict[str, Any] = {}
+        for name in _TOP_LEVEL_KEYS:
+            data[name] = _plain(getattr(self, name))
+        data["backend_settings"] = _thaw(self.backend_settings)
+        for section in _SECTIONS:
+            data[section] = {
+                f.name: _plain(getattr(getattr(self, section), f.name))
+                for f in dataclasses.fields(_SECTIONS[section])
+            }
+        data["config_file"] = _plain(self.config_file)
+        return data
+
+    def to_json(self) -> str:
+        """The configuration as JSON, for ``PYOCCI_CONFIG_JSON`` (secrets included)."""
+        return json.dumps(self.to_dict(), sort_keys=True)
+
+    @classmethod
+    def from_json(cls, text: str | bytes) -> ServerConfig:
+        """Read a configuration written by `to_json`, validating it like a file."""
+        where = f"in {CONFIG_JSON_ENV}"
+        try:
+            data = json.loads(text)
+        except (ValueError, UnicodeDecodeError) as error:
+            raise ConfigError(f"{CONFIG_JSON_ENV} is not valid JSON: {error}") from None
+        if not isinstance(data, dict):
+            raise ConfigError(f"{CONFIG_JSON_ENV}: expected a JSON object")
+        config_file = data.pop("config_file", None)
+        if config_file is not None and not isinstance(config_file, str):
+            raise ConfigError(f"config_file: expected a string or null ({where})")
+        builder = _Builder()
+        builder.add_document(data, where=where, base_dir=None)
+        return builder.build(config_file=Path(config_file) if config_file else None)
+
+    # TOML: what ``occi-server config show`` prints.
+
+    def to_toml(self, *, redact: bool = True) -> str:
+        """The configuration as a TOML document; with `redact`, passwords are masked."""
+        lines = ["# The effective pyocci server configuration."]
+        if self.config_file is not None:
+            lines.append(f"# Read from {self.config_file}, then the environment.")
+        else:
+            lines.append("# No configuration file: defaults, then the environment.")
+        for name in _TOP_LEVEL_KEYS:
+            value = getattr(self, name)
+            if name == "database_url" and value is not None and redact:
+                value = redact_url(value)
+            lines.append(_toml_line(name, value, _NOT_SET_NOTES.get(name)))
+        for section, section_type in _SECTIONS.items():
+            lines.append("")
+            lines.append(f"[{section}]")
+            settings = getattr(self, section)
+            for f in dataclasses.fields(section_type):
+                note = _NOT_SET_NOTES.get(f"{section}.{f.name}")
+                lines.append(_toml_line(f.name, getattr(settings, f.name), note))
+        lines.append("")
+        settings = _redact_settings(self.backend_settings) if redact else self.backend_settings
+        lines.extend(_toml_table("backend_settings", settings))
+        return "\n".join(lines) + "\n"
+
+
+_SECTIONS: dict[str, type] = {"limits": Limits, "auth": AuthConfig}
+_NOT_TOP_LEVEL = frozenset({"backend_settings", "config_file", *_SECTIONS})
+_TOP_LEVEL_KEYS = tuple(
+    f.name for f in dataclasses.fields(ServerConfig) if f.name not in _NOT_TOP_LEVEL
+)
+#: Every key the top level of a configuration file may hold.
+_FILE_KEYS = (*_TOP_LEVEL_KEYS, *_SECTIONS, "backend_settings")
+
+_NOT_SET_NOTES: dict[str, Callable[[], str]] = {
+    "base_url": lambda: "absolute URLs follow each request's Host",
+    "database_url": lambda: f"the store uses a SQLite file in {user_data_dir()}",
+    "limits.h11_max_incomplete_event_size": lambda: "derived from max_header_bytes",
+    "auth.users_file": lambda: f"the default is {default_users_file()}",
+}
+
+
+# --- reading ----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class _Raw:
+    """One setting as found, before conversion: the value and where it came from."""
+
+    value: Any
+    where: str
+    #: Whether `value` is text to be parsed (environment, command line) rather than a
+    #: typed value (TOML, JSON).
+    textual: bool
+    #: What relative paths are relative to (a file's directory); None: the cwd.
+    base_dir: Path | None
+
+
+class _Builder:
+    """Collects settings layer by layer, then converts and validates them at once."""
+
+    def __init__(self) -> None:
+        self.values: dict[str, _Raw] = {}
+        self.backend_settings: dict[str, Any] = {}
+
+    def add_document(self, data: Mapping[str, Any], *, where: str, base_dir: Path | None) -> None:
+        """Add the settings of a parsed TOML file or JSON document."""
+        for key, value in data.items():
+            if key in _SECTIONS:
+                if not isinstance(value, Mapping):
+                    raise ConfigError(
+                        f"{key}: expected a table ([{key}]), got {_describe(value)} ({where})"
+                    )
+                known = [f.name for f in dataclasses.fields(_SECTIONS[key])]
+                for sub_key, sub_value in value.items():
+                    if sub_key not in known:
+                        raise _unknown_key(f"{key}.{sub_key}", sub_key, known, where)
+                    self.values[f"{key}.{sub_key}"] = _Raw(sub_value, where, False, base_dir)
+            elif key == "backend_settings":
+                if not isinstance(value, Mapping):
+                    raise ConfigError(
+                        f"backend_settings: expected a table ([backend_settings]), "
+                        f"got {_describe(value)} ({where})"
+                    )
+                for name, setting in value.items():
+                    _check_setting(f"backend_settings.{name}", setting, where)
+                    self.backend_settings[name] = setting
+            elif key in _TOP_LEVEL_KEYS:
+                self.values[key] = _Raw(value, where, False, base_dir)
+            else:
+                raise _unknown_key(key, key, _FILE_KEYS, where)
+
+    def add_environment(self, environ: Mapping[str, str]) -> None:
+        """Add the ``PYOCCI_*`` environment variables that name settings."""
+        for name in sorted(environ):
+            if not name.startswith(ENV_PREFIX) or name in (CONFIG_ENV, CONFIG_JSON_ENV):
+                continue
+            text = environ[name]
+            key = name[len(ENV_PREFIX) :].lower()
+            where = f"from environment variable {name}"
+            if key in _TOP_LEVEL_KEYS:
+                self.values[key] = _Raw(text, where, True, None)
+                continue
+            if key.startswith("backend_settings_") and len(key) > len("backend_settings_"):
+                setting = key[len("backend_settings_") :]
+                self.backend_settings[setting] = _parse_setting(text)
+                continue
+            for section, section_type in _SECTIONS.items():
+                if key.startswith(section + "_"):
+                    sub_key = key[len(section) + 1 :]
+                    known = [f.name for f in dataclasses.fields(section_type)]
+                    if sub_key not in known:
+                        raise _unknown_key(f"{section}.{sub_key}", sub_key, known, where)
+                    self.values[f"{section}.{sub_key}"] = _Raw(text, where, True, None)
+                    break
+            # Other PYOCCI_* names are left alone on purpose: they may belong to the
+            # client or to tools around the server, which must not stop it starting.
+
+    def add_overrides(self, overrides: Mapping[str, str]) -> None:
+        """Add command-line options, keyed by dotted setting name, as text."""
+        for key, text in overrides.items():
+            section, _, sub_key = key.rpartition(".")
+            if section and section not in _SECTIONS:
+                raise _unknown_key(key, section, _SECTIONS, "on the command line")
+            if section:
+                known = [f.name for f in dataclasses.fields(_SECTIONS[section])]
+                if sub_key not in known:
+                    raise _unknown_key(key, sub_key, known, "on the command line")
+            elif key not in _TOP_LEVEL_KEYS:
+                raise _unknown_key(key, key, _TOP_LEVEL_KEYS, "on the command line")
+            option = "--" + key.replace(".", "-").replace("_", "-")
+            self.values[key] = _Raw(text, f"from command-line option {option}", True, None)
+
+    def build(self, *, config_file: Path | None) -> ServerConfig:
+        """Convert and check every collected setting; build the configuration."""
+        top = self._convert_fields(ServerConfig, "", _TOP_LEVEL_KEYS)
+        sections = {
+            section: section_type(
+                **self._convert_fields(
+                    section_type,
+                    section + ".",
+                    [f.name for f in dataclasses.fields(section_type)],
+                )
+            )
+            for section, section_type in _SECTIONS.items()
+        }
+        return ServerConfig(
+            **top,
+            **sections,
+            backend_settings=dict(self.backend_settings),
+            config_file=config_file,
+        )
+
+    def _convert_fields(self, cls: type, prefix: str, names: typing.Iterable[str]) -> dict:
+        hints = typing.get_type_hints(cls)
+        fields_by_name = {f.name: f for f in dataclasses.fields(cls)}
+        converted: dict[str, Any] = {}
+        for name in names:
+            key = prefix + name
+            raw = self.values.get(key)
+            if raw is None:
+                continue
+            value = _convert(key, raw, hints[name])
+            check = fields_by_name[name].metadata.get("check")
+            expected = check(value) if check is not None else None
+            if expected is not None:
+                raise ConfigError(f"{key}: expected {expected}, got {value!r} ({raw.where})")
+            converted[name] = value
+        return converted
+
+
+def _unknown_key(key: str, name: str, known: typing.Iterable[str], where: str) -> ConfigError:
+    known = list(known)
+    message = f"unknown setting {key!r} ({where})"
+    close = difflib.get_close_matches(name, known, n=1)
+    if close:
+        message += f"; did you mean {close[0]!r}?"
+    else:
+        message += "; expected one of: " + ", ".join(known)
+    return ConfigError(message)
+
+
+def _describe(value: Any) -> str:
+    """A value as a user would name it in their file: 'the string "x"', 'a table'."""
+    if isinstance(value, bool):
+        return f"the boolean {str(value).lower()}"
+    if isinstance(value, int | float):
+        return f"the number {value!r}"
+    if isinstance(value, str):
+        return f"the string {value!r}"
+    if isinstance(value, Mapping):
+        return "a table"
+    if isinstance(value, list | tuple):
+        return "an array"
+    if value is None:
+        return "null"
+    return f"a {type(value).__name__}"
+
+
+_EXPECTED_TYPE = {
+    int: "an integer",
+    float: "a number",
+    bool: "true or false",
+    str: "a string",
+    Path: "a file path (a string)",
+}
+
+_TRUE = frozenset({"1", "true", "yes", "on"})
+_FALSE = frozenset({"0", "false", "no", "off"})
+
+
+def _convert(key: str, raw: _Raw, hint: Any) -> Any:
+    """Turn a raw setting into a value of the field's type, or raise ConfigError."""
+    args = typing.get_args(hint) if isinstance(hint, types.UnionType) else ()
+    optional = type(None) in args
+    base = next((arg for arg in args if arg is not type(None)), hint) if args else hint
+    expected = _EXPECTED_TYPE[base] + (" (or empty, for the default)" if optional else "")
+    value = raw.value
+
+    def wrong() -> ConfigError:
+        shown = repr(value) if raw.textual else _describe(value)
+        return ConfigError(f"{key}: expected {expected}, got {shown} ({raw.where})")
+
+    if raw.textual:
+        text = value.strip()
+        if optional and not text:
+            return None
+        if base is int:
+            try:
+                return int(text, 10)
+            except ValueError:
+                raise wrong() from None
+        if base is float:
+            try:
+                number = float(text)
+            except ValueError:
+                raise wrong() from None
+            if not math.isfinite(number):
+                raise wrong()
+            return number
+        if base is bool:
+            if text.lower() in _TRUE:
+                return True
+            if text.lower() in _FALSE:
+                return False
+            raise wrong()
+        if base is Path:
+            return _path(text, None)
+        return value
+
+    if value is None and optional:
+        return None
+    if base is int:
+        if isinstance(value, int) and not isinstance(value, bool):
+            return value
+        raise wrong()
+    if base is float:
+        if isinstance(value, int | float) and not isinstance(value, bool):
+            if not math.isfinite(value):
+                raise wrong()
+            return float(value)
+        raise wrong()
+    if base is bool:
+        if isinstance(value, bool):
+            return value
+        raise wrong()
+    if not isinstance(value, str):
+        raise wrong()
+    if optional and not value.strip():
+        return None
+    if base is Path:
+        return _path(value, raw.base_dir)
+    return value
+
+
+def _path(text: str, base_dir: Path | None) -> Path:
+    """A path from a setting: ``~`` expanded, relative to the file that named it (or the cwd).
+
+    Made absolute here because workers must find the same file whatever their cwd.
+    """
+    path = Path(text).expanduser()
+    if not path.is_absolute():
+        path = (base_dir if base_dir is not None else Path.cwd()) / path
+    return path
+
+
+_TOML_SCALARS = (str, int, float, bool)
+
+
+def _check_setting(key: str, value: Any, where: str) -> None:
+    """Backend settings must survive the JSON trip to the workers: no dates or times."""
+    if isinstance(value, datetime.date | datetime.time):
+        raise ConfigError(
+            f"{key}: dates and times are not supported in backend settings; "
+            f"write them as strings ({where})"
+        )
+    if isinstance(value, Mapping):
+        for name, item in value.items():
+            _check_setting(f"{key}.{name}", item, where)
+    elif isinstance(value, list | tuple):
+        for index, item in enumerate(value):
+            _check_setting(f"{key}[{index}]", item, where)
+    elif value is not None and not isinstance(value, _TOML_SCALARS):
+        raise ConfigError(f"{key}: unsupported value {_describe(value)} ({where})")
+
+
+def _parse_setting(text: str) -> Any:
+    """A backend setting from the environment: a TOML value if it is one, else the text.
+
+    ``5`` is the number 5, ``true`` a boolean, ``["a", "b"]`` an array; anything
+    that is not a TOML value (``eu-west-1``) is the string as written. Quote a value
+    to force a string: ``'"12345"'``.
+    """
+    try:
+        value = tomllib.loads(f"value = {text}")["value"]
+    except tomllib.TOMLDecodeError:
+        return text
+    if isinstance(value, datetime.date | datetime.time):
+        return text
+    return value
+
+
+def _freeze(value: Any) -> Any:
+    if isinstance(value, Mapping):
+        return MappingProxyType({key: _freeze(item) for key, item in value.items()})
+    if isinstance(value, list | tuple):
+        return tuple(_freeze(item) for item in value)
+    return value
+
+
+def _thaw(value: Any) -> Any:
+    if isinstance(value, Mapping):
+        return {key: _thaw(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [_thaw(item) for item in value]
+    return value
+
+
+def _plain(value: Any) -> Any:
+    return str(value) if isinstance(value, Path) else value
+
+
+def find_config_file(
+    path: Path | None = None, environ: Mapping[str, str] = os.environ
+) -> tuple[Path | None, str]:
+    """The configuration file to read and how it was chosen (for messages).
+
+    An explicit file (`path`, then ``$PYOCCI_CONFIG``) must exist; the default one
+    is read only when it exists, else the first item is None.
+    """
+    if path is not None:
+        return Path(path).expanduser(), "named by --config"
+    named = environ.get(CONFIG_ENV, "").strip()
+    if named:
+        return Path(named).expanduser(), f"named by {CONFIG_ENV}"
+    default = default_config_file()
+    return (default if default.is_file() else None), "the default configuration file"
+
+
+def _read_toml(path: Path, source: str) -> dict[str, Any]:
+    try:
+        data = path.read_bytes()
+    except FileNotFoundError:
+        raise ConfigError(f"configuration file {path} ({source}) does not exist") from None
+    except IsADirectoryError:
+        raise ConfigError(f"configuration file {path} ({source}) is a directory") from None
+    except OSError as error:
+        raise ConfigError(
+            f"cannot read configuration file {path} ({source}): {error.strerror}"
+        ) from None
+    try:
+        return tomllib.loads(data.decode("utf-8"))
+    except UnicodeDecodeError:
+        raise ConfigError(f"configuration file {path} is not UTF-8 text") from None
+    except tomllib.TOMLDecodeError as error:
+        raise ConfigError(f"configuration file {path} is not valid TOML: {error}") from None
+
+
+def load_config(
+    path: Path | None = None,
+    environ: Mapping[str, str] = os.environ,
+    *,
+    overrides: Mapping[str, str] | None = None,
+) -> ServerConfig:
+    """The effective configuration: defaults, the TOML file, the environment, `overrides`.
+
+    `path` is the file named by ``--config``; without it ``$PYOCCI_CONFIG``, then the
+    default file in the user configuration directory if it exists. `overrides` maps
+    dotted keys (``port``, ``limits.max_body_bytes``) to command-line text, typed
+    and checked like environment variables. Raises ConfigError for any mistake.
+    """
+    builder = _Builder()
+    config_file, source = find_config_file(path, environ)
+    if config_file is not None:
+        document = _read_toml(config_file, source)
+        config_file = config_file.absolute()
+        builder.add_document(document, where=f"in {config_file}", base_dir=config_file.parent)
+    builder.add_environment(environ)
+    if overrides:
+        builder.add_overrides(overrides)
+    return builder.build(config_file=config_file)
+
+
+def config_from_environment(environ: Mapping[str, str] = os.environ) -> ServerConfig:
+    """The configuration a worker process serves: ``PYOCCI_CONFIG_JSON`` as handed over
+    by ``occi-server``, else (an app started by another ASGI runner) `load_config`."""
+    handed_over = environ.get(CONFIG_JSON_ENV)
+    if handed_over:
+        return ServerConfig.from_json(handed_over)
+    return load_config(environ=environ)
+
+
+# --- writing TOML -------------------------------------------------------------------------
+
+_BARE_KEY = re.compile(r"[A-Za-z0-9_-]+\Z")
+_SECRET_KEY = re.compile(r"password|passwd|secret|token|credential|private_key", re.IGNORECASE)
+_MASK = "***"
+
+
+def redact_url(url: str) -> str:
+    """A URL with the password of its user info replaced by ``***``."""
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return url
+    user_info, at, host = parts.netloc.rpartition("@")
+    if not at or ":" not in user_info:
+        return url
+    user = user_info.split(":", 1)[0]
+    return urlunsplit(parts._replace(netloc=f"{user}:{_MASK}@{host}"))
+
+
+def _redact_settings(settings: Mapping[str, Any]) -> dict[str, Any]:
+    redacted: dict[str, Any] = {}
+    for key, value in settings.items():
+        if isinstance(value, Mapping):
+            redacted[key] = _redact_settings(value)
+        elif isinstance(value, list | tuple):
+            redacted[key] = [
+                _redact_settings(item) if isinstance(item, Mapping) else item for item in value
+            ]
+        elif _SECRET_KEY.search(key) and value is not None:
+            redacted[key] = _MASK
+        elif isinstance(value, str) and "://" in value:
+            redacted[key] = redact_url(value)
+        else:
+            redacted[key] = value
+    return redacted
+
+
+def toml_key(key: str) -> str:
+    """A TOML key: bare when it can be, quoted otherwise."""
+    return key if _BARE_KEY.match(key) else _toml_string(key)
+
+
+def _toml_string(text: str) -> str:
+    out = ['"']
+    for char in text:
+        code = ord(char)
+        if char == '"':
+            out.append('\\"')
+        elif char == "\\":
+            out.append("\\\\")
+        elif char == "\n":
+            out.append("\\n")
+        elif char == "\t":
+            out.append("\\t")
+        elif char == "\r":
+            out.append("\\r")
+        elif code < 0x20 or code == 0x7F:
+            out.append(f"\\u{code:04x}")
+        else:
+            out.append(char)
+    out.append('"')
+    return "".join(out)
+
+
+def toml_value(value: Any) -> str:
+    """A Python value written as a TOML value (tables inline)."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, float):
+        if math.isnan(value):
+            return "nan"
+        if math.isinf(value):
+            return "inf" if value > 0 else "-inf"
+        return repr(value)
+    if isinstance(value, str | Path):
+        return _toml_string(str(value))
+    if isinstance(value, Mapping):
+        items = ", ".join(f"{toml_key(k)} = {toml_value(v)}" for k, v in value.items())
+        return "{ " + items + " }" if items else "{}"
+    if isinstance(value, list | tuple):
+        return "[" + ", ".join(toml_value(item) for item in value) + "]"
+    raise TypeError(f"cannot write {type(value).__name__} as TOML")
+
+
+def _toml_line(key: str, value: Any, note: Callable[[], str] | None) -> str:
+    if value is None:
+        return f"# {key} is not set" + (f": {note()}" if note else "")
+    return f"{toml_key(key)} = {toml_value(value)}"
+
+
+def _toml_table(name: str, table: Mapping[str, Any]) -> list[str]:
+    """A table as ``[name]`` with its scalars, then each sub-table as its own section."""
+    lines = [f"[{name}]"]
+    sub_tables = []
+    for key, value in table.items():
+        if isinstance(value, Mapping):
+            sub_tables.append((key, value))
+        elif value is not None:
+            lines.append(f"{toml_key(key)} = {toml_value(value)}")
+    for key, value in sub_tables:
+        lines.append("")
+        lines.extend(_toml_table(f"{name}.{toml_key(key)}", value))
+    return lines

@@ -1,0 +1,575 @@
+"""``occi-server``: option resolution, serving (with the ASGI servers faked), users, errors."""
+
+from __future__ import annotations
+
+import importlib.util
+import io
+import json
+import os
+import stat
+import subprocess
+import sys
+import tomllib
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from pyocci import __version__
+from pyocci.server import cli
+from pyocci.server.auth import read_users_file, verify_password
+from pyocci.server.config import CONFIG_JSON_ENV, ServerConfig
+
+pytestmark = pytest.mark.usefixtures("isolated_env")
+
+
+def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
+    status = cli.main(list(argv))
+    out, err = capsys.readouterr()
+    return status, out, err
+
+
+def fails(capsys: pytest.CaptureFixture[str], *argv: str) -> str:
+    """Run a command that must fail as an operator mistake: status 2, one line on stderr."""
+    status, out, err = run(capsys, *argv)
+    assert status == 2, (out, err)
+    assert err.endswith("\n") and err.count("\n") == 1, err
+    assert err.startswith("occi-server: error: ")
+    assert "Traceback" not in err
+    return err.removeprefix("occi-server: error: ").rstrip("\n")
+
+
+def stdin(monkeypatch: pytest.MonkeyPatch, text: str) -> None:
+    monkeypatch.setattr(sys, "stdin", io.StringIO(text))
+
+
+def answers(monkeypatch: pytest.MonkeyPatch, *replies: str | type[BaseException]) -> list[str]:
+    """Fake getpass: each prompt gets the next reply (or raises it); the prompts are kept."""
+    prompts: list[str] = []
+    queue: Iterator[str | type[BaseException]] = iter(replies)
+
+    def getpass(prompt: str = "") -> str:
+        prompts.append(prompt)
+        reply = next(queue)
+        if isinstance(reply, type):
+            raise reply()
+        return reply
+
+    monkeypatch.setattr(cli.getpass, "getpass", getpass)
+    return prompts
+
+
+# --- help, version, bad arguments ---------------------------------------------------------------
+
+
+def test_help_in_a_subprocess() -> None:
+    environ = {k: v for k, v in os.environ.items() if not k.startswith("PYOCCI_")}
+    completed = subprocess.run(
+        [sys.executable, "-m", "pyocci.server.cli", "--help"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env=environ,
+        check=False,
+    )
+    assert completed.returncode == 0, completed.stderr
+    assert completed.stdout.startswith("usage: occi-server")
+    for word in ("--config", "--port", "--workers", "--database-url", "--server", "user", "config"):
+        assert word in completed.stdout
+    assert completed.stderr == ""
+
+
+def test_bad_option_in_a_subprocess_is_one_line() -> None:
+    environ = {k: v for k, v in os.environ.items() if not k.startswith("PYOCCI_")}
+    completed = subprocess.run(
+        [sys.executable, "-m", "pyocci.server.cli", "--port", "http", "config", "show"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env=environ,
+        check=False,
+    )
+    assert completed.returncode == 2
+    assert completed.stderr == (
+        "occi-server: error: port: expected an integer, got 'http' "
+        "(from command-line option --port)\n"
+    )
+
+
+def test_help_and_version(capsys: pytest.CaptureFixture[str]) -> None:
+    status, out, _ = run(capsys, "--help")
+    assert status == 0 and "occi-server" in out
+    status, out, _ = run(capsys, "--version")
+    assert status == 0 and out == f"occi-server {__version__}\n"
+    status, out, _ = run(capsys, "user", "add", "--help")
+    assert status == 0 and "--password-stdin" in out and "--tenant" in out
+
+
+@pytest.mark.parametrize(
+    ("argv", "expected"),
+    [
+        (["--frobnicate"], "unrecognized arguments: --frobnicate (see 'occi-server --help')"),
+        (["serve-me"], "argument COMMAND: invalid choice: 'serve-me'"),
+        (["user"], "the following arguments are required: ACTION (see 'occi-server user --help')"),
+        (["user", "add", "alice"], "the following arguments are required: --tenant"),
+        (["config"], "the following arguments are required: ACTION"),
+        (["--port"], "argument --port: expected one argument"),
+    ],
+)
+def test_bad_arguments_are_one_line(
+    capsys: pytest.CaptureFixture[str], argv: list[str], expected: str
+) -> None:
+    assert fails(capsys, *argv).startswith(expected)
+
+
+# --- config show ---------------------------------------------------------------------------------
+
+
+def test_config_show_defaults(capsys: pytest.CaptureFixture[str], isolated_env: Path) -> None:
+    status, out, err = run(capsys, "config", "show")
+    assert status == 0 and err == ""
+    assert "# No configuration file" in out
+    shown = tomllib.loads(out)
+    assert shown["host"] == "127.0.0.1"
+    assert shown["port"] == 8787
+    assert shown["backend"] == "sim"
+    assert shown["auth"]["method"] == "none"
+    assert shown["limits"]["max_body_bytes"] == 1048576
+    assert "base_url" not in shown
+    assert f"the default is {isolated_env / 'users.toml'}" in out
+
+
+def test_options_override_environment_and_file(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    path = tmp_path / "server.toml"
+    path.write_text('port = 9000\nworkers = 3\nhost = "0.0.0.0"\nlog_level = "debug"\n')
+    monkeypatch.setenv("PYOCCI_PORT", "9001")
+    monkeypatch.setenv("PYOCCI_WORKERS", "4")
+    argv = ["--config", str(path), "--port", "9002", "--backend", "other", "config", "show"]
+    status, out, _ = run(capsys, *argv)
+    assert status == 0
+    shown = tomllib.loads(out)
+    assert shown["port"] == 9002  # option > environment > file
+    assert shown["workers"] == 4  # environment > file
+    assert shown["host"] == "0.0.0.0"  # file > default
+    assert shown["log_level"] == "debug"
+    assert shown["backend"] == "other"
+    assert f"# Read from {path}" in out
+
+
+def test_config_option_after_the_subcommand(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    path = tmp_path / "server.toml"
+    path.write_text("port = 9005\n")
+    before = ["config", "--config", str(path), "show"]
+    after = ["config", "show", "--config", str(path)]
+    for argv in (before, after):
+        status, out, _ = run(capsys, *argv)
+        assert status == 0 and tomllib.loads(out)["port"] == 9005
+
+
+def test_config_show_never_prints_passwords(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("PYOCCI_BACKEND_SETTINGS_PASSWORD", "hunter2")
+    argv = ["--database-url", "postgresql://occi:s3cret@db/occi", "config", "show"]
+    status, out, _ = run(capsys, *argv)
+    assert status == 0
+    assert "s3cret" not in out and "hunter2" not in out
+    assert 'database_url = "postgresql://occi:***@db/occi"' in out
+
+
+PORT_RANGE = "port: expected an integer from 1 to 65535"
+
+
+@pytest.mark.parametrize(
+    ("argv", "environ", "expected"),
+    [
+        (["--port", "0"], {}, f"{PORT_RANGE}, got 0 (from command-line option --port)"),
+        (
+            ["--workers", "many"],
+            {},
+            "workers: expected an integer, got 'many' (from command-line option --workers)",
+        ),
+        (["--server", "gunicorn"], {}, "server: expected one of 'uvicorn', 'granian'"),
+        (["--log-level", "loud"], {}, "log_level: expected one of 'critical'"),
+        (
+            [],
+            {"PYOCCI_PORT": "99999"},
+            f"{PORT_RANGE}, got 99999 (from environment variable PYOCCI_PORT)",
+        ),
+        (
+            [],
+            {"PYOCCI_AUTH_METHOD": "ldap"},
+            "auth.method: expected one of 'none', 'basic', got 'ldap' "
+            "(from environment variable PYOCCI_AUTH_METHOD)",
+        ),
+        (
+            [],
+            {"PYOCCI_LIMITS_MAX_BODY": "1"},
+            "unknown setting 'limits.max_body' (from environment variable "
+            "PYOCCI_LIMITS_MAX_BODY); did you mean 'max_body_bytes'?",
+        ),
+    ],
+)
+def test_configuration_errors_exit_2(
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+    argv: list[str],
+    environ: dict[str, str],
+    expected: str,
+) -> None:
+    for name, value in environ.items():
+        monkeypatch.setenv(name, value)
+    assert fails(capsys, *argv, "config", "show").startswith(expected)
+
+
+def test_file_errors_exit_2(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    missing = tmp_path / "missing.toml"
+    assert fails(capsys, "--config", str(missing), "config", "show") == (
+        f"configuration file {missing} (named by --config) does not exist"
+    )
+    broken = tmp_path / "broken.toml"
+    broken.write_text("port = \n")
+    message = fails(capsys, "--config", str(broken), "config", "show")
+    assert message.startswith(f"configuration file {broken} is not valid TOML")
+    bad = tmp_path / "bad.toml"
+    bad.write_text("[auth]\nmethod = 'ldap'\n")
+    assert fails(capsys, "--config", str(bad), "config", "show") == (
+        f"auth.method: expected one of 'none', 'basic', got 'ldap' (in {bad})"
+    )
+
+
+# --- serving ---------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def handover(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Let the command set PYOCCI_CONFIG_JSON, and undo it after the test."""
+    monkeypatch.setenv(CONFIG_JSON_ENV, "")
+
+
+@pytest.fixture
+def uvicorn_calls(monkeypatch: pytest.MonkeyPatch, handover: None) -> list[dict[str, Any]]:
+    import uvicorn
+
+    calls: list[dict[str, Any]] = []
+
+    def fake_run(app: str, **kwargs: Any) -> None:
+        calls.append({"app": app, **kwargs})
+
+    monkeypatch.setattr(uvicorn, "run", fake_run)
+    return calls
+
+
+def test_serve_with_uvicorn(
+    capsys: pytest.CaptureFixture[str], uvicorn_calls: list[dict[str, Any]], isolated_env: Path
+) -> None:
+    status, out, err = run(capsys, "--port", "9999", "--workers", "2")
+    assert status == 0, err
+    assert uvicorn_calls == [
+        {
+            "app": "pyocci.server.app:create_app_from_environment",
+            "factory": True,
+            "host": "127.0.0.1",
+            "port": 9999,
+            "workers": 2,
+            "log_level": "info",
+            "h11_max_incomplete_event_size": 64 * 1024 + 8 * 1024,
+            "server_header": False,
+            "proxy_headers": True,
+        }
+    ]
+    assert out.count("\n") == 1
+    assert out.startswith(f"occi-server {__version__}: serving OCCI 1.2 at http://127.0.0.1:9999/")
+    assert "backend 'sim'" in out
+    assert f"database SQLite in {isolated_env.parent / 'user-data'}" in out
+    assert "2 workers on uvicorn" in out
+    # The workers get exactly the configuration resolved here.
+    handed = ServerConfig.from_json(os.environ[CONFIG_JSON_ENV])
+    assert (handed.port, handed.workers, handed.backend) == (9999, 2, "sim")
+
+
+def test_serve_line_masks_the_database_password(
+    capsys: pytest.CaptureFixture[str],
+    uvicorn_calls: list[dict[str, Any]],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("PYOCCI_BASE_URL", "https://occi.example.org")
+    monkeypatch.setenv("PYOCCI_LIMITS_H11_MAX_INCOMPLETE_EVENT_SIZE", "4096")
+    argv = ["--host", "::1", "--database-url", "postgresql+psycopg://u:pw@db/occi"]
+    status, out, _ = run(capsys, *argv)
+    assert status == 0
+    assert "http://[::1]:8787/ (public URL https://occi.example.org)" in out
+    assert "database postgresql+psycopg://u:***@db/occi" in out
+    assert ":pw@" not in out
+    assert uvicorn_calls[0]["h11_max_incomplete_event_size"] == 4096
+    # The workers need the real password.
+    assert json.loads(os.environ[CONFIG_JSON_ENV])["database_url"].endswith("u:pw@db/occi")
+
+
+def test_serve_does_not_start_on_bad_configuration(
+    capsys: pytest.CaptureFixture[str],
+    uvicorn_calls: list[dict[str, Any]],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("PYOCCI_WORKERS", "0")
+    assert fails(capsys).startswith("workers: expected a number of at least 1, got 0")
+    assert uvicorn_calls == []
+
+
+def test_serve_reports_the_server_exit_status(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, handover: None
+) -> None:
+    import uvicorn
+
+    def failing_run(app: str, **kwargs: Any) -> None:
+        sys.exit(3)  # what uvicorn does when it cannot bind or import the app
+
+    monkeypatch.setattr(uvicorn, "run", failing_run)
+    assert run(capsys)[0] == 3
+
+
+class FakeGranian:
+    instances: list[FakeGranian] = []
+
+    def __init__(self, target: str, **kwargs: Any) -> None:
+        self.target = target
+        self.kwargs = kwargs
+        self.served = False
+        FakeGranian.instances.append(self)
+
+    def serve(self) -> None:
+        self.served = True
+
+
+def test_serve_with_granian(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, handover: None
+) -> None:
+    granian = pytest.importorskip("granian")
+    FakeGranian.instances = []
+    monkeypatch.setattr(granian, "Granian", FakeGranian)
+    status, out, err = run(capsys, "--server", "granian", "--log-level", "trace", "--port", "9100")
+    assert status == 0, err
+    assert "1 worker on granian" in out
+    (server,) = FakeGranian.instances
+    assert server.served
+    assert server.target == "pyocci.server.app:create_app_from_environment"
+    kwargs = server.kwargs
+    assert kwargs["factory"] is True
+    assert str(kwargs["interface"].value) == "asgi"
+    assert (kwargs["address"], kwargs["port"], kwargs["workers"]) == ("127.0.0.1", 9100, 1)
+    assert kwargs["log_level"].value == "debug"  # granian has no trace
+    assert kwargs["http1_settings"].max_buffer_size == 64 * 1024 + 8 * 1024
+
+
+def test_missing_granian_is_one_line(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, handover: None
+) -> None:
+    real_find_spec = importlib.util.find_spec
+
+    def find_spec(name: str, *args: Any) -> Any:
+        return None if name == "granian" else real_find_spec(name, *args)
+
+    monkeypatch.setattr(importlib.util, "find_spec", find_spec)
+    assert fails(capsys, "--server", "granian") == (
+        "granian is not installed: install it (pip install granian) or use --server uvicorn"
+    )
+
+
+def test_missing_app_is_one_line(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, handover: None
+) -> None:
+    real_find_spec = importlib.util.find_spec
+
+    def find_spec(name: str, *args: Any) -> Any:
+        return None if name == "pyocci.server.app" else real_find_spec(name, *args)
+
+    monkeypatch.setattr(importlib.util, "find_spec", find_spec)
+    assert fails(capsys) == "the HTTP app (pyocci.server.app) is not installed"
+
+
+# --- users ---------------------------------------------------------------------------------
+
+
+def test_user_add_from_stdin(
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "etc" / "users.toml"
+    stdin(monkeypatch, "s3cret pass\n")
+    argv = ["user", "add", "alice", "--tenant", "physics", "--users-file", str(path)]
+    status, out, err = run(capsys, *argv, "--password-stdin")
+    assert status == 0
+    assert out == f"added user 'alice' (tenant 'physics') in {path}\n"
+    assert "auth method is 'none'" in err  # a hint: these users are not asked for yet
+    users = read_users_file(path)
+    assert users["alice"].tenant == "physics"
+    assert verify_password("s3cret pass", users["alice"].password_hash)
+    assert "s3cret" not in path.read_text()
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+
+
+def test_user_add_keeps_a_windows_line_ending_out_of_the_password(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    path = tmp_path / "users.toml"
+    stdin(monkeypatch, "pw\r\nignored\n")
+    argv = ["user", "add", "a", "--tenant", "t", "--users-file", str(path), "--password-stdin"]
+    assert run(capsys, *argv)[0] == 0
+    assert verify_password("pw", read_users_file(path)["a"].password_hash)
+
+
+def test_user_add_asks_twice(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    path = tmp_path / "users.toml"
+    prompts = answers(monkeypatch, "pw", "pw")
+    status, _, _ = run(capsys, "user", "add", "bob", "--tenant", "t", "--users-file", str(path))
+    assert status == 0
+    assert prompts == ["Password for bob: ", "Repeat the password: "]
+    assert verify_password("pw", read_users_file(path)["bob"].password_hash)
+
+
+@pytest.mark.parametrize(
+    ("replies", "expected"),
+    [
+        (("pw", "wp"), "the two passwords differ; nothing changed"),
+        (("", ""), "the password cannot be empty"),
+        ((EOFError,), "no password given"),
+    ],
+)
+def test_user_add_refuses_bad_passwords(
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
+    replies: tuple[Any, ...],
+    expected: str,
+) -> None:
+    path = tmp_path / "users.toml"
+    answers(monkeypatch, *replies)
+    assert fails(capsys, "user", "add", "bob", "--tenant", "t", "--users-file", str(path)) == (
+        expected
+    )
+    assert not path.exists()
+
+
+def test_user_add_refuses_an_empty_stdin(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    stdin(monkeypatch, "")
+    argv = ["user", "add", "a", "--tenant", "t", "--users-file", str(tmp_path / "u.toml")]
+    assert fails(capsys, *argv, "--password-stdin") == (
+        "no password on standard input (--password-stdin)"
+    )
+
+
+@pytest.mark.parametrize(
+    ("name", "tenant", "expected"),
+    [
+        ("a:b", "t", "a user name cannot contain ':'"),
+        ("", "t", "a user name cannot be empty"),
+        (" a", "t", "a user name cannot start or end with white space"),
+        ("a\tb", "t", "a user name cannot contain control characters"),
+        ("a", " ", "a tenant cannot be empty"),
+    ],
+)
+def test_user_add_refuses_bad_names(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, name: str, tenant: str, expected: str
+) -> None:
+    argv = ["user", "add", name, "--tenant", tenant, "--users-file", str(tmp_path / "u.toml")]
+    assert fails(capsys, *argv) == expected
+
+
+def test_user_add_existing_needs_replace(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    path = tmp_path / "users.toml"
+    base = ["user", "add", "alice", "--users-file", str(path), "--password-stdin"]
+    stdin(monkeypatch, "one\n")
+    assert run(capsys, *base, "--tenant", "a")[0] == 0
+    stdin(monkeypatch, "two\n")
+    assert fails(capsys, *base, "--tenant", "b") == (
+        f"user 'alice' already exists in {path}; use --replace to change it"
+    )
+    stdin(monkeypatch, "two\n")
+    status, out, _ = run(capsys, *base, "--tenant", "b", "--replace")
+    assert status == 0 and out.startswith("changed user 'alice' (tenant 'b')")
+    alice = read_users_file(path)["alice"]
+    assert alice.tenant == "b" and verify_password("two", alice.password_hash)
+
+
+def test_user_list_and_remove(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    path = tmp_path / "users.toml"
+    file = ["--users-file", str(path)]
+    status, out, _ = run(capsys, "user", "list", *file)
+    assert (status, out) == (0, f"no users in {path}\n")
+    for name, tenant in [("zoe", "z"), ("alexander", "physics"), ("bo", "physics")]:
+        stdin(monkeypatch, "pw\n")
+        argv = ["user", "add", name, "--tenant", tenant, *file, "--password-stdin"]
+        assert run(capsys, *argv)[0] == 0
+    status, out, _ = run(capsys, "user", "list", *file)
+    assert status == 0
+    assert out.splitlines() == [
+        "USER       TENANT",
+        "alexander  physics",
+        "bo         physics",
+        "zoe        z",
+    ]
+    status, out, _ = run(capsys, "user", "remove", "bo", *file)
+    assert (status, out) == (0, f"removed user 'bo' from {path}\n")
+    assert set(read_users_file(path)) == {"alexander", "zoe"}
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    assert fails(capsys, "user", "remove", "bo", *file) == f"no user 'bo' in {path}"
+
+
+def test_users_file_comes_from_the_configuration(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    config = tmp_path / "conf" / "server.toml"
+    config.parent.mkdir()
+    config.write_text('[auth]\nmethod = "basic"\nusers_file = "people.toml"\n')
+    stdin(monkeypatch, "pw\n")
+    argv = ["user", "add", "a", "--tenant", "t", "--password-stdin", "--config", str(config)]
+    status, _, err = run(capsys, *argv)
+    assert status == 0
+    assert err == ""  # auth is basic: no hint
+    assert (tmp_path / "conf" / "people.toml").exists()
+    monkeypatch.setenv("PYOCCI_CONFIG", str(config))
+    assert run(capsys, "user", "list")[1].splitlines()[1].split() == ["a", "t"]
+
+
+def test_the_default_users_file(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, isolated_env: Path
+) -> None:
+    stdin(monkeypatch, "pw\n")
+    assert run(capsys, "user", "add", "a", "--tenant", "t", "--password-stdin")[0] == 0
+    assert set(read_users_file(isolated_env / "users.toml")) == {"a"}
+    assert stat.S_IMODE(isolated_env.stat().st_mode) & 0o077 == 0  # created private
+
+
+def test_users_file_problems_exit_2(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    broken = tmp_path / "broken.toml"
+    broken.write_text("[users.a]\ntenant = 'x'\npassword = 'plain'\n")
+    assert fails(capsys, "user", "list", "--users-file", str(broken)).startswith(
+        f"users file {broken}: user 'a': password: expected a hash made by 'occi-server user add'"
+    )
+    directory = tmp_path / "a-directory"
+    directory.mkdir()
+    assert fails(capsys, "user", "list", "--users-file", str(directory)).startswith(
+        f"cannot read users file {directory}"
+    )
+    blocker = tmp_path / "not-a-dir"
+    blocker.write_text("")
+    stdin(monkeypatch, "pw\n")
+    argv = ["user", "add", "a", "--tenant", "t", "--password-stdin"]
+    message = fails(capsys, *argv, "--users-file", str(blocker / "users.toml"))
+    assert "not-a-dir" in message
