@@ -1,0 +1,183 @@
+"""The backend interface: what a cloud must offer for pyocci to serve OCCI in front of it.
+
+A backend translates between OCCI entities and one cloud's API. It never
+parses HTTP or renders documents; it declares what it supports
+(`Capabilities`: anything else is answered 501 and left out of discovery),
+answers queries with filters and paging pushed down as far as its cloud
+allows, and raises the errors in `pyocci.backends.errors`.
+
+Sync cloud SDKs (boto3, openstacksdk, pyone) must not block the event
+loop: call them through `Backend.run_blocking`, which runs them in a
+bounded thread pool.
+"""
+
+from __future__ import annotations
+
+import functools
+from abc import ABC, abstractmethod
+from collections.abc import AsyncIterator, Callable, Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, TypeVar
+
+import anyio.to_thread
+from anyio import CapacityLimiter
+
+from pyocci.model.category import Mixin
+from pyocci.model.entity import Entity
+from pyocci.model.registry import Model, normalize_location
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True, slots=True)
+class Tenant:
+    """Who a request acts for. `token` carries a credential the cloud itself checks
+    (a Keystone token passed through), when the backend works that way."""
+
+    id: str
+    name: str | None = None
+    token: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Capabilities:
+    """What a backend can do: the kinds it holds, the actions it performs, and the
+    standard mixins it understands (contextualization, templates' parents, zones)."""
+
+    kinds: frozenset[str]
+    actions: frozenset[str]
+    mixins: frozenset[str] = frozenset()
+
+    def supports_kind(self, kind_id: str) -> bool:
+        """Whether entities of this kind can be created and listed."""
+        return kind_id in self.kinds
+
+    def supports_action(self, action_id: str) -> bool:
+        """Whether this action can be triggered."""
+        return action_id in self.actions
+
+
+@dataclass(frozen=True, slots=True)
+class Query:
+    """Which entities a listing wants, in the backend's stable order.
+
+    `kinds`: entities of any of these kinds; `mixins`: entities associated
+    with every one of these; `any_mixins`: when not empty, entities
+    associated with at least one of these (the templates under a parent
+    mixin such as os_tpl); `attributes`: entities whose attribute equals
+    each value; `ids`: only entities with these ids (None: any id; the
+    service pushes user-mixin filters down this way); then `offset` entities
+    are skipped and at most `limit` returned.
+    """
+
+    kinds: tuple[str, ...]
+    mixins: tuple[str, ...] = ()
+    attributes: Mapping[str, Any] = field(default_factory=dict)
+    offset: int = 0
+    limit: int | None = None
+    ids: frozenset[str] | None = None
+    any_mixins: frozenset[str] = frozenset()
+
+    def matches(self, entity: Entity) -> bool:
+        """Whether an entity passes the filters (not the paging) of this query."""
+        if entity.kind not in self.kinds:
+            return False
+        if self.ids is not None and entity.id not in self.ids:
+            return False
+        if any(mixin not in entity.mixins for mixin in self.mixins):
+            return False
+        if self.any_mixins and self.any_mixins.isdisjoint(entity.mixins):
+            return False
+        return all(entity.attributes.get(name) == value for name, value in self.attributes.items())
+
+    def page(self, entities: Iterable[Entity]) -> Iterator[Entity]:
+        """Filter and page entities in Python, for backends whose cloud cannot."""
+        skipped = 0
+        returned = 0
+        for entity in entities:
+            if not self.matches(entity):
+                continue
+            if skipped < self.offset:
+                skipped += 1
+                continue
+            if self.limit is not None and returned >= self.limit:
+                return
+            returned += 1
+            yield entity
+
+
+@dataclass(frozen=True, slots=True)
+class ActionOutcome:
+    """What triggering an action produced: the entity as it is now, and, for
+    `save`, the new OS template."""
+
+    entity: Entity
+    created: Mixin | None = None
+
+
+class Backend(ABC):
+    """One cloud behind OCCI. Subclasses live in ``pyocci.backends.<name>``."""
+
+    #: The name used in the server configuration (``backend = "sim"``).
+    name: str = ""
+
+    def __init__(self, *, model: Model, blocking_threads: int = 16) -> None:
+        #: The standard model: kinds, their locations, what links may join.
+        self.model = model
+        self._limiter = CapacityLimiter(blocking_threads)
+
+    @property
+    @abstractmethod
+    def capabilities(self) -> Capabilities:
+        """What this backend supports; the rest is 501 and absent from discovery."""
+
+    async def open(self) -> None:  # noqa: B027 - optional hook, nothing to do by default
+        """Connect to the cloud; called once before the first request."""
+
+    async def close(self) -> None:  # noqa: B027 - optional hook, nothing to do by default
+        """Release connections; called once at shutdown."""
+
+    def location_of(self, kind_id: str, entity_id: str) -> str:
+        """Where an entity of this kind lives: its kind's location plus its id."""
+        return normalize_location(self.model.kind(kind_id).location or "/") + entity_id
+
+    async def run_blocking(self, function: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+        """Run a blocking SDK call in the thread pool, off the event loop."""
+        call = functools.partial(function, *args, **kwargs)
+        return await anyio.to_thread.run_sync(call, limiter=self._limiter)
+
+    @abstractmethod
+    async def provider_mixins(self, tenant: Tenant) -> Sequence[Mixin]:
+        """The mixins this cloud offers: OS templates, resource templates, zones..."""
+
+    @abstractmethod
+    def list_entities(self, tenant: Tenant, query: Query) -> AsyncIterator[Entity]:
+        """The tenant's entities that match `query`, paged, in a stable order."""
+
+    async def count_entities(self, tenant: Tenant, query: Query) -> int | None:
+        """How many entities match the query's filters (paging ignored), or None if the
+        cloud cannot tell cheaply; it gives listings their `last` page link."""
+        return None
+
+    @abstractmethod
+    async def get_entity(self, tenant: Tenant, kind_id: str, entity_id: str) -> Entity:
+        """One entity of this kind (or a sub-kind); EntityNotFoundError if the tenant has
+        no such entity. Resources come with their links (the links whose source they are)."""
+
+    @abstractmethod
+    async def create_entity(self, tenant: Tenant, entity: Entity) -> Entity:
+        """Create a validated entity (with defaults applied); return it as stored."""
+
+    @abstractmethod
+    async def update_entity(self, tenant: Tenant, current: Entity, desired: Entity) -> Entity:
+        """Bring an entity from `current` to `desired` (mixins, attributes); return it."""
+
+    @abstractmethod
+    async def delete_entity(self, tenant: Tenant, entity: Entity) -> None:
+        """Delete an entity; a resource's links go with it."""
+
+    @abstractmethod
+    async def trigger_action(
+        self, tenant: Tenant, entity: Entity, action_id: str, parameters: Mapping[str, Any]
+    ) -> ActionOutcome:
+        """Perform an action the entity's state allows (the service has checked that)."""

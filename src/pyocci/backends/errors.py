@@ -1,0 +1,37 @@
+"""What a backend raises when the cloud says no. The server maps each to a status code."""
+
+from __future__ import annotations
+
+from pyocci.model.errors import OcciError
+
+
+class BackendError(OcciError):
+    """Base class of the errors backends raise on purpose."""
+
+
+class NotSupportedError(BackendError):
+    """The backend cannot do this (an action, a kind, a method): 501."""
+
+
+class EntityNotFoundError(BackendError):
+    """No such entity for this tenant: 404 (also for other tenants' entities)."""
+
+
+class ConflictError(BackendError):
+    """The entity's state forbids the operation now (stop a stopped VM): 409."""
+
+
+class QuotaExceededError(BackendError):
+    """The tenant's quota would be exceeded: 403, with the quota named in the message."""
+
+
+class InvalidRequestError(BackendError):
+    """The cloud refused the request as malformed (unknown image, bad size): 400."""
+
+
+class BackendUnavailableError(BackendError):
+    """The cloud cannot be reached or is throttling: 503 with Retry-After."""
+
+    def __init__(self, message: str, *, retry_after: int = 5) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after

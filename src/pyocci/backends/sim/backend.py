@@ -1,0 +1,238 @@
+"""`SimBackend`: the embedded simulated cloud, the server's default backend.
+
+Every entity, link, address and saved image lives in the store's database,
+so a restarted server finds everything where it was. Each call is one
+transaction: writes take the tenant's lock first (see `quotas.lock_tenant`),
+reads see one snapshot. The clock is injectable so tests can move time
+instead of sleeping.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
+from typing import Any, TypeVar
+
+import sqlalchemy as sa
+
+from pyocci.backends.base import ActionOutcome, Backend, Capabilities, Query, Tenant
+from pyocci.backends.errors import ConflictError, EntityNotFoundError
+from pyocci.backends.sim import (
+    actions,
+    creation,
+    deletion,
+    images,
+    listing,
+    quotas,
+    records,
+    updates,
+)
+from pyocci.backends.sim.context import Cloud, Work
+from pyocci.backends.sim.records import Record
+from pyocci.backends.sim.settings import SimSettings
+from pyocci.model.category import Mixin
+from pyocci.model.entity import Entity, Resource
+from pyocci.model.registry import Model
+from pyocci.store.database import Database
+
+T = TypeVar("T")
+
+
+class SimBackend(Backend):
+    """A simulated cloud persisted in a `Database` (upgraded to the newest schema first).
+
+    `settings` says what it offers (`SimSettings.from_dict` reads a
+    configuration table); `clock` returns seconds since the epoch.
+    Listings are read `batch_size` entities at a time.
+    """
+
+    name = "sim"
+
+    def __init__(
+        self,
+        *,
+        model: Model,
+        database: Database,
+        settings: SimSettings | None = None,
+        clock: Callable[[], float] = time.time,
+        batch_size: int = 500,
+        blocking_threads: int = 16,
+    ) -> None:
+        super().__init__(model=model, blocking_threads=blocking_threads)
+        self.database = database
+        self.settings = settings if settings is not None else SimSettings()
+        self.cloud = Cloud(model, self.settings, database)
+        self.clock = clock
+        self.batch_size = batch_size
+
+    @property
+    def capabilities(self) -> Capabilities:
+        """Compute, storage, network, their links, security groups and IP reservations,
+        with every action the model declares for them."""
+        return self.cloud.catalogue.capabilities
+
+    # --- transactions ------------------------------------------------------------------------
+
+    def _write(self, tenant: Tenant, operation: Callable[..., T], *args: Any) -> T:
+        try:
+            with self.database.transaction() as connection:
+                work = Work(self.cloud, connection, tenant.id, self.clock())
+                quotas.lock_tenant(work)
+                return operation(work, *args)
+        except sa.exc.IntegrityError as error:
+            # The locks should make this unreachable; if two writers still collide
+            # (a unique address, an id), the loser is told to retry, not given a 500.
+            raise ConflictError(
+                "a concurrent change conflicted with this one; try again"
+            ) from error
+
+    def _read(self, tenant: Tenant, operation: Callable[..., T], *args: Any) -> T:
+        with self.database.reading() as connection:
+            return operation(Work(self.cloud, connection, tenant.id, self.clock()), *args)
+
+    def _entity(self, work: Work, record: Record, *, has_links: bool = True) -> Entity:
+        links: Sequence[Record] = ()
+        if has_links and not self.cloud.is_link_kind(record.kind):
+            links = records.links_from(work.connection, [record.seq])[record.seq]
+        return records.to_entity(self.cloud, record, links, work.now)
+
+    # --- reading ---------------------------------------------------------------------------------
+
+    async def provider_mixins(self, tenant: Tenant) -> Sequence[Mixin]:
+        """Images, resource templates, the zone, the floating IP pool, the sim's own
+        mixin, and the images this tenant saved."""
+        saved = await self.database.run(self._read, tenant, images.saved_images)
+        return [*self.cloud.catalogue.mixins, *saved]
+
+    async def get_entity(self, tenant: Tenant, kind_id: str, entity_id: str) -> Entity:
+        """One entity of the tenant (or a shared network), with its links."""
+        shared = self.cloud.shared_network(kind_id, entity_id)
+        if shared is not None:
+            return shared.entity()
+        return await self.database.run(self._read, tenant, self._get, kind_id, entity_id)
+
+    def _get(self, work: Work, kind_id: str, entity_id: str) -> Entity:
+        record = records.load(work, entity_id, kind_id)
+        if record is None:
+            raise EntityNotFoundError(f"no {kind_id.rsplit('#', 1)[-1]} with id {entity_id!r}")
+        return self._entity(work, record)
+
+    async def count_entities(self, tenant: Tenant, query: Query) -> int | None:
+        """A COUNT in SQL (plus the shared networks), or None when Python filters."""
+        filters = listing.plan(self.cloud, query, self.clock())
+        if not filters.in_sql:
+            return None
+        shared = len(listing.shared_matches(self.cloud, filters))
+        counted = await self.database.run(self._read, tenant, self._count, filters)
+        return shared + counted
+
+    def _count(self, work: Work, filters: listing.Plan) -> int:
+        return listing.count(work.connection, work.tenant_id, filters)
+
+    async def list_entities(self, tenant: Tenant, query: Query) -> AsyncIterator[Entity]:
+        """The matching entities in creation order (shared networks first), read in
+        batches so memory does not grow with the collection."""
+        now = self.clock()
+        filters = listing.plan(self.cloud, query, now)
+        shared = listing.shared_matches(self.cloud, filters)
+        if filters.in_sql:
+            end = None if query.limit is None else query.offset + query.limit
+            head = shared[query.offset : end]
+            for entity in head:
+                yield entity
+            remaining = None if query.limit is None else query.limit - len(head)
+            offset = max(0, query.offset - len(shared))
+            async for entity in self._stream(tenant, filters, now, offset, remaining):
+                yield entity
+            return
+        # Some filters are Python's: page over everything SQL lets through.
+        skipped = returned = 0
+        async for entity in self._chain(shared, self._stream(tenant, filters, now, 0, None)):
+            if entity in shared or filters.keeps(entity):
+                if skipped < query.offset:
+                    skipped += 1
+                    continue
+                if query.limit is not None and returned >= query.limit:
+                    return
+                returned += 1
+                yield entity
+
+    @staticmethod
+    async def _chain(first: list[Entity], then: AsyncIterator[Entity]) -> AsyncIterator[Entity]:
+        for entity in first:
+            yield entity
+        async for entity in then:
+            yield entity
+
+    async def _stream(
+        self, tenant: Tenant, filters: listing.Plan, now: float, offset: int, limit: int | None
+    ) -> AsyncIterator[Entity]:
+        after: int | None = None
+        while limit is None or limit > 0:
+            size = self.batch_size if limit is None else min(self.batch_size, limit)
+            batch, last = await self.database.run(
+                self._fetch, tenant.id, filters, now, after, offset if after is None else 0, size
+            )
+            for entity in batch:
+                yield entity
+            if last is None or len(batch) < size:
+                return
+            after = last
+            if limit is not None:
+                limit -= len(batch)
+
+    def _fetch(
+        self,
+        tenant_id: str,
+        filters: listing.Plan,
+        now: float,
+        after: int | None,
+        offset: int,
+        size: int,
+    ) -> tuple[list[Entity], int | None]:
+        with self.database.reading() as connection:
+            return listing.fetch(
+                self.cloud,
+                connection,
+                tenant_id,
+                filters,
+                now,
+                after_seq=after,
+                offset=offset,
+                limit=size,
+            )
+
+    # --- writing ---------------------------------------------------------------------------------
+
+    async def create_entity(self, tenant: Tenant, entity: Entity) -> Entity:
+        """Create a resource (with its inline links, atomically) or a link."""
+        return await self.database.run(self._write, tenant, self._create, entity)
+
+    def _create(self, work: Work, entity: Entity) -> Entity:
+        inline = isinstance(entity, Resource) and bool(entity.links)
+        return self._entity(work, creation.create(work, entity), has_links=inline)
+
+    async def update_entity(self, tenant: Tenant, current: Entity, desired: Entity) -> Entity:
+        """Change what may change: attributes, templates (resize, rebuild), sizes, rules."""
+        return await self.database.run(self._write, tenant, self._update, current, desired)
+
+    def _update(self, work: Work, current: Entity, desired: Entity) -> Entity:
+        return self._entity(work, updates.update(work, current, desired))
+
+    async def delete_entity(self, tenant: Tenant, entity: Entity) -> None:
+        """Delete an entity and the links that start at it."""
+        await self.database.run(self._write, tenant, deletion.delete, entity)
+
+    async def trigger_action(
+        self, tenant: Tenant, entity: Entity, action_id: str, parameters: Mapping[str, Any]
+    ) -> ActionOutcome:
+        """Perform an action; `save` returns the new OS template as `created`."""
+        return await self.database.run(
+            self._write, tenant, self._trigger, entity, action_id, parameters
+        )
+
+    def _trigger(
+        self, work: Work, entity: Entity, action_id: str, parameters: Mapping[str, Any]
+    ) -> ActionOutcome:
+        record, created = actions.trigger(work, entity, action_id, parameters)
+        return ActionOutcome(entity=self._entity(work, record), created=created)

@@ -1,0 +1,208 @@
+"""Listings: a `Query` turned into SQL, and pages of entities read with their links.
+
+Kinds, ids, provider mixins (all of `mixins`, any of `any_mixins`), and
+attribute equality on scalars (strings, numbers, booleans), states (as of
+the reader's clock) and link ends are filtered in SQL, so `offset`/`limit`
+are too. What SQL cannot compare faithfully (lists, objects, null, derived
+messages) is filtered in Python, and then the paging is done in Python over
+a stream of batches.
+
+Order is stable: the shared networks first, then the tenant's entities in
+creation order. Each batch costs one query for the entities and one for the
+links that start at them.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql
+from sqlalchemy.engine import Connection
+
+from pyocci.backends.base import Query
+from pyocci.backends.sim import records, transitions
+from pyocci.backends.sim.context import Cloud
+from pyocci.backends.sim.records import ENTITIES, USED, Record
+from pyocci.model.entity import CORE_ID, CORE_SOURCE, CORE_TARGET, Entity
+from pyocci.model.extensions import IPRESERVATION
+
+# Above this many ids, pass them as one JSON/array parameter instead of an IN list.
+_MANY = 200
+
+
+@dataclass(slots=True)
+class Plan:
+    """A query split into what SQL filters and what is left for Python."""
+
+    query: Query
+    conditions: list[sa.ColumnElement[bool]] = field(default_factory=list)
+    residual: dict[str, Any] = field(default_factory=dict)
+    #: No entity can match (no kinds, an empty id set...).
+    empty: bool = False
+
+    @property
+    def in_sql(self) -> bool:
+        """Whether SQL does all the filtering (so it can page and count too)."""
+        return not self.residual
+
+    def keeps(self, entity: Entity) -> bool:
+        """Whether an entity passes the filters SQL did not apply."""
+        return all(entity.attributes.get(name) == value for name, value in self.residual.items())
+
+
+def plan(cloud: Cloud, query: Query, now: float) -> Plan:
+    """Translate the query's filters for the cloud's database."""
+    result = Plan(query)
+    if not query.kinds or (query.ids is not None and not query.ids):
+        result.empty = True
+        return result
+    dialect = cloud.database.dialect
+    conditions = result.conditions
+    conditions.append(ENTITIES.c.kind.in_(list(query.kinds)))
+    if query.ids is not None:
+        conditions.append(_in(ENTITIES.c.entity_id, sorted(query.ids), dialect))
+    for mixin_id in query.mixins:
+        conditions.append(_has_mixin(mixin_id, dialect))
+    if query.any_mixins:
+        conditions.append(_has_any_mixin(sorted(query.any_mixins), dialect))
+    for name, value in query.attributes.items():
+        condition = _attribute_condition(cloud, query.kinds, name, value, now, dialect)
+        if condition is None:
+            result.residual[name] = value
+        else:
+            conditions.append(condition)
+    return result
+
+
+def _in(column: sa.ColumnElement[Any], values: list[str], dialect: str) -> sa.ColumnElement[bool]:
+    if len(values) <= _MANY:
+        return column.in_(values)
+    if dialect == "postgresql":
+        return column == sa.any_(sa.bindparam(None, values, type_=postgresql.ARRAY(sa.String())))
+    listed = sa.func.json_each(sa.bindparam(None, json.dumps(values))).table_valued("value")
+    return column.in_(sa.select(listed.c.value))
+
+
+def _has_mixin(mixin_id: str, dialect: str) -> sa.ColumnElement[bool]:
+    if dialect == "postgresql":
+        return ENTITIES.c.mixins.op("@>")(sa.bindparam(None, [mixin_id], type_=postgresql.JSONB))
+    each = sa.func.json_each(ENTITIES.c.mixins).table_valued("value")
+    return sa.exists(sa.select(1).select_from(each).where(each.c.value == mixin_id))
+
+
+def _has_any_mixin(mixin_ids: list[str], dialect: str) -> sa.ColumnElement[bool]:
+    if dialect == "postgresql":
+        return ENTITIES.c.mixins.op("?|")(
+            sa.bindparam(None, mixin_ids, type_=postgresql.ARRAY(sa.String()))
+        )
+    each = sa.func.json_each(ENTITIES.c.mixins).table_valued("value")
+    return sa.exists(sa.select(1).select_from(each).where(each.c.value.in_(mixin_ids)))
+
+
+def _attribute_condition(
+    cloud: Cloud, kinds: Sequence[str], name: str, value: Any, now: float, dialect: str
+) -> sa.ColumnElement[bool] | None:
+    """SQL for ``attribute == value``, or None when Python must decide."""
+    if name in (CORE_ID, CORE_SOURCE, CORE_TARGET):
+        if not isinstance(value, str):
+            return sa.false()
+        column = {
+            CORE_ID: ENTITIES.c.entity_id,
+            CORE_SOURCE: ENTITIES.c.source,
+            CORE_TARGET: ENTITIES.c.target,
+        }[name]
+        return column == value
+    stateful = [kind for kind in kinds if name in cloud.state_attributes(kind)]
+    if stateful:
+        if not isinstance(value, str):
+            return sa.false()
+        return sa.and_(
+            ENTITIES.c.kind.in_(stateful), transitions.effective_state_column(now) == value
+        )
+    if name == USED:
+        if not isinstance(value, bool):
+            return None
+        return sa.and_(ENTITIES.c.kind == IPRESERVATION.id, value == records.USED_COLUMN)
+    if name.endswith(".state.message") or '"' in name or "\\" in name:
+        return None
+    if isinstance(value, str | int | float):  # bool is an int
+        return _json_equals(name, value, dialect)
+    return None
+
+
+def _json_equals(name: str, value: Any, dialect: str) -> sa.ColumnElement[bool]:
+    if dialect == "postgresql":
+        return ENTITIES.c.attributes.op("->")(sa.literal(name)) == sa.bindparam(
+            None, value, type_=postgresql.JSONB
+        )
+    path = f'$."{name}"'
+    json_type = sa.func.json_type(ENTITIES.c.attributes, path)
+    extracted = sa.func.json_extract(ENTITIES.c.attributes, path)
+    if isinstance(value, bool):
+        return json_type == ("true" if value else "false")
+    if isinstance(value, str):
+        return sa.and_(json_type == "text", extracted == value)
+    return sa.and_(json_type.in_(["integer", "real"]), extracted == value)
+
+
+# --- reading ----------------------------------------------------------------------------------
+
+
+def shared_matches(cloud: Cloud, filters: Plan) -> list[Entity]:
+    """The shared networks that pass the query's filters (paging aside)."""
+    if filters.empty:
+        return []
+    return [
+        entity
+        for entity in (network.entity() for network in cloud.shared.all)
+        if filters.query.matches(entity)
+    ]
+
+
+def _base(tenant_id: str, filters: Plan) -> sa.Select:
+    return records.select_records().where(ENTITIES.c.tenant_id == tenant_id, *filters.conditions)
+
+
+def fetch(
+    cloud: Cloud,
+    connection: Connection,
+    tenant_id: str,
+    filters: Plan,
+    now: float,
+    *,
+    after_seq: int | None,
+    offset: int,
+    limit: int,
+) -> tuple[list[Entity], int | None]:
+    """One batch: up to `limit` entities after `after_seq` (skipping `offset` first), with
+    their links; returns them and the last row's seq (None when nothing was read)."""
+    if filters.empty or limit <= 0:
+        return [], None
+    select = _base(tenant_id, filters).order_by(ENTITIES.c.seq).limit(limit)
+    if after_seq is not None:
+        select = select.where(ENTITIES.c.seq > after_seq)
+    if offset:
+        select = select.offset(offset)
+    rows = [Record.from_row(row) for row in connection.execute(select)]
+    if not rows:
+        return [], None
+    resources = [row.seq for row in rows if not cloud.is_link_kind(row.kind)]
+    links = records.links_from(connection, resources)
+    entities = [records.to_entity(cloud, row, links.get(row.seq, ()), now) for row in rows]
+    return entities, rows[-1].seq
+
+
+def count(connection: Connection, tenant_id: str, filters: Plan) -> int:
+    """How many of the tenant's rows pass the SQL filters."""
+    if filters.empty:
+        return 0
+    select = (
+        sa.select(sa.func.count())
+        .select_from(ENTITIES)
+        .where(ENTITIES.c.tenant_id == tenant_id, *filters.conditions)
+    )
+    return connection.scalar(select) or 0

@@ -1,0 +1,319 @@
+"""Persistence of the sim's entities: rows of `sim_entities` to records to OCCI entities.
+
+A `Record` is one row in memory. What has a column of its own (id, state,
+link ends, sizes) is not repeated in the JSON attribute map; `to_entity`
+puts the map back together, with the state as of the reader's clock and
+``occi.ipreservation.used`` worked out from the links that target it.
+Every write keeps the tenant's quota usage in step (`quotas.add`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+
+from pyocci.backends.sim import quotas, transitions
+from pyocci.backends.sim.context import Cloud, Work
+from pyocci.model.entity import (
+    CORE_ID,
+    CORE_SOURCE,
+    CORE_TARGET,
+    Entity,
+    Link,
+    Resource,
+)
+from pyocci.model.extensions import IPRESERVATION
+from pyocci.model.infrastructure import COMPUTE, STORAGE
+from pyocci.store.tables import sim_entities
+
+ENTITIES = sim_entities
+_TARGETING = sim_entities.alias("targeting")
+
+USED = "occi.ipreservation.used"
+
+#: Whether an IP reservation is used: some link targets it. False for other kinds.
+USED_COLUMN = sa.case(
+    (
+        sa.and_(
+            ENTITIES.c.kind == IPRESERVATION.id,
+            sa.exists().where(_TARGETING.c.target_seq == ENTITIES.c.seq),
+        ),
+        sa.true(),
+    ),
+    else_=sa.false(),
+).label("used")
+
+
+@dataclass(slots=True)
+class Record:
+    """One entity as stored."""
+
+    seq: int
+    entity_id: str
+    kind: str
+    mixins: list[str]
+    attributes: dict[str, Any]
+    state: str | None = None
+    target_state: str | None = None
+    ready_at: float | None = None
+    source_seq: int | None = None
+    target_seq: int | None = None
+    source: str | None = None
+    target: str | None = None
+    used: bool = False
+    #: What the row counted for in the quota usage when it was read.
+    counted: quotas.Usage = field(default_factory=quotas.Usage)
+
+    @classmethod
+    def from_row(cls, row: sa.Row) -> Record:
+        """A record from a row selected with `select_records`."""
+        record = cls(
+            seq=row.seq,
+            entity_id=row.entity_id,
+            kind=row.kind,
+            mixins=list(row.mixins),
+            attributes=dict(row.attributes),
+            state=row.state,
+            target_state=row.target_state,
+            ready_at=row.ready_at,
+            source_seq=row.source_seq,
+            target_seq=row.target_seq,
+            source=row.source,
+            target=row.target,
+            used=bool(row.used),
+        )
+        # From the size columns: cheaper than reading the attributes again.
+        record.counted = quotas.contribution(row.kind, row.cores, row.memory, row.storage_size)
+        return record
+
+    def sizes(self) -> tuple[int | None, float | None, float | None]:
+        """(cores, memory, storage size) as the quota columns hold them."""
+        if self.kind == COMPUTE.id:
+            return (
+                _number(self.attributes.get("occi.compute.cores"), int),
+                _number(self.attributes.get("occi.compute.memory"), float),
+                None,
+            )
+        if self.kind == STORAGE.id:
+            return None, None, _number(self.attributes.get("occi.storage.size"), float)
+        return None, None, None
+
+    def usage(self) -> quotas.Usage:
+        """What this entity counts for against the quotas."""
+        return quotas.contribution(self.kind, *self.sizes())
+
+    def has_mixin(self, mixin_id: str) -> bool:
+        """Whether the entity carries this mixin."""
+        return mixin_id in self.mixins
+
+
+def _number(value: Any, kind: type) -> Any:
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return None
+    return kind(value)
+
+
+def select_records() -> sa.Select:
+    """SELECT of every entity column plus the derived `used` flag."""
+    return sa.select(ENTITIES, USED_COLUMN)
+
+
+# Hot statements, built once: SQLAlchemy then reuses their compiled form
+# without working out a cache key from fresh literals on every call.
+_BY_ID = select_records().where(
+    ENTITIES.c.tenant_id == sa.bindparam("tenant_id"),
+    ENTITIES.c.entity_id == sa.bindparam("entity_id"),
+)
+_LINKS_FROM = (
+    select_records()
+    .where(ENTITIES.c.source_seq.in_(sa.bindparam("seqs", expanding=True)))
+    .order_by(ENTITIES.c.seq)
+)
+_LINKS_TO = (
+    select_records().where(ENTITIES.c.target_seq == sa.bindparam("seq")).order_by(ENTITIES.c.seq)
+)
+_EXISTS = sa.select(ENTITIES.c.seq).where(
+    ENTITIES.c.tenant_id == sa.bindparam("tenant_id"),
+    ENTITIES.c.entity_id == sa.bindparam("entity_id"),
+)
+_INSERT = ENTITIES.insert()
+_UPDATE = ENTITIES.update().where(ENTITIES.c.seq == sa.bindparam("row_seq"))
+_DELETE = ENTITIES.delete().where(ENTITIES.c.seq == sa.bindparam("row_seq"))
+
+
+# --- reading --------------------------------------------------------------------------------
+
+
+def load(work: Work, entity_id: str, kind_id: str | None = None) -> Record | None:
+    """The tenant's entity with this id (of this kind or a sub-kind), settled to now."""
+    row = work.connection.execute(
+        _BY_ID, {"tenant_id": work.tenant_id, "entity_id": entity_id}
+    ).first()
+    if row is None:
+        return None
+    record = Record.from_row(row)
+    if kind_id is not None and not work.cloud.model.is_kind_of(record.kind, kind_id):
+        return None
+    transitions.settle(record, work.now)
+    return record
+
+
+def load_location(work: Work, location: str | None) -> Record | None:
+    """The tenant's entity at a location (``/storage/<id>``), or None."""
+    if not location:
+        return None
+    split = work.cloud.split_location(location)
+    if split is None:
+        return None
+    kind, entity_id = split
+    return load(work, entity_id, kind.id)
+
+
+def links_from(connection: Connection, seqs: Sequence[int]) -> dict[int, list[Record]]:
+    """The links whose source is one of these entities, by source, oldest first: one query."""
+    found: dict[int, list[Record]] = {seq: [] for seq in seqs}
+    if not seqs:
+        return found
+    for row in connection.execute(_LINKS_FROM, {"seqs": list(seqs)}):
+        found[row.source_seq].append(Record.from_row(row))
+    return found
+
+
+def links_to(work: Work, seq: int) -> list[Record]:
+    """The links whose target is this entity, oldest first."""
+    rows = work.connection.execute(_LINKS_TO, {"seq": seq})
+    return [Record.from_row(row) for row in rows]
+
+
+def exists(work: Work, entity_id: str) -> bool:
+    """Whether the tenant has an entity with this id, of any kind."""
+    found = work.connection.scalar(_EXISTS, {"tenant_id": work.tenant_id, "entity_id": entity_id})
+    return found is not None
+
+
+# --- writing -------------------------------------------------------------------------------
+
+
+def insert(
+    work: Work,
+    *,
+    kind: str,
+    entity_id: str,
+    mixins: Iterable[str],
+    attributes: dict[str, Any],
+    state: str | None,
+    source: Record | None = None,
+    target_seq: int | None = None,
+    target: str | None = None,
+    transition_to: str | None = None,
+) -> Record:
+    """Store a new entity (moving it towards `transition_to` if given) and count it."""
+    record = Record(
+        seq=0,
+        entity_id=entity_id,
+        kind=kind,
+        mixins=list(dict.fromkeys(mixins)),
+        attributes=attributes,
+        state=state,
+        source_seq=None if source is None else source.seq,
+        target_seq=target_seq,
+        source=None if source is None else work.cloud.location_of(source.kind, source.entity_id),
+        target=target,
+    )
+    if transition_to is not None:
+        transitions.move(work, record, transition_to)
+    cores, memory, storage_size = record.sizes()
+    result = work.connection.execute(
+        _INSERT,
+        {
+            "tenant_id": work.tenant_id,
+            "entity_id": record.entity_id,
+            "kind": record.kind,
+            "mixins": record.mixins,
+            "attributes": record.attributes,
+            "state": record.state,
+            "target_state": record.target_state,
+            "ready_at": record.ready_at,
+            "source_seq": record.source_seq,
+            "target_seq": record.target_seq,
+            "source": record.source,
+            "target": record.target,
+            "cores": cores,
+            "memory": memory,
+            "storage_size": storage_size,
+            "created_at": work.now,
+            "updated_at": work.now,
+        },
+    )
+    record.seq = result.inserted_primary_key[0]
+    record.counted = record.usage()
+    quotas.add(work, record.counted)
+    return record
+
+
+def save(work: Work, record: Record) -> None:
+    """Write a changed record back (mixins, attributes, state, sizes)."""
+    cores, memory, storage_size = record.sizes()
+    work.connection.execute(
+        _UPDATE,
+        {
+            "row_seq": record.seq,
+            "mixins": list(dict.fromkeys(record.mixins)),
+            "attributes": record.attributes,
+            "state": record.state,
+            "target_state": record.target_state,
+            "ready_at": record.ready_at,
+            "cores": cores,
+            "memory": memory,
+            "storage_size": storage_size,
+            "updated_at": work.now,
+        },
+    )
+    now_counted = record.usage()
+    quotas.add(work, now_counted - record.counted)
+    record.counted = now_counted
+
+
+def delete(work: Work, record: Record) -> None:
+    """Delete an entity; its outgoing links and the addresses they hold go by cascade."""
+    work.connection.execute(_DELETE, {"row_seq": record.seq})
+    quotas.add(work, quotas.Usage() - record.counted)
+
+
+# --- to OCCI -----------------------------------------------------------------------------------
+
+
+def to_entity(cloud: Cloud, record: Record, links: Sequence[Record], now: float) -> Entity:
+    """The OCCI entity of a record, as of `now`, with its outgoing links if it is a resource."""
+    attributes = dict(record.attributes)
+    attributes[CORE_ID] = record.entity_id
+    shown, becoming = transitions.effective(record, now)
+    names = cloud.state_attributes(record.kind)
+    if shown is not None:
+        for name in names:
+            attributes[name] = shown
+    if becoming is not None and names:
+        attributes[names[0] + ".message"] = f"becoming {becoming}"
+    location = cloud.location_of(record.kind, record.entity_id)
+    entity: Entity
+    if cloud.is_link_kind(record.kind):
+        attributes[CORE_SOURCE] = record.source
+        attributes[CORE_TARGET] = record.target
+        entity = Link(kind=record.kind, mixins=list(record.mixins), attributes=attributes)
+    else:
+        if record.kind == IPRESERVATION.id:
+            attributes[USED] = record.used
+        entity = Resource(
+            kind=record.kind,
+            mixins=list(record.mixins),
+            attributes=attributes,
+            links=[to_entity(cloud, link, (), now) for link in links],  # type: ignore[misc]
+        )
+    entity.location = location
+    if becoming is None:
+        entity.actions = cloud.actions_of(entity, shown)
+    return entity

@@ -1,0 +1,214 @@
+"""The database behind the store: one engine per URL, SQLite tuned for a server, migrations.
+
+SQLite (the default, a file in the user's data directory) runs in WAL mode
+with foreign keys enforced, a busy timeout so concurrent workers wait
+rather than fail, and SQLAlchemy in charge of ``BEGIN``: write transactions
+start with ``BEGIN IMMEDIATE`` so a read-then-write transaction (check a
+quota, then insert) holds the write lock from its first statement and can
+never be invalidated half-way. PostgreSQL (``postgresql+psycopg://...``)
+is used as is; writers serialise per tenant with row locks (see the sim
+backend) and on shared pools with `Database.lock`.
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any, TypeVar
+
+import anyio.to_thread
+import platformdirs
+import sqlalchemy as sa
+from alembic import command
+from alembic.config import Config
+from anyio import CapacityLimiter
+from sqlalchemy.engine import URL, Connection, Engine, make_url
+
+T = TypeVar("T")
+
+#: Where the Alembic environment and revisions live, as a package resource.
+MIGRATIONS = "pyocci.store:migrations"
+
+#: SQLite ``synchronous`` values. In WAL mode NORMAL makes a committed
+#: transaction survive a crash of the process (the WAL is written at commit;
+#: only the fsync waits for the next checkpoint) but not of the machine; FULL
+#: also survives power loss at the cost of an fsync per commit.
+SQLITE_SYNCHRONOUS = ("OFF", "NORMAL", "FULL", "EXTRA")
+DEFAULT_SQLITE_SYNCHRONOUS = "NORMAL"
+DEFAULT_BUSY_TIMEOUT_MS = 5000
+
+# Execution option marking a connection whose transactions write (BEGIN IMMEDIATE).
+_WRITE_OPTION = "pyocci_write"
+
+
+def default_database_url() -> str:
+    """A SQLite file in the user's data directory (created if missing)."""
+    directory = Path(platformdirs.user_data_dir("pyocci"))
+    directory.mkdir(parents=True, exist_ok=True)
+    return f"sqlite:///{directory / 'pyocci.sqlite3'}"
+
+
+class Database:
+    """An engine for one database URL, with transactions, locks and migrations.
+
+    SQLite's ``synchronous`` is NORMAL unless `sqlite_synchronous` (or a
+    ``?synchronous=`` query parameter of the URL) says otherwise: committed
+    writes survive the process being killed; FULL also survives power loss.
+
+    Store calls are blocking; from async code go through `run`, which keeps
+    SQLite on the event loop (a local file answers in microseconds, less
+    than a thread hop costs) and sends PostgreSQL calls to a thread.
+    """
+
+    def __init__(
+        self,
+        url: str | URL | None = None,
+        *,
+        sqlite_synchronous: str = DEFAULT_SQLITE_SYNCHRONOUS,
+        busy_timeout_ms: int = DEFAULT_BUSY_TIMEOUT_MS,
+        pool_size: int = 10,
+        echo: bool = False,
+    ) -> None:
+        self.url: URL = make_url(url if url is not None else default_database_url())
+        # ``sqlite:///file?synchronous=FULL`` lets a configuration file choose.
+        if "synchronous" in self.url.query:
+            sqlite_synchronous = str(self.url.query["synchronous"])
+            self.url = self.url.difference_update_query(["synchronous"])
+        synchronous = sqlite_synchronous.upper()
+        if synchronous not in SQLITE_SYNCHRONOUS:
+            raise ValueError(
+                f"sqlite_synchronous must be one of {', '.join(SQLITE_SYNCHRONOUS)}; "
+                f"got {sqlite_synchronous!r}"
+            )
+        self.sqlite_synchronous = synchronous
+        self.busy_timeout_ms = busy_timeout_ms
+        self.is_sqlite = self.url.get_backend_name() == "sqlite"
+        self.is_postgresql = self.url.get_backend_name() == "postgresql"
+        if self.is_sqlite:
+            self.engine: Engine = self._sqlite_engine(echo)
+        else:
+            self.engine = sa.create_engine(
+                self.url,
+                echo=echo,
+                pool_size=pool_size,
+                max_overflow=pool_size,
+                pool_pre_ping=True,
+            )
+        # More threads than pooled connections would only queue in the pool.
+        self._limiter = CapacityLimiter(pool_size)
+        self._writer = self.engine.execution_options(**{_WRITE_OPTION: True})
+
+    def __repr__(self) -> str:
+        return f"Database({self.url.render_as_string(hide_password=True)!r})"
+
+    @property
+    def dialect(self) -> str:
+        """The SQLAlchemy dialect name: ``sqlite`` or ``postgresql``."""
+        return self.engine.dialect.name
+
+    # --- engines -----------------------------------------------------------------------
+
+    def _sqlite_engine(self, echo: bool) -> Engine:
+        database = self.url.database
+        if database and database != ":memory:" and not database.startswith("file:"):
+            Path(database).expanduser().parent.mkdir(parents=True, exist_ok=True)
+        engine = sa.create_engine(self.url, echo=echo)
+        synchronous = self.sqlite_synchronous
+        busy_timeout = int(self.busy_timeout_ms)
+
+        @sa.event.listens_for(engine, "connect")
+        def _configure(dbapi_connection: Any, _record: Any) -> None:
+            # Take BEGIN away from the sqlite3 module (it would skip it before
+            # SELECTs); `_begin` below emits it.
+            dbapi_connection.isolation_level = None
+            cursor = dbapi_connection.cursor()
+            try:
+                cursor.execute("PRAGMA journal_mode=WAL")
+                cursor.execute("PRAGMA foreign_keys=ON")
+                cursor.execute(f"PRAGMA busy_timeout={busy_timeout}")
+                cursor.execute(f"PRAGMA synchronous={synchronous}")
+            finally:
+                cursor.close()
+
+        @sa.event.listens_for(engine, "begin")
+        def _begin(connection: Connection) -> None:
+            writes = connection.get_execution_options().get(_WRITE_OPTION, False)
+            connection.exec_driver_sql("BEGIN IMMEDIATE" if writes else "BEGIN")
+
+        return engine
+
+    # --- transactions ----------------------------------------------------------------------
+
+    @contextmanager
+    def transaction(self) -> Iterator[Connection]:
+        """A write transaction, committed when the block ends, rolled back on error.
+
+        On SQLite it holds the write lock from the start (``BEGIN IMMEDIATE``).
+        """
+        with self._writer.begin() as connection:
+            yield connection
+
+    @contextmanager
+    def reading(self) -> Iterator[Connection]:
+        """A read-only transaction: one consistent snapshot, no write lock."""
+        with self.engine.begin() as connection:
+            yield connection
+
+    def lock(self, connection: Connection, name: str) -> None:
+        """Serialise writers on `name` until the transaction ends (a shared address pool).
+
+        PostgreSQL takes a transaction-scoped advisory lock; SQLite needs
+        nothing, its write transactions are already exclusive.
+        """
+        if self.is_postgresql:
+            digest = hashlib.blake2b(name.encode(), digest_size=8).digest()
+            key = int.from_bytes(digest, "big", signed=True)
+            connection.execute(sa.text("SELECT pg_advisory_xact_lock(:key)"), {"key": key})
+
+    async def run(self, function: Callable[..., T], *args: Any) -> T:
+        """Run a blocking store call from async code.
+
+        SQLite: directly, on the event loop. PostgreSQL: in a worker thread,
+        never more at once than the pool has connections.
+        """
+        if self.is_sqlite:
+            return function(*args)
+        return await anyio.to_thread.run_sync(
+            functools.partial(function, *args), limiter=self._limiter
+        )
+
+    # --- schema ------------------------------------------------------------------------------
+
+    def alembic_config(self) -> Config:
+        """An Alembic configuration for this database, without any alembic.ini."""
+        config = Config()
+        config.set_main_option("script_location", MIGRATIONS)
+        config.set_main_option(
+            "sqlalchemy.url", self.url.render_as_string(hide_password=False).replace("%", "%%")
+        )
+        return config
+
+    def upgrade(self, revision: str = "head") -> None:
+        """Bring the schema to `revision` (the newest by default); a no-op when it is there."""
+        config = self.alembic_config()
+        with self.transaction() as connection:
+            config.attributes["connection"] = connection
+            command.upgrade(config, revision)
+
+    def current_revision(self) -> str | None:
+        """The revision the database is at, or None before the first upgrade."""
+        from alembic.runtime.migration import MigrationContext
+
+        with self.reading() as connection:
+            return MigrationContext.configure(connection).get_current_revision()
+
+    def dispose(self) -> None:
+        """Close every pooled connection (at shutdown, or in a forked worker)."""
+        self.engine.dispose()
+
+    def close(self) -> None:
+        """Release the database at shutdown (the same as `dispose`)."""
+        self.dispose()

@@ -1,0 +1,80 @@
+"""Fixtures shared by the whole suite: the anyio backend and real databases.
+
+``postgres_server`` starts one PostgreSQL cluster per session (see
+`tests/postgres.py`); ``postgres_url`` is a database on it. ``database_url``
+is parametrised over a SQLite file and a fresh PostgreSQL database, so a
+test that takes it runs on both. Without PostgreSQL the tests fail with
+the reason, unless ``PYOCCI_SKIP_POSTGRES=1`` says to skip them.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+from collections.abc import Callable, Iterator
+
+import pytest
+import sqlalchemy as sa
+
+from postgres import SKIP_VARIABLE, PostgresServer, PostgresUnavailableError
+
+
+@pytest.fixture
+def anyio_backend() -> str:
+    return "asyncio"
+
+
+@pytest.fixture(scope="session")
+def postgres_server() -> Iterator[PostgresServer]:
+    """A PostgreSQL server for the session, stopped and deleted at the end."""
+    if os.environ.get(SKIP_VARIABLE) == "1":
+        pytest.skip(f"{SKIP_VARIABLE}=1: PostgreSQL tests skipped")
+    try:
+        server = PostgresServer.find_or_install()
+        server.start()
+    except PostgresUnavailableError as error:
+        pytest.fail(f"PostgreSQL unavailable: {error} (set {SKIP_VARIABLE}=1 to skip)")
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture(scope="session")
+def postgres_url(postgres_server: PostgresServer) -> str:
+    """``postgresql+psycopg://...`` of a database created for the session."""
+    return postgres_server.create_database()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def database_url(request: pytest.FixtureRequest, tmp_path) -> Iterator[str]:
+    """An empty database of each kind: a SQLite file, or a new PostgreSQL database."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'store.sqlite3'}"
+        return
+    server: PostgresServer = request.getfixturevalue("postgres_server")
+    url = server.create_database()
+    try:
+        yield url
+    finally:
+        server.drop_database(url.rsplit("/", 1)[1])
+
+
+@pytest.fixture
+def statements() -> Callable[[sa.Engine], contextlib.AbstractContextManager[list[str]]]:
+    """``with statements(engine) as executed:`` collects the SQL the engine runs."""
+
+    @contextlib.contextmanager
+    def log(engine: sa.Engine) -> Iterator[list[str]]:
+        executed: list[str] = []
+
+        def record(_conn, _cursor, statement, _parameters, _context, _many) -> None:
+            executed.append(statement)
+
+        sa.event.listen(engine, "before_cursor_execute", record)
+        try:
+            yield executed
+        finally:
+            sa.event.remove(engine, "before_cursor_execute", record)
+
+    return log

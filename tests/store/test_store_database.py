@@ -1,0 +1,183 @@
+"""The Database: URLs, SQLite tuning, transactions, locks, running calls, migrations."""
+
+from __future__ import annotations
+
+import fnmatch
+import subprocess
+import sys
+import threading
+import tomllib
+from importlib import resources
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
+
+from pyocci.store import Database, default_database_url, metadata
+from pyocci.store.database import DEFAULT_BUSY_TIMEOUT_MS
+
+REPOSITORY = Path(__file__).resolve().parents[2]
+
+
+def test_default_url_is_a_sqlite_file_in_the_user_data_directory(monkeypatch, tmp_path):
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "data"))
+    url = default_database_url()
+    assert url == f"sqlite:///{tmp_path / 'data' / 'pyocci' / 'pyocci.sqlite3'}"
+    assert (tmp_path / "data" / "pyocci").is_dir()
+
+
+def test_sqlite_is_tuned_for_a_server(tmp_path):
+    database = Database(f"sqlite:///{tmp_path / 'a' / 'b.sqlite3'}")
+    with database.reading() as connection:
+        pragma = connection.exec_driver_sql
+        assert pragma("PRAGMA journal_mode").scalar() == "wal"
+        assert pragma("PRAGMA foreign_keys").scalar() == 1
+        assert pragma("PRAGMA busy_timeout").scalar() == DEFAULT_BUSY_TIMEOUT_MS
+        # NORMAL (1): in WAL mode a commit survives the process being killed.
+        assert pragma("PRAGMA synchronous").scalar() == 1
+    assert database.sqlite_synchronous == "NORMAL"
+    database.dispose()
+
+
+@pytest.mark.parametrize(
+    ("argument", "query", "expected"),
+    [("FULL", "", 2), ("normal", "", 1), ("NORMAL", "?synchronous=FULL", 2), ("OFF", "", 0)],
+)
+def test_sqlite_synchronous_can_be_chosen(tmp_path, argument, query, expected):
+    database = Database(f"sqlite:///{tmp_path / 'x.sqlite3'}{query}", sqlite_synchronous=argument)
+    with database.reading() as connection:
+        assert connection.exec_driver_sql("PRAGMA synchronous").scalar() == expected
+    assert "synchronous" not in database.url.query
+    database.dispose()
+
+
+def test_an_unknown_synchronous_setting_is_refused(tmp_path):
+    with pytest.raises(ValueError, match="sqlite_synchronous must be one of"):
+        Database(f"sqlite:///{tmp_path / 'x.sqlite3'}", sqlite_synchronous="sometimes")
+
+
+def test_sqlite_write_transactions_take_the_write_lock_first(tmp_path, statements):
+    database = Database(f"sqlite:///{tmp_path / 'x.sqlite3'}")
+    with statements(database.engine) as executed:
+        with database.transaction() as connection:
+            connection.exec_driver_sql("SELECT 1")
+        with database.reading() as connection:
+            connection.exec_driver_sql("SELECT 1")
+    assert executed == ["BEGIN IMMEDIATE", "SELECT 1", "BEGIN", "SELECT 1"]
+    database.dispose()
+
+
+def test_a_write_transaction_rolls_back_on_error(database):
+    with pytest.raises(RuntimeError), database.transaction() as connection:
+        connection.execute(
+            sa.text(
+                "INSERT INTO sim_usage (tenant_id, computes, cores, memory, storage, networks) "
+                "VALUES ('t', 0, 0, 0, 0, 0)"
+            )
+        )
+        raise RuntimeError("abandon")
+    with database.reading() as connection:
+        assert connection.exec_driver_sql("SELECT count(*) FROM sim_usage").scalar() == 0
+
+
+def test_upgrade_creates_every_table_and_is_idempotent(database):
+    assert database.current_revision() == "0001_initial"
+    database.upgrade()
+    assert database.current_revision() == "0001_initial"
+    tables = set(sa.inspect(database.engine).get_table_names())
+    assert set(metadata.tables) <= tables
+
+
+def test_the_migration_head_matches_the_metadata(database):
+    with database.reading() as connection:
+        context = MigrationContext.configure(connection, opts={"compare_type": True})
+        assert compare_metadata(context, metadata) == []
+
+
+def test_a_fresh_database_reports_no_revision(database_url):
+    database = Database(database_url)
+    assert database.current_revision() is None
+    database.dispose()
+
+
+def test_migrations_ship_as_package_data():
+    migrations = resources.files("pyocci.store") / "migrations"
+    assert (migrations / "env.py").is_file()
+    assert (migrations / "script.py.mako").is_file()
+    revisions = [p.name for p in (migrations / "versions").iterdir() if p.name.endswith(".py")]
+    assert "0001_initial.py" in revisions
+    # setuptools installs only what package-data names: every migration file must match.
+    pyproject = tomllib.loads((REPOSITORY / "pyproject.toml").read_text())
+    patterns = pyproject["tool"]["setuptools"]["package-data"]["pyocci"]
+    package = REPOSITORY / "src" / "pyocci"
+    for path in (package / "store" / "migrations").rglob("*"):
+        if path.is_file() and "__pycache__" not in path.parts:
+            relative = path.relative_to(package).as_posix()
+            assert any(fnmatch.fnmatch(relative, pattern) for pattern in patterns), relative
+
+
+def test_alembic_needs_no_ini_file(database):
+    config = database.alembic_config()
+    assert config.config_file_name is None
+    assert config.get_main_option("script_location") == "pyocci.store:migrations"
+
+
+@pytest.mark.anyio
+async def test_run_stays_on_the_loop_for_sqlite_and_uses_a_thread_for_postgresql(database):
+    caller = threading.get_ident()
+    ran_on = await database.run(threading.get_ident)
+    if database.is_sqlite:
+        assert ran_on == caller
+    else:
+        assert ran_on != caller
+    assert await database.run(lambda a, b: a + b, 2, 3) == 5
+
+
+def test_lock_is_an_advisory_lock_on_postgresql(database):
+    with database.transaction() as connection:
+        database.lock(connection, "sim:pool:public")
+        if database.is_postgresql:
+            held = connection.exec_driver_sql(
+                "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND granted"
+            ).scalar()
+            assert held == 1
+    if database.is_postgresql:
+        with database.reading() as connection:
+            released = connection.exec_driver_sql(
+                "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory'"
+            ).scalar()
+            assert released == 0
+
+
+_CHILD = """
+import os, signal, sys
+from pyocci.store import Database
+from sqlalchemy import text
+database = Database(sys.argv[1])
+database.upgrade()
+with database.transaction() as connection:
+    connection.execute(text(
+        "INSERT INTO sim_usage (tenant_id, computes, cores, memory, storage, networks) "
+        "VALUES ('survivor', 1, 2, 3, 4, 5)"
+    ))
+print("committed", flush=True)
+os.kill(os.getpid(), signal.SIGKILL)
+"""
+
+
+def test_a_committed_write_survives_the_process_being_killed(tmp_path):
+    url = f"sqlite:///{tmp_path / 'killed.sqlite3'}"
+    child = subprocess.run(
+        [sys.executable, "-c", _CHILD, url], capture_output=True, text=True, timeout=60
+    )
+    assert child.stdout.strip() == "committed"
+    assert child.returncode == -9
+    database = Database(url)
+    with database.reading() as connection:
+        row = connection.exec_driver_sql(
+            "SELECT computes, networks FROM sim_usage WHERE tenant_id = 'survivor'"
+        ).one()
+    assert tuple(row) == (1, 5)
+    database.dispose()
