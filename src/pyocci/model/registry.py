@@ -62,6 +62,15 @@ class Model:
         for category in categories:
             self.add(category)
 
+    def with_categories(self, categories: Iterable[Category]) -> Model:
+        """A new model of `categories` keeping this model's state machines and legacy names
+        (a server serving part of the standard model, say)."""
+        return Model(
+            categories,
+            state_machines=self._state_machines,
+            legacy_attribute_names=self._legacy_names,
+        )
+
     # --- registry ---------------------------------------------------------------
 
     def add(self, category: Category) -> None:
@@ -104,6 +113,10 @@ class Model:
             self._cache.clear()
             self._cache_stamp = stamp
         return self._cache
+
+    def own_categories(self) -> list[Category]:
+        """The categories added to this layer (a tenant overlay's user mixins, say)."""
+        return list(self._categories.values())
 
     def owns(self, identifier: str) -> bool:
         """Whether the category was added to this layer (not inherited from the base)."""

@@ -1,0 +1,469 @@
+"""The ASGI application: HTTP in, OCCI semantics (the service) out.
+
+One endpoint takes every path, because OCCI paths are data: which ones are
+collections depends on the tenant's categories. The handler negotiates the
+rendering, authenticates, enforces the limits, resolves the path, calls the
+service and renders the answer or the error in the client's media type.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import weakref
+from collections.abc import AsyncIterator, Mapping
+from typing import Any
+from urllib.parse import parse_qsl
+
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Mount
+from starlette.types import Receive, Scope, Send
+
+from pyocci.backends.base import Tenant
+from pyocci.model.category import Kind, Mixin
+from pyocci.model.entity import Entity
+from pyocci.model.registry import Model
+from pyocci.model.standard import standard_model
+from pyocci.rendering import Codec, codec_for
+from pyocci.rendering.errors import ParseError, UnsupportedDocumentError
+from pyocci.rendering.negotiation import (
+    DEFAULT_MEDIA_TYPE,
+    TEXT_PLAIN,
+    URI_LIST,
+    negotiate,
+    occi_version,
+)
+from pyocci.rendering.text import parse_header_attributes, parse_header_categories
+from pyocci.rendering.urilist import UriListCodec
+from pyocci.server.auth import Authenticator, build_authenticator
+from pyocci.server.backends import open_backend
+from pyocci.server.config import ServerConfig, config_from_environment
+from pyocci.server.responses import (
+    OFFERED,
+    HttpError,
+    base_headers,
+    codec_named,
+    error_response,
+    rendered,
+    streamed,
+)
+from pyocci.service.errors import BadRequestError, MethodNotAllowedError, NotFoundError
+from pyocci.service.occi import OcciService, PageRequest
+from pyocci.service.paths import Collection, EntityPath, QueryInterface, resolve
+from pyocci.store.database import Database, default_database_url
+from pyocci.store.mixins import MixinRepository
+
+SUPPORTED_OCCI = (1, 2)
+_BODY_METHODS = ("POST", "PUT", "DELETE")
+
+
+class OcciApplication:
+    """The per-process state the handler needs: service, authenticator, limits."""
+
+    def __init__(self, config: ServerConfig, service: OcciService, auth: Authenticator) -> None:
+        self.config = config
+        self.service = service
+        self.auth = auth
+        # Discovery documents rendered once per tenant model and media type.
+        self._discovery: weakref.WeakKeyDictionary[Model, dict[str, Any]] = (
+            weakref.WeakKeyDictionary()
+        )
+
+    # --- the request ----------------------------------------------------------------
+
+    async def handle(self, request: Request) -> Response:
+        """Answer one OCCI request; every failure becomes a rendered error response."""
+        codec: Codec | None = None
+        try:
+            media_type = negotiate(request.headers.get("accept"), OFFERED, default=TEXT_PLAIN)
+            if media_type is None:
+                raise HttpError(
+                    406,
+                    f"cannot render {request.headers.get('accept')}; this server speaks "
+                    + ", ".join(OFFERED),
+                )
+            codec = self._codec(media_type, request)
+            self._check_headers(request)
+            self._check_version(request)
+            tenant = await self.auth.authenticate(request.headers)
+            return await self._dispatch(request, tenant, codec)
+        except Exception as error:
+            return error_response(error, codec)
+
+    def _check_headers(self, request: Request) -> None:
+        limits = self.config.limits
+        raw = request.scope["headers"]
+        if len(raw) > limits.max_header_count:
+            raise HttpError(
+                431, f"{len(raw)} request headers; this server accepts {limits.max_header_count}"
+            )
+        size = sum(len(name) + len(value) for name, value in raw)
+        if size > limits.max_header_bytes:
+            raise HttpError(
+                431,
+                f"{size} bytes of request headers; this server accepts {limits.max_header_bytes}",
+            )
+
+    def _check_version(self, request: Request) -> None:
+        version = occi_version(request.headers.get("user-agent"))
+        if version is not None and version > SUPPORTED_OCCI:
+            raise HttpError(
+                501,
+                f"this server speaks OCCI/1.2 (and 1.1); the client asks for "
+                f"OCCI/{version[0]}.{version[1]}",
+            )
+
+    def _codec(self, media_type: str, request: Request) -> Codec:
+        if media_type == URI_LIST:
+            # RFC 2483 lists absolute URIs: resolve locations against the server's URL.
+            return UriListCodec(base=self._base_url(request))
+        return codec_named(media_type)
+
+    def _base_url(self, request: Request) -> str:
+        if self.config.base_url:
+            return self.config.base_url.rstrip("/") + "/"
+        return f"{request.url.scheme}://{request.url.netloc}/"
+
+    async def _body(self, request: Request) -> bytes:
+        limit = self.config.limits.max_body_bytes
+        declared = request.headers.get("content-length")
+        if declared is not None and declared.isdigit() and int(declared) > limit:
+            raise HttpError(413, f"the body is {declared} bytes; this server accepts {limit}")
+        chunks: list[bytes] = []
+        size = 0
+        async for chunk in request.stream():
+            size += len(chunk)
+            if size > limit:
+                raise HttpError(
+                    413, f"the body is over {limit} bytes, the most this server accepts"
+                )
+            chunks.append(chunk)
+        return b"".join(chunks)
+
+    async def _request_codec(self, request: Request, body: bytes) -> Codec:
+        content_type = request.headers.get("content-type")
+        if not content_type:
+            return codec_named(DEFAULT_MEDIA_TYPE)
+        codec = codec_for(content_type)
+        if codec is None:
+            raise HttpError(415, f"cannot read {content_type}; send one of " + ", ".join(OFFERED))
+        return codec
+
+    # --- dispatch ---------------------------------------------------------------------
+
+    async def _dispatch(self, request: Request, tenant: Tenant, codec: Codec) -> Response:
+        model = await self.service.model_for(tenant)
+        path = request.url.path
+        target = resolve(model, path)
+        if target is None:
+            raise NotFoundError(f"nothing lives at {path}; the categories are listed at /-/")
+        method = request.method
+        query = dict(parse_qsl(request.url.query, keep_blank_values=True))
+        body = await self._body(request) if method in _BODY_METHODS else b""
+        if isinstance(target, QueryInterface):
+            return await self._query_interface(request, tenant, codec, method, body, query)
+        if isinstance(target, EntityPath):
+            return await self._entity(request, tenant, model, codec, target, body, query)
+        return await self._collection(request, tenant, model, codec, target, body, query)
+
+    async def _query_interface(
+        self,
+        request: Request,
+        tenant: Tenant,
+        codec: Codec,
+        method: str,
+        body: bytes,
+        query: Mapping[str, str],
+    ) -> Response:
+        if method in ("GET", "HEAD"):
+            filters = parse_header_categories(request.headers)
+            if "category" in query:
+                filters.extend(_identifier_categories(query["category"]))
+            if not filters:
+                return self._full_discovery(await self.service.model_for(tenant), codec)
+            return rendered(codec.render_categories(await self.service.discover(tenant, filters)))
+        if method == "POST":
+            reader = await self._request_codec(request, body)
+            categories = reader.parse_categories(body, request.headers)
+            if not categories:
+                raise BadRequestError("POST /-/ defines mixins: send at least one Category")
+            defined = await self.service.define_mixins(tenant, categories)
+            return rendered(codec.render_categories(defined))
+        if method == "DELETE":
+            identifiers = [c.id for c in _identifier_categories(query.get("category", ""))]
+            if body or request.headers.get("category"):
+                reader = await self._request_codec(request, body)
+                identifiers += [c.id for c in reader.parse_categories(body, request.headers)]
+            if not identifiers:
+                raise BadRequestError("DELETE /-/ removes mixins: name them in a Category")
+            await self.service.remove_mixins(tenant, identifiers)
+            return Response(status_code=200, headers=base_headers())
+        raise MethodNotAllowedError(
+            f"{method} is not defined for the query interface", ("GET", "HEAD", "POST", "DELETE")
+        )
+
+    def _full_discovery(self, model: Model, codec: Codec) -> Response:
+        cached = self._discovery.setdefault(model, {})
+        rendering = cached.get(codec.media_type)
+        if rendering is None:
+            rendering = cached[codec.media_type] = codec.render_categories(list(model))
+        return rendered(rendering)
+
+    async def _entity(
+        self,
+        request: Request,
+        tenant: Tenant,
+        model: Model,
+        codec: Codec,
+        path: EntityPath,
+        body: bytes,
+        query: Mapping[str, str],
+    ) -> Response:
+        method = request.method
+        service = self.service
+        if method in ("GET", "HEAD"):
+            return rendered(codec.render_entity(await service.get(tenant, model, path)))
+        if method == "DELETE":
+            await service.delete(tenant, model, path)
+            return Response(status_code=200, headers=base_headers())
+        if method == "POST" and "action" in query:
+            reader = await self._request_codec(request, body)
+            invocation = (
+                reader.parse_action(body, request.headers, model=model)
+                if _has_document(body, request.headers)
+                else None
+            )
+            outcome = await service.trigger(tenant, model, path, query["action"], invocation)
+            if outcome.created is not None:
+                extra = {"location": self._absolute(request, outcome.created.location or "")}
+                return rendered(codec.render_categories([outcome.created]), 200, extra)
+            return rendered(codec.render_entity(outcome.entity))
+        if method == "POST":
+            reader = await self._request_codec(request, body)
+            changes = reader.parse_entity(body, request.headers, model=model)
+            return rendered(codec.render_entity(await service.update(tenant, model, path, changes)))
+        if method == "PUT":
+            reader = await self._request_codec(request, body)
+            entity = reader.parse_entity(body, request.headers, model=model)
+            result, created = await service.replace(tenant, model, path, entity)
+            if created:
+                return self._created(request, codec, [result])
+            return rendered(codec.render_entity(result))
+        raise MethodNotAllowedError(
+            f"{method} is not defined for an entity", ("GET", "HEAD", "POST", "PUT", "DELETE")
+        )
+
+    async def _collection(
+        self,
+        request: Request,
+        tenant: Tenant,
+        model: Model,
+        codec: Codec,
+        target: Collection,
+        body: bytes,
+        query: Mapping[str, str],
+    ) -> Response:
+        method = request.method
+        service = self.service
+        category = target.category
+        if method in ("GET", "HEAD"):
+            return await self._listing(request, tenant, model, codec, category, query)
+        if method == "POST" and "action" in query:
+            reader = await self._request_codec(request, body)
+            invocation = (
+                reader.parse_action(body, request.headers, model=model)
+                if _has_document(body, request.headers)
+                else None
+            )
+            locations = await service.trigger_on_collection(
+                tenant, model, category, query["action"], invocation
+            )
+            urls = [self._absolute(request, location) for location in locations]
+            return rendered(codec.render_locations(urls))
+        if isinstance(category, Kind):
+            if method == "POST":
+                reader = await self._request_codec(request, body)
+                entities = reader.parse_entities(body, request.headers, model=model)
+                if not entities:
+                    raise BadRequestError(f"POST {category.location} needs an entity to create")
+                created = [await service.create(tenant, model, category, e) for e in entities]
+                return self._created(request, codec, created)
+            if method == "DELETE":
+                await service.delete_collection(tenant, model, category)
+                return Response(status_code=200, headers=base_headers())
+            raise MethodNotAllowedError(
+                f"{method} is not defined for a kind collection", ("GET", "HEAD", "POST", "DELETE")
+            )
+        named = (
+            await self._locations(request, body) if _has_document(body, request.headers) else None
+        )
+        if method == "POST":
+            await service.add_members(tenant, model, category, named or [])
+        elif method == "PUT":
+            await service.replace_members(tenant, model, category, named or [])
+        elif method == "DELETE":
+            await service.remove_members(tenant, model, category, named)
+        else:
+            raise MethodNotAllowedError(
+                f"{method} is not defined for a mixin collection",
+                ("GET", "HEAD", "POST", "PUT", "DELETE"),
+            )
+        return Response(status_code=200, headers=base_headers())
+
+    async def _locations(self, request: Request, body: bytes) -> list[str]:
+        reader = await self._request_codec(request, body)
+        try:
+            return reader.parse_locations(body, request.headers)
+        except (ParseError, UnsupportedDocumentError):
+            # JSON clients may send entities ({"resources": [{"location": ...}]}).
+            entities = reader.parse_entities(body, request.headers)
+            return [e.location for e in entities if e.location]
+
+    async def _listing(
+        self,
+        request: Request,
+        tenant: Tenant,
+        model: Model,
+        codec: Codec,
+        category: Kind | Mixin,
+        query: Mapping[str, str],
+    ) -> Response:
+        page = _page_request(query)
+        filters = parse_header_categories(request.headers)
+        attributes = parse_header_attributes(request.headers)
+        if attributes:
+            probe = Entity(kind=category.id if isinstance(category, Kind) else None)
+            probe.attributes = dict(attributes)
+            model.coerce(probe)
+            attributes = probe.attributes
+        listing = await self.service.listing(
+            tenant, model, category, filters=filters, attributes=attributes, page=page
+        )
+        extra = {}
+        links = self._page_links(request, page, listing.total)
+        if links:
+            extra["link"] = links
+        writer = codec.open_collection()
+        if codec.collection_in_headers:
+            async for batch in listing.batches:
+                writer.write(batch)
+            body = writer.close()
+            response = Response(body, media_type=codec.media_type)
+            for name, value in writer.headers:
+                response.headers.append(name, value)
+            for name, value in {**extra, **base_headers()}.items():
+                response.headers[name] = value
+            return response
+
+        async def chunks() -> AsyncIterator[bytes]:
+            async for batch in listing.batches:
+                chunk = writer.write(batch)
+                if chunk:
+                    yield chunk
+            last = writer.close()
+            if last:
+                yield last
+
+        return streamed(codec, chunks(), extra)
+
+    def _page_links(self, request: Request, page: PageRequest | None, total: int | None) -> str:
+        if page is None:
+            return ""
+        base = self._absolute(request, request.url.path)
+
+        def link(index: int, rel: str) -> str:
+            return f'<{base}?page={index}&number={page.size}>; rel="{rel}"'
+
+        links = [link(1, "first")]
+        if page.index > 1:
+            links.append(link(page.index - 1, "prev"))
+        last_index = max(1, -(-total // page.size)) if total is not None else None
+        if last_index is None or page.index < last_index:
+            links.append(link(page.index + 1, "next"))
+        if last_index is not None:
+            links.append(link(last_index, "last"))
+        return ", ".join(links)
+
+    def _created(self, request: Request, codec: Codec, entities: list[Entity]) -> Response:
+        urls = [self._absolute(request, e.location or "") for e in entities]
+        extra = {"location": urls[0], "x-occi-location": ", ".join(urls)}
+        return rendered(codec.render_locations(urls), 201, extra)
+
+    def _absolute(self, request: Request, location: str) -> str:
+        if "://" in location:
+            return location
+        return self._base_url(request).rstrip("/") + location
+
+
+def _has_document(body: bytes, headers: Mapping[str, str]) -> bool:
+    if body.strip() and body.strip() != b"OK":
+        return True
+    return any(name in headers for name in ("category", "x-occi-attribute", "x-occi-location"))
+
+
+def _identifier_categories(value: str) -> list[Mixin]:
+    categories = []
+    for identifier in filter(None, (part.strip() for part in value.split(","))):
+        scheme, _, term = identifier.rpartition("#")
+        if not scheme or not term:
+            raise BadRequestError(f"{identifier!r} is not a category identifier (scheme#term)")
+        categories.append(Mixin(scheme=scheme + "#", term=term))
+    return categories
+
+
+def _page_request(query: Mapping[str, str]) -> PageRequest | None:
+    page, number = query.get("page"), query.get("number")
+    if page is None and number is None:
+        return None
+    if page is None or number is None:
+        raise BadRequestError("paging needs both page=<index, from 1> and number=<items>")
+    if not (page.isdigit() and number.isdigit()) or int(page) < 1 or int(number) < 1:
+        raise BadRequestError(f"page={page!r} and number={number!r} must be whole numbers from 1")
+    return PageRequest(int(page), int(number))
+
+
+# --- building the application --------------------------------------------------------------
+
+
+def create_app(config: ServerConfig) -> Starlette:
+    """The OCCI server for a configuration: store, backend, service, authenticator."""
+    state: dict[str, OcciApplication] = {}
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        database = Database(config.database_url or default_database_url())
+        await database.run(database.upgrade)
+        standard = standard_model()
+        backend = await open_backend(config, standard, database)
+        service = OcciService(
+            standard=standard,
+            backend=backend,
+            store=MixinRepository(database),
+            runner=database,
+            max_page_size=config.limits.max_page_size,
+        )
+        state["app"] = OcciApplication(config, service, build_authenticator(config.auth))
+        try:
+            yield
+        finally:
+            await backend.close()
+            database.close()
+
+    async def endpoint(scope: Scope, receive: Receive, send: Send) -> None:
+        # Every path and every method reaches the handler: OCCI paths are data,
+        # and a method the path does not define is a 405 rendered like any error.
+        response = await state["app"].handle(Request(scope, receive))
+        await response(scope, receive, send)
+
+    return Starlette(routes=[Mount("/", app=endpoint)], lifespan=lifespan)
+
+
+def create_app_from_environment() -> Starlette:
+    """The app for ``occi-server`` workers (configuration handed over as JSON in the
+    environment) and for ``uvicorn --factory`` (configuration file and environment)."""
+    return create_app(config_from_environment(os.environ))
+
+
+__all__ = ["OcciApplication", "create_app", "create_app_from_environment"]

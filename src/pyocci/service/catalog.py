@@ -1,0 +1,106 @@
+"""The categories a tenant sees: what the backend supports, its templates, the user's mixins.
+
+The standard model declares everything OCCI knows; a server serves only
+what its backend can do. `served_model` cuts the standard model down to the
+backend's capabilities once, at start-up. `Catalog.model_for(tenant)` lays
+the backend's provider mixins (OS and resource templates, zones, the
+tenant's saved images) and the tenant's user mixins over it.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import time
+from collections.abc import Callable
+
+from pyocci.backends.base import Backend, Tenant
+from pyocci.model.category import Action, Category, Kind, Mixin
+from pyocci.model.core import CORE_KINDS
+from pyocci.model.errors import CategoryConflictError
+from pyocci.model.registry import Model
+from pyocci.service.ports import MixinStore, Runner
+
+_CORE_KIND_IDS = frozenset(kind.id for kind in CORE_KINDS)
+
+
+def served_model(standard: Model, backend: Backend) -> Model:
+    """The standard model minus what the backend cannot do.
+
+    Unsupported kinds and mixins are left out (clients asking for them get
+    501 or 404 and never see them in discovery); the kinds kept list only
+    supported actions. The core kinds stay: they are the hierarchy.
+    """
+    capabilities = backend.capabilities
+    kept: list[Category] = []
+    for category in standard:
+        if isinstance(category, Kind):
+            if category.id not in _CORE_KIND_IDS and not capabilities.supports_kind(category.id):
+                continue
+            actions = tuple(a for a in category.actions if capabilities.supports_action(a))
+            kept.append(dataclasses.replace(category, actions=actions))
+        elif isinstance(category, Mixin):
+            if category.id not in capabilities.mixins:
+                continue
+            actions = tuple(a for a in category.actions if capabilities.supports_action(a))
+            kept.append(dataclasses.replace(category, actions=actions))
+        elif isinstance(category, Action) and capabilities.supports_action(category.id):
+            kept.append(category)
+    return standard.with_categories(kept)
+
+
+class Catalog:
+    """Per-tenant models, cached for `ttl` seconds (and dropped when this process
+    changes them), so discovery and parsing do not ask the store every request.
+
+    With several worker processes a change made through one worker reaches
+    the others within `ttl`.
+    """
+
+    def __init__(
+        self,
+        served: Model,
+        backend: Backend,
+        store: MixinStore,
+        runner: Runner,
+        *,
+        ttl: float = 1.0,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.served = served
+        self._backend = backend
+        self._store = store
+        self._runner = runner
+        self._ttl = ttl
+        self._clock = clock
+        self._cache: dict[str, tuple[float, Model]] = {}
+
+    async def model_for(self, tenant: Tenant) -> Model:
+        """The served model, the tenant's provider mixins over it, and its user mixins on top.
+
+        The top layer holds exactly the user mixins, so ``model.owns(id)``
+        tells a user mixin from a provider one.
+        """
+        cached = self._cache.get(tenant.id)
+        now = self._clock()
+        if cached is not None and now - cached[0] < self._ttl:
+            return cached[1]
+        provided = Model(base=self.served)
+        for mixin in await self._backend.provider_mixins(tenant):
+            try:
+                provided.add(mixin)
+            except CategoryConflictError:
+                continue  # a template shadowing another is the backend's bug; keep the first
+        model = Model(base=provided)
+        for mixin in await self._runner.run(self._store.list_user_mixins, tenant.id):
+            try:
+                model.add(mixin)
+            except CategoryConflictError:
+                continue  # defined before a provider template took its name
+        if len(self._cache) > 10_000:
+            self._cache.clear()
+        self._cache[tenant.id] = (now, model)
+        return model
+
+    def forget(self, tenant: Tenant) -> None:
+        """Drop the cached model of a tenant after a change made through this process."""
+        self._cache.pop(tenant.id, None)

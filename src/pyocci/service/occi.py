@@ -1,0 +1,622 @@
+"""The OCCI semantics of GFD.223, independent of HTTP and of any cloud.
+
+`OcciService` answers what a request means: discovery, listings with
+filters and paging, create / replace / partial update / delete, actions
+and their state machines, links, mixin collections and user mixins. It
+talks to the cloud through the backend interface only, and keeps the
+OCCI-only state (user mixins, their members) in the store.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import uuid
+from collections.abc import AsyncIterator, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from pyocci.backends.base import ActionOutcome, Backend, Query, Tenant
+from pyocci.backends.errors import EntityNotFoundError, NotSupportedError
+from pyocci.model.category import Category, Kind, Mixin
+from pyocci.model.core import ENTITY
+from pyocci.model.entity import ActionInvocation, Entity, Link, Resource
+from pyocci.model.registry import OS_TPL_ID, RESOURCE_TPL_ID, Model
+from pyocci.service.catalog import Catalog, served_model
+from pyocci.service.errors import (
+    BadRequestError,
+    ForbiddenError,
+    MethodNotAllowedError,
+    NotFoundError,
+    PageTooLargeError,
+    StateConflictError,
+)
+from pyocci.service.paths import EntityPath, resolve
+from pyocci.service.ports import MixinStore, Runner
+
+RESERVED_SCHEME = "http://schemas.ogf.org/occi/"
+_TEMPLATE_PARENTS = (OS_TPL_ID, RESOURCE_TPL_ID)
+
+
+@dataclass(frozen=True, slots=True)
+class PageRequest:
+    """``?page=<index>&number=<size>``: pages count from 1."""
+
+    index: int
+    size: int
+
+    @property
+    def offset(self) -> int:
+        """How many entities come before this page."""
+        return (self.index - 1) * self.size
+
+
+@dataclass(slots=True)
+class Listing:
+    """A collection's entities, in batches, with what paging links need."""
+
+    batches: AsyncIterator[list[Entity]]
+    page: PageRequest | None
+    total: int | None
+
+
+class OcciService:
+    """OCCI over one backend and one store, for every tenant."""
+
+    def __init__(
+        self,
+        *,
+        standard: Model,
+        backend: Backend,
+        store: MixinStore,
+        runner: Runner,
+        max_page_size: int = 1000,
+        batch_size: int = 500,
+        catalog_ttl: float = 1.0,
+    ) -> None:
+        self.standard = standard
+        self.backend = backend
+        self.max_page_size = max_page_size
+        self._store = store
+        self._runner = runner
+        self._batch_size = batch_size
+        self.catalog = Catalog(
+            served_model(standard, backend), backend, store, runner, ttl=catalog_ttl
+        )
+
+    async def model_for(self, tenant: Tenant) -> Model:
+        """The categories this tenant sees, for parsing and validating its requests."""
+        return await self.catalog.model_for(tenant)
+
+    # --- discovery ------------------------------------------------------------------
+
+    async def discover(self, tenant: Tenant, filters: Sequence[Category] = ()) -> list[Category]:
+        """Every category the tenant sees; with filters, the named ones and their actions."""
+        model = await self.model_for(tenant)
+        if not filters:
+            return list(model)
+        found: dict[str, Category] = {}
+        for wanted in filters:
+            category = model.get(wanted.id)
+            if category is None:
+                continue
+            found[category.id] = category
+            for action_id in getattr(category, "actions", ()):
+                action = model.get(action_id)
+                if action is not None:
+                    found[action.id] = action
+        return list(found.values())
+
+    async def define_mixins(self, tenant: Tenant, categories: Sequence[Category]) -> list[Mixin]:
+        """Define user mixins (tags, groupings), persisted for the tenant."""
+        model = await self.model_for(tenant)
+        defined: list[Mixin] = []
+        for category in categories:
+            if not isinstance(category, Mixin):
+                raise BadRequestError(
+                    f"{category.id} is a {category.category_class}; only mixins can be defined"
+                )
+            if category.scheme.startswith(RESERVED_SCHEME):
+                raise BadRequestError(
+                    f"the scheme {category.scheme} is reserved for OGF; use a scheme of your own "
+                    "such as http://example.org/occi/<user>#"
+                )
+            mixin = category
+            if mixin.location is None:
+                mixin = dataclasses.replace(mixin, location=f"/mixin/user/{mixin.term}/")
+            self._check_user_location(model, mixin)
+            model.add_user_mixin(mixin)
+            defined.append(mixin)
+        for mixin in defined:
+            await self._runner.run(self._store.add_user_mixin, tenant.id, mixin)
+        self.catalog.forget(tenant)
+        return defined
+
+    def _check_user_location(self, model: Model, mixin: Mixin) -> None:
+        location = mixin.location or ""
+        if not location.startswith("/") or "?" in location or "#" in location:
+            raise BadRequestError(f"the location of {mixin.id} must be a path such as /my/stuff/")
+        if resolve(model, location) is not None:
+            raise BadRequestError(f"{location} is already in use; choose another location")
+        parent = location.rstrip("/").rpartition("/")[0] + "/"
+        if isinstance(model.by_location(parent), Kind):
+            raise BadRequestError(
+                f"{location} lies where {parent} entities live; choose a location outside it"
+            )
+
+    async def remove_mixins(self, tenant: Tenant, identifiers: Sequence[str]) -> None:
+        """Remove user mixins and their associations; provider mixins cannot be removed."""
+        model = await self.model_for(tenant)
+        for identifier in identifiers:
+            if not model.owns(identifier):
+                if model.get(identifier) is not None:
+                    raise ForbiddenError(f"{identifier} is provider-defined and cannot be removed")
+                raise NotFoundError(f"no user mixin {identifier}")
+        for identifier in identifiers:
+            await self._runner.run(self._store.remove_user_mixin, tenant.id, identifier)
+        self.catalog.forget(tenant)
+
+    # --- listings -------------------------------------------------------------------
+
+    async def listing(
+        self,
+        tenant: Tenant,
+        model: Model,
+        collection: Kind | Mixin,
+        *,
+        filters: Sequence[Category] = (),
+        attributes: Mapping[str, Any] | None = None,
+        page: PageRequest | None = None,
+    ) -> Listing:
+        """The entities of a collection that pass the filters, in batches.
+
+        Category filters keep entities of a kind (or a sub-kind) or with a
+        mixin; attribute filters keep entities whose attribute equals the
+        value. Everything is pushed down to the backend as a `Query`.
+        """
+        if page is not None and page.size > self.max_page_size:
+            raise PageTooLargeError(
+                f"number={page.size} is above this server's page size limit of "
+                f"{self.max_page_size}; ask for {self.max_page_size} or fewer"
+            )
+        query = await self._query(tenant, model, collection, filters, attributes or {})
+        total: int | None = None
+        if page is not None:
+            query = dataclasses.replace(query, offset=page.offset, limit=page.size)
+            total = await self.backend.count_entities(tenant, query)
+        return Listing(self._batches(tenant, model, query), page, total)
+
+    async def _query(
+        self,
+        tenant: Tenant,
+        model: Model,
+        collection: Kind | Mixin,
+        filters: Sequence[Category],
+        attributes: Mapping[str, Any],
+    ) -> Query:
+        kinds = [k.id for k in model.kinds if self.backend.capabilities.supports_kind(k.id)]
+        mixins: list[str] = []
+        any_mixins: frozenset[str] = frozenset()
+        ids: set[str] | None = None
+        wanted = [collection, *filters]
+        for category in wanted:
+            found = model.get(category.id)
+            if isinstance(found, Kind):
+                kinds = [k for k in kinds if model.is_kind_of(k, found.id)]
+            elif isinstance(found, Mixin):
+                if model.owns(found.id):
+                    locations = await self._runner.run(self._store.members, tenant.id, found.id)
+                    members = {location.rsplit("/", 1)[-1] for location in locations}
+                    ids = members if ids is None else ids & members
+                elif found.id in _TEMPLATE_PARENTS or model.templates(found.id):
+                    # A parent mixin (os_tpl): entities with any template under it.
+                    any_mixins = frozenset(m.id for m in model.templates(found.id))
+                else:
+                    mixins.append(found.id)
+            elif category is not collection:
+                raise BadRequestError(f"cannot filter by {category.id}: no such kind or mixin")
+        return Query(
+            kinds=tuple(kinds),
+            mixins=tuple(mixins),
+            any_mixins=any_mixins,
+            attributes=dict(attributes),
+            ids=frozenset(ids) if ids is not None else None,
+        )
+
+    async def _batches(
+        self, tenant: Tenant, model: Model, query: Query
+    ) -> AsyncIterator[list[Entity]]:
+        if not query.kinds or (query.ids is not None and not query.ids):
+            return
+        batch: list[Entity] = []
+        async for entity in self.backend.list_entities(tenant, query):
+            batch.append(entity)
+            if len(batch) >= self._batch_size:
+                yield await self._present(tenant, model, batch)
+                batch = []
+        if batch:
+            yield await self._present(tenant, model, batch)
+
+    async def _present(self, tenant: Tenant, model: Model, entities: list[Entity]) -> list[Entity]:
+        """Add what the backend does not know: user mixins and the actions that apply now."""
+        links = [link for e in entities if isinstance(e, Resource) for link in e.links]
+        every = [*entities, *links]
+        if any(isinstance(c, Mixin) for c in model.own_categories()):
+            locations = [e.location for e in every if e.location]
+            memberships = await self._runner.run(self._store.mixins_of, tenant.id, locations)
+        else:
+            memberships = {}
+        supports = self.backend.capabilities.supports_action
+        for entity in every:
+            extra = memberships.get(entity.location or "", ())
+            entity.mixins.extend(m for m in extra if m not in entity.mixins)
+            entity.actions = [a for a in model.applicable_actions(entity) if supports(a)]
+        return entities
+
+    # --- entities -------------------------------------------------------------------
+
+    async def get(self, tenant: Tenant, model: Model, path: EntityPath) -> Entity:
+        """One entity with its links and the actions that apply to it now."""
+        entity = await self._fetch(tenant, path)
+        return (await self._present(tenant, model, [entity]))[0]
+
+    async def _fetch(self, tenant: Tenant, path: EntityPath) -> Entity:
+        try:
+            return await self.backend.get_entity(tenant, path.kind.id, path.entity_id)
+        except EntityNotFoundError:
+            raise NotFoundError(f"no entity at {path.location}") from None
+
+    async def create(
+        self, tenant: Tenant, model: Model, collection: Kind, entity: Entity
+    ) -> Entity:
+        """Create an entity of the collection's kind, with its inline links and mixins."""
+        if entity.kind is None:
+            raise BadRequestError(f"say which kind to create: {collection.id}")
+        if not model.is_kind_of(entity.kind, collection.id):
+            raise BadRequestError(
+                f"{collection.location} holds {collection.term} entities; "
+                f"the request asks for {entity.kind}"
+            )
+        self._check_supported_kind(model, entity.kind)
+        if entity.id is None:
+            entity.id = str(uuid.uuid4())
+        kind = model.kind(entity.kind)
+        entity.location = (kind.location or "/") + entity.id
+        self._prepare_links(model, entity)
+        user_mixins = [m for m in entity.mixins if model.owns(m)]
+        model.validate(entity, creating=True)
+        self._apply_defaults(model, entity)
+        entity.mixins = [m for m in entity.mixins if m not in user_mixins]
+        created = await self.backend.create_entity(tenant, entity)
+        if user_mixins and created.location:
+            for mixin_id in user_mixins:
+                await self._runner.run(
+                    self._store.associate, tenant.id, mixin_id, [created.location]
+                )
+        return (await self._present(tenant, model, [created]))[0]
+
+    def _check_supported_kind(self, model: Model, kind_id: str) -> None:
+        unsupported = kind_id == ENTITY.id or not self.backend.capabilities.supports_kind(kind_id)
+        known = self.standard.get(kind_id) is not None or model.get(kind_id) is not None
+        if unsupported and known:
+            raise NotSupportedError(f"this server cannot create {kind_id} entities")
+
+    def _prepare_links(self, model: Model, entity: Entity) -> None:
+        """Give inline links an id, their source, and the kind of a local target."""
+        if isinstance(entity, Link):
+            self._link_ends(model, entity)
+            return
+        if not isinstance(entity, Resource):
+            return
+        for link in entity.links:
+            link.source = entity.location
+            link.source_kind = entity.kind
+            if link.id is None:
+                link.id = str(uuid.uuid4())
+            if link.kind is not None and isinstance(model.get(link.kind), Kind):
+                link.location = (model.kind(link.kind).location or "/") + link.id
+            self._link_ends(model, link)
+
+    def _link_ends(self, model: Model, link: Link) -> None:
+        target = resolve(model, _path_of(link.target or ""))
+        if isinstance(target, EntityPath) and link.target_kind is None:
+            link.target_kind = target.kind.id
+        source = resolve(model, _path_of(link.source or ""))
+        if isinstance(source, EntityPath) and link.source_kind is None:
+            link.source_kind = source.kind.id
+
+    @staticmethod
+    def _apply_defaults(model: Model, entity: Entity) -> None:
+        model.apply_defaults(entity)
+        if isinstance(entity, Resource):
+            for link in entity.links:
+                model.apply_defaults(link)
+
+    async def replace(
+        self, tenant: Tenant, model: Model, path: EntityPath, entity: Entity
+    ) -> tuple[Entity, bool]:
+        """PUT: create at a client-chosen path, or replace the entity there.
+
+        Returns the entity and whether it was created.
+        """
+        if entity.kind is None:
+            entity.kind = path.kind.id
+        if entity.kind != path.kind.id:
+            raise BadRequestError(
+                f"{path.location} is a {path.kind.term} location; the rendering is a {entity.kind}"
+            )
+        if entity.id is not None and entity.id != path.entity_id:
+            raise BadRequestError(
+                f"occi.core.id {entity.id!r} does not match the path {path.location}"
+            )
+        entity.id = path.entity_id
+        try:
+            current = await self.backend.get_entity(tenant, path.kind.id, path.entity_id)
+        except EntityNotFoundError:
+            return await self.create(tenant, model, path.kind, entity), True
+        if isinstance(entity, Resource) and entity.links:
+            raise BadRequestError(
+                "a replacing PUT keeps the existing links; create or delete links on their own"
+            )
+        desired = dataclasses.replace(current, mixins=list(entity.mixins), attributes={})
+        desired.attributes = self._replaced_attributes(model, current, entity)
+        return await self._apply_update(tenant, model, current, desired), False
+
+    def _replaced_attributes(self, model: Model, current: Entity, entity: Entity) -> dict[str, Any]:
+        definitions = model.attribute_definitions(current.kind or "")
+        attributes = {
+            name: value
+            for name, value in current.attributes.items()
+            if name in definitions and not definitions[name].mutable
+        }
+        for name, value in entity.attributes.items():
+            definition = definitions.get(name)
+            if definition is not None and not definition.mutable:
+                if attributes.get(name) != value:
+                    raise BadRequestError(f"{name} is managed by the server and cannot be changed")
+                continue
+            attributes[name] = value
+        return attributes
+
+    async def update(
+        self, tenant: Tenant, model: Model, path: EntityPath, changes: Entity
+    ) -> Entity:
+        """POST to an entity: change attributes, add mixins (a new template replaces the old)."""
+        if changes.kind is not None and changes.kind != path.kind.id:
+            raise BadRequestError(f"an entity keeps its kind ({path.kind.id}) for life")
+        if isinstance(changes, Resource) and changes.links:
+            raise BadRequestError("links are created on their own, not in an update")
+        current = await self._fetch(tenant, path)
+        desired = dataclasses.replace(
+            current, mixins=list(current.mixins), attributes=dict(current.attributes)
+        )
+        for mixin_id in changes.mixins:
+            self._add_mixin(model, desired, mixin_id)
+        definitions = model.attribute_definitions(current.kind or "", desired.mixins)
+        for name, value in changes.attributes.items():
+            definition = definitions.get(name)
+            if (
+                definition is not None
+                and not definition.mutable
+                and current.attributes.get(name) != value
+            ):
+                raise BadRequestError(f"{name} is managed by the server and cannot be changed")
+            desired.attributes[name] = value
+        return await self._apply_update(tenant, model, current, desired)
+
+    def _add_mixin(self, model: Model, entity: Entity, mixin_id: str) -> None:
+        for parent in _TEMPLATE_PARENTS:
+            if mixin_id != parent and model.depends_on(mixin_id, parent):
+                entity.mixins = [m for m in entity.mixins if not model.depends_on(m, parent)]
+        if mixin_id not in entity.mixins:
+            entity.mixins.append(mixin_id)
+
+    async def _apply_update(
+        self, tenant: Tenant, model: Model, current: Entity, desired: Entity
+    ) -> Entity:
+        user_mixins = [m for m in desired.mixins if model.owns(m)]
+        problems = [
+            p
+            for p in model.problems(desired, creating=False)
+            if not p.startswith("link ")  # links are validated on their own
+        ]
+        if problems:
+            raise BadRequestError("; ".join(problems))
+        model.apply_defaults(desired)
+        desired.mixins = [m for m in desired.mixins if m not in user_mixins]
+        current_provider = dataclasses.replace(
+            current, mixins=[m for m in current.mixins if not model.owns(m)]
+        )
+        updated = await self.backend.update_entity(tenant, current_provider, desired)
+        if updated.location:
+            for mixin_id in user_mixins:
+                await self._runner.run(
+                    self._store.associate, tenant.id, mixin_id, [updated.location]
+                )
+        return (await self._present(tenant, model, [updated]))[0]
+
+    async def delete(self, tenant: Tenant, model: Model, path: EntityPath) -> None:
+        """Delete an entity; a resource's links go with it."""
+        current = await self._fetch(tenant, path)
+        await self.backend.delete_entity(tenant, current)
+        gone = [current.location or path.location]
+        if isinstance(current, Resource):
+            gone.extend(link.location for link in current.links if link.location)
+        for location in gone:
+            await self._runner.run(self._store.forget_entity, tenant.id, location)
+
+    async def delete_collection(
+        self, tenant: Tenant, model: Model, collection: Kind | Mixin
+    ) -> int:
+        """DELETE on a kind collection: delete every member. Returns how many went."""
+        if not isinstance(collection, Kind):
+            raise BadRequestError("DELETE on a mixin collection disassociates; see remove_members")
+        deleted = 0
+        while True:
+            listing = await self.listing(tenant, model, collection, page=PageRequest(1, 200))
+            members = [e async for batch in listing.batches for e in batch]
+            progress = 0
+            for entity in members:
+                path = resolve(model, entity.location or "")
+                if not isinstance(path, EntityPath):
+                    continue
+                try:
+                    await self.delete(tenant, model, path)
+                except NotFoundError:
+                    continue  # a link that went with its source resource
+                progress += 1
+            deleted += progress
+            if not progress:
+                return deleted
+
+    # --- actions --------------------------------------------------------------------
+
+    async def trigger(
+        self,
+        tenant: Tenant,
+        model: Model,
+        path: EntityPath,
+        term: str,
+        invocation: ActionInvocation | None,
+    ) -> ActionOutcome:
+        """POST ``<entity>?action=<term>``: check the action applies now, then perform it."""
+        current = await self._fetch(tenant, path)
+        current = (await self._present(tenant, model, [current]))[0]
+        action_id = self._resolve_action(model, current, term, invocation)
+        parameters = dict(invocation.attributes) if invocation is not None else {}
+        parameters = model.coerce_invocation_attributes(action_id, parameters)
+        model.validate_invocation(action_id, parameters)
+        for name, definition in model.action(action_id).attributes.items():
+            if name not in parameters and definition.default is not None:
+                parameters[name] = definition.default
+        outcome = await self.backend.trigger_action(tenant, current, action_id, parameters)
+        if outcome.created is not None:
+            self.catalog.forget(tenant)
+            model = await self.model_for(tenant)
+        entity = (await self._present(tenant, model, [outcome.entity]))[0]
+        return ActionOutcome(entity=entity, created=outcome.created)
+
+    def _resolve_action(
+        self, model: Model, entity: Entity, term: str, invocation: ActionInvocation | None
+    ) -> str:
+        declared = model.declared_actions(entity.kind or "", entity.mixins)
+        if invocation is not None:
+            action_id = invocation.action
+            if action_id.rsplit("#", 1)[-1] != term:
+                raise BadRequestError(
+                    f"the query says action={term} but the body names {action_id}"
+                )
+            if action_id not in declared:
+                if self.standard.get(action_id) is not None or model.get(action_id) is not None:
+                    raise BadRequestError(f"{action_id} is not an action of {entity.kind}")
+                raise BadRequestError(f"unknown action {action_id}")
+        else:
+            candidates = [a for a in declared if a.rsplit("#", 1)[-1] == term]
+            if not candidates:
+                raise BadRequestError(f"{entity.kind} has no action {term!r}")
+            if len(candidates) > 1:
+                raise StateConflictError(
+                    f"action={term} is ambiguous ({', '.join(candidates)}); "
+                    "send the action Category in the body"
+                )
+            action_id = candidates[0]
+        if not self.backend.capabilities.supports_action(action_id):
+            raise NotSupportedError(f"this server cannot perform {action_id}")
+        if action_id not in entity.actions:
+            machine = model.state_machine(entity.kind or "")
+            state = entity.attributes.get(machine.attribute) if machine else None
+            raise StateConflictError(
+                f"{term} does not apply to {entity.location} in state {state!r} now"
+            )
+        return action_id
+
+    async def trigger_on_collection(
+        self,
+        tenant: Tenant,
+        model: Model,
+        collection: Kind | Mixin,
+        term: str,
+        invocation: ActionInvocation | None,
+    ) -> list[str]:
+        """POST ``<collection>?action=<term>``: the action on every member.
+
+        Every member must accept the action in its current state, or none is
+        touched. Returns the locations acted on.
+        """
+        listing = await self.listing(tenant, model, collection)
+        members = [e async for batch in listing.batches for e in batch]
+        paths = []
+        for entity in members:
+            path = resolve(model, entity.location or "")
+            if isinstance(path, EntityPath):
+                self._resolve_action(model, entity, term, invocation)
+                paths.append(path)
+        for path in paths:
+            await self.trigger(tenant, model, path, term, invocation)
+        return [path.location for path in paths]
+
+    # --- mixin collections ----------------------------------------------------------
+
+    async def add_members(
+        self, tenant: Tenant, model: Model, mixin: Mixin, locations: Sequence[str]
+    ) -> None:
+        """POST to a mixin collection: associate entities (a template swap rebuilds/resizes)."""
+        if mixin.id in _TEMPLATE_PARENTS or (
+            self.standard.get(mixin.id) is not None and model.templates(mixin.id)
+        ):
+            raise BadRequestError(f"associate a specific template, not {mixin.id} itself")
+        paths = [self._entity_path(model, location) for location in locations]
+        entities = [await self._fetch(tenant, path) for path in paths]
+        for entity in entities:
+            if entity.kind is not None and not model.mixin_applies_to(mixin.id, entity.kind):
+                raise BadRequestError(f"{mixin.id} does not apply to {entity.location}")
+        if model.owns(mixin.id):
+            await self._runner.run(
+                self._store.associate, tenant.id, mixin.id, [p.location for p in paths]
+            )
+            return
+        for path in paths:
+            changes = Resource(kind=None, mixins=[mixin.id])
+            await self.update(tenant, model, path, changes)
+
+    async def replace_members(
+        self, tenant: Tenant, model: Model, mixin: Mixin, locations: Sequence[str]
+    ) -> None:
+        """PUT to a user mixin collection: exactly these entities are members now."""
+        if not model.owns(mixin.id):
+            raise MethodNotAllowedError(
+                "the members of a provider mixin change through their entities",
+                ("GET", "HEAD", "POST"),
+            )
+        paths = [self._entity_path(model, location) for location in locations]
+        for path in paths:
+            await self._fetch(tenant, path)
+        await self._runner.run(
+            self._store.replace_members, tenant.id, mixin.id, [p.location for p in paths]
+        )
+
+    async def remove_members(
+        self, tenant: Tenant, model: Model, mixin: Mixin, locations: Sequence[str] | None
+    ) -> None:
+        """DELETE on a user mixin collection: disassociate the entities named (or all)."""
+        if not model.owns(mixin.id):
+            raise MethodNotAllowedError(
+                "provider mixins are removed by updating or deleting their entities",
+                ("GET", "HEAD", "POST"),
+            )
+        chosen = None if locations is None else [_path_of(location) for location in locations]
+        await self._runner.run(self._store.disassociate, tenant.id, mixin.id, chosen)
+
+    def _entity_path(self, model: Model, location: str) -> EntityPath:
+        path = resolve(model, _path_of(location))
+        if not isinstance(path, EntityPath):
+            raise BadRequestError(f"{location} is not the location of an entity")
+        return path
+
+
+def _path_of(location: str) -> str:
+    """The path of a location that may be an absolute URL."""
+    if "://" in location:
+        after_scheme = location.split("://", 1)[1]
+        slash = after_scheme.find("/")
+        return after_scheme[slash:] if slash >= 0 else "/"
+    return location

@@ -1,0 +1,40 @@
+"""What the service needs from the store, stated as protocols so it depends on no table."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Any, Protocol, TypeVar
+
+from pyocci.model.category import Mixin
+
+T = TypeVar("T")
+
+
+class Runner(Protocol):
+    """Runs a blocking store call without stalling the event loop longer than it must."""
+
+    async def run(self, function: Callable[..., T], *args: Any) -> T: ...
+
+
+class MixinStore(Protocol):
+    """User mixins and their members, per tenant: OCCI-only state no cloud keeps."""
+
+    def list_user_mixins(self, tenant_id: str) -> list[Mixin]: ...
+
+    def add_user_mixin(self, tenant_id: str, mixin: Mixin) -> None: ...
+
+    def remove_user_mixin(self, tenant_id: str, mixin_id: str) -> bool: ...
+
+    def members(self, tenant_id: str, mixin_id: str) -> list[str]: ...
+
+    def mixins_of(self, tenant_id: str, locations: Sequence[str]) -> dict[str, list[str]]: ...
+
+    def associate(self, tenant_id: str, mixin_id: str, locations: Sequence[str]) -> None: ...
+
+    def disassociate(
+        self, tenant_id: str, mixin_id: str, locations: Sequence[str] | None
+    ) -> None: ...
+
+    def replace_members(self, tenant_id: str, mixin_id: str, locations: Sequence[str]) -> None: ...
+
+    def forget_entity(self, tenant_id: str, location: str) -> None: ...
