@@ -1,0 +1,1 @@
+"""End-to-end tests: occi-server as a real process, driven over HTTP."""

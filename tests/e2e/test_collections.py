@@ -1,0 +1,302 @@
+"""Kind collections: filtering, paging and actions (GFD.223 §3.6, §3.9).
+
+A fresh server with ``limits.max_page_size = 10`` holds 25 computes (some
+Ubuntu, the rest Debian; some stopped), two storages and a network.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+import httpx
+import pytest
+
+from e2e.occiclient import (
+    COMPUTE,
+    COMPUTE_ACTION,
+    DEBIAN,
+    NETWORK,
+    OCCI_JSON,
+    OS_TPL,
+    RENDERINGS,
+    STORAGE,
+    TEXT_PLAIN,
+    UBUNTU,
+    URI_LIST,
+    EntityDoc,
+    Occi,
+    category_value,
+    describe,
+    media_type_of,
+    path_of,
+    read_locations,
+)
+from e2e.server import RunningServer, StartServer
+
+pytestmark = pytest.mark.e2e
+
+MAX_PAGE = 10
+COMPUTES = 25
+CONFIG = f"""
+[limits]
+max_page_size = {MAX_PAGE}
+"""
+
+
+@dataclass
+class Population:
+    """What the module's server holds."""
+
+    computes: list[str]
+    ubuntu: set[str]
+    stopped: set[str]
+    others: set[str]
+
+
+@pytest.fixture(scope="module")
+def server(start_server: StartServer) -> Iterator[RunningServer]:
+    with start_server(config=CONFIG) as running:
+        yield running
+
+
+@pytest.fixture(scope="module")
+def population(http: httpx.Client) -> Population:
+    occi = Occi(http, TEXT_PLAIN)
+    computes, ubuntu, stopped = [], set(), set()
+    for index in range(COMPUTES):
+        image = UBUNTU if index % 3 == 0 else DEBIAN
+        doc = EntityDoc(
+            kind=COMPUTE, mixins=[image], attributes={"occi.core.title": f"c-{index:02d}"}
+        )
+        path = occi.create("/compute/", doc)
+        computes.append(path)
+        if image == UBUNTU:
+            ubuntu.add(path)
+        if index % 4 == 0:
+            response = occi.act(path, COMPUTE_ACTION + "stop", method="poweroff")
+            assert response.status_code == 200, describe(response)
+            stopped.add(path)
+    others = {
+        occi.create("/storage/", EntityDoc(kind=STORAGE, attributes={"occi.storage.size": 1.0}))
+        for _ in range(2)
+    }
+    others.add(occi.create("/network/", EntityDoc(kind=NETWORK, attributes={})))
+    return Population(computes, ubuntu, stopped, others)
+
+
+def listing(
+    http: httpx.Client, path: str, accept: str = URI_LIST, **headers: str
+) -> httpx.Response:
+    response = http.get(path, headers={"Accept": accept, **headers})
+    assert response.status_code == 200, describe(response)
+    assert media_type_of(response) == accept
+    return response
+
+
+def listed(http: httpx.Client, path: str, accept: str = URI_LIST, **headers: str) -> list[str]:
+    return [path_of(u) for u in read_locations(listing(http, path, accept, **headers))]
+
+
+def kind_filter(kind: str) -> dict[str, str]:
+    return {"Category": category_value(kind, "kind")}
+
+
+def mixin_filter(mixin: str) -> dict[str, str]:
+    return {"Category": category_value(mixin, "mixin")}
+
+
+# --- filtering -----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("accept", [*RENDERINGS, URI_LIST])
+def test_unfiltered_listing_has_every_compute_once(
+    http: httpx.Client, population: Population, accept: str
+) -> None:
+    found = listed(http, "/compute/", accept)
+    assert sorted(found) == sorted(population.computes)
+
+
+@pytest.mark.parametrize("accept", [*RENDERINGS, URI_LIST])
+def test_filter_by_kind(http: httpx.Client, population: Population, accept: str) -> None:
+    found = listed(http, "/resource/", accept, **kind_filter(COMPUTE))
+    assert sorted(found) == sorted(population.computes)
+    storages = listed(http, "/resource/", accept, **kind_filter(STORAGE))
+    assert set(storages) == {p for p in population.others if p.startswith("/storage/")}
+
+
+def test_filter_by_an_unrelated_kind_is_empty(http: httpx.Client, population: Population) -> None:
+    assert listed(http, "/compute/", **kind_filter(STORAGE)) == []
+
+
+@pytest.mark.parametrize("accept", [*RENDERINGS, URI_LIST])
+def test_filter_by_a_provider_mixin(
+    http: httpx.Client, population: Population, accept: str
+) -> None:
+    found = listed(http, "/compute/", accept, **mixin_filter(UBUNTU))
+    assert sorted(found) == sorted(population.ubuntu)
+
+
+def test_filter_by_a_parent_mixin_keeps_everything_under_it(
+    http: httpx.Client, population: Population
+) -> None:
+    found = listed(http, "/resource/", **mixin_filter(OS_TPL))
+    assert sorted(found) == sorted(population.computes), "every compute has an os_tpl"
+
+
+@pytest.mark.parametrize("accept", [*RENDERINGS, URI_LIST])
+def test_filter_by_attribute(http: httpx.Client, population: Population, accept: str) -> None:
+    stopped = listed(
+        http, "/compute/", accept, **{"X-OCCI-Attribute": 'occi.compute.state="inactive"'}
+    )
+    assert sorted(stopped) == sorted(population.stopped)
+    one = listed(http, "/compute/", accept, **{"X-OCCI-Attribute": 'occi.core.title="c-07"'})
+    assert one == [population.computes[7]]
+
+
+def test_filters_combine_as_and(http: httpx.Client, population: Population) -> None:
+    headers = {
+        "Category": category_value(UBUNTU, "mixin"),
+        "X-OCCI-Attribute": 'occi.compute.state="inactive"',
+    }
+    found = listed(http, "/compute/", **headers)
+    expected = population.ubuntu & population.stopped
+    assert expected, "the population should have stopped Ubuntu computes"
+    assert sorted(found) == sorted(expected)
+
+
+# --- paging ----------------------------------------------------------------------------------
+
+
+def link_header(response: httpx.Response) -> dict[str, str]:
+    """rel -> URL of an RFC 8288 ``Link`` header."""
+    links: dict[str, str] = {}
+    for value in response.headers.get_list("link"):
+        for match in re.finditer(r'<([^>]*)>\s*;\s*rel="?([a-z]+)"?', value):
+            links[match.group(2)] = match.group(1)
+    return links
+
+
+def page_of(url: str) -> tuple[str, int, int]:
+    match = re.search(r"^(?:https?://[^/]+)?([^?]*)\?(?=.*\bpage=(\d+))(?=.*\bnumber=(\d+))", url)
+    assert match, url
+    return match.group(1), int(match.group(2)), int(match.group(3))
+
+
+@pytest.mark.parametrize("accept", [TEXT_PLAIN, URI_LIST, OCCI_JSON])
+def test_pages_cover_the_collection_in_a_stable_order(
+    http: httpx.Client, population: Population, accept: str
+) -> None:
+    pages = [listed(http, f"/compute/?page={n}&number={MAX_PAGE}", accept) for n in (1, 2, 3)]
+    assert [len(page) for page in pages] == [10, 10, 5]
+    everything = [path for page in pages for path in page]
+    assert sorted(everything) == sorted(population.computes), "no gaps, no duplicates"
+    again = [listed(http, f"/compute/?page={n}&number={MAX_PAGE}", accept) for n in (1, 2, 3)]
+    assert again == pages, "the order is stable"
+
+
+def test_paging_links_first_prev_next_last(http: httpx.Client, population: Population) -> None:
+    expected_rels = {1: {"first", "next", "last"}, 2: {"first", "prev", "next", "last"}}
+    expected_rels[3] = {"first", "prev", "last"}
+    for number in (1, 2, 3):
+        response = listing(http, f"/compute/?page={number}&number={MAX_PAGE}")
+        links = link_header(response)
+        assert set(links) == expected_rels[number], response.headers.get_list("link")
+        targets = {rel: page_of(url) for rel, url in links.items()}
+        assert all(path == "/compute/" and size == MAX_PAGE for path, _, size in targets.values())
+        assert targets["first"][1] == 1
+        assert targets["last"][1] == 3
+        if "next" in targets:
+            assert targets["next"][1] == number + 1
+        if "prev" in targets:
+            assert targets["prev"][1] == number - 1
+    # Following "next" from the first page walks the collection.
+    url: str | None = f"/compute/?page=1&number={MAX_PAGE}"
+    walked: list[str] = []
+    while url:
+        response = listing(http, path_of(url))
+        walked += [path_of(u) for u in read_locations(response)]
+        url = link_header(response).get("next")
+    assert sorted(walked) == sorted(population.computes)
+
+
+def test_paging_a_filtered_listing(http: httpx.Client, population: Population) -> None:
+    filtered = mixin_filter(UBUNTU)
+    first = listed(http, "/compute/?page=1&number=5", **filtered)
+    second = listed(http, "/compute/?page=2&number=5", **filtered)
+    assert len(first) == 5
+    assert sorted(first + second) == sorted(population.ubuntu)
+
+
+@pytest.mark.parametrize("accept", RENDERINGS)
+def test_past_the_end_is_an_empty_200(
+    http: httpx.Client, population: Population, accept: str
+) -> None:
+    response = listing(http, f"/compute/?page=4&number={MAX_PAGE}", accept)
+    assert read_locations(response) == []
+
+
+def test_a_page_above_the_server_maximum_is_413(http: httpx.Client, population: Population) -> None:
+    response = http.get(f"/compute/?page=1&number={MAX_PAGE + 1}", headers={"Accept": TEXT_PLAIN})
+    assert response.status_code == 413, describe(response)
+    assert str(MAX_PAGE) in response.headers.get("x-occi-error", "")
+
+
+@pytest.mark.parametrize("query", ["page=1", "number=5", "page=0&number=5", "page=1&number=x"])
+def test_incomplete_or_invalid_paging_is_400(
+    http: httpx.Client, population: Population, query: str
+) -> None:
+    response = http.get(f"/compute/?{query}", headers={"Accept": TEXT_PLAIN})
+    assert response.status_code == 400, describe(response)
+    assert response.headers.get("x-occi-error")
+
+
+# --- actions on collections (last: they change states, and put them back) ------------------
+
+
+def states(http: httpx.Client, paths: list[str]) -> dict[str, str]:
+    occi = Occi(http, OCCI_JSON)
+    return {path: occi.get(path).attributes["occi.compute.state"] for path in paths}
+
+
+@pytest.mark.parametrize("rendering", RENDERINGS)
+def test_action_on_a_mixin_collection(
+    http: httpx.Client, population: Population, rendering: str
+) -> None:
+    occi = Occi(http, rendering)
+    running_ubuntu = sorted(population.ubuntu - population.stopped)
+    stopped_ubuntu = population.ubuntu & population.stopped
+    for path in stopped_ubuntu:
+        assert occi.act(path, COMPUTE_ACTION + "start").status_code == 200
+    response = occi.act("/mixin/os_tpl/ubuntu-24.04/", COMPUTE_ACTION + "stop", method="graceful")
+    assert response.status_code == 200, describe(response)
+    after = states(http, population.computes)
+    for path in population.computes:
+        if path in population.ubuntu:
+            assert after[path] == "inactive", path
+        else:
+            assert after[path] == ("inactive" if path in population.stopped else "active"), path
+    for path in running_ubuntu:
+        assert occi.act(path, COMPUTE_ACTION + "start").status_code == 200
+
+
+@pytest.mark.parametrize("rendering", RENDERINGS)
+def test_action_on_a_kind_collection(
+    http: httpx.Client, population: Population, rendering: str
+) -> None:
+    occi = Occi(http, rendering)
+    for path in population.stopped:
+        assert occi.act(path, COMPUTE_ACTION + "start").status_code == 200
+    response = occi.act("/compute/", COMPUTE_ACTION + "stop", method="poweroff")
+    assert response.status_code == 200, describe(response)
+    assert set(states(http, population.computes).values()) == {"inactive"}
+
+    response = http.post("/compute/?action=start", headers={"Accept": rendering})
+    assert response.status_code == 200, describe(response)
+    assert set(states(http, population.computes).values()) == {"active"}
+    for path in population.stopped:
+        assert occi.act(path, COMPUTE_ACTION + "stop").status_code == 200
+    assert sorted(
+        listed(http, "/compute/", **{"X-OCCI-Attribute": 'occi.compute.state="inactive"'})
+    ) == sorted(population.stopped)
