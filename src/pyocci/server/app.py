@@ -9,6 +9,7 @@ service and renders the answer or the error in the client's media type.
 from __future__ import annotations
 
 import contextlib
+import functools
 import os
 import weakref
 from collections.abc import AsyncIterator, Mapping
@@ -18,11 +19,10 @@ from urllib.parse import parse_qsl
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import Response
-from starlette.routing import Mount
-from starlette.types import Receive, Scope, Send
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from pyocci.backends.base import Tenant
-from pyocci.model.category import Kind, Mixin
+from pyocci.model.category import Category, Kind, Mixin
 from pyocci.model.entity import Entity
 from pyocci.model.registry import Model
 from pyocci.model.standard import standard_model
@@ -77,7 +77,7 @@ class OcciApplication:
         """Answer one OCCI request; every failure becomes a rendered error response."""
         codec: Codec | None = None
         try:
-            media_type = negotiate(request.headers.get("accept"), OFFERED, default=TEXT_PLAIN)
+            media_type = _negotiated(request.headers.get("accept"))
             if media_type is None:
                 raise HttpError(
                     406,
@@ -107,7 +107,7 @@ class OcciApplication:
             )
 
     def _check_version(self, request: Request) -> None:
-        version = occi_version(request.headers.get("user-agent"))
+        version = _client_version(request.headers.get("user-agent"))
         if version is not None and version > SUPPORTED_OCCI:
             raise HttpError(
                 501,
@@ -155,12 +155,14 @@ class OcciApplication:
 
     async def _dispatch(self, request: Request, tenant: Tenant, codec: Codec) -> Response:
         model = await self.service.model_for(tenant)
-        path = request.url.path
+        scope = request.scope
+        path = scope["path"]
         target = resolve(model, path)
         if target is None:
             raise NotFoundError(f"nothing lives at {path}; the categories are listed at /-/")
         method = request.method
-        query = dict(parse_qsl(request.url.query, keep_blank_values=True))
+        raw_query = scope.get("query_string", b"")
+        query = dict(parse_qsl(raw_query.decode("latin-1"), keep_blank_values=True))
         body = await self._body(request) if method in _BODY_METHODS else b""
         if isinstance(target, QueryInterface):
             return await self._query_interface(request, tenant, codec, method, body, query)
@@ -178,7 +180,7 @@ class OcciApplication:
         query: Mapping[str, str],
     ) -> Response:
         if method in ("GET", "HEAD"):
-            filters = parse_header_categories(request.headers)
+            filters = _header_categories(request)
             if "category" in query:
                 filters.extend(_identifier_categories(query["category"]))
             if not filters:
@@ -205,11 +207,13 @@ class OcciApplication:
         )
 
     def _full_discovery(self, model: Model, codec: Codec) -> Response:
+        # The answer only changes with the tenant's model, which is a new object
+        # whenever a category changes: render it once and send the same response.
         cached = self._discovery.setdefault(model, {})
-        rendering = cached.get(codec.media_type)
-        if rendering is None:
-            rendering = cached[codec.media_type] = codec.render_categories(list(model))
-        return rendered(rendering)
+        response = cached.get(codec.media_type)
+        if response is None:
+            response = cached[codec.media_type] = rendered(codec.render_categories(list(model)))
+        return response
 
     async def _entity(
         self,
@@ -331,8 +335,12 @@ class OcciApplication:
         query: Mapping[str, str],
     ) -> Response:
         page = _page_request(query)
-        filters = parse_header_categories(request.headers)
-        attributes = parse_header_attributes(request.headers)
+        filters = _header_categories(request)
+        attributes = (
+            parse_header_attributes(request.headers)
+            if "x-occi-attribute" in request.headers
+            else {}
+        )
         if attributes:
             probe = Entity(kind=category.id if isinstance(category, Kind) else None)
             probe.attributes = dict(attributes)
@@ -397,6 +405,25 @@ class OcciApplication:
         return self._base_url(request).rstrip("/") + location
 
 
+@functools.lru_cache(maxsize=512)
+def _negotiated(accept: str | None) -> str | None:
+    """The media type for an Accept header; clients repeat the same few, so remember them."""
+    return negotiate(accept, OFFERED, default=TEXT_PLAIN)
+
+
+@functools.lru_cache(maxsize=512)
+def _client_version(user_agent: str | None) -> tuple[int, int] | None:
+    return occi_version(user_agent)
+
+
+def _header_categories(request: Request) -> list[Category]:
+    """Category filters sent as request headers (absent in most requests: skip the parse)."""
+    headers = request.headers
+    if "category" not in headers and "x-occi-category" not in headers:
+        return []
+    return parse_header_categories(headers)
+
+
 def _has_document(body: bytes, headers: Mapping[str, str]) -> bool:
     if body.strip() and body.strip() != b"OK":
         return True
@@ -427,7 +454,7 @@ def _page_request(query: Mapping[str, str]) -> PageRequest | None:
 # --- building the application --------------------------------------------------------------
 
 
-def create_app(config: ServerConfig) -> Starlette:
+def create_app(config: ServerConfig) -> ASGIApp:
     """The OCCI server for a configuration: store, backend, service, authenticator."""
     state: dict[str, OcciApplication] = {}
 
@@ -451,16 +478,23 @@ def create_app(config: ServerConfig) -> Starlette:
             await backend.close()
             database.close()
 
-    async def endpoint(scope: Scope, receive: Receive, send: Send) -> None:
+    lifecycle = Starlette(lifespan=lifespan)
+
+    async def application(scope: Scope, receive: Receive, send: Send) -> None:
         # Every path and every method reaches the handler: OCCI paths are data,
         # and a method the path does not define is a 405 rendered like any error.
-        response = await state["app"].handle(Request(scope, receive))
-        await response(scope, receive, send)
+        # Starlette runs the lifespan; HTTP skips its routing and middleware,
+        # which the handler does not need and which cost more than the handler.
+        if scope["type"] == "http":
+            response = await state["app"].handle(Request(scope, receive))
+            await response(scope, receive, send)
+        else:
+            await lifecycle(scope, receive, send)
 
-    return Starlette(routes=[Mount("/", app=endpoint)], lifespan=lifespan)
+    return application
 
 
-def create_app_from_environment() -> Starlette:
+def create_app_from_environment() -> ASGIApp:
     """The app for ``occi-server`` workers (configuration handed over as JSON in the
     environment) and for ``uvicorn --factory`` (configuration file and environment)."""
     return create_app(config_from_environment(os.environ))
