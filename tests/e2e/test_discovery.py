@@ -46,7 +46,7 @@ from e2e.occiclient import (
     read_categories,
     text_structures,
 )
-from e2e.schemas import assert_valid_model
+from occi_schemas import assert_valid_model
 
 pytestmark = pytest.mark.e2e
 

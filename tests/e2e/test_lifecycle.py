@@ -54,8 +54,8 @@ from e2e.occiclient import (
     read_locations,
     text_structures,
 )
-from e2e.schemas import assert_valid_collection, assert_valid_entity
 from e2e.server import RunningServer, StartServer
+from occi_schemas import assert_valid_collection, assert_valid_entity
 
 pytestmark = pytest.mark.e2e
 

@@ -15,7 +15,6 @@ requires at least one location (an empty list renders as ``[]``).
 
 from __future__ import annotations
 
-import functools
 import json
 from pathlib import Path
 from typing import Any
@@ -24,6 +23,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from occi_schemas import GFD_URI, gfd, rocci, rocci_definition, schema_errors
 from pyocci.model import (
     Action,
     ActionInvocation,
@@ -50,63 +50,12 @@ pytestmark = pytest.mark.skipif(
 jsonschema = pytest.importorskip("jsonschema")
 referencing = pytest.importorskip("referencing")
 
-# Registry keys only: nothing is fetched.
-GFD_URI = "http://gfd226.invalid/occi-schema.json"
-ROCCI_BASE = "http://rocci-core-5.invalid/schema/"
-
 CODEC = JsonCodec()
 MODEL = standard_model()
 INFRA = "http://schemas.ogf.org/occi/infrastructure#"
 ACTION = "http://schemas.ogf.org/occi/infrastructure/compute/action#"
-
-
-@functools.cache
-def registry() -> Any:
-    from jsonschema_specifications import REGISTRY as META_SCHEMAS
-    from referencing.jsonschema import DRAFT4
-
-    resources = [
-        (
-            GFD_URI,
-            DRAFT4.create_resource(
-                json.loads((SCHEMAS / "ogf-gfd-r-p-225" / "occi-schema.fixed.json").read_text())
-            ),
-        )
-    ]
-    for path in sorted((SCHEMAS / "rocci-core-5").glob("*.json")):
-        # resource.json refers to "occi-schema.json#definitions/resource":
-        # the same missing "/" as GFD.226's published schema; fixed alike.
-        text = path.read_text().replace("#definitions/", "#/definitions/")
-        resources.append((ROCCI_BASE + path.name, DRAFT4.create_resource(json.loads(text))))
-    # META_SCHEMAS holds the draft-04 meta-schema (for stringArray), offline.
-    return referencing.Registry().with_resources(resources).combine(META_SCHEMAS)
-
-
-@functools.cache
-def validator(ref: str) -> Any:
-    return jsonschema.Draft4Validator({"$ref": ref}, registry=registry())
-
-
-def errors(ref: str, document: Any) -> list[str]:
-    return [
-        f"{error.message} at {'/'.join(map(str, error.absolute_path))}"
-        for error in validator(ref).iter_errors(document)
-    ]
-
-
 GFD_TOP = GFD_URI
-
-
-def gfd(definition: str) -> str:
-    return f"{GFD_URI}#/definitions/{definition}"
-
-
-def rocci(wrapper: str) -> str:
-    return ROCCI_BASE + wrapper
-
-
-def rocci_definition(definition: str) -> str:
-    return f"{ROCCI_BASE}occi-schema.json#/definitions/{definition}"
+errors = schema_errors
 
 
 def assert_valid(document: Any, *refs: str) -> None:

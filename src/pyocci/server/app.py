@@ -23,7 +23,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from pyocci.backends.base import Tenant
 from pyocci.model.category import Category, Kind, Mixin
-from pyocci.model.entity import Entity
+from pyocci.model.entity import ActionInvocation, Entity
 from pyocci.model.registry import Model
 from pyocci.model.standard import standard_model
 from pyocci.rendering import Codec, codec_for
@@ -233,12 +233,7 @@ class OcciApplication:
             await service.delete(tenant, model, path)
             return Response(status_code=200, headers=base_headers())
         if method == "POST" and "action" in query:
-            reader = await self._request_codec(request, body)
-            invocation = (
-                reader.parse_action(body, request.headers, model=model)
-                if _has_document(body, request.headers)
-                else None
-            )
+            invocation = await self._invocation(request, body, model)
             outcome = await service.trigger(tenant, model, path, query["action"], invocation)
             if outcome.created is not None:
                 extra = {"location": self._absolute(request, outcome.created.location or "")}
@@ -275,12 +270,7 @@ class OcciApplication:
         if method in ("GET", "HEAD"):
             return await self._listing(request, tenant, model, codec, category, query)
         if method == "POST" and "action" in query:
-            reader = await self._request_codec(request, body)
-            invocation = (
-                reader.parse_action(body, request.headers, model=model)
-                if _has_document(body, request.headers)
-                else None
-            )
+            invocation = await self._invocation(request, body, model)
             locations = await service.trigger_on_collection(
                 tenant, model, category, query["action"], invocation
             )
@@ -315,6 +305,15 @@ class OcciApplication:
                 ("GET", "HEAD", "POST", "PUT", "DELETE"),
             )
         return Response(status_code=200, headers=base_headers())
+
+    async def _invocation(
+        self, request: Request, body: bytes, model: Model
+    ) -> ActionInvocation | None:
+        """The action invocation in a request; None when the client sent only ?action=."""
+        if not _has_document(body, request.headers):
+            return None
+        reader = await self._request_codec(request, body)
+        return reader.parse_action(body, request.headers, model=model)
 
     async def _locations(self, request: Request, body: bytes) -> list[str]:
         reader = await self._request_codec(request, body)

@@ -1,9 +1,10 @@
 """Validate what the server sends against GFD.226's JSON schema and rOCCI-core 5's.
 
-Loaded the way ``tests/rendering/test_json_schema.py`` loads them (GFD.226's
-appendix with its ``#definitions/`` typo fixed, rOCCI-core's wrapper files),
-offline, through a `referencing.Registry`. That module is a test module with
-module-level skips, so it is not imported from here.
+GFD.226's appendix with its ``#definitions/`` typo fixed, and rOCCI-core 5's
+wrapper files (whose ``resource.json`` has the same typo, fixed alike),
+loaded offline through a `referencing.Registry`; the draft-04 meta-schema
+(for rOCCI's ``stringArray``) comes from jsonschema-specifications. Shared by
+the rendering tests and the end-to-end tests.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ import referencing
 from jsonschema_specifications import REGISTRY as META_SCHEMAS
 from referencing.jsonschema import DRAFT4
 
-VECTORS = Path(__file__).resolve().parents[2].parent / "shared" / "vectors"
+VECTORS = Path(__file__).resolve().parents[1].parent / "shared" / "vectors"
 SCHEMAS = VECTORS / "schema"
 
 # Registry keys only: nothing is fetched.
