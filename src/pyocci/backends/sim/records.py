@@ -133,6 +133,11 @@ _LINKS_FROM = (
     .where(ENTITIES.c.source_seq.in_(sa.bindparam("seqs", expanding=True)))
     .order_by(ENTITIES.c.seq)
 )
+# One entity's links: a plain parameter, so the cached statement needs no
+# per-call expansion of an IN list (the hot path of GET on one entity).
+_LINKS_FROM_ONE = (
+    select_records().where(ENTITIES.c.source_seq == sa.bindparam("seq")).order_by(ENTITIES.c.seq)
+)
 _LINKS_TO = (
     select_records().where(ENTITIES.c.target_seq == sa.bindparam("seq")).order_by(ENTITIES.c.seq)
 )
@@ -178,7 +183,11 @@ def links_from(connection: Connection, seqs: Sequence[int]) -> dict[int, list[Re
     found: dict[int, list[Record]] = {seq: [] for seq in seqs}
     if not seqs:
         return found
-    for row in connection.execute(_LINKS_FROM, {"seqs": list(seqs)}):
+    if len(seqs) == 1:
+        rows = connection.execute(_LINKS_FROM_ONE, {"seq": seqs[0]})
+    else:
+        rows = connection.execute(_LINKS_FROM, {"seqs": list(seqs)})
+    for row in rows:
         found[row.source_seq].append(Record.from_row(row))
     return found
 
