@@ -357,7 +357,7 @@ def test_serve_with_granian(
     assert "1 worker on granian" in out
     (server,) = FakeGranian.instances
     assert server.served
-    assert server.target == "pyocci.server.app:create_app_from_environment"
+    assert server.target == "pyocci.server.app:create_proxied_app_from_environment"
     kwargs = server.kwargs
     assert kwargs["factory"] is True
     assert str(kwargs["interface"].value) == "asgi"

@@ -499,4 +499,18 @@ def create_app_from_environment() -> ASGIApp:
     return create_app(config_from_environment(os.environ))
 
 
-__all__ = ["OcciApplication", "create_app", "create_app_from_environment"]
+def create_proxied_app_from_environment() -> ASGIApp:
+    """The app for granian workers: like `create_app_from_environment`, behind granian's
+    handling of X-Forwarded-* from a proxy on this host (uvicorn does this itself with
+    ``proxy_headers``), so both servers build the same URLs behind a TLS proxy."""
+    from granian.utils.proxies import wrap_asgi_with_proxy_headers
+
+    return wrap_asgi_with_proxy_headers(create_app_from_environment(), trusted_hosts="127.0.0.1")
+
+
+__all__ = [
+    "OcciApplication",
+    "create_app",
+    "create_app_from_environment",
+    "create_proxied_app_from_environment",
+]

@@ -46,6 +46,8 @@ __all__ = ["APP_FACTORY", "main"]
 
 #: The ASGI app factory every worker process calls; it reads ``PYOCCI_CONFIG_JSON``.
 APP_FACTORY = "pyocci.server.app:create_app_from_environment"
+#: granian has no proxy_headers option: this factory adds the same handling.
+GRANIAN_APP_FACTORY = "pyocci.server.app:create_proxied_app_from_environment"
 
 PROG = "occi-server"
 EXIT_USAGE = 2
@@ -244,7 +246,7 @@ def _run_granian(config: ServerConfig) -> None:
     # granian has no "trace" level; debug is the closest.
     level = "debug" if config.log_level == "trace" else config.log_level
     Granian(
-        APP_FACTORY,
+        GRANIAN_APP_FACTORY,
         factory=True,
         interface=Interfaces.ASGI,
         address=config.host,
