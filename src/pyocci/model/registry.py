@@ -191,11 +191,14 @@ class Model:
 
     def _machines_along(self, kind_id: str) -> list[StateMachine]:
         """The state machines of a kind and its ancestors, nearest first."""
-        machines: list[StateMachine] = []
-        for kind in self.ancestors(kind_id):
-            machine = self._own_state_machine(kind.id)
-            if machine is not None:
-                machines.append(machine)
+        cache = self._cached()
+        machines = cache.get(("machines", kind_id))
+        if machines is None:
+            machines = cache[("machines", kind_id)] = [
+                machine
+                for kind in self.ancestors(kind_id)
+                if (machine := self._own_state_machine(kind.id)) is not None
+            ]
         return machines
 
     def _own_state_machine(self, kind_id: str) -> StateMachine | None:
@@ -309,13 +312,18 @@ class Model:
 
     def declared_actions(self, kind_id: str, mixin_ids: Iterable[str] = ()) -> list[str]:
         """Identifiers of every action the kind (with ancestors) and mixins define."""
-        actions: list[str] = []
-        for kind in reversed(self.ancestors(kind_id)):
-            actions.extend(kind.actions)
-        for mixin_id in mixin_ids:
-            for mixin in self.dependencies(mixin_id):
-                actions.extend(mixin.actions)
-        return list(dict.fromkeys(actions))
+        key = ("actions", kind_id, tuple(mixin_ids))
+        cache = self._cached()
+        actions = cache.get(key)
+        if actions is None:
+            found: list[str] = []
+            for kind in reversed(self.ancestors(kind_id)):
+                found.extend(kind.actions)
+            for mixin_id in key[2]:
+                for mixin in self.dependencies(mixin_id):
+                    found.extend(mixin.actions)
+            actions = cache[key] = tuple(dict.fromkeys(found))
+        return list(actions)
 
     def applicable_actions(self, entity: Entity) -> list[str]:
         """The actions an entity offers now: declared ones its state machine allows.
