@@ -75,6 +75,10 @@ def test_a_provider_subkind_inherits_the_machine_of_its_parent():
     assert "stop" in terms(model.applicable_actions(vm))
 
 
-def test_kinds_without_a_life_cycle_have_no_machine(model):
-    assert model.state_machine(INFRA + "securitygroup") is None
+def test_kinds_without_actions_still_have_their_state_attribute(model):
+    machine = model.state_machine(INFRA + "securitygroup")
+    assert machine.attribute == "occi.securitygroup.state"
+    assert machine.transitions == {}
+    assert model.applicable_actions(Resource(kind=INFRA + "securitygroup")) == []
     assert model.state_machine(INFRA + "ipreservation").attribute == "occi.ipreservation.state"
+    assert model.state_machine("http://schemas.ogf.org/occi/core#resource") is None

@@ -72,14 +72,14 @@ def test_without_a_base_locations_are_written_as_given():
 
 @pytest.mark.parametrize("location", ["", "https://h/a\r\nhttps://evil/b", "https://h/a b"])
 def test_locations_that_break_the_line_format_are_refused(location):
-    with pytest.raises(ValueError, match="one line"):
+    with pytest.raises(UnsupportedDocumentError, match="one line"):
         CODEC.render_locations([location])
-    with pytest.raises(ValueError, match="one line"):
+    with pytest.raises(UnsupportedDocumentError, match="one line"):
         BASED.render_locations(["/a b"])
 
 
 def test_an_entity_without_location_cannot_be_listed():
-    with pytest.raises(ValueError, match="no location"):
+    with pytest.raises(UnsupportedDocumentError, match="without a location"):
         list(CODEC.iter_collection([Resource(kind="a#b", attributes={"occi.core.id": "1"})]))
 
 

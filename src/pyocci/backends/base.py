@@ -15,7 +15,15 @@ from __future__ import annotations
 
 import functools
 from abc import ABC, abstractmethod
-from collections.abc import AsyncIterator, Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import (
+    AsyncIterable,
+    AsyncIterator,
+    Callable,
+    Iterable,
+    Iterator,
+    Mapping,
+    Sequence,
+)
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
@@ -24,7 +32,7 @@ from anyio import CapacityLimiter
 
 from pyocci.model.category import Mixin
 from pyocci.model.entity import Entity
-from pyocci.model.registry import Model, normalize_location
+from pyocci.model.registry import Model
 
 T = TypeVar("T")
 
@@ -90,12 +98,32 @@ class Query:
             return False
         return all(entity.attributes.get(name) == value for name, value in self.attributes.items())
 
-    def page(self, entities: Iterable[Entity]) -> Iterator[Entity]:
-        """Filter and page entities in Python, for backends whose cloud cannot."""
-        skipped = 0
-        returned = 0
+    def page(
+        self, entities: Iterable[Entity], keep: Callable[[Entity], bool] | None = None
+    ) -> Iterator[Entity]:
+        """Filter (with `keep`, by default `matches`) and page entities in Python, for
+        backends whose cloud cannot."""
+        keep = keep or self.matches
+        skipped = returned = 0
         for entity in entities:
-            if not self.matches(entity):
+            if not keep(entity):
+                continue
+            if skipped < self.offset:
+                skipped += 1
+                continue
+            if self.limit is not None and returned >= self.limit:
+                return
+            returned += 1
+            yield entity
+
+    async def apage(
+        self, entities: AsyncIterable[Entity], keep: Callable[[Entity], bool] | None = None
+    ) -> AsyncIterator[Entity]:
+        """`page` for entities that arrive asynchronously."""
+        keep = keep or self.matches
+        skipped = returned = 0
+        async for entity in entities:
+            if not keep(entity):
                 continue
             if skipped < self.offset:
                 skipped += 1
@@ -139,7 +167,7 @@ class Backend(ABC):
 
     def location_of(self, kind_id: str, entity_id: str) -> str:
         """Where an entity of this kind lives: its kind's location plus its id."""
-        return normalize_location(self.model.kind(kind_id).location or "/") + entity_id
+        return self.model.location_of(kind_id, entity_id)
 
     async def run_blocking(self, function: Callable[..., T], *args: Any, **kwargs: Any) -> T:
         """Run a blocking SDK call in the thread pool, off the event loop."""

@@ -95,6 +95,3 @@ class Mixin(Category):
     def is_tag(self) -> bool:
         """A tag is a mixin with neither attributes nor actions (GFD.221 §5)."""
         return not self.attributes and not self.actions
-
-
-CATEGORY_CLASSES: dict[str, type[Category]] = {"kind": Kind, "mixin": Mixin, "action": Action}

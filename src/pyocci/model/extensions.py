@@ -321,4 +321,11 @@ EXTENSION_MIXINS = (
     DEFAULT_CONNECTIVITY,
 )
 EXTENSION_ACTIONS = (IPRESERVATION_UP, IPRESERVATION_DOWN)
-EXTENSION_STATE_MACHINES = {IPRESERVATION.id: IPRESERVATION_STATE_MACHINE}
+EXTENSION_STATE_MACHINES = {
+    IPRESERVATION.id: IPRESERVATION_STATE_MACHINE,
+    # No actions drive them, but their state attribute is a life cycle all the same.
+    SECURITYGROUP.id: StateMachine(attribute="occi.securitygroup.state", initial="inactive"),
+    SECURITYGROUPLINK.id: StateMachine(
+        attribute="occi.securitygrouplink.state", initial="inactive"
+    ),
+}

@@ -186,10 +186,10 @@ class Model:
 
     def state_machine(self, kind_id: str) -> StateMachine | None:
         """The state machine of a kind, inherited from the nearest ancestor that has one."""
-        machines = self._machines_along(kind_id)
+        machines = self.state_machines(kind_id)
         return machines[0] if machines else None
 
-    def _machines_along(self, kind_id: str) -> list[StateMachine]:
+    def state_machines(self, kind_id: str) -> list[StateMachine]:
         """The state machines of a kind and its ancestors, nearest first."""
         cache = self._cached()
         machines = cache.get(("machines", kind_id))
@@ -238,6 +238,10 @@ class Model:
                 current = category.parent
             cache[("ancestors", kind_id)] = chain
         return list(chain)
+
+    def location_of(self, kind_id: str, entity_id: str) -> str:
+        """Where an entity lives: its kind's collection plus its id (GFD.223 §1)."""
+        return normalize_location(self.kind(kind_id).location or "/") + entity_id
 
     def is_kind_of(self, kind_id: str, ancestor_id: str) -> bool:
         """Whether `kind_id` is `ancestor_id` or one of its descendants."""
@@ -330,25 +334,37 @@ class Model:
 
         A kind with a life cycle of its own (ipreservation under network) does
         not offer the inherited actions that drive its parent's life cycle.
-        Actions no machine governs (a provider mixin's, say) always apply.
+        Actions no machine governs (a provider mixin's) always apply. The answer
+        depends only on the kind, the mixins and the state, and is remembered.
         """
         if entity.kind is None:
             return []
-        declared = self.declared_actions(entity.kind, entity.mixins)
-        machines = self._machines_along(entity.kind)
+        machines = self.state_machines(entity.kind)
+        state = None
+        if machines:
+            state = entity.attributes.get(machines[0].attribute, machines[0].initial)
+        key = ("applicable", entity.kind, tuple(entity.mixins), state)
+        cache = self._cached()
+        applicable = cache.get(key)
+        if applicable is None:
+            applicable = cache[key] = tuple(self._applicable(entity, machines, state))
+        return list(applicable)
+
+    def _applicable(
+        self, entity: Entity, machines: list[StateMachine], state: Any
+    ) -> Iterator[str]:
+        declared = self.declared_actions(entity.kind or "", entity.mixins)
         if not machines:
-            return declared
+            yield from declared
+            return
         nearest = machines[0]
-        state = entity.attributes.get(nearest.attribute, nearest.initial)
-        applicable = []
         for action in declared:
             moves = nearest.transitions.get(action)
             if moves is not None:
                 if state in moves:
-                    applicable.append(action)
+                    yield action
             elif not any(action in machine.transitions for machine in machines[1:]):
-                applicable.append(action)
-        return applicable
+                yield action
 
     def find_actions(self, entity: Entity, term: str) -> list[str]:
         """Identifiers of the actions declared for an entity whose term is `term`."""

@@ -24,13 +24,6 @@ from pyocci.model.registry import Model
 Headers = Mapping[str, str] | Sequence[tuple[str, str]]
 
 
-def header_items(headers: Headers) -> list[tuple[str, str]]:
-    """Headers as a list of (name, value) pairs, whatever form they came in."""
-    if isinstance(headers, Mapping):
-        return list(headers.items())
-    return list(headers)
-
-
 @dataclass(frozen=True, slots=True)
 class Rendering:
     """A rendered document: its Content-Type, its body and any headers it lives in.

@@ -32,7 +32,7 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from pyocci.model.attribute import AttributeDefinition, AttributeType, attribute_type_from_json
-from pyocci.model.category import Action, Category, Kind, Mixin, split_identifier
+from pyocci.model.category import TERM_PATTERN, Action, Category, Kind, Mixin, split_identifier
 from pyocci.model.core import LINK
 from pyocci.model.entity import (
     CORE_ID,
@@ -47,7 +47,7 @@ from pyocci.model.entity import (
     Link,
     Resource,
 )
-from pyocci.model.registry import Model, normalize_location
+from pyocci.model.registry import Model
 from pyocci.rendering.base import Codec, CollectionWriter, Headers, Rendering
 from pyocci.rendering.errors import ParseError
 
@@ -508,7 +508,7 @@ def _derive_location(entity: Entity, model: Model) -> None:
     kind = model.get(entity.kind)
     identifier = entity.id
     if isinstance(kind, Kind) and kind.location and isinstance(identifier, str) and identifier:
-        entity.location = normalize_location(kind.location) + identifier
+        entity.location = model.location_of(kind.id, identifier)
 
 
 def _inline_links(value: Any, where: str, model: Model | None, parent: Resource) -> list[Link]:
@@ -591,7 +591,18 @@ def _term(document: Mapping[str, Any], where: str) -> str:
             f"a category needs a term (a non-empty string), not {_describe(term)}",
             _pointer(where, "term"),
         )
+    _check_term(term, _pointer(where, "term"))
     return term
+
+
+def _check_term(term: str, where: str) -> None:
+    """OCCI terms are letters, digits and ``_.-``, starting with a letter or digit."""
+    if TERM_PATTERN.fullmatch(term) is None:
+        raise _error(
+            f"{term!r} is not an OCCI term: use letters, digits, '_', '-' and '.', "
+            "starting with a letter or digit",
+            where,
+        )
 
 
 def _category(document: Any, where: str, cls: type[Category]) -> Category:
@@ -1169,6 +1180,7 @@ def _bare_category(identifier: str, where: str, cls: type[Category]) -> Category
     scheme, term = split_identifier(_identifier(identifier, where, cls.__name__.lower()))
     if not term:
         raise _error(f"{identifier!r} names no term after '#'", where)
+    _check_term(term, where)
     return cls(scheme=scheme, term=term)
 
 

@@ -32,7 +32,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator
 from typing import Any
 
-from pyocci.model.category import Category
+from pyocci.model.category import Category, Kind, split_identifier
 from pyocci.model.entity import (
     CORE_SOURCE,
     CORE_TARGET,
@@ -224,7 +224,7 @@ class _TextCodec(Codec):
                             )
             except GrammarError as error:
                 raise self._error(error.reason, where) from None
-        if model is not None and kind is not None and kind in model:
+        if model is not None and kind is not None and isinstance(model.get(kind), Kind):
             is_link = model.is_kind_of(kind, LINK_KIND_ID)
         else:
             is_link = CORE_SOURCE in attributes or CORE_TARGET in attributes
@@ -355,13 +355,20 @@ def _entity_fields(entity: Entity) -> list[tuple[str, str]]:
     if entity.actions:
         base = entity.location or ""
         for action in entity.actions:
-            term = action.rpartition("#")[2]
+            term = _action_term(action)
             rel = quote(action, "an action identifier")
             fields.append(("Link", f"{format_link_target(f'{base}?action={term}')}; rel={rel}"))
     for name, value in entity.attributes.items():
         if value is not None:
             fields.append(("X-OCCI-Attribute", format_attribute(name, value)))
     return fields
+
+
+def _action_term(action: str) -> str:
+    try:
+        return split_identifier(action)[1]
+    except ValueError:
+        raise RenderError(f"the action identifier {action!r}, which has no '#'") from None
 
 
 def _format_inline_link(link: Link) -> str:

@@ -48,6 +48,7 @@ from pyocci.model.category import (
     attribute_map,
     split_identifier,
 )
+from pyocci.model.core import LINK as CORE_LINK
 
 # --- structures ---------------------------------------------------------------------------
 
@@ -57,7 +58,6 @@ ATTRIBUTE = 2
 LOCATION = 3
 
 #: Canonical field names, indexed by the structure codes above.
-FIELD_NAMES = ("Category", "Link", "X-OCCI-Attribute", "X-OCCI-Location")
 
 #: Lower-cased field name -> structure. The ``X-OCCI-`` variants of Category
 #: and Link and the bare ``Location`` are what rOCCI-server 2 emits in text/occi.
@@ -71,7 +71,7 @@ FIELD_CODES = {
     "location": LOCATION,
 }
 
-LINK_KIND_ID = "http://schemas.ogf.org/occi/core#link"
+LINK_KIND_ID = CORE_LINK.id
 
 
 class GrammarError(Exception):
@@ -532,13 +532,6 @@ def read_attributes(value: str, into: dict[str, Any], what: str = "attribute") -
             return
 
 
-def parse_attributes(value: str) -> list[tuple[str, Any]]:
-    """Parse the value of one X-OCCI-Attribute field into (name, value) pairs."""
-    found: dict[str, Any] = {}
-    read_attributes(value, found)
-    return list(found.items())
-
-
 def _explain_attribute(value: str, pos: int) -> str:
     rest = value[pos:]
     m = _DIAGNOSE_NAME.match(rest)
@@ -611,8 +604,8 @@ def parse_locations(value: str) -> list[str]:
 # fields. Tab is allowed: it is legal in header fields and read back as is.
 _UNSAFE_TEXT = re.compile("[\x00-\x08\x0a-\x1f\x7f-\x9f]")
 _LOCATION_NEEDS_ENCODING = re.compile(r'[\x00-\x20\x7f"<>\\^`{|},]')
-_TARGET_NEEDS_ENCODING = re.compile(r'[\x00-\x20\x7f"<>\\^`{|}]')
-_VALID_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.\-]*")
+_TARGET_NEEDS_ENCODING = _NOT_IN_URI
+_VALID_NAME = TERM_PATTERN
 
 
 def quote(text: str, what: str) -> str:
@@ -650,8 +643,6 @@ def format_value(value: Any, what: str) -> str:
         return str(value)
     if kind is float:
         return format_float(value, what)
-    if isinstance(value, bool):
-        return "true" if value else "false"
     if isinstance(value, str):
         return quote(str(value), what)
     if isinstance(value, int):

@@ -49,8 +49,8 @@ class _UriListWriter(CollectionWriter):
         lines = []
         for entity in entities:
             if entity.location is None:
-                raise ValueError(
-                    f"entity {entity.id!r} has no location; a uri-list can only list locations"
+                raise UnsupportedDocumentError(
+                    self._codec.media_type, f"a listing entry without a location ({entity.id})"
                 )
             lines.append(self._codec._line(entity.location))
         return b"".join(lines)
@@ -155,7 +155,9 @@ class UriListCodec(Codec):
         uri = urljoin(self.base, location) if self.base is not None else location
         if not uri or _BREAKS_LINE.search(uri) is not None:
             # A line break would smuggle extra lines into the list.
-            raise ValueError(f"{location!r} cannot be written as one line of a uri-list")
+            raise UnsupportedDocumentError(
+                self.media_type, f"{location!r}, which cannot be written as one line"
+            )
         return uri.encode("utf-8") + b"\r\n"
 
     def _error(self, message: str, line: int) -> ParseError:

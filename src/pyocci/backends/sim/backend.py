@@ -146,16 +146,9 @@ class SimBackend(Backend):
                 yield entity
             return
         # Some filters are Python's: page over everything SQL lets through.
-        skipped = returned = 0
-        async for entity in self._chain(shared, self._stream(tenant, filters, now, 0, None)):
-            if entity in shared or filters.keeps(entity):
-                if skipped < query.offset:
-                    skipped += 1
-                    continue
-                if query.limit is not None and returned >= query.limit:
-                    return
-                returned += 1
-                yield entity
+        every = self._chain(shared, self._stream(tenant, filters, now, 0, None))
+        async for entity in query.apage(every, keep=lambda e: e in shared or filters.keeps(e)):
+            yield entity
 
     @staticmethod
     async def _chain(first: list[Entity], then: AsyncIterator[Entity]) -> AsyncIterator[Entity]:

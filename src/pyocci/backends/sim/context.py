@@ -18,12 +18,17 @@ from pyocci.backends.sim.settings import SimSettings
 from pyocci.backends.sim.shared import SharedNetwork, SharedNetworks
 from pyocci.model.category import Kind
 from pyocci.model.core import LINK
-from pyocci.model.entity import Entity
+from pyocci.model.entity import (
+    CORE_ID,
+    CORE_SOURCE,
+    CORE_SOURCE_KIND,
+    CORE_TARGET,
+    CORE_TARGET_KIND,
+    Entity,
+)
 from pyocci.model.infrastructure import NETWORK
 from pyocci.model.registry import Model, normalize_location
 from pyocci.store.database import Database
-
-_ACTIONS_REMEMBERED = 4096
 
 
 class Cloud:
@@ -34,7 +39,6 @@ class Cloud:
         self.settings = settings
         self.database = database
         self.catalogue = Catalogue(model, settings)
-        self._actions: dict[tuple[object, ...], list[str]] = {}
         self.shared = SharedNetworks(settings, self.collection(NETWORK.id))
 
     def collection(self, kind_id: str) -> str:
@@ -43,39 +47,37 @@ class Cloud:
 
     def location_of(self, kind_id: str, entity_id: str) -> str:
         """Where an entity lives: its kind's collection plus its id."""
-        return self.collection(kind_id) + entity_id
+        return self.model.location_of(kind_id, entity_id)
 
     @functools.cache  # noqa: B019 - one Cloud per backend, kinds are few
     def is_link_kind(self, kind_id: str) -> bool:
         """Whether entities of this kind are links."""
         return self.model.is_kind_of(kind_id, LINK.id)
 
-    def actions_of(self, entity: Entity, state: str | None) -> list[str]:
-        """The actions an entity offers in `state`: those its state machine allows and
-        the sim supports. Remembered per kind, mixins and state (listings ask a lot)."""
-        key = (entity.kind, tuple(entity.mixins), state)
-        actions = self._actions.get(key)
-        if actions is None:
-            supported = self.catalogue.capabilities.actions
-            actions = [a for a in self.model.applicable_actions(entity) if a in supported]
-            if len(self._actions) >= _ACTIONS_REMEMBERED:
-                self._actions.clear()
-            self._actions[key] = actions
-        return list(actions)
+    def actions_of(self, entity: Entity) -> list[str]:
+        """The actions an entity offers now: those its state machine allows (the model
+        remembers them per kind, mixins and state) and the sim supports."""
+        supported = self.catalogue.capabilities.actions
+        return [a for a in self.model.applicable_actions(entity) if a in supported]
 
     @functools.cache  # noqa: B019 - one Cloud per backend, kinds are few
     def state_attributes(self, kind_id: str) -> tuple[str, ...]:
         """The state attributes of a kind, nearest first: the first is the one that
         counts; inherited ones (an ipreservation's ``occi.network.state``) mirror it."""
-        names: list[str] = []
-        for kind in self.model.ancestors(kind_id):
-            machine = self.model.state_machine(kind.id)
-            if machine is not None and machine.attribute not in names:
-                names.append(machine.attribute)
-        own = f"occi.{kind_id.rsplit('#', 1)[-1]}.state"
-        if not names and own in self.model.attribute_definitions(kind_id):
-            names.append(own)
-        return tuple(names)
+        machines = self.model.state_machines(kind_id)
+        return tuple(dict.fromkeys(machine.attribute for machine in machines))
+
+    @functools.cache  # noqa: B019 - one Cloud per backend, kinds are few
+    def managed_attributes(self, kind_id: str) -> frozenset[str]:
+        """Attributes of a kind the cloud sets: id, link ends, states and their messages,
+        and whatever the kind (or its parents) declares immutable."""
+        names = {CORE_ID, CORE_SOURCE, CORE_TARGET, CORE_SOURCE_KIND, CORE_TARGET_KIND}
+        for state in self.state_attributes(kind_id):
+            names.update((state, state + ".message"))
+        for name, definition in self.model.attribute_definitions(kind_id).items():
+            if not definition.mutable:
+                names.add(name)
+        return frozenset(names)
 
     def shared_network(self, kind_id: str | None, entity_id: str | None) -> SharedNetwork | None:
         """The shared network an entity reference means (network `public` or `private`,

@@ -19,34 +19,14 @@ from pyocci.backends.errors import ConflictError, InvalidRequestError
 from pyocci.backends.sim import images, records
 from pyocci.backends.sim.context import Work
 from pyocci.model.entity import (
-    CORE_ID,
-    CORE_SOURCE,
-    CORE_SOURCE_KIND,
-    CORE_TARGET,
-    CORE_TARGET_KIND,
     Entity,
 )
 from pyocci.model.infrastructure import RESOURCE_TPL
 
-#: Set by the sim from the link's actual ends.
-_LINK_ENDS = (CORE_SOURCE, CORE_TARGET, CORE_SOURCE_KIND, CORE_TARGET_KIND)
-
-
-def managed_attributes(work: Work, kind_id: str) -> frozenset[str]:
-    """Attributes of a kind the cloud sets: id, link ends, states and their messages,
-    and whatever the kind (or its parents) declares immutable."""
-    names = {CORE_ID, *_LINK_ENDS}
-    for state in work.cloud.state_attributes(kind_id):
-        names.update((state, state + ".message"))
-    for name, definition in work.cloud.model.attribute_definitions(kind_id).items():
-        if not definition.mutable:
-            names.add(name)
-    return frozenset(names)
-
 
 def client_attributes(work: Work, entity: Entity, kind_id: str | None = None) -> dict[str, Any]:
     """The attributes a client chose (no None values, nothing the cloud manages)."""
-    managed = managed_attributes(work, kind_id or entity.kind or "")
+    managed = work.cloud.managed_attributes(kind_id or entity.kind or "")
     return {
         name: value
         for name, value in entity.attributes.items()

@@ -106,10 +106,6 @@ class Record:
         """What this entity counts for against the quotas."""
         return quotas.contribution(self.kind, *self.sizes())
 
-    def has_mixin(self, mixin_id: str) -> bool:
-        """Whether the entity carries this mixin."""
-        return mixin_id in self.mixins
-
 
 def _number(value: Any, kind: type) -> Any:
     if isinstance(value, bool) or not isinstance(value, int | float):
@@ -324,5 +320,5 @@ def to_entity(cloud: Cloud, record: Record, links: Sequence[Record], now: float)
         )
     entity.location = location
     if becoming is None:
-        entity.actions = cloud.actions_of(entity, shown)
+        entity.actions = cloud.actions_of(entity)
     return entity

@@ -23,7 +23,6 @@ from pyocci.backends.sim.context import Work
 from pyocci.backends.sim.inputs import (
     client_attributes,
     kept_mixins,
-    managed_attributes,
     path_of,
     positive,
     template_of,
@@ -87,7 +86,7 @@ def update(work: Work, current: Entity, desired: Entity) -> Record:
 
 
 def _merged_attributes(work: Work, record: Record, desired: Entity) -> dict[str, Any]:
-    managed = managed_attributes(work, record.kind)
+    managed = work.cloud.managed_attributes(record.kind)
     # Immutable in the entity's mixins too: a template's sizes, the sim's history.
     definitions = work.cloud.catalogue.model.attribute_definitions(record.kind, record.mixins)
     attributes = client_attributes(work, desired, record.kind)
