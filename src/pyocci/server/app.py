@@ -14,7 +14,7 @@ import os
 import weakref
 from collections.abc import AsyncIterator, Mapping
 from typing import Any
-from urllib.parse import parse_qsl
+from urllib.parse import parse_qsl, urljoin
 
 from starlette.applications import Starlette
 from starlette.requests import Request
@@ -26,7 +26,7 @@ from pyocci.model.category import Category, Kind, Mixin
 from pyocci.model.entity import ActionInvocation, Entity
 from pyocci.model.registry import Model
 from pyocci.model.standard import standard_model
-from pyocci.rendering import Codec, codec_for
+from pyocci.rendering import Codec, Rendering, codec_for
 from pyocci.rendering.errors import ParseError, UnsupportedDocumentError
 from pyocci.rendering.negotiation import (
     DEFAULT_MEDIA_TYPE,
@@ -142,7 +142,7 @@ class OcciApplication:
             chunks.append(chunk)
         return b"".join(chunks)
 
-    async def _request_codec(self, request: Request, body: bytes) -> Codec:
+    def _request_codec(self, request: Request) -> Codec:
         content_type = request.headers.get("content-type")
         if not content_type:
             return codec_named(DEFAULT_MEDIA_TYPE)
@@ -165,7 +165,7 @@ class OcciApplication:
         query = dict(parse_qsl(raw_query.decode("latin-1"), keep_blank_values=True))
         body = await self._body(request) if method in _BODY_METHODS else b""
         if isinstance(target, QueryInterface):
-            return await self._query_interface(request, tenant, codec, method, body, query)
+            return await self._query_interface(request, tenant, model, codec, body, query)
         if isinstance(target, EntityPath):
             return await self._entity(request, tenant, model, codec, target, body, query)
         return await self._collection(request, tenant, model, codec, target, body, query)
@@ -174,20 +174,21 @@ class OcciApplication:
         self,
         request: Request,
         tenant: Tenant,
+        model: Model,
         codec: Codec,
-        method: str,
         body: bytes,
         query: Mapping[str, str],
     ) -> Response:
+        method = request.method
         if method in ("GET", "HEAD"):
             filters = _header_categories(request)
             if "category" in query:
                 filters.extend(_identifier_categories(query["category"]))
             if not filters:
-                return self._full_discovery(await self.service.model_for(tenant), codec)
-            return rendered(codec.render_categories(await self.service.discover(tenant, filters)))
+                return self._full_discovery(model, codec)
+            return rendered(codec.render_categories(self.service.discover(model, filters)))
         if method == "POST":
-            reader = await self._request_codec(request, body)
+            reader = self._request_codec(request)
             categories = reader.parse_categories(body, request.headers)
             if not categories:
                 raise BadRequestError("POST /-/ defines mixins: send at least one Category")
@@ -196,7 +197,7 @@ class OcciApplication:
         if method == "DELETE":
             identifiers = [c.id for c in _identifier_categories(query.get("category", ""))]
             if body or request.headers.get("category"):
-                reader = await self._request_codec(request, body)
+                reader = self._request_codec(request)
                 identifiers += [c.id for c in reader.parse_categories(body, request.headers)]
             if not identifiers:
                 raise BadRequestError("DELETE /-/ removes mixins: name them in a Category")
@@ -240,11 +241,11 @@ class OcciApplication:
                 return rendered(codec.render_categories([outcome.created]), 200, extra)
             return rendered(codec.render_entity(outcome.entity))
         if method == "POST":
-            reader = await self._request_codec(request, body)
+            reader = self._request_codec(request)
             changes = reader.parse_entity(body, request.headers, model=model)
             return rendered(codec.render_entity(await service.update(tenant, model, path, changes)))
         if method == "PUT":
-            reader = await self._request_codec(request, body)
+            reader = self._request_codec(request)
             entity = reader.parse_entity(body, request.headers, model=model)
             result, created = await service.replace(tenant, model, path, entity)
             if created:
@@ -278,7 +279,7 @@ class OcciApplication:
             return rendered(codec.render_locations(urls))
         if isinstance(category, Kind):
             if method == "POST":
-                reader = await self._request_codec(request, body)
+                reader = self._request_codec(request)
                 entities = reader.parse_entities(body, request.headers, model=model)
                 if not entities:
                     raise BadRequestError(f"POST {category.location} needs an entity to create")
@@ -312,11 +313,11 @@ class OcciApplication:
         """The action invocation in a request; None when the client sent only ?action=."""
         if not _has_document(body, request.headers):
             return None
-        reader = await self._request_codec(request, body)
+        reader = self._request_codec(request)
         return reader.parse_action(body, request.headers, model=model)
 
     async def _locations(self, request: Request, body: bytes) -> list[str]:
-        reader = await self._request_codec(request, body)
+        reader = self._request_codec(request)
         try:
             return reader.parse_locations(body, request.headers)
         except (ParseError, UnsupportedDocumentError):
@@ -357,12 +358,7 @@ class OcciApplication:
             async for batch in listing.batches:
                 writer.write(batch)
             body = writer.close()
-            response = Response(body, media_type=codec.media_type)
-            for name, value in writer.headers:
-                response.headers.append(name, value)
-            for name, value in {**extra, **base_headers()}.items():
-                response.headers[name] = value
-            return response
+            return rendered(Rendering(codec.media_type, body, writer.headers), 200, extra)
 
         async def chunks() -> AsyncIterator[bytes]:
             async for batch in listing.batches:
@@ -399,9 +395,8 @@ class OcciApplication:
         return rendered(codec.render_locations(urls), 201, extra)
 
     def _absolute(self, request: Request, location: str) -> str:
-        if "://" in location:
-            return location
-        return self._base_url(request).rstrip("/") + location
+        # The same rule as UriListCodec(base=...), so headers and listings agree.
+        return urljoin(self._base_url(request), location)
 
 
 @functools.lru_cache(maxsize=512)

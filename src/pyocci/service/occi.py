@@ -89,9 +89,9 @@ class OcciService:
 
     # --- discovery ------------------------------------------------------------------
 
-    async def discover(self, tenant: Tenant, filters: Sequence[Category] = ()) -> list[Category]:
-        """Every category the tenant sees; with filters, the named ones and their actions."""
-        model = await self.model_for(tenant)
+    @staticmethod
+    def discover(model: Model, filters: Sequence[Category] = ()) -> list[Category]:
+        """Every category of a tenant's model; with filters, the named ones and their actions."""
         if not filters:
             return list(model)
         found: dict[str, Category] = {}
@@ -108,7 +108,9 @@ class OcciService:
 
     async def define_mixins(self, tenant: Tenant, categories: Sequence[Category]) -> list[Mixin]:
         """Define user mixins (tags, groupings), persisted for the tenant."""
-        model = await self.model_for(tenant)
+        # Check against a scratch layer: the tenant's model is shared by concurrent
+        # requests and must not see mixins of a definition that fails half-way.
+        model = Model(base=await self.model_for(tenant))
         defined: list[Mixin] = []
         for category in categories:
             if not isinstance(category, Mixin):
@@ -279,8 +281,7 @@ class OcciService:
         self._check_supported_kind(model, entity.kind)
         if entity.id is None:
             entity.id = str(uuid.uuid4())
-        kind = model.kind(entity.kind)
-        entity.location = (kind.location or "/") + entity.id
+        entity.location = model.location_of(entity.kind, entity.id)
         self._prepare_links(model, entity)
         user_mixins = [m for m in entity.mixins if model.owns(m)]
         model.validate(entity, creating=True)
@@ -313,7 +314,7 @@ class OcciService:
             if link.id is None:
                 link.id = str(uuid.uuid4())
             if link.kind is not None and isinstance(model.get(link.kind), Kind):
-                link.location = (model.kind(link.kind).location or "/") + link.id
+                link.location = model.location_of(link.kind, link.id)
             self._link_ends(model, link)
 
     def _link_ends(self, model: Model, link: Link) -> None:
@@ -450,10 +451,11 @@ class OcciService:
         """DELETE on a kind collection: delete every member. Returns how many went."""
         if not isinstance(collection, Kind):
             raise BadRequestError("DELETE on a mixin collection disassociates; see remove_members")
+        # Rounds of at most 200: deleting while streaming would page over a moving set.
+        query = dataclasses.replace(await self._query(tenant, model, collection, (), {}), limit=200)
         deleted = 0
         while True:
-            listing = await self.listing(tenant, model, collection, page=PageRequest(1, 200))
-            members = [e async for batch in listing.batches for e in batch]
+            members = [e async for batch in self._batches(tenant, model, query) for e in batch]
             progress = 0
             for entity in members:
                 path = resolve(model, entity.location or "")
@@ -482,18 +484,29 @@ class OcciService:
         current = await self._fetch(tenant, path)
         current = (await self._present(tenant, model, [current]))[0]
         action_id = self._resolve_action(model, current, term, invocation)
+        return await self._perform(tenant, model, current, action_id, invocation)
+
+    async def _perform(
+        self,
+        tenant: Tenant,
+        model: Model,
+        entity: Entity,
+        action_id: str,
+        invocation: ActionInvocation | None,
+    ) -> ActionOutcome:
+        """Trigger a resolved action on a presented entity, with its parameters checked."""
         parameters = dict(invocation.attributes) if invocation is not None else {}
         parameters = model.coerce_invocation_attributes(action_id, parameters)
         model.validate_invocation(action_id, parameters)
         for name, definition in model.action(action_id).attributes.items():
             if name not in parameters and definition.default is not None:
                 parameters[name] = definition.default
-        outcome = await self.backend.trigger_action(tenant, current, action_id, parameters)
+        outcome = await self.backend.trigger_action(tenant, entity, action_id, parameters)
         if outcome.created is not None:
             self.catalog.forget(tenant)
             model = await self.model_for(tenant)
-        entity = (await self._present(tenant, model, [outcome.entity]))[0]
-        return ActionOutcome(entity=entity, created=outcome.created)
+        presented = (await self._present(tenant, model, [outcome.entity]))[0]
+        return ActionOutcome(entity=presented, created=outcome.created)
 
     def _resolve_action(
         self, model: Model, entity: Entity, term: str, invocation: ActionInvocation | None
@@ -544,15 +557,13 @@ class OcciService:
         """
         listing = await self.listing(tenant, model, collection)
         members = [e async for batch in listing.batches for e in batch]
-        paths = []
-        for entity in members:
-            path = resolve(model, entity.location or "")
-            if isinstance(path, EntityPath):
-                self._resolve_action(model, entity, term, invocation)
-                paths.append(path)
-        for path in paths:
-            await self.trigger(tenant, model, path, term, invocation)
-        return [path.location for path in paths]
+        # Resolve for every member first: one that refuses leaves all untouched.
+        resolved = [
+            (entity, self._resolve_action(model, entity, term, invocation)) for entity in members
+        ]
+        for entity, action_id in resolved:
+            await self._perform(tenant, model, entity, action_id, invocation)
+        return [entity.location or "" for entity, _ in resolved]
 
     # --- mixin collections ----------------------------------------------------------
 
