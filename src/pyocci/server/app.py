@@ -30,9 +30,7 @@ from pyocci.rendering import Codec, Rendering, codec_for
 from pyocci.rendering.errors import ParseError, UnsupportedDocumentError
 from pyocci.rendering.negotiation import (
     DEFAULT_MEDIA_TYPE,
-    TEXT_PLAIN,
     URI_LIST,
-    negotiate,
     occi_version,
 )
 from pyocci.rendering.text import parse_header_attributes, parse_header_categories
@@ -40,22 +38,13 @@ from pyocci.rendering.urilist import UriListCodec
 from pyocci.server.auth import Authenticator, build_authenticator
 from pyocci.server.backends import open_backend
 from pyocci.server.config import ServerConfig, config_from_environment
-from pyocci.server.responses import (
-    OFFERED,
-    HttpError,
-    base_headers,
-    codec_named,
-    error_response,
-    rendered,
-    streamed,
-)
+from pyocci.server.responses import DIALECTS, HttpError, codec_named
 from pyocci.service.errors import BadRequestError, MethodNotAllowedError, NotFoundError
 from pyocci.service.occi import OcciService, PageRequest
 from pyocci.service.paths import Collection, EntityPath, QueryInterface, resolve
 from pyocci.store.database import Database, default_database_url
 from pyocci.store.mixins import MixinRepository
 
-SUPPORTED_OCCI = (1, 2)
 _BODY_METHODS = ("POST", "PUT", "DELETE")
 
 
@@ -66,6 +55,7 @@ class OcciApplication:
         self.config = config
         self.service = service
         self.auth = auth
+        self.dialect = DIALECTS[config.occi_version]
         # Discovery documents rendered once per tenant model and media type.
         self._discovery: weakref.WeakKeyDictionary[Model, dict[str, Any]] = (
             weakref.WeakKeyDictionary()
@@ -77,12 +67,12 @@ class OcciApplication:
         """Answer one OCCI request; every failure becomes a rendered error response."""
         codec: Codec | None = None
         try:
-            media_type = _negotiated(request.headers.get("accept"))
+            media_type = self.dialect.negotiate(request.headers.get("accept"))
             if media_type is None:
                 raise HttpError(
                     406,
                     f"cannot render {request.headers.get('accept')}; this server speaks "
-                    + ", ".join(OFFERED),
+                    + ", ".join(self.dialect.offered),
                 )
             codec = self._codec(media_type, request)
             self._check_headers(request)
@@ -90,7 +80,7 @@ class OcciApplication:
             tenant = await self.auth.authenticate(request.headers)
             return await self._dispatch(request, tenant, codec)
         except Exception as error:
-            return error_response(error, codec)
+            return self.dialect.error(error, codec)
 
     def _check_headers(self, request: Request) -> None:
         limits = self.config.limits
@@ -108,10 +98,12 @@ class OcciApplication:
 
     def _check_version(self, request: Request) -> None:
         version = _client_version(request.headers.get("user-agent"))
-        if version is not None and version > SUPPORTED_OCCI:
+        served = self.dialect.version
+        if version is not None and version > served:
+            also = " (and 1.1)" if served > (1, 1) else ""
             raise HttpError(
                 501,
-                f"this server speaks OCCI/1.2 (and 1.1); the client asks for "
+                f"this server speaks OCCI/{self.dialect.name}{also}; the client asks for "
                 f"OCCI/{version[0]}.{version[1]}",
             )
 
@@ -147,8 +139,9 @@ class OcciApplication:
         if not content_type:
             return codec_named(DEFAULT_MEDIA_TYPE)
         codec = codec_for(content_type)
-        if codec is None:
-            raise HttpError(415, f"cannot read {content_type}; send one of " + ", ".join(OFFERED))
+        if codec is None or not self.dialect.reads(codec.media_type):
+            offered = ", ".join(self.dialect.offered)
+            raise HttpError(415, f"cannot read {content_type}; send one of {offered}")
         return codec
 
     # --- dispatch ---------------------------------------------------------------------
@@ -186,14 +179,16 @@ class OcciApplication:
                 filters.extend(_identifier_categories(query["category"]))
             if not filters:
                 return self._full_discovery(model, codec)
-            return rendered(codec.render_categories(self.service.discover(model, filters)))
+            return self.dialect.rendered(
+                codec.render_categories(self.service.discover(model, filters))
+            )
         if method == "POST":
             reader = self._request_codec(request)
             categories = reader.parse_categories(body, request.headers)
             if not categories:
                 raise BadRequestError("POST /-/ defines mixins: send at least one Category")
             defined = await self.service.define_mixins(tenant, categories)
-            return rendered(codec.render_categories(defined))
+            return self.dialect.rendered(codec.render_categories(defined))
         if method == "DELETE":
             identifiers = [c.id for c in _identifier_categories(query.get("category", ""))]
             if body or request.headers.get("category"):
@@ -202,7 +197,7 @@ class OcciApplication:
             if not identifiers:
                 raise BadRequestError("DELETE /-/ removes mixins: name them in a Category")
             await self.service.remove_mixins(tenant, identifiers)
-            return Response(status_code=200, headers=base_headers())
+            return self.dialect.empty()
         raise MethodNotAllowedError(
             f"{method} is not defined for the query interface", ("GET", "HEAD", "POST", "DELETE")
         )
@@ -213,7 +208,9 @@ class OcciApplication:
         cached = self._discovery.setdefault(model, {})
         response = cached.get(codec.media_type)
         if response is None:
-            response = cached[codec.media_type] = rendered(codec.render_categories(list(model)))
+            response = cached[codec.media_type] = self.dialect.rendered(
+                codec.render_categories(list(model))
+            )
         return response
 
     async def _entity(
@@ -229,28 +226,32 @@ class OcciApplication:
         method = request.method
         service = self.service
         if method in ("GET", "HEAD"):
-            return rendered(codec.render_entity(await service.get(tenant, model, path)))
+            return self.dialect.rendered(
+                codec.render_entity(await service.get(tenant, model, path))
+            )
         if method == "DELETE":
             await service.delete(tenant, model, path)
-            return Response(status_code=200, headers=base_headers())
+            return self.dialect.empty()
         if method == "POST" and "action" in query:
             invocation = await self._invocation(request, body, model)
             outcome = await service.trigger(tenant, model, path, query["action"], invocation)
             if outcome.created is not None:
                 extra = {"location": self._absolute(request, outcome.created.location or "")}
-                return rendered(codec.render_categories([outcome.created]), 200, extra)
-            return rendered(codec.render_entity(outcome.entity))
+                return self.dialect.rendered(codec.render_categories([outcome.created]), 200, extra)
+            return self.dialect.rendered(codec.render_entity(outcome.entity))
         if method == "POST":
             reader = self._request_codec(request)
             changes = reader.parse_entity(body, request.headers, model=model)
-            return rendered(codec.render_entity(await service.update(tenant, model, path, changes)))
+            return self.dialect.rendered(
+                codec.render_entity(await service.update(tenant, model, path, changes))
+            )
         if method == "PUT":
             reader = self._request_codec(request)
             entity = reader.parse_entity(body, request.headers, model=model)
             result, created = await service.replace(tenant, model, path, entity)
             if created:
                 return self._created(request, codec, [result])
-            return rendered(codec.render_entity(result))
+            return self.dialect.rendered(codec.render_entity(result))
         raise MethodNotAllowedError(
             f"{method} is not defined for an entity", ("GET", "HEAD", "POST", "PUT", "DELETE")
         )
@@ -276,7 +277,7 @@ class OcciApplication:
                 tenant, model, category, query["action"], invocation
             )
             urls = [self._absolute(request, location) for location in locations]
-            return rendered(codec.render_locations(urls))
+            return self.dialect.rendered(codec.render_locations(urls))
         if isinstance(category, Kind):
             if method == "POST":
                 reader = self._request_codec(request)
@@ -287,7 +288,7 @@ class OcciApplication:
                 return self._created(request, codec, created)
             if method == "DELETE":
                 await service.delete_collection(tenant, model, category)
-                return Response(status_code=200, headers=base_headers())
+                return self.dialect.empty()
             raise MethodNotAllowedError(
                 f"{method} is not defined for a kind collection", ("GET", "HEAD", "POST", "DELETE")
             )
@@ -305,7 +306,7 @@ class OcciApplication:
                 f"{method} is not defined for a mixin collection",
                 ("GET", "HEAD", "POST", "PUT", "DELETE"),
             )
-        return Response(status_code=200, headers=base_headers())
+        return self.dialect.empty()
 
     async def _invocation(
         self, request: Request, body: bytes, model: Model
@@ -358,7 +359,9 @@ class OcciApplication:
             async for batch in listing.batches:
                 writer.write(batch)
             body = writer.close()
-            return rendered(Rendering(codec.media_type, body, writer.headers), 200, extra)
+            return self.dialect.rendered(
+                Rendering(codec.media_type, body, writer.headers), 200, extra
+            )
 
         async def chunks() -> AsyncIterator[bytes]:
             async for batch in listing.batches:
@@ -369,7 +372,7 @@ class OcciApplication:
             if last:
                 yield last
 
-        return streamed(codec, chunks(), extra)
+        return self.dialect.streamed(codec, chunks(), extra)
 
     def _page_links(self, request: Request, page: PageRequest | None, total: int | None) -> str:
         if page is None:
@@ -392,17 +395,11 @@ class OcciApplication:
     def _created(self, request: Request, codec: Codec, entities: list[Entity]) -> Response:
         urls = [self._absolute(request, e.location or "") for e in entities]
         extra = {"location": urls[0], "x-occi-location": ", ".join(urls)}
-        return rendered(codec.render_locations(urls), 201, extra)
+        return self.dialect.rendered(codec.render_locations(urls), 201, extra)
 
     def _absolute(self, request: Request, location: str) -> str:
         # The same rule as UriListCodec(base=...), so headers and listings agree.
         return urljoin(self._base_url(request), location)
-
-
-@functools.lru_cache(maxsize=512)
-def _negotiated(accept: str | None) -> str | None:
-    """The media type for an Accept header; clients repeat the same few, so remember them."""
-    return negotiate(accept, OFFERED, default=TEXT_PLAIN)
 
 
 @functools.lru_cache(maxsize=512)

@@ -81,6 +81,7 @@ CONFIG_JSON_ENV = "PYOCCI_CONFIG_JSON"
 ENV_PREFIX = "PYOCCI_"
 
 AUTH_METHODS = ("none", "basic")
+OCCI_VERSIONS = ("1.2", "1.1")
 SERVERS = ("uvicorn", "granian")
 LOG_LEVELS = ("critical", "error", "warning", "info", "debug", "trace")
 
@@ -276,6 +277,9 @@ class ServerConfig:
     database_url: str | None = field(default=None, metadata=_meta(_database_url))
     #: The backend module under ``pyocci.backends`` that serves the entities.
     backend: str = field(default="sim", metadata=_meta(_backend_name))
+    #: The OCCI version the server speaks: ``1.2``, or ``1.1`` to behave as a 1.1
+    #: server does (``Server: ... OCCI/1.1``, text renderings only, no JSON).
+    occi_version: str = field(default="1.2", metadata=_meta(_one_of(*OCCI_VERSIONS)))
     #: The log level of the HTTP server and of pyocci.
     log_level: str = field(default="info", metadata=_meta(_one_of(*LOG_LEVELS)))
     #: Settings passed as they are to the backend (``[backend_settings]``).

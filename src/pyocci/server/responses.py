@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 import re
 from collections.abc import AsyncIterator
+from dataclasses import dataclass
 
 from starlette.responses import Response, StreamingResponse
 
@@ -19,17 +21,89 @@ from pyocci.model.errors import (
 )
 from pyocci.rendering import CODECS, Codec, Rendering
 from pyocci.rendering.errors import ParseError, UnsupportedDocumentError
-from pyocci.rendering.negotiation import OCCI_JSON, TEXT_OCCI, URI_LIST
+from pyocci.rendering.negotiation import OCCI_JSON, TEXT_OCCI, TEXT_PLAIN, URI_LIST, negotiate
 from pyocci.server.auth import AuthenticationError
 from pyocci.service import errors as service_errors
 
 log = logging.getLogger("pyocci.server")
 
-SERVER_HEADER = f"pyocci/{__version__} OCCI/1.2"
-
 #: Media types a client may ask for, in the order the server prefers them.
-OFFERED = ["text/plain", "text/occi", OCCI_JSON, "application/json", URI_LIST, "text/occi+plain"]
-ACCEPT_HEADER = ", ".join(OFFERED)
+OFFERED = ("text/plain", "text/occi", OCCI_JSON, "application/json", URI_LIST, "text/occi+plain")
+#: What an OCCI 1.1 server offers: 1.1 has no JSON rendering.
+OFFERED_1_1 = ("text/plain", "text/occi", URI_LIST, "text/occi+plain")
+
+
+@dataclass(frozen=True)
+class Dialect:
+    """The OCCI version a server speaks: what it announces, renders and reads."""
+
+    version: tuple[int, int]
+    offered: tuple[str, ...]
+
+    @property
+    def name(self) -> str:
+        """``1.2`` or ``1.1``."""
+        return f"{self.version[0]}.{self.version[1]}"
+
+    @functools.cached_property
+    def headers(self) -> dict[str, str]:
+        """Headers every response carries (GFD.223: Server with the OCCI version, Accept)."""
+        return {
+            "server": f"pyocci/{__version__} OCCI/{self.name}",
+            "accept": ", ".join(self.offered),
+        }
+
+    def negotiate(self, accept: str | None) -> str | None:
+        """The media type to answer in for an Accept header; None when nothing fits."""
+        return _negotiated(accept, self.offered)
+
+    def reads(self, media_type: str) -> bool:
+        """Whether request bodies of `media_type` (a codec's own type) are understood."""
+        return media_type in self.offered
+
+    def rendered(
+        self, rendering: Rendering, status: int = 200, extra: dict[str, str] | None = None
+    ) -> Response:
+        """A response carrying a rendering (text/occi: in the headers, body ``OK``)."""
+        response = Response(rendering.body, status_code=status, media_type=rendering.content_type)
+        headers = response.headers
+        for name, value in self.headers.items():
+            headers[name] = value
+        for name, value in rendering.headers:
+            headers.append(name, value)
+        for name, value in (extra or {}).items():
+            headers[name] = value
+        return response
+
+    def streamed(
+        self, codec: Codec, chunks: AsyncIterator[bytes], extra: dict[str, str] | None = None
+    ) -> Response:
+        """A listing streamed as it is rendered."""
+        headers = {**self.headers, **(extra or {})}
+        return StreamingResponse(
+            chunks, status_code=200, media_type=codec.media_type, headers=headers
+        )
+
+    def empty(self) -> Response:
+        """``200 OK`` without a document: what a delete or an association answers."""
+        return Response(status_code=200, headers=self.headers)
+
+    def error(self, error: Exception, codec: Codec | None) -> Response:
+        """The error in the client's rendering, with ``X-OCCI-Error`` for every client."""
+        return error_response(error, codec, self)
+
+
+OCCI_1_2 = Dialect((1, 2), OFFERED)
+OCCI_1_1 = Dialect((1, 1), OFFERED_1_1)
+#: The dialect for each ``occi_version`` of the configuration.
+DIALECTS = {dialect.name: dialect for dialect in (OCCI_1_2, OCCI_1_1)}
+
+
+@functools.lru_cache(maxsize=512)
+def _negotiated(accept: str | None, offered: tuple[str, ...]) -> str | None:
+    # Clients repeat the same few Accept headers: remember the answers.
+    return negotiate(accept, list(offered), default=TEXT_PLAIN)
+
 
 #: Error class -> status; the first match (in order) wins, so subclasses come first.
 STATUS_OF: list[tuple[type[Exception], int]] = [
@@ -63,34 +137,6 @@ class HttpError(OcciError):
         self.headers = headers or {}
 
 
-def base_headers() -> dict[str, str]:
-    """Headers every response carries (GFD.223: Server with the OCCI version, Accept)."""
-    return {"server": SERVER_HEADER, "accept": ACCEPT_HEADER}
-
-
-def rendered(
-    rendering: Rendering, status: int = 200, extra: dict[str, str] | None = None
-) -> Response:
-    """A response carrying a rendering (text/occi: in the headers, body ``OK``)."""
-    response = Response(rendering.body, status_code=status, media_type=rendering.content_type)
-    headers = response.headers
-    for name, value in base_headers().items():
-        headers[name] = value
-    for name, value in rendering.headers:
-        headers.append(name, value)
-    for name, value in (extra or {}).items():
-        headers[name] = value
-    return response
-
-
-def streamed(
-    codec: Codec, chunks: AsyncIterator[bytes], extra: dict[str, str] | None = None
-) -> Response:
-    """A listing streamed as it is rendered."""
-    headers = {**base_headers(), **(extra or {})}
-    return StreamingResponse(chunks, status_code=200, media_type=codec.media_type, headers=headers)
-
-
 def status_of(error: Exception) -> int:
     """The HTTP status for an error raised on purpose; 500 for anything else."""
     if isinstance(error, HttpError):
@@ -101,7 +147,7 @@ def status_of(error: Exception) -> int:
     return 500
 
 
-def error_response(error: Exception, codec: Codec | None) -> Response:
+def error_response(error: Exception, codec: Codec | None, dialect: Dialect = OCCI_1_2) -> Response:
     """The error in the client's rendering, with ``X-OCCI-Error`` for every client."""
     status = status_of(error)
     if status == 500:
@@ -110,7 +156,7 @@ def error_response(error: Exception, codec: Codec | None) -> Response:
     else:
         message = error.message if isinstance(error, OcciError) else str(error)
     one_line = " ".join(message.split())
-    headers = {**base_headers(), "x-occi-error": _latin1(one_line)}
+    headers = {**dialect.headers, "x-occi-error": _latin1(one_line)}
     if isinstance(error, HttpError):
         headers.update(error.headers)
     if isinstance(error, AuthenticationError):
