@@ -28,6 +28,41 @@ def test_default_url_is_a_sqlite_file_in_the_user_data_directory(monkeypatch, tm
     assert (tmp_path / "data" / "pyocci").is_dir()
 
 
+def test_data_version_moves_on_every_commit_from_any_connection(tmp_path):
+    url = f"sqlite:///{tmp_path / 'v.sqlite3'}"
+    database, elsewhere = Database(url), Database(url)
+    try:
+        with database.transaction() as connection:
+            connection.exec_driver_sql("CREATE TABLE t (x INTEGER)")
+        first = database.data_version()
+        assert first is not None
+        assert database.data_version() == first  # nothing committed since
+        with database.reading() as connection:
+            connection.exec_driver_sql("SELECT * FROM t").all()
+        assert database.data_version() == first  # reads change nothing
+        with database.transaction() as connection:
+            connection.exec_driver_sql("INSERT INTO t VALUES (1)")
+        second = database.data_version()
+        assert second != first
+        with elsewhere.transaction() as connection:  # another process, as far as SQLite sees
+            connection.exec_driver_sql("INSERT INTO t VALUES (2)")
+        assert database.data_version() not in (first, second)
+    finally:
+        database.dispose()
+        elsewhere.dispose()
+
+
+def test_data_version_is_unknown_where_sqlite_cannot_tell(database_url):
+    if database_url.startswith("sqlite"):
+        database = Database("sqlite://")  # in memory: each connection its own database
+    else:
+        database = Database(database_url)
+    try:
+        assert database.data_version() is None
+    finally:
+        database.dispose()
+
+
 def test_sqlite_is_tuned_for_a_server(tmp_path):
     database = Database(f"sqlite:///{tmp_path / 'a' / 'b.sqlite3'}")
     with database.reading() as connection:

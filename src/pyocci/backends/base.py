@@ -19,6 +19,7 @@ from collections.abc import (
     AsyncIterable,
     AsyncIterator,
     Callable,
+    Hashable,
     Iterable,
     Iterator,
     Mapping,
@@ -168,6 +169,18 @@ class Backend(ABC):
     def location_of(self, kind_id: str, entity_id: str) -> str:
         """Where an entity of this kind lives: its kind's location plus its id."""
         return self.model.location_of(kind_id, entity_id)
+
+    def revision(self) -> Hashable | None:
+        """A token that changes whenever anything `get_entity` would return may have
+        changed: an entity, its links, the time-dependent state of a transition, and the
+        OCCI store's own state (user mixin memberships); None when the backend cannot tell.
+
+        The server keeps rendered entities while the token stays the same, so a
+        backend whose cloud changes behind its back (every real cloud) returns None,
+        the default. The call is made on the event loop on every entity read: it
+        must be cheap and must not block.
+        """
+        return None
 
     async def run_blocking(self, function: Callable[..., T], *args: Any, **kwargs: Any) -> T:
         """Run a blocking SDK call in the thread pool, off the event loop."""

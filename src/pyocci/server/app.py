@@ -38,6 +38,7 @@ from pyocci.rendering.urilist import UriListCodec
 from pyocci.server.auth import Authenticator, build_authenticator
 from pyocci.server.backends import open_backend
 from pyocci.server.config import ServerConfig, config_from_environment
+from pyocci.server.representations import Representations
 from pyocci.server.responses import DIALECTS, HttpError, codec_named
 from pyocci.service.errors import BadRequestError, MethodNotAllowedError, NotFoundError
 from pyocci.service.occi import OcciService, PageRequest
@@ -56,6 +57,7 @@ class OcciApplication:
         self.service = service
         self.auth = auth
         self.dialect = DIALECTS[config.occi_version]
+        self._representations = Representations()
         # Discovery documents rendered once per tenant model and media type.
         self._discovery: weakref.WeakKeyDictionary[Model, dict[str, Any]] = (
             weakref.WeakKeyDictionary()
@@ -226,9 +228,7 @@ class OcciApplication:
         method = request.method
         service = self.service
         if method in ("GET", "HEAD"):
-            return self.dialect.rendered(
-                codec.render_entity(await service.get(tenant, model, path))
-            )
+            return await self._read_entity(tenant, model, codec, path)
         if method == "DELETE":
             await service.delete(tenant, model, path)
             return self.dialect.empty()
@@ -255,6 +255,24 @@ class OcciApplication:
         raise MethodNotAllowedError(
             f"{method} is not defined for an entity", ("GET", "HEAD", "POST", "PUT", "DELETE")
         )
+
+    async def _read_entity(
+        self, tenant: Tenant, model: Model, codec: Codec, path: EntityPath
+    ) -> Response:
+        """An entity rendered, or its rendering kept from an earlier read when the
+        service says nothing can have changed since (see `representations`)."""
+        revision = self.service.revision() if codec.media_type != URI_LIST else None
+        if revision is None:
+            entity = await self.service.get(tenant, model, path)
+            return self.dialect.rendered(codec.render_entity(entity))
+        # The model is part of the key: actions shown and user mixins depend on it.
+        key = (tenant.id, path.location, codec.media_type, model)
+        response = self._representations.lookup(revision, key)
+        if response is None:
+            entity = await self.service.get(tenant, model, path)
+            response = self.dialect.rendered(codec.render_entity(entity))
+            self._representations.keep(revision, key, response)
+        return response
 
     async def _collection(
         self,
@@ -462,10 +480,12 @@ def create_app(config: ServerConfig) -> ASGIApp:
             runner=database,
             max_page_size=config.limits.max_page_size,
         )
-        state["app"] = OcciApplication(config, service, build_authenticator(config.auth))
+        authenticator = build_authenticator(config.auth)
+        state["app"] = OcciApplication(config, service, authenticator)
         try:
             yield
         finally:
+            await authenticator.close()
             await backend.close()
             database.close()
 

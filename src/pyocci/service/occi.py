@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import dataclasses
 import uuid
-from collections.abc import AsyncIterator, Mapping, Sequence
+from collections.abc import AsyncIterator, Hashable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -82,6 +82,11 @@ class OcciService:
         self.catalog = Catalog(
             served_model(standard, backend), backend, store, runner, ttl=catalog_ttl
         )
+
+    def revision(self) -> Hashable | None:
+        """A token that moves whenever an entity read could answer differently, or None
+        when the backend cannot tell (see `Backend.revision`)."""
+        return self.backend.revision()
 
     async def model_for(self, tenant: Tenant) -> Model:
         """The categories this tenant sees, for parsing and validating its requests."""
@@ -185,7 +190,11 @@ class OcciService:
         if page is not None:
             query = dataclasses.replace(query, offset=page.offset, limit=page.size)
             total = await self.backend.count_entities(tenant, query)
-        return Listing(self._batches(tenant, model, query), page, total)
+        batches = self._batches(tenant, model, query)
+        # Read the first batch now: a cloud that fails (unreachable, throttling) is then
+        # answered with its error status, not with a 200 whose body breaks off.
+        first = await anext(batches, None)
+        return Listing(_after(first, batches), page, total)
 
     async def _query(
         self,
@@ -622,6 +631,16 @@ class OcciService:
         if not isinstance(path, EntityPath):
             raise BadRequestError(f"{location} is not the location of an entity")
         return path
+
+
+async def _after(
+    first: list[Entity] | None, rest: AsyncIterator[list[Entity]]
+) -> AsyncIterator[list[Entity]]:
+    """`first` (when there is one), then the rest."""
+    if first is not None:
+        yield first
+    async for batch in rest:
+        yield batch
 
 
 def _path_of(location: str) -> str:

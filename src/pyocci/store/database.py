@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import functools
 import hashlib
+import sqlite3
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -100,6 +101,7 @@ class Database:
         # More threads than pooled connections would only queue in the pool.
         self._limiter = CapacityLimiter(pool_size)
         self._writer = self.engine.execution_options(**{_WRITE_OPTION: True})
+        self._watcher: sqlite3.Cursor | None = None
 
     def __repr__(self) -> str:
         return f"Database({self.url.render_as_string(hide_password=True)!r})"
@@ -168,6 +170,37 @@ class Database:
             key = int.from_bytes(digest, "big", signed=True)
             connection.execute(sa.text("SELECT pg_advisory_xact_lock(:key)"), {"key": key})
 
+    def data_version(self) -> int | None:
+        """A number that changes whenever another connection commits a change (SQLite's
+        ``PRAGMA data_version``, asked on a connection of its own that never writes), so
+        readers can keep what they read until it does; None when the database cannot tell
+        (PostgreSQL, an in-memory SQLite database): keep nothing then.
+
+        Every write of the store goes through the engine's connections, never through
+        the watching one, so every committed change, from this process or another one
+        on the same file, moves the number.
+        """
+        watcher = self._watcher
+        if watcher is None:
+            if not self._watchable():
+                return None
+            connection = sqlite3.connect(
+                self.url.database or "", isolation_level=None, check_same_thread=False
+            )
+            # One cursor, reused: half the cost of a new one per call.
+            watcher = self._watcher = connection.cursor()
+        watcher.execute("PRAGMA data_version")
+        return watcher.fetchone()[0]
+
+    def _watchable(self) -> bool:
+        database = self.url.database
+        return (
+            self.is_sqlite
+            and bool(database)
+            and database != ":memory:"
+            and (not database.startswith("file:"))
+        )
+
     async def run(self, function: Callable[..., T], *args: Any) -> T:
         """Run a blocking store call from async code.
 
@@ -208,6 +241,9 @@ class Database:
     def dispose(self) -> None:
         """Close every pooled connection (at shutdown, or in a forked worker)."""
         self.engine.dispose()
+        if self._watcher is not None:
+            self._watcher.connection.close()
+            self._watcher = None
 
     def close(self) -> None:
         """Release the database at shutdown (the same as `dispose`)."""

@@ -9,8 +9,9 @@ instead of sleeping.
 
 from __future__ import annotations
 
+import bisect
 import time
-from collections.abc import AsyncIterator, Callable, Mapping, Sequence
+from collections.abc import AsyncIterator, Callable, Hashable, Mapping, Sequence
 from typing import Any, TypeVar
 
 import sqlalchemy as sa
@@ -34,8 +35,15 @@ from pyocci.model.category import Mixin
 from pyocci.model.entity import Entity, Resource
 from pyocci.model.registry import Model
 from pyocci.store.database import Database
+from pyocci.store.tables import sim_entities
 
 T = TypeVar("T")
+
+_FINISHING = (
+    sa.select(sim_entities.c.ready_at)
+    .where(sim_entities.c.ready_at.is_not(None))
+    .order_by(sim_entities.c.ready_at)
+)
 
 
 class SimBackend(Backend):
@@ -64,12 +72,35 @@ class SimBackend(Backend):
         self.cloud = Cloud(model, self.settings, database)
         self.clock = clock
         self.batch_size = batch_size
+        # When timed transitions finish, as of one data version (see `revision`).
+        self._finishing: tuple[int | None, list[float]] = (None, [])
 
     @property
     def capabilities(self) -> Capabilities:
         """Compute, storage, network, their links, security groups and IP reservations,
         with every action the model declares for them."""
         return self.cloud.catalogue.capabilities
+
+    def revision(self) -> Hashable | None:
+        """The database's data version (every commit moves it, from any process) and how
+        many timed transitions have finished by now; None on PostgreSQL, which cannot
+        say cheaply whether anything changed."""
+        version = self.database.data_version()
+        if version is None:
+            return None
+        seen, finishing = self._finishing
+        if version != seen:
+            # Only SQLite has a data version, and SQLite is read on the event loop
+            # anyway (`Database.run`). Read after taking the version: a commit in
+            # between makes the next call read again; an older list is never kept
+            # under a newer version.
+            finishing = self._read_finishing()
+            self._finishing = (version, finishing)
+        return version, bisect.bisect_right(finishing, self.clock())
+
+    def _read_finishing(self) -> list[float]:
+        with self.database.reading() as connection:
+            return list(connection.scalars(_FINISHING))
 
     # --- transactions ------------------------------------------------------------------------
 
