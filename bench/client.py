@@ -1,0 +1,245 @@
+"""How fast ``occi list compute`` lists a big collection, against the raw HTTP listing.
+
+Run: ``python bench/client.py [--quick] [--count N] [--repeat R]``.
+
+Starts ``occi-server`` (simulated cloud, fresh SQLite database in a
+temporary directory, no quotas) on a free loopback port, fills it with
+computes (10,000; 1,000 with ``--quick``) by posting JSON collections of
+100 computes at a time from a few threads, then times, R times each
+(median and best shown):
+
+* ``occi list compute`` - the installed CLI as a user runs it, output to a
+  pipe (plain text), interpreter start-up included;
+* ``occi list compute -o json`` - the same, printing full JSON records;
+* ``occi --version`` - the CLI's start-up alone;
+* the baseline: the same listing fetched with httpx, page by page as the
+  CLI fetches it (``?page=&number=1000``, JSON), without parsing it;
+* ``OcciClient.list`` in this process - fetching and parsing, no printing.
+
+The target for ``occi list compute`` over 10,000 computes is 3 s.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
+from pathlib import Path
+
+import httpx
+
+from pyocci.client import OcciClient
+from pyocci.model import Resource
+from pyocci.rendering import codec_for
+
+OCCI = Path(sys.executable).parent / "occi"
+INFRA = "http://schemas.ogf.org/occi/infrastructure#"
+COMPUTE = INFRA + "compute"
+DEBIAN = "http://schemas.pyocci.org/sim/os_tpl#debian-12"
+SMALL = "http://schemas.ogf.org/occi/infrastructure/compute/template/1.1#small"
+TARGET_SECONDS = 3.0
+BATCH = 100
+
+CONFIG = """
+[limits]
+max_body_bytes = 10485760
+
+[backend_settings]
+quotas = {computes = "unlimited", cores = "unlimited", memory = "unlimited"}
+"""
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+@contextmanager
+def occi_server(workdir: Path) -> Iterator[str]:
+    """A fresh occi-server; its URL."""
+    port = free_port()
+    (workdir / "server.toml").write_text(CONFIG)
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PYOCCI_")}
+    env["XDG_CONFIG_HOME"] = str(workdir / "config")
+    command = [
+        sys.executable,
+        "-m",
+        "pyocci.server.cli",
+        "--config",
+        str(workdir / "server.toml"),
+        "--port",
+        str(port),
+        "--database-url",
+        f"sqlite:///{workdir / 'occi.db'}",
+        "--log-level",
+        "warning",
+    ]
+    with (workdir / "server.log").open("wb") as log:
+        process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, env=env)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                httpx.get(url + "/-/", timeout=1)
+                break
+            except httpx.TransportError as error:
+                if process.poll() is not None or time.monotonic() > deadline:
+                    raise SystemExit(
+                        "occi-server did not start:\n" + (workdir / "server.log").read_text()
+                    ) from error
+                time.sleep(0.1)
+        yield url
+    finally:
+        process.terminate()
+        process.wait(timeout=15)
+
+
+def fill(url: str, count: int) -> float:
+    """Create `count` computes, 100 per JSON POST, from 4 threads; the seconds it took."""
+    codec = codec_for("application/occi+json")
+    assert codec is not None
+
+    def batch(first: int) -> None:
+        size = min(BATCH, count - first)
+        entities = [
+            Resource(
+                kind=COMPUTE,
+                mixins=[DEBIAN, SMALL],
+                attributes={"occi.core.title": f"vm{first + i}"},
+            )
+            for i in range(size)
+        ]
+        body = codec.render_collection(entities).body
+        response = http.post(
+            "/compute/", content=body, headers={"content-type": "application/occi+json"}
+        )
+        response.raise_for_status()
+
+    started = time.perf_counter()
+    with httpx.Client(base_url=url, timeout=120) as http, ThreadPoolExecutor(4) as pool:
+        list(pool.map(batch, range(0, count, BATCH)))
+    return time.perf_counter() - started
+
+
+def timed(run: Callable[[], object], repeat: int) -> list[float]:
+    times = []
+    for _ in range(repeat):
+        started = time.perf_counter()
+        run()
+        times.append(time.perf_counter() - started)
+    return times
+
+
+def cli(url: str, *arguments: str, expect_lines: int | None = None) -> Callable[[], None]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("OCCI_")}
+    env["OCCI_ENDPOINT"] = url
+
+    def run() -> None:
+        done = subprocess.run(
+            [str(OCCI), *arguments],
+            capture_output=True,
+            env=env,
+            check=False,
+        )
+        if done.returncode != 0:
+            raise SystemExit(f"occi {' '.join(arguments)} failed: {done.stderr.decode()}")
+        lines = done.stdout.count(b"\n")
+        if expect_lines is not None and lines != expect_lines:
+            raise SystemExit(
+                f"occi {' '.join(arguments)} printed {lines} lines, not {expect_lines}"
+            )
+
+    return run
+
+
+def raw_listing(url: str, count: int) -> Callable[[], None]:
+    def run() -> None:
+        received = 0
+        with httpx.Client(base_url=url, timeout=120) as http:
+            page = 1
+            while True:
+                response = http.get(
+                    "/compute/",
+                    params={"page": page, "number": 1000},
+                    headers={"accept": "application/occi+json"},
+                )
+                received += len(response.content)
+                if "next" not in response.links or received == 0:
+                    break
+                page += 1
+                if page > count // 1000 + 2:
+                    break
+
+    return run
+
+
+def library_listing(url: str, count: int) -> Callable[[], None]:
+    def run() -> None:
+        with OcciClient(url) as occi:
+            listed = sum(1 for _ in occi.list("compute"))
+        if listed != count:
+            raise SystemExit(f"OcciClient.list found {listed} computes, not {count}")
+
+    return run
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--quick", action="store_true", help="1,000 computes, 2 repeats")
+    parser.add_argument("--count", type=int, help="how many computes (default 10,000)")
+    parser.add_argument("--repeat", type=int, help="timed runs of each measurement (default 5)")
+    options = parser.parse_args()
+    count = options.count or (1000 if options.quick else 10_000)
+    repeat = options.repeat or (2 if options.quick else 5)
+    if not OCCI.exists():
+        raise SystemExit(f"the occi command is not installed beside {sys.executable}")
+
+    with (
+        tempfile.TemporaryDirectory(prefix="pyocci-bench-client-") as directory,
+        occi_server(Path(directory)) as url,
+    ):
+        seconds = fill(url, count)
+        print(
+            f"occi-server at {url}: {count:,} computes created in {seconds:.1f} s "
+            f"({count / seconds:,.0f}/s, JSON collections of {BATCH})"
+        )
+        print()
+        rows = [
+            (
+                "occi list compute (plain, to a pipe)",
+                cli(url, "list", "compute", expect_lines=count),
+            ),
+            ("occi list compute -o json", cli(url, "list", "compute", "-o", "json")),
+            ("occi --version (start-up only)", cli(url, "--version")),
+            ("baseline: httpx GET, paged JSON", raw_listing(url, count)),
+            ("OcciClient.list (fetch + parse)", library_listing(url, count)),
+        ]
+        print(f"{'measurement':<40} {'median s':>9} {'best s':>8}")
+        results = {}
+        for label, run in rows:
+            times = timed(run, repeat)
+            results[label] = statistics.median(times)
+            print(f"{label:<40} {statistics.median(times):>9.2f} {min(times):>8.2f}")
+        figure = results[rows[0][0]]
+        baseline = results["baseline: httpx GET, paged JSON"]
+        print()
+        verdict = "meets" if figure < TARGET_SECONDS or count < 10_000 else "misses"
+        print(
+            f"occi list compute over {count:,} computes: {figure:.2f} s "
+            f"({figure / baseline:.1f}x the raw HTTP listing); target < {TARGET_SECONDS:g} s "
+            f"for 10,000: {verdict}"
+        )
+
+
+if __name__ == "__main__":
+    main()

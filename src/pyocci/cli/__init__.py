@@ -1,0 +1,1 @@
+"""The ``occi`` command line client: argument parsing and printing over `pyocci.client`."""

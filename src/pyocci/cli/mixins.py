@@ -1,0 +1,116 @@
+"""``occi mixin define|associate|remove``: user mixins (tags) and their members."""
+
+from __future__ import annotations
+
+import click
+
+from pyocci.cli.options import command_options
+from pyocci.cli.output import Output
+from pyocci.cli.runner import execute
+from pyocci.cli.session import Target
+from pyocci.client import OcciClient
+
+_COLUMNS = [("term", "TERM"), ("location", "LOCATION"), ("result", "RESULT")]
+
+
+@click.group()
+def mixin() -> None:
+    """Define user mixins (tags), and give them to entities or take them away."""
+
+
+@mixin.command()
+@click.argument("term")
+@click.option("--scheme", help="The mixin's scheme, ending in '#' (default: one of the endpoint).")
+@click.option("--title", help="A title.")
+@click.option("--location", help="Its collection path (default: chosen by the server).")
+@click.option(
+    "--depends", metavar="MIXIN", multiple=True, help="A mixin it depends on (repeatable)."
+)
+@click.option("--applies", metavar="KIND", multiple=True, help="A kind it applies to (repeatable).")
+@command_options
+@click.pass_context
+def define(
+    ctx: click.Context,
+    term: str,
+    scheme: str | None,
+    title: str | None,
+    location: str | None,
+    depends: tuple[str, ...],
+    applies: tuple[str, ...],
+) -> None:
+    """Define a user mixin TERM."""
+
+    def work(client: OcciClient, target: Target) -> Output:
+        defined = client.define_mixin(
+            term, scheme=scheme, title=title, location=location, depends=depends, applies=applies
+        )
+        record = {
+            "id": defined.id,
+            "term": defined.term,
+            "title": defined.title,
+            "location": defined.location,
+        }
+        url = client.url(defined.location) if defined.location else None
+        return Output(
+            [record], [{**record, "url": url, "result": "defined"}], _COLUMNS, plain=["location"]
+        )
+
+    execute(ctx, work)
+
+
+@mixin.command()
+@click.argument("name", metavar="MIXIN")
+@click.argument("locations", metavar="URL...", nargs=-1, required=True)
+@command_options
+@click.pass_context
+def associate(ctx: click.Context, name: str, locations: tuple[str, ...]) -> None:
+    """Give entities the mixin MIXIN (a term, id or location)."""
+
+    def work(client: OcciClient, target: Target) -> Output:
+        client.associate(name, locations)
+        return _members(client, name, locations, "associated")
+
+    execute(ctx, work)
+
+
+@mixin.command()
+@click.argument("name", metavar="MIXIN")
+@click.argument("locations", metavar="[URL...]", nargs=-1)
+@command_options
+@click.pass_context
+def remove(ctx: click.Context, name: str, locations: tuple[str, ...]) -> None:
+    """Take MIXIN from the entities named; with none named, delete the mixin itself."""
+
+    def work(client: OcciClient, target: Target) -> Output:
+        if locations:
+            client.dissociate(name, locations)
+            return _members(client, name, locations, "dissociated")
+        category = client.category(name, kinds=False)
+        client.remove_mixin(category.id)
+        record = {"id": category.id, "term": category.term, "location": category.location}
+        return Output(
+            [{**record, "removed": True}],
+            [{**record, "result": "removed"}],
+            _COLUMNS,
+            plain=["term"],
+        )
+
+    execute(ctx, work)
+
+
+def _members(client: OcciClient, name: str, locations: tuple[str, ...], result: str) -> Output:
+    category = client.category(name, kinds=False)
+    output = Output(
+        columns=[("term", "MIXIN"), ("location", "LOCATION"), ("result", "RESULT")],
+        plain=["location"],
+    )
+    for location in locations:
+        record = {
+            "mixin": category.id,
+            "term": category.term,
+            "location": location,
+            "result": result,
+        }
+        output.records.append(record)
+        output.rows.append({**record, "url": client.url(location)})
+    return output

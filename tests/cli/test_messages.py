@@ -1,0 +1,65 @@
+"""Failures explained: what failed, what to try, and the exit status."""
+
+from __future__ import annotations
+
+import pytest
+
+from pyocci.cli.messages import AUTH, CONFLICT, INPUT, NOT_FOUND, SERVER, UNREACHABLE, WAIT, explain
+from pyocci.cli.sites import SitesError
+from pyocci.client import (
+    CredentialsError,
+    InvalidInputError,
+    RequestTimeoutError,
+    ServerUnreachableError,
+    WaitTimeoutError,
+)
+from pyocci.client.errors import server_error
+
+
+def refused(status: int, challenge: str | None = None):
+    return server_error(
+        status, "the message", method="GET", url="http://h/compute/1", challenge=challenge
+    )
+
+
+@pytest.mark.parametrize(
+    ("error", "status", "hint"),
+    [
+        (InvalidInputError("bad"), INPUT, None),
+        (CredentialsError("no password"), INPUT, None),
+        (SitesError("no site"), INPUT, None),
+        (
+            ServerUnreachableError("http://h:1", "connection refused"),
+            UNREACHABLE,
+            "is occi-server running at http://h:1?",
+        ),
+        (RequestTimeoutError("http://h:1", 30), UNREACHABLE, "--timeout"),
+        (refused(401, 'Basic realm="pyocci"'), AUTH, "--auth basic --user NAME"),
+        (refused(401, "Bearer"), AUTH, "--auth token --token TOKEN"),
+        (refused(401, "Keystone uri='http://k/v3'"), AUTH, "--auth keystone"),
+        (refused(403), AUTH, "quota"),
+        (refused(404), NOT_FOUND, "occi list KIND"),
+        (refused(409), CONFLICT, "occi describe URL"),
+        (refused(500), SERVER, "the server failed"),
+        (WaitTimeoutError("/compute/1", "active", "waiting", 5), WAIT, "--wait-timeout"),
+    ],
+)
+def test_each_failure_has_its_status_and_hint(error, status, hint):
+    failure = explain(error)
+    assert failure.status == status
+    if hint is None:
+        assert failure.hint is None
+    else:
+        assert hint in failure.hint
+    assert failure.render().startswith("occi: error: ")
+
+
+def test_server_messages_are_quoted():
+    assert "the message" in explain(refused(409)).message
+    assert explain(refused(404)).render("site-a").startswith("occi: error: site-a: 404 not found")
+
+
+def test_an_unexpected_error_says_it_is_a_bug():
+    failure = explain(ZeroDivisionError("division by zero"))
+    assert failure.status == SERVER
+    assert "bug" in failure.hint

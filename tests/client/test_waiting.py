@@ -1,0 +1,95 @@
+"""Waiting for a state: the polling loop, on a clock the test controls."""
+
+from __future__ import annotations
+
+import pytest
+
+from pyocci.client import EntityFailedError, WaitTimeoutError
+from pyocci.client.waiting import state_attribute, wait_for_state
+from pyocci.model import Resource, standard_model
+
+COMPUTE = "http://schemas.ogf.org/occi/infrastructure#compute"
+
+
+class FakeClock:
+    """Time that passes only when the loop sleeps."""
+
+    def __init__(self) -> None:
+        self.now = 0.0
+        self.pauses: list[float] = []
+
+    def time(self) -> float:
+        return self.now
+
+    def sleep(self, seconds: float) -> None:
+        self.pauses.append(seconds)
+        self.now += seconds
+
+
+def states(*values: str):
+    remaining = list(values)
+
+    def fetch() -> Resource:
+        state = remaining.pop(0) if len(remaining) > 1 else remaining[0]
+        return Resource(
+            kind=COMPUTE,
+            attributes={"occi.compute.state": state, "occi.compute.state.message": "disk broke"},
+        )
+
+    return fetch
+
+
+def test_polls_until_the_state_and_reports_progress():
+    clock, seen = FakeClock(), []
+    entity = wait_for_state(
+        states("waiting", "waiting", "active"),
+        standard_model(),
+        "/compute/1",
+        "active",
+        timeout=60,
+        interval=1,
+        clock=clock.time,
+        sleep=clock.sleep,
+        on_progress=lambda e, state, elapsed: seen.append((state, elapsed)),
+    )
+    assert entity.attributes["occi.compute.state"] == "active"
+    assert [state for state, _ in seen] == ["waiting", "waiting", "active"]
+    assert clock.pauses == [1, 1.5]  # backing off
+
+
+def test_gives_up_at_the_timeout():
+    clock = FakeClock()
+    with pytest.raises(WaitTimeoutError) as raised:
+        wait_for_state(
+            states("waiting"),
+            standard_model(),
+            "/compute/1",
+            "active",
+            timeout=10,
+            interval=1,
+            clock=clock.time,
+            sleep=clock.sleep,
+        )
+    assert raised.value.last == "waiting"
+    assert clock.now == pytest.approx(10)
+    assert max(clock.pauses) <= 5
+
+
+def test_the_error_state_ends_the_wait_with_its_message():
+    clock = FakeClock()
+    with pytest.raises(EntityFailedError, match="disk broke"):
+        wait_for_state(
+            states("waiting", "error"),
+            standard_model(),
+            "/compute/1",
+            "active",
+            timeout=10,
+            clock=clock.time,
+            sleep=clock.sleep,
+        )
+
+
+def test_state_attributes_come_from_the_state_machine_or_the_term():
+    model = standard_model()
+    assert state_attribute(model, COMPUTE) == "occi.compute.state"
+    assert state_attribute(model, "http://example.org/k#volcano") == "occi.volcano.state"
