@@ -1,4 +1,5 @@
-"""Authentication plug-ins: password hashing, the users file, HTTP basic, no-auth."""
+"""Authentication plug-ins: password hashing, the users file, HTTP basic, no-auth,
+bearer tokens, x509 and Keystone (against a real Keystone, see ``tests/keystone.py``)."""
 
 from __future__ import annotations
 
@@ -14,17 +15,27 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-import pyocci.server.auth as auth_module
+import pyocci.server.auth.basic as auth_module
+from e2e.server import free_port
+from keystone import SERVICE_USER, SKIP_VARIABLE, USERS, Keystone, shared_keystone
 from pyocci.backends.base import Tenant
 from pyocci.server.auth import (
     AuthenticationError,
     Authenticator,
     BasicAuth,
+    IdentityServiceUnavailableError,
+    KeystoneAuth,
     NoAuth,
+    TokenAuth,
     User,
+    X509Auth,
     basic_challenge,
+    bearer_challenge,
     build_authenticator,
+    generate_token,
     hash_password,
+    hash_token,
+    keystone_v3_url,
     parse_basic_authorization,
     read_users_file,
     verify_password,
@@ -319,7 +330,9 @@ def test_build_authenticator_basic_uses_the_default_users_file(isolated_env: Pat
 def test_build_authenticator_refuses_unknown_methods() -> None:
     with pytest.raises(ConfigError) as caught:
         build_authenticator(AuthConfig(method="ldap"))
-    assert caught.value.message == "auth.method: expected one of 'none', 'basic', got 'ldap'"
+    assert caught.value.message == (
+        "auth.method: expected one of 'none', 'basic', 'token', 'x509', 'keystone', got 'ldap'"
+    )
 
 
 def test_a_broken_users_file_stops_the_server_starting(tmp_path: Path) -> None:
@@ -528,28 +541,254 @@ async def test_default_parameters_verify_off_the_event_loop(tmp_path: Path) -> N
     await refused(authenticator, basic("mallory", "real cost"))  # the decoy, built lazily
 
 
-class KeystoneAuth(Authenticator):
-    """What the module docstring promises: a token method drops in as a subclass."""
+# --- bearer tokens ----------------------------------------------------------------------------
 
-    def __init__(self, url: str, projects: Mapping[str, str]) -> None:
-        self._challenge = f"Keystone uri='{url}'"
-        self._projects = projects
 
-    @property
-    def challenge(self) -> str:
-        return self._challenge
+def test_generated_tokens_are_long_random_and_hashed() -> None:
+    first, second = generate_token(), generate_token()
+    assert first != second
+    assert first.startswith("pyocci_") and len(first) == len("pyocci_") + 43
+    stored = hash_token(first)
+    assert stored.startswith("sha256$") and first not in stored
+    assert hash_token(first) == stored and hash_token(second) != stored
 
-    async def authenticate(self, headers: Mapping[str, str]) -> Tenant:
-        token = headers.get("x-auth-token")
-        if token not in self._projects:
-            raise AuthenticationError("a valid Keystone token is needed", challenge=self.challenge)
-        return Tenant(id=self._projects[token], token=token)
+
+def test_users_file_holds_passwords_tokens_or_both(tmp_path: Path) -> None:
+    path = tmp_path / "users.toml"
+    users = {
+        "pw": user("pw", "t1", "secret"),
+        "tok": User("tok", "t2", token_hash=hash_token("abc")),
+        "both": User("both", "t3", hash_password("x", **FAST), hash_token("def")),
+    }
+    write_users_file(path, users)
+    assert read_users_file(path) == users
+    assert "abc" not in path.read_text()
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ('[users.a]\ntenant = "t"', "password: expected a hash made by 'occi-server user add'"),
+        ('[users.a]\ntenant = "t"\ntoken = "abc"', "token: expected a hash made by"),
+        ('[users.a]\ntenant = "t"\ntoken = 5', "token: expected a hash made by"),
+        ('[users.a]\ntenant = "t"\nkey = "x"', "expected tenant, password and token"),
+    ],
+)
+def test_malformed_token_entries(tmp_path: Path, text: str, message: str) -> None:
+    path = tmp_path / "users.toml"
+    path.write_text(text + "\n")
+    with pytest.raises(ConfigError, match=message):
+        read_users_file(path)
+
+
+@pytest.fixture
+def token_users(tmp_path: Path) -> tuple[Path, dict[str, str]]:
+    tokens = {"alice": generate_token(), "bob": generate_token()}
+    path = tmp_path / "users.toml"
+    write_users_file(
+        path,
+        {
+            "alice": User("alice", "physics", token_hash=hash_token(tokens["alice"])),
+            "bob": User("bob", "chemistry", token_hash=hash_token(tokens["bob"])),
+            "carol": user("carol", "physics", "password only"),
+        },
+    )
+    return path, tokens
+
+
+def bearer(token: str) -> dict[str, str]:
+    return {"authorization": f"Bearer {token}"}
 
 
 @pytest.mark.anyio
-async def test_a_keystone_style_method_fits_the_interface() -> None:
-    authenticator = KeystoneAuth("https://keystone.example.org:5000/v3", {"tok": "p1"})
-    message = await refused(authenticator, {})
-    assert message == "a valid Keystone token is needed"
-    assert authenticator.challenge == "Keystone uri='https://keystone.example.org:5000/v3'"
-    assert await authenticator.authenticate({"x-auth-token": "tok"}) == Tenant("p1", token="tok")
+async def test_token_auth_admits_tokens_with_their_tenant(
+    token_users: tuple[Path, dict[str, str]],
+) -> None:
+    path, tokens = token_users
+    authenticator = build_authenticator(AuthConfig(method="token", users_file=path, realm="lab"))
+    assert isinstance(authenticator, TokenAuth)
+    assert authenticator.challenge == 'Bearer realm="lab"'
+    assert await authenticator.authenticate(bearer(tokens["alice"])) == Tenant("physics")
+    assert (await authenticator.authenticate({"authorization": f"bearer  {tokens['bob']}"})).id == (
+        "chemistry"
+    )
+
+
+@pytest.mark.anyio
+async def test_token_auth_refusals(token_users: tuple[Path, dict[str, str]]) -> None:
+    path, tokens = token_users
+    authenticator = TokenAuth(path)
+    invalid = bearer_challenge("pyocci", "invalid_token")
+    cases = {
+        "missing": ({}, 'Bearer realm="pyocci"'),
+        "unknown": (bearer(generate_token()), invalid),
+        "basic": (basic("carol", "password only"), invalid),
+        "spaces": ({"authorization": "Bearer a b"}, invalid),
+        "huge": (bearer("a" * 5000), invalid),
+        "hash": (bearer(hash_token(tokens["alice"])), invalid),
+    }
+    for name, (headers, challenge) in cases.items():
+        with pytest.raises(AuthenticationError) as caught:
+            await authenticator.authenticate(headers)
+        assert caught.value.challenge == challenge, name
+
+
+@pytest.mark.anyio
+async def test_token_changes_take_effect_without_restart(
+    token_users: tuple[Path, dict[str, str]],
+) -> None:
+    path, tokens = token_users
+    authenticator = TokenAuth(path)
+    assert await authenticator.authenticate(bearer(tokens["alice"]))
+    renewed = generate_token()
+    users = read_users_file(path)
+    users["alice"] = User("alice", "physics", token_hash=hash_token(renewed))
+    write_users_file(path, users)
+    with pytest.raises(AuthenticationError):
+        await authenticator.authenticate(bearer(tokens["alice"]))
+    assert (await authenticator.authenticate(bearer(renewed))).id == "physics"
+
+
+# --- x509 -------------------------------------------------------------------------------------
+
+
+@pytest.mark.anyio
+async def test_x509_serves_the_configured_tenant() -> None:
+    authenticator = build_authenticator(AuthConfig(method="x509", tenant="grid"))
+    assert isinstance(authenticator, X509Auth)
+    assert authenticator.challenge is None
+    assert await authenticator.authenticate({}) == Tenant(id="grid")
+
+
+# --- Keystone ---------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("url", "v3"),
+    [
+        ("https://k.example.org:5000/v3", "https://k.example.org:5000/v3"),
+        ("https://k.example.org:5000/v3/", "https://k.example.org:5000/v3"),
+        ("https://k.example.org:5000/v2.0", "https://k.example.org:5000/v3"),
+        ("https://k.example.org/identity", "https://k.example.org/identity/v3"),
+    ],
+)
+def test_keystone_v3_url(url: str, v3: str) -> None:
+    assert keystone_v3_url(url) == v3
+
+
+def test_keystone_settings_are_required() -> None:
+    with pytest.raises(ConfigError) as caught:
+        AuthConfig(method="keystone", keystone_url="https://k.example.org/v3")
+    assert caught.value.message.startswith(
+        "auth.method 'keystone' needs auth.keystone_service_user, "
+        "auth.keystone_service_password, auth.keystone_service_project"
+    )
+
+
+@pytest.fixture(scope="module")
+def keystone() -> Keystone:
+    if os.environ.get(SKIP_VARIABLE):
+        pytest.skip(f"{SKIP_VARIABLE} is set")
+    return shared_keystone()
+
+
+def keystone_auth(url: str, **kwargs) -> KeystoneAuth:
+    name, password, project = SERVICE_USER
+    authenticator = build_authenticator(
+        AuthConfig(
+            method="keystone",
+            keystone_url=url,
+            keystone_service_user=name,
+            keystone_service_password=password,
+            keystone_service_project=project,
+        )
+    )
+    assert isinstance(authenticator, KeystoneAuth)
+    if kwargs:
+        authenticator = KeystoneAuth(
+            url,
+            service_user=name,
+            service_password=password,
+            service_project=project,
+            **kwargs,
+        )
+    return authenticator
+
+
+@pytest.mark.anyio
+async def test_keystone_tenant_is_the_project_and_carries_the_token(keystone: Keystone) -> None:
+    authenticator = keystone_auth(keystone.v3)
+    token = keystone.token("alice", USERS["alice"][0], "alpha")
+    try:
+        tenant = await authenticator.authenticate({"x-auth-token": token})
+        assert tenant == Tenant(id=keystone.projects["alpha"], name="alpha", token=token)
+        assert authenticator.challenge == f"Keystone uri='{keystone.v3}'"
+        message = await refused(authenticator, {})
+        assert "get a project-scoped token from Keystone" in message
+    finally:
+        await authenticator.close()
+
+
+@pytest.mark.anyio
+async def test_keystone_validations_are_cached_for_a_bounded_time(keystone: Keystone) -> None:
+    clock = Clock()
+    authenticator = keystone_auth(keystone.v3, cache_seconds=30, clock=clock)
+    token = keystone.token("bob", USERS["bob"][0], "beta")
+    try:
+        assert await authenticator.authenticate({"x-auth-token": token})
+        keystone.revoke(token)
+        # Within the cache time the earlier validation stands (the documented trade-off)...
+        clock.now += 29
+        assert await authenticator.authenticate({"x-auth-token": token})
+        # ...after it, Keystone is asked again and says no.
+        clock.now += 2
+        message = await refused(authenticator, {"x-auth-token": token})
+        assert "invalid or has expired" in message
+    finally:
+        await authenticator.close()
+
+
+@pytest.mark.anyio
+async def test_keystone_cache_is_bounded(keystone: Keystone) -> None:
+    authenticator = keystone_auth(keystone.v3, cache_size=1)
+    try:
+        for name, project in (("alice", "alpha"), ("bob", "beta")):
+            token = keystone.token(name, USERS[name][0], project)
+            assert await authenticator.authenticate({"x-auth-token": token})
+        assert len(authenticator._cache) == 1
+    finally:
+        await authenticator.close()
+
+
+@pytest.mark.anyio
+async def test_keystone_with_wrong_service_credentials_is_unavailable(
+    keystone: Keystone,
+) -> None:
+    authenticator = KeystoneAuth(
+        keystone.v3, service_user="occi", service_password="wrong", service_project="service"
+    )
+    token = keystone.token("alice", USERS["alice"][0], "alpha")
+    try:
+        with pytest.raises(IdentityServiceUnavailableError) as caught:
+            await authenticator.authenticate({"x-auth-token": token})
+        assert "refused occi-server's service credentials" in caught.value.message
+    finally:
+        await authenticator.close()
+
+
+@pytest.mark.anyio
+async def test_an_unreachable_keystone_is_unavailable_with_retry_after() -> None:
+    authenticator = KeystoneAuth(
+        f"http://127.0.0.1:{free_port()}/v3",
+        service_user="occi",
+        service_password="x",
+        service_project="service",
+        retry_after=7,
+    )
+    try:
+        with pytest.raises(IdentityServiceUnavailableError) as caught:
+            await authenticator.authenticate({"x-auth-token": "gAAAAAx"})
+        assert caught.value.retry_after == 7
+        assert "cannot be reached" in caught.value.message
+    finally:
+        await authenticator.close()

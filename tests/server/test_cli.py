@@ -204,7 +204,7 @@ PORT_RANGE = "port: expected an integer from 1 to 65535"
         (
             [],
             {"PYOCCI_AUTH_METHOD": "ldap"},
-            "auth.method: expected one of 'none', 'basic', got 'ldap' "
+            "auth.method: expected one of 'none', 'basic', 'token', 'x509', 'keystone', got 'ldap' "
             "(from environment variable PYOCCI_AUTH_METHOD)",
         ),
         (
@@ -239,7 +239,8 @@ def test_file_errors_exit_2(capsys: pytest.CaptureFixture[str], tmp_path: Path) 
     bad = tmp_path / "bad.toml"
     bad.write_text("[auth]\nmethod = 'ldap'\n")
     assert fails(capsys, "--config", str(bad), "config", "show") == (
-        f"auth.method: expected one of 'none', 'basic', got 'ldap' (in {bad})"
+        "auth.method: expected one of 'none', 'basic', 'token', 'x509', 'keystone', "
+        f"got 'ldap' (in {bad})"
     )
 
 

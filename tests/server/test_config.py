@@ -18,6 +18,7 @@ from pyocci.server.config import (
     ConfigError,
     Limits,
     ServerConfig,
+    TlsConfig,
     config_from_environment,
     default_users_file,
     find_config_file,
@@ -265,7 +266,8 @@ def test_port_in_range(tmp_path: Path, port: int) -> None:
 def test_unknown_auth_method(tmp_path: Path) -> None:
     path = write(tmp_path / "server.toml", '[auth]\nmethod = "ldap"\n')
     assert config_error(path) == (
-        f"auth.method: expected one of 'none', 'basic', got 'ldap' (in {path})"
+        "auth.method: expected one of 'none', 'basic', 'token', 'x509', 'keystone', "
+        f"got 'ldap' (in {path})"
     )
 
 
@@ -387,7 +389,11 @@ def test_every_key_has_an_environment_variable() -> None:
         ("PYOCCI_PORT", "70000", "port: expected an integer from 1 to 65535, got 70000"),
         ("PYOCCI_PORT", "8.5", "port: expected an integer, got '8.5'"),
         ("PYOCCI_PORT", "", "port: expected an integer, got ''"),
-        ("PYOCCI_AUTH_METHOD", "ldap", "auth.method: expected one of 'none', 'basic', got 'ldap'"),
+        (
+            "PYOCCI_AUTH_METHOD",
+            "ldap",
+            "auth.method: expected one of 'none', 'basic', 'token', 'x509', 'keystone', got 'ldap'",
+        ),
         ("PYOCCI_AUTH_CACHE_SECONDS", "soon", "auth.cache_seconds: expected a number"),
         ("PYOCCI_AUTH_CACHE_SECONDS", "nan", "auth.cache_seconds: expected a number"),
         ("PYOCCI_LIMITS_MAX_BODY_BYTES", "1MiB", "limits.max_body_bytes: expected an integer"),
@@ -605,10 +611,11 @@ def test_the_example_file_loads_and_holds_the_defaults() -> None:
 def test_the_example_mentions_every_key() -> None:
     text = (DOCS / "server.example.toml").read_text()
     mentioned = set(re.findall(r"^#? ?([a-z_0-9]+) = ", text, re.MULTILINE))
-    for section in ("limits", "auth", "backend_settings"):
+    for section in ("limits", "auth", "tls", "backend_settings"):
         assert f"[{section}]" in text
     expected = {"host", "port", "workers", "server", "base_url", "database_url", "backend"}
     expected |= {"log_level", *Limits.__dataclass_fields__, *AuthConfig.__dataclass_fields__}
+    expected |= set(TlsConfig.__dataclass_fields__)
     assert expected <= mentioned
 
 
@@ -628,3 +635,75 @@ def test_the_commented_sim_settings_of_the_example_are_valid() -> None:
     )
     settings = sim.SimSettings.from_dict(config.backend_settings)
     assert settings.transition_seconds == 2
+
+
+# --- authentication and TLS -------------------------------------------------------------------
+
+KEYSTONE = """
+[auth]
+method = "keystone"
+keystone_url = "https://keystone.example.org:5000/v3"
+keystone_service_user = "occi"
+keystone_service_password = "s3cret"
+keystone_service_project = "service"
+keystone_ca = "certs/ca.pem"
+keystone_timeout = 2
+"""
+
+
+def test_keystone_settings(tmp_path: Path) -> None:
+    config = load_config(write(tmp_path / "server.toml", KEYSTONE), environ={})
+    assert config.auth.method == "keystone"
+    assert config.auth.keystone_url == "https://keystone.example.org:5000/v3"
+    assert config.auth.keystone_service_domain == "Default"
+    assert config.auth.keystone_ca == tmp_path / "certs" / "ca.pem"
+    assert config.auth.keystone_timeout == 2.0
+    assert ServerConfig.from_json(config.to_json()) == config
+
+
+def test_the_keystone_service_password_is_masked(tmp_path: Path) -> None:
+    config = load_config(write(tmp_path / "server.toml", KEYSTONE), environ={})
+    shown = config.to_toml()
+    assert "s3cret" not in shown
+    assert 'keystone_service_password = "***"' in shown
+    assert "s3cret" in config.to_toml(redact=False)
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        (
+            '[auth]\nmethod = "keystone"\nkeystone_url = "https://k.example.org/v3"',
+            "auth.method 'keystone' needs auth.keystone_service_user, "
+            "auth.keystone_service_password, auth.keystone_service_project",
+        ),
+        ('[auth]\nkeystone_url = "keystone:5000"', "auth.keystone_url: expected an absolute"),
+        ("[auth]\nkeystone_timeout = 0", "auth.keystone_timeout: expected a number of at least"),
+        ('[auth]\nmethod = "x509"', "auth.method 'x509' needs [tls] certificate, client_ca and"),
+        ('[tls]\nkey = "k.pem"', "tls.key and tls.client_ca need tls.certificate"),
+        (
+            '[tls]\ncertificate = "c.pem"\nrequire_client_certificate = true',
+            "tls.require_client_certificate needs tls.client_ca",
+        ),
+        ('[tls]\nrequire_client_certificate = "yes"', "tls.require_client_certificate: expected"),
+    ],
+)
+def test_auth_and_tls_mistakes(tmp_path: Path, text: str, expected: str) -> None:
+    assert config_error(write(tmp_path / "server.toml", text + "\n")).startswith(expected)
+
+
+def test_tls_settings_from_the_environment(tmp_path: Path) -> None:
+    config = load_config(
+        environ={
+            "PYOCCI_TLS_CERTIFICATE": str(tmp_path / "server.pem"),
+            "PYOCCI_TLS_CLIENT_CA": str(tmp_path / "ca.pem"),
+            "PYOCCI_TLS_REQUIRE_CLIENT_CERTIFICATE": "true",
+            "PYOCCI_AUTH_METHOD": "x509",
+        }
+    )
+    assert config.tls == TlsConfig(
+        certificate=tmp_path / "server.pem",
+        client_ca=tmp_path / "ca.pem",
+        require_client_certificate=True,
+    )
+    assert config.tls.enabled and not TlsConfig().enabled

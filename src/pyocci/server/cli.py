@@ -2,7 +2,8 @@
 
     occi-server [--config PATH] [--host H] [--port P] [--workers N] [--backend NAME]
                 [--database-url URL] [--server uvicorn|granian] [--log-level LEVEL]
-    occi-server user add NAME --tenant T [--users-file PATH] [--password-stdin] [--replace]
+    occi-server user add NAME --tenant T [--users-file PATH] [--password-stdin | --token]
+                [--replace]
     occi-server user remove NAME [--users-file PATH]
     occi-server user list [--users-file PATH]
     occi-server config show
@@ -19,6 +20,7 @@ import argparse
 import getpass
 import importlib.util
 import os
+import ssl
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -29,7 +31,9 @@ from pyocci.server.auth import (
     User,
     check_tenant_id,
     check_user_name,
+    generate_token,
     hash_password,
+    hash_token,
     read_users_file,
     write_users_file,
 )
@@ -130,20 +134,32 @@ def build_parser() -> argparse.ArgumentParser:
 
     commands = parser.add_subparsers(dest="command", title="commands", metavar="COMMAND")
 
-    user = commands.add_parser("user", help="manage the users of HTTP basic authentication")
+    user = commands.add_parser(
+        "user", help="manage the users of HTTP basic and bearer-token authentication"
+    )
     _add_config_option(user, top=False)
     user_commands = user.add_subparsers(dest="user_command", metavar="ACTION", required=True)
 
     add = user_commands.add_parser("add", help="add a user (or, with --replace, change one)")
     add.add_argument("name", help="the user name")
     add.add_argument("--tenant", required=True, help="the tenant the user acts for")
-    add.add_argument(
+    secret = add.add_mutually_exclusive_group()
+    secret.add_argument(
         "--password-stdin",
         action="store_true",
         help="read the password from the first line of standard input instead of asking",
     )
+    secret.add_argument(
+        "--token",
+        action="store_true",
+        help="generate a bearer token (method token) instead of setting a password; "
+        "it is printed once and only its hash is stored",
+    )
     add.add_argument(
-        "--replace", action="store_true", help="change the tenant and password of an existing user"
+        "--replace",
+        action="store_true",
+        help="change the tenant and the password (or, with --token, the token) of an "
+        "existing user, keeping the other",
     )
     _add_users_file_option(add)
     _add_config_option(add, top=False)
@@ -185,7 +201,8 @@ def _effective_config(args: argparse.Namespace) -> ServerConfig:
 
 def _listen_url(config: ServerConfig) -> str:
     host = f"[{config.host}]" if ":" in config.host else config.host
-    return f"http://{host}:{config.port}/"
+    scheme = "https" if config.tls.enabled else "http"
+    return f"{scheme}://{host}:{config.port}/"
 
 
 def describe_serving(config: ServerConfig) -> str:
@@ -199,8 +216,15 @@ def describe_serving(config: ServerConfig) -> str:
     return (
         f"{PROG} {__version__}: serving OCCI 1.2 at {_listen_url(config)}{public} "
         f"with backend {config.backend!r}, database {database}, auth {config.auth.method!r}, "
-        f"{workers} on {config.server}"
+        f"{workers} on {config.server}{_client_certificates(config)}"
     )
+
+
+def _client_certificates(config: ServerConfig) -> str:
+    if config.tls.client_ca is None:
+        return ""
+    wanted = "required" if config.tls.require_client_certificate else "optional"
+    return f", client certificates {wanted}"
 
 
 def _serve(args: argparse.Namespace) -> int:
@@ -212,12 +236,65 @@ def _serve(args: argparse.Namespace) -> int:
         raise CommandError(
             "granian is not installed: install it (pip install granian) or use --server uvicorn"
         )
+    _check_tls_files(config)
     # Workers are separate processes and inherit the environment: this is how
     # every one of them serves exactly the configuration resolved here.
     os.environ[CONFIG_JSON_ENV] = config.to_json()
     print(describe_serving(config), flush=True)
     runner(config)
     return 0
+
+
+def _check_tls_files(config: ServerConfig) -> None:
+    """Load the TLS files once here, so that a wrong one is one clear line, not a
+    traceback from the ASGI server."""
+    tls = config.tls
+    if not tls.enabled:
+        return
+    for name in ("certificate", "key", "client_ca"):
+        path = getattr(tls, name)
+        if path is not None and not Path(path).is_file():
+            raise CommandError(f"tls.{name}: {path} does not exist or is not a file")
+    try:
+        context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        context.load_cert_chain(str(tls.certificate), str(tls.key) if tls.key else None, "")
+        if tls.client_ca is not None:
+            context.load_verify_locations(cafile=str(tls.client_ca))
+    except ssl.SSLError as error:
+        raise CommandError(
+            f"cannot use the TLS files of [tls]: {error.reason or error}; check that "
+            f"certificate and key are PEM, match, and that the key is not encrypted"
+        ) from None
+
+
+def _uvicorn_tls(config: ServerConfig) -> dict[str, Any]:
+    tls = config.tls
+    if not tls.enabled:
+        return {}
+    if tls.client_ca is None:
+        requirement = ssl.CERT_NONE
+    elif tls.require_client_certificate:
+        requirement = ssl.CERT_REQUIRED
+    else:
+        requirement = ssl.CERT_OPTIONAL
+    return {
+        "ssl_certfile": str(tls.certificate),
+        "ssl_keyfile": str(tls.key) if tls.key else None,
+        "ssl_ca_certs": str(tls.client_ca) if tls.client_ca else None,
+        "ssl_cert_reqs": requirement,
+        "ssl_context_factory": accept_proxy_certificates,
+    }
+
+
+def accept_proxy_certificates(config: Any, default: Any) -> ssl.SSLContext:
+    """uvicorn's TLS context, also accepting RFC 3820 proxy certificates (VOMS proxies).
+
+    Grid users authenticate with a short-lived proxy signed by their own certificate;
+    OpenSSL refuses such chains unless told to accept them.
+    """
+    context: ssl.SSLContext = default()
+    context.verify_flags |= ssl.VERIFY_ALLOW_PROXY_CERTS
+    return context
 
 
 def _run_uvicorn(config: ServerConfig) -> None:
@@ -234,6 +311,7 @@ def _run_uvicorn(config: ServerConfig) -> None:
         # The app sends its own `Server: pyocci/<v> OCCI/1.2`.
         server_header=False,
         proxy_headers=True,
+        **_uvicorn_tls(config),
     )
 
 
@@ -245,6 +323,17 @@ def _run_granian(config: ServerConfig) -> None:
 
     # granian has no "trace" level; debug is the closest.
     level = "debug" if config.log_level == "trace" else config.log_level
+    tls = config.tls
+    # granian's TLS (rustls) verifies client certificates but, unlike OpenSSL, never
+    # accepts RFC 3820 proxy certificates: VOMS proxy users need uvicorn.
+    tls_options: dict[str, Any] = {}
+    if tls.enabled:
+        tls_options = {
+            "ssl_cert": Path(tls.certificate) if tls.certificate else None,
+            "ssl_key": Path(tls.key if tls.key else tls.certificate) if tls.certificate else None,
+            "ssl_ca": Path(tls.client_ca) if tls.client_ca else None,
+            "ssl_client_verify": tls.require_client_certificate,
+        }
     Granian(
         GRANIAN_APP_FACTORY,
         factory=True,
@@ -255,6 +344,7 @@ def _run_granian(config: ServerConfig) -> None:
         log_level=LogLevels(level),
         # granian's read buffer bounds request line plus headers; below 8 KiB it refuses.
         http1_settings=HTTP1Settings(max_buffer_size=max(8192, config.limits.server_header_limit)),
+        **tls_options,
     ).serve()
 
 
@@ -296,16 +386,29 @@ def _user_add(args: argparse.Namespace) -> int:
         raise CommandError(
             f"user {args.name!r} already exists in {path}; use --replace to change it"
         )
-    existed = args.name in users
-    password = _read_password(args, args.name)
-    users[args.name] = User(args.name, args.tenant, hash_password(password))
-    write_users_file(path, users)
-    verb = "changed" if existed else "added"
-    print(f"{verb} user {args.name!r} (tenant {args.tenant!r}) in {path}")
-    if config.auth.method != "basic":
+    existing = users.get(args.name)
+    verb = "changed" if existing is not None else "added"
+    if args.token:
+        token = generate_token()
+        password_hash = existing.password_hash if existing is not None else None
+        users[args.name] = User(args.name, args.tenant, password_hash, hash_token(token))
+        write_users_file(path, users)
+        print(f"{verb} user {args.name!r} (tenant {args.tenant!r}) in {path}")
+        # The only time the token is shown: only its hash is stored.
+        print(f"token: {token}")
+        wanted = "token"
+    else:
+        password = _read_password(args, args.name)
+        token_hash = existing.token_hash if existing is not None else None
+        users[args.name] = User(args.name, args.tenant, hash_password(password), token_hash)
+        write_users_file(path, users)
+        print(f"{verb} user {args.name!r} (tenant {args.tenant!r}) in {path}")
+        wanted = "basic"
+    if config.auth.method != wanted:
+        asks = "tokens" if wanted == "token" else "passwords"
         print(
-            f'note: auth method is {config.auth.method!r}; set [auth] method = "basic" '
-            f"(or PYOCCI_AUTH_METHOD=basic) for the server to ask for passwords",
+            f'note: auth method is {config.auth.method!r}; set [auth] method = "{wanted}" '
+            f"(or PYOCCI_AUTH_METHOD={wanted}) for the server to ask for {asks}",
             file=sys.stderr,
         )
     return 0

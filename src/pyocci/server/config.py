@@ -60,6 +60,7 @@ __all__ = [
     "ConfigError",
     "Limits",
     "ServerConfig",
+    "TlsConfig",
     "config_from_environment",
     "default_config_file",
     "default_users_file",
@@ -80,7 +81,7 @@ CONFIG_JSON_ENV = "PYOCCI_CONFIG_JSON"
 #: The prefix of every configuration environment variable.
 ENV_PREFIX = "PYOCCI_"
 
-AUTH_METHODS = ("none", "basic")
+AUTH_METHODS = ("none", "basic", "token", "x509", "keystone")
 OCCI_VERSIONS = ("1.2", "1.1")
 SERVERS = ("uvicorn", "granian")
 LOG_LEVELS = ("critical", "error", "warning", "info", "debug", "trace")
@@ -232,25 +233,98 @@ class Limits:
 class AuthConfig:
     """How requests are authenticated and which tenant they act for."""
 
-    #: ``none`` (every request acts for `tenant`; for development) or ``basic``
-    #: (HTTP basic against `users_file`).
+    #: ``none`` (every request acts for `tenant`; for development), ``basic`` (HTTP
+    #: basic against `users_file`), ``token`` (bearer tokens of `users_file`),
+    #: ``x509`` (TLS client certificates checked by the server itself; every holder of
+    #: a certificate the ``[tls] client_ca`` vouches for acts for `tenant`) or
+    #: ``keystone`` (OpenStack Keystone tokens, the tenant being the token's project).
     method: str = field(default="none", metadata=_meta(_one_of(*AUTH_METHODS)))
-    #: The one tenant of method ``none``.
+    #: The one tenant of methods ``none`` and ``x509``.
     tenant: str = field(default="default", metadata=_meta(_non_empty))
-    #: The users file of method ``basic``; None means `default_users_file()`.
+    #: The users file of methods ``basic`` and ``token``; None means `default_users_file()`.
     users_file: Path | None = None
-    #: The realm announced in ``WWW-Authenticate: Basic realm="..."``.
+    #: The realm announced in ``WWW-Authenticate: Basic realm="..."`` (or ``Bearer``).
     realm: str = field(default="pyocci", metadata=_meta(_non_empty))
-    #: How long a successful (or failed) password verification is remembered, in
-    #: seconds, so that a client does not pay scrypt on every request; 0 disables.
+    #: How long a successful (or failed) password verification, or a Keystone token
+    #: validation, is remembered, in seconds; 0 disables. A revoked Keystone token
+    #: is accepted for at most this long.
     cache_seconds: float = field(default=60.0, metadata=_meta(_at_least(0)))
     #: How many verifications are remembered at most.
     cache_size: int = field(default=1024, metadata=_meta(_at_least(0)))
+    #: Keystone's public URL (method ``keystone``): announced to clients in
+    #: ``WWW-Authenticate: Keystone uri='...'`` and used to validate their tokens.
+    keystone_url: str | None = field(default=None, metadata=_meta(_base_url))
+    #: The service user occi-server validates tokens as (it needs Keystone's
+    #: ``service`` or ``admin`` role).
+    keystone_service_user: str | None = None
+    #: That user's password.
+    keystone_service_password: str | None = None
+    #: The project the service user's token is scoped to (by name).
+    keystone_service_project: str | None = None
+    #: The Keystone domain (name) of the service user and its project.
+    keystone_service_domain: str = field(default="Default", metadata=_meta(_non_empty))
+    #: CA certificates (file or directory) that verify Keystone's TLS certificate;
+    #: None uses the system's.
+    keystone_ca: Path | None = None
+    #: How long one request to Keystone may take, in seconds, before the OCCI request
+    #: is answered 503.
+    keystone_timeout: float = field(default=5.0, metadata=_meta(_at_least(0.1)))
+
+    def __post_init__(self) -> None:
+        if self.method != "keystone":
+            return
+        missing = [
+            f"auth.{name}"
+            for name in (
+                "keystone_url",
+                "keystone_service_user",
+                "keystone_service_password",
+                "keystone_service_project",
+            )
+            if not getattr(self, name)
+        ]
+        if missing:
+            raise ConfigError(
+                f"auth.method 'keystone' needs {', '.join(missing)}: the Keystone URL and the "
+                f"service account occi-server validates tokens with"
+            )
 
     @property
     def effective_users_file(self) -> Path:
         """The users file basic authentication reads."""
         return self.users_file if self.users_file is not None else default_users_file()
+
+
+@dataclass(frozen=True, slots=True)
+class TlsConfig:
+    """HTTPS: the server's certificate, and the client certificates it asks for."""
+
+    #: The server's certificate chain (PEM); with `key`, occi-server serves HTTPS.
+    certificate: Path | None = None
+    #: The server's private key (PEM, unencrypted); None: it is in `certificate`.
+    key: Path | None = None
+    #: CA certificates (a PEM file) that client certificates must chain to; None asks
+    #: clients for no certificate.
+    client_ca: Path | None = None
+    #: Whether a client without a valid certificate is refused at the TLS handshake
+    #: (with `client_ca`); false makes the certificate optional.
+    require_client_certificate: bool = False
+
+    def __post_init__(self) -> None:
+        if self.certificate is None and (self.key or self.client_ca):
+            raise ConfigError(
+                "tls.key and tls.client_ca need tls.certificate: the server's certificate"
+            )
+        if self.require_client_certificate and self.client_ca is None:
+            raise ConfigError(
+                "tls.require_client_certificate needs tls.client_ca: the CA certificates "
+                "client certificates are checked against"
+            )
+
+    @property
+    def enabled(self) -> bool:
+        """Whether occi-server serves HTTPS."""
+        return self.certificate is not None
 
 
 def _frozen_settings() -> Mapping[str, Any]:
@@ -286,6 +360,7 @@ class ServerConfig:
     backend_settings: Mapping[str, Any] = field(default_factory=_frozen_settings)
     limits: Limits = field(default_factory=Limits)
     auth: AuthConfig = field(default_factory=AuthConfig)
+    tls: TlsConfig = field(default_factory=TlsConfig)
     #: The file the configuration was read from, if any (informational, not a key).
     config_file: Path | None = None
 
@@ -296,6 +371,14 @@ class ServerConfig:
         # One spelling of the public URL, so the app can append paths to it.
         if self.base_url is not None and self.base_url.endswith("/"):
             object.__setattr__(self, "base_url", self.base_url.rstrip("/"))
+        if self.auth.method == "x509" and not self.tls.require_client_certificate:
+            # The ASGI servers do not hand the client's certificate to the app, so the
+            # TLS handshake is the whole check: without it, x509 would let anyone in.
+            raise ConfigError(
+                "auth.method 'x509' needs [tls] certificate, client_ca and "
+                "require_client_certificate = true: occi-server checks client certificates "
+                "at the TLS handshake"
+            )
 
     # JSON: how the parent process hands the effective configuration to workers.
 
@@ -354,14 +437,17 @@ class ServerConfig:
             settings = getattr(self, section)
             for f in dataclasses.fields(section_type):
                 note = _NOT_SET_NOTES.get(f"{section}.{f.name}")
-                lines.append(_toml_line(f.name, getattr(settings, f.name), note))
+                value = getattr(settings, f.name)
+                if redact and value is not None and _SECRET_KEY.search(f.name):
+                    value = _MASK
+                lines.append(_toml_line(f.name, value, note))
         lines.append("")
         settings = _redact_settings(self.backend_settings) if redact else self.backend_settings
         lines.extend(_toml_table("backend_settings", settings))
         return "\n".join(lines) + "\n"
 
 
-_SECTIONS: dict[str, type] = {"limits": Limits, "auth": AuthConfig}
+_SECTIONS: dict[str, type] = {"limits": Limits, "auth": AuthConfig, "tls": TlsConfig}
 _NOT_TOP_LEVEL = frozenset({"backend_settings", "config_file", *_SECTIONS})
 _TOP_LEVEL_KEYS = tuple(
     f.name for f in dataclasses.fields(ServerConfig) if f.name not in _NOT_TOP_LEVEL
@@ -374,6 +460,9 @@ _NOT_SET_NOTES: dict[str, Callable[[], str]] = {
     "database_url": lambda: f"the store uses a SQLite file in {user_data_dir()}",
     "limits.h11_max_incomplete_event_size": lambda: "derived from max_header_bytes",
     "auth.users_file": lambda: f"the default is {default_users_file()}",
+    "auth.keystone_url": lambda: "needed by method keystone",
+    "auth.keystone_ca": lambda: "the system's CA certificates verify Keystone",
+    "tls.certificate": lambda: "plain HTTP",
 }
 
 

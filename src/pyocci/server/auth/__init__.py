@@ -1,0 +1,108 @@
+"""Authentication plug-ins: who is asking, and which tenant the request acts for.
+
+The interface is `Authenticator` (see `pyocci.server.auth.base` for how the app
+uses it). The methods (``[auth] method``), one module each:
+
+* ``none`` - `NoAuth` (`base`): every request acts for one tenant.
+* ``basic`` - `BasicAuth` (`basic`): HTTP basic against the users file.
+* ``token`` - `TokenAuth` (`token`): bearer tokens from the users file.
+* ``x509`` - `X509Auth` (`x509`): TLS client certificates.
+* ``keystone`` - `KeystoneAuth` (`keystone`): OpenStack Keystone tokens.
+
+The users file of ``basic`` and ``token`` is in `users`, the hashing of its
+passwords and tokens in `hashing`. Every public name of these modules can be
+imported from here.
+
+A new method subclasses `Authenticator` in a module of its own, adds its
+name to ``AUTH_METHODS`` and its settings to `AuthConfig`, and a branch to
+`build_authenticator`.
+"""
+
+from __future__ import annotations
+
+from pyocci.server.auth.base import AuthenticationError, Authenticator, NoAuth
+from pyocci.server.auth.basic import BasicAuth, basic_challenge, parse_basic_authorization
+
+# The scrypt defaults, importable from here as before (and, as before, not in `__all__`).
+from pyocci.server.auth.hashing import SCRYPT_N as SCRYPT_N
+from pyocci.server.auth.hashing import SCRYPT_P as SCRYPT_P
+from pyocci.server.auth.hashing import SCRYPT_R as SCRYPT_R
+from pyocci.server.auth.hashing import generate_token, hash_password, hash_token, verify_password
+from pyocci.server.auth.keystone import (
+    IdentityServiceUnavailableError,
+    KeystoneAuth,
+    keystone_challenge,
+    keystone_v3_url,
+)
+from pyocci.server.auth.token import TokenAuth, bearer_challenge
+from pyocci.server.auth.users import (
+    User,
+    UsersFile,
+    check_tenant_id,
+    check_user_name,
+    read_users_file,
+    write_users_file,
+)
+from pyocci.server.auth.x509 import X509Auth
+from pyocci.server.config import AUTH_METHODS, AuthConfig, ConfigError
+
+__all__ = [
+    "AuthenticationError",
+    "Authenticator",
+    "BasicAuth",
+    "IdentityServiceUnavailableError",
+    "KeystoneAuth",
+    "NoAuth",
+    "TokenAuth",
+    "User",
+    "UsersFile",
+    "X509Auth",
+    "basic_challenge",
+    "bearer_challenge",
+    "build_authenticator",
+    "check_tenant_id",
+    "check_user_name",
+    "generate_token",
+    "hash_password",
+    "hash_token",
+    "keystone_challenge",
+    "keystone_v3_url",
+    "parse_basic_authorization",
+    "read_users_file",
+    "verify_password",
+    "write_users_file",
+]
+
+
+def build_authenticator(config: AuthConfig) -> Authenticator:
+    """The authenticator an `AuthConfig` describes; ConfigError if it cannot be built
+    (an unknown method, a malformed users file)."""
+    if config.method == "none":
+        return NoAuth(config.tenant)
+    if config.method == "basic":
+        return BasicAuth(
+            config.effective_users_file,
+            realm=config.realm,
+            cache_seconds=config.cache_seconds,
+            cache_size=config.cache_size,
+        )
+    if config.method == "token":
+        return TokenAuth(config.effective_users_file, realm=config.realm)
+    if config.method == "x509":
+        return X509Auth(config.tenant)
+    if config.method == "keystone":
+        assert config.keystone_url is not None  # AuthConfig insists
+        return KeystoneAuth(
+            config.keystone_url,
+            service_user=config.keystone_service_user or "",
+            service_password=config.keystone_service_password or "",
+            service_project=config.keystone_service_project or "",
+            service_domain=config.keystone_service_domain,
+            ca=config.keystone_ca,
+            timeout=config.keystone_timeout,
+            cache_seconds=config.cache_seconds,
+            cache_size=config.cache_size,
+        )
+    raise ConfigError(
+        f"auth.method: expected one of {', '.join(map(repr, AUTH_METHODS))}, got {config.method!r}"
+    )

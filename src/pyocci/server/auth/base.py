@@ -1,0 +1,83 @@
+"""The authentication interface: who is asking, and which tenant the request acts for.
+
+The app calls `Authenticator.authenticate` with the request headers (names in
+lower case) before anything else and gets a `Tenant`, or catches
+`AuthenticationError` and answers 401 with ``WWW-Authenticate:
+<error.challenge>`` and the error's message. Every entity and user mixin
+belongs to a tenant; the tenant is all the rest of the server knows of the
+caller.
+
+The challenge travels with the error because it is what tells a client how
+to authenticate (clients such as rOCCI-cli probe ``GET /-/`` without
+credentials and read it).
+
+Also here is the simplest method, ``none`` - `NoAuth`: every request acts for
+one tenant (``[auth] tenant``, default ``default``). For development and
+single-user sites behind something that already authenticates.
+"""
+
+from __future__ import annotations
+
+import logging
+from abc import ABC, abstractmethod
+from collections.abc import Mapping
+
+from pyocci.backends.base import Tenant
+from pyocci.model.errors import OcciError
+
+__all__ = ["AuthenticationError", "Authenticator", "NoAuth"]
+
+# One logger for every method, named after the package.
+logger = logging.getLogger("pyocci.server.auth")
+
+
+# Longer Authorization values are refused before decoding: nobody's credentials are
+# this long, and the server should not base64-decode megabytes for an attacker.
+_MAX_CREDENTIALS = 4096
+
+
+class AuthenticationError(OcciError):
+    """The request carries no valid credentials: 401 with ``WWW-Authenticate: <challenge>``.
+
+    The message is for the client and says what to send; it never tells an
+    unknown user from a wrong password.
+    """
+
+    def __init__(self, message: str, *, challenge: str) -> None:
+        super().__init__(message)
+        self.challenge = challenge
+
+
+class Authenticator(ABC):
+    """Turns request headers into the tenant the request acts for."""
+
+    @property
+    @abstractmethod
+    def challenge(self) -> str | None:
+        """The ``WWW-Authenticate`` value that tells clients how to authenticate
+        (None for a method that never refuses)."""
+
+    @abstractmethod
+    async def authenticate(self, headers: Mapping[str, str]) -> Tenant:
+        """The tenant of a request, from its headers (lower-case names).
+
+        Raises AuthenticationError, and nothing else, when the credentials are
+        missing, malformed or wrong.
+        """
+
+    async def close(self) -> None:  # noqa: B027 - optional hook, nothing to do by default
+        """Release what the method holds (HTTP clients to an identity service); at shutdown."""
+
+
+class NoAuth(Authenticator):
+    """No authentication: every request acts for the one configured tenant."""
+
+    def __init__(self, tenant: str = "default") -> None:
+        self._tenant = Tenant(id=tenant)
+
+    @property
+    def challenge(self) -> None:
+        return None
+
+    async def authenticate(self, headers: Mapping[str, str]) -> Tenant:
+        return self._tenant
