@@ -164,7 +164,6 @@ def cli(url: str, *arguments: str, expect_lines: int | None = None) -> Callable[
 
 def raw_listing(url: str, count: int) -> Callable[[], None]:
     def run() -> None:
-        received = 0
         with httpx.Client(base_url=url, timeout=120) as http:
             page = 1
             while True:
@@ -173,12 +172,13 @@ def raw_listing(url: str, count: int) -> Callable[[], None]:
                     params={"page": page, "number": 1000},
                     headers={"accept": "application/occi+json"},
                 )
-                received += len(response.content)
-                if "next" not in response.links or received == 0:
+                # An error page is fast: it must not pass for a listing.
+                response.raise_for_status()
+                if "next" not in response.links:
                     break
                 page += 1
                 if page > count // 1000 + 2:
-                    break
+                    raise SystemExit(f"the server pages past {count:,} computes")
 
     return run
 
@@ -233,7 +233,10 @@ def main() -> None:
         figure = results[rows[0][0]]
         baseline = results["baseline: httpx GET, paged JSON"]
         print()
-        verdict = "meets" if figure < TARGET_SECONDS or count < 10_000 else "misses"
+        if count >= 10_000:
+            verdict = "meets" if figure < TARGET_SECONDS else "misses"
+        else:
+            verdict = "not measured (list 10,000 computes or more: drop --quick)"
         print(
             f"occi list compute over {count:,} computes: {figure:.2f} s "
             f"({figure / baseline:.1f}x the raw HTTP listing); target < {TARGET_SECONDS:g} s "

@@ -201,6 +201,9 @@ def test_conflict(occi):
         (["list", "compute", "--page-size", "0"], "--page-size"),
         (["resize", "/compute/x"], "say the new size"),
         (["--rendering", "xml", "discover"], "'xml' is not one of"),
+        (["create", "compute", "--user-data", "-"], "standard input is empty"),
+        (["unlink", "/compute/x"], "is a compute, not a link"),
+        (["describe", "http://elsewhere.example/compute/1"], "is not on the endpoint"),
     ],
 )
 def test_bad_input_is_caught_before_sending(occi, arguments, message):

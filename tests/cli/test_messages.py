@@ -33,6 +33,21 @@ def refused(status: int, challenge: str | None = None):
             UNREACHABLE,
             "is occi-server running at http://h:1?",
         ),
+        (
+            ServerUnreachableError("https://h:1", "[SSL: CERTIFICATE_VERIFY_FAILED] failed"),
+            UNREACHABLE,
+            "--ca FILE|DIR",
+        ),
+        (
+            ServerUnreachableError("https://h:1", "[SSL: WRONG_VERSION_NUMBER] wrong version"),
+            UNREACHABLE,
+            "try http://h:1",
+        ),
+        (
+            ServerUnreachableError("http://nowhere.invalid", "Name or service not known"),
+            UNREACHABLE,
+            "check the host name",
+        ),
         (RequestTimeoutError("http://h:1", 30), UNREACHABLE, "--timeout"),
         (refused(401, 'Basic realm="pyocci"'), AUTH, "--auth basic --user NAME"),
         (refused(401, "Bearer"), AUTH, "--auth token --token TOKEN"),

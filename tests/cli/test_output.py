@@ -13,6 +13,11 @@ from pyocci.model import Resource
 from pyocci.model.infrastructure import COMPUTE
 
 
+def url_on_h(location: str) -> str:
+    """The URL of a location on an endpoint http://h:1."""
+    return "http://h:1" + location
+
+
 def vm(number: int, state: str = "active") -> Resource:
     return Resource(
         kind=COMPUTE.id,
@@ -33,7 +38,7 @@ def printed(output: Output, style: str) -> str:
 
 
 def listing() -> Output:
-    return entities_output(model_of([COMPUTE]), [vm(1), vm(2, "inactive")], "http://h:1")
+    return entities_output(model_of([COMPUTE]), [vm(1), vm(2, "inactive")], url_on_h)
 
 
 def test_json_and_yaml_carry_the_full_records():
@@ -63,7 +68,7 @@ def test_table_has_headers_and_values():
 
 
 def test_detailed_output_lists_attributes_one_per_line():
-    detailed = entities_output(model_of([COMPUTE]), [vm(1)], "http://h:1", detailed=True)
+    detailed = entities_output(model_of([COMPUTE]), [vm(1)], url_on_h, detailed=True)
     lines = printed(detailed, "plain").splitlines()
     assert "occi.compute.cores\t2" in lines
     assert "mixin\thttp://example.org/os#debian" in lines
@@ -80,6 +85,6 @@ def test_merged_sites_get_a_site_column():
 
 
 def test_nothing_to_print_prints_nothing_in_plain_and_an_empty_list_in_json():
-    empty = entities_output(model_of([COMPUTE]), [], "http://h:1")
+    empty = entities_output(model_of([COMPUTE]), [], url_on_h)
     assert printed(empty, "plain") == ""
     assert json.loads(printed(empty, "json")) == []

@@ -198,6 +198,8 @@ def test_wait_for_gives_up_after_its_timeout(server: RunningServer):
             "occi.compute.userdata is required",
         ),
         (lambda o: o.update("/nowhere/x", attributes={"a": 1}), "not an entity location"),
+        (lambda o: o.unlink("/compute/x"), "is a compute, not a link; nothing was deleted"),
+        (lambda o: o.get("http://elsewhere.example/compute/1"), "is not on the endpoint"),
     ],
     ids=[
         "kind",
@@ -210,6 +212,8 @@ def test_wait_for_gives_up_after_its_timeout(server: RunningServer):
         "parameter",
         "required",
         "location",
+        "unlink-a-resource",
+        "other-host",
     ],
 )
 def test_bad_input_is_refused_before_sending(server: RunningServer, attempt, expected):

@@ -12,7 +12,14 @@ from functools import partial
 import httpx
 import pytest
 
-from pyocci.client import Credentials, OcciClient, ProtocolError, RequestTimeoutError
+from pyocci.client import (
+    Credentials,
+    InvalidInputError,
+    OcciClient,
+    ProtocolError,
+    RequestTimeoutError,
+)
+from pyocci.client.discovery import QUERY_INTERFACE
 from pyocci.client.transport import Transport, error_message, normalize_endpoint
 
 
@@ -39,6 +46,31 @@ def test_locations_and_urls(transport: Transport):
     assert (
         transport.path("http://elsewhere.example/network/9") == "http://elsewhere.example/network/9"
     )
+
+
+def test_an_endpoint_with_a_path_keeps_it_for_the_query_interface():
+    prefixed = Transport("https://cloud.example.org/occi1.2/", Credentials(), timeout=5)
+    try:
+        assert prefixed.url(QUERY_INTERFACE) == "https://cloud.example.org/occi1.2/-/"
+        # Locations the server gives are absolute paths that already hold the prefix.
+        assert prefixed.url("/occi1.2/compute/1") == "https://cloud.example.org/occi1.2/compute/1"
+    finally:
+        prefixed.close()
+
+
+def test_other_hosts_are_never_sent_a_request():
+    """Credentials are for the endpoint: a URL of another host is refused, not fetched."""
+    sent: list[httpx.Request] = []
+    hooks = {"request": [sent.append]}
+    basic = Credentials(method="basic", username="u", password="p")
+    transport = Transport("http://127.0.0.1:8787", basic, timeout=5, event_hooks=hooks)
+    try:
+        with pytest.raises(InvalidInputError) as raised:
+            transport.request("GET", "https://elsewhere.example/compute/1")
+    finally:
+        transport.close()
+    assert "is not on the endpoint http://127.0.0.1:8787" in raised.value.message
+    assert sent == []
 
 
 def answer(status: int, **kwargs) -> httpx.Response:
@@ -90,3 +122,9 @@ def test_a_web_server_that_is_not_occi_is_a_protocol_error(web_server: str):
     with OcciClient(web_server) as occi, pytest.raises(ProtocolError) as raised:
         occi.discover()
     assert "is this an OCCI endpoint?" in raised.value.message
+
+
+def test_a_url_below_the_endpoint_root_says_there_is_no_query_interface(web_server: str):
+    with OcciClient(web_server + "/compute") as occi, pytest.raises(ProtocolError) as raised:
+        occi.discover()
+    assert f"{web_server}/compute/-/ is not found: no OCCI query interface" in raised.value.message

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import click
 
+from pyocci.cli.endpoints import Target
 from pyocci.cli.entities import wait_options
 from pyocci.cli.options import command_options
-from pyocci.cli.output import Output, entities_output
+from pyocci.cli.output import Output, category_record, entities_output, records_output
 from pyocci.cli.progress import wait_display
-from pyocci.cli.runner import base_url, execute, key_values
-from pyocci.cli.session import Target
+from pyocci.cli.runner import execute, key_values
 from pyocci.client import OcciClient
 from pyocci.client.waiting import state_of
 from pyocci.model.entity import Entity
@@ -75,7 +75,7 @@ def trigger(
             entity = answered
         else:
             entity = _settle(client, target, location, expected, wait_timeout)
-        return entities_output(client.model, [entity], base_url(client))
+        return entities_output(client.model, [entity], client.url)
 
     execute(ctx, work)
 
@@ -94,19 +94,8 @@ def save(ctx: click.Context, location: str, name: str | None, method: str | None
     def work(client: OcciClient, target: Target) -> Output:
         parameters = {"method": method} if method else {}
         mixin = client.save(location, name, **parameters)
-        record = {
-            "id": mixin.id,
-            "term": mixin.term,
-            "title": mixin.title,
-            "location": mixin.location,
-        }
-        url = client.url(mixin.location) if mixin.location else None
-        return Output(
-            records=[record],
-            rows=[{**record, "url": url}],
-            columns=[("term", "TERM"), ("title", "TITLE"), ("location", "LOCATION")],
-            plain=["term"],
-        )
+        columns = [("term", "TERM"), ("title", "TITLE"), ("location", "LOCATION")]
+        return records_output([category_record(mixin)], client.url, columns, plain=["term"])
 
     execute(ctx, work)
 
@@ -139,6 +128,6 @@ def resize(
         entity = client.resize(location, size, cores=cores, memory=memory)
         if wait:
             entity = _settle(client, target, location, before, wait_timeout)
-        return entities_output(client.model, [entity], base_url(client))
+        return entities_output(client.model, [entity], client.url)
 
     execute(ctx, work)

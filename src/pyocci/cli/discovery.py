@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import click
 
+from pyocci.cli.endpoints import Target
 from pyocci.cli.options import command_options
-from pyocci.cli.output import Output
+from pyocci.cli.output import Output, category_record, records_output
 from pyocci.cli.runner import execute
-from pyocci.cli.session import Target
 from pyocci.client import OcciClient
 from pyocci.client import templates as choice
-from pyocci.model.category import Action, Kind, Mixin
+from pyocci.model.category import Kind, Mixin
 
 CLASSES = ("kind", "mixin", "action")
 
@@ -29,25 +29,14 @@ def discover(ctx: click.Context, classes: tuple[str, ...]) -> None:
     """List the kinds, mixins and actions the server offers."""
 
     def work(client: OcciClient, target: Target) -> Output:
-        output = Output(
-            columns=[
-                ("class", "CLASS"),
-                ("term", "TERM"),
-                ("location", "LOCATION"),
-                ("title", "TITLE"),
-            ]
-        )
-        discovery = client.discover()
-        for category in discovery.categories:
+        records = []
+        for category in client.discover().categories:
             if classes and category.category_class not in classes:
                 continue
             record = {
-                "id": category.id,
+                **category_record(category),
                 "class": category.category_class,
-                "term": category.term,
                 "scheme": category.scheme,
-                "title": category.title,
-                "location": getattr(category, "location", None),
                 "attributes": list(category.attributes),
             }
             if isinstance(category, Kind):
@@ -57,12 +46,14 @@ def discover(ctx: click.Context, classes: tuple[str, ...]) -> None:
                 record["depends"] = list(category.depends)
                 record["applies"] = list(category.applies)
                 record["actions"] = list(category.actions)
-            elif isinstance(category, Action):
-                pass
-            output.records.append(record)
-            location = record["location"]
-            output.rows.append({**record, "url": client.url(location) if location else None})
-        return output
+            records.append(record)
+        columns = [
+            ("class", "CLASS"),
+            ("term", "TERM"),
+            ("location", "LOCATION"),
+            ("title", "TITLE"),
+        ]
+        return records_output(records, client.url, columns)
 
     execute(ctx, work)
 
@@ -92,39 +83,19 @@ def templates(
     def work(client: OcciClient, target: Target) -> Output:
         found = client.templates(kind)
         if text:
-            lowered = text.lower()
-            found = [
-                t for t in found if lowered in t.term.lower() or lowered in (t.title or "").lower()
-            ]
+            found = choice.containing(found, text)
         if cores is not None or memory is not None:
-            fitting = [
-                t
-                for t in found
-                if t.cores is not None
-                and t.memory is not None
-                and (cores is None or t.cores >= cores)
-                and (memory is None or t.memory >= memory)
-            ]
-            if not fitting and found:
-                choice.smallest(found, cores=cores, memory=memory)  # explains why
-            found = sorted(fitting, key=lambda t: (t.cores, t.memory, t.term))
+            found = choice.fitting(found, cores=cores, memory=memory)
         columns = [("term", "TERM"), ("title", "TITLE")]
         if kind == "resource":
             columns += [("cores", "CORES"), ("memory", "MEMORY (GiB)")]
-        output = Output(columns=[*columns, ("location", "LOCATION")])
+        records = []
         for template in found:
-            record = {
-                "id": template.id,
-                "term": template.term,
-                "title": template.title,
-                "location": template.mixin.location,
-            }
+            record = category_record(template.mixin)
             if kind == "resource":
                 record["cores"] = template.cores
                 record["memory"] = template.memory
-            output.records.append(record)
-            location = template.mixin.location
-            output.rows.append({**record, "url": client.url(location) if location else None})
-        return output
+            records.append(record)
+        return records_output(records, client.url, [*columns, ("location", "LOCATION")])
 
     execute(ctx, work)

@@ -3,19 +3,21 @@
 from __future__ import annotations
 
 import base64
+import sys
 from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any, TypeVar
 
 import click
 
-from pyocci.cli.options import command_options
-from pyocci.cli.output import Output, entities_output
+from pyocci.cli.endpoints import Target
+from pyocci.cli.options import command_options, settings
+from pyocci.cli.output import Output, entities_output, records_output
 from pyocci.cli.progress import wait_display
-from pyocci.cli.runner import base_url, execute, key_values
-from pyocci.cli.session import Target
+from pyocci.cli.runner import execute, key_values
 from pyocci.client import InvalidInputError, OcciClient
 from pyocci.model.entity import Entity, Resource
+from pyocci.rendering.negotiation import OCCI_JSON
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -77,22 +79,21 @@ def list_(
     page_size: int | None,
 ) -> None:
     """List the entities of a kind (compute, storage, network...) or a mixin."""
-    style = ctx.meta.get("occi.settings", {}).get("output")
+    style = settings(ctx).get("output")
 
     def work(client: OcciClient, target: Target) -> Output:
         if page_size:
             client.page_size = page_size
         wanted = key_values(attributes)
-        if style == "uri-list" and client.media_type != "application/occi+json":
+        if style == "uri-list" and client.media_type != OCCI_JSON:
             # Text listings carry locations: no need to fetch every entity.
-            base = base_url(client)
             locations = client.locations(category, filters=filters, attributes=wanted)
             return Output(
-                rows=[{"url": base + loc, "location": loc} for loc in locations],
+                rows=[{"url": client.url(loc), "location": loc} for loc in locations],
                 columns=[("location", "LOCATION")],
             )
         found = list(client.list(category, filters=filters, attributes=wanted))
-        return entities_output(client.model, found, base_url(client))
+        return entities_output(client.model, found, client.url)
 
     execute(ctx, work)
 
@@ -106,19 +107,26 @@ def describe(ctx: click.Context, locations: tuple[str, ...]) -> None:
 
     def work(client: OcciClient, target: Target) -> Output:
         found = [client.get(location) for location in locations]
-        return entities_output(client.model, found, base_url(client), detailed=True)
+        return entities_output(client.model, found, client.url, detailed=True)
 
     execute(ctx, work)
 
 
-def _read(path: str, what: str) -> str:
+def _read(path: str, option: str) -> str:
+    """The text of the file an option names ('-': standard input); a usage error when it
+    cannot be read or is empty (sending nothing where the user meant something)."""
     if path == "-":
-        return click.get_text_stream("stdin").read()
-    try:
-        return Path(path).expanduser().read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as error:
-        reason = getattr(error, "strerror", None) or str(error)
-        raise InvalidInputError(f"cannot read {what} {path}: {reason}") from None
+        text = sys.stdin.read()
+        path = "standard input"
+    else:
+        try:
+            text = Path(path).expanduser().read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as error:
+            reason = getattr(error, "strerror", None) or str(error)
+            raise click.BadParameter(f"cannot read {path}: {reason}", param_hint=option) from None
+    if not text.strip():
+        raise click.BadParameter(f"{path} is empty", param_hint=option)
+    return text
 
 
 @click.command()
@@ -184,12 +192,12 @@ def create(
 ) -> None:
     """Create an entity of KIND (compute, storage, network...) and print it."""
     # Files are read once, before any site is contacted.
+    user_data_text = _read(user_data, "--user-data") if user_data else None
+    ssh_key_text = _read(ssh_key, "--ssh-key").strip() if ssh_key else None
     try:
-        user_data_text = _read(user_data, "the user data") if user_data else None
-        ssh_key_text = _read(ssh_key, "the SSH key").strip() if ssh_key else None
         values = key_values(attributes)
     except InvalidInputError as error:
-        raise click.BadParameter(error.message) from None
+        raise click.UsageError(error.message) from None
     if summary is not None:
         values["occi.core.summary"] = summary
 
@@ -242,7 +250,7 @@ def create(
                 )
         else:
             created = client.get(location)
-        output = entities_output(client.model, [created], base_url(client))
+        output = entities_output(client.model, [created], client.url)
         output.plain = ["location"]
         return output
 
@@ -283,7 +291,7 @@ def update(
         if not values and not mixins:
             raise InvalidInputError("nothing to change: give --title, --attribute or --mixin")
         updated = client.update(location, attributes=values, mixins=mixins)
-        return entities_output(client.model, [updated], base_url(client))
+        return entities_output(client.model, [updated], client.url)
 
     execute(ctx, work)
 
@@ -303,9 +311,9 @@ def delete(ctx: click.Context, locations: tuple[str, ...]) -> None:
 
 def deleted(client: OcciClient, locations: Iterable[str], remove: Callable[[str], None]) -> Output:
     """Delete each location with `remove`; the Output listing them."""
-    output = Output(columns=[("location", "LOCATION"), ("result", "RESULT")], plain=["location"])
+    records = []
     for location in locations:
         remove(location)
-        output.records.append({"location": location, "deleted": True})
-        output.rows.append({"location": location, "url": client.url(location), "result": "deleted"})
-    return output
+        records.append({"location": location, "deleted": True})
+    columns = [("location", "LOCATION"), ("result", "RESULT")]
+    return records_output(records, client.url, columns, plain=["location"], result="deleted")

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import click
 
+from pyocci.cli.endpoints import Target
 from pyocci.cli.entities import deleted
 from pyocci.cli.options import command_options
 from pyocci.cli.output import Output, entities_output
-from pyocci.cli.runner import base_url, execute, key_values
-from pyocci.cli.session import Target
+from pyocci.cli.runner import execute, key_values
 from pyocci.client import OcciClient
 
 
@@ -47,7 +47,7 @@ def link(
         location = client.link(
             source, target_location, kind=kind, attributes=key_values(attributes), mixins=mixins
         )
-        output = entities_output(client.model, [client.get(location)], base_url(client))
+        output = entities_output(client.model, [client.get(location)], client.url)
         output.columns.append(("target", "TARGET"))
         output.plain = ["location"]
         return output

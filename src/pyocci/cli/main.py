@@ -62,8 +62,9 @@ def main(argv: list[str] | None = None) -> int:
         click.echo("occi: interrupted", err=True)
         return 130
     except Exception as error:  # bad input found while building a request, say
-        click.echo(explain(error).render(), err=True)
-        return explain(error).status
+        failure = explain(error)
+        click.echo(failure.render(), err=True)
+        return failure.status
     return status if isinstance(status, int) else 0
 
 

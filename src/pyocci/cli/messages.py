@@ -56,19 +56,14 @@ class Failure:
         return text
 
 
-def explain(error: BaseException, endpoint: str | None = None) -> Failure:
+def explain(error: BaseException) -> Failure:
     """The Failure for an exception; unexpected ones say that they are a bug."""
     if isinstance(error, InvalidInputError):
         return Failure(error.message, None, INPUT)
     if isinstance(error, CredentialsError | SitesError | ValueError):
         return Failure(str(error), None, INPUT)
     if isinstance(error, ServerUnreachableError):
-        return Failure(
-            error.message,
-            f"is occi-server running at {error.endpoint}? Start it with `occi-server`, or "
-            "point occi elsewhere with --endpoint URL or --site NAME",
-            UNREACHABLE,
-        )
+        return Failure(error.message, _unreachable_hint(error), UNREACHABLE)
     if isinstance(error, RequestTimeoutError):
         return Failure(error.message, "the server may be overloaded; raise --timeout", UNREACHABLE)
     if isinstance(error, AuthenticationError):
@@ -108,7 +103,7 @@ def explain(error: BaseException, endpoint: str | None = None) -> Failure:
         return Failure(error.message, "`occi describe URL` shows its state message", WAIT)
     if isinstance(error, ProtocolError):
         return Failure(
-            error.message, "is this an OCCI endpoint? --verbose shows the exchange", SERVER
+            error.message, "check the endpoint URL; --verbose shows the exchange", SERVER
         )
     if isinstance(error, ClientError):
         return Failure(error.message, None, SERVER)
@@ -120,6 +115,25 @@ def explain(error: BaseException, endpoint: str | None = None) -> Failure:
         f"unexpected {type(error).__name__}: {error}",
         "this is a bug in occi; please report it",
         SERVER,
+    )
+
+
+def _unreachable_hint(error: ServerUnreachableError) -> str:
+    """What to try when no connection was made, by what went wrong."""
+    reason = error.reason.lower()
+    if "certificate_verify_failed" in reason or "certificate verify failed" in reason:
+        return (
+            "the server's certificate is not trusted: give its CA with --ca FILE|DIR "
+            "(or --insecure to skip the check)"
+        )
+    if "wrong_version_number" in reason or "wrong version number" in reason:
+        plain = error.endpoint.replace("https:", "http:", 1)
+        return f"the server does not speak TLS there; try {plain}"
+    if "name or service not known" in reason or "nodename nor servname" in reason:
+        return "check the host name of the endpoint"
+    return (
+        f"is occi-server running at {error.endpoint}? Start it with `occi-server`, or "
+        "point occi elsewhere with --endpoint URL or --site NAME"
     )
 
 

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import click
 
+from pyocci.cli.endpoints import Target
 from pyocci.cli.options import command_options
-from pyocci.cli.output import Output
+from pyocci.cli.output import Output, category_record, records_output
 from pyocci.cli.runner import execute
-from pyocci.cli.session import Target
 from pyocci.client import OcciClient
 
 _COLUMNS = [("term", "TERM"), ("location", "LOCATION"), ("result", "RESULT")]
@@ -44,16 +44,8 @@ def define(
         defined = client.define_mixin(
             term, scheme=scheme, title=title, location=location, depends=depends, applies=applies
         )
-        record = {
-            "id": defined.id,
-            "term": defined.term,
-            "title": defined.title,
-            "location": defined.location,
-        }
-        url = client.url(defined.location) if defined.location else None
-        return Output(
-            [record], [{**record, "url": url, "result": "defined"}], _COLUMNS, plain=["location"]
-        )
+        record = category_record(defined)
+        return records_output([record], client.url, _COLUMNS, plain=["location"], result="defined")
 
     execute(ctx, work)
 
@@ -87,30 +79,17 @@ def remove(ctx: click.Context, name: str, locations: tuple[str, ...]) -> None:
             return _members(client, name, locations, "dissociated")
         category = client.category(name, kinds=False)
         client.remove_mixin(category.id)
-        record = {"id": category.id, "term": category.term, "location": category.location}
-        return Output(
-            [{**record, "removed": True}],
-            [{**record, "result": "removed"}],
-            _COLUMNS,
-            plain=["term"],
-        )
+        record = {**category_record(category), "removed": True}
+        return records_output([record], client.url, _COLUMNS, plain=["term"], result="removed")
 
     execute(ctx, work)
 
 
 def _members(client: OcciClient, name: str, locations: tuple[str, ...], result: str) -> Output:
     category = client.category(name, kinds=False)
-    output = Output(
-        columns=[("term", "MIXIN"), ("location", "LOCATION"), ("result", "RESULT")],
-        plain=["location"],
-    )
-    for location in locations:
-        record = {
-            "mixin": category.id,
-            "term": category.term,
-            "location": location,
-            "result": result,
-        }
-        output.records.append(record)
-        output.rows.append({**record, "url": client.url(location)})
-    return output
+    records = [
+        {"mixin": category.id, "term": category.term, "location": location, "result": result}
+        for location in locations
+    ]
+    columns = [("term", "MIXIN"), ("location", "LOCATION"), ("result", "RESULT")]
+    return records_output(records, client.url, columns, plain=["location"])

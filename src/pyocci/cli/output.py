@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, TextIO
 
@@ -19,8 +19,12 @@ from rich.console import Console
 from rich.table import Table
 
 from pyocci.client.waiting import state_of
+from pyocci.model.category import Category
 from pyocci.model.entity import Entity, Link, Resource
 from pyocci.model.registry import Model
+
+#: The absolute URL of a location on the endpoint (`OcciClient.url`).
+UrlOf = Callable[[str], str]
 
 
 @dataclass
@@ -49,7 +53,7 @@ def term(identifier: str | None) -> str:
     return (identifier or "").rsplit("#", 1)[-1]
 
 
-def entity_record(entity: Entity, url: str) -> dict[str, Any]:
+def entity_record(entity: Entity, url: str | None) -> dict[str, Any]:
     """An entity as json/yaml show it."""
     record: dict[str, Any] = {
         "location": entity.location,
@@ -73,7 +77,7 @@ def entity_record(entity: Entity, url: str) -> dict[str, Any]:
     return record
 
 
-def entity_row(model: Model, entity: Entity, url: str) -> dict[str, Any]:
+def entity_row(model: Model, entity: Entity, url: str | None) -> dict[str, Any]:
     """An entity as one row of a table."""
     row = {
         "location": entity.location,
@@ -96,15 +100,46 @@ ENTITY_COLUMNS = [
 
 
 def entities_output(
-    model: Model, entities: Sequence[Entity], base: str, *, detailed: bool = False
+    model: Model, entities: Sequence[Entity], url: UrlOf, *, detailed: bool = False
 ) -> Output:
-    """The usual Output of entities: records, rows, and the entity columns."""
+    """The usual Output of entities: records, rows, and the entity columns.
+
+    `url` makes the absolute URL of a location (`OcciClient.url`).
+    """
     records, rows = [], []
     for entity in entities:
-        url = base + (entity.location or "")
-        records.append(entity_record(entity, url))
-        rows.append(entity_row(model, entity, url))
+        absolute = url(entity.location) if entity.location else None
+        records.append(entity_record(entity, absolute))
+        rows.append(entity_row(model, entity, absolute))
     return Output(records, rows, list(ENTITY_COLUMNS), detailed=detailed)
+
+
+def category_record(category: Category) -> dict[str, Any]:
+    """A kind, mixin or template as json/yaml show it: identifier, term, title, location."""
+    return {
+        "id": category.id,
+        "term": category.term,
+        "title": category.title,
+        "location": getattr(category, "location", None),
+    }
+
+
+def records_output(
+    records: Sequence[dict[str, Any]],
+    url: UrlOf,
+    columns: Sequence[tuple[str, str]],
+    *,
+    plain: list[str] | None = None,
+    result: str | None = None,
+) -> Output:
+    """An Output of records that each have a ``location``; rows add its URL and `result`."""
+    rows = []
+    for record in records:
+        row = {**record, "url": url(record["location"]) if record.get("location") else None}
+        if result is not None:
+            row["result"] = result
+        rows.append(row)
+    return Output(list(records), rows, list(columns), plain=plain)
 
 
 def merge(results: Sequence[tuple[str, Output]]) -> Output:

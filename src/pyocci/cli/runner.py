@@ -14,10 +14,10 @@ from typing import Any
 
 import click
 
+from pyocci.cli.endpoints import Target, run_on, targets
 from pyocci.cli.messages import explain
 from pyocci.cli.options import settings
 from pyocci.cli.output import Output, default_output, emit, merge
-from pyocci.cli.session import Target, run_on, targets
 from pyocci.client import InvalidInputError, OcciClient
 
 Work = Callable[[OcciClient, Target], Output]
@@ -64,8 +64,3 @@ def key_values(pairs: Iterable[str], what: str = "--attribute") -> dict[str, Any
             raise InvalidInputError(f"{what} {pair!r}: write NAME=VALUE")
         values[name.strip()] = value
     return values
-
-
-def base_url(client: OcciClient) -> str:
-    """What to put before a location to make a URL of this client's endpoint."""
-    return client.endpoint

@@ -26,6 +26,10 @@ from typing import Any
 
 from platformdirs import user_config_dir
 
+from pyocci.client.auth import AUTH_METHODS
+from pyocci.client.discovery import media_type_named
+from pyocci.client.transport import normalize_endpoint
+
 #: Site keys and the `Credentials` field each one sets (None: not a credential).
 SITE_KEYS: dict[str, str | None] = {
     "endpoint": None,
@@ -153,12 +157,30 @@ def _site(path: Path, name: str, table: dict[str, Any]) -> Site:
             raise SitesError(f"{path}: sites.{name}: unknown key {key!r}{hint}")
         if key in _BOOLEAN_KEYS and not isinstance(value, bool):
             raise SitesError(f"{path}: sites.{name}.{key} must be true or false")
-        if key in _NUMBER_KEYS and (isinstance(value, bool) or not isinstance(value, int | float)):
-            raise SitesError(f"{path}: sites.{name}.{key} must be a number of seconds")
+        if key in _NUMBER_KEYS and (
+            isinstance(value, bool) or not isinstance(value, int | float) or value <= 0
+        ):
+            raise SitesError(f"{path}: sites.{name}.{key} must be a positive number of seconds")
         if key not in _BOOLEAN_KEYS | _NUMBER_KEYS and not isinstance(value, str):
             raise SitesError(f"{path}: sites.{name}.{key} must be a string")
     endpoint = table.get("endpoint")
     if not endpoint:
         raise SitesError(f'{path}: sites.{name} needs an endpoint = "https://..."')
+    _check_values(path, name, table)
     settings = {key: value for key, value in table.items() if key != "endpoint"}
     return Site(name, endpoint, settings)
+
+
+def _check_values(path: Path, name: str, table: dict[str, Any]) -> None:
+    """The endpoint, auth and rendering of a site, checked where the file can be named."""
+    try:
+        normalize_endpoint(table["endpoint"])
+        if "rendering" in table:
+            media_type_named(table["rendering"])
+    except ValueError as error:
+        raise SitesError(f"{path}: sites.{name}: {error}") from None
+    if "auth" in table and table["auth"] not in AUTH_METHODS:
+        raise SitesError(
+            f"{path}: sites.{name}.auth {table['auth']!r} is not a method; "
+            f"use one of: {', '.join(AUTH_METHODS)}"
+        )

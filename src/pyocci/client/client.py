@@ -17,6 +17,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
+from urllib.parse import urlsplit
 
 import httpx
 
@@ -40,6 +41,7 @@ from pyocci.rendering.textgrammar import format_attribute, format_category_refer
 DEFAULT_PAGE_SIZE = 1000
 
 INFRA = "http://schemas.ogf.org/occi/infrastructure#"
+LINK_KIND = "http://schemas.ogf.org/occi/core#link"
 COMPUTE = INFRA + "compute"
 USER_DATA = "http://schemas.ogf.org/occi/infrastructure/compute#user_data"
 SSH_KEY = "http://schemas.ogf.org/occi/infrastructure/credentials#ssh_key"
@@ -226,6 +228,11 @@ class OcciClient:
         with ThreadPoolExecutor(max_workers=1) as prefetcher:
             while response is not None:
                 following = response.links.get("next", {}).get("url")
+                if following:
+                    # The next page of this collection: its path on this endpoint, even when
+                    # a server behind a proxy names its own internal host in the link.
+                    parts = urlsplit(following)
+                    following = parts.path + (f"?{parts.query}" if parts.query else "")
                 upcoming = prefetcher.submit(self._get, following, headers) if following else None
                 entities, locations = self._listing(response)
                 if not (entities or locations):
@@ -398,15 +405,15 @@ class OcciClient:
         check_entity(self.model, probe, creating=False)
         changes.attributes = probe.attributes
         response = self._send("POST", location, self.codec.render_entity(changes))
-        return self._entity_of(response, location)
+        return self._answered_entity(response, location) or self.get(location)
 
     def replace(self, location: str, entity: Entity) -> Entity:
-        """PUT a whole entity at its location."""
+        """PUT a whole entity at its location; the entity as it is now."""
         check_entity(self.model, entity, creating=False)
         response = self._send("PUT", location, self.codec.render_entity(entity))
         if response.status_code == 201:
             return self.get(location)
-        return self._entity_of(response, location)
+        return self._answered_entity(response, location) or self.get(location)
 
     def resize(
         self,
@@ -455,13 +462,7 @@ class OcciClient:
 
     def trigger(self, location: str, action: str, **parameters: Any) -> Entity | None:
         """Trigger an action on an entity; the entity as the server answers it, if it does."""
-        response = self._trigger(location, action, parameters)
-        if not response.content and not response.headers.get("x-occi-attribute"):
-            return None
-        try:
-            return self._entity_of(response, location)
-        except ProtocolError:
-            return None
+        return self._answered_entity(self._trigger(location, action, parameters), location)
 
     def save(self, location: str, name: str | None = None, **parameters: Any) -> Mixin:
         """The compute ``save`` action: the new OS template the server made of it."""
@@ -504,7 +505,13 @@ class OcciClient:
         )
 
     def unlink(self, location: str) -> None:
-        """Delete a link."""
+        """Delete a link; InvalidInputError, with nothing sent, for a location that is not one."""
+        kind = self._kind_or_error(location)
+        if not self.model.is_kind_of(kind.id, LINK_KIND):
+            raise InvalidInputError(
+                f"{location} is a {kind.term}, not a link; nothing was deleted "
+                "(deleting a resource is delete, not unlink)"
+            )
         self.delete(location)
 
     # --- mixins ------------------------------------------------------------------------
@@ -538,12 +545,7 @@ class OcciClient:
     def remove_mixin(self, mixin: str) -> None:
         """Remove a user mixin definition (its members lose it)."""
         category = self.category(mixin, kinds=False)
-        self._transport.request(
-            "DELETE",
-            QUERY_INTERFACE,
-            headers=[("accept", self.media_type)],
-            params={"category": category.id},
-        )
+        self._send("DELETE", QUERY_INTERFACE, self.codec.render_categories([category]))
         self._discovery = None
 
     def associate(self, mixin: str, locations: Iterable[str]) -> None:
@@ -644,6 +646,16 @@ class OcciClient:
         if entity.location is None and location is not None:
             entity.location = self._transport.path(location)
         return entity
+
+    def _answered_entity(self, response: httpx.Response, location: str) -> Entity | None:
+        """The entity a write was answered with; None when the answer carries none
+        (an empty body, ``OK``, or only a Location: servers differ there)."""
+        if not response.content.strip() and not response.headers.get("x-occi-attribute"):
+            return None
+        try:
+            return self._entity_of(response, location)
+        except ProtocolError:
+            return None
 
     def _created_location(self, response: httpx.Response) -> str:
         header = response.headers.get("location")

@@ -31,7 +31,8 @@ from pyocci.rendering.negotiation import (
     occi_version,
 )
 
-QUERY_INTERFACE = "/-/"
+#: Relative, so that it lies below an endpoint with a path (``https://host/occi1.2/-/``).
+QUERY_INTERFACE = "-/"
 
 #: What the client asks for when the user forces nothing: JSON first, text/plain else.
 PREFERRED_ACCEPT = f"{OCCI_JSON}, {TEXT_PLAIN};q=0.5"
@@ -80,6 +81,11 @@ def discover(transport: Transport, media_type: str | None = None) -> Discovery:
     try:
         response = transport.request("GET", QUERY_INTERFACE, headers=[("accept", accept)])
     except ServerError as error:
+        if error.status == 404:
+            raise ProtocolError(
+                f"{transport.url(QUERY_INTERFACE)} is not found: no OCCI query interface there; "
+                "is this an OCCI endpoint (its root URL, without a collection path)?"
+            ) from None
         if error.status != 406 or media_type is not None:
             raise
         # A strict 1.1 server refuses an Accept that names JSON at all.
@@ -90,8 +96,8 @@ def discover(transport: Transport, media_type: str | None = None) -> Discovery:
     codec = codec_for(answered)
     if codec is None:
         raise ProtocolError(
-            f"{transport.endpoint}/-/ answered {answered}, which is not an OCCI rendering; "
-            "is this an OCCI endpoint?"
+            f"{transport.url(QUERY_INTERFACE)} answered {answered}, which is not an OCCI "
+            "rendering; is this an OCCI endpoint?"
         )
     try:
         categories = codec.parse_categories(response.content, response.headers.multi_items())

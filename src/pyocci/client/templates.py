@@ -79,15 +79,10 @@ def _number(value: object, kind: type) -> int | float | None:
 def match(candidates: Sequence[Template], spec: str, what: str) -> Template:
     """The one template a spec names; InvalidInputError listing candidates otherwise."""
     wanted = spec.strip()
-    lowered = wanted.lower()
     for template in candidates:
         if wanted in (template.id, template.term, template.mixin.location):
             return template
-    found = [
-        template
-        for template in candidates
-        if lowered in template.term.lower() or lowered in (template.title or "").lower()
-    ]
+    found = containing(candidates, wanted)
     if len(found) == 1:
         return found[0]
     if not found:
@@ -98,28 +93,54 @@ def match(candidates: Sequence[Template], spec: str, what: str) -> Template:
     )
 
 
-def smallest(
+def containing(candidates: Sequence[Template], text: str) -> list[Template]:
+    """The templates whose term or title contains `text`, ignoring case."""
+    lowered = text.strip().lower()
+    return [
+        template
+        for template in candidates
+        if lowered in template.term.lower() or lowered in (template.title or "").lower()
+    ]
+
+
+def fitting(
     candidates: Sequence[Template], *, cores: int | None = None, memory: float | None = None
-) -> Template:
-    """The smallest resource template with at least `cores` and `memory` (GiB)."""
+) -> list[Template]:
+    """The resource templates with at least `cores` and `memory` (GiB), smallest first.
+
+    InvalidInputError, saying what there is, when there are candidates but none
+    fits or none publishes its size; no candidates, no templates.
+    """
+    if not candidates:
+        return []
     sized = [t for t in candidates if t.cores is not None and t.memory is not None]
     if not sized:
         raise InvalidInputError(
             "the server does not publish the sizes of its resource templates (an OCCI 1.1 "
             "server, or a text rendering); choose one by name with --size"
         )
-    fitting = [
+    found = [
         t
         for t in sized
         if (cores is None or (t.cores or 0) >= cores)
         and (memory is None or (t.memory or 0.0) >= memory)
     ]
-    if not fitting:
+    if not found:
         largest = ", ".join(f"{t.term} ({t.cores} cores, {t.memory:g} GiB)" for t in sized)
         raise InvalidInputError(
             f"no resource template has {_constraint(cores, memory)}; the server offers: {largest}"
         )
-    return min(fitting, key=lambda t: (t.cores, t.memory, t.term))
+    return sorted(found, key=lambda t: (t.cores or 0, t.memory or 0.0, t.term))
+
+
+def smallest(
+    candidates: Sequence[Template], *, cores: int | None = None, memory: float | None = None
+) -> Template:
+    """The smallest resource template with at least `cores` and `memory` (GiB)."""
+    found = fitting(candidates, cores=cores, memory=memory)
+    if not found:
+        raise InvalidInputError("the server offers no resource templates")
+    return found[0]
 
 
 def _constraint(cores: int | None, memory: float | None) -> str:

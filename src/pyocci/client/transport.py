@@ -9,6 +9,7 @@ with the server's own message (``X-OCCI-Error``, or the body).
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 from urllib.parse import urljoin, urlsplit
@@ -18,6 +19,7 @@ import httpx
 from pyocci import __version__
 from pyocci.client.auth import Credentials, connection_options
 from pyocci.client.errors import (
+    InvalidInputError,
     RequestTimeoutError,
     ServerUnreachableError,
     server_error,
@@ -74,20 +76,29 @@ class Transport:
         self._http.headers["user-agent"] = f"{self.user_agent} OCCI/{version[0]}.{version[1]}"
 
     def url(self, location: str) -> str:
-        """The absolute URL of a location (a path, or a URL already)."""
+        """The absolute URL of a location (a path, or a URL already).
+
+        A relative location (``-/``) is taken below the endpoint, whose path may
+        have a prefix (``https://cloud.example.org/occi1.2``); an absolute path
+        is the server's own naming, prefix included.
+        """
         return urljoin(self.endpoint + "/", location)
+
+    def on_endpoint(self, url: str) -> bool:
+        """Whether a location or URL names something on this endpoint's host."""
+        parts = urlsplit(url)
+        mine = urlsplit(self.endpoint)
+        return not parts.scheme or (parts.scheme, parts.netloc) == (mine.scheme, mine.netloc)
 
     def path(self, url: str) -> str:
         """A location as the server names it: the path of a URL on this endpoint.
 
         URLs of other hosts stay as they are (a link may point anywhere).
         """
+        if not self.on_endpoint(url):
+            return url
         parts = urlsplit(url)
-        mine = urlsplit(self.endpoint)
-        if not parts.scheme or (parts.scheme, parts.netloc) == (mine.scheme, mine.netloc):
-            path = parts.path or "/"
-            return path + (f"?{parts.query}" if parts.query else "")
-        return url
+        return (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
 
     def request(
         self,
@@ -97,9 +108,17 @@ class Transport:
         headers: HeaderList | None = None,
         body: bytes | None = None,
         params: Mapping[str, str | int] | None = None,
-        ok: Sequence[int] = (),
     ) -> httpx.Response:
-        """Send one request; raise a ClientError unless the answer is 2xx (or in `ok`)."""
+        """Send one request; raise a ClientError unless the answer is 2xx.
+
+        Only locations on this endpoint are requested: credentials are for it
+        alone, never for a host a URL happens to name.
+        """
+        if not self.on_endpoint(location):
+            raise InvalidInputError(
+                f"{location} is not on the endpoint {self.endpoint}; "
+                "use that server's own endpoint to reach it"
+            )
         url = self.url(location)
         try:
             response = self._http.request(
@@ -109,7 +128,7 @@ class Transport:
             raise RequestTimeoutError(self.endpoint, self.timeout) from None
         except httpx.TransportError as error:
             raise ServerUnreachableError(self.endpoint, _reason(error)) from None
-        if response.is_success or response.status_code in ok:
+        if response.is_success:
             return response
         raise server_error(
             response.status_code,
@@ -143,4 +162,5 @@ def _reason(error: httpx.TransportError) -> str:
     text = str(error) or type(error).__name__
     if isinstance(error, httpx.ConnectError) and "refused" in text.lower():
         return "connection refused"
-    return text
+    # "[Errno -2] Name or service not known": the number tells a person nothing.
+    return re.sub(r"^\[Errno -?\d+\] ", "", text)

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from e2e.server import RunningServer, free_port, occi_server
-from pyocci.cli.session import DEFAULT_ENDPOINT, targets
+from pyocci.cli.endpoints import DEFAULT_ENDPOINT, targets
 
 
 def sites_file(tmp_path: Path, text: str) -> str:

@@ -17,7 +17,7 @@ from typing import Any, TypeVar
 
 import click
 
-from pyocci.cli.sites import Site, SitesError, load_sites
+from pyocci.cli.sites import SITE_KEYS, Site, SitesError, load_sites
 from pyocci.cli.verbose import exchange_hooks
 from pyocci.client import Credentials, OcciClient
 from pyocci.client.discovery import media_type_named
@@ -26,20 +26,9 @@ from pyocci.client.discovery import media_type_named
 DEFAULT_ENDPOINT = "http://127.0.0.1:8787"
 DEFAULT_TIMEOUT = 30.0
 
-#: Flags and the Credentials field each sets.
-CREDENTIAL_FLAGS = {
-    "auth": "method",
-    "user": "username",
-    "password": "password",
-    "token": "token",
-    "token_env": "token_env",
-    "oidc_account": "oidc_account",
-    "cert": "certificate",
-    "key": "key",
-    "project": "project",
-    "ca": "ca",
-    "insecure": "insecure",
-}
+#: Options and the Credentials field each sets: the command line options have the names
+#: of the sites file keys.
+CREDENTIAL_FLAGS = {key: name for key, name in SITE_KEYS.items() if name is not None}
 
 #: With no --auth, the method a credential flag implies.
 _IMPLIED_METHOD = (
