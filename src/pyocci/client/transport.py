@@ -59,6 +59,8 @@ class Transport:
         self.timeout = timeout
         options = connection_options(credentials)
         self.user_agent = f"pyocci/{__version__}"
+        parts = urlsplit(self.endpoint)
+        self._origin = f"{parts.scheme}://{parts.netloc}"
         self._http = httpx.Client(
             base_url=self.endpoint + "/",
             timeout=timeout,
@@ -82,6 +84,9 @@ class Transport:
         have a prefix (``https://cloud.example.org/occi1.2``); an absolute path
         is the server's own naming, prefix included.
         """
+        if location.startswith("/") and not location.startswith("//"):
+            # The common case (every entity of a listing): no need for urljoin's parse.
+            return self._origin + location
         return urljoin(self.endpoint + "/", location)
 
     def on_endpoint(self, url: str) -> bool:
