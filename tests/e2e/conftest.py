@@ -5,6 +5,11 @@ only add state of their own; modules that need a clean or specially
 configured server start their own with `start_server`. ``database_kind``
 runs a module on SQLite and on PostgreSQL (a fresh database per server, on
 the session's PostgreSQL cluster from ``tests/conftest.py``).
+
+``backend_name`` runs a module (or a test) once per backend it is marked
+for: ``pytestmark = pytest.mark.backends("sim", "ec2")``; unmarked tests
+run on sim only. The ec2 backend is served from a moto EC2 server started
+for the module (``moto``), reset before each server starts.
 """
 
 from __future__ import annotations
@@ -16,7 +21,9 @@ from pathlib import Path
 import httpx
 import pytest
 
-from e2e.server import RunningServer, StartServer, occi_server
+from e2e.occiclient import DEBIAN, LARGE, SMALL, UBUNTU
+from e2e.server import EC2_OS_TPL, EC2_RESOURCE_TPL, Offer, RunningServer, StartServer, occi_server
+from motoserver import MotoServer, moto_server, toml_settings
 
 DATABASES = ("sqlite", "postgresql")
 
@@ -25,6 +32,31 @@ def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line(
         "markers", "e2e: end-to-end tests driving a real occi-server process over HTTP"
     )
+    config.addinivalue_line(
+        "markers", "backends(*names): the backends (sim, ec2) a test runs against; sim if unmarked"
+    )
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    """Parametrize ``backend_name`` with the backends the test is marked for."""
+    if "backend_name" not in metafunc.fixturenames:
+        return
+    marker = metafunc.definition.get_closest_marker("backends")
+    names = marker.args if marker is not None else ("sim",)
+    metafunc.parametrize("backend_name", names, scope="module")
+
+
+@pytest.fixture(scope="module")
+def moto(tmp_path_factory: pytest.TempPathFactory) -> Iterator[MotoServer]:
+    """A moto EC2 server (with the test AMIs) for the module's ec2 servers."""
+    with moto_server(tmp_path_factory.mktemp("moto")) as server:
+        yield server
+
+
+def ec2_config(moto: MotoServer, config: str | None = None, **settings: object) -> str:
+    """A configuration serving the ec2 backend on `moto`, after `config`'s other tables."""
+    head = 'backend = "ec2"\n'
+    return head + (config or "") + "\n" + toml_settings(moto.backend_settings(**settings))
 
 
 @pytest.fixture(scope="module")
@@ -49,10 +81,42 @@ def start_server(tmp_path_factory: pytest.TempPathFactory) -> StartServer:
 
 
 @pytest.fixture(scope="module")
-def server(start_server: StartServer) -> Iterator[RunningServer]:
-    """A server on a fresh SQLite database, shared by the module."""
-    with start_server() as running:
+def backend_config(request: pytest.FixtureRequest, backend_name: str) -> Callable[..., str | None]:
+    """``backend_config(config)``: the module's configuration for its backend. For ec2,
+    moto is reset (fresh state, the test AMIs again) and the backend tables added."""
+
+    def build(config: str | None = None, **settings: object) -> str | None:
+        if backend_name == "sim":
+            return config
+        moto = request.getfixturevalue("moto")
+        moto.reset()
+        return ec2_config(moto, config, **settings)
+
+    return build
+
+
+@pytest.fixture(scope="module")
+def server(
+    start_server: StartServer, backend_config: Callable[..., str | None]
+) -> Iterator[RunningServer]:
+    """A server on a fresh SQLite database (and a clean moto for ec2), shared by the module."""
+    with start_server(config=backend_config()) as running:
         yield running
+
+
+@pytest.fixture(scope="module")
+def offer(request: pytest.FixtureRequest, backend_name: str, server: RunningServer) -> Offer:
+    """What the module's server offers (after it started: moto's AMIs are fresh then)."""
+    if backend_name == "sim":
+        return Offer(image=DEBIAN, other_image=UBUNTU, small=SMALL, large=LARGE)
+    images = request.getfixturevalue("moto").images
+    return Offer(
+        image=EC2_OS_TPL + images["debian-12"],
+        other_image=EC2_OS_TPL + images["ubuntu-24.04"],
+        small=EC2_RESOURCE_TPL + "t3.micro",
+        large=EC2_RESOURCE_TPL + "m5.large",
+        needs_cidr=True,
+    )
 
 
 @pytest.fixture(scope="module")

@@ -1,7 +1,9 @@
-"""Start a real ``occi-server`` process on a free loopback port, and stop it."""
+"""Start a real ``occi-server`` process on a free loopback port, and stop it; `Offer` says
+which templates the backend it serves offers, so a test reads the same for every backend."""
 
 from __future__ import annotations
 
+import itertools
 import os
 import signal
 import socket
@@ -10,10 +12,12 @@ import sys
 import time
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import AbstractContextManager, contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import httpx
+
+from e2e.occiclient import IPNETWORK, NETWORK, EntityDoc
 
 
 def free_port() -> int:
@@ -124,3 +128,36 @@ def _wait_until_ready(url: str, process: subprocess.Popen[bytes], log: Path) -> 
             return
         time.sleep(0.1)
     raise RuntimeError(f"occi-server did not answer within 30 s:\n{log.read_text()}")
+
+
+EC2_OS_TPL = "http://schemas.pyocci.org/ec2/os_tpl#"
+EC2_RESOURCE_TPL = "http://schemas.pyocci.org/ec2/resource_tpl#"
+
+
+@dataclass(frozen=True)
+class Offer:
+    """The templates of the module's backend, so one test reads for either backend."""
+
+    image: str
+    other_image: str
+    small: str
+    large: str
+    #: A network needs a CIDR on EC2 (a subnet); the sim chooses one itself.
+    needs_cidr: bool = False
+    _subnets: Iterator[int] = field(default_factory=lambda: itertools.count(100))
+
+    @staticmethod
+    def location(mixin_id: str, parent: str = "os_tpl") -> str:
+        """The collection path of a template mixin."""
+        return f"/mixin/{parent}/{mixin_id.rsplit('#', 1)[1]}/"
+
+    def network(self, **attributes: object) -> EntityDoc:
+        """A network the backend can create."""
+        if not self.needs_cidr:
+            return EntityDoc(kind=NETWORK, attributes=dict(attributes))
+        cidr = f"172.31.{next(self._subnets)}.0/24"
+        return EntityDoc(
+            kind=NETWORK,
+            mixins=[IPNETWORK],
+            attributes={"occi.network.address": cidr, **attributes},
+        )

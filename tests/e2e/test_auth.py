@@ -12,7 +12,7 @@ import os
 import re
 import subprocess
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import httpx
@@ -21,7 +21,6 @@ import pytest
 from e2e.occiclient import (
     COMPUTE,
     COMPUTE_ACTION,
-    DEBIAN,
     OCCI_JSON,
     RENDERINGS,
     STORAGE,
@@ -36,9 +35,9 @@ from e2e.occiclient import (
     read_categories,
     read_locations,
 )
-from e2e.server import RunningServer, StartServer
+from e2e.server import Offer, RunningServer, StartServer
 
-pytestmark = pytest.mark.e2e
+pytestmark = [pytest.mark.e2e, pytest.mark.backends("sim", "ec2")]
 
 REALM = "e2e-realm"
 USERS = {"alice": "physics", "carol": "physics", "bob": "chemistry"}
@@ -65,12 +64,14 @@ def add_user(workdir: Path, name: str, tenant: str, password: str) -> None:
 
 @pytest.fixture(scope="module")
 def server(
-    start_server: StartServer, tmp_path_factory: pytest.TempPathFactory
+    start_server: StartServer,
+    tmp_path_factory: pytest.TempPathFactory,
+    backend_config: Callable[..., str | None],
 ) -> Iterator[RunningServer]:
     workdir = tmp_path_factory.mktemp("auth")
     for name, tenant in USERS.items():
         add_user(workdir, name, tenant, PASSWORDS[name])
-    with start_server(workdir=workdir, config=CONFIG) as running:
+    with start_server(workdir=workdir, config=backend_config(CONFIG)) as running:
         yield running
 
 
@@ -139,10 +140,10 @@ def test_malformed_authorization_is_401(http: httpx.Client, authorization: str) 
 
 
 def test_an_unauthenticated_create_creates_nothing(
-    http: httpx.Client, alice: httpx.Client, bob: httpx.Client
+    http: httpx.Client, alice: httpx.Client, bob: httpx.Client, offer: Offer
 ) -> None:
     before = {name: Occi(c, URI_LIST).list("/compute/") for name, c in (("a", alice), ("b", bob))}
-    doc = EntityDoc(kind=COMPUTE, mixins=[DEBIAN])
+    doc = EntityDoc(kind=COMPUTE, mixins=[offer.image])
     assert_unauthorized(Occi(http, TEXT_PLAIN).post_entity("/compute/", doc))
     after = {name: Occi(c, URI_LIST).list("/compute/") for name, c in (("a", alice), ("b", bob))}
     assert before == after
@@ -157,14 +158,16 @@ def test_valid_credentials_are_served(alice: httpx.Client) -> None:
 # --- tenancy -----------------------------------------------------------------------------------
 
 
-def new_compute(client: httpx.Client) -> str:
-    return Occi(client, TEXT_PLAIN).create("/compute/", EntityDoc(kind=COMPUTE, mixins=[DEBIAN]))
+def new_compute(client: httpx.Client, offer: Offer) -> str:
+    return Occi(client, TEXT_PLAIN).create(
+        "/compute/", EntityDoc(kind=COMPUTE, mixins=[offer.image])
+    )
 
 
 def test_another_tenants_entity_is_404_for_every_method(
-    alice: httpx.Client, bob: httpx.Client
+    alice: httpx.Client, bob: httpx.Client, offer: Offer
 ) -> None:
-    path = new_compute(alice)
+    path = new_compute(alice, offer)
     intruder = Occi(bob, TEXT_PLAIN)
     attempts = {
         "GET": intruder.request("GET", path),
@@ -180,9 +183,9 @@ def test_another_tenants_entity_is_404_for_every_method(
 
 
 def test_listings_are_per_tenant(
-    alice: httpx.Client, bob: httpx.Client, carol: httpx.Client
+    alice: httpx.Client, bob: httpx.Client, carol: httpx.Client, offer: Offer
 ) -> None:
-    alices, bobs = new_compute(alice), new_compute(bob)
+    alices, bobs = new_compute(alice, offer), new_compute(bob, offer)
     for client, mine, theirs in ((alice, alices, bobs), (bob, bobs, alices)):
         listed = Occi(client, URI_LIST).list("/compute/")
         assert mine in listed and theirs not in listed
@@ -194,27 +197,33 @@ def test_listings_are_per_tenant(
 
 
 def test_a_user_of_the_same_tenant_manages_the_same_entities(
-    alice: httpx.Client, carol: httpx.Client
+    alice: httpx.Client, carol: httpx.Client, offer: Offer
 ) -> None:
-    path = new_compute(alice)
+    path = new_compute(alice, offer)
     response = Occi(carol, TEXT_PLAIN).act(path, COMPUTE_ACTION + "stop", method="graceful")
     assert response.status_code == 200, describe(response)
     assert Occi(alice, TEXT_PLAIN).get(path).attributes["occi.compute.state"] == "inactive"
 
 
-def test_links_cannot_reach_into_another_tenant(alice: httpx.Client, bob: httpx.Client) -> None:
+def test_links_cannot_reach_into_another_tenant(
+    alice: httpx.Client, bob: httpx.Client, offer: Offer
+) -> None:
     storage = Occi(alice, TEXT_PLAIN).create(
         "/storage/", EntityDoc(kind=STORAGE, attributes={"occi.storage.size": 1.0})
     )
-    bobs = new_compute(bob)
+    bobs = new_compute(bob, offer)
+    links_before = Occi(bob, TEXT_PLAIN).get(bobs).links
     link = EntityDoc(kind=STORAGELINK, source=bobs, target=storage, target_kind=STORAGE)
     response = Occi(bob, TEXT_PLAIN).post_entity("/storagelink/", link)
     assert response.status_code in (400, 404), describe(response)
-    assert Occi(bob, TEXT_PLAIN).get(bobs).links == []
-    assert Occi(alice, URI_LIST).list("/storagelink/") == []
+    # Only the links it was born with (none on the sim; root disk and interface on EC2).
+    assert Occi(bob, TEXT_PLAIN).get(bobs).links == links_before
+    assert storage not in [link.target for link in links_before]
+    for attachment in Occi(alice, URI_LIST).list("/storagelink/"):
+        assert Occi(alice, TEXT_PLAIN).get(attachment).target != storage
 
 
-def test_user_mixins_are_per_tenant(alice: httpx.Client, bob: httpx.Client) -> None:
+def test_user_mixins_are_per_tenant(alice: httpx.Client, bob: httpx.Client, offer: Offer) -> None:
     identifier, location = "http://example.org/occi/e2e#project", "/projects/main/"
 
     def define(client: httpx.Client) -> None:
@@ -228,7 +237,7 @@ def test_user_mixins_are_per_tenant(alice: httpx.Client, bob: httpx.Client) -> N
     assert bob.get(location).status_code == 404
 
     define(bob)  # the same id and location, in bob's tenant
-    alices, bobs = new_compute(alice), new_compute(bob)
+    alices, bobs = new_compute(alice, offer), new_compute(bob, offer)
     for client, member in ((alice, alices), (bob, bobs)):
         response = client.post(
             location, headers={"Content-Type": TEXT_PLAIN}, content=f"X-OCCI-Location: {member}\n"

@@ -48,7 +48,7 @@ from e2e.occiclient import (
 )
 from occi_schemas import assert_valid_model
 
-pytestmark = pytest.mark.e2e
+pytestmark = [pytest.mark.e2e, pytest.mark.backends("sim", "ec2")]
 
 QUERY_PATHS = ("/-/", "/.well-known/org/ogf/occi/-/")
 CORE_KINDS = (ENTITY, RESOURCE, LINK)
@@ -127,6 +127,7 @@ def test_every_rendering_lists_the_same_categories(http: httpx.Client) -> None:
     assert ids[0] == ids[1] == ids[2]
 
 
+@pytest.mark.backends("sim")  # ipreservation is the sim's; EC2 links to /network/public
 def test_core_infrastructure_and_extension_kinds(categories: dict[str, dict]) -> None:
     for kind in (*CORE_KINDS, *INFRASTRUCTURE_KINDS, *EXTENSION_KINDS):
         assert kind in categories, f"{kind} not discovered"
@@ -157,6 +158,7 @@ def test_compute_kind_attributes_and_actions(categories: dict[str, dict]) -> Non
     assert categories[STORAGE]["attributes"]["occi.storage.size"]["required"] is True
 
 
+@pytest.mark.backends("sim")  # the sim's images; the ec2 AMIs are checked in test_ec2.py
 def test_sim_os_templates_depend_on_os_tpl(categories: dict[str, dict]) -> None:
     images = {i: c for i, c in categories.items() if i.startswith(SIM_OS)}
     assert {DEBIAN, UBUNTU} <= images.keys()
@@ -168,6 +170,7 @@ def test_sim_os_templates_depend_on_os_tpl(categories: dict[str, dict]) -> None:
             assert COMPUTE in image["applies"]
 
 
+@pytest.mark.backends("sim")  # CRTP templates are the sim's; EC2 offers instance types
 def test_crtp_resource_templates(categories: dict[str, dict], rendering: str) -> None:
     templates = {i: c for i, c in categories.items() if i.startswith(CRTP)}
     assert set(CRTP_SIZES) <= templates.keys()
@@ -192,6 +195,7 @@ def test_filter_by_category_header(http: httpx.Client, accept: str) -> None:
     assert len(found) < 20, sorted(found)
 
 
+@pytest.mark.backends("sim")  # filters by a sim image; test_ec2.py filters by an AMI
 @pytest.mark.parametrize("accept", RENDERINGS)
 def test_filter_by_a_mixin(http: httpx.Client, accept: str) -> None:
     found = read_categories(

@@ -52,6 +52,7 @@ from e2e.occiclient import (
 )
 from e2e.server import RunningServer, StartServer
 
+# Sim only: the erocci scenarios need the sim's configured images and client-chosen ids.
 pytestmark = pytest.mark.e2e
 
 VECTORS = Path(__file__).resolve().parents[2].parent / "shared" / "vectors"

@@ -57,6 +57,8 @@ from e2e.occiclient import (
 from e2e.server import RunningServer, StartServer
 from occi_schemas import assert_valid_collection, assert_valid_entity
 
+# Sim only: IP reservations, the sim's shared networks, PUT at a client's path;
+# the ec2 lifecycle over HTTP is in test_ec2.py.
 pytestmark = pytest.mark.e2e
 
 PUBLIC_CIDR = ipaddress.ip_network("203.0.113.0/24")

@@ -32,6 +32,7 @@ from e2e.occiclient import (
 )
 from e2e.server import RunningServer
 
+# Sim only: rOCCI-cli templates by the sim's terms; ec2's legacy context is in test_ec2.py.
 pytestmark = pytest.mark.e2e
 
 ROCCI_HEADERS = {

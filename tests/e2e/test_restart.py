@@ -47,6 +47,7 @@ from e2e.occiclient import (
 )
 from e2e.server import StartServer
 
+# Sim only: the sim's cloud lives in the store; EC2 keeps its own state.
 pytestmark = pytest.mark.e2e
 
 SUBNET = ipaddress.ip_network("10.77.0.0/24")

@@ -7,7 +7,7 @@ from pyocci.model.registry import Model
 from pyocci.server.config import ConfigError, ServerConfig
 from pyocci.store.database import Database
 
-BACKENDS = ("sim",)
+BACKENDS = ("sim", "ec2", "openstack")
 
 
 async def open_backend(config: ServerConfig, model: Model, database: Database) -> Backend:
@@ -21,6 +21,33 @@ async def open_backend(config: ServerConfig, model: Model, database: Database) -
         except (ValueError, TypeError) as error:
             raise ConfigError(f"backend_settings for sim: {error}") from None
         backend: Backend = SimBackend(model=model, database=database, settings=settings)
+    elif config.backend == "ec2":
+        try:
+            from pyocci.backends.ec2.backend import Ec2Backend
+            from pyocci.backends.ec2.settings import Ec2Settings
+        except ImportError as error:
+            raise ConfigError(
+                f"the ec2 backend needs boto3 ({error}); install it with pip install 'pyocci[ec2]'"
+            ) from None
+        try:
+            ec2_settings = Ec2Settings.from_dict(dict(config.backend_settings))
+        except (ValueError, TypeError) as error:
+            raise ConfigError(f"backend_settings for ec2: {error}") from None
+        backend = Ec2Backend(model=model, settings=ec2_settings)
+    elif config.backend == "openstack":
+        try:
+            from pyocci.backends.openstack.backend import OpenStackBackend
+            from pyocci.backends.openstack.settings import OpenStackSettings
+        except ImportError as error:
+            raise ConfigError(
+                f"the openstack backend needs openstacksdk ({error}); install it with "
+                "pip install 'pyocci[openstack]'"
+            ) from None
+        try:
+            openstack_settings = OpenStackSettings.from_dict(dict(config.backend_settings))
+        except (ValueError, TypeError) as error:
+            raise ConfigError(f"backend_settings for openstack: {error}") from None
+        backend = OpenStackBackend(model=model, settings=openstack_settings)
     else:
         raise ConfigError(
             f"backend {config.backend!r} is not available; choose one of {', '.join(BACKENDS)}"

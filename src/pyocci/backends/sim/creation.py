@@ -10,6 +10,7 @@ from collections.abc import Callable
 from typing import Any
 
 from pyocci.backends.errors import ConflictError, InvalidRequestError, NotSupportedError
+from pyocci.backends.securityrules import normalise_rules
 from pyocci.backends.sim import allocation, images, quotas, records
 from pyocci.backends.sim.context import Work
 from pyocci.backends.sim.inputs import (
@@ -22,7 +23,6 @@ from pyocci.backends.sim.inputs import (
     template_of,
 )
 from pyocci.backends.sim.records import Record
-from pyocci.backends.sim.rules import normalise_rules
 from pyocci.backends.sim.shared import PUBLIC_POOL
 from pyocci.model.entity import CORE_SOURCE_KIND, CORE_TARGET_KIND, Entity, Link, Resource
 from pyocci.model.extensions import (

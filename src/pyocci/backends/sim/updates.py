@@ -17,6 +17,7 @@ from pyocci.backends.errors import (
     EntityNotFoundError,
     InvalidRequestError,
 )
+from pyocci.backends.securityrules import normalise_rules
 from pyocci.backends.sim import allocation, images, quotas, records, transitions
 from pyocci.backends.sim.catalogue import CONTEXT_MIXINS, MANAGED_MIXINS
 from pyocci.backends.sim.context import Work
@@ -28,7 +29,6 @@ from pyocci.backends.sim.inputs import (
     template_of,
 )
 from pyocci.backends.sim.records import Record
-from pyocci.backends.sim.rules import normalise_rules
 from pyocci.backends.sim.shared import PRIVATE_POOL, PUBLIC_POOL
 from pyocci.model.entity import Entity, Link
 from pyocci.model.extensions import IPRESERVATION, SECURITYGROUP

@@ -1,4 +1,5 @@
-"""Security group rules: the OOI/rOCCI rule objects, checked and normalised.
+"""Security group rules as OCCI carries them (the OOI/rOCCI rule objects), checked and
+normalised the same way for every backend.
 
 A rule is ``{"type": "inbound"|"outbound", "protocol": "tcp"|"udp"|"icmp"|"any",
 "port": "22" or "8000-8080", "range": "<CIDR>", "ipversion": "IPv4"|"IPv6"}``.

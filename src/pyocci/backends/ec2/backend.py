@@ -1,0 +1,175 @@
+"""`Ec2Backend`: OCCI in front of Amazon EC2 or any EC2-compatible cloud.
+
+The backend keeps no copy of the cloud: every entity is read from EC2 when
+asked for, so changes made in the console or with the AWS CLI show at
+once. Only the templates (AMIs, instance types) are cached, for
+`template_ttl` seconds. Titles and summaries live in EC2 tags, link
+metadata in tags of the source instance (`linkmeta`); user mixins are the
+store's, as for any backend.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Mapping, Sequence
+from typing import Any
+
+from pyocci.backends.base import ActionOutcome, Backend, Capabilities, Query, Tenant
+from pyocci.backends.ec2 import compute, ids, linkmeta, network, security, storage
+from pyocci.backends.ec2.api import Ec2Api
+from pyocci.backends.ec2.catalogue import CAPABILITIES, Catalogue
+from pyocci.backends.ec2.context import Ec2
+from pyocci.backends.ec2.placement import Placement
+from pyocci.backends.ec2.reading import Reader
+from pyocci.backends.ec2.settings import Ec2Settings
+from pyocci.backends.ec2.tenancy import Tenancy
+from pyocci.backends.errors import EntityNotFoundError, NotSupportedError
+from pyocci.model.category import Mixin
+from pyocci.model.entity import CORE_SOURCE, Entity, Link, Resource
+from pyocci.model.extensions import SECURITYGROUP, SECURITYGROUPLINK
+from pyocci.model.infrastructure import (
+    COMPUTE,
+    NETWORK,
+    NETWORKINTERFACE,
+    STORAGE,
+    STORAGELINK,
+)
+from pyocci.model.registry import Model
+
+
+class Ec2Backend(Backend):
+    """EC2 through boto3, every call in the backend's thread pool."""
+
+    name = "ec2"
+
+    def __init__(
+        self, *, model: Model, settings: Ec2Settings | None = None, blocking_threads: int = 16
+    ) -> None:
+        super().__init__(model=model, blocking_threads=blocking_threads)
+        self.settings = settings if settings is not None else Ec2Settings()
+        api = Ec2Api(self.settings, self.run_blocking)
+        catalogue = Catalogue(api, self.settings)
+        placement = Placement(api, self.settings)
+        tenancy = Tenancy(self.settings)
+        reader = Reader(api, catalogue, tenancy, placement, self.location_of)
+        self.ec2 = Ec2(api, self.settings, catalogue, placement, tenancy, reader)
+
+    @property
+    def capabilities(self) -> Capabilities:
+        """Computes, volumes, subnets, security groups and their links; the compute
+        actions and the storage backup, snapshot and resize."""
+        return CAPABILITIES
+
+    async def open(self) -> None:
+        """Build the boto3 client; EC2 itself is first asked on the first request."""
+        await self.run_blocking(self.ec2.api.open)
+
+    # --- reading ---------------------------------------------------------------------------
+
+    async def provider_mixins(self, tenant: Tenant) -> Sequence[Mixin]:
+        """The AMIs and instance types offered (cached for `template_ttl`)."""
+        return (await self.ec2.catalogue.offer()).mixins()
+
+    def list_entities(self, tenant: Tenant, query: Query) -> AsyncIterator[Entity]:
+        """The tenant's entities, read live, one EC2 call per page and kind."""
+        return self.ec2.reader.listing(tenant, query)
+
+    async def get_entity(self, tenant: Tenant, kind_id: str, entity_id: str) -> Entity:
+        """The entity with this id, if it is of this kind (or a sub-kind)."""
+        parsed = ids.parse(entity_id)
+        if parsed is None or not self.model.is_kind_of(parsed.kind, kind_id):
+            raise EntityNotFoundError(f"no {kind_id.rsplit('#', 1)[-1]} with id {entity_id!r}")
+        return await self.ec2.reader.get(tenant, parsed, entity_id)
+
+    # --- writing ---------------------------------------------------------------------------
+
+    async def create_entity(self, tenant: Tenant, entity: Entity) -> Entity:
+        """Create the EC2 resource; its id is EC2's (the id asked for is not kept)."""
+        kind = entity.kind
+        if isinstance(entity, Resource):
+            if entity.links and kind != COMPUTE.id:
+                raise NotSupportedError(f"only computes take links at creation on EC2, not {kind}")
+            if kind == COMPUTE.id:
+                return await compute.create(self.ec2, tenant, entity)
+            if kind == STORAGE.id:
+                return await storage.create(self.ec2, tenant, entity)
+            if kind == NETWORK.id:
+                return await network.create(self.ec2, tenant, entity)
+            if kind == SECURITYGROUP.id:
+                return await security.create(self.ec2, tenant, entity)
+        if isinstance(entity, Link):
+            if kind == STORAGELINK.id:
+                return await storage.create_link(self.ec2, tenant, entity)
+            if kind == NETWORKINTERFACE.id:
+                return await network.create_link(self.ec2, tenant, entity)
+            if kind == SECURITYGROUPLINK.id:
+                return await security.create_link(self.ec2, tenant, entity)
+        raise NotSupportedError(f"this server cannot create {kind} entities on EC2")
+
+    async def update_entity(self, tenant: Tenant, current: Entity, desired: Entity) -> Entity:
+        """Resize, retitle, change rules; links keep what they are."""
+        kind = current.kind
+        if kind == COMPUTE.id:
+            return await compute.update(self.ec2, tenant, current, desired)
+        if kind == STORAGE.id:
+            return await storage.update(self.ec2, tenant, current, desired)
+        if kind == NETWORK.id:
+            return await network.update(self.ec2, tenant, current, desired)
+        if kind == SECURITYGROUP.id:
+            return await security.update(self.ec2, tenant, current, desired)
+        changed = sorted(
+            name
+            for name in set(current.attributes) | set(desired.attributes)
+            if current.attributes.get(name) != desired.attributes.get(name)
+            and not name.endswith(".state")
+            and not name.endswith(".message")
+        )
+        fixed = [name for name in changed if name not in linkmeta.KEPT]
+        if fixed:
+            raise NotSupportedError(
+                f"EC2 cannot change {', '.join(fixed)} of a link; delete it and link again"
+            )
+        instance_id = ids.ec2_id_of(current.attributes.get(CORE_SOURCE), "i")
+        if not changed or instance_id is None:
+            return current
+        await linkmeta.keep(
+            self.ec2.api,
+            instance_id,
+            current.id or "",
+            {name: desired.attributes.get(name) for name in changed},
+        )
+        return await self.get_entity(tenant, kind or "", current.id or "")
+
+    async def delete_entity(self, tenant: Tenant, entity: Entity) -> None:
+        """Terminate, delete, detach or release."""
+        kind, entity_id = entity.kind, entity.id or ""
+        if kind == COMPUTE.id:
+            await compute.delete(self.ec2, tenant, entity_id)
+        elif kind == STORAGE.id:
+            await storage.delete(self.ec2, entity_id)
+        elif kind == NETWORK.id:
+            await network.delete(self.ec2, entity_id)
+        elif kind == SECURITYGROUP.id:
+            await security.delete(self.ec2, entity_id)
+        elif kind in (STORAGELINK.id, NETWORKINTERFACE.id, SECURITYGROUPLINK.id):
+            if kind == STORAGELINK.id:
+                await storage.delete_link(self.ec2, entity)
+            elif kind == NETWORKINTERFACE.id:
+                await network.delete_link(self.ec2, entity)
+            else:
+                await security.delete_link(self.ec2, tenant, entity)
+            instance_id = ids.ec2_id_of(entity.attributes.get(CORE_SOURCE), "i")
+            if instance_id is not None:
+                await linkmeta.forget(self.ec2.api, instance_id, entity_id)
+        else:
+            raise NotSupportedError(f"this server cannot delete {kind} entities on EC2")
+
+    async def trigger_action(
+        self, tenant: Tenant, entity: Entity, action_id: str, parameters: Mapping[str, Any]
+    ) -> ActionOutcome:
+        """Compute actions, and storage backup, snapshot and resize."""
+        if entity.kind == COMPUTE.id:
+            return await compute.trigger(self.ec2, tenant, entity, action_id, parameters)
+        if entity.kind == STORAGE.id:
+            updated = await storage.trigger(self.ec2, tenant, entity, action_id, parameters)
+            return ActionOutcome(entity=updated)
+        raise NotSupportedError(f"EC2 has no {action_id} for {entity.kind}")

@@ -1,0 +1,227 @@
+"""The EC2 offer: OS templates (AMIs), resource templates (instance types), capabilities.
+
+Templates are read from EC2 and kept for `template_ttl` seconds: discovery
+is asked for on nearly every request, and AMIs and instance types change
+rarely. Everything else the backend reads live.
+
+AMIs are listed for the configured owners and filters only — never every
+public AMI. An AMI's os_tpl term is its id (``ami-0abc...``), an instance
+type's resource_tpl term is its name (``t3.micro``); both are stable.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import anyio
+
+from pyocci.backends.base import Capabilities
+from pyocci.backends.ec2.api import Ec2Api
+from pyocci.backends.ec2.settings import Ec2Settings
+from pyocci.backends.errors import (
+    BackendUnavailableError,
+    EntityNotFoundError,
+    InvalidRequestError,
+)
+from pyocci.model.category import Mixin
+from pyocci.model.extensions import (
+    OPENSTACK_PUBLIC_KEY,
+    OPENSTACK_USER_DATA,
+    SECURITYGROUP,
+    SECURITYGROUPLINK,
+    resource_template,
+)
+from pyocci.model.infrastructure import (
+    BACKUP,
+    COMPUTE,
+    IPNETWORK,
+    IPNETWORKINTERFACE,
+    NETWORK,
+    NETWORKINTERFACE,
+    OS_TPL,
+    RESIZE,
+    RESOURCE_TPL,
+    RESTART,
+    SAVE,
+    SNAPSHOT,
+    SSH_KEY,
+    START,
+    STOP,
+    STORAGE,
+    STORAGELINK,
+    SUSPEND,
+    USER_DATA,
+)
+
+OS_TPL_SCHEME = "http://schemas.pyocci.org/ec2/os_tpl#"
+RESOURCE_TPL_SCHEME = "http://schemas.pyocci.org/ec2/resource_tpl#"
+
+KINDS = (
+    COMPUTE,
+    STORAGE,
+    NETWORK,
+    SECURITYGROUP,
+    STORAGELINK,
+    NETWORKINTERFACE,
+    SECURITYGROUPLINK,
+)
+
+#: What EC2 does for OCCI actions. Not here (so 501): storage online/offline
+#: (EBS has no such switch), network up/down (a subnet cannot be switched off),
+#: interface up/down and attachment online/offline.
+ACTIONS = (START, STOP, RESTART, SUSPEND, SAVE, BACKUP, SNAPSHOT, RESIZE)
+
+STANDARD_MIXINS = (
+    OS_TPL,
+    RESOURCE_TPL,
+    USER_DATA,
+    SSH_KEY,
+    OPENSTACK_USER_DATA,
+    OPENSTACK_PUBLIC_KEY,
+    IPNETWORK,
+    IPNETWORKINTERFACE,
+)
+
+CAPABILITIES = Capabilities(
+    kinds=frozenset(kind.id for kind in KINDS),
+    actions=frozenset(action.id for action in ACTIONS),
+    mixins=frozenset(mixin.id for mixin in STANDARD_MIXINS),
+)
+
+
+@dataclass(frozen=True, slots=True)
+class InstanceType:
+    """What an instance type gives: vCPUs, memory in GiB, whether it can hibernate."""
+
+    name: str
+    cores: int
+    memory: float
+    hibernation: bool = False
+
+
+@dataclass(slots=True)
+class Offer:
+    """The templates as read at one time."""
+
+    images: dict[str, Mixin] = field(default_factory=dict)
+    types: dict[str, InstanceType] = field(default_factory=dict)
+    type_mixins: dict[str, Mixin] = field(default_factory=dict)
+    read_at: float = -math.inf
+
+    def mixins(self) -> list[Mixin]:
+        """Every template mixin, images first."""
+        return [*self.images.values(), *self.type_mixins.values()]
+
+
+def image_mixin(image_id: str, name: str | None) -> Mixin:
+    """The os_tpl mixin of an AMI."""
+    return Mixin(
+        scheme=OS_TPL_SCHEME,
+        term=image_id,
+        title=f"{name} ({image_id})" if name else f"AMI {image_id}",
+        depends=(OS_TPL.id,),
+        applies=(COMPUTE.id,),
+        location=f"/mixin/os_tpl/{image_id}/",
+    )
+
+
+def type_mixin(kind: InstanceType) -> Mixin:
+    """The resource_tpl mixin of an instance type, with its cores and memory."""
+    return resource_template(
+        RESOURCE_TPL_SCHEME,
+        kind.name,
+        cores=kind.cores,
+        memory=kind.memory,
+        title=f"EC2 {kind.name}: {kind.cores} vCPU, {kind.memory:g} GiB",
+    )
+
+
+class Catalogue:
+    """The templates of one EC2 region, read at most once per `template_ttl`."""
+
+    def __init__(
+        self, api: Ec2Api, settings: Ec2Settings, clock: Callable[[], float] = time.monotonic
+    ) -> None:
+        self._api = api
+        self._settings = settings
+        self._clock = clock
+        self._offer = Offer()
+        self._lock = anyio.Lock()
+
+    async def offer(self) -> Offer:
+        """The templates, read again from EC2 when older than `template_ttl`."""
+        if self._clock() - self._offer.read_at < self._settings.template_ttl:
+            return self._offer
+        async with self._lock:
+            # Another request may have refreshed it while this one waited.
+            if self._clock() - self._offer.read_at < self._settings.template_ttl:
+                return self._offer
+            try:
+                images = await self._images()
+                types = await self._types()
+            except (InvalidRequestError, EntityNotFoundError) as error:
+                # The configuration names what EC2 does not know: the operator's to fix,
+                # and no client request can succeed until then.
+                raise BackendUnavailableError(
+                    f"the templates configured in [backend_settings] (image_owners, "
+                    f"image_filters, instance_types) are refused by EC2: {error}",
+                    retry_after=self._settings.retry_after,
+                ) from None
+            self._offer = Offer(
+                images={mixin.id: mixin for mixin in images},
+                types={kind.name: kind for kind in types},
+                type_mixins={kind.name: type_mixin(kind) for kind in types},
+                read_at=self._clock(),
+            )
+        return self._offer
+
+    def known(self) -> Offer:
+        """The templates as last read, without asking EC2 (possibly empty)."""
+        return self._offer
+
+    def add_image(self, image_id: str, name: str | None) -> Mixin:
+        """Make a just-saved AMI an os_tpl now, before the next refresh."""
+        mixin = image_mixin(image_id, name)
+        self._offer.images[mixin.id] = mixin
+        return mixin
+
+    async def _images(self) -> list[Mixin]:
+        parameters: dict[str, object] = {}
+        if self._settings.image_owners:
+            parameters["Owners"] = list(self._settings.image_owners)
+        if self._settings.image_filters:
+            parameters["Filters"] = [
+                {"Name": name, "Values": list(values)}
+                for name, values in self._settings.image_filters.items()
+            ]
+        response = await self._api.call("describe_images", **parameters)
+        images = sorted(response.get("Images", ()), key=lambda image: image["ImageId"])
+        return [
+            image_mixin(image["ImageId"], image.get("Name"))
+            for image in images
+            if image.get("State", "available") in ("available", "pending")
+        ]
+
+    async def _types(self) -> list[InstanceType]:
+        found: list[InstanceType] = []
+        parameters: dict[str, object] = {"InstanceTypes": list(self._settings.instance_types)}
+        while True:
+            response = await self._api.call("describe_instance_types", **parameters)
+            for item in response.get("InstanceTypes", ()):
+                found.append(
+                    InstanceType(
+                        name=item["InstanceType"],
+                        cores=int(item.get("VCpuInfo", {}).get("DefaultVCpus", 1)),
+                        memory=item.get("MemoryInfo", {}).get("SizeInMiB", 0) / 1024,
+                        hibernation=bool(item.get("HibernationSupported", False)),
+                    )
+                )
+            token = response.get("NextToken")
+            if not token:
+                break
+            parameters["NextToken"] = token
+        order = {name: index for index, name in enumerate(self._settings.instance_types)}
+        return sorted(found, key=lambda kind: order.get(kind.name, len(order)))

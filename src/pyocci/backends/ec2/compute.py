@@ -1,0 +1,349 @@
+"""Computes on EC2: instances launched, resized, acted on and terminated.
+
+A compute is created with RunInstances (the os_tpl's AMI, the
+resource_tpl's instance type, user data, an imported key pair); links
+given inline are made once the instance runs, and if one fails the
+instance is terminated so nothing is left half made. A resize swaps the
+instance type, which EC2 allows only on a stopped instance (the backend
+checks the state itself rather than relying on EC2 to refuse).
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import contextlib
+import dataclasses
+import datetime
+import hashlib
+from collections.abc import Mapping
+from typing import Any
+
+from pyocci.backends.base import ActionOutcome, Tenant
+from pyocci.backends.ec2 import entities, ids, linkmeta, network, storage
+from pyocci.backends.ec2.catalogue import OS_TPL_SCHEME, RESOURCE_TPL_SCHEME
+from pyocci.backends.ec2.context import Ec2, target_id
+from pyocci.backends.ec2.entities import compute_state
+from pyocci.backends.errors import (
+    ConflictError,
+    EntityNotFoundError,
+    InvalidRequestError,
+    NotSupportedError,
+)
+from pyocci.model.entity import CORE_SUMMARY, Entity, Resource
+from pyocci.model.extensions import SECURITYGROUPLINK
+from pyocci.model.infrastructure import (
+    NETWORKINTERFACE,
+    RESTART,
+    SAVE,
+    START,
+    STOP,
+    STORAGELINK,
+    SUSPEND,
+)
+
+USER_DATA_ATTRIBUTES = ("occi.compute.userdata", "org.openstack.compute.user_data")
+SSH_KEY_ATTRIBUTES = ("occi.credentials.ssh.publickey", "org.openstack.credentials.publickey.data")
+#: What a compute's size comes from on EC2: its instance type, nothing else.
+SIZE_ATTRIBUTES = ("occi.compute.cores", "occi.compute.memory")
+
+
+def _chosen(mixins: list[str], scheme: str) -> str | None:
+    return next((m[len(scheme) :] for m in mixins if m.startswith(scheme)), None)
+
+
+def _user_data(attributes: Mapping[str, Any]) -> str | None:
+    for name in USER_DATA_ATTRIBUTES:
+        value = attributes.get(name)
+        if value:
+            try:
+                # Clients send base64 (GFD.224); boto3 encodes again on the wire.
+                return base64.b64decode(str(value), validate=True).decode("utf-8")
+            except (binascii.Error, UnicodeDecodeError):
+                raise InvalidRequestError(
+                    f"{name} must be base64-encoded UTF-8 text (the user data itself, encoded)"
+                ) from None
+    return None
+
+
+async def _key_name(ec2: Ec2, attributes: Mapping[str, Any]) -> str | None:
+    key = next((attributes[n] for n in SSH_KEY_ATTRIBUTES if attributes.get(n)), None)
+    policy = ec2.settings.key_policy
+    if key is None:
+        return ec2.settings.key_name
+    if policy != "import":
+        raise InvalidRequestError(
+            "this server does not take SSH keys from clients "
+            + ("(it uses its own key pair)" if policy == "fixed" else "(no key pairs at all)")
+        )
+    material = str(key).strip()
+    # One key pair per distinct key, named after it: importing again is a no-op.
+    name = "occi-" + hashlib.sha256(material.encode()).hexdigest()[:20]
+    with contextlib.suppress(ConflictError):  # imported before: InvalidKeyPair.Duplicate
+        await ec2.api.call("import_key_pair", KeyName=name, PublicKeyMaterial=material.encode())
+    return name
+
+
+async def create(ec2: Ec2, tenant: Tenant, entity: Resource) -> Resource:
+    """Launch an instance, then make its inline links."""
+    settings = ec2.settings
+    offer = await ec2.catalogue.offer()
+    image = _chosen(entity.mixins, OS_TPL_SCHEME) or settings.default_image
+    if image is None:
+        offered = ", ".join(mixin.term for mixin in offer.images.values()) or "none"
+        raise InvalidRequestError(f"choose an os_tpl (an AMI) for the compute; offered: {offered}")
+    instance_type = _chosen(entity.mixins, RESOURCE_TPL_SCHEME) or settings.default_instance_type
+    place = await ec2.placement.place()
+    links = list(entity.links)
+    await _check_targets(ec2, tenant, links)
+    groups = [
+        target_id(link, "sg", "a security group")
+        for link in links
+        if link.kind == SECURITYGROUPLINK.id
+    ]
+    # The first interface to a subnet is the primary one, made by RunInstances itself.
+    subnets = [
+        ids.ec2_id_of(link.attributes.get("occi.core.target"), "subnet")
+        for link in links
+        if link.kind == NETWORKINTERFACE.id
+    ]
+    primary = next((subnet for subnet in subnets if subnet is not None), place.subnet_id)
+    tags = ec2.tenancy.tags(tenant, entity.title, entity.attributes.get(CORE_SUMMARY))
+    parameters: dict[str, Any] = {
+        "ImageId": image,
+        "InstanceType": instance_type,
+        "MinCount": 1,
+        "MaxCount": 1,
+        "NetworkInterfaces": [
+            {
+                "DeviceIndex": 0,
+                "SubnetId": primary,
+                "Groups": groups or list(place.group_ids),
+                "AssociatePublicIpAddress": settings.public_ip_on_launch,
+                "DeleteOnTermination": True,
+            }
+        ],
+        "TagSpecifications": [
+            *ec2.tenancy.specification("instance", tags),
+            *ec2.tenancy.specification("volume", ec2.tenancy.tags(tenant)),
+        ],
+    }
+    if settings.hibernation:
+        # What suspend needs; AWS also wants an encrypted root volume (the AMI's choice).
+        parameters["HibernationOptions"] = {"Configured": True}
+    user_data = _user_data(entity.attributes)
+    if user_data is not None:
+        parameters["UserData"] = user_data
+    key_name = await _key_name(ec2, entity.attributes)
+    if key_name is not None:
+        parameters["KeyName"] = key_name
+    response = await ec2.api.call("run_instances", missing=InvalidRequestError, **parameters)
+    launched = response["Instances"][0]
+    instance_id = launched["InstanceId"]
+    others = [link for link in links if link.kind != SECURITYGROUPLINK.id]
+    first = next((link for link in others if ids.ec2_id_of(link.target, "subnet") == primary), None)
+    others = [link for link in others if link is not first]
+    if others:
+        try:
+            await _link_at_creation(ec2, tenant, instance_id, others)
+        except Exception:
+            await ec2.api.call("terminate_instances", InstanceIds=[instance_id])
+            raise
+        created = await _read_new(ec2, tenant, instance_id)
+    else:
+        # RunInstances describes the new instance (pending): no second call needed.
+        created = entities.compute(launched, offer, ec2.reader.locate)
+    await _keep_link_metadata(ec2, created, links)
+    return created
+
+
+def _last_segment(location: Any) -> str:
+    return str(location or "").rstrip("/").rsplit("/", 1)[-1]
+
+
+async def _keep_link_metadata(ec2: Ec2, created: Resource, asked: list) -> None:
+    """Tag the instance with what the client gave its inline links (titles, mount points)."""
+    for wanted in asked:
+        if not any(wanted.attributes.get(name) for name in linkmeta.KEPT):
+            continue
+        made = next(
+            (
+                link
+                for link in created.links
+                if link.kind == wanted.kind
+                and _last_segment(link.target) == _last_segment(wanted.target)
+            ),
+            None,
+        )
+        if made is None or made.id is None:
+            continue
+        await linkmeta.keep(ec2.api, created.id or "", made.id, wanted.attributes)
+        made.attributes.update(
+            {name: wanted.attributes[name] for name in linkmeta.KEPT if wanted.attributes.get(name)}
+        )
+
+
+async def _check_targets(ec2: Ec2, tenant: Tenant, links: list) -> None:
+    """Refuse links EC2 cannot make, or to what the tenant does not have, before launching."""
+    for link in links:
+        target = link.attributes.get("occi.core.target")
+        try:
+            if link.kind == STORAGELINK.id:
+                await ec2.reader.volume(tenant, target_id(link, "vol", "a storage"))
+            elif link.kind == NETWORKINTERFACE.id:
+                if ids.ec2_id_of(target, ids.PUBLIC) != ids.PUBLIC:
+                    await ec2.reader.subnet(tenant, target_id(link, "subnet", "a network"))
+            elif link.kind == SECURITYGROUPLINK.id:
+                await ec2.reader.group(tenant, target_id(link, "sg", "a security group"))
+            else:
+                raise InvalidRequestError(f"a compute cannot have a {link.kind} link on EC2")
+        except EntityNotFoundError:
+            raise InvalidRequestError(f"the link target {target!r} does not exist") from None
+
+
+async def _link_at_creation(ec2: Ec2, tenant: Tenant, instance_id: str, links: list) -> None:
+    async def running() -> dict | None:
+        instance = await ec2.reader.instance(tenant, instance_id)
+        return instance if instance["State"]["Name"] == "running" else None
+
+    # EC2 attaches volumes and addresses to running (or stopped) instances only.
+    for link in links:
+        instance = await ec2.wait_for("starting the instance", running)
+        if link.kind == STORAGELINK.id:
+            await storage.attach(ec2, tenant, instance, link)
+        else:
+            await network.attach(ec2, tenant, instance, link)
+
+
+async def _read_new(ec2: Ec2, tenant: Tenant, instance_id: str) -> Resource:
+    async def visible() -> Resource | None:
+        # EC2 is eventually consistent: a new instance may not be described at once.
+        try:
+            return await ec2.reader.compute(tenant, instance_id)
+        except EntityNotFoundError:
+            return None
+
+    return await ec2.wait_for("making the new instance visible", visible, interval=0.5)
+
+
+async def update(ec2: Ec2, tenant: Tenant, current: Entity, desired: Entity) -> Resource:
+    """Swap the instance type of a stopped instance, change the title."""
+    instance_id = current.id or ""
+    old_image = _chosen(current.mixins, OS_TPL_SCHEME)
+    new_image = _chosen(desired.mixins, OS_TPL_SCHEME)
+    if new_image is not None and new_image != old_image:
+        raise NotSupportedError(
+            "EC2 cannot put another image on an existing instance; create a new compute "
+            "with this os_tpl (save this one first to keep its disk)"
+        )
+    old_type = _chosen(current.mixins, RESOURCE_TPL_SCHEME)
+    new_type = _chosen(desired.mixins, RESOURCE_TPL_SCHEME)
+    # With a new template the sizes are the template's; without, they cannot change.
+    for name in () if new_type != old_type else SIZE_ATTRIBUTES:
+        if name in desired.attributes and desired.attributes[name] != current.attributes.get(name):
+            raise InvalidRequestError(
+                f"{name} comes with the instance type on EC2; associate another resource_tpl"
+            )
+    if new_type is not None and new_type != old_type:
+        await resize(ec2, tenant, instance_id, new_type)
+    await storage.retitle(ec2, instance_id, current, desired)
+    return await ec2.reader.compute(tenant, instance_id)
+
+
+async def resize(ec2: Ec2, tenant: Tenant, instance_id: str, instance_type: str) -> None:
+    """ModifyInstanceAttribute InstanceType, on a stopped instance only (as on AWS)."""
+    instance = await ec2.reader.instance(tenant, instance_id)
+    state = instance["State"]["Name"]
+    if state != "stopped":
+        raise ConflictError(
+            f"EC2 changes the instance type of a stopped instance only, and {instance_id} is "
+            f"{state}: stop the compute, associate the resource_tpl, then start it again"
+        )
+    await ec2.api.call(
+        "modify_instance_attribute",
+        missing=InvalidRequestError,
+        InstanceId=instance_id,
+        InstanceType={"Value": instance_type},
+    )
+
+
+async def delete(ec2: Ec2, tenant: Tenant, instance_id: str) -> None:
+    """Release the instance's elastic IPs (links go with it), then terminate it."""
+    instance = await ec2.reader.instance(tenant, instance_id)
+    for eni in instance.get("NetworkInterfaces", ()):
+        if (eni.get("Association") or {}).get("PublicIp"):
+            # An address EC2 gave at launch (ConflictError) goes with the instance.
+            with contextlib.suppress(ConflictError):
+                await network.release_public(ec2, eni["NetworkInterfaceId"])
+    await ec2.api.call("terminate_instances", InstanceIds=[instance_id])
+
+
+async def trigger(
+    ec2: Ec2, tenant: Tenant, entity: Entity, action_id: str, parameters: Mapping[str, Any]
+) -> ActionOutcome:
+    """start, stop, restart (reboot), suspend (hibernate), save (create an AMI)."""
+    instance_id = entity.id or ""
+    created = None
+    changes: dict[str, Any] | None = None
+    if action_id == START.id:
+        response = await ec2.api.call("start_instances", InstanceIds=[instance_id])
+        changes = response["StartingInstances"][0]
+    elif action_id == STOP.id:
+        force = parameters.get("method") == "poweroff"
+        response = await ec2.api.call("stop_instances", InstanceIds=[instance_id], Force=force)
+        changes = response["StoppingInstances"][0]
+    elif action_id == RESTART.id:
+        await ec2.api.call("reboot_instances", InstanceIds=[instance_id])
+    elif action_id == SUSPEND.id:
+        changes = await _hibernate(ec2, tenant, instance_id)
+    elif action_id == SAVE.id:
+        created = await _save(ec2, tenant, entity, parameters)
+    else:
+        raise NotSupportedError(f"EC2 has no {action_id} for a compute")
+    return ActionOutcome(entity=_with_state(entity, changes), created=created)
+
+
+def _with_state(entity: Entity, change: dict[str, Any] | None) -> Entity:
+    """The entity with the state EC2 answered the action with (no describe call needed);
+    unchanged for actions that leave the state as it was (reboot, create image)."""
+    shown = dataclasses.replace(entity, attributes=dict(entity.attributes))
+    if change is not None:
+        state = change["CurrentState"]["Name"]
+        reason = {"Code": entities.HIBERNATED} if change.get("Hibernated") else {}
+        shown.attributes["occi.compute.state"] = compute_state(
+            {"State": {"Name": state}, "StateReason": reason}
+        )
+        shown.attributes["occi.compute.state.message"] = f"EC2 state {state}"
+    return shown
+
+
+async def _hibernate(ec2: Ec2, tenant: Tenant, instance_id: str) -> dict[str, Any]:
+    instance = await ec2.reader.instance(tenant, instance_id)
+    if not (instance.get("HibernationOptions") or {}).get("Configured"):
+        raise NotSupportedError(
+            f"{instance_id} was not launched with hibernation enabled, and EC2 can only "
+            "hibernate such instances; stop it instead"
+        )
+    if compute_state(instance) != "active":
+        raise ConflictError(f"{instance_id} is not running; only a running instance hibernates")
+    response = await ec2.api.call("stop_instances", InstanceIds=[instance_id], Hibernate=True)
+    change = response["StoppingInstances"][0]
+    # A hibernating instance is on its way to suspended, not to inactive.
+    return {"CurrentState": change["CurrentState"], "Hibernated": True}
+
+
+async def _save(ec2: Ec2, tenant: Tenant, entity: Entity, parameters: Mapping[str, Any]) -> Any:
+    instance_id = entity.id or ""
+    stamp = datetime.datetime.now(datetime.UTC).strftime("%Y%m%dT%H%M%SZ")
+    name = str(parameters.get("name") or f"{entity.title or instance_id}-{stamp}")
+    response = await ec2.api.call(
+        "create_image",
+        InstanceId=instance_id,
+        Name=name,
+        # "hot": snapshot the running disk as it is; "deferred": let EC2 reboot for
+        # a consistent file system.
+        NoReboot=parameters.get("method") == "hot",
+        TagSpecifications=ec2.tenancy.specification("image", ec2.tenancy.tags(tenant)),
+    )
+    # The AMI is an os_tpl at once; it starts computes when EC2 calls it available.
+    return ec2.catalogue.add_image(response["ImageId"], name)

@@ -1,0 +1,174 @@
+"""How the EC2 backend reaches its cloud and what it offers: ``[backend_settings]`` for ec2.
+
+`Ec2Settings.from_dict` reads the plain dictionary a TOML table becomes::
+
+    backend = "ec2"
+
+    [backend_settings]
+    region = "eu-west-1"
+    vpc_id = "vpc-0abc..."
+    subnet_id = "subnet-0def..."
+    image_owners = ["self", "136693071363"]
+    image_filters = {name = ["debian-12-*"]}
+    instance_types = ["t3.micro", "t3.small", "m5.large"]
+
+Credentials come from the usual AWS sources (environment, shared files,
+instance profile) unless `profile` or an access key pair is given here.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field, fields
+from typing import Any
+
+#: Instance types offered when the configuration names none.
+DEFAULT_INSTANCE_TYPES = (
+    "t3.nano",
+    "t3.micro",
+    "t3.small",
+    "t3.medium",
+    "t3.large",
+    "m5.large",
+    "m5.xlarge",
+    "c5.large",
+    "r5.large",
+)
+
+TENANCIES = ("tag", "account")
+KEY_POLICIES = ("import", "fixed", "none")
+
+_EC2_ID = re.compile(r"[a-z]+-[0-9a-f]{8,17}")
+
+
+@dataclass(frozen=True, slots=True)
+class Ec2Settings:
+    """Everything the EC2 backend is told by the server configuration.
+
+    `tenancy` says how OCCI tenants share the account: ``"tag"`` (each
+    resource carries `tenant_tag` = tenant id; a tenant sees only its own)
+    or ``"account"`` (every tenant sees everything in the region, including
+    what was made outside OCCI untagged). `key_policy` says what happens to
+    an SSH key given at creation: ``"import"`` (imported once as a key pair
+    named after its fingerprint), ``"fixed"`` (always `key_name`; keys from
+    clients are refused) or ``"none"`` (no key pairs at all).
+    """
+
+    region: str = "us-east-1"
+    endpoint_url: str | None = None
+    profile: str | None = None
+    access_key_id: str | None = None
+    secret_access_key: str | None = None
+    session_token: str | None = None
+    vpc_id: str | None = None
+    subnet_id: str | None = None
+    security_group_ids: tuple[str, ...] = ()
+    key_policy: str = "import"
+    key_name: str | None = None
+    image_owners: tuple[str, ...] = ("self",)
+    image_filters: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    instance_types: tuple[str, ...] = DEFAULT_INSTANCE_TYPES
+    default_image: str | None = None
+    default_instance_type: str = "t3.micro"
+    template_ttl: float = 300.0
+    tenancy: str = "tag"
+    tenant_tag: str = "occi:tenant"
+    public_ip_on_launch: bool = False
+    hibernation: bool = False
+    connect_timeout: float = 5.0
+    read_timeout: float = 60.0
+    max_attempts: int = 2
+    retry_after: int = 5
+    wait_seconds: float = 300.0
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> Ec2Settings:
+        """Read settings; ValueError saying what to fix for anything unknown or malformed."""
+        known = {item.name for item in fields(cls)}
+        unknown = sorted(set(data) - known)
+        if unknown:
+            raise ValueError(
+                f"unknown setting {', '.join(unknown)}; known are {', '.join(sorted(known))}"
+            )
+        values: dict[str, Any] = {}
+        for name, value in data.items():
+            values[name] = _READERS.get(name, _text)(name, value)
+        settings = cls(**values)
+        settings._check()
+        return settings
+
+    def _check(self) -> None:
+        if self.tenancy not in TENANCIES:
+            raise ValueError(f"tenancy must be one of {', '.join(TENANCIES)}; got {self.tenancy!r}")
+        if self.key_policy not in KEY_POLICIES:
+            raise ValueError(
+                f"key_policy must be one of {', '.join(KEY_POLICIES)}; got {self.key_policy!r}"
+            )
+        if self.key_policy == "fixed" and not self.key_name:
+            raise ValueError('key_policy = "fixed" needs key_name, the key pair to use')
+        if (self.access_key_id is None) != (self.secret_access_key is None):
+            raise ValueError("give both access_key_id and secret_access_key, or neither")
+        if not self.image_owners and not self.image_filters:
+            # Unfiltered, DescribeImages lists every public AMI: tens of thousands.
+            raise ValueError("give image_owners or image_filters; listing every AMI is refused")
+        for name in ("vpc_id", "subnet_id"):
+            value = getattr(self, name)
+            if value is not None and not _EC2_ID.fullmatch(value):
+                raise ValueError(f"{name} {value!r} is not an EC2 id such as vpc-0abc1234")
+        if self.endpoint_url is not None and not re.match(r"https?://", self.endpoint_url):
+            raise ValueError(f"endpoint_url must be an http(s) URL; got {self.endpoint_url!r}")
+
+
+def _text(name: str, value: Any) -> str:
+    if not isinstance(value, str) or not value.strip():
+        raise ValueError(f"{name} must be a non-empty string; got {value!r}")
+    return value
+
+
+def _texts(name: str, value: Any) -> tuple[str, ...]:
+    if isinstance(value, str):
+        value = [value]
+    if not isinstance(value, Sequence) or not all(isinstance(v, str) and v for v in value):
+        raise ValueError(f"{name} must be a list of strings; got {value!r}")
+    return tuple(value)
+
+
+def _filters(name: str, value: Any) -> dict[str, tuple[str, ...]]:
+    if not isinstance(value, Mapping):
+        raise ValueError(f"{name} must be a table of EC2 filter names to values; got {value!r}")
+    return {str(key): _texts(f"{name}.{key}", item) for key, item in value.items()}
+
+
+def _positive(name: str, value: Any) -> float:
+    if isinstance(value, bool) or not isinstance(value, int | float) or value <= 0:
+        raise ValueError(f"{name} must be a positive number of seconds; got {value!r}")
+    return float(value)
+
+
+def _count(name: str, value: Any) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise ValueError(f"{name} must be a positive integer; got {value!r}")
+    return value
+
+
+def _flag(name: str, value: Any) -> bool:
+    if not isinstance(value, bool):
+        raise ValueError(f"{name} must be true or false; got {value!r}")
+    return value
+
+
+_READERS = {
+    "security_group_ids": _texts,
+    "image_owners": _texts,
+    "image_filters": _filters,
+    "instance_types": _texts,
+    "template_ttl": _positive,
+    "connect_timeout": _positive,
+    "read_timeout": _positive,
+    "wait_seconds": _positive,
+    "max_attempts": _count,
+    "retry_after": _count,
+    "public_ip_on_launch": _flag,
+    "hibernation": _flag,
+}

@@ -1,0 +1,109 @@
+"""The EC2 backend's pure parts: settings, error translation, ids, state mapping."""
+
+from __future__ import annotations
+
+import pytest
+from botocore.exceptions import ClientError, EndpointConnectionError
+
+from pyocci.backends.ec2 import ids
+from pyocci.backends.ec2.entities import compute_state, ec2_states_for
+from pyocci.backends.ec2.errors import translate
+from pyocci.backends.ec2.settings import Ec2Settings
+from pyocci.backends.errors import (
+    BackendUnavailableError,
+    ConflictError,
+    EntityNotFoundError,
+    InvalidRequestError,
+    NotSupportedError,
+    QuotaExceededError,
+)
+
+
+def client_error(code: str, status: int = 400) -> ClientError:
+    return ClientError(
+        {
+            "Error": {"Code": code, "Message": f"{code} said EC2"},
+            "ResponseMetadata": {"HTTPStatusCode": status},
+        },
+        "AnyOperation",
+    )
+
+
+@pytest.mark.parametrize(
+    ("code", "expected"),
+    [
+        ("InvalidInstanceID.NotFound", EntityNotFoundError),
+        ("InvalidVolumeID.Malformed", EntityNotFoundError),
+        ("IncorrectInstanceState", ConflictError),
+        ("VolumeInUse", ConflictError),
+        ("UnsupportedOperation", NotSupportedError),
+        ("InstanceLimitExceeded", QuotaExceededError),
+        ("VcpuLimitExceeded", QuotaExceededError),
+        ("RequestLimitExceeded", BackendUnavailableError),
+        ("InvalidParameterValue", InvalidRequestError),
+        ("AuthFailure", BackendUnavailableError),
+    ],
+)
+def test_ec2_codes_become_backend_errors_keeping_the_message(code, expected):
+    error = translate(client_error(code))
+    assert isinstance(error, expected)
+    assert f"{code} said EC2" in str(error)
+
+
+def test_an_unknown_reference_in_a_request_is_a_400():
+    error = translate(client_error("InvalidAMIID.NotFound"), missing=InvalidRequestError)
+    assert isinstance(error, InvalidRequestError)
+
+
+def test_throttling_asks_for_a_short_wait_and_outages_for_the_configured_one():
+    assert translate(client_error("RequestLimitExceeded")).retry_after == 1
+    unreachable = translate(EndpointConnectionError(endpoint_url="http://x"), retry_after=7)
+    assert isinstance(unreachable, BackendUnavailableError) and unreachable.retry_after == 7
+    assert isinstance(translate(client_error("Whatever", 500)), BackendUnavailableError)
+
+
+@pytest.mark.parametrize(
+    ("data", "message"),
+    [
+        ({"colour": "red"}, "unknown setting colour"),
+        ({"tenancy": "shared"}, "tenancy must be one of tag, account"),
+        ({"key_policy": "fixed"}, "needs key_name"),
+        ({"image_owners": [], "image_filters": {}}, "listing every AMI is refused"),
+        ({"vpc_id": "my-vpc"}, "not an EC2 id"),
+        ({"access_key_id": "AKIA"}, "give both"),
+        ({"template_ttl": -1}, "positive number"),
+        ({"endpoint_url": "moto:5000"}, "http"),
+        ({"instance_types": "t3.micro"}, None),
+    ],
+)
+def test_settings_say_what_to_fix(data, message):
+    if message is None:
+        assert Ec2Settings.from_dict(data).instance_types == ("t3.micro",)
+        return
+    with pytest.raises(ValueError, match=message):
+        Ec2Settings.from_dict(data)
+
+
+def test_ids_name_their_kind():
+    assert ids.parse("i-0abc12").kind.endswith("#compute")
+    assert ids.parse("vol-0abc12").kind.endswith("#storage")
+    assert ids.parse("subnet-0abc12").kind.endswith("#network")
+    assert ids.parse("public").kind.endswith("#network")
+    assert ids.parse("i-0abc12_vol-0def34").kind.endswith("#storagelink")
+    assert ids.parse("i-0abc12_sg-0def34").kind.endswith("#securitygrouplink")
+    assert ids.parse("eni-0abc12_public").kind.endswith("#networkinterface")
+    for wrong in ("vm-1", "I-0abc", "i-0abc12_i-0def34", "", "i-0abc/../x"):
+        assert ids.parse(wrong) is None
+
+
+def test_a_hibernated_instance_is_suspended():
+    # moto cannot hibernate; AWS marks a hibernated instance with this state reason.
+    hibernated = {
+        "State": {"Name": "stopped"},
+        "StateReason": {"Code": "Client.UserInitiatedHibernate"},
+    }
+    assert compute_state(hibernated) == "suspended"
+    assert compute_state({"State": {"Name": "stopped"}}) == "inactive"
+    assert compute_state({"State": {"Name": "pending"}}) == "waiting"
+    assert ec2_states_for("inactive") == ["stopped"]
+    assert ec2_states_for("waiting") == ["pending", "stopping", "shutting-down"]
