@@ -8,8 +8,10 @@ the session's PostgreSQL cluster from ``tests/conftest.py``).
 
 ``backend_name`` runs a module (or a test) once per backend it is marked
 for: ``pytestmark = pytest.mark.backends("sim", "ec2")``; unmarked tests
-run on sim only. The ec2 backend is served from a moto EC2 server started
-for the module (``moto``), reset before each server starts.
+run on sim only. The sim runs twice, on SQLite and on PostgreSQL
+(``sim-postgresql``), unless the test chooses databases itself. The ec2
+backend is served from a moto EC2 server started for the module
+(``moto``), reset before each server starts.
 """
 
 from __future__ import annotations
@@ -26,6 +28,8 @@ from e2e.server import EC2_OS_TPL, EC2_RESOURCE_TPL, Offer, RunningServer, Start
 from motoserver import MotoServer, moto_server, toml_settings
 
 DATABASES = ("sqlite", "postgresql")
+#: The sim backend with its store on the session's PostgreSQL cluster.
+SIM_ON_POSTGRESQL = "sim-postgresql"
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -43,6 +47,9 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
         return
     marker = metafunc.definition.get_closest_marker("backends")
     names = marker.args if marker is not None else ("sim",)
+    if "database_kind" not in metafunc.fixturenames:
+        # The sim keeps everything in the store: serve it from PostgreSQL as well.
+        names = tuple(v for n in names for v in ((n, SIM_ON_POSTGRESQL) if n == "sim" else (n,)))
     metafunc.parametrize("backend_name", names, scope="module")
 
 
@@ -86,7 +93,7 @@ def backend_config(request: pytest.FixtureRequest, backend_name: str) -> Callabl
     moto is reset (fresh state, the test AMIs again) and the backend tables added."""
 
     def build(config: str | None = None, **settings: object) -> str | None:
-        if backend_name == "sim":
+        if backend_name.startswith("sim"):
             return config
         moto = request.getfixturevalue("moto")
         moto.reset()
@@ -97,17 +104,24 @@ def backend_config(request: pytest.FixtureRequest, backend_name: str) -> Callabl
 
 @pytest.fixture(scope="module")
 def server(
-    start_server: StartServer, backend_config: Callable[..., str | None]
+    request: pytest.FixtureRequest,
+    backend_name: str,
+    start_server: StartServer,
+    backend_config: Callable[..., str | None],
 ) -> Iterator[RunningServer]:
-    """A server on a fresh SQLite database (and a clean moto for ec2), shared by the module."""
-    with start_server(config=backend_config()) as running:
+    """A server on a fresh database (SQLite, or PostgreSQL for ``sim-postgresql``; a clean
+    moto for ec2), shared by the module."""
+    database_url = None
+    if backend_name == SIM_ON_POSTGRESQL:
+        database_url = request.getfixturevalue("postgres_server").create_database()
+    with start_server(config=backend_config(), database_url=database_url) as running:
         yield running
 
 
 @pytest.fixture(scope="module")
 def offer(request: pytest.FixtureRequest, backend_name: str, server: RunningServer) -> Offer:
     """What the module's server offers (after it started: moto's AMIs are fresh then)."""
-    if backend_name == "sim":
+    if backend_name.startswith("sim"):
         return Offer(image=DEBIAN, other_image=UBUNTU, small=SMALL, large=LARGE)
     images = request.getfixturevalue("moto").images
     return Offer(
