@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import botocore.utils
 import pytest
 from botocore.exceptions import ClientError, EndpointConnectionError
 
 from pyocci.backends.ec2 import ids
+from pyocci.backends.ec2.api import parse_timestamp
 from pyocci.backends.ec2.entities import compute_state, ec2_states_for
 from pyocci.backends.ec2.errors import translate
 from pyocci.backends.ec2.settings import Ec2Settings
@@ -107,3 +109,11 @@ def test_a_hibernated_instance_is_suspended():
     assert compute_state({"State": {"Name": "pending"}}) == "waiting"
     assert ec2_states_for("inactive") == ["stopped"]
     assert ec2_states_for("waiting") == ["pending", "stopping", "shutting-down"]
+
+
+def test_ec2_timestamps_parse_as_botocore_reads_them() -> None:
+    for text in ("2026-11-22T05:54:32.000Z", "2026-11-22T05:54:32Z", "2026-11-22T05:54:32+02:00"):
+        assert parse_timestamp(text) == botocore.utils.parse_timestamp(text)
+        assert parse_timestamp(text).tzinfo is not None
+    assert parse_timestamp("2026-11-22T05:54:32").tzinfo is not None
+    assert parse_timestamp(1_700_000_000) == botocore.utils.parse_timestamp(1_700_000_000)

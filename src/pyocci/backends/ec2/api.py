@@ -9,9 +9,12 @@ the client hears 503 with Retry-After within seconds, not minutes.
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
 from typing import Any
 
 import boto3
+import botocore.session
+import botocore.utils
 from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 
@@ -24,7 +27,14 @@ RunBlocking = Callable[..., Awaitable[Any]]
 
 def make_client(settings: Ec2Settings) -> Any:
     """A boto3 EC2 client for the configured region, endpoint and credentials."""
+    core = botocore.session.get_session()
+    # botocore parses every timestamp of a response with dateutil (~80 µs each, a
+    # tenth of a 100-instance listing); the standard library reads EC2's ISO 8601
+    # in well under a microsecond.
+    parsers = core.get_component("response_parser_factory")
+    parsers.set_parser_defaults(timestamp_parser=parse_timestamp)
     session = boto3.session.Session(
+        botocore_session=core,
         profile_name=settings.profile,
         aws_access_key_id=settings.access_key_id,
         aws_secret_access_key=settings.secret_access_key,
@@ -39,6 +49,18 @@ def make_client(settings: Ec2Settings) -> Any:
         max_pool_connections=32,
     )
     return session.client("ec2", endpoint_url=settings.endpoint_url, config=config)
+
+
+def parse_timestamp(value: Any) -> datetime:
+    """A timestamp of an EC2 response: ISO 8601 by the standard library, anything else
+    (epoch seconds, odd spellings) as botocore reads it; always timezone-aware."""
+    if isinstance(value, str):
+        try:
+            parsed = datetime.fromisoformat(value)
+        except ValueError:
+            return botocore.utils.parse_timestamp(value)
+        return parsed if parsed.tzinfo is not None else parsed.replace(tzinfo=UTC)
+    return botocore.utils.parse_timestamp(value)
 
 
 class Ec2Api:
