@@ -1,0 +1,152 @@
+"""The OpenStack offer: images as OS templates, flavors as resource templates.
+
+Templates are read (one paged listing each, from Glance and Nova) and kept
+for `template_ttl` seconds, since discovery is asked for on nearly every
+request. An image's os_tpl term is its id, a flavor's resource_tpl term is
+its id too: names may repeat or change, ids do not. A flavor's vCPUs,
+memory (GiB) and root disk (GB) are the template's attributes.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import anyio
+
+from pyocci.backends.base import Capabilities
+from pyocci.backends.openstack.api import OpenStackApi
+from pyocci.model.category import Mixin
+from pyocci.model.extensions import OPENSTACK_USER_DATA, resource_template
+from pyocci.model.infrastructure import (
+    COMPUTE,
+    OS_TPL,
+    RESIZE,
+    RESOURCE_TPL,
+    RESTART,
+    SAVE,
+    START,
+    STOP,
+    SUSPEND,
+    USER_DATA,
+)
+
+OS_TPL_SCHEME = "http://schemas.pyocci.org/openstack/os_tpl#"
+RESOURCE_TPL_SCHEME = "http://schemas.pyocci.org/openstack/resource_tpl#"
+
+#: Compute only for now: volumes and networks (Cinder, Neutron) are not served.
+CAPABILITIES = Capabilities(
+    kinds=frozenset({COMPUTE.id}),
+    actions=frozenset(action.id for action in (START, STOP, RESTART, SUSPEND, SAVE, RESIZE)),
+    mixins=frozenset(mixin.id for mixin in (OS_TPL, RESOURCE_TPL, USER_DATA, OPENSTACK_USER_DATA)),
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Flavor:
+    """What a flavor gives: vCPUs, memory in GiB, root disk in GB."""
+
+    id: str
+    name: str
+    cores: int
+    memory: float
+    disk: float
+
+
+@dataclass(slots=True)
+class Offer:
+    """The templates as read at one time."""
+
+    images: dict[str, Mixin] = field(default_factory=dict)
+    flavors: dict[str, Flavor] = field(default_factory=dict)
+    flavor_mixins: dict[str, Mixin] = field(default_factory=dict)
+    read_at: float = -math.inf
+
+    def mixins(self) -> list[Mixin]:
+        """Every template mixin, images first."""
+        return [*self.images.values(), *self.flavor_mixins.values()]
+
+
+def image_mixin(image_id: str, name: str | None) -> Mixin:
+    """The os_tpl mixin of an image."""
+    return Mixin(
+        scheme=OS_TPL_SCHEME,
+        term=image_id,
+        title=f"{name} ({image_id})" if name else f"image {image_id}",
+        depends=(OS_TPL.id,),
+        applies=(COMPUTE.id,),
+        location=f"/mixin/os_tpl/{image_id}/",
+    )
+
+
+def flavor_mixin(flavor: Flavor) -> Mixin:
+    """The resource_tpl mixin of a flavor, with its cores, memory and disk."""
+    return resource_template(
+        RESOURCE_TPL_SCHEME,
+        flavor.id,
+        cores=flavor.cores,
+        memory=flavor.memory,
+        ephemeral_storage=flavor.disk,
+        title=f"{flavor.name}: {flavor.cores} vCPU, {flavor.memory:g} GiB, {flavor.disk:g} GB",
+    )
+
+
+def _flavors(connection: Any) -> list[Flavor]:
+    return [
+        Flavor(
+            id=str(flavor.id),
+            name=flavor.name,
+            cores=int(flavor.vcpus or 0),
+            memory=(flavor.ram or 0) / 1024,
+            disk=float(flavor.disk or 0),
+        )
+        for flavor in connection.compute.flavors(details=True)
+    ]
+
+
+def _images(connection: Any) -> list[tuple[str, str | None]]:
+    return [
+        (image.id, image.name)
+        for image in connection.image.images()
+        if image.status in ("active", "queued", "saving")
+    ]
+
+
+class Catalogue:
+    """The templates of one cloud, read at most once per `template_ttl`."""
+
+    def __init__(
+        self, api: OpenStackApi, ttl: float, clock: Callable[[], float] = time.monotonic
+    ) -> None:
+        self._api = api
+        self._ttl = ttl
+        self._clock = clock
+        self._offer = Offer()
+        self._lock = anyio.Lock()
+
+    async def offer(self) -> Offer:
+        """The templates, read again when older than the TTL."""
+        if self._clock() - self._offer.read_at < self._ttl:
+            return self._offer
+        async with self._lock:
+            # Another request may have refreshed it while this one waited.
+            if self._clock() - self._offer.read_at < self._ttl:
+                return self._offer
+            images = await self._api.call(_images)
+            flavors = await self._api.call(_flavors)
+            self._offer = Offer(
+                images={mixin.id: mixin for mixin in (image_mixin(*i) for i in images)},
+                flavors={flavor.id: flavor for flavor in flavors},
+                flavor_mixins={flavor.id: flavor_mixin(flavor) for flavor in flavors},
+                read_at=self._clock(),
+            )
+        return self._offer
+
+    def add_image(self, image_id: str, name: str | None) -> Mixin:
+        """Make a just-saved image an os_tpl now, before the next refresh."""
+        mixin = image_mixin(image_id, name)
+        self._offer.images[mixin.id] = mixin
+        return mixin

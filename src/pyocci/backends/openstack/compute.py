@@ -1,0 +1,368 @@
+"""Nova servers as OCCI computes: read, listed, created, resized, acted on, deleted.
+
+Each server is tagged with its OCCI tenant (a Nova server tag, a hash of
+the tenant id), so tenants sharing the service account's project see only
+their own servers; listings push the tag down to Nova as a filter.
+
+State mapping: ACTIVE is active; SHUTOFF is inactive; SUSPENDED and PAUSED
+are suspended; BUILD, REBOOT, HARD_REBOOT, RESIZE, VERIFY_RESIZE and the
+migrations are waiting; ERROR and anything unknown is error.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import dataclasses
+import datetime
+import hashlib
+from collections import OrderedDict
+from collections.abc import AsyncIterator, Callable, Mapping
+from typing import Any
+
+import anyio
+import openstack.exceptions as sdk_exceptions
+from openstack.compute.v2.server import Server
+
+from pyocci.backends.base import ActionOutcome, Query, Tenant
+from pyocci.backends.errors import (
+    BackendUnavailableError,
+    ConflictError,
+    EntityNotFoundError,
+    InvalidRequestError,
+    NotSupportedError,
+)
+from pyocci.backends.openstack.api import OpenStackApi
+from pyocci.backends.openstack.catalogue import (
+    OS_TPL_SCHEME,
+    RESOURCE_TPL_SCHEME,
+    Catalogue,
+    Offer,
+)
+from pyocci.model.entity import CORE_ID, CORE_TITLE, Entity, Resource
+from pyocci.model.infrastructure import COMPUTE, RESTART, SAVE, START, STOP, SUSPEND
+
+Locate = Callable[[str, str], str]
+
+USER_DATA_ATTRIBUTES = ("occi.compute.userdata", "org.openstack.compute.user_data")
+SIZE_ATTRIBUTES = ("occi.compute.cores", "occi.compute.memory")
+_STATES = {
+    "ACTIVE": "active",
+    "SHUTOFF": "inactive",
+    "SUSPENDED": "suspended",
+    "PAUSED": "suspended",
+    "BUILD": "waiting",
+    "REBOOT": "waiting",
+    "HARD_REBOOT": "waiting",
+    "RESIZE": "waiting",
+    "VERIFY_RESIZE": "waiting",
+    "REVERT_RESIZE": "waiting",
+    "MIGRATING": "waiting",
+    "REBUILD": "waiting",
+}
+#: The compute API version of listings: 2.26 filters by tag, 2.47 embeds the flavor.
+LIST_MICROVERSION = "2.47"
+#: Listing positions remembered (see `Computes.listing`), the least recent dropped first.
+MARKERS_KEPT = 1024
+#: OCCI restart methods to Nova reboot types: a cold restart is a hard reboot.
+_REBOOT_TYPES = {"graceful": "SOFT", "warm": "SOFT", "cold": "HARD"}
+
+
+def tenant_tag(tenant: Tenant) -> str:
+    """The Nova server tag of a tenant (tags are short and may not hold '/' or ',')."""
+    return "occi-tenant-" + hashlib.sha256(tenant.id.encode()).hexdigest()[:40]
+
+
+def compute_state(status: str | None) -> str:
+    """The occi.compute.state of a Nova server status."""
+    return _STATES.get(status or "", "error")
+
+
+def _reference_id(reference: Any) -> str | None:
+    if isinstance(reference, Mapping):
+        value = reference.get("id")
+        return str(value) if value else None
+    return None
+
+
+def to_compute(server: Any, offer: Offer, locate: Locate) -> Resource:
+    """A Nova server as a compute (no further call needed)."""
+    attributes: dict[str, Any] = {
+        CORE_ID: server.id,
+        "occi.compute.state": compute_state(server.status),
+        "occi.compute.state.message": f"Nova status {server.status}",
+    }
+    if server.name:
+        attributes[CORE_TITLE] = server.name
+    if getattr(server, "hostname", None):
+        attributes["occi.compute.hostname"] = server.hostname
+    mixins: list[str] = []
+    image_id = _reference_id(server.image)
+    if image_id:
+        mixins.append(OS_TPL_SCHEME + image_id)
+    flavor = server.flavor or {}
+    # Since compute API 2.47 a server embeds its flavor's name and sizes, not its id
+    # (openstacksdk then puts the name where the id was).
+    name = flavor.get("original_name") or flavor.get("name") or flavor.get("id")
+    flavor_id = next((known.id for known in offer.flavors.values() if known.name == name), None)
+    if flavor_id is None and flavor.get("id") in offer.flavors:
+        flavor_id = flavor["id"]
+    if flavor_id:
+        mixins.append(RESOURCE_TPL_SCHEME + str(flavor_id))
+    if flavor.get("vcpus") is not None:
+        attributes["occi.compute.cores"] = int(flavor["vcpus"])
+        attributes["occi.compute.memory"] = (flavor.get("ram") or 0) / 1024
+    elif flavor_id in offer.flavors:
+        attributes["occi.compute.cores"] = offer.flavors[flavor_id].cores
+        attributes["occi.compute.memory"] = offer.flavors[flavor_id].memory
+    resource = Resource(kind=COMPUTE.id, mixins=mixins, attributes=attributes, links=[])
+    resource.location = locate(COMPUTE.id, server.id)
+    return resource
+
+
+def _chosen(mixins: list[str], scheme: str) -> str | None:
+    return next((m[len(scheme) :] for m in mixins if m.startswith(scheme)), None)
+
+
+def _user_data(attributes: Mapping[str, Any]) -> str | None:
+    for name in USER_DATA_ATTRIBUTES:
+        value = attributes.get(name)
+        if value:
+            try:
+                base64.b64decode(str(value), validate=True)
+            except binascii.Error:
+                raise InvalidRequestError(f"{name} must be base64-encoded") from None
+            # Nova takes user data base64-encoded, as OCCI clients send it.
+            return str(value)
+    return None
+
+
+class Computes:
+    """Everything the backend does with Nova servers."""
+
+    def __init__(self, api: OpenStackApi, catalogue: Catalogue, locate: Locate) -> None:
+        self.api = api
+        self.catalogue = catalogue
+        self.locate = locate
+        self.settings = api.settings
+        #: (tenant tag, position) -> the id of the server just before that position.
+        self._markers: OrderedDict[tuple[str, int], str] = OrderedDict()
+
+    async def server(self, tenant: Tenant, server_id: str) -> Any:
+        """The tenant's Nova server; not found for other tenants' servers too."""
+        server = await self.api.call(lambda c: c.compute.get_server(server_id))
+        if tenant_tag(tenant) not in (server.tags or []):
+            raise EntityNotFoundError(f"no compute with id {server_id!r}")
+        return server
+
+    async def get(self, tenant: Tenant, server_id: str) -> Resource:
+        """One compute."""
+        server = await self.server(tenant, server_id)
+        return to_compute(server, await self.catalogue.offer(), self.locate)
+
+    async def listing(self, tenant: Tenant, query: Query) -> AsyncIterator[Entity]:
+        """The tenant's computes, one Nova call per page, Nova's markers followed.
+
+        OCCI pages by offset, Nova by marker: where a listing of the same tenant
+        stopped, the id of its last server is remembered, so the next OCCI page
+        starts from that marker instead of reading the servers before it again.
+        """
+        if COMPUTE.id not in query.kinds:
+            return
+        offer = await self.catalogue.offer()
+        tag = tenant_tag(tenant)
+        # Filters Nova cannot apply are applied here, which shifts positions: seek
+        # by marker only when every server listed is a server shown.
+        plain = not (query.mixins or query.any_mixins or query.attributes or query.ids is not None)
+        marker = self._markers.get((tag, query.offset)) if plain and query.offset else None
+        position = query.offset if marker is not None else 0
+        try:
+            limit = query.limit if plain else None
+            servers = self._servers(tag, marker, limit, query.offset - position)
+            if not plain:
+                async for entity in query.apage(self._entities(servers, offer)):
+                    yield entity
+                return
+            shown = 0
+            last = None
+            async for server in servers:
+                if position >= query.offset:
+                    yield to_compute(server, offer, self.locate)
+                    shown += 1
+                position += 1
+                last = server.id
+                if query.limit is not None and shown >= query.limit:
+                    break
+            if last is not None:
+                self._remember((tag, position), last)
+        except InvalidRequestError:
+            if marker is None:
+                raise
+            # The remembered server is gone (Nova: marker not found): read from the start.
+            self._markers.pop((tag, query.offset), None)
+            async for entity in self.listing(tenant, query):
+                yield entity
+
+    async def _servers(
+        self, tag: str, marker: str | None, limit: int | None, skip: int
+    ) -> AsyncIterator[Any]:
+        """Nova's servers with this tag after `marker`, page by page."""
+        size = self.settings.page_size
+        if limit is not None:
+            # Never ask for more than the OCCI page still needs.
+            size = min(size, skip + limit)
+
+        def page(connection: Any, after: str | None) -> tuple[list[Any], bool]:
+            parameters: dict[str, Any] = {"limit": size, "tags": tag}
+            if after is not None:
+                parameters["marker"] = after
+            # One request, and Nova's own word on whether more follow: a cloud may
+            # cap pages below `size` ([api] max_limit), so a short page is not
+            # necessarily the last. (openstacksdk's paging would also ask once
+            # more after the last page.)
+            response = connection.compute.get(
+                "/servers/detail", params=parameters, microversion=LIST_MICROVERSION
+            )
+            sdk_exceptions.raise_from_response(response)
+            body = response.json()
+            servers = [
+                Server.existing(connection=connection, **item) for item in body.get("servers", [])
+            ]
+            links = body.get("servers_links") or []
+            return servers, any(link.get("rel") == "next" for link in links)
+
+        while True:
+            found, more = await self.api.call(page, marker)
+            for server in found:
+                yield server
+            if not (more and found):
+                return
+            marker = found[-1].id
+
+    async def _entities(self, servers: AsyncIterator[Any], offer: Offer) -> AsyncIterator[Entity]:
+        async for server in servers:
+            yield to_compute(server, offer, self.locate)
+
+    def _remember(self, key: tuple[str, int], server_id: str) -> None:
+        self._markers[key] = server_id
+        self._markers.move_to_end(key)
+        while len(self._markers) > MARKERS_KEPT:
+            self._markers.popitem(last=False)
+
+    async def create(self, tenant: Tenant, entity: Resource) -> Resource:
+        """Boot a server from the os_tpl's image with the resource_tpl's flavor."""
+        if entity.links:
+            raise NotSupportedError("links at creation are not supported on OpenStack yet")
+        offer = await self.catalogue.offer()
+        image = _chosen(entity.mixins, OS_TPL_SCHEME)
+        flavor = _chosen(entity.mixins, RESOURCE_TPL_SCHEME)
+        if image is None or flavor is None:
+            missing = "an os_tpl (image)" if image is None else "a resource_tpl (flavor)"
+            raise InvalidRequestError(f"choose {missing} for the compute on OpenStack")
+        if flavor not in offer.flavors:
+            raise InvalidRequestError(f"no flavor {flavor!r}; see the resource_tpl mixins")
+        parameters: dict[str, Any] = {
+            "name": entity.title or "occi-compute",
+            "image_id": image,
+            "flavor_id": flavor,
+            # Networks (Neutron) are not managed here: let Nova pick none.
+            "networks": "none",
+            "tags": [tenant_tag(tenant)],
+        }
+        user_data = _user_data(entity.attributes)
+        if user_data is not None:
+            parameters["user_data"] = user_data
+        server = await self.api.call(lambda c: c.compute.create_server(**parameters))
+        # Nova's answer to the boot holds little more than the id: read the server.
+        created = server.id
+        server = await self.api.call(lambda c: c.compute.get_server(created))
+        return to_compute(server, offer, self.locate)
+
+    async def update(self, tenant: Tenant, current: Entity, desired: Entity) -> Resource:
+        """Resize to another flavor (resize, then confirm), or rename."""
+        server = await self.server(tenant, current.id or "")
+        new_image = _chosen(desired.mixins, OS_TPL_SCHEME)
+        if new_image is not None and new_image != _chosen(current.mixins, OS_TPL_SCHEME):
+            raise NotSupportedError("changing a compute's os_tpl (rebuild) is not supported")
+        old_flavor = _chosen(current.mixins, RESOURCE_TPL_SCHEME)
+        new_flavor = _chosen(desired.mixins, RESOURCE_TPL_SCHEME)
+        if new_flavor == old_flavor:
+            for name in SIZE_ATTRIBUTES:
+                if desired.attributes.get(name, current.attributes.get(name)) != (
+                    current.attributes.get(name)
+                ):
+                    raise InvalidRequestError(
+                        f"{name} comes with the flavor on OpenStack; associate another "
+                        "resource_tpl to resize"
+                    )
+        elif new_flavor is not None:
+            await self.resize(server, new_flavor)
+        if desired.title and desired.title != current.title:
+            await self.api.call(lambda c: c.compute.update_server(server, name=desired.title))
+        return await self.get(tenant, server.id)
+
+    async def resize(self, server: Any, flavor_id: str) -> None:
+        """Resize to a flavor and confirm it once Nova asks (VERIFY_RESIZE)."""
+        offer = await self.catalogue.offer()
+        if flavor_id not in offer.flavors:
+            raise InvalidRequestError(f"no flavor {flavor_id!r}; see the resource_tpl mixins")
+        if server.status not in ("ACTIVE", "SHUTOFF"):
+            raise ConflictError(f"Nova resizes active or stopped servers, not {server.status}")
+        await self.api.call(lambda c: c.compute.resize_server(server, flavor_id))
+        await self._wait_status(server.id, {"VERIFY_RESIZE"}, "resize")
+        await self.api.call(lambda c: c.compute.confirm_server_resize(server))
+        # Confirming is asynchronous too; the resize is done once Nova settles.
+        await self._wait_status(server.id, {"ACTIVE", "SHUTOFF"}, "confirm the resize of")
+
+    async def _wait_status(self, server_id: str, wanted: set[str], doing: str) -> None:
+        try:
+            with anyio.fail_after(self.settings.action_timeout):
+                while True:
+                    current = await self.api.call(lambda c: c.compute.get_server(server_id))
+                    if current.status in wanted:
+                        return
+                    if current.status == "ERROR":
+                        raise ConflictError(f"Nova failed to {doing} {server_id}")
+                    await anyio.sleep(0.5)
+        except TimeoutError:
+            raise BackendUnavailableError(
+                f"Nova did not {doing} {server_id} within {self.settings.action_timeout:g} s",
+                retry_after=self.settings.retry_after,
+            ) from None
+
+    async def delete(self, tenant: Tenant, server_id: str) -> None:
+        """Delete the server (Nova finishes it asynchronously)."""
+        server = await self.server(tenant, server_id)
+        await self.api.call(lambda c: c.compute.delete_server(server))
+
+    async def trigger(
+        self, tenant: Tenant, entity: Entity, action_id: str, parameters: Mapping[str, Any]
+    ) -> ActionOutcome:
+        """start, stop, restart (soft or hard by method), suspend, save (snapshot)."""
+        server = await self.server(tenant, entity.id or "")
+        created = None
+        if action_id == START.id:
+            await self.api.call(lambda c: c.compute.start_server(server))
+        elif action_id == STOP.id:
+            await self.api.call(lambda c: c.compute.stop_server(server))
+        elif action_id == RESTART.id:
+            reboot = _REBOOT_TYPES.get(str(parameters.get("method") or "graceful"))
+            if reboot is None:
+                raise InvalidRequestError("restart method must be graceful, warm or cold")
+            await self.api.call(lambda c: c.compute.reboot_server(server, reboot))
+        elif action_id == SUSPEND.id:
+            await self.api.call(lambda c: c.compute.suspend_server(server))
+        elif action_id == SAVE.id:
+            created = await self._save(server, entity, parameters)
+        else:
+            raise NotSupportedError(f"OpenStack has no {action_id} for a compute")
+        shown = dataclasses.replace(entity, attributes=dict(entity.attributes))
+        return ActionOutcome(entity=shown, created=created)
+
+    async def _save(self, server: Any, entity: Entity, parameters: Mapping[str, Any]) -> Any:
+        stamp = datetime.datetime.now(datetime.UTC).strftime("%Y%m%dT%H%M%SZ")
+        name = str(parameters.get("name") or f"{entity.title or server.id}-{stamp}")
+        # Nova answers with the new image's id (2.45+) before Glance has the data:
+        # the os_tpl exists at once and boots once the image is active.
+        image_id = await self.api.call(lambda c: server.create_image(c.compute, name))
+        return self.catalogue.add_image(image_id, name)

@@ -1,0 +1,96 @@
+"""The ``[backend_settings]`` of the OpenStack backend.
+
+The cloud is named one of three ways: ``cloud``, an entry of clouds.yaml;
+explicit Keystone settings (``auth_url``, ``username``, ``password``,
+``project_name`` and the domains); or ``token`` with ``compute_endpoint``
+(and ``image_endpoint``), for a cloud reached without Keystone.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, fields
+from typing import Any
+
+_TEXT = (
+    "cloud",
+    "auth_url",
+    "username",
+    "password",
+    "project_name",
+    "user_domain_name",
+    "project_domain_name",
+    "region_name",
+    "token",
+    "compute_endpoint",
+    "image_endpoint",
+)
+
+
+@dataclass(frozen=True, slots=True)
+class OpenStackSettings:
+    """How to reach the cloud, and how the backend pages and waits."""
+
+    cloud: str | None = None
+    auth_url: str | None = None
+    username: str | None = None
+    password: str | None = None
+    project_name: str | None = None
+    user_domain_name: str = "Default"
+    project_domain_name: str = "Default"
+    region_name: str | None = None
+    token: str | None = None
+    compute_endpoint: str | None = None
+    image_endpoint: str | None = None
+    #: The most servers asked of Nova per call (an OCCI page asks for no more than
+    #: it shows); Nova's own default ceiling is 1000.
+    page_size: int = 1000
+    #: Seconds images and flavors are kept before they are read again.
+    template_ttl: float = 60.0
+    #: Seconds a resize may take before the request gives up.
+    action_timeout: float = 300.0
+    #: Seconds clients are told to wait (Retry-After) when the cloud fails.
+    retry_after: int = 5
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> OpenStackSettings:
+        """Settings from the configuration table; ValueError says what is wrong."""
+        known = {field.name for field in fields(cls)}
+        unknown = sorted(set(data) - known)
+        if unknown:
+            raise ValueError(
+                f"unknown setting(s) {', '.join(unknown)}; known: {', '.join(sorted(known))}"
+            )
+        values: dict[str, Any] = {}
+        for name, value in data.items():
+            if name in _TEXT:
+                if not isinstance(value, str) or not value.strip():
+                    raise ValueError(f"{name} must be a non-empty string")
+                values[name] = value.strip()
+            elif name in ("page_size", "retry_after"):
+                if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+                    raise ValueError(f"{name} must be a positive integer, not {value!r}")
+                values[name] = value
+            else:
+                if isinstance(value, bool) or not isinstance(value, int | float) or value <= 0:
+                    raise ValueError(f"{name} must be a positive number of seconds")
+                values[name] = float(value)
+        settings = cls(**values)
+        settings._check()
+        return settings
+
+    def _check(self) -> None:
+        ways = [
+            self.cloud is not None,
+            self.auth_url is not None,
+            self.token is not None,
+        ]
+        if sum(ways) != 1:
+            raise ValueError(
+                "name the cloud one way: cloud (a clouds.yaml entry), auth_url with "
+                "username, password and project_name, or token with compute_endpoint"
+            )
+        if self.auth_url is not None and not (self.username and self.password):
+            raise ValueError("auth_url needs username and password")
+        if self.token is not None and self.compute_endpoint is None:
+            raise ValueError("token needs compute_endpoint (there is no Keystone to ask)")

@@ -1,0 +1,42 @@
+"""The openstack backend as the server configures it: chosen by name, its settings checked."""
+
+from __future__ import annotations
+
+import pytest
+
+from pyocci.backends.openstack import OpenStackBackend
+from pyocci.model import standard_model
+from pyocci.server.backends import open_backend
+from pyocci.server.config import ConfigError, ServerConfig
+
+pytestmark = pytest.mark.anyio
+
+
+async def test_openstack_is_chosen_and_no_call_is_made_at_start() -> None:
+    # A closed port: opening must not need the cloud to answer.
+    settings = {"token": "admin:admin", "compute_endpoint": "http://127.0.0.1:9/v2.1"}
+    config = ServerConfig(backend="openstack", backend_settings=settings)
+    backend = await open_backend(config, standard_model(), database=None)  # type: ignore[arg-type]
+    assert isinstance(backend, OpenStackBackend)
+    assert backend.settings.compute_endpoint == "http://127.0.0.1:9/v2.1"
+    await backend.close()
+
+
+@pytest.mark.parametrize(
+    ("settings", "message"),
+    [
+        ({"cloud": "a", "paeg_size": 5}, "unknown setting"),
+        ({}, "name the cloud one way"),
+        ({"cloud": "a", "retry_after": -1}, "retry_after must be a positive integer"),
+    ],
+)
+async def test_bad_settings_are_a_config_error_naming_the_key(settings, message) -> None:
+    config = ServerConfig(backend="openstack", backend_settings=settings)
+    with pytest.raises(ConfigError, match="backend_settings for openstack: " + message):
+        await open_backend(config, standard_model(), database=None)  # type: ignore[arg-type]
+
+
+async def test_the_backends_offered_include_openstack() -> None:
+    config = ServerConfig(backend="nimbus", backend_settings={})
+    with pytest.raises(ConfigError, match="openstack"):
+        await open_backend(config, standard_model(), database=None)  # type: ignore[arg-type]

@@ -1,0 +1,44 @@
+"""The openstack ``[backend_settings]``: one way to name the cloud, clear errors otherwise."""
+
+from __future__ import annotations
+
+import pytest
+
+from pyocci.backends.openstack import OpenStackSettings
+
+
+def test_a_clouds_yaml_entry_is_enough() -> None:
+    settings = OpenStackSettings.from_dict({"cloud": "egi", "page_size": 500})
+    assert settings.cloud == "egi"
+    assert settings.page_size == 500
+
+
+def test_keystone_settings() -> None:
+    settings = OpenStackSettings.from_dict(
+        {
+            "auth_url": "https://keystone.example.org:5000/v3",
+            "username": "occi",
+            "password": "secret",
+            "project_name": "fedcloud",
+        }
+    )
+    assert settings.user_domain_name == "Default"
+
+
+@pytest.mark.parametrize(
+    ("table", "message"),
+    [
+        ({}, "name the cloud one way"),
+        ({"cloud": "a", "token": "t", "compute_endpoint": "http://x"}, "one way"),
+        ({"auth_url": "https://k/v3"}, "needs username and password"),
+        ({"token": "t"}, "needs compute_endpoint"),
+        ({"cloud": "a", "colud": "b"}, "unknown setting"),
+        ({"cloud": ""}, "non-empty string"),
+        ({"cloud": "a", "page_size": 0}, "positive integer"),
+        ({"cloud": "a", "page_size": True}, "positive integer"),
+        ({"cloud": "a", "template_ttl": "soon"}, "positive number"),
+    ],
+)
+def test_mistakes_are_named(table: dict, message: str) -> None:
+    with pytest.raises(ValueError, match=message):
+        OpenStackSettings.from_dict(table)

@@ -1,0 +1,303 @@
+"""Run OpenStack Nova in one process on a loopback port, for the tests.
+
+This script runs with the Python of a separate virtual environment holding
+the ``nova`` package from PyPI (see `tests/novaserver.py`), never with the
+project's own. It brings Nova up the way Nova's functional tests do: API,
+conductor, scheduler and one compute service with the fake virt driver in
+one process, oslo.messaging's ``fake://`` transport between them, SQLite
+databases, the in-process Placement service, and Nova's fake Glance, Neutron
+and Cinder. What it adds is a real HTTP server (eventlet's WSGI server) on
+127.0.0.1 in front of the compute API, plus a small read-only Glance v2
+image API over the fake Glance's images, so that clients such as
+openstacksdk talk to it over the wire.
+
+Authentication is a token, not Keystone: ``X-Auth-Token: <user>:<project>``.
+The user ``admin`` is an administrator (roles admin, member, reader); any
+other user is a project member (member, reader).
+
+Quotas are off, so that a benchmark can boot a thousand servers in one
+project. ``PYOCCI_NOVA_CONFIG`` sets more of Nova's options, as JSON
+``{"group.option": value}`` (``{"api.max_limit": 3}``).
+
+When the server listens the script prints one JSON line on stdout,
+``{"url": "http://127.0.0.1:<port>"}``; the compute API is under ``/v2.1``
+and the image API under ``/image``; ``GET /pyocci-requests`` answers how
+many API requests were served so far (``{"requests": n}``). It stops on
+SIGTERM, SIGINT, or when its stdin reaches end of file (so it never
+outlives the test run that started it).
+"""
+
+# Nova's functional tests patch the standard library for eventlet before any
+# other import; the services below depend on it.
+from nova import monkey_patch  # isort: skip
+
+monkey_patch.patch()
+
+import datetime  # noqa: E402
+import json  # noqa: E402
+import logging  # noqa: E402
+import os  # noqa: E402
+import signal  # noqa: E402
+import sys  # noqa: E402
+import traceback  # noqa: E402
+from urllib.parse import parse_qs, urlencode  # noqa: E402
+
+import eventlet  # noqa: E402
+import eventlet.patcher  # noqa: E402
+import eventlet.tpool  # noqa: E402
+import eventlet.wsgi  # noqa: E402
+import fixtures  # noqa: E402
+from nova import context as nova_context  # noqa: E402
+from nova.tests.functional import integrated_helpers  # noqa: E402
+
+ADMIN_ROLES = ["reader", "member", "admin"]
+MEMBER_ROLES = ["reader", "member"]
+IMAGE_PREFIX = "/image"
+COUNTER_PATH = "/pyocci-requests"
+#: Seconds the process may take to shut down once its parent has gone.
+GRACE_SECONDS = 20
+
+
+def _context_from_token(env: dict, **kwargs) -> nova_context.RequestContext:
+    """Build Nova's request context from ``X-Auth-Token: user:project``."""
+    token = env.get("HTTP_X_AUTH_TOKEN", "")
+    # The dispatcher has already refused requests without such a token.
+    user, _, project = token.partition(":")
+    is_admin = user == "admin"
+    roles = ADMIN_ROLES if is_admin else MEMBER_ROLES
+    return nova_context.RequestContext(user, project, is_admin=is_admin, roles=roles, **kwargs)
+
+
+def _api_paste_config() -> str:
+    path = os.path.join(sys.prefix, "etc", "nova", "api-paste.ini")
+    if not os.path.exists(path):
+        raise FileNotFoundError(f"Nova's api-paste.ini is not at {path}")
+    return path
+
+
+class NovaCloud(integrated_helpers._IntegratedTestBase):
+    """Nova's integrated functional-test setup, kept running instead of tested."""
+
+    ADMIN_API = True
+    # Real Nova casts RPC messages asynchronously; keep that, so a server
+    # goes BUILD -> ACTIVE as it does in a real cloud.
+    CAST_AS_CALL = False
+
+    def _setup_services(self) -> None:
+        # FakeDriver reports a large host (1000 vCPUs, 800 GB RAM), so many
+        # servers fit; with one compute host, resize must be allowed to land
+        # on the same host.
+        self.flags(compute_driver="fake.FakeDriver")
+        self.flags(allow_resize_to_same_host=True)
+        # The wheel installs api-paste.ini under <venv>/etc/nova, while Nova
+        # looks next to its source tree by default.
+        self.flags(api_paste_config=_api_paste_config(), group="wsgi")
+        # Benchmarks boot a thousand servers in one project: no quota.
+        self.flags(instances=-1, cores=-1, ram=-1, group="quota")
+        # Options a test asks for: {"group.option": value} in PYOCCI_NOVA_CONFIG.
+        for name, value in json.loads(os.environ.get("PYOCCI_NOVA_CONFIG") or "{}").items():
+            group, _, option = name.rpartition(".")
+            self.flags(**{option: value}, group=group or None)
+        super()._setup_services()
+
+    def runTest(self) -> None:  # noqa: N802 - testtools looks this name up
+        """Unused: the case is only set up and torn down."""
+
+
+def _iso(value: object) -> object:
+    if isinstance(value, datetime.datetime):
+        return value.strftime("%Y-%m-%dT%H:%M:%SZ")
+    return value
+
+
+def _glance_image(image: dict) -> dict:
+    """One fake-Glance image in the shape of Glance's v2 API."""
+    body = {
+        key: _iso(image.get(key))
+        for key in (
+            "id",
+            "name",
+            "status",
+            "visibility",
+            "size",
+            "min_ram",
+            "min_disk",
+            "disk_format",
+            "container_format",
+            "created_at",
+            "updated_at",
+            "protected",
+            "owner",
+        )
+    }
+    body["tags"] = list(image.get("tags") or [])
+    # Glance v2 flattens custom properties into the image itself.
+    for key, value in (image.get("properties") or {}).items():
+        body.setdefault(key, value if isinstance(value, str | int | float | bool) else str(value))
+    body["self"] = f"/v2/images/{image['id']}"
+    body["file"] = f"/v2/images/{image['id']}/file"
+    body["schema"] = "/v2/schemas/image"
+    return body
+
+
+class ImageAPI:
+    """A read-only Glance v2 image API over the fake Glance's images.
+
+    Lists are ordered by id and paged with ``limit`` and ``marker`` as Glance
+    pages them, with a ``next`` link while more remain.
+    """
+
+    def __init__(self, glance) -> None:
+        self.glance = glance
+
+    def __call__(self, environ: dict, start_response):
+        path = environ.get("PATH_INFO", "")[len(IMAGE_PREFIX) :].rstrip("/")
+        method = environ.get("REQUEST_METHOD", "GET")
+        if path in ("", "/"):
+            # keystoneauth's version discovery needs each version's own link.
+            root = f"http://{environ.get('HTTP_HOST', '')}{IMAGE_PREFIX}/v2/"
+            link = {"rel": "self", "href": root}
+            versions = {"versions": [{"id": "v2.0", "status": "CURRENT", "links": [link]}]}
+            return self._reply(start_response, "200 OK", versions)
+        if method != "GET":
+            return self._reply(start_response, "405 Method Not Allowed", {"message": method})
+        if path == "/v2/images":
+            return self._list(environ, start_response)
+        if path.startswith("/v2/images/"):
+            image = self.glance.images.get(path.rsplit("/", 1)[1])
+            if image is None:
+                return self._reply(start_response, "404 Not Found", {"message": "No image"})
+            return self._reply(start_response, "200 OK", _glance_image(image))
+        return self._reply(start_response, "404 Not Found", {"message": path})
+
+    def _list(self, environ: dict, start_response):
+        query = parse_qs(environ.get("QUERY_STRING", ""))
+        try:
+            limit = int(query.get("limit", ["25"])[0])
+        except ValueError:
+            return self._reply(start_response, "400 Bad Request", {"message": "bad limit"})
+        marker = query.get("marker", [None])[0]
+        images = sorted(self.glance.images.values(), key=lambda image: image["id"])
+        if marker is not None:
+            ids = [image["id"] for image in images]
+            if marker not in ids:
+                return self._reply(start_response, "400 Bad Request", {"message": "bad marker"})
+            images = images[ids.index(marker) + 1 :]
+        page = images[:limit]
+        body: dict = {
+            "images": [_glance_image(image) for image in page],
+            "first": "/v2/images",
+            "schema": "/v2/schemas/images",
+        }
+        if len(images) > limit:
+            body["next"] = "/v2/images?" + urlencode({"limit": limit, "marker": page[-1]["id"]})
+        return self._reply(start_response, "200 OK", body)
+
+    @staticmethod
+    def _reply(start_response, status: str, body: dict):
+        payload = json.dumps(body).encode()
+        start_response(
+            status,
+            [("Content-Type", "application/json"), ("Content-Length", str(len(payload)))],
+        )
+        return [payload]
+
+
+def _dispatcher(compute_app, image_app):
+    served = {"requests": 0}
+
+    def dispatch(environ: dict, start_response):
+        path = environ.get("PATH_INFO", "")
+        if path == COUNTER_PATH:
+            # How many API requests were served: lets a benchmark count a client's calls.
+            return ImageAPI._reply(start_response, "200 OK", served)
+        served["requests"] += 1
+        token = environ.get("HTTP_X_AUTH_TOKEN", "")
+        user, _, project = token.partition(":")
+        # Version documents are public, as in a real cloud; the rest needs a
+        # token, refused with 401 as Keystone's middleware would.
+        if path.rstrip("/") not in ("", "/v2.1", IMAGE_PREFIX) and not (user and project):
+            return ImageAPI._reply(
+                start_response,
+                "401 Unauthorized",
+                {"error": {"code": 401, "message": "X-Auth-Token must be '<user>:<project>'"}},
+            )
+        if path.startswith(IMAGE_PREFIX):
+            return image_app(environ, start_response)
+        return compute_app(environ, start_response)
+
+    return dispatch
+
+
+def _wait_for_end_of_input() -> None:
+    """Block (in a real thread) until stdin ends, then make sure the process does too."""
+    while os.read(sys.stdin.fileno(), 1024):
+        pass
+    # A busy Nova (a thousand boots in flight) may take long to tear down, or the
+    # hub may not get to it soon: the test run has gone, so exit regardless.
+    timer = eventlet.patcher.original("threading").Timer(GRACE_SECONDS, os._exit, (1,))
+    timer.daemon = True
+    timer.start()
+
+
+def main() -> int:
+    """Set Nova up, serve it until told to stop, then tear it down."""
+    log_path = os.environ.get("PYOCCI_NOVA_LOG")
+    cloud = NovaCloud()
+    cloud.setUp()
+    try:
+        cloud.useFixture(
+            fixtures.MonkeyPatch(
+                "nova.api.auth.NovaKeystoneContext._create_context", _context_from_token
+            )
+        )
+        # Nova's test logging records every debug message, which slows a busy
+        # Nova down (a thousand boots): keep INFO and above unless asked.
+        if os.environ.get("PYOCCI_NOVA_DEBUG") != "1":
+            logging.getLogger().setLevel(logging.INFO)
+        if log_path:
+            # Nova's fixtures keep the log in memory; send it to a file too.
+            handler = logging.FileHandler(log_path)
+            layout = "%(asctime)s %(levelname)s %(name)s %(message)s"
+            handler.setFormatter(logging.Formatter(layout))
+            logging.getLogger().addHandler(handler)
+        app = _dispatcher(cloud.api_fixture.app(), ImageAPI(cloud.glance))
+        sock = eventlet.listen(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+        done = eventlet.event.Event()
+
+        def stop(*_arguments: object) -> None:
+            if not done.ready():
+                done.send(None)
+
+        def watch_stdin() -> None:
+            # The parent holds our stdin open; end of file means it has gone.
+            # A plain read would block eventlet's hub, so read in a real thread.
+            eventlet.tpool.execute(_wait_for_end_of_input)
+            stop()
+
+        signal.signal(signal.SIGTERM, stop)
+        signal.signal(signal.SIGINT, stop)
+        eventlet.spawn(watch_stdin)
+        server = eventlet.spawn(
+            eventlet.wsgi.server,
+            sock,
+            app,
+            log=open(os.devnull, "w"),  # noqa: SIM115 - lives as long as the server
+            log_output=False,
+        )
+        print(json.dumps({"url": f"http://127.0.0.1:{port}"}), flush=True)
+        done.wait()
+        server.kill()
+    finally:
+        cloud.doCleanups()
+    return 0
+
+
+if __name__ == "__main__":
+    try:
+        sys.exit(main())
+    except Exception:
+        # Nova's fixtures capture the standard streams; report on the real one.
+        traceback.print_exc(file=sys.__stderr__)
+        sys.exit(1)
