@@ -5,6 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 import httpx
+import openstack.exceptions
+import pytest
 
 from novaserver import NovaServer
 
@@ -41,8 +43,7 @@ def test_server_lifecycle(sdk: Any) -> None:
         name="smoke", image_id=image.id, flavor_id=flavor.id, networks="none"
     )
     try:
-        server = sdk.compute.wait_for_server(server, status="ACTIVE", wait=120)
-        assert server.status == "ACTIVE"
+        server = _active(sdk, server)
         sdk.compute.stop_server(server)
         assert sdk.compute.wait_for_server(server, status="SHUTOFF", wait=120).status == "SHUTOFF"
         sdk.compute.start_server(server)
@@ -51,3 +52,12 @@ def test_server_lifecycle(sdk: Any) -> None:
         sdk.compute.delete_server(server)
     sdk.compute.wait_for_delete(server, wait=120)
     assert sdk.compute.find_server(server.id) is None
+
+
+def _active(sdk: Any, server: Any) -> Any:
+    """Wait for ACTIVE; a server that fails says why (Nova's fault), not only that it did."""
+    try:
+        return sdk.compute.wait_for_server(server, status="ACTIVE", wait=120)
+    except openstack.exceptions.ResourceFailure:
+        fault = sdk.compute.get_server(server.id).fault
+        pytest.fail(f"server {server.id} went to ERROR: {fault}")
