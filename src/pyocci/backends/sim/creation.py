@@ -343,8 +343,6 @@ def _create_network_interface(work: Work, link: Link, entity_id: str, source: Re
     ]
     attributes.update(
         {
-            CORE_SOURCE_KIND: COMPUTE.id,
-            CORE_TARGET_KIND: target_kind,
             "occi.networkinterface.interface": allocation.next_interface(
                 name for name in taken if isinstance(name, str)
             ),
@@ -356,16 +354,14 @@ def _create_network_interface(work: Work, link: Link, entity_id: str, source: Re
     )
     if IPNETWORKINTERFACE.id not in mixins:
         mixins.append(IPNETWORKINTERFACE.id)
-    record = records.insert(
+    record = _insert_link(
         work,
-        kind=NETWORKINTERFACE.id,
-        entity_id=entity_id,
-        mixins=mixins,
-        attributes=attributes,
-        state="active",
-        source=source,
-        target_seq=target_seq,
-        target=target_location,
+        NETWORKINTERFACE.id,
+        entity_id,
+        mixins,
+        attributes,
+        source,
+        (target_kind, target_seq, target_location),
     )
     allocation.hold_mac(work, mac, record.seq)
     if pool is not None:
@@ -393,23 +389,15 @@ def _create_storage_link(work: Work, link: Link, entity_id: str, source: Record)
         device = allocation.next_device(name for name in taken if isinstance(name, str))
     elif device in taken:
         raise ConflictError(f"device {device} is already used on the compute; choose another")
-    attributes.update(
-        {
-            CORE_SOURCE_KIND: COMPUTE.id,
-            CORE_TARGET_KIND: STORAGE.id,
-            "occi.storagelink.deviceid": device,
-        }
-    )
-    return records.insert(
+    attributes["occi.storagelink.deviceid"] = device
+    return _insert_link(
         work,
-        kind=STORAGELINK.id,
-        entity_id=entity_id,
-        mixins=kept_mixins(work, link.mixins),
-        attributes=attributes,
-        state="active",
-        source=source,
-        target_seq=target.seq,
-        target=target_location,
+        STORAGELINK.id,
+        entity_id,
+        kept_mixins(work, link.mixins),
+        attributes,
+        source,
+        (STORAGE.id, target.seq, target_location),
     )
 
 
@@ -423,17 +411,39 @@ def _create_security_group_link(work: Work, link: Link, entity_id: str, source: 
                 f"{target_location} already applies to the compute "
                 f"({cloud.location_of(existing.kind, existing.entity_id)})"
             )
-    attributes = client_attributes(work, link)
-    attributes.update({CORE_SOURCE_KIND: COMPUTE.id, CORE_TARGET_KIND: SECURITYGROUP.id})
+    return _insert_link(
+        work,
+        SECURITYGROUPLINK.id,
+        entity_id,
+        kept_mixins(work, link.mixins),
+        client_attributes(work, link),
+        source,
+        (SECURITYGROUP.id, target.seq, target_location),
+    )
+
+
+def _insert_link(
+    work: Work,
+    kind: str,
+    entity_id: str,
+    mixins: list[str],
+    attributes: dict[str, Any],
+    source: Record,
+    target: tuple[str, int | None, str],
+) -> Record:
+    """Store a link from a compute, active at once; `target` is (kind, row or None for a
+    shared network, location). Every sim link starts at a compute."""
+    target_kind, target_seq, target_location = target
+    attributes.update({CORE_SOURCE_KIND: COMPUTE.id, CORE_TARGET_KIND: target_kind})
     return records.insert(
         work,
-        kind=SECURITYGROUPLINK.id,
+        kind=kind,
         entity_id=entity_id,
-        mixins=kept_mixins(work, link.mixins),
+        mixins=mixins,
         attributes=attributes,
         state="active",
         source=source,
-        target_seq=target.seq,
+        target_seq=target_seq,
         target=target_location,
     )
 
