@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import socket
 import statistics
 import subprocess
 import sys
@@ -36,6 +35,7 @@ from pathlib import Path
 
 import httpx
 
+import server as server_bench  # bench/server.py, beside this script
 from pyocci.client import OcciClient
 from pyocci.model import Resource
 from pyocci.rendering import codec_for
@@ -49,6 +49,8 @@ TARGET_SECONDS = 3.0
 BATCH = 100
 
 CONFIG = """
+log_level = "warning"
+
 [limits]
 max_body_bytes = 10485760
 
@@ -57,51 +59,14 @@ quotas = {computes = "unlimited", cores = "unlimited", memory = "unlimited"}
 """
 
 
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
 @contextmanager
 def occi_server(workdir: Path) -> Iterator[str]:
-    """A fresh occi-server; its URL."""
-    port = free_port()
-    (workdir / "server.toml").write_text(CONFIG)
-    env = {k: v for k, v in os.environ.items() if not k.startswith("PYOCCI_")}
-    env["XDG_CONFIG_HOME"] = str(workdir / "config")
-    command = [
-        sys.executable,
-        "-m",
-        "pyocci.server.cli",
-        "--config",
-        str(workdir / "server.toml"),
-        "--port",
-        str(port),
-        "--database-url",
-        f"sqlite:///{workdir / 'occi.db'}",
-        "--log-level",
-        "warning",
-    ]
-    with (workdir / "server.log").open("wb") as log:
-        process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, env=env)
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                httpx.get(url + "/-/", timeout=1)
-                break
-            except httpx.TransportError as error:
-                if process.poll() is not None or time.monotonic() > deadline:
-                    raise SystemExit(
-                        "occi-server did not start:\n" + (workdir / "server.log").read_text()
-                    ) from error
-                time.sleep(0.1)
-        yield url
-    finally:
-        process.terminate()
-        process.wait(timeout=15)
+    """A fresh occi-server (uvicorn, SQLite in `workdir`); its URL. Started and stopped
+    the way bench/server.py runs its servers."""
+    config = workdir / "server.toml"
+    config.write_text(CONFIG)
+    with server_bench.occi_server("uvicorn", workdir / "occi.db", config, workdir) as running:
+        yield running.url
 
 
 def fill(url: str, count: int) -> float:
