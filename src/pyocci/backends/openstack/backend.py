@@ -1,31 +1,43 @@
-"""`OpenStackBackend`: OCCI in front of an OpenStack cloud's compute service.
+"""`OpenStackBackend`: OCCI in front of an OpenStack cloud.
 
-The backend keeps no copy of the cloud: servers are read from Nova when
-asked for, so changes made with the OpenStack CLI or dashboard show at
-once. Only the templates (images, flavors) are cached, for `template_ttl`
-seconds. Volumes and networks (Cinder, Neutron) are not served yet: their
-kinds are absent from discovery and answered 501.
+The backend keeps no copy of the cloud: servers, volumes and networks are
+read from Nova, Cinder and Neutron when asked for, so changes made with the
+OpenStack CLI or dashboard show at once. Only the templates (images,
+flavors) are cached, for `template_ttl` seconds. Each kind is served by the
+collection of the service that keeps it (`collection.Collection`); a kind
+whose service this server does not use is absent from discovery and
+answered 501.
 """
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import AsyncIterator, Mapping, Sequence
 from typing import Any
 
 from pyocci.backends.base import ActionOutcome, Backend, Capabilities, Query, Tenant
 from pyocci.backends.errors import EntityNotFoundError, NotSupportedError
 from pyocci.backends.openstack.api import OpenStackApi
-from pyocci.backends.openstack.catalogue import CAPABILITIES, Catalogue
+from pyocci.backends.openstack.catalogue import Catalogue
+from pyocci.backends.openstack.collection import Collection
 from pyocci.backends.openstack.compute import Computes
 from pyocci.backends.openstack.settings import OpenStackSettings
 from pyocci.model.category import Mixin
-from pyocci.model.entity import Entity, Resource
-from pyocci.model.infrastructure import COMPUTE
+from pyocci.model.entity import Entity
 from pyocci.model.registry import Model
 
 
+def _union(collections: Sequence[Collection]) -> Capabilities:
+    return Capabilities(
+        kinds=frozenset().union(*(c.capabilities.kinds for c in collections)),
+        actions=frozenset().union(*(c.capabilities.actions for c in collections)),
+        mixins=frozenset().union(*(c.capabilities.mixins for c in collections)),
+    )
+
+
 class OpenStackBackend(Backend):
-    """Nova through openstacksdk, every call in the backend's thread pool."""
+    """Nova (and the services beside it) through openstacksdk, every call in the
+    backend's thread pool."""
 
     name = "openstack"
 
@@ -37,56 +49,92 @@ class OpenStackBackend(Backend):
         self.api = OpenStackApi(settings, self.run_blocking)
         self.catalogue = Catalogue(self.api, settings.template_ttl)
         self.computes = Computes(self.api, self.catalogue, self.location_of)
+        #: Every collection served, computes first (listings follow this order).
+        self.collections: list[Collection] = [self.computes]
+        self.computes.link_sources = self.collections[1:]
+        self._capabilities = _union(self.collections)
 
     @property
     def capabilities(self) -> Capabilities:
-        """Computes, their templates and the compute actions."""
-        return CAPABILITIES
+        """What the collections served can do together."""
+        return self._capabilities
 
     async def open(self) -> None:
         """Nothing to do: the connection is built, and the cloud first asked, on the first
         request, so a server started while the cloud is unreachable serves once it is back."""
 
     async def close(self) -> None:
-        """Close the connection."""
+        """Close the connections."""
         await self.run_blocking(self.api.close)
+
+    def _serving(self, kind_id: str | None) -> Collection:
+        for collection in self.collections:
+            if collection.serves(kind_id):
+                return collection
+        raise NotSupportedError(f"this server does not serve {kind_id} on OpenStack")
 
     async def provider_mixins(self, tenant: Tenant) -> Sequence[Mixin]:
         """The images and flavors offered (cached for `template_ttl`)."""
         return (await self.catalogue.offer()).mixins()
 
     def list_entities(self, tenant: Tenant, query: Query) -> AsyncIterator[Entity]:
-        """The tenant's computes, read live, one Nova call per page."""
-        return self.computes.listing(tenant, query)
+        """The tenant's entities, read live, one call per page and service."""
+        involved = [c for c in self.collections if any(c.serves(k) for k in query.kinds)]
+        if len(involved) == 1:
+            return involved[0].listing(tenant, query)
+        return self._chained(tenant, query, involved)
+
+    async def _chained(
+        self, tenant: Tenant, query: Query, involved: Sequence[Collection]
+    ) -> AsyncIterator[Entity]:
+        """Several collections one after the other, paged as one sequence.
+
+        How many entities a collection holds is not known before it is read, so
+        each is asked for everything up to the end of the page still wanted and
+        the entities before the offset are passed over here."""
+        skip, left = query.offset, query.limit
+        for collection in involved:
+            if left is not None and left <= 0:
+                return
+            part = dataclasses.replace(
+                query, offset=0, limit=None if left is None else skip + left
+            )
+            async for entity in collection.listing(tenant, part):
+                if skip:
+                    skip -= 1
+                    continue
+                yield entity
+                if left is not None:
+                    left -= 1
+                    if left <= 0:
+                        return
 
     async def get_entity(self, tenant: Tenant, kind_id: str, entity_id: str) -> Entity:
-        """The compute with this id."""
-        if not self.model.is_kind_of(COMPUTE.id, kind_id):
-            raise EntityNotFoundError(f"no {kind_id.rsplit('#', 1)[-1]} with id {entity_id!r}")
-        return await self.computes.get(tenant, entity_id)
+        """The entity with this id, if it is of this kind (or a sub-kind)."""
+        for collection in self.collections:
+            for kind in collection.capabilities.kinds:
+                if self.model.is_kind_of(kind, kind_id):
+                    try:
+                        return await collection.get(tenant, kind, entity_id)
+                    except EntityNotFoundError:
+                        continue
+        raise EntityNotFoundError(f"no {kind_id.rsplit('#', 1)[-1]} with id {entity_id!r}")
 
     async def create_entity(self, tenant: Tenant, entity: Entity) -> Entity:
-        """Boot a server; its id is Nova's (the id asked for is not kept)."""
-        if entity.kind != COMPUTE.id or not isinstance(entity, Resource):
-            raise NotSupportedError(f"this server cannot create {entity.kind} on OpenStack")
-        return await self.computes.create(tenant, entity)
+        """Make the entity in the service that keeps its kind; its id is the cloud's (the
+        id asked for is not kept)."""
+        return await self._serving(entity.kind).create(tenant, entity)
 
     async def update_entity(self, tenant: Tenant, current: Entity, desired: Entity) -> Entity:
-        """Resize (another resource_tpl) or rename a compute."""
-        if current.kind != COMPUTE.id:
-            raise NotSupportedError(f"this server cannot change {current.kind} on OpenStack")
-        return await self.computes.update(tenant, current, desired)
+        """Change what the cloud can change (a resize, a title...)."""
+        return await self._serving(current.kind).update(tenant, current, desired)
 
     async def delete_entity(self, tenant: Tenant, entity: Entity) -> None:
-        """Delete a server."""
-        if entity.kind != COMPUTE.id:
-            raise NotSupportedError(f"this server cannot delete {entity.kind} on OpenStack")
-        await self.computes.delete(tenant, entity.id or "")
+        """Delete, detach or release."""
+        await self._serving(entity.kind).delete(tenant, entity)
 
     async def trigger_action(
         self, tenant: Tenant, entity: Entity, action_id: str, parameters: Mapping[str, Any]
     ) -> ActionOutcome:
-        """The compute actions."""
-        if entity.kind != COMPUTE.id:
-            raise NotSupportedError(f"OpenStack has no {action_id} for {entity.kind} here")
-        return await self.computes.trigger(tenant, entity, action_id, parameters)
+        """An action of the entity's kind, run by the service that keeps it."""
+        return await self._serving(entity.kind).trigger(tenant, entity, action_id, parameters)

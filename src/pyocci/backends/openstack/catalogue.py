@@ -17,33 +17,16 @@ from typing import Any
 
 import anyio
 
-from pyocci.backends.base import Capabilities
 from pyocci.backends.openstack.api import OpenStackApi
 from pyocci.model.category import Mixin
-from pyocci.model.extensions import OPENSTACK_USER_DATA, resource_template
+from pyocci.model.extensions import resource_template
 from pyocci.model.infrastructure import (
     COMPUTE,
     OS_TPL,
-    RESIZE,
-    RESOURCE_TPL,
-    RESTART,
-    SAVE,
-    START,
-    STOP,
-    SUSPEND,
-    USER_DATA,
 )
 
 OS_TPL_SCHEME = "http://schemas.pyocci.org/openstack/os_tpl#"
 RESOURCE_TPL_SCHEME = "http://schemas.pyocci.org/openstack/resource_tpl#"
-
-#: Compute only for now: volumes and networks (Cinder, Neutron) are not served.
-CAPABILITIES = Capabilities(
-    kinds=frozenset({COMPUTE.id}),
-    actions=frozenset(action.id for action in (START, STOP, RESTART, SUSPEND, SAVE, RESIZE)),
-    mixins=frozenset(mixin.id for mixin in (OS_TPL, RESOURCE_TPL, USER_DATA, OPENSTACK_USER_DATA)),
-)
-
 
 @dataclass(frozen=True, slots=True)
 class Flavor:

@@ -17,14 +17,14 @@ import dataclasses
 import datetime
 import hashlib
 from collections import OrderedDict
-from collections.abc import AsyncIterator, Callable, Mapping
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from typing import Any
 
 import anyio
 import openstack.exceptions as sdk_exceptions
 from openstack.compute.v2.server import Server
 
-from pyocci.backends.base import ActionOutcome, Query, Tenant
+from pyocci.backends.base import ActionOutcome, Capabilities, Query, Tenant
 from pyocci.backends.errors import (
     BackendUnavailableError,
     ConflictError,
@@ -39,10 +39,30 @@ from pyocci.backends.openstack.catalogue import (
     Catalogue,
     Offer,
 )
-from pyocci.model.entity import CORE_ID, CORE_TITLE, Entity, Resource
-from pyocci.model.infrastructure import COMPUTE, RESTART, SAVE, START, STOP, SUSPEND
+from pyocci.backends.openstack.collection import Collection
+from pyocci.model.entity import CORE_ID, CORE_TITLE, Entity, Link, Resource
+from pyocci.model.extensions import OPENSTACK_USER_DATA
+from pyocci.model.infrastructure import (
+    COMPUTE,
+    OS_TPL,
+    RESIZE,
+    RESOURCE_TPL,
+    RESTART,
+    SAVE,
+    START,
+    STOP,
+    SUSPEND,
+    USER_DATA,
+)
 
 Locate = Callable[[str, str], str]
+
+#: What the compute side serves: computes, their templates and actions.
+COMPUTE_CAPABILITIES = Capabilities(
+    kinds=frozenset({COMPUTE.id}),
+    actions=frozenset(action.id for action in (START, STOP, RESTART, SUSPEND, SAVE, RESIZE)),
+    mixins=frozenset(mixin.id for mixin in (OS_TPL, RESOURCE_TPL, USER_DATA, OPENSTACK_USER_DATA)),
+)
 
 USER_DATA_ATTRIBUTES = ("occi.compute.userdata", "org.openstack.compute.user_data")
 SIZE_ATTRIBUTES = ("occi.compute.cores", "occi.compute.memory")
@@ -85,8 +105,10 @@ def _reference_id(reference: Any) -> str | None:
     return None
 
 
-def to_compute(server: Any, offer: Offer, locate: Locate) -> Resource:
-    """A Nova server as a compute (no further call needed)."""
+def to_compute(
+    server: Any, offer: Offer, locate: Locate, links: Sequence[Link] = ()
+) -> Resource:
+    """A Nova server as a compute, with the links read for it (no further call needed)."""
     attributes: dict[str, Any] = {
         CORE_ID: server.id,
         "occi.compute.state": compute_state(server.status),
@@ -115,7 +137,7 @@ def to_compute(server: Any, offer: Offer, locate: Locate) -> Resource:
     elif flavor_id in offer.flavors:
         attributes["occi.compute.cores"] = offer.flavors[flavor_id].cores
         attributes["occi.compute.memory"] = offer.flavors[flavor_id].memory
-    resource = Resource(kind=COMPUTE.id, mixins=mixins, attributes=attributes, links=[])
+    resource = Resource(kind=COMPUTE.id, mixins=mixins, attributes=attributes, links=list(links))
     resource.location = locate(COMPUTE.id, server.id)
     return resource
 
@@ -137,14 +159,19 @@ def _user_data(attributes: Mapping[str, Any]) -> str | None:
     return None
 
 
-class Computes:
+class Computes(Collection):
     """Everything the backend does with Nova servers."""
+
+    capabilities = COMPUTE_CAPABILITIES
 
     def __init__(self, api: OpenStackApi, catalogue: Catalogue, locate: Locate) -> None:
         self.api = api
         self.catalogue = catalogue
         self.locate = locate
         self.settings = api.settings
+        #: The collections whose links start at computes (volumes, ports...): asked for
+        #: the links of each page of servers, and for boot options at creation.
+        self.link_sources: Sequence[Collection] = ()
         #: (tenant tag, position) -> the id of the server just before that position.
         self._markers: OrderedDict[tuple[str, int], str] = OrderedDict()
 
@@ -155,10 +182,22 @@ class Computes:
             raise EntityNotFoundError(f"no compute with id {server_id!r}")
         return server
 
-    async def get(self, tenant: Tenant, server_id: str) -> Resource:
-        """One compute."""
-        server = await self.server(tenant, server_id)
-        return to_compute(server, await self.catalogue.offer(), self.locate)
+    async def get(self, tenant: Tenant, kind_id: str, entity_id: str) -> Resource:
+        """One compute, with its links."""
+        server = await self.server(tenant, entity_id)
+        offer = await self.catalogue.offer()
+        return (await self._computes(tenant, [server], offer))[0]
+
+    async def _computes(
+        self, tenant: Tenant, servers: Sequence[Any], offer: Offer
+    ) -> list[Resource]:
+        """A page of servers as computes, their links read once for the whole page."""
+        links: dict[str, list[Link]] = {}
+        if servers:
+            for source in self.link_sources:
+                for server_id, found in (await source.links_of(tenant, servers)).items():
+                    links.setdefault(server_id, []).extend(found)
+        return [to_compute(s, offer, self.locate, links.get(s.id, ())) for s in servers]
 
     async def listing(self, tenant: Tenant, query: Query) -> AsyncIterator[Entity]:
         """The tenant's computes, one Nova call per page, Nova's markers followed.
@@ -178,19 +217,26 @@ class Computes:
         position = query.offset if marker is not None else 0
         try:
             limit = query.limit if plain else None
-            servers = self._servers(tag, marker, limit, query.offset - position)
+            pages = self._pages(tag, marker, limit, query.offset - position)
             if not plain:
-                async for entity in query.apage(self._entities(servers, offer)):
+                async for entity in query.apage(self._entities(tenant, pages, offer)):
                     yield entity
                 return
             shown = 0
             last = None
-            async for server in servers:
-                if position >= query.offset:
-                    yield to_compute(server, offer, self.locate)
-                    shown += 1
-                position += 1
-                last = server.id
+            async for servers in pages:
+                # Servers before the offset are passed over without reading their links.
+                first = max(0, query.offset - position)
+                wanted = servers[first:]
+                if query.limit is not None:
+                    wanted = wanted[: query.limit - shown]
+                consumed = min(len(servers), first + len(wanted))
+                for compute in await self._computes(tenant, wanted, offer):
+                    yield compute
+                shown += len(wanted)
+                position += consumed
+                if consumed:
+                    last = servers[consumed - 1].id
                 if query.limit is not None and shown >= query.limit:
                     break
             if last is not None:
@@ -203,10 +249,10 @@ class Computes:
             async for entity in self.listing(tenant, query):
                 yield entity
 
-    async def _servers(
+    async def _pages(
         self, tag: str, marker: str | None, limit: int | None, skip: int
-    ) -> AsyncIterator[Any]:
-        """Nova's servers with this tag after `marker`, page by page."""
+    ) -> AsyncIterator[list[Any]]:
+        """Nova's servers with this tag after `marker`, a page at a time."""
         size = self.settings.page_size
         if limit is not None:
             # Never ask for more than the OCCI page still needs.
@@ -233,15 +279,18 @@ class Computes:
 
         while True:
             found, more = await self.api.call(page, marker)
-            for server in found:
-                yield server
+            if found:
+                yield found
             if not (more and found):
                 return
             marker = found[-1].id
 
-    async def _entities(self, servers: AsyncIterator[Any], offer: Offer) -> AsyncIterator[Entity]:
-        async for server in servers:
-            yield to_compute(server, offer, self.locate)
+    async def _entities(
+        self, tenant: Tenant, pages: AsyncIterator[list[Any]], offer: Offer
+    ) -> AsyncIterator[Entity]:
+        async for servers in pages:
+            for compute in await self._computes(tenant, servers, offer):
+                yield compute
 
     def _remember(self, key: tuple[str, int], server_id: str) -> None:
         self._markers[key] = server_id
@@ -249,10 +298,13 @@ class Computes:
         while len(self._markers) > MARKERS_KEPT:
             self._markers.popitem(last=False)
 
-    async def create(self, tenant: Tenant, entity: Resource) -> Resource:
-        """Boot a server from the os_tpl's image with the resource_tpl's flavor."""
-        if entity.links:
-            raise NotSupportedError("links at creation are not supported on OpenStack yet")
+    async def create(self, tenant: Tenant, entity: Entity) -> Resource:
+        """Boot a server from the os_tpl's image with the resource_tpl's flavor; the links
+        it is created with become boot options (volumes, networks) of the services that
+        keep them."""
+        if not isinstance(entity, Resource):
+            raise InvalidRequestError("a compute is a resource, not a link")
+        boot_links = await self._boot_options(tenant, entity.links)
         offer = await self.catalogue.offer()
         image = _chosen(entity.mixins, OS_TPL_SCHEME)
         flavor = _chosen(entity.mixins, RESOURCE_TPL_SCHEME)
@@ -265,9 +317,11 @@ class Computes:
             "name": entity.title or "occi-compute",
             "image_id": image,
             "flavor_id": flavor,
-            # Networks (Neutron) are not managed here: let Nova pick none.
+            # Without network interfaces asked for, no network: a cloud's "auto" would
+            # attach whatever it picks, which the client did not ask for.
             "networks": "none",
             "tags": [tenant_tag(tenant)],
+            **boot_links,
         }
         user_data = _user_data(entity.attributes)
         if user_data is not None:
@@ -276,7 +330,22 @@ class Computes:
         # Nova's answer to the boot holds little more than the id: read the server.
         created = server.id
         server = await self.api.call(lambda c: c.compute.get_server(created))
-        return to_compute(server, offer, self.locate)
+        return (await self._computes(tenant, [server], offer))[0]
+
+    async def _boot_options(self, tenant: Tenant, links: Sequence[Link]) -> dict[str, Any]:
+        """Nova boot arguments for the links a compute is created with; 501 for links of
+        kinds no service here keeps."""
+        options: dict[str, Any] = {}
+        for link in links:
+            if not any(source.serves(link.kind) for source in self.link_sources):
+                raise NotSupportedError(
+                    f"links of kind {link.kind} cannot be made with a compute on OpenStack"
+                )
+        for source in self.link_sources:
+            mine = [link for link in links if source.serves(link.kind)]
+            if mine:
+                options.update(await source.boot_options(tenant, mine))
+        return options
 
     async def update(self, tenant: Tenant, current: Entity, desired: Entity) -> Resource:
         """Resize to another flavor (resize, then confirm), or rename."""
@@ -299,7 +368,7 @@ class Computes:
             await self.resize(server, new_flavor)
         if desired.title and desired.title != current.title:
             await self.api.call(lambda c: c.compute.update_server(server, name=desired.title))
-        return await self.get(tenant, server.id)
+        return await self.get(tenant, COMPUTE.id, server.id)
 
     async def resize(self, server: Any, flavor_id: str) -> None:
         """Resize to a flavor and confirm it once Nova asks (VERIFY_RESIZE)."""
@@ -330,9 +399,9 @@ class Computes:
                 retry_after=self.settings.retry_after,
             ) from None
 
-    async def delete(self, tenant: Tenant, server_id: str) -> None:
+    async def delete(self, tenant: Tenant, entity: Entity) -> None:
         """Delete the server (Nova finishes it asynchronously)."""
-        server = await self.server(tenant, server_id)
+        server = await self.server(tenant, entity.id or "")
         await self.api.call(lambda c: c.compute.delete_server(server))
 
     async def trigger(
