@@ -13,7 +13,11 @@ openstacksdk talk to it over the wire.
 
 Authentication is a token, not Keystone: ``X-Auth-Token: <user>:<project>``.
 The user ``admin`` is an administrator (roles admin, member, reader); any
-other user is a project member (member, reader).
+other user is a project member (member, reader). With
+``PYOCCI_NOVA_KEYSTONE`` set (JSON: ``auth_url``, ``username``,
+``password``, ``project_name`` of a service account), tokens are Keystone's
+instead, checked by keystonemiddleware's ``auth_token`` as in a real cloud,
+and the request context is Nova's own, from the headers it sets.
 
 Quotas are off, so that a benchmark can boot a thousand servers in one
 project. ``PYOCCI_NOVA_CONFIG`` sets more of Nova's options, as JSON
@@ -66,6 +70,11 @@ def _context_from_token(env: dict, **kwargs) -> nova_context.RequestContext:
     is_admin = user == "admin"
     roles = ADMIN_ROLES if is_admin else MEMBER_ROLES
     return nova_context.RequestContext(user, project, is_admin=is_admin, roles=roles, **kwargs)
+
+
+def _context_from_keystone(env: dict, **kwargs) -> nova_context.RequestContext:
+    """Nova's own request context, from the headers keystonemiddleware sets."""
+    return nova_context.RequestContext.from_environ(env, **kwargs)
 
 
 def _api_paste_config() -> str:
@@ -203,7 +212,29 @@ class ImageAPI:
         return [payload]
 
 
-def _dispatcher(compute_app, image_app):
+def _keystone_protected(app, settings: dict):
+    """`app` behind keystonemiddleware's auth_token, validating with a service account."""
+    from keystonemiddleware import auth_token
+
+    return auth_token.AuthProtocol(
+        app,
+        {
+            "auth_type": "password",
+            "auth_url": settings["auth_url"],
+            "www_authenticate_uri": settings["auth_url"],
+            "username": settings["username"],
+            "password": settings["password"],
+            "project_name": settings["project_name"],
+            "user_domain_id": "default",
+            "project_domain_id": "default",
+            "delay_auth_decision": "false",
+            # The tests' Keystone lists only a public endpoint for itself.
+            "interface": "public",
+        },
+    )
+
+
+def _dispatcher(compute_app, image_app, keystone: bool = False):
     served = {"requests": 0}
 
     def dispatch(environ: dict, start_response):
@@ -216,7 +247,11 @@ def _dispatcher(compute_app, image_app):
         user, _, project = token.partition(":")
         # Version documents are public, as in a real cloud; the rest needs a
         # token, refused with 401 as Keystone's middleware would.
-        if path.rstrip("/") not in ("", "/v2.1", IMAGE_PREFIX) and not (user and project):
+        if (
+            not keystone
+            and path.rstrip("/") not in ("", "/v2.1", IMAGE_PREFIX)
+            and not (user and project)
+        ):
             return ImageAPI._reply(
                 start_response,
                 "401 Unauthorized",
@@ -243,12 +278,16 @@ def _wait_for_end_of_input() -> None:
 def main() -> int:
     """Set Nova up, serve it until told to stop, then tear it down."""
     log_path = os.environ.get("PYOCCI_NOVA_LOG")
+    keystone = json.loads(os.environ.get("PYOCCI_NOVA_KEYSTONE") or "null")
     cloud = NovaCloud()
     cloud.setUp()
     try:
+        # Nova's test fixture makes contexts from headers of its own: make them from
+        # our tokens, or, behind keystonemiddleware, as Nova does in a real cloud.
         cloud.useFixture(
             fixtures.MonkeyPatch(
-                "nova.api.auth.NovaKeystoneContext._create_context", _context_from_token
+                "nova.api.auth.NovaKeystoneContext._create_context",
+                _context_from_token if keystone is None else _context_from_keystone,
             )
         )
         # Nova's test logging records every debug message, which slows a busy
@@ -261,7 +300,10 @@ def main() -> int:
             layout = "%(asctime)s %(levelname)s %(name)s %(message)s"
             handler.setFormatter(logging.Formatter(layout))
             logging.getLogger().addHandler(handler)
-        app = _dispatcher(cloud.api_fixture.app(), ImageAPI(cloud.glance))
+        compute_app = cloud.api_fixture.app()
+        if keystone is not None:
+            compute_app = _keystone_protected(compute_app, keystone)
+        app = _dispatcher(compute_app, ImageAPI(cloud.glance), keystone is not None)
         sock = eventlet.listen(("127.0.0.1", 0))
         port = sock.getsockname()[1]
         done = eventlet.event.Event()

@@ -88,10 +88,18 @@ def ensure_venv(venv: Path) -> Path:
 class NovaServer:
     """One Nova process: compute API at `compute_url`, images at `image_url`."""
 
-    def __init__(self, python: Path, options: dict[str, object] | None = None) -> None:
+    def __init__(
+        self,
+        python: Path,
+        options: dict[str, object] | None = None,
+        keystone: dict[str, str] | None = None,
+    ) -> None:
         self.python = python
         #: Nova options, ``{"group.option": value}`` (``{"api.max_limit": 3}``).
         self.options = dict(options or {})
+        #: A Keystone to check tokens with (``auth_url``, ``username``, ``password``,
+        #: ``project_name`` of a service account) instead of ``user:project`` tokens.
+        self.keystone = keystone
         self.url = ""
         self.log_path: Path | None = None
         self._process: subprocess.Popen[bytes] | None = None
@@ -119,6 +127,7 @@ class NovaServer:
             **os.environ,
             "PYOCCI_NOVA_LOG": str(self.log_path),
             "PYOCCI_NOVA_CONFIG": json.dumps(self.options),
+            "PYOCCI_NOVA_KEYSTONE": json.dumps(self.keystone),
         }
         # Our own pins must not leak into Nova's interpreter.
         environment.pop("PYTHONPATH", None)

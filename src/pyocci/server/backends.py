@@ -47,6 +47,12 @@ async def open_backend(config: ServerConfig, model: Model, database: Database) -
             openstack_settings = OpenStackSettings.from_dict(dict(config.backend_settings))
         except (ValueError, TypeError) as error:
             raise ConfigError(f"backend_settings for openstack: {error}") from None
+        if openstack_settings.passes_tokens_through and config.auth.method != "keystone":
+            raise ConfigError(
+                "backend_settings for openstack: credentials = 'caller' passes callers' "
+                "Keystone tokens through, so [auth] method must be 'keystone', not "
+                f"{config.auth.method!r}"
+            )
         backend = OpenStackBackend(model=model, settings=openstack_settings)
     else:
         raise ConfigError(

@@ -25,6 +25,20 @@ def test_keystone_settings() -> None:
     assert settings.user_domain_name == "Default"
 
 
+def test_callers_tokens_need_only_keystone() -> None:
+    settings = OpenStackSettings.from_dict(
+        {"credentials": "caller", "auth_url": "https://keystone.example.org:5000/v3"}
+    )
+    assert settings.passes_tokens_through
+    assert not settings.has_service_account
+
+
+def test_the_service_account_is_the_default() -> None:
+    settings = OpenStackSettings.from_dict({"cloud": "egi"})
+    assert not settings.passes_tokens_through
+    assert settings.has_service_account
+
+
 @pytest.mark.parametrize(
     ("table", "message"),
     [
@@ -37,6 +51,10 @@ def test_keystone_settings() -> None:
         ({"cloud": "a", "page_size": 0}, "positive integer"),
         ({"cloud": "a", "page_size": True}, "positive integer"),
         ({"cloud": "a", "template_ttl": "soon"}, "positive number"),
+        ({"cloud": "a", "credentials": "mine"}, "credentials must be one of service, caller"),
+        ({"credentials": "caller"}, "needs auth_url"),
+        ({"credentials": "caller", "auth_url": "https://k/v3", "token": "t"}, "not token"),
+        ({"credentials": "caller", "auth_url": "https://k/v3", "username": "u"}, "both"),
     ],
 )
 def test_mistakes_are_named(table: dict, message: str) -> None:

@@ -17,7 +17,7 @@ from typing import Any
 
 from pyocci.backends.base import ActionOutcome, Backend, Capabilities, Query, Tenant
 from pyocci.backends.errors import EntityNotFoundError, NotSupportedError
-from pyocci.backends.openstack.api import OpenStackApi
+from pyocci.backends.openstack.api import OpenStackApi, acting_for
 from pyocci.backends.openstack.catalogue import Catalogue
 from pyocci.backends.openstack.collection import Collection
 from pyocci.backends.openstack.compute import Computes
@@ -75,13 +75,12 @@ class OpenStackBackend(Backend):
 
     async def provider_mixins(self, tenant: Tenant) -> Sequence[Mixin]:
         """The images and flavors offered (cached for `template_ttl`)."""
+        acting_for(tenant)
         return (await self.catalogue.offer()).mixins()
 
     def list_entities(self, tenant: Tenant, query: Query) -> AsyncIterator[Entity]:
         """The tenant's entities, read live, one call per page and service."""
         involved = [c for c in self.collections if any(c.serves(k) for k in query.kinds)]
-        if len(involved) == 1:
-            return involved[0].listing(tenant, query)
         return self._chained(tenant, query, involved)
 
     async def _chained(
@@ -92,13 +91,16 @@ class OpenStackBackend(Backend):
         How many entities a collection holds is not known before it is read, so
         each is asked for everything up to the end of the page still wanted and
         the entities before the offset are passed over here."""
+        acting_for(tenant)
+        if len(involved) == 1:
+            async for entity in involved[0].listing(tenant, query):
+                yield entity
+            return
         skip, left = query.offset, query.limit
         for collection in involved:
             if left is not None and left <= 0:
                 return
-            part = dataclasses.replace(
-                query, offset=0, limit=None if left is None else skip + left
-            )
+            part = dataclasses.replace(query, offset=0, limit=None if left is None else skip + left)
             async for entity in collection.listing(tenant, part):
                 if skip:
                     skip -= 1
@@ -111,6 +113,7 @@ class OpenStackBackend(Backend):
 
     async def get_entity(self, tenant: Tenant, kind_id: str, entity_id: str) -> Entity:
         """The entity with this id, if it is of this kind (or a sub-kind)."""
+        acting_for(tenant)
         for collection in self.collections:
             for kind in collection.capabilities.kinds:
                 if self.model.is_kind_of(kind, kind_id):
@@ -123,18 +126,22 @@ class OpenStackBackend(Backend):
     async def create_entity(self, tenant: Tenant, entity: Entity) -> Entity:
         """Make the entity in the service that keeps its kind; its id is the cloud's (the
         id asked for is not kept)."""
+        acting_for(tenant)
         return await self._serving(entity.kind).create(tenant, entity)
 
     async def update_entity(self, tenant: Tenant, current: Entity, desired: Entity) -> Entity:
         """Change what the cloud can change (a resize, a title...)."""
+        acting_for(tenant)
         return await self._serving(current.kind).update(tenant, current, desired)
 
     async def delete_entity(self, tenant: Tenant, entity: Entity) -> None:
         """Delete, detach or release."""
+        acting_for(tenant)
         await self._serving(entity.kind).delete(tenant, entity)
 
     async def trigger_action(
         self, tenant: Tenant, entity: Entity, action_id: str, parameters: Mapping[str, Any]
     ) -> ActionOutcome:
         """An action of the entity's kind, run by the service that keeps it."""
+        acting_for(tenant)
         return await self._serving(entity.kind).trigger(tenant, entity, action_id, parameters)

@@ -17,7 +17,7 @@ from typing import Any
 
 import anyio
 
-from pyocci.backends.openstack.api import OpenStackApi
+from pyocci.backends.openstack.api import OpenStackApi, current_tenant
 from pyocci.model.category import Mixin
 from pyocci.model.extensions import resource_template
 from pyocci.model.infrastructure import (
@@ -27,6 +27,7 @@ from pyocci.model.infrastructure import (
 
 OS_TPL_SCHEME = "http://schemas.pyocci.org/openstack/os_tpl#"
 RESOURCE_TPL_SCHEME = "http://schemas.pyocci.org/openstack/resource_tpl#"
+
 
 @dataclass(frozen=True, slots=True)
 class Flavor:
@@ -99,7 +100,13 @@ def _images(connection: Any) -> list[tuple[str, str | None]]:
 
 
 class Catalogue:
-    """The templates of one cloud, read at most once per `template_ttl`."""
+    """The templates of one cloud, read at most once per `template_ttl`.
+
+    Read with the service account, they are the same for every tenant. When
+    callers' tokens are passed through and the server has no account of its
+    own, each project's templates are read with its callers' tokens and kept
+    apart (a project may see private images and flavors others do not).
+    """
 
     def __init__(
         self, api: OpenStackApi, ttl: float, clock: Callable[[], float] = time.monotonic
@@ -107,29 +114,47 @@ class Catalogue:
         self._api = api
         self._ttl = ttl
         self._clock = clock
-        self._offer = Offer()
+        self._offers: dict[str | None, Offer] = {}
         self._lock = anyio.Lock()
+
+    def _key(self) -> str | None:
+        settings = self._api.settings
+        if settings.passes_tokens_through and not settings.has_service_account:
+            tenant = current_tenant()
+            return tenant.id if tenant is not None else None
+        return None
+
+    def _fresh(self, key: str | None) -> Offer | None:
+        offer = self._offers.get(key)
+        if offer is not None and self._clock() - offer.read_at < self._ttl:
+            return offer
+        return None
 
     async def offer(self) -> Offer:
         """The templates, read again when older than the TTL."""
-        if self._clock() - self._offer.read_at < self._ttl:
-            return self._offer
+        key = self._key()
+        offer = self._fresh(key)
+        if offer is not None:
+            return offer
         async with self._lock:
             # Another request may have refreshed it while this one waited.
-            if self._clock() - self._offer.read_at < self._ttl:
-                return self._offer
-            images = await self._api.call(_images)
-            flavors = await self._api.call(_flavors)
-            self._offer = Offer(
+            offer = self._fresh(key)
+            if offer is not None:
+                return offer
+            images = await self._api.call_as_service(_images)
+            flavors = await self._api.call_as_service(_flavors)
+            offer = self._offers[key] = Offer(
                 images={mixin.id: mixin for mixin in (image_mixin(*i) for i in images)},
                 flavors={flavor.id: flavor for flavor in flavors},
                 flavor_mixins={flavor.id: flavor_mixin(flavor) for flavor in flavors},
                 read_at=self._clock(),
             )
-        return self._offer
+        return offer
 
     def add_image(self, image_id: str, name: str | None) -> Mixin:
         """Make a just-saved image an os_tpl now, before the next refresh."""
         mixin = image_mixin(image_id, name)
-        self._offer.images[mixin.id] = mixin
+        offer = self._offers.get(self._key())
+        if offer is not None:
+            offer.images[mixin.id] = mixin
         return mixin

@@ -2,11 +2,16 @@
 
 Each server is tagged with its OCCI tenant (a Nova server tag, a hash of
 the tenant id), so tenants sharing the service account's project see only
-their own servers; listings push the tag down to Nova as a filter.
+their own servers; listings push the tag down to Nova as a filter. When
+callers' own Keystone tokens are passed through, each caller acts in their
+own project and sees every server of it: the tag then only marks the
+servers made through OCCI.
 
 State mapping: ACTIVE is active; SHUTOFF is inactive; SUSPENDED and PAUSED
 are suspended; BUILD, REBOOT, HARD_REBOOT, RESIZE, VERIFY_RESIZE and the
-migrations are waiting; ERROR and anything unknown is error.
+migrations are waiting; ERROR and anything unknown is error. A server Nova
+is still working on (a task state such as powering-off or image_snapshot)
+is waiting too, whatever its status.
 """
 
 from __future__ import annotations
@@ -93,9 +98,15 @@ def tenant_tag(tenant: Tenant) -> str:
     return "occi-tenant-" + hashlib.sha256(tenant.id.encode()).hexdigest()[:40]
 
 
-def compute_state(status: str | None) -> str:
-    """The occi.compute.state of a Nova server status."""
-    return _STATES.get(status or "", "error")
+def compute_state(status: str | None, task_state: str | None = None) -> str:
+    """The occi.compute.state of a Nova server status and task state."""
+    state = _STATES.get(status or "", "error")
+    # Nova keeps the old status while a task (stopping, suspending, saving...) runs:
+    # until it ends, the server is neither in its old state nor in the next one, and
+    # Nova refuses another action on it.
+    if task_state and state != "error":
+        return "waiting"
+    return state
 
 
 def _reference_id(reference: Any) -> str | None:
@@ -105,14 +116,14 @@ def _reference_id(reference: Any) -> str | None:
     return None
 
 
-def to_compute(
-    server: Any, offer: Offer, locate: Locate, links: Sequence[Link] = ()
-) -> Resource:
+def to_compute(server: Any, offer: Offer, locate: Locate, links: Sequence[Link] = ()) -> Resource:
     """A Nova server as a compute, with the links read for it (no further call needed)."""
+    task_state = getattr(server, "task_state", None)
+    message = f"Nova status {server.status}" + (f", task {task_state}" if task_state else "")
     attributes: dict[str, Any] = {
         CORE_ID: server.id,
-        "occi.compute.state": compute_state(server.status),
-        "occi.compute.state.message": f"Nova status {server.status}",
+        "occi.compute.state": compute_state(server.status, task_state),
+        "occi.compute.state.message": message,
     }
     if server.name:
         attributes[CORE_TITLE] = server.name
@@ -178,7 +189,7 @@ class Computes(Collection):
     async def server(self, tenant: Tenant, server_id: str) -> Any:
         """The tenant's Nova server; not found for other tenants' servers too."""
         server = await self.api.call(lambda c: c.compute.get_server(server_id))
-        if tenant_tag(tenant) not in (server.tags or []):
+        if self.api.isolates_tenants and tenant_tag(tenant) not in (server.tags or []):
             raise EntityNotFoundError(f"no compute with id {server_id!r}")
         return server
 
@@ -259,7 +270,9 @@ class Computes(Collection):
             size = min(size, skip + limit)
 
         def page(connection: Any, after: str | None) -> tuple[list[Any], bool]:
-            parameters: dict[str, Any] = {"limit": size, "tags": tag}
+            parameters: dict[str, Any] = {"limit": size}
+            if self.api.isolates_tenants:
+                parameters["tags"] = tag
             if after is not None:
                 parameters["marker"] = after
             # One request, and Nova's own word on whether more follow: a cloud may
@@ -425,7 +438,12 @@ class Computes(Collection):
             created = await self._save(server, entity, parameters)
         else:
             raise NotSupportedError(f"OpenStack has no {action_id} for a compute")
-        shown = dataclasses.replace(entity, attributes=dict(entity.attributes))
+        # The answer renders the server as Nova has it now (waiting, mostly: the action
+        # is under way), not as it was before the action.
+        try:
+            shown: Entity = await self.get(tenant, COMPUTE.id, server.id)
+        except EntityNotFoundError:
+            shown = dataclasses.replace(entity, attributes=dict(entity.attributes))
         return ActionOutcome(entity=shown, created=created)
 
     async def _save(self, server: Any, entity: Entity, parameters: Mapping[str, Any]) -> Any:

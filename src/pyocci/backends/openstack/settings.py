@@ -4,6 +4,13 @@ The cloud is named one of three ways: ``cloud``, an entry of clouds.yaml;
 explicit Keystone settings (``auth_url``, ``username``, ``password``,
 ``project_name`` and the domains); or ``token`` with ``compute_endpoint``
 (and ``image_endpoint``), for a cloud reached without Keystone.
+
+``credentials`` says whose credentials reach the cloud: ``service`` (the
+default), the one account above for every tenant, or ``caller``, each
+caller's own Keystone token passed through, so that each user acts as
+themselves in their own project (the server's ``[auth] method`` must then be
+``keystone``, and ``auth_url`` names the Keystone the tokens are rescoped
+with).
 """
 
 from __future__ import annotations
@@ -24,7 +31,11 @@ _TEXT = (
     "token",
     "compute_endpoint",
     "image_endpoint",
+    "volume_endpoint",
+    "network_endpoint",
 )
+#: Whose credentials reach the cloud.
+CREDENTIALS = ("service", "caller")
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,6 +53,11 @@ class OpenStackSettings:
     token: str | None = None
     compute_endpoint: str | None = None
     image_endpoint: str | None = None
+    volume_endpoint: str | None = None
+    network_endpoint: str | None = None
+    #: "service": the account above for every tenant; "caller": each caller's own
+    #: Keystone token, passed through.
+    credentials: str = "service"
     #: The most servers asked of Nova per call (an OCCI page asks for no more than
     #: it shows); Nova's own default ceiling is 1000.
     page_size: int = 1000
@@ -63,7 +79,13 @@ class OpenStackSettings:
             )
         values: dict[str, Any] = {}
         for name, value in data.items():
-            if name in _TEXT:
+            if name == "credentials":
+                if value not in CREDENTIALS:
+                    raise ValueError(
+                        f"credentials must be one of {', '.join(CREDENTIALS)}, not {value!r}"
+                    )
+                values[name] = value
+            elif name in _TEXT:
                 if not isinstance(value, str) or not value.strip():
                     raise ValueError(f"{name} must be a non-empty string")
                 values[name] = value.strip()
@@ -79,7 +101,31 @@ class OpenStackSettings:
         settings._check()
         return settings
 
+    @property
+    def passes_tokens_through(self) -> bool:
+        """Whether each caller's own Keystone token reaches the cloud."""
+        return self.credentials == "caller"
+
+    @property
+    def has_service_account(self) -> bool:
+        """Whether the settings name an account of the server's own."""
+        return self.cloud is not None or self.token is not None or self.username is not None
+
     def _check(self) -> None:
+        if self.passes_tokens_through:
+            if self.auth_url is None:
+                raise ValueError(
+                    "credentials = 'caller' needs auth_url: the Keystone that callers' "
+                    "tokens are rescoped with"
+                )
+            if self.token is not None or self.cloud is not None:
+                raise ValueError(
+                    "credentials = 'caller' takes auth_url (and optionally username and "
+                    "password for the templates), not token or cloud"
+                )
+            if (self.username is None) != (self.password is None):
+                raise ValueError("give both username and password, or neither")
+            return
         ways = [
             self.cloud is not None,
             self.auth_url is not None,
