@@ -39,7 +39,7 @@ from pyocci.server.auth import Authenticator, build_authenticator
 from pyocci.server.backends import open_backend
 from pyocci.server.config import ServerConfig, config_from_environment
 from pyocci.server.representations import Representations
-from pyocci.server.responses import DIALECTS, HttpError, codec_named
+from pyocci.server.responses import DIALECTS, HttpError, codec_named, send_response
 from pyocci.service.errors import BadRequestError, MethodNotAllowedError, NotFoundError
 from pyocci.service.occi import OcciService, PageRequest
 from pyocci.service.paths import Collection, EntityPath, QueryInterface, resolve
@@ -146,6 +146,56 @@ class OcciApplication:
             raise HttpError(415, f"cannot read {content_type}; send one of {offered}")
         return codec
 
+    # --- reads answered without a Request -----------------------------------------------
+
+    async def answer_read(self, scope: Scope, send: Send) -> bool:
+        """Answer a plain GET (no query, no Category filter headers) of the query
+        interface or of an entity, the requests clients repeat most, straight from the
+        ASGI scope; False, having sent nothing, when the request needs `handle`.
+
+        It does what `handle` does for these requests, in the same order, minus what
+        they do not need (a Request object, query parsing); anything unusual (limits
+        exceeded, a refused Accept, a too-new client, failed authentication, another
+        kind of path) is left to `handle`, which answers it with the full error.
+        """
+        raw = scope["headers"]
+        limits = self.config.limits
+        if len(raw) > limits.max_header_count:
+            return False
+        headers: dict[str, str] = {}
+        size = 0
+        for name, value in raw:
+            size += len(name) + len(value)
+            key = name.decode("latin-1")
+            if key not in headers:
+                headers[key] = value.decode("latin-1")
+        if size > limits.max_header_bytes or "category" in headers or "x-occi-category" in headers:
+            return False
+        media_type = self.dialect.negotiate(headers.get("accept"))
+        if media_type is None or media_type == URI_LIST:
+            return False
+        version = _client_version(headers.get("user-agent"))
+        if version is not None and version > self.dialect.version:
+            return False
+        try:
+            tenant = await self.auth.authenticate(headers)
+        except Exception:
+            return False
+        codec = codec_named(media_type)
+        try:
+            model = await self.service.model_for(tenant)
+            target = resolve(model, scope["path"])
+            if isinstance(target, QueryInterface):
+                response = self._full_discovery(model, codec)
+            elif isinstance(target, EntityPath):
+                response = await self._read_entity(tenant, model, codec, target)
+            else:
+                return False
+        except Exception as error:
+            response = self.dialect.error(error, codec)
+        await send_response(response, send)
+        return True
+
     # --- dispatch ---------------------------------------------------------------------
 
     async def _dispatch(self, request: Request, tenant: Tenant, codec: Codec) -> Response:
@@ -157,7 +207,11 @@ class OcciApplication:
             raise NotFoundError(f"nothing lives at {path}; the categories are listed at /-/")
         method = request.method
         raw_query = scope.get("query_string", b"")
-        query = dict(parse_qsl(raw_query.decode("latin-1"), keep_blank_values=True))
+        query = (
+            dict(parse_qsl(raw_query.decode("latin-1"), keep_blank_values=True))
+            if raw_query
+            else {}
+        )
         body = await self._body(request) if method in _BODY_METHODS else b""
         if isinstance(target, QueryInterface):
             return await self._query_interface(request, tenant, model, codec, body, query)
@@ -497,8 +551,15 @@ def create_app(config: ServerConfig) -> ASGIApp:
         # Starlette runs the lifespan; HTTP skips its routing and middleware,
         # which the handler does not need and which cost more than the handler.
         if scope["type"] == "http":
-            response = await state["app"].handle(Request(scope, receive))
-            await response(scope, receive, send)
+            occi = state["app"]
+            if (
+                scope["method"] == "GET"
+                and not scope.get("query_string")
+                and await occi.answer_read(scope, send)
+            ):
+                return
+            response = await occi.handle(Request(scope, receive))
+            await send_response(response, send, scope, receive)
         else:
             await lifecycle(scope, receive, send)
 

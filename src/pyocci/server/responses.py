@@ -10,6 +10,7 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass
 
 from starlette.responses import Response, StreamingResponse
+from starlette.types import Receive, Scope, Send
 
 from pyocci import __version__
 from pyocci.backends import errors as backend_errors
@@ -191,3 +192,29 @@ def _latin1(text: str) -> str:
     """A header value: Latin-1 only, with control characters (which a client may have
     sent and the message quotes) shown as ``?``."""
     return _CONTROL.sub("?", text).encode("latin-1", "replace").decode("latin-1")
+
+
+async def send_response(
+    response: Response, send: Send, scope: Scope | None = None, receive: Receive | None = None
+) -> None:
+    """Send a response. A plain one (the whole body in memory, as every rendered
+    document and error is) goes out as two ASGI messages built once and kept on it,
+    since cached responses are sent again and again; any other (streamed) response
+    is run as Starlette runs it, which needs `scope` and `receive`."""
+    if type(response) is not Response or response.background is not None:
+        if scope is None or receive is None:
+            raise ValueError("a streamed response needs the request's scope and receive")
+        await response(scope, receive, send)
+        return
+    messages = response.__dict__.get("_asgi_messages")
+    if messages is None:
+        messages = response.__dict__["_asgi_messages"] = (
+            {
+                "type": "http.response.start",
+                "status": response.status_code,
+                "headers": response.raw_headers,
+            },
+            {"type": "http.response.body", "body": response.body},
+        )
+    await send(messages[0])
+    await send(messages[1])
