@@ -17,6 +17,7 @@ from pyocci.model.infrastructure import (
     LINK_STATES,
     NETWORK,
     NETWORKINTERFACE,
+    OS_TPL,
     RESOURCE_TPL,
     STORAGE,
     STORAGELINK,
@@ -243,6 +244,18 @@ CRTP_SIZES = {
     "mem_medium": (2, 8.0, 20.0, "Medium instance with extra memory"),
     "mem_large": (4, 16.0, 40.0, "Large instance with extra memory"),
 }
+
+
+def os_template(scheme: str, term: str, title: str | None = None) -> Mixin:
+    """An OS template (an image): a mixin that depends on os_tpl, at /mixin/os_tpl/<term>/."""
+    return Mixin(
+        scheme=scheme,
+        term=term,
+        title=title,
+        depends=(OS_TPL.id,),
+        applies=(COMPUTE.id,),
+        location=f"/mixin/os_tpl/{term}/",
+    )
 
 
 def resource_template(

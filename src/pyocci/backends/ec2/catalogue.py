@@ -11,12 +11,9 @@ type's resource_tpl term is its name (``t3.micro``); both are stable.
 
 from __future__ import annotations
 
-import math
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-
-import anyio
 
 from pyocci.backends.base import Capabilities
 from pyocci.backends.ec2.api import Ec2Api
@@ -26,12 +23,14 @@ from pyocci.backends.errors import (
     EntityNotFoundError,
     InvalidRequestError,
 )
+from pyocci.backends.expiring import Expiring
 from pyocci.model.category import Mixin
 from pyocci.model.extensions import (
     OPENSTACK_PUBLIC_KEY,
     OPENSTACK_USER_DATA,
     SECURITYGROUP,
     SECURITYGROUPLINK,
+    os_template,
     resource_template,
 )
 from pyocci.model.infrastructure import (
@@ -109,7 +108,6 @@ class Offer:
     images: dict[str, Mixin] = field(default_factory=dict)
     types: dict[str, InstanceType] = field(default_factory=dict)
     type_mixins: dict[str, Mixin] = field(default_factory=dict)
-    read_at: float = -math.inf
 
     def mixins(self) -> list[Mixin]:
         """Every template mixin, images first."""
@@ -118,14 +116,8 @@ class Offer:
 
 def image_mixin(image_id: str, name: str | None) -> Mixin:
     """The os_tpl mixin of an AMI."""
-    return Mixin(
-        scheme=OS_TPL_SCHEME,
-        term=image_id,
-        title=f"{name} ({image_id})" if name else f"AMI {image_id}",
-        depends=(OS_TPL.id,),
-        applies=(COMPUTE.id,),
-        location=f"/mixin/os_tpl/{image_id}/",
-    )
+    title = f"{name} ({image_id})" if name else f"AMI {image_id}"
+    return os_template(OS_TPL_SCHEME, image_id, title)
 
 
 def type_mixin(kind: InstanceType) -> Mixin:
@@ -147,45 +139,40 @@ class Catalogue:
     ) -> None:
         self._api = api
         self._settings = settings
-        self._clock = clock
-        self._offer = Offer()
-        self._lock = anyio.Lock()
+        self._offers: Expiring[Offer] = Expiring(settings.template_ttl, clock)
 
     async def offer(self) -> Offer:
         """The templates, read again from EC2 when older than `template_ttl`."""
-        if self._clock() - self._offer.read_at < self._settings.template_ttl:
-            return self._offer
-        async with self._lock:
-            # Another request may have refreshed it while this one waited.
-            if self._clock() - self._offer.read_at < self._settings.template_ttl:
-                return self._offer
-            try:
-                images = await self._images()
-                types = await self._types()
-            except (InvalidRequestError, EntityNotFoundError) as error:
-                # The configuration names what EC2 does not know: the operator's to fix,
-                # and no client request can succeed until then.
-                raise BackendUnavailableError(
-                    f"the templates configured in [backend_settings] (image_owners, "
-                    f"image_filters, instance_types) are refused by EC2: {error}",
-                    retry_after=self._settings.retry_after,
-                ) from None
-            self._offer = Offer(
-                images={mixin.id: mixin for mixin in images},
-                types={kind.name: kind for kind in types},
-                type_mixins={kind.name: type_mixin(kind) for kind in types},
-                read_at=self._clock(),
-            )
-        return self._offer
+        return await self._offers.get(self._read)
+
+    async def _read(self) -> Offer:
+        try:
+            images = await self._images()
+            types = await self._types()
+        except (InvalidRequestError, EntityNotFoundError) as error:
+            # The configuration names what EC2 does not know: the operator's to fix,
+            # and no client request can succeed until then.
+            raise BackendUnavailableError(
+                f"the templates configured in [backend_settings] (image_owners, "
+                f"image_filters, instance_types) are refused by EC2: {error}",
+                retry_after=self._settings.retry_after,
+            ) from None
+        return Offer(
+            images={mixin.id: mixin for mixin in images},
+            types={kind.name: kind for kind in types},
+            type_mixins={kind.name: type_mixin(kind) for kind in types},
+        )
 
     def known(self) -> Offer:
         """The templates as last read, without asking EC2 (possibly empty)."""
-        return self._offer
+        return self._offers.last() or Offer()
 
     def add_image(self, image_id: str, name: str | None) -> Mixin:
         """Make a just-saved AMI an os_tpl now, before the next refresh."""
         mixin = image_mixin(image_id, name)
-        self._offer.images[mixin.id] = mixin
+        offer = self._offers.last()
+        if offer is not None:
+            offer.images[mixin.id] = mixin
         return mixin
 
     async def _images(self) -> list[Mixin]:

@@ -9,21 +9,15 @@ memory (GiB) and root disk (GB) are the template's attributes.
 
 from __future__ import annotations
 
-import math
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-import anyio
-
+from pyocci.backends.expiring import Expiring
 from pyocci.backends.openstack.api import OpenStackApi, current_tenant
 from pyocci.model.category import Mixin
-from pyocci.model.extensions import resource_template
-from pyocci.model.infrastructure import (
-    COMPUTE,
-    OS_TPL,
-)
+from pyocci.model.extensions import os_template, resource_template
 
 OS_TPL_SCHEME = "http://schemas.pyocci.org/openstack/os_tpl#"
 RESOURCE_TPL_SCHEME = "http://schemas.pyocci.org/openstack/resource_tpl#"
@@ -47,7 +41,6 @@ class Offer:
     images: dict[str, Mixin] = field(default_factory=dict)
     flavors: dict[str, Flavor] = field(default_factory=dict)
     flavor_mixins: dict[str, Mixin] = field(default_factory=dict)
-    read_at: float = -math.inf
 
     def mixins(self) -> list[Mixin]:
         """Every template mixin, images first."""
@@ -56,14 +49,8 @@ class Offer:
 
 def image_mixin(image_id: str, name: str | None) -> Mixin:
     """The os_tpl mixin of an image."""
-    return Mixin(
-        scheme=OS_TPL_SCHEME,
-        term=image_id,
-        title=f"{name} ({image_id})" if name else f"image {image_id}",
-        depends=(OS_TPL.id,),
-        applies=(COMPUTE.id,),
-        location=f"/mixin/os_tpl/{image_id}/",
-    )
+    title = f"{name} ({image_id})" if name else f"image {image_id}"
+    return os_template(OS_TPL_SCHEME, image_id, title)
 
 
 def flavor_mixin(flavor: Flavor) -> Mixin:
@@ -112,10 +99,7 @@ class Catalogue:
         self, api: OpenStackApi, ttl: float, clock: Callable[[], float] = time.monotonic
     ) -> None:
         self._api = api
-        self._ttl = ttl
-        self._clock = clock
-        self._offers: dict[str | None, Offer] = {}
-        self._lock = anyio.Lock()
+        self._offers: Expiring[Offer] = Expiring(ttl, clock)
 
     def _key(self) -> str | None:
         settings = self._api.settings
@@ -124,37 +108,23 @@ class Catalogue:
             return tenant.id if tenant is not None else None
         return None
 
-    def _fresh(self, key: str | None) -> Offer | None:
-        offer = self._offers.get(key)
-        if offer is not None and self._clock() - offer.read_at < self._ttl:
-            return offer
-        return None
-
     async def offer(self) -> Offer:
         """The templates, read again when older than the TTL."""
-        key = self._key()
-        offer = self._fresh(key)
-        if offer is not None:
-            return offer
-        async with self._lock:
-            # Another request may have refreshed it while this one waited.
-            offer = self._fresh(key)
-            if offer is not None:
-                return offer
-            images = await self._api.call_as_service(_images)
-            flavors = await self._api.call_as_service(_flavors)
-            offer = self._offers[key] = Offer(
-                images={mixin.id: mixin for mixin in (image_mixin(*i) for i in images)},
-                flavors={flavor.id: flavor for flavor in flavors},
-                flavor_mixins={flavor.id: flavor_mixin(flavor) for flavor in flavors},
-                read_at=self._clock(),
-            )
-        return offer
+        return await self._offers.get(self._read, self._key())
+
+    async def _read(self) -> Offer:
+        images = await self._api.call_as_service(_images)
+        flavors = await self._api.call_as_service(_flavors)
+        return Offer(
+            images={mixin.id: mixin for mixin in (image_mixin(*i) for i in images)},
+            flavors={flavor.id: flavor for flavor in flavors},
+            flavor_mixins={flavor.id: flavor_mixin(flavor) for flavor in flavors},
+        )
 
     def add_image(self, image_id: str, name: str | None) -> Mixin:
         """Make a just-saved image an os_tpl now, before the next refresh."""
         mixin = image_mixin(image_id, name)
-        offer = self._offers.get(self._key())
+        offer = self._offers.last(self._key())
         if offer is not None:
             offer.images[mixin.id] = mixin
         return mixin

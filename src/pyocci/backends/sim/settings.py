@@ -19,8 +19,8 @@ from dataclasses import dataclass, field, fields
 from typing import Any
 
 from pyocci.model.category import TERM_PATTERN, Mixin
-from pyocci.model.extensions import CRTP_SCHEME, crtp_templates, resource_template
-from pyocci.model.infrastructure import COMPUTE, OS_TPL, RESOURCE_TPL
+from pyocci.model.extensions import CRTP_SCHEME, crtp_templates, os_template, resource_template
+from pyocci.model.infrastructure import RESOURCE_TPL
 
 DEFAULT_IMAGE_SCHEME = "http://schemas.pyocci.org/sim/os_tpl#"
 DEFAULT_SAVED_IMAGE_SCHEME = "http://schemas.pyocci.org/sim/os_tpl/saved#"
@@ -41,14 +41,7 @@ class ImageSpec:
 
     def mixin(self, scheme: str) -> Mixin:
         """The os_tpl mixin that selects this image."""
-        return Mixin(
-            scheme=scheme,
-            term=self.term,
-            title=self.title or f"Image {self.term}",
-            depends=(OS_TPL.id,),
-            applies=(COMPUTE.id,),
-            location=f"/mixin/os_tpl/{self.term}/",
-        )
+        return os_template(scheme, self.term, self.title or f"Image {self.term}")
 
 
 DEFAULT_IMAGES = (

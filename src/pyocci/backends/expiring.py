@@ -1,0 +1,53 @@
+"""`Expiring`: what a backend reads from its cloud now and then, kept for a while.
+
+Templates, zones and the like change rarely but are needed on nearly every
+request: they are read once, kept for `ttl` seconds, and read again by the
+first request after that. One read at a time: requests that arrive while a
+read is under way wait for it instead of asking the cloud too.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Awaitable, Callable, Hashable
+from typing import Generic, TypeVar
+
+import anyio
+
+V = TypeVar("V")
+
+
+class Expiring(Generic[V]):
+    """Values read per key (one key, None, for most uses), each kept for `ttl` seconds."""
+
+    def __init__(self, ttl: float, clock: Callable[[], float] = time.monotonic) -> None:
+        self.ttl = ttl
+        self._clock = clock
+        self._values: dict[Hashable, tuple[float, V]] = {}
+        self._lock = anyio.Lock()
+
+    def fresh(self, key: Hashable = None) -> V | None:
+        """The value kept for `key` if read less than `ttl` seconds ago."""
+        kept = self._values.get(key)
+        if kept is not None and self._clock() - kept[0] < self.ttl:
+            return kept[1]
+        return None
+
+    def last(self, key: Hashable = None) -> V | None:
+        """The value last read for `key`, however old, without reading (None if never)."""
+        kept = self._values.get(key)
+        return kept[1] if kept is not None else None
+
+    async def get(self, read: Callable[[], Awaitable[V]], key: Hashable = None) -> V:
+        """The value for `key`, read with `read` when none is fresh."""
+        value = self.fresh(key)
+        if value is not None:
+            return value
+        async with self._lock:
+            # Another request may have read it while this one waited.
+            value = self.fresh(key)
+            if value is not None:
+                return value
+            value = await read()
+            self._values[key] = (self._clock(), value)
+            return value

@@ -1,0 +1,82 @@
+"""`Expiring`: values kept for a TTL, read again after it, one read at a time."""
+
+from __future__ import annotations
+
+import anyio
+import pytest
+
+from pyocci.backends.expiring import Expiring
+
+pytestmark = pytest.mark.anyio
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = 0.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+class Reader:
+    """Counts reads and answers the count."""
+
+    def __init__(self, pause: float = 0) -> None:
+        self.reads = 0
+        self.pause = pause
+
+    async def __call__(self) -> int:
+        self.reads += 1
+        if self.pause:
+            await anyio.sleep(self.pause)
+        return self.reads
+
+
+async def test_a_value_is_kept_until_the_ttl_then_read_again() -> None:
+    clock, read = Clock(), Reader()
+    kept: Expiring[int] = Expiring(10, clock)
+    assert kept.fresh() is None and kept.last() is None
+    assert await kept.get(read) == 1
+    clock.now = 9.9
+    assert await kept.get(read) == 1
+    clock.now = 10.0
+    assert kept.fresh() is None
+    assert kept.last() == 1
+    assert await kept.get(read) == 2
+    assert read.reads == 2
+
+
+async def test_keys_are_kept_apart() -> None:
+    clock, read = Clock(), Reader()
+    kept: Expiring[int] = Expiring(10, clock)
+    assert await kept.get(read, "alpha") == 1
+    assert await kept.get(read, "beta") == 2
+    assert await kept.get(read, "alpha") == 1
+    assert kept.last() is None
+
+
+async def test_requests_during_a_read_wait_for_it() -> None:
+    read = Reader(pause=0.05)
+    kept: Expiring[int] = Expiring(60)
+    results: list[int] = []
+
+    async def ask() -> None:
+        results.append(await kept.get(read))
+
+    async with anyio.create_task_group() as group:
+        for _ in range(5):
+            group.start_soon(ask)
+    assert results == [1] * 5
+    assert read.reads == 1
+
+
+async def test_a_failed_read_keeps_nothing() -> None:
+    kept: Expiring[int] = Expiring(60)
+
+    async def failing() -> int:
+        raise RuntimeError("cloud down")
+
+    with pytest.raises(RuntimeError):
+        await kept.get(failing)
+    assert kept.last() is None
+    assert await kept.get(Reader()) == 1
