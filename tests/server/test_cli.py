@@ -574,3 +574,26 @@ def test_users_file_problems_exit_2(
     argv = ["user", "add", "a", "--tenant", "t", "--password-stdin"]
     message = fails(capsys, *argv, "--users-file", str(blocker / "users.toml"))
     assert "not-a-dir" in message
+
+
+@pytest.mark.parametrize(
+    ("table", "expected"),
+    [
+        ('backend = "sim"\n[backend_settings]\nflavours = 3\n', "backend_settings for sim"),
+        (
+            'backend = "openstack"\n[backend_settings]\ncloud = "x"\npaeg_size = 3\n',
+            "backend_settings for openstack: unknown setting(s) paeg_size",
+        ),
+        (
+            'backend = "openstack"\n[backend_settings]\ncredentials = "caller"\n'
+            'auth_url = "https://keystone.example.org/v3"\n',
+            "[auth] method must be 'keystone'",
+        ),
+    ],
+)
+def test_wrong_backend_settings_stop_the_server_before_it_serves(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, table: str, expected: str
+) -> None:
+    config = tmp_path / "server.toml"
+    config.write_text(table)
+    assert expected in fails(capsys, "--config", str(config))

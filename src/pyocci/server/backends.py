@@ -12,6 +12,23 @@ BACKENDS = ("sim", "ec2", "openstack")
 
 async def open_backend(config: ServerConfig, model: Model, database: Database) -> Backend:
     """Build and open the configured backend; ConfigError for an unknown name or settings."""
+    backend = build_backend(config, model, database)
+    await backend.open()
+    return backend
+
+
+def check_backend(config: ServerConfig) -> None:
+    """Raise ConfigError, before anything is served, if the backend cannot be built from
+    the configuration (an unknown name, a missing library, wrong settings). Nothing is
+    opened: no database, no connection to a cloud."""
+    from pyocci.model.standard import standard_model
+
+    build_backend(config, standard_model(), None)  # type: ignore[arg-type]
+
+
+def build_backend(config: ServerConfig, model: Model, database: Database) -> Backend:
+    """The configured backend, built but not opened (no I/O); ConfigError for an unknown
+    name or settings."""
     if config.backend == "sim":
         from pyocci.backends.sim.backend import SimBackend
         from pyocci.backends.sim.settings import SimSettings
@@ -58,5 +75,4 @@ async def open_backend(config: ServerConfig, model: Model, database: Database) -
         raise ConfigError(
             f"backend {config.backend!r} is not available; choose one of {', '.join(BACKENDS)}"
         )
-    await backend.open()
     return backend

@@ -37,6 +37,7 @@ from pyocci.server.auth import (
     read_users_file,
     write_users_file,
 )
+from pyocci.server.backends import check_backend
 from pyocci.server.config import (
     CONFIG_JSON_ENV,
     ConfigError,
@@ -237,6 +238,9 @@ def _serve(args: argparse.Namespace) -> int:
             "granian is not installed: install it (pip install granian) or use --server uvicorn"
         )
     _check_tls_files(config)
+    # A wrong backend setting is one clear line here, not a traceback from each
+    # worker's startup.
+    check_backend(config)
     # Workers are separate processes and inherit the environment: this is how
     # every one of them serves exactly the configuration resolved here.
     os.environ[CONFIG_JSON_ENV] = config.to_json()
