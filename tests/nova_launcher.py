@@ -19,6 +19,12 @@ other user is a project member (member, reader). With
 instead, checked by keystonemiddleware's ``auth_token`` as in a real cloud,
 and the request context is Nova's own, from the headers it sets.
 
+With ``[neutron] endpoint_override`` set (through ``PYOCCI_NOVA_CONFIG``),
+Nova networks its servers with the real Neutron there (see
+`tests/neutronserver.py`) instead of its fake one. Likewise ``[glance]
+api_servers`` names a real Glance (see `tests/glanceserver.py`) that Nova
+reads images from and snapshots into, passing each request's token on.
+
 Quotas are off, so that a benchmark can boot a thousand servers in one
 project. ``PYOCCI_NOVA_CONFIG`` sets more of Nova's options, as JSON
 ``{"group.option": value}`` (``{"api.max_limit": 3}``).
@@ -57,6 +63,8 @@ from nova.tests.functional import integrated_helpers  # noqa: E402
 ADMIN_ROLES = ["reader", "member", "admin"]
 MEMBER_ROLES = ["reader", "member"]
 IMAGE_PREFIX = "/image"
+#: The Glance address Nova's fake Glance configures (and answers for itself).
+FAKE_GLANCE_URL = "http://localhost:9292"
 COUNTER_PATH = "/pyocci-requests"
 #: Seconds the process may take to shut down once its parent has gone.
 GRACE_SECONDS = 20
@@ -69,7 +77,92 @@ def _context_from_token(env: dict, **kwargs) -> nova_context.RequestContext:
     user, _, project = token.partition(":")
     is_admin = user == "admin"
     roles = ADMIN_ROLES if is_admin else MEMBER_ROLES
-    return nova_context.RequestContext(user, project, is_admin=is_admin, roles=roles, **kwargs)
+    # The token goes with the context so that Nova passes it on to a real Cinder
+    # (see `_use_real_cinder`), which takes the same tokens.
+    return nova_context.RequestContext(
+        user, project, is_admin=is_admin, roles=roles, auth_token=token, **kwargs
+    )
+
+
+def _use_real_cinder(cloud) -> None:
+    """Talk to the real Cinder at ``[cinder] endpoint_template`` (set with
+    ``PYOCCI_NOVA_CONFIG``) instead of Nova's fake one, whose stand-ins are removed."""
+    from keystoneauth1 import loading
+    from oslo_config import cfg
+
+    endpoint = cfg.CONF.cinder.endpoint_template
+    if not endpoint:
+        return
+    cloud.cinder.cleanUp()
+    # Cinder lets a service detach volumes without asking Nova back (which it could
+    # not reach here): Nova sends a service token along, as in a real cloud.
+    options = loading.get_auth_plugin_conf_options("admin_token")
+    cfg.CONF.register_opts(options, group="service_user")
+    cloud.flags(
+        send_service_user_token=True,
+        auth_type="admin_token",
+        endpoint=endpoint,
+        token="nova:service",
+        group="service_user",
+    )
+
+
+def _real_neutron_functions() -> dict:
+    """What Nova's fake Neutron stubs out, read before it does (see `_use_real_neutron`)."""
+    from nova.network import neutron
+
+    api = neutron.API
+    return {
+        "nova.network.neutron.get_client": neutron.get_client,
+        "nova.network.neutron.API.add_fixed_ip_to_instance": api.add_fixed_ip_to_instance,
+        "nova.network.neutron.API.remove_fixed_ip_from_instance": api.remove_fixed_ip_from_instance,
+    }
+
+
+def _use_real_neutron(cloud, originals: dict) -> None:
+    """Talk to the real Neutron at ``[neutron] endpoint_override`` (set with
+    ``PYOCCI_NOVA_CONFIG``) instead of Nova's fake one, whose stand-ins are replaced
+    by the functions they stood for. Nova's own calls authenticate with the admin
+    token, users' calls with their own (carried by the request context)."""
+    from keystoneauth1 import loading
+    from oslo_config import cfg
+
+    url = cfg.CONF.neutron.endpoint_override
+    if not url:
+        return
+    for group in ("neutron", "service_user"):
+        cfg.CONF.register_opts(loading.get_auth_plugin_conf_options("admin_token"), group=group)
+    cloud.flags(auth_type="admin_token", endpoint=url, token="admin:admin", group="neutron")
+    # Neutron lets a member delete a server's port only with Nova's service token
+    # beside the user's, as Nova sends it in a cloud.
+    cloud.flags(
+        send_service_user_token=True,
+        auth_type="admin_token",
+        endpoint=url,
+        token="nova:service",
+        group="service_user",
+    )
+    for path, original in originals.items():
+        cloud.stub_out(path, original)
+
+
+def _real_glance_function() -> object:
+    """What Nova's fake Glance stubs out, read before it does (see `_use_real_glance`)."""
+    from nova.image import glance
+
+    return glance.get_default_image_service
+
+
+def _use_real_glance(cloud, original: object) -> None:
+    """Talk to the real Glance at ``[glance] api_servers`` (set with
+    ``PYOCCI_NOVA_CONFIG``) instead of Nova's fake one, whose image service is
+    replaced by the function it stood for. Nova passes each request's token on
+    (the context carries it), and the real Glance takes the same tokens."""
+    from oslo_config import cfg
+
+    if cfg.CONF.glance.api_servers == [FAKE_GLANCE_URL]:
+        return
+    cloud.stub_out("nova.image.glance.get_default_image_service", original)
 
 
 def _context_from_keystone(env: dict, **kwargs) -> nova_context.RequestContext:
@@ -280,8 +373,13 @@ def main() -> int:
     log_path = os.environ.get("PYOCCI_NOVA_LOG")
     keystone = json.loads(os.environ.get("PYOCCI_NOVA_KEYSTONE") or "null")
     cloud = NovaCloud()
+    neutron_functions = _real_neutron_functions()
+    glance_function = _real_glance_function()
     cloud.setUp()
     try:
+        _use_real_cinder(cloud)
+        _use_real_neutron(cloud, neutron_functions)
+        _use_real_glance(cloud, glance_function)
         # Nova's test fixture makes contexts from headers of its own: make them from
         # our tokens, or, behind keystonemiddleware, as Nova does in a real cloud.
         cloud.useFixture(

@@ -1,42 +1,57 @@
 """OpenStack backend fixtures: one real Nova process for the session.
 
-``nova`` installs Nova into its own cached virtual environment on first use
-(a minute or two) and starts it on a free loopback port (about ten seconds);
-see `tests/novaserver.py`. Without Nova the tests fail with the reason, unless
-``PYOCCI_SKIP_NOVA=1`` says to skip them.
+``nova`` (from `tests/novafixture.py`, shared with the end-to-end tests)
+installs Nova into its own cached virtual environment on first use (a minute
+or two) and starts it on a free loopback port (about ten seconds); see
+`tests/novaserver.py`. Without Nova the tests fail with the reason, unless
+``PYOCCI_SKIP_NOVA=1`` says to skip them. Every test here is marked
+``openstack``.
 """
 
 from __future__ import annotations
 
 import dataclasses
-import os
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
+from cinder_fixtures import (  # noqa: F401
+    capped_cinder,
+    cinder,
+    cinder_sdk,
+    cinder_without_backup,
+    nova_with_cinder,
+)
+from glance_fixtures import glance, glance_sdk, nova_with_glance, paged_glance  # noqa: F401
 
-from novaserver import ADMIN_TOKEN, SKIP_VARIABLE, NovaServer, NovaUnavailableError
+from novafixture import OPENSTACK_MARKER, session_nova
+from novaserver import ADMIN_TOKEN, NovaServer
+from openstackservice import running
 from pyocci.backends.base import Tenant
 from pyocci.backends.openstack import OpenStackBackend, OpenStackSettings
 from pyocci.model import standard_model
 
+HERE = Path(__file__).parent
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line("markers", OPENSTACK_MARKER)
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Mark this directory's tests ``openstack``: CI runs them in a stage of their own."""
+    for item in items:
+        if HERE in item.path.parents:
+            item.add_marker(pytest.mark.openstack)
+
 
 @pytest.fixture(scope="session")
-def nova(request: pytest.FixtureRequest) -> Iterator[NovaServer]:
-    """A running Nova for the session, stopped at the end."""
-    if os.environ.get(SKIP_VARIABLE) == "1":
-        pytest.skip(f"{SKIP_VARIABLE}=1: tests against Nova skipped")
-    try:
-        server = NovaServer.find_or_install(request.config.cache.mkdir("pyocci-nova"))
-        server.start()
-    except NovaUnavailableError as error:
-        pytest.fail(f"Nova unavailable: {error} (set {SKIP_VARIABLE}=1 to skip)")
-    try:
-        yield server
-    finally:
-        server.stop()
-        server.remove_log()
+def nova(request: pytest.FixtureRequest) -> NovaServer:
+    """The session's Nova (one process, shared with the end-to-end tests)."""
+    return session_nova(request.config)
 
 
 @pytest.fixture
@@ -107,16 +122,16 @@ def other() -> Tenant:
 @pytest.fixture(scope="module")
 def capped_nova(request: pytest.FixtureRequest) -> Iterator[NovaServer]:
     """A second Nova whose pages hold at most 3 servers (``[api] max_limit = 3``)."""
-    if os.environ.get(SKIP_VARIABLE) == "1":
-        pytest.skip(f"{SKIP_VARIABLE}=1: tests against Nova skipped")
-    try:
-        found = NovaServer.find_or_install(request.config.cache.mkdir("pyocci-nova"))
-        server = NovaServer(found.python, {"api.max_limit": 3})
-        server.start()
-    except NovaUnavailableError as error:
-        pytest.fail(f"Nova unavailable: {error} (set {SKIP_VARIABLE}=1 to skip)")
-    try:
+    with running(NovaServer, request.config, {"api.max_limit": 3}) as server:
         yield server
-    finally:
-        server.stop()
-        server.remove_log()
+
+
+# Neutron's fixtures live in their own module; importing them here makes them visible.
+from neutron_fixtures import (  # noqa: E402, F401
+    cloud_api,
+    cloud_sdk,
+    network_api,
+    networked_nova,
+    neutron,
+    neutron_sdk,
+)
