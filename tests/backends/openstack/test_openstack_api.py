@@ -45,7 +45,8 @@ def http_error(status: int, message: str) -> sdk_exceptions.SDKException:
         (403, QuotaExceededError),
         (404, EntityNotFoundError),
         (409, ConflictError),
-        (413, InvalidRequestError),
+        (413, QuotaExceededError),  # Cinder's answer to an exceeded quota
+        (401, QuotaExceededError),  # a token the cloud refuses: 403, authenticate again
         (500, BackendUnavailableError),
         (503, BackendUnavailableError),
     ],

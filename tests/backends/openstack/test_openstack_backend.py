@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import pytest
 
-from pyocci.backends.openstack import OpenStackBackend
-from pyocci.model import standard_model
+from pyocci.backends.base import Tenant
+from pyocci.backends.errors import NotSupportedError
+from pyocci.backends.openstack import OpenStackBackend, OpenStackSettings
+from pyocci.model import Resource, standard_model
+from pyocci.model.infrastructure import COMPUTE, NETWORK, NETWORKINTERFACE, STORAGE, STORAGELINK
 from pyocci.server.backends import open_backend
 from pyocci.server.config import ConfigError, ServerConfig
 
@@ -40,3 +43,30 @@ async def test_the_backends_offered_include_openstack() -> None:
     config = ServerConfig(backend="nimbus", backend_settings={})
     with pytest.raises(ConfigError, match="openstack"):
         await open_backend(config, standard_model(), database=None)  # type: ignore[arg-type]
+
+
+async def test_only_the_services_served_are_in_the_capabilities() -> None:
+    compute = "http://127.0.0.1:9/v2.1"
+    only_nova = OpenStackBackend(
+        model=standard_model(),
+        settings=OpenStackSettings.from_dict({"token": "t", "compute_endpoint": compute}),
+    )
+    kinds = only_nova.capabilities.kinds
+    assert COMPUTE.id in kinds
+    assert not {STORAGE.id, NETWORK.id, NETWORKINTERFACE.id, STORAGELINK.id} & kinds
+    everything = OpenStackBackend(
+        model=standard_model(),
+        settings=OpenStackSettings.from_dict(
+            {
+                "token": "t",
+                "compute_endpoint": compute,
+                "volume_endpoint": "http://127.0.0.1:9/v3",
+                "network_endpoint": "http://127.0.0.1:9",
+            }
+        ),
+    )
+    served = {COMPUTE.id, STORAGE.id, NETWORK.id, NETWORKINTERFACE.id, STORAGELINK.id}
+    assert served <= everything.capabilities.kinds
+    # A kind of a service not served is 501, not a cloud error.
+    with pytest.raises(NotSupportedError, match="does not serve"):
+        await only_nova.create_entity(Tenant("t"), Resource(kind=STORAGE.id, attributes={}))

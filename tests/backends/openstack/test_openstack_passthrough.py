@@ -26,7 +26,8 @@ from e2e.server import RunningServer, occi_server
 from keystone import ADMIN_PASSWORD, SERVICE_USER, USERS, Keystone, shared_keystone
 from keystone import SKIP_VARIABLE as SKIP_KEYSTONE
 from motoserver import toml_settings
-from novaserver import NovaServer, NovaUnavailableError
+from novaserver import NovaServer
+from openstackservice import running
 from pyocci.client import OcciClient
 from pyocci.client.auth import Credentials
 from pyocci.client.errors import NotFoundError
@@ -47,25 +48,17 @@ def keystone() -> Keystone:
 
 
 @pytest.fixture(scope="module")
-def keystone_nova(nova: NovaServer, keystone: Keystone) -> Iterator[NovaServer]:
-    """A second Nova, from the same environment, that checks Keystone tokens."""
+def keystone_nova(request: pytest.FixtureRequest, keystone: Keystone) -> Iterator[NovaServer]:
+    """A Nova that checks Keystone tokens, as a real cloud does."""
     user, password, project = SERVICE_USER
-    server = NovaServer(
-        nova.python,
-        keystone={
-            "auth_url": keystone.v3,
-            "username": user,
-            "password": password,
-            "project_name": project,
-        },
-    )
-    try:
-        server.start()
-    except NovaUnavailableError as error:
-        pytest.fail(f"Nova with Keystone did not start: {error}")
-    yield server
-    server.stop()
-    server.remove_log()
+    settings = {
+        "auth_url": keystone.v3,
+        "username": user,
+        "password": password,
+        "project_name": project,
+    }
+    with running(NovaServer, request.config, keystone=settings) as server:
+        yield server
 
 
 def passthrough_config(keystone: Keystone, nova: NovaServer) -> str:
@@ -75,6 +68,8 @@ def passthrough_config(keystone: Keystone, nova: NovaServer) -> str:
         "auth_url": keystone.v3,
         "compute_endpoint": nova.compute_url,
         "image_endpoint": nova.image_url,
+        # This Nova stands alone: no Cinder or Neutron beside it.
+        "services": [],
     }
     return (
         'backend = "openstack"\n'

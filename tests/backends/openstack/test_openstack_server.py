@@ -125,6 +125,8 @@ def test_a_compute_lives_on_nova(occi: Occi, http: httpx.Client) -> None:
     titles = [category.get("title") or "" for category in categories.values()]
     assert any(title.startswith("e2e-saved") for title in titles), "the saved image is an os_tpl"
 
+    # Waiting (Nova's task image_snapshot) until the snapshot is taken.
+    wait_state(occi, path, "active")
     assert occi.act(path, COMPUTE_ACTION + "suspend").status_code == 200
     wait_state(occi, path, "suspended")
     assert occi.delete(path).status_code == 200

@@ -33,6 +33,20 @@ def test_callers_tokens_need_only_keystone() -> None:
     assert not settings.has_service_account
 
 
+def test_every_service_is_served_with_keystone() -> None:
+    settings = OpenStackSettings.from_dict({"cloud": "egi"})
+    assert settings.served == {"compute", "volume", "network"}
+    only = OpenStackSettings.from_dict({"cloud": "egi", "services": ["network"]})
+    assert only.served == {"compute", "network"}
+
+
+def test_with_a_token_the_services_are_those_with_endpoints() -> None:
+    settings = OpenStackSettings.from_dict(
+        {"token": "t", "compute_endpoint": "http://n/v2.1", "network_endpoint": "http://q"}
+    )
+    assert settings.served == {"compute", "network"}
+
+
 def test_the_service_account_is_the_default() -> None:
     settings = OpenStackSettings.from_dict({"cloud": "egi"})
     assert not settings.passes_tokens_through
@@ -53,6 +67,12 @@ def test_the_service_account_is_the_default() -> None:
         ({"cloud": "a", "template_ttl": "soon"}, "positive number"),
         ({"cloud": "a", "credentials": "mine"}, "credentials must be one of service, caller"),
         ({"credentials": "caller"}, "needs auth_url"),
+        ({"cloud": "a", "services": ["compute", "dns"]}, "services must be a list"),
+        ({"cloud": "a", "services": "volume"}, "services must be a list"),
+        (
+            {"token": "t", "compute_endpoint": "http://n", "services": ["volume"]},
+            "token needs volume_endpoint",
+        ),
         ({"credentials": "caller", "auth_url": "https://k/v3", "token": "t"}, "not token"),
         ({"credentials": "caller", "auth_url": "https://k/v3", "username": "u"}, "both"),
     ],

@@ -86,7 +86,10 @@ def translate(error: Exception, retry_after: int) -> Exception:
         return EntityNotFoundError(f"OpenStack: {_message(error)}")
     if isinstance(error, sdk_exceptions.ConflictException):
         return ConflictError(f"OpenStack: {_message(error)}")
-    if isinstance(error, sdk_exceptions.ForbiddenException):
+    if isinstance(error, sdk_exceptions.ForbiddenException) or (
+        # Cinder answers an exceeded quota with 413.
+        isinstance(error, sdk_exceptions.HttpException) and error.status_code == 413
+    ):
         return QuotaExceededError(f"OpenStack refused: {_message(error)}")
     if isinstance(error, sdk_exceptions.BadRequestException):
         return InvalidRequestError(f"OpenStack: {_message(error)}")

@@ -18,10 +18,16 @@ from typing import Any
 from pyocci.backends.base import ActionOutcome, Backend, Capabilities, Query, Tenant
 from pyocci.backends.errors import EntityNotFoundError, NotSupportedError
 from pyocci.backends.openstack.api import OpenStackApi, acting_for
+from pyocci.backends.openstack.attachments import StorageLinks
 from pyocci.backends.openstack.catalogue import Catalogue
 from pyocci.backends.openstack.collection import Collection
 from pyocci.backends.openstack.compute import Computes
+from pyocci.backends.openstack.interfaces import Interfaces
+from pyocci.backends.openstack.network import Networks
+from pyocci.backends.openstack.security import SecurityGroups
 from pyocci.backends.openstack.settings import OpenStackSettings
+from pyocci.backends.openstack.storage import Volumes
+from pyocci.backends.openstack.zones import Zones
 from pyocci.model.category import Mixin
 from pyocci.model.entity import Entity
 from pyocci.model.registry import Model
@@ -48,16 +54,31 @@ class OpenStackBackend(Backend):
         self.settings = settings
         self.api = OpenStackApi(settings, self.run_blocking)
         self.catalogue = Catalogue(self.api, settings.template_ttl)
-        self.computes = Computes(self.api, self.catalogue, self.location_of)
+        self.zones = Zones(self.api, settings.template_ttl)
+        self.computes = Computes(self.api, self.catalogue, self.location_of, zones=self.zones)
         #: Every collection served, computes first (listings follow this order).
         self.collections: list[Collection] = [self.computes]
+        served = settings.served
+        if "volume" in served:
+            volumes = Volumes(self.api, self.location_of)
+            self.collections += [
+                volumes,
+                StorageLinks(self.api, self.computes, volumes, self.location_of),
+            ]
+        if "network" in served:
+            networks = Networks(self.api, self.location_of)
+            self.collections += [
+                networks,
+                Interfaces(self.api, networks, self.location_of),
+                SecurityGroups(self.api, self.location_of),
+            ]
         self.computes.link_sources = self.collections[1:]
-        self._capabilities = _union(self.collections)
 
     @property
     def capabilities(self) -> Capabilities:
-        """What the collections served can do together."""
-        return self._capabilities
+        """What the collections served can do together (asked each time: a collection
+        may learn that the cloud lacks something, such as Cinder's backup service)."""
+        return _union(self.collections)
 
     async def open(self) -> None:
         """Nothing to do: the connection is built, and the cloud first asked, on the first
@@ -74,9 +95,9 @@ class OpenStackBackend(Backend):
         raise NotSupportedError(f"this server does not serve {kind_id} on OpenStack")
 
     async def provider_mixins(self, tenant: Tenant) -> Sequence[Mixin]:
-        """The images and flavors offered (cached for `template_ttl`)."""
+        """The images, flavors and availability zones offered (cached for `template_ttl`)."""
         acting_for(tenant)
-        return (await self.catalogue.offer()).mixins()
+        return [*(await self.catalogue.offer()).mixins(), *await self.zones.mixins()]
 
     def list_entities(self, tenant: Tenant, query: Query) -> AsyncIterator[Entity]:
         """The tenant's entities, read live, one call per page and service."""

@@ -78,12 +78,16 @@ def _flavors(connection: Any) -> list[Flavor]:
     ]
 
 
+#: The image states offered as templates: bootable, or soon to be.
+_OFFERED_STATES = ("active", "queued", "saving")
+
+
 def _images(connection: Any) -> list[tuple[str, str | None]]:
-    return [
-        (image.id, image.name)
-        for image in connection.image.images()
-        if image.status in ("active", "queued", "saving")
-    ]
+    # Glance applies the status filter itself (its "in:" operator), so its pages
+    # hold only images worth offering; the check below covers image APIs that
+    # ignore the filter.
+    listed = connection.image.images(status="in:" + ",".join(_OFFERED_STATES))
+    return [(image.id, image.name) for image in listed if image.status in _OFFERED_STATES]
 
 
 class Catalogue:

@@ -18,9 +18,11 @@ from __future__ import annotations
 
 import base64
 import binascii
+import contextlib
 import dataclasses
 import datetime
 import hashlib
+import uuid
 from collections import OrderedDict
 from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from typing import Any
@@ -45,8 +47,9 @@ from pyocci.backends.openstack.catalogue import (
     Offer,
 )
 from pyocci.backends.openstack.collection import Collection
+from pyocci.backends.openstack.zones import ZONE_SCHEME, Zones
 from pyocci.model.entity import CORE_ID, CORE_TITLE, Entity, Link, Resource
-from pyocci.model.extensions import OPENSTACK_USER_DATA
+from pyocci.model.extensions import AVAILABILITY_ZONE, OPENSTACK_PUBLIC_KEY, OPENSTACK_USER_DATA
 from pyocci.model.infrastructure import (
     COMPUTE,
     OS_TPL,
@@ -54,6 +57,7 @@ from pyocci.model.infrastructure import (
     RESOURCE_TPL,
     RESTART,
     SAVE,
+    SSH_KEY,
     START,
     STOP,
     SUSPEND,
@@ -66,10 +70,24 @@ Locate = Callable[[str, str], str]
 COMPUTE_CAPABILITIES = Capabilities(
     kinds=frozenset({COMPUTE.id}),
     actions=frozenset(action.id for action in (START, STOP, RESTART, SUSPEND, SAVE, RESIZE)),
-    mixins=frozenset(mixin.id for mixin in (OS_TPL, RESOURCE_TPL, USER_DATA, OPENSTACK_USER_DATA)),
+    mixins=frozenset(
+        mixin.id
+        for mixin in (
+            OS_TPL,
+            RESOURCE_TPL,
+            USER_DATA,
+            OPENSTACK_USER_DATA,
+            SSH_KEY,
+            OPENSTACK_PUBLIC_KEY,
+        )
+    ),
 )
 
 USER_DATA_ATTRIBUTES = ("occi.compute.userdata", "org.openstack.compute.user_data")
+SSH_KEY_ATTRIBUTES = ("occi.credentials.ssh.publickey", "org.openstack.credentials.publickey.data")
+#: The names of the key pairs made for computes start with this: deleting a compute
+#: deletes its key pair only if it is one of these (never a key pair made by hand).
+KEY_PAIR_PREFIX = "occi-compute-"
 SIZE_ATTRIBUTES = ("occi.compute.cores", "occi.compute.memory")
 _STATES = {
     "ACTIVE": "active",
@@ -153,6 +171,16 @@ def to_compute(server: Any, offer: Offer, locate: Locate, links: Sequence[Link] 
     return resource
 
 
+def _being_deleted(server: Any) -> bool:
+    """Whether Nova has accepted to delete the server: it is finishing the job (task
+    ``deleting``), or has done it and not yet dropped the record (status ``DELETED``,
+    or ``SOFT_DELETED`` where deletes are deferred)."""
+    return getattr(server, "task_state", None) == "deleting" or server.status in (
+        "DELETED",
+        "SOFT_DELETED",
+    )
+
+
 def _chosen(mixins: list[str], scheme: str) -> str | None:
     return next((m[len(scheme) :] for m in mixins if m.startswith(scheme)), None)
 
@@ -170,16 +198,36 @@ def _user_data(attributes: Mapping[str, Any]) -> str | None:
     return None
 
 
+def _public_key(attributes: Mapping[str, Any]) -> str | None:
+    """The SSH public key given for a new compute (OCCI 1.2 or the OpenStack spelling)."""
+    return next((str(attributes[n]).strip() for n in SSH_KEY_ATTRIBUTES if attributes.get(n)), None)
+
+
 class Computes(Collection):
     """Everything the backend does with Nova servers."""
 
     capabilities = COMPUTE_CAPABILITIES
 
-    def __init__(self, api: OpenStackApi, catalogue: Catalogue, locate: Locate) -> None:
+    def __init__(
+        self,
+        api: OpenStackApi,
+        catalogue: Catalogue,
+        locate: Locate,
+        zones: Zones | None = None,
+    ) -> None:
         self.api = api
         self.catalogue = catalogue
         self.locate = locate
         self.settings = api.settings
+        #: Nova's availability zones as mixins, when the backend offers them (their
+        #: mixins must then be among the provider mixins, or a compute showing its
+        #: zone could not be updated).
+        self.zones = zones
+        if zones is not None:
+            self.capabilities = dataclasses.replace(
+                COMPUTE_CAPABILITIES,
+                mixins=COMPUTE_CAPABILITIES.mixins | {AVAILABILITY_ZONE.id},
+            )
         #: The collections whose links start at computes (volumes, ports...): asked for
         #: the links of each page of servers, and for boot options at creation.
         self.link_sources: Sequence[Collection] = ()
@@ -191,6 +239,10 @@ class Computes(Collection):
         server = await self.api.call(lambda c: c.compute.get_server(server_id))
         if self.api.isolates_tenants and tenant_tag(tenant) not in (server.tags or []):
             raise EntityNotFoundError(f"no compute with id {server_id!r}")
+        if _being_deleted(server):
+            # Deleted already, as far as OCCI goes: Nova only finishes the job (a second
+            # DELETE, or DELETE on the collection going round again, finds nothing).
+            raise EntityNotFoundError(f"the compute {server_id!r} is being deleted")
         return server
 
     async def get(self, tenant: Tenant, kind_id: str, entity_id: str) -> Resource:
@@ -208,7 +260,14 @@ class Computes(Collection):
             for source in self.link_sources:
                 for server_id, found in (await source.links_of(tenant, servers)).items():
                     links.setdefault(server_id, []).extend(found)
-        return [to_compute(s, offer, self.locate, links.get(s.id, ())) for s in servers]
+        computes = [to_compute(s, offer, self.locate, links.get(s.id, ())) for s in servers]
+        if self.zones is not None and servers:
+            offered = await self.zones.names()
+            for server, compute in zip(servers, computes, strict=True):
+                zone = getattr(server, "availability_zone", None)
+                if zone in offered:
+                    compute.mixins.append(ZONE_SCHEME + zone)
+        return computes
 
     async def listing(self, tenant: Tenant, query: Query) -> AsyncIterator[Entity]:
         """The tenant's computes, one Nova call per page, Nova's markers followed.
@@ -292,8 +351,11 @@ class Computes(Collection):
 
         while True:
             found, more = await self.api.call(page, marker)
-            if found:
-                yield found
+            # Servers Nova is deleting are gone for OCCI already (see `server`); Nova's
+            # paging still goes by what it listed.
+            kept = [server for server in found if not _being_deleted(server)]
+            if kept:
+                yield kept
             if not (more and found):
                 return
             marker = found[-1].id
@@ -336,14 +398,70 @@ class Computes(Collection):
             "tags": [tenant_tag(tenant)],
             **boot_links,
         }
+        if "block_device_mapping_v2" in boot_links:
+            # With volumes mapped, the client puts the image's root disk first (Nova does not).
+            root = {
+                "uuid": image,
+                "source_type": "image",
+                "destination_type": "local",
+                "boot_index": 0,
+                "delete_on_termination": True,
+            }
+            parameters["block_device_mapping_v2"] = [root, *boot_links["block_device_mapping_v2"]]
         user_data = _user_data(entity.attributes)
         if user_data is not None:
             parameters["user_data"] = user_data
-        server = await self.api.call(lambda c: c.compute.create_server(**parameters))
+        zone = await self._zone(entity.mixins)
+        if zone is not None:
+            parameters["availability_zone"] = zone
+        key_name = await self._key_pair(entity.attributes)
+        if key_name is not None:
+            parameters["key_name"] = key_name
+        try:
+            server = await self.api.call(lambda c: c.compute.create_server(**parameters))
+        except Exception:
+            # A refused boot leaves no key pair behind.
+            if key_name is not None:
+                await self._delete_key_pair(key_name)
+            raise
         # Nova's answer to the boot holds little more than the id: read the server.
         created = server.id
         server = await self.api.call(lambda c: c.compute.get_server(created))
         return (await self._computes(tenant, [server], offer))[0]
+
+    async def _zone(self, mixins: list[str]) -> str | None:
+        """The availability zone chosen for a new compute, if one was."""
+        zone = _chosen(mixins, ZONE_SCHEME)
+        if zone is None:
+            return None
+        if self.zones is None:
+            raise NotSupportedError("this server does not offer availability zones")
+        if zone not in await self.zones.names():
+            raise InvalidRequestError(
+                f"no availability zone {zone!r}; see the mixins at /mixin/availability_zone/"
+            )
+        return zone
+
+    async def _key_pair(self, attributes: Mapping[str, Any]) -> str | None:
+        """A new Nova key pair holding the SSH key given for a compute, if one was.
+
+        One key pair per compute: Nova names a server's key pair, it does not keep
+        the key, and a key pair shared by computes could not be deleted with one of
+        them. Nova chooses the server's id only when it boots, so the key pair gets
+        a name of its own, which the server then carries (``key_name``)."""
+        key = _public_key(attributes)
+        if key is None:
+            return None
+        name = KEY_PAIR_PREFIX + uuid.uuid4().hex
+        # Nova checks the key (400 with its reason for one it cannot read).
+        await self.api.call(lambda c: c.compute.create_keypair(name=name, public_key=key))
+        return name
+
+    async def _delete_key_pair(self, name: str) -> None:
+        # Another user of the project may delete the compute: Nova's key pairs are
+        # its owner's, so this user may not see it (then it stays, as Nova leaves it).
+        with contextlib.suppress(EntityNotFoundError):
+            await self.api.call(lambda c: c.compute.delete_keypair(name, ignore_missing=True))
 
     async def _boot_options(self, tenant: Tenant, links: Sequence[Link]) -> dict[str, Any]:
         """Nova boot arguments for the links a compute is created with; 501 for links of
@@ -366,6 +484,9 @@ class Computes(Collection):
         new_image = _chosen(desired.mixins, OS_TPL_SCHEME)
         if new_image is not None and new_image != _chosen(current.mixins, OS_TPL_SCHEME):
             raise NotSupportedError("changing a compute's os_tpl (rebuild) is not supported")
+        zones = {m for m in desired.mixins if m.startswith(ZONE_SCHEME)}
+        if zones - {m for m in current.mixins if m.startswith(ZONE_SCHEME)}:
+            raise NotSupportedError("a compute stays in the availability zone it booted in")
         old_flavor = _chosen(current.mixins, RESOURCE_TPL_SCHEME)
         new_flavor = _chosen(desired.mixins, RESOURCE_TPL_SCHEME)
         if new_flavor == old_flavor:
@@ -413,9 +534,13 @@ class Computes(Collection):
             ) from None
 
     async def delete(self, tenant: Tenant, entity: Entity) -> None:
-        """Delete the server (Nova finishes it asynchronously)."""
+        """Delete the server (Nova finishes it asynchronously), and the key pair made for it."""
         server = await self.server(tenant, entity.id or "")
         await self.api.call(lambda c: c.compute.delete_server(server))
+        key_name = getattr(server, "key_name", None) or ""
+        if key_name.startswith(KEY_PAIR_PREFIX):
+            # Nova copied the key into the server when it booted: the pair is not needed.
+            await self._delete_key_pair(key_name)
 
     async def trigger(
         self, tenant: Tenant, entity: Entity, action_id: str, parameters: Mapping[str, Any]
@@ -424,7 +549,13 @@ class Computes(Collection):
         server = await self.server(tenant, entity.id or "")
         created = None
         if action_id == START.id:
-            await self.api.call(lambda c: c.compute.start_server(server))
+            # OCCI starts a suspended compute too; Nova resumes (or unpauses) it instead.
+            if server.status == "SUSPENDED":
+                await self.api.call(lambda c: c.compute.resume_server(server))
+            elif server.status == "PAUSED":
+                await self.api.call(lambda c: c.compute.unpause_server(server))
+            else:
+                await self.api.call(lambda c: c.compute.start_server(server))
         elif action_id == STOP.id:
             await self.api.call(lambda c: c.compute.stop_server(server))
         elif action_id == RESTART.id:

@@ -36,6 +36,14 @@ _TEXT = (
 )
 #: Whose credentials reach the cloud.
 CREDENTIALS = ("service", "caller")
+#: The services the backend can serve OCCI from; compute is always served.
+SERVICES = ("compute", "volume", "network")
+#: The setting naming each service's endpoint.
+ENDPOINT_SETTINGS = {
+    "compute": "compute_endpoint",
+    "volume": "volume_endpoint",
+    "network": "network_endpoint",
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,6 +66,10 @@ class OpenStackSettings:
     #: "service": the account above for every tenant; "caller": each caller's own
     #: Keystone token, passed through.
     credentials: str = "service"
+    #: The services served ("volume": storage from Cinder, "network": networks, ports,
+    #: floating IPs and security groups from Neutron). None: every service, except with
+    #: `token`, where only those whose endpoint is given.
+    services: tuple[str, ...] | None = None
     #: The most servers asked of Nova per call (an OCCI page asks for no more than
     #: it shows); Nova's own default ceiling is 1000.
     page_size: int = 1000
@@ -79,7 +91,13 @@ class OpenStackSettings:
             )
         values: dict[str, Any] = {}
         for name, value in data.items():
-            if name == "credentials":
+            if name == "services":
+                if not isinstance(value, list | tuple) or not all(v in SERVICES for v in value):
+                    raise ValueError(
+                        f"services must be a list of {', '.join(SERVICES)}, not {value!r}"
+                    )
+                values[name] = tuple(dict.fromkeys(["compute", *value]))
+            elif name == "credentials":
                 if value not in CREDENTIALS:
                     raise ValueError(
                         f"credentials must be one of {', '.join(CREDENTIALS)}, not {value!r}"
@@ -100,6 +118,17 @@ class OpenStackSettings:
         settings = cls(**values)
         settings._check()
         return settings
+
+    @property
+    def served(self) -> frozenset[str]:
+        """The services OCCI is served from."""
+        if self.services is not None:
+            return frozenset(self.services)
+        if self.token is not None:
+            return frozenset(
+                name for name, setting in ENDPOINT_SETTINGS.items() if getattr(self, setting)
+            )
+        return frozenset(SERVICES)
 
     @property
     def passes_tokens_through(self) -> bool:
@@ -140,3 +169,14 @@ class OpenStackSettings:
             raise ValueError("auth_url needs username and password")
         if self.token is not None and self.compute_endpoint is None:
             raise ValueError("token needs compute_endpoint (there is no Keystone to ask)")
+        if self.token is not None:
+            missing = [
+                ENDPOINT_SETTINGS[name]
+                for name in self.served
+                if not getattr(self, ENDPOINT_SETTINGS[name])
+            ]
+            if missing:
+                raise ValueError(
+                    f"token needs {', '.join(sorted(missing))} for the services it serves "
+                    "(there is no Keystone catalogue to find them in)"
+                )

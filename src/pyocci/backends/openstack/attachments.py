@@ -1,0 +1,260 @@
+"""Volumes attached to Nova servers as OCCI storage links.
+
+A storage link is a Cinder volume attached to a Nova server, made at run
+time through Nova's ``os-volume_attachments`` API or with the compute, as a
+block device mapping (`StorageLinks.boot_options`). Its id is
+``<server id>_<volume id>``: Nova lists a server's volumes by volume id
+only, so that pair is what the links of a page of servers can be built from
+without any further call, and it stays the same whatever Cinder's
+attachment record. ``occi.storagelink.deviceid`` is the device Nova chose
+(the one asked for is a hint); the mount point, which Nova has no field
+for, is kept in the server's metadata.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Mapping, Sequence
+from typing import Any
+from urllib.parse import urlparse
+
+import openstack.exceptions as sdk_exceptions
+from openstack.compute.v2.server import Server
+
+from pyocci.backends.base import Capabilities, Query, Tenant
+from pyocci.backends.errors import EntityNotFoundError, InvalidRequestError, NotSupportedError
+from pyocci.backends.openstack.api import OpenStackApi
+from pyocci.backends.openstack.collection import Collection
+from pyocci.backends.openstack.compute import LIST_MICROVERSION, Computes, Locate, tenant_tag
+from pyocci.backends.openstack.storage import Volumes
+from pyocci.model.entity import CORE_ID, CORE_SOURCE, CORE_TARGET, Entity, Link
+from pyocci.model.infrastructure import COMPUTE, STORAGE, STORAGELINK
+
+#: The storage link attribute kept in server metadata (Nova has no field for it).
+MOUNTPOINT = "occi.storagelink.mountpoint"
+#: The link id's separator: Nova and Cinder ids are UUIDs, which never hold it.
+SEPARATOR = "_"
+
+
+def link_id(server_id: str, volume_id: str) -> str:
+    """The id of the storage link attaching this volume to this server."""
+    return f"{server_id}{SEPARATOR}{volume_id}"
+
+
+def _id_in(reference: Any, kind_location: str, what: str) -> str:
+    """The id a link's source or target names (``/storage/<id>``, or a URL to it)."""
+    path = urlparse(str(reference or "")).path
+    prefix = kind_location.rstrip("/") + "/"
+    found = path[len(prefix) :].strip("/") if path.startswith(prefix) else ""
+    if not found or "/" in found:
+        raise InvalidRequestError(f"{reference!r} is not {what} of this cloud")
+    return found
+
+
+def mountpoint_key(volume_id: str) -> str:
+    """The server metadata key keeping the mount point of a volume attached to it."""
+    return f"occi:{volume_id}:mountpoint"
+
+
+def _attached(server: Any) -> list[str]:
+    """The ids of the volumes Nova lists as attached to a server."""
+    found = []
+    for item in getattr(server, "attached_volumes", None) or ():
+        volume_id = item.get("id") if isinstance(item, Mapping) else None
+        if volume_id:
+            found.append(str(volume_id))
+    return found
+
+
+class StorageLinks(Collection):
+    """Volumes attached to Nova servers as OCCI storage links."""
+
+    capabilities = Capabilities(kinds=frozenset({STORAGELINK.id}), actions=frozenset())
+
+    def __init__(
+        self, api: OpenStackApi, computes: Computes, volumes: Volumes, locate: Locate
+    ) -> None:
+        self.api = api
+        self.computes = computes
+        self.volumes = volumes
+        self.locate = locate
+        self.settings = api.settings
+
+    def _link(
+        self, server: Any, volume_id: str, device: str | None = None, mountpoint: Any = None
+    ) -> Link:
+        """The link of a volume attached to a server; its mount point from the server's
+        metadata unless given."""
+        attributes: dict[str, Any] = {
+            CORE_ID: link_id(server.id, volume_id),
+            CORE_SOURCE: self.locate(COMPUTE.id, server.id),
+            CORE_TARGET: self.locate(STORAGE.id, volume_id),
+            "occi.storagelink.state": "active",
+            "occi.storagelink.state.message": "attached to the Nova server",
+        }
+        if device:
+            attributes["occi.storagelink.deviceid"] = device
+        if mountpoint is None:
+            mountpoint = (getattr(server, "metadata", None) or {}).get(mountpoint_key(volume_id))
+        if mountpoint:
+            attributes[MOUNTPOINT] = mountpoint
+        link = Link(kind=STORAGELINK.id, attributes=attributes)
+        link.location = self.locate(STORAGELINK.id, attributes[CORE_ID])
+        return link
+
+    async def links_of(self, tenant: Tenant, servers: Sequence[Any]) -> dict[str, list[Link]]:
+        """The volumes each server of a page has attached, from the servers' own records
+        (Nova lists them, and the mount points kept in metadata, in its server details):
+        no call at all."""
+        return {
+            server.id: [self._link(server, volume_id) for volume_id in _attached(server)]
+            for server in servers
+            if _attached(server)
+        }
+
+    async def listing(self, tenant: Tenant, query: Query) -> AsyncIterator[Entity]:
+        """The tenant's storage links: the tenant's servers read a page at a time (one Nova
+        call per page), each server's attached volumes its links."""
+        if STORAGELINK.id not in query.kinds:
+            return
+        async for entity in query.apage(self._links(tenant)):
+            yield entity
+
+    async def _links(self, tenant: Tenant) -> AsyncIterator[Link]:
+        tag = tenant_tag(tenant)
+        size = self.settings.page_size
+
+        def page(connection: Any, after: str | None) -> tuple[list[Any], bool]:
+            parameters: dict[str, Any] = {"limit": size}
+            if self.api.isolates_tenants:
+                parameters["tags"] = tag
+            if after is not None:
+                parameters["marker"] = after
+            response = connection.compute.get(
+                "/servers/detail", params=parameters, microversion=LIST_MICROVERSION
+            )
+            sdk_exceptions.raise_from_response(response)
+            body = response.json()
+            servers = [
+                Server.existing(connection=connection, **item) for item in body.get("servers", [])
+            ]
+            links = body.get("servers_links") or []
+            return servers, any(link.get("rel") == "next" for link in links)
+
+        marker = None
+        while True:
+            servers, more = await self.api.call(page, marker)
+            for found in (await self.links_of(tenant, servers)).values():
+                for link in found:
+                    yield link
+            if not (more and servers):
+                return
+            marker = servers[-1].id
+
+    def _parse(self, entity_id: str) -> tuple[str, str]:
+        server_id, separator, volume_id = entity_id.partition(SEPARATOR)
+        if not (separator and server_id and volume_id):
+            raise EntityNotFoundError(f"no storagelink with id {entity_id!r}")
+        return server_id, volume_id
+
+    async def get(self, tenant: Tenant, kind_id: str, entity_id: str) -> Link:
+        """One storage link, with the device Nova gave the volume (one call more)."""
+        server_id, volume_id = self._parse(entity_id)
+        try:
+            server = await self.computes.server(tenant, server_id)
+        except EntityNotFoundError:
+            raise EntityNotFoundError(f"no storagelink with id {entity_id!r}") from None
+        if volume_id not in _attached(server):
+            raise EntityNotFoundError(f"no storagelink with id {entity_id!r}")
+        attachment = await self.api.call(
+            lambda c: c.compute.get_volume_attachment(server, volume_id)
+        )
+        return self._link(server, volume_id, attachment.device)
+
+    async def create(self, tenant: Tenant, entity: Entity) -> Link:
+        """Attach the target volume to the source server (Nova's os-volume_attachments)."""
+        server_id = _id_in(entity.attributes.get(CORE_SOURCE), "/compute/", "a compute")
+        volume_id = await self._target(tenant, entity)
+        server = await self.computes.server(tenant, server_id)
+        device = entity.attributes.get("occi.storagelink.deviceid") or None
+        attachment = await self.api.call(
+            lambda c: c.compute.create_volume_attachment(
+                server, volume_id=volume_id, **({"device": device} if device else {})
+            )
+        )
+        mountpoint = entity.attributes.get(MOUNTPOINT) or None
+        await self._keep_mountpoint(server, volume_id, mountpoint)
+        return self._link(server, volume_id, attachment.device, mountpoint or "")
+
+    async def _keep_mountpoint(self, server: Any, volume_id: str, mountpoint: Any) -> None:
+        """Keep (or, given None, forget) a link's mount point in the server's metadata:
+        Nova has no field for it."""
+        key = mountpoint_key(volume_id)
+        if mountpoint:
+            value = str(mountpoint)
+            await self.api.call(lambda c: c.compute.set_server_metadata(server, **{key: value}))
+        elif key in (getattr(server, "metadata", None) or {}):
+            await self.api.call(lambda c: c.compute.delete_server_metadata(server, [key]))
+
+    async def _target(self, tenant: Tenant, link: Entity) -> str:
+        """The id of the tenant's volume a link targets; 404 for another tenant's."""
+        volume_id = _id_in(link.attributes.get(CORE_TARGET), "/storage/", "a storage")
+        await self.volumes.volume(tenant, volume_id)
+        return volume_id
+
+    async def update(self, tenant: Tenant, current: Entity, desired: Entity) -> Link:
+        """Change the mount point; nothing else of an attachment changes in place (detach
+        and attach again)."""
+        changed = sorted(
+            name
+            for name in set(current.attributes) | set(desired.attributes)
+            if not name.startswith("occi.storagelink.state")
+            and name != MOUNTPOINT
+            and name in desired.attributes
+            and desired.attributes.get(name) != current.attributes.get(name)
+        )
+        if changed:
+            raise NotSupportedError(
+                f"a volume attachment cannot change ({', '.join(changed)}) on OpenStack; "
+                "delete the storagelink and link the storage again"
+            )
+        server_id, volume_id = self._parse(current.id or "")
+        if desired.attributes.get(MOUNTPOINT) != current.attributes.get(MOUNTPOINT):
+            server = await self.computes.server(tenant, server_id)
+            await self._keep_mountpoint(server, volume_id, desired.attributes.get(MOUNTPOINT))
+        return await self.get(tenant, STORAGELINK.id, current.id or "")
+
+    async def delete(self, tenant: Tenant, entity: Entity) -> None:
+        """Detach the volume (Nova finishes it asynchronously)."""
+        server_id, volume_id = self._parse(entity.id or "")
+        server = await self.computes.server(tenant, server_id)
+        if volume_id not in _attached(server):
+            raise EntityNotFoundError(f"no storagelink with id {entity.id!r}")
+        await self.api.call(
+            lambda c: c.compute.delete_volume_attachment(server, volume_id, ignore_missing=False)
+        )
+        await self._keep_mountpoint(server, volume_id, None)
+
+    async def boot_options(self, tenant: Tenant, links: Sequence[Link]) -> dict[str, Any]:
+        """The volumes a compute is created with, as Nova block device mappings (attached
+        after the image's root disk, kept when the server is deleted)."""
+        mappings = []
+        metadata: dict[str, str] = {}
+        for link in links:
+            mapping: dict[str, Any] = {
+                "uuid": await self._target(tenant, link),
+                "source_type": "volume",
+                "destination_type": "volume",
+                "boot_index": -1,
+                "delete_on_termination": False,
+            }
+            device = link.attributes.get("occi.storagelink.deviceid")
+            if device:
+                mapping["device_name"] = device
+            mountpoint = link.attributes.get(MOUNTPOINT)
+            if mountpoint:
+                metadata[mountpoint_key(mapping["uuid"])] = str(mountpoint)
+            mappings.append(mapping)
+        options: dict[str, Any] = {"block_device_mapping_v2": mappings} if mappings else {}
+        if metadata:
+            options["metadata"] = metadata
+        return options
