@@ -7,29 +7,54 @@ runs a module on SQLite and on PostgreSQL (a fresh database per server, on
 the session's PostgreSQL cluster from ``tests/conftest.py``).
 
 ``backend_name`` runs a module (or a test) once per backend it is marked
-for: ``pytestmark = pytest.mark.backends("sim", "ec2")``; unmarked tests
+for: ``pytestmark = pytest.mark.backends("sim", "ec2", "openstack")``; unmarked tests
 run on sim only. The sim runs twice, on SQLite and on PostgreSQL
 (``sim-postgresql``), unless the test chooses databases itself. The ec2
 backend is served from a moto EC2 server started for the module
-(``moto``), reset before each server starts.
+(``moto``), reset before each server starts. The openstack backend is
+served from the session's real Nova (``nova``, see `tests/novafixture.py`);
+each module's server acts for a tenant of its own (Nova servers carry their
+tenant's tag), and the servers a module booted are deleted when it ends.
+Tests on openstack are marked ``openstack`` (CI runs them with the
+OpenStack backend's own tests).
 """
 
 from __future__ import annotations
 
 import contextlib
+import datetime
+import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
 
 from e2e.occiclient import DEBIAN, LARGE, SMALL, UBUNTU
-from e2e.server import EC2_OS_TPL, EC2_RESOURCE_TPL, Offer, RunningServer, StartServer, occi_server
+from e2e.server import (
+    EC2_OS_TPL,
+    EC2_RESOURCE_TPL,
+    OPENSTACK_OS_TPL,
+    OPENSTACK_RESOURCE_TPL,
+    Offer,
+    RunningServer,
+    StartServer,
+    occi_server,
+)
 from motoserver import MotoServer, moto_server, toml_settings
+from novafixture import OPENSTACK_MARKER, session_nova
+from novaserver import ADMIN_TOKEN, NovaServer
 
 DATABASES = ("sqlite", "postgresql")
 #: The sim backend with its store on the session's PostgreSQL cluster.
 SIM_ON_POSTGRESQL = "sim-postgresql"
+OPENSTACK = "openstack"
+#: Images of Nova's fake Glance that boot on its fake hosts (some others fit no host).
+NOVA_IMAGE = "155d900f-4e14-4e4c-a73d-069cbf4541e6"
+NOVA_OTHER_IMAGE = "76fa36fc-c930-4bf3-8c8a-ea2a2420deb6"
+#: Nova's default flavors m1.tiny (1 vCPU, 512 MiB) and m1.medium (2 vCPUs, 4 GiB).
+NOVA_SMALL, NOVA_LARGE = "1", "3"
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -37,8 +62,10 @@ def pytest_configure(config: pytest.Config) -> None:
         "markers", "e2e: end-to-end tests driving a real occi-server process over HTTP"
     )
     config.addinivalue_line(
-        "markers", "backends(*names): the backends (sim, ec2) a test runs against; sim if unmarked"
+        "markers",
+        "backends(*names): the backends (sim, ec2, openstack) a test runs against; sim if unmarked",
     )
+    config.addinivalue_line("markers", OPENSTACK_MARKER)
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
@@ -50,7 +77,9 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     if "database_kind" not in metafunc.fixturenames:
         # The sim keeps everything in the store: serve it from PostgreSQL as well.
         names = tuple(v for n in names for v in ((n, SIM_ON_POSTGRESQL) if n == "sim" else (n,)))
-    metafunc.parametrize("backend_name", names, scope="module")
+    # The openstack runs need Nova: marked, so that CI can run them in their own stage.
+    params = [pytest.param(n, marks=pytest.mark.openstack) if n == OPENSTACK else n for n in names]
+    metafunc.parametrize("backend_name", params, scope="module")
 
 
 @pytest.fixture(scope="module")
@@ -64,6 +93,57 @@ def ec2_config(moto: MotoServer, config: str | None = None, **settings: object) 
     """A configuration serving the ec2 backend on `moto`, after `config`'s other tables."""
     head = 'backend = "ec2"\n'
     return head + (config or "") + "\n" + toml_settings(moto.backend_settings(**settings))
+
+
+@pytest.fixture(scope="session")
+def nova(request: pytest.FixtureRequest) -> NovaServer:
+    """The session's Nova (one process, shared with the OpenStack backend tests)."""
+    return session_nova(request.config)
+
+
+@pytest.fixture(scope="module")
+def nova_sdk(nova: NovaServer) -> Iterator[Any]:
+    """openstacksdk on the session's Nova, as its administrator: Nova as the ``openstack``
+    CLI sees it."""
+    import openstack
+
+    connection = openstack.connect(
+        auth_type="admin_token",
+        auth={"token": ADMIN_TOKEN, "endpoint": nova.compute_url},
+        compute_endpoint_override=nova.compute_url,
+        image_endpoint_override=nova.image_url,
+        load_yaml_config=False,
+        load_envvars=False,
+    )
+    try:
+        yield connection
+    finally:
+        connection.close()
+
+
+def openstack_config(nova: NovaServer, config: str | None = None) -> str:
+    """A configuration serving the openstack backend on `nova` for a tenant of its own
+    (unless `config` says how tenants are found), after `config`'s other tables."""
+    head = 'backend = "openstack"\n'
+    body = config or ""
+    if "[auth]" not in body:
+        body += f'\n[auth]\ntenant = "e2e-{uuid.uuid4().hex[:12]}"\n'
+    settings = {
+        "token": ADMIN_TOKEN,
+        "compute_endpoint": nova.compute_url,
+        "image_endpoint": nova.image_url,
+    }
+    return head + body + "\n" + toml_settings(settings)
+
+
+def delete_servers_since(sdk: Any, since: datetime.datetime) -> None:
+    """Delete the OCCI-made Nova servers booted since `since` (a module's own), so that
+    Nova does not keep building and listing them for the rest of the session."""
+    for server in sdk.compute.servers(details=True, all_projects=True):
+        made = datetime.datetime.fromisoformat(server.created_at.replace("Z", "+00:00"))
+        tagged = any(tag.startswith("occi-tenant-") for tag in server.tags or [])
+        if tagged and made >= since:
+            sdk.compute.delete_server(server, ignore_missing=True)
 
 
 @pytest.fixture(scope="module")
@@ -95,6 +175,12 @@ def backend_config(request: pytest.FixtureRequest, backend_name: str) -> Callabl
     def build(config: str | None = None, **settings: object) -> str | None:
         if backend_name.startswith("sim"):
             return config
+        if backend_name == OPENSTACK:
+            sdk = request.getfixturevalue("nova_sdk")
+            # Nova's timestamps have whole seconds: a second's margin keeps the first server.
+            since = datetime.datetime.now(datetime.UTC) - datetime.timedelta(seconds=1)
+            request.addfinalizer(lambda: delete_servers_since(sdk, since))
+            return openstack_config(request.getfixturevalue("nova"), config)
         moto = request.getfixturevalue("moto")
         moto.reset()
         return ec2_config(moto, config, **settings)
@@ -123,6 +209,14 @@ def offer(request: pytest.FixtureRequest, backend_name: str, server: RunningServ
     """What the module's server offers (after it started: moto's AMIs are fresh then)."""
     if backend_name.startswith("sim"):
         return Offer(image=DEBIAN, other_image=UBUNTU, small=SMALL, large=LARGE)
+    if backend_name == OPENSTACK:
+        return Offer(
+            image=OPENSTACK_OS_TPL + NOVA_IMAGE,
+            other_image=OPENSTACK_OS_TPL + NOVA_OTHER_IMAGE,
+            small=OPENSTACK_RESOURCE_TPL + NOVA_SMALL,
+            large=OPENSTACK_RESOURCE_TPL + NOVA_LARGE,
+            needs_resource_tpl=True,
+        )
     images = request.getfixturevalue("moto").images
     return Offer(
         image=EC2_OS_TPL + images["debian-12"],

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import httpx
 
-from e2e.occiclient import IPNETWORK, NETWORK, EntityDoc
+from e2e.occiclient import COMPUTE, IPNETWORK, NETWORK, EntityDoc
 
 
 def free_port() -> int:
@@ -132,6 +132,8 @@ def _wait_until_ready(url: str, process: subprocess.Popen[bytes], log: Path) -> 
 
 EC2_OS_TPL = "http://schemas.pyocci.org/ec2/os_tpl#"
 EC2_RESOURCE_TPL = "http://schemas.pyocci.org/ec2/resource_tpl#"
+OPENSTACK_OS_TPL = "http://schemas.pyocci.org/openstack/os_tpl#"
+OPENSTACK_RESOURCE_TPL = "http://schemas.pyocci.org/openstack/resource_tpl#"
 
 
 @dataclass(frozen=True)
@@ -144,12 +146,24 @@ class Offer:
     large: str
     #: A network needs a CIDR on EC2 (a subnet); the sim chooses one itself.
     needs_cidr: bool = False
+    #: A compute needs a resource_tpl on OpenStack (a flavor); the others have a default.
+    needs_resource_tpl: bool = False
     _subnets: Iterator[int] = field(default_factory=lambda: itertools.count(100))
 
     @staticmethod
     def location(mixin_id: str, parent: str = "os_tpl") -> str:
         """The collection path of a template mixin."""
         return f"/mixin/{parent}/{mixin_id.rsplit('#', 1)[1]}/"
+
+    def compute(self, *mixins: str, image: str | None = None, **attributes: object) -> EntityDoc:
+        """A compute the backend can create: from `image` (the first image by default), with
+        the small template where the backend needs one, and these `mixins` and `attributes`."""
+        template = [self.small] if self.needs_resource_tpl else []
+        return EntityDoc(
+            kind=COMPUTE,
+            mixins=[image or self.image, *template, *mixins],
+            attributes=dict(attributes),
+        )
 
     def network(self, **attributes: object) -> EntityDoc:
         """A network the backend can create."""

@@ -2,7 +2,9 @@
 
 A fresh server with ``limits.max_page_size = 10`` holds 25 computes (some
 with the backend's other image, the rest with its first; some stopped), two
-storages and a network. It runs on the sim and on ec2 (moto).
+storages and a network where the backend serves them. It runs on the sim,
+on ec2 (moto) and on openstack (Nova), where states change asynchronously:
+the tests wait for the states they expect (see `e2e.waiting`).
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ import pytest
 from e2e.occiclient import (
     COMPUTE,
     COMPUTE_ACTION,
+    NETWORK,
     OCCI_JSON,
     OS_TPL,
     RENDERINGS,
@@ -29,12 +32,15 @@ from e2e.occiclient import (
     describe,
     media_type_of,
     path_of,
+    read_categories,
     read_locations,
 )
 from e2e.server import Offer, RunningServer, StartServer
+from e2e.waiting import wait_states
 
-pytestmark = [pytest.mark.e2e, pytest.mark.backends("sim", "ec2")]
+pytestmark = [pytest.mark.e2e, pytest.mark.backends("sim", "ec2", "openstack")]
 
+TITLE = "occi.core.title"
 MAX_PAGE = 10
 COMPUTES = 25
 CONFIG = f"""
@@ -69,24 +75,30 @@ def population(http: httpx.Client, offer: Offer) -> Population:
     computes, ubuntu, stopped = [], set(), set()
     for index in range(COMPUTES):
         image = offer.other_image if index % 3 == 0 else offer.image
-        doc = EntityDoc(
-            kind=COMPUTE, mixins=[image], attributes={"occi.core.title": f"c-{index:02d}"}
-        )
-        path = occi.create("/compute/", doc)
+        path = occi.create("/compute/", offer.compute(image=image, **{TITLE: f"c-{index:02d}"}))
         computes.append(path)
         if image == offer.other_image:
             ubuntu.add(path)
         if index % 4 == 0:
-            response = occi.act(path, COMPUTE_ACTION + "stop", method="poweroff")
-            assert response.status_code == 200, describe(response)
             stopped.add(path)
-    root_volumes = set(listed(http, "/storage/"))
-    others = {
-        occi.create("/storage/", EntityDoc(kind=STORAGE, attributes={"occi.storage.size": 1.0}))
-        for _ in range(2)
-    }
-    storages = root_volumes | others
-    others.add(occi.create("/network/", offer.network()))
+    # Booted (at once, or asynchronously on Nova) before any is stopped or listed.
+    wait_states(http, computes, "active")
+    for path in sorted(stopped):
+        response = occi.act(path, COMPUTE_ACTION + "stop", method="poweroff")
+        assert response.status_code == 200, describe(response)
+    wait_states(http, stopped, "inactive")
+    served = read_categories(http.get("/-/", headers={"Accept": OCCI_JSON}))
+    others: set[str] = set()
+    storages: set[str] = set()
+    if STORAGE in served:
+        root_volumes = set(listed(http, "/storage/"))
+        others = {
+            occi.create("/storage/", EntityDoc(kind=STORAGE, attributes={"occi.storage.size": 1.0}))
+            for _ in range(2)
+        }
+        storages = root_volumes | others
+    if NETWORK in served:
+        others.add(occi.create("/network/", offer.network()))
     return Population(computes, ubuntu, stopped, others, storages)
 
 
@@ -126,10 +138,18 @@ def test_unfiltered_listing_has_every_compute_once(
 def test_filter_by_kind(http: httpx.Client, population: Population, accept: str) -> None:
     found = listed(http, "/resource/", accept, **kind_filter(COMPUTE))
     assert sorted(found) == sorted(population.computes)
+
+
+@pytest.mark.backends("sim", "ec2")  # storage is not served on OpenStack yet (400 to filter by)
+@pytest.mark.parametrize("accept", [*RENDERINGS, URI_LIST])
+def test_filter_by_the_storage_kind(
+    http: httpx.Client, population: Population, accept: str
+) -> None:
     storages = listed(http, "/resource/", accept, **kind_filter(STORAGE))
     assert set(storages) == population.storages
 
 
+@pytest.mark.backends("sim", "ec2")  # storage is not served on OpenStack yet (400 to filter by)
 def test_filter_by_an_unrelated_kind_is_empty(http: httpx.Client, population: Population) -> None:
     assert listed(http, "/compute/", **kind_filter(STORAGE)) == []
 
@@ -200,7 +220,7 @@ def test_pages_cover_the_collection_in_a_stable_order(
     assert again == pages, "the order is stable"
 
 
-@pytest.mark.backends("sim")  # EC2 cannot count a listing without reading it: no "last"
+@pytest.mark.backends("sim")  # EC2 and Nova cannot count a listing without reading it
 def test_paging_links_first_prev_next_last(http: httpx.Client, population: Population) -> None:
     expected_rels = {1: {"first", "next", "last"}, 2: {"first", "prev", "next", "last"}}
     expected_rels[3] = {"first", "prev", "last"}
@@ -262,9 +282,10 @@ def test_incomplete_or_invalid_paging_is_400(
 # --- actions on collections (last: they change states, and put them back) ------------------
 
 
-def states(http: httpx.Client, paths: list[str]) -> dict[str, str]:
-    occi = Occi(http, OCCI_JSON)
-    return {path: occi.get(path).attributes["occi.compute.state"] for path in paths}
+def settle(http: httpx.Client, expected: dict[str, str]) -> None:
+    """Wait until every compute is in its expected state (asserts it got there)."""
+    for state in set(expected.values()):
+        wait_states(http, [path for path, wanted in expected.items() if wanted == state], state)
 
 
 @pytest.mark.parametrize("rendering", RENDERINGS)
@@ -276,18 +297,21 @@ def test_action_on_a_mixin_collection(
     stopped_ubuntu = population.ubuntu & population.stopped
     for path in stopped_ubuntu:
         assert occi.act(path, COMPUTE_ACTION + "start").status_code == 200
+    wait_states(http, population.ubuntu, "active")
     response = occi.act(
         offer.location(offer.other_image), COMPUTE_ACTION + "stop", method="graceful"
     )
     assert response.status_code == 200, describe(response)
-    after = states(http, population.computes)
-    for path in population.computes:
-        if path in population.ubuntu:
-            assert after[path] == "inactive", path
-        else:
-            assert after[path] == ("inactive" if path in population.stopped else "active"), path
+    settle(
+        http,
+        {
+            path: "inactive" if path in population.ubuntu | population.stopped else "active"
+            for path in population.computes
+        },
+    )
     for path in running_ubuntu:
         assert occi.act(path, COMPUTE_ACTION + "start").status_code == 200
+    wait_states(http, running_ubuntu, "active")
 
 
 @pytest.mark.parametrize("rendering", RENDERINGS)
@@ -297,15 +321,17 @@ def test_action_on_a_kind_collection(
     occi = Occi(http, rendering)
     for path in population.stopped:
         assert occi.act(path, COMPUTE_ACTION + "start").status_code == 200
+    wait_states(http, population.stopped, "active")
     response = occi.act("/compute/", COMPUTE_ACTION + "stop", method="poweroff")
     assert response.status_code == 200, describe(response)
-    assert set(states(http, population.computes).values()) == {"inactive"}
+    wait_states(http, population.computes, "inactive")
 
     response = http.post("/compute/?action=start", headers={"Accept": rendering})
     assert response.status_code == 200, describe(response)
-    assert set(states(http, population.computes).values()) == {"active"}
+    wait_states(http, population.computes, "active")
     for path in population.stopped:
         assert occi.act(path, COMPUTE_ACTION + "stop").status_code == 200
+    wait_states(http, population.stopped, "inactive")
     assert sorted(
         listed(http, "/compute/", **{"X-OCCI-Attribute": 'occi.compute.state="inactive"'})
     ) == sorted(population.stopped)

@@ -48,7 +48,7 @@ from e2e.occiclient import (
 )
 from occi_schemas import assert_valid_model
 
-pytestmark = [pytest.mark.e2e, pytest.mark.backends("sim", "ec2")]
+pytestmark = [pytest.mark.e2e, pytest.mark.backends("sim", "ec2", "openstack")]
 
 QUERY_PATHS = ("/-/", "/.well-known/org/ogf/occi/-/")
 CORE_KINDS = (ENTITY, RESOURCE, LINK)
@@ -155,10 +155,14 @@ def test_compute_kind_attributes_and_actions(categories: dict[str, dict]) -> Non
         assert categories[action]["class"] == "action"
     assert "method" in categories[COMPUTE_ACTION + "stop"]["attributes"]
     assert {"method", "name"} <= categories[COMPUTE_ACTION + "save"]["attributes"].keys()
+
+
+@pytest.mark.backends("sim", "ec2")  # storage is not served on OpenStack yet
+def test_storage_kind_attributes(categories: dict[str, dict]) -> None:
     assert categories[STORAGE]["attributes"]["occi.storage.size"]["required"] is True
 
 
-@pytest.mark.backends("sim")  # the sim's images; the ec2 AMIs are checked in test_ec2.py
+@pytest.mark.backends("sim")  # the sim's images; test_ec2.py and test_openstack.py check theirs
 def test_sim_os_templates_depend_on_os_tpl(categories: dict[str, dict]) -> None:
     images = {i: c for i, c in categories.items() if i.startswith(SIM_OS)}
     assert {DEBIAN, UBUNTU} <= images.keys()
@@ -170,7 +174,7 @@ def test_sim_os_templates_depend_on_os_tpl(categories: dict[str, dict]) -> None:
             assert COMPUTE in image["applies"]
 
 
-@pytest.mark.backends("sim")  # CRTP templates are the sim's; EC2 offers instance types
+@pytest.mark.backends("sim")  # CRTP templates are the sim's; EC2 and OpenStack have their own
 def test_crtp_resource_templates(categories: dict[str, dict], rendering: str) -> None:
     templates = {i: c for i, c in categories.items() if i.startswith(CRTP)}
     assert set(CRTP_SIZES) <= templates.keys()
@@ -195,7 +199,7 @@ def test_filter_by_category_header(http: httpx.Client, accept: str) -> None:
     assert len(found) < 20, sorted(found)
 
 
-@pytest.mark.backends("sim")  # filters by a sim image; test_ec2.py filters by an AMI
+@pytest.mark.backends("sim")  # a sim image; test_ec2.py and test_openstack.py filter by theirs
 @pytest.mark.parametrize("accept", RENDERINGS)
 def test_filter_by_a_mixin(http: httpx.Client, accept: str) -> None:
     found = read_categories(
@@ -206,6 +210,7 @@ def test_filter_by_a_mixin(http: httpx.Client, accept: str) -> None:
     assert UBUNTU not in found
 
 
+@pytest.mark.backends("sim", "ec2")  # filters by storage, not served on OpenStack yet
 @pytest.mark.parametrize("accept", RENDERINGS)
 def test_filter_by_category_query(http: httpx.Client, accept: str) -> None:
     found = read_categories(discover(http, accept, f"/-/?category={quote(STORAGE, safe='')}"))

@@ -37,8 +37,9 @@ from e2e.occiclient import (
     media_type_of,
 )
 from e2e.server import Offer, RunningServer, StartServer
+from e2e.waiting import wait_states
 
-pytestmark = [pytest.mark.e2e, pytest.mark.backends("sim", "ec2")]
+pytestmark = [pytest.mark.e2e, pytest.mark.backends("sim", "ec2", "openstack")]
 
 MAX_BODY = 4096
 MAX_HEADERS = 30
@@ -73,10 +74,10 @@ class Entities:
 @pytest.fixture(scope="module")
 def entities(http: httpx.Client, offer: Offer) -> Entities:
     occi = Occi(http, TEXT_PLAIN)
-    running, stopped, deleted = (
-        occi.create("/compute/", EntityDoc(kind=COMPUTE, mixins=[offer.image])) for _ in range(3)
-    )
+    running, stopped, deleted = (occi.create("/compute/", offer.compute()) for _ in range(3))
+    wait_states(http, [running, stopped], "active")
     assert occi.act(stopped, COMPUTE_ACTION + "stop").status_code == 200
+    wait_states(http, [stopped], "inactive")
     assert occi.delete(deleted).status_code in (200, 204)
     return Entities(running, stopped, deleted, offer.image)
 
@@ -158,12 +159,6 @@ CASES: list[tuple[str, int, Case, tuple[str, ...]]] = [
             h, a, EntityDoc(kind=STORAGE, attributes={"occi.storage.size": 1.0})
         ),
         ("compute",),
-    ),
-    (
-        "missing-required-attribute",
-        400,
-        lambda h, a, _: create(h, a, EntityDoc(kind=STORAGE), "/storage/"),
-        ("occi.storage.size",),
     ),
     (
         "inapplicable-mixin",
@@ -319,6 +314,13 @@ def test_error_status_and_rendering(
     mentions: tuple[str, ...],
 ) -> None:
     assert_error(case(http, accept, entities), status, accept, mentions)
+
+
+@pytest.mark.backends("sim", "ec2")  # storage is not served on OpenStack yet
+@pytest.mark.parametrize("accept", RENDERINGS)
+def test_a_missing_required_attribute_is_400(http: httpx.Client, accept: str) -> None:
+    response = create(http, accept, EntityDoc(kind=STORAGE), "/storage/")
+    assert_error(response, 400, accept, ("occi.storage.size",))
 
 
 def test_405_carries_allow(http: httpx.Client) -> None:
@@ -505,5 +507,5 @@ def test_random_bodies_are_refused_with_a_4xx(http: httpx.Client, media_type: st
 
 def test_the_server_survives_the_errors(http: httpx.Client, offer: Offer) -> None:
     occi = Occi(http, TEXT_PLAIN)
-    path = occi.create("/compute/", EntityDoc(kind=COMPUTE, mixins=[offer.image]))
+    path = occi.create("/compute/", offer.compute())
     assert occi.get(path).attributes["occi.core.id"] == path.rpartition("/")[2]
