@@ -22,6 +22,10 @@ list). Two more rows split the cost: get and list 100 through the ec2
 backend's Python API in this process (no HTTP, no rendering) against the
 same boto3 calls, that is what the EC2 layer alone adds.
 
+Both clients speak HTTP with urllib3 (boto3's own HTTP library, over one
+kept-alive connection each), so that what the HTTP client library costs is
+the same on both sides and the ratio shows what the OCCI server adds.
+
 Timings are wall-clock on this machine, moto included: the ratio, not the
 absolute figure, is what carries over to AWS, where EC2's own latency is
 larger and the ratio closer to 1.
@@ -46,7 +50,7 @@ from typing import Any
 
 import anyio
 import boto3
-import httpx
+import urllib3
 
 from pyocci.backends.base import Query, Tenant
 from pyocci.backends.ec2 import Ec2Backend, Ec2Settings
@@ -82,9 +86,9 @@ def wait_for(url: str, process: subprocess.Popen[bytes], log: Path) -> None:
         if process.poll() is not None:
             raise SystemExit(f"{process.args[2:4]} exited:\n{log.read_text()[-3000:]}")
         try:
-            httpx.get(url, timeout=1)
+            urllib3.request("GET", url, timeout=1, retries=False)
             return
-        except httpx.TransportError:
+        except urllib3.exceptions.HTTPError:
             time.sleep(0.1)
     raise SystemExit(f"{url} did not answer within 60 s:\n{log.read_text()[-3000:]}")
 
@@ -121,6 +125,35 @@ def occi_config(endpoint: str, image: str) -> str:
             f'default_image = "{image}"',
         ]
     )
+
+
+class OcciHttp:
+    """The OCCI side's HTTP client: urllib3, as botocore uses, one connection kept alive."""
+
+    def __init__(self, base_url: str) -> None:
+        self.base_url = base_url
+        self._pool = urllib3.PoolManager(maxsize=1)
+
+    def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        headers: dict[str, str] | None = None,
+        json: Any = None,
+    ) -> urllib3.BaseHTTPResponse:
+        return self._pool.request(
+            method, self.base_url + path, headers=headers, json=json, timeout=60, retries=False
+        )
+
+    def get(self, path: str, **options: Any) -> urllib3.BaseHTTPResponse:
+        return self.request("GET", path, **options)
+
+    def post(self, path: str, **options: Any) -> urllib3.BaseHTTPResponse:
+        return self.request("POST", path, **options)
+
+    def close(self) -> None:
+        self._pool.clear()
 
 
 @dataclass
@@ -165,7 +198,7 @@ def timed(call: Callable[[], Any]) -> tuple[float, Any]:
 class Bench:
     """The two clients and the measurements."""
 
-    def __init__(self, occi: httpx.Client, ec2: Any, images: dict[str, str]) -> None:
+    def __init__(self, occi: OcciHttp, ec2: Any, images: dict[str, str]) -> None:
         self.occi = occi
         self.ec2 = ec2
         self.images = images
@@ -181,9 +214,9 @@ class Bench:
             json=document,
             headers={"Content-Type": OCCI_JSON, "Accept": OCCI_JSON},
         )
-        if response.status_code != 201:
-            raise SystemExit(f"create failed: {response.status_code} {response.text[:500]}")
-        return response.headers["location"].rsplit("/", 1)[1]
+        if response.status != 201:
+            raise SystemExit(f"create failed: {response.status} {response.data[:500]}")
+        return str(response.headers["location"]).rsplit("/", 1)[1]
 
     def _direct_create(self) -> str:
         answer = self.ec2.run_instances(
@@ -215,7 +248,7 @@ class Bench:
 
             def occi(instance_id: str = instance_id) -> None:
                 response = self.occi.get(f"/compute/{instance_id}", headers={"Accept": OCCI_JSON})
-                assert response.status_code == 200, response.text[:300]
+                assert response.status == 200, response.data[:300]
 
             def direct(instance_id: str = instance_id) -> None:
                 self.ec2.describe_instances(InstanceIds=[instance_id])
@@ -229,7 +262,7 @@ class Bench:
 
         def occi() -> None:
             response = self.occi.get("/compute/?page=1&number=100", headers={"Accept": OCCI_JSON})
-            assert response.status_code == 200 and response.json()["resources"][99]
+            assert response.status == 200 and response.json()["resources"][99]
 
         def direct() -> None:
             answer = self.ec2.describe_instances(MaxResults=100)
@@ -284,7 +317,7 @@ class Bench:
                 response = self.occi.post(
                     f"/compute/{instance_id}?action=stop", headers={"Accept": OCCI_JSON}
                 )
-                assert response.status_code == 200, response.text[:300]
+                assert response.status == 200, response.data[:300]
 
             def direct(instance_id: str = theirs) -> None:
                 self.ec2.stop_instances(InstanceIds=[instance_id])
@@ -320,10 +353,8 @@ def main() -> None:
         occi_args = [sys.executable, "-m", "pyocci.server.cli", "--host", "127.0.0.1"]
         occi_args += ["--port", str(occi_port), "--config", str(config)]
         occi_args += ["--database-url", f"sqlite:///{workdir / 'occi.db'}"]
-        with (
-            process(occi_args, occi_url + "/-/", workdir / "occi.log", occi_env),
-            httpx.Client(base_url=occi_url, timeout=60) as occi,
-        ):
+        with process(occi_args, occi_url + "/-/", workdir / "occi.log", occi_env):
+            occi = OcciHttp(occi_url)
             bench = Bench(occi, ec2, images)
             # Warm both paths (connections, templates cache) before measuring.
             occi.get("/-/")
@@ -336,6 +367,7 @@ def main() -> None:
                 *bench.backend_only(rounds, occi_ids[-1], moto_url),
                 bench.stop(occi_ids[:rounds], direct_ids[:rounds]),
             ]
+            occi.close()
     header = [
         "operation",
         "calls",
