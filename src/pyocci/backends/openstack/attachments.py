@@ -17,14 +17,11 @@ from collections.abc import AsyncIterator, Mapping, Sequence
 from typing import Any
 from urllib.parse import urlparse
 
-import openstack.exceptions as sdk_exceptions
-from openstack.compute.v2.server import Server
-
 from pyocci.backends.base import Capabilities, Query, Tenant
 from pyocci.backends.errors import EntityNotFoundError, InvalidRequestError, NotSupportedError
 from pyocci.backends.openstack.api import OpenStackApi
 from pyocci.backends.openstack.collection import Collection
-from pyocci.backends.openstack.compute import LIST_MICROVERSION, Computes, Locate, tenant_tag
+from pyocci.backends.openstack.compute import Computes, Locate, server_pages
 from pyocci.backends.openstack.storage import Volumes
 from pyocci.model.entity import CORE_ID, CORE_SOURCE, CORE_TARGET, Entity, Link
 from pyocci.model.infrastructure import COMPUTE, STORAGE, STORAGELINK
@@ -120,35 +117,10 @@ class StorageLinks(Collection):
             yield entity
 
     async def _links(self, tenant: Tenant) -> AsyncIterator[Link]:
-        tag = tenant_tag(tenant)
-        size = self.settings.page_size
-
-        def page(connection: Any, after: str | None) -> tuple[list[Any], bool]:
-            parameters: dict[str, Any] = {"limit": size}
-            if self.api.isolates_tenants:
-                parameters["tags"] = tag
-            if after is not None:
-                parameters["marker"] = after
-            response = connection.compute.get(
-                "/servers/detail", params=parameters, microversion=LIST_MICROVERSION
-            )
-            sdk_exceptions.raise_from_response(response)
-            body = response.json()
-            servers = [
-                Server.existing(connection=connection, **item) for item in body.get("servers", [])
-            ]
-            links = body.get("servers_links") or []
-            return servers, any(link.get("rel") == "next" for link in links)
-
-        marker = None
-        while True:
-            servers, more = await self.api.call(page, marker)
+        async for servers in server_pages(self.api, tenant):
             for found in (await self.links_of(tenant, servers)).values():
                 for link in found:
                     yield link
-            if not (more and servers):
-                return
-            marker = servers[-1].id
 
     def _parse(self, entity_id: str) -> tuple[str, str]:
         server_id, separator, volume_id = entity_id.partition(SEPARATOR)

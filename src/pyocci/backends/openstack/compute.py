@@ -203,6 +203,50 @@ def _public_key(attributes: Mapping[str, Any]) -> str | None:
     return next((str(attributes[n]).strip() for n in SSH_KEY_ATTRIBUTES if attributes.get(n)), None)
 
 
+async def server_pages(
+    api: OpenStackApi,
+    tenant: Tenant,
+    *,
+    marker: str | None = None,
+    size: int | None = None,
+    detail: bool = True,
+) -> AsyncIterator[list[Any]]:
+    """The tenant's Nova servers after `marker`, a page (one request) at a time, Nova's
+    markers followed: full records, or with `detail` False ids and names only.
+
+    Whether another page follows is Nova's word (its ``next`` link), not the
+    length of the page: a cloud may cap pages below `size` (``[api]
+    max_limit``), so a short page is not necessarily the last (openstacksdk's
+    own paging would also ask once more after the last page). Servers Nova is
+    deleting are gone for OCCI already (see `Computes.server`) and left out.
+    """
+    parameters: dict[str, Any] = {"limit": size or api.settings.page_size}
+    if api.isolates_tenants:
+        parameters["tags"] = tenant_tag(tenant)
+    path = "/servers/detail" if detail else "/servers"
+
+    def page(connection: Any, after: str | None) -> tuple[list[Any], bool]:
+        asked = parameters if after is None else {**parameters, "marker": after}
+        response = connection.compute.get(path, params=asked, microversion=LIST_MICROVERSION)
+        sdk_exceptions.raise_from_response(response)
+        body = response.json()
+        servers = [
+            Server.existing(connection=connection, **item) for item in body.get("servers", [])
+        ]
+        links = body.get("servers_links") or []
+        return servers, any(link.get("rel") == "next" for link in links)
+
+    while True:
+        found, more = await api.call(page, marker)
+        # Nova's paging goes by what it listed, deleting or not.
+        kept = [server for server in found if not _being_deleted(server)]
+        if kept:
+            yield kept
+        if not (more and found):
+            return
+        marker = found[-1].id
+
+
 class Computes(Collection):
     """Everything the backend does with Nova servers."""
 
@@ -287,7 +331,7 @@ class Computes(Collection):
         position = query.offset if marker is not None else 0
         try:
             limit = query.limit if plain else None
-            pages = self._pages(tag, marker, limit, query.offset - position)
+            pages = self._pages(tenant, marker, limit, query.offset - position)
             if not plain:
                 async for entity in query.apage(self._entities(tenant, pages, offer)):
                     yield entity
@@ -319,46 +363,15 @@ class Computes(Collection):
             async for entity in self.listing(tenant, query):
                 yield entity
 
-    async def _pages(
-        self, tag: str, marker: str | None, limit: int | None, skip: int
+    def _pages(
+        self, tenant: Tenant, marker: str | None, limit: int | None, skip: int
     ) -> AsyncIterator[list[Any]]:
-        """Nova's servers with this tag after `marker`, a page at a time."""
+        """The tenant's servers after `marker`, never asking for more than the OCCI page
+        still needs."""
         size = self.settings.page_size
         if limit is not None:
-            # Never ask for more than the OCCI page still needs.
             size = min(size, skip + limit)
-
-        def page(connection: Any, after: str | None) -> tuple[list[Any], bool]:
-            parameters: dict[str, Any] = {"limit": size}
-            if self.api.isolates_tenants:
-                parameters["tags"] = tag
-            if after is not None:
-                parameters["marker"] = after
-            # One request, and Nova's own word on whether more follow: a cloud may
-            # cap pages below `size` ([api] max_limit), so a short page is not
-            # necessarily the last. (openstacksdk's paging would also ask once
-            # more after the last page.)
-            response = connection.compute.get(
-                "/servers/detail", params=parameters, microversion=LIST_MICROVERSION
-            )
-            sdk_exceptions.raise_from_response(response)
-            body = response.json()
-            servers = [
-                Server.existing(connection=connection, **item) for item in body.get("servers", [])
-            ]
-            links = body.get("servers_links") or []
-            return servers, any(link.get("rel") == "next" for link in links)
-
-        while True:
-            found, more = await self.api.call(page, marker)
-            # Servers Nova is deleting are gone for OCCI already (see `server`); Nova's
-            # paging still goes by what it listed.
-            kept = [server for server in found if not _being_deleted(server)]
-            if kept:
-                yield kept
-            if not (more and found):
-                return
-            marker = found[-1].id
+        return server_pages(self.api, tenant, marker=marker, size=size)
 
     async def _entities(
         self, tenant: Tenant, pages: AsyncIterator[list[Any]], offer: Offer

@@ -23,9 +23,6 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from typing import Any
 
-import openstack.exceptions as sdk_exceptions
-from openstack.compute.v2.server import Server
-
 from pyocci.backends.base import Capabilities, Query, Tenant
 from pyocci.backends.errors import (
     ConflictError,
@@ -36,7 +33,7 @@ from pyocci.backends.errors import (
 from pyocci.backends.expiring import Expiring
 from pyocci.backends.openstack.api import OpenStackApi
 from pyocci.backends.openstack.collection import Collection
-from pyocci.backends.openstack.compute import tenant_tag
+from pyocci.backends.openstack.compute import server_pages, tenant_tag
 from pyocci.backends.openstack.network import PUBLIC, Networks, is_neutron_id, neutron_request
 from pyocci.model.entity import CORE_ID, CORE_SOURCE, CORE_TARGET, Entity, Link
 from pyocci.model.infrastructure import COMPUTE, IPNETWORKINTERFACE, NETWORK, NETWORKINTERFACE
@@ -80,36 +77,6 @@ async def tenant_server(api: OpenStackApi, tenant: Tenant, server_id: str) -> An
     return server
 
 
-async def tenant_server_pages(
-    api: OpenStackApi, tenant: Tenant, detail: bool
-) -> AsyncIterator[list[Any]]:
-    """The tenant's servers, a Nova page at a time, Nova's markers followed: ids only, or
-    with `detail` the full records (their security groups among them)."""
-    params: dict[str, Any] = {"limit": api.settings.page_size}
-    if api.isolates_tenants:
-        params["tags"] = tenant_tag(tenant)
-    path = "/servers/detail" if detail else "/servers"
-
-    def page(connection: Any, marker: str | None) -> tuple[list[Any], bool]:
-        asked = dict(params) if marker is None else {**params, "marker": marker}
-        # 2.26: servers filtered by tag.
-        response = connection.compute.get(path, params=asked, microversion="2.26")
-        sdk_exceptions.raise_from_response(response)
-        body = response.json()
-        servers = [Server.existing(connection=connection, **item) for item in body["servers"]]
-        links = body.get("servers_links") or []
-        return servers, any(link.get("rel") == "next" for link in links)
-
-    marker = None
-    while True:
-        found, more = await api.call(page, marker)
-        if found:
-            yield found
-        if not (more and found):
-            return
-        marker = found[-1].id
-
-
 LinksOf = Callable[[Tenant, Sequence[Any]], Awaitable[dict[str, list[Link]]]]
 
 
@@ -128,7 +95,7 @@ async def links_of_computes(
         for link in links.get(server.id, ()):
             yield link
         return
-    async for servers in tenant_server_pages(api, tenant, detail):
+    async for servers in server_pages(api, tenant, detail=detail):
         links = await links_of(tenant, servers)
         for server in servers:
             for link in links.get(server.id, ()):
