@@ -118,6 +118,10 @@ def test_authentication_is_asked_for_either_way(tmp_path: Path) -> None:
         direct, handled = both_ways(client, "/-/", {"accept": OCCI_JSON})
         assert direct.status_code == 401
         assert_same(direct, handled)
+        wrong = "Basic " + base64.b64encode(b"alice:not-her-secret").decode()
+        direct, handled = both_ways(client, "/-/", {"accept": OCCI_JSON, "authorization": wrong})
+        assert direct.status_code == 401
+        assert_same(direct, handled)
         good = "Basic " + base64.b64encode(b"alice:alice-secret").decode()
         direct, handled = both_ways(client, "/-/", {"accept": OCCI_JSON, "authorization": good})
         assert direct.status_code == 200

@@ -42,7 +42,13 @@ from pyocci.server.representations import Representations
 from pyocci.server.responses import DIALECTS, HttpError, codec_named, send_response
 from pyocci.service.errors import BadRequestError, MethodNotAllowedError, NotFoundError
 from pyocci.service.occi import OcciService, PageRequest
-from pyocci.service.paths import Collection, EntityPath, QueryInterface, resolve
+from pyocci.service.paths import (
+    QUERY_INTERFACE_PATHS,
+    Collection,
+    EntityPath,
+    QueryInterface,
+    resolve,
+)
 from pyocci.store.database import Database, default_database_url
 from pyocci.store.mixins import MixinRepository
 
@@ -154,10 +160,14 @@ class OcciApplication:
         ASGI scope; False, having sent nothing, when the request needs `handle`.
 
         It does what `handle` does for these requests, in the same order, minus what
-        they do not need (a Request object, query parsing); anything unusual (limits
-        exceeded, a refused Accept, a too-new client, failed authentication, another
-        kind of path) is left to `handle`, which answers it with the full error.
+        they do not need (a Request object, query parsing). Anything unusual (limits
+        exceeded, a refused Accept, a too-new client, a collection) is left to
+        `handle`, which answers it with the full error; a failed authentication is
+        answered here, as `handle` would answer it.
         """
+        path = scope["path"]
+        if path.endswith("/") and path not in QUERY_INTERFACE_PATHS:
+            return False  # a collection: a listing, which `handle` streams
         raw = scope["headers"]
         limits = self.config.limits
         if len(raw) > limits.max_header_count:
@@ -177,14 +187,13 @@ class OcciApplication:
         version = _client_version(headers.get("user-agent"))
         if version is not None and version > self.dialect.version:
             return False
-        try:
-            tenant = await self.auth.authenticate(headers)
-        except Exception:
-            return False
         codec = codec_named(media_type)
         try:
+            # A refusal is answered here: asking again through `handle` would check
+            # the credentials twice (a password hash, a Keystone round trip).
+            tenant = await self.auth.authenticate(headers)
             model = await self.service.model_for(tenant)
-            target = resolve(model, scope["path"])
+            target = resolve(model, path)
             if isinstance(target, QueryInterface):
                 response = self._full_discovery(model, codec)
             elif isinstance(target, EntityPath):
