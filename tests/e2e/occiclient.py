@@ -583,3 +583,22 @@ def describe(response: httpx.Response) -> str:
         + (f" [X-OCCI-Error: {error}]" if error else "")
         + f"\n{response.text[:1500]}"
     )
+
+
+def assert_status(response: httpx.Response, *statuses: int) -> None:
+    """The response has one of these statuses; the message shows it whole otherwise."""
+    assert response.status_code in statuses, describe(response)
+
+
+def saved_template(response: httpx.Response, compute_path: str) -> dict[str, Any]:
+    """The os_tpl mixin a ``save`` answered with, checked as GFD.224 asks: 200, its
+    Location, and the new mixin rendered (one, depending on os_tpl, at that Location)."""
+    assert_status(response, 200)
+    location = response.headers.get("location")
+    assert location, f"save answers with the new os_tpl's Location: {describe(response)}"
+    rendered = [c for c in read_categories(response).values() if c["class"] == "mixin"]
+    assert len(rendered) == 1, "GFD.224: the response MUST render the new mixin"
+    image = rendered[0]
+    assert image["depends"][0] == OS_TPL
+    assert image["location"] == path_of(location)
+    return image

@@ -41,6 +41,7 @@ from e2e.occiclient import (
     EntityDoc,
     LinkDoc,
     Occi,
+    assert_status,
     describe,
     path_of,
     read_categories,
@@ -77,10 +78,6 @@ def ec2(moto: MotoServer) -> Any:
 
 def ec2_id(path: str) -> str:
     return path.rstrip("/").rsplit("/", 1)[1]
-
-
-def assert_status(response: httpx.Response, *statuses: int) -> None:
-    assert response.status_code in statuses, describe(response)
 
 
 def compute_doc(offer: Offer, *links: LinkDoc, template: str | None = None) -> EntityDoc:

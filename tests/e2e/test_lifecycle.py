@@ -46,12 +46,14 @@ from e2e.occiclient import (
     EntityDoc,
     LinkDoc,
     Occi,
+    assert_status,
     describe,
     media_type_of,
     path_of,
     read_categories,
     read_entity,
     read_locations,
+    saved_template,
     text_structures,
 )
 from e2e.server import RunningServer, StartServer
@@ -110,10 +112,6 @@ def storage_doc(size: float = 1.0) -> EntityDoc:
 
 def link_doc(kind: str, source: str, target: str, target_kind: str) -> EntityDoc:
     return EntityDoc(kind=kind, source=source, target=target, target_kind=target_kind)
-
-
-def assert_status(response: httpx.Response, *statuses: int) -> None:
-    assert response.status_code in statuses, describe(response)
 
 
 def assert_gone(occi: Occi, path: str) -> None:
@@ -315,14 +313,7 @@ def test_save_makes_an_os_template_that_starts_new_computes(occi: Occi) -> None:
     path = occi.create("/compute/", compute_doc(nic=False))
     name = unique("image")
     response = occi.act(path, COMPUTE_ACTION + "save", method="hot", name=name)
-    assert_status(response, 200)
-    location = response.headers.get("location")
-    assert location, f"save answers with the new os_tpl's Location: {describe(response)}"
-    rendered = [c for c in read_categories(response).values() if c["class"] == "mixin"]
-    assert len(rendered) == 1, "GFD.224: the response MUST render the new mixin"
-    image = rendered[0]
-    assert image["depends"][0] == OS_TPL
-    assert image["location"] == path_of(location)
+    image = saved_template(response, path)
     assert occi.get(path).attributes["occi.compute.state"] == "active"
 
     discovered = read_categories(occi.request("GET", "/-/"))

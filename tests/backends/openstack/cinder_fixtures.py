@@ -62,19 +62,25 @@ def cinder_sdk(cinder: CinderServer) -> Any:
     return connect(cinder.volume_url)
 
 
-def settle(read: Callable[[], Any], done: Callable[[Any], bool], what: str) -> Any:
-    """Read until `done` holds (Cinder works asynchronously); fail naming `what` after a minute.
+def settle(
+    read: Callable[[], Any],
+    done: Callable[[Any], bool],
+    what: str,
+    seconds: float = SETTLE_SECONDS,
+) -> Any:
+    """Read until `done` holds (the services work asynchronously); fail naming `what`
+    after `seconds`.
 
     The last thing read is in the failure message, so a volume stuck in
     ``error`` says so.
     """
-    deadline = time.monotonic() + SETTLE_SECONDS
+    deadline = time.monotonic() + seconds
     while True:
         found = read()
         if done(found):
             return found
         if time.monotonic() > deadline:
-            pytest.fail(f"{what} did not happen within {SETTLE_SECONDS} s; last seen: {found!r}")
+            pytest.fail(f"{what} did not happen within {seconds:g} s; last seen: {found!r}")
         time.sleep(0.2)
 
 

@@ -11,11 +11,11 @@ floating IP on that port. pyocci's own client drives occi-server.
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
+from cinder_fixtures import settle as settle_within
 from glance_fixtures import connect as glance_connection
 from glance_fixtures import make_image
 
@@ -117,15 +117,8 @@ def occi(server: RunningServer) -> Iterator[OcciClient]:
 
 
 def settle(read: Callable[[], Any], done: Callable[[Any], bool], what: str) -> Any:
-    """Read until `done` says so; fail saying `what` did not happen."""
-    deadline = time.monotonic() + SETTLE_SECONDS
-    while True:
-        found = read()
-        if done(found):
-            return found
-        if time.monotonic() > deadline:
-            pytest.fail(f"{what} did not happen within {SETTLE_SECONDS} s; last seen: {found!r}")
-        time.sleep(0.5)
+    """`cinder_fixtures.settle` with this module's patience (Nova, Cinder and Neutron at once)."""
+    return settle_within(read, done, what, SETTLE_SECONDS)
 
 
 def entity_id(location: str) -> str:
