@@ -206,7 +206,7 @@ class Bench:
     def _occi_create(self) -> str:
         document = {
             "kind": COMPUTE,
-            "mixins": [OS_TPL + self.images["debian-12"], RESOURCE_TPL + "t3.micro"],
+            "mixins": [OS_TPL + self.images["debian-12"], RESOURCE_TPL + "t3_micro"],
             "attributes": {"occi.core.title": "bench"},
         }
         response = self.occi.post(

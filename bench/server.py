@@ -78,7 +78,7 @@ URI_LIST = "text/uri-list"
 INFRA = "http://schemas.ogf.org/occi/infrastructure#"
 COMPUTE = INFRA + "compute"
 IMAGE_SCHEME = "http://schemas.pyocci.org/sim/os_tpl#"
-IMAGE = IMAGE_SCHEME + "ubuntu-24.04"
+IMAGE = IMAGE_SCHEME + "ubuntu-24_04"
 FLAVOUR_SCHEME = "http://schemas.ogf.org/occi/infrastructure/compute/template/1.1#"
 FLAVOUR = FLAVOUR_SCHEME + "small"
 TENANT = "default"
@@ -106,7 +106,7 @@ SIM_SETTINGS: dict[str, Any] = {
 
 CREATE_BODY = (
     f'Category: compute; scheme="{INFRA}"; class="kind"\n'
-    f'Category: ubuntu-24.04; scheme="{IMAGE_SCHEME}"; class="mixin"\n'
+    f'Category: ubuntu-24_04; scheme="{IMAGE_SCHEME}"; class="mixin"\n'
     f'Category: small; scheme="{FLAVOUR_SCHEME}"; class="mixin"\n'
     'X-OCCI-Attribute: occi.core.title="bench"\n'
 )

@@ -178,9 +178,11 @@ def test_not_found(occi):
 
 def test_conflict(occi):
     vm = occi("create", "compute", "--os", "cirros", "--size", "small", "--wait").stdout.strip()
-    assert occi("trigger", vm, "start").exit_code == 6
-    result = occi("trigger", vm, "start")
-    assert "409 conflict" in result.stderr and "active" in result.stderr
+    assert occi("trigger", vm, "start").exit_code == 0  # already active: a no-op
+    assert occi("trigger", vm, "stop", "--wait").exit_code == 0
+    assert occi("trigger", vm, "restart").exit_code == 6
+    result = occi("trigger", vm, "restart")
+    assert "409 conflict" in result.stderr and "inactive" in result.stderr
     assert "occi describe URL" in result.stderr
     assert occi("delete", vm).exit_code == 0
 

@@ -221,8 +221,8 @@ def offer(request: pytest.FixtureRequest, backend_name: str, server: RunningServ
     return Offer(
         image=EC2_OS_TPL + images["debian-12"],
         other_image=EC2_OS_TPL + images["ubuntu-24.04"],
-        small=EC2_RESOURCE_TPL + "t3.micro",
-        large=EC2_RESOURCE_TPL + "m5.large",
+        small=EC2_RESOURCE_TPL + "t3_micro",
+        large=EC2_RESOURCE_TPL + "m5_large",
         needs_cidr=True,
     )
 

@@ -45,7 +45,7 @@ STORAGE_ACTION = S + "infrastructure/storage/action#"
 NETWORK_ACTION = S + "infrastructure/network/action#"
 #: The simulated cloud's images (os_tpl templates) and its floating IP pool.
 SIM_OS = "http://schemas.pyocci.org/sim/os_tpl#"
-DEBIAN, UBUNTU = SIM_OS + "debian-12", SIM_OS + "ubuntu-24.04"
+DEBIAN, UBUNTU = SIM_OS + "debian-12", SIM_OS + "ubuntu-24_04"
 PUBLIC_POOL = "http://schemas.openstack.org/network/floatingippool#public"
 PUBLIC_NETWORK, PRIVATE_NETWORK = "/network/public", "/network/private"
 

@@ -14,6 +14,7 @@ from collections.abc import Callable, Iterator, Mapping
 from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import httpx
 
@@ -27,6 +28,10 @@ def free_port() -> int:
         return probe.getsockname()[1]
 
 
+#: What the end-to-end tests' own HTTP client says it is.
+OCCI_12_USER_AGENT = "pyocci-e2e OCCI/1.2"
+
+
 @dataclass
 class RunningServer:
     """A server process and how to reach it."""
@@ -35,9 +40,11 @@ class RunningServer:
     process: subprocess.Popen[bytes]
     log: Path
 
-    def client(self, **kwargs: object) -> httpx.Client:
-        """An HTTP client for this server."""
-        return httpx.Client(base_url=self.url, timeout=30, **kwargs)  # type: ignore[arg-type]
+    def client(self, **kwargs: Any) -> httpx.Client:
+        """An HTTP client for this server, an OCCI 1.2 client by its User-Agent unless
+        `headers` say otherwise (a client naming no version gets the 1.1 text forms)."""
+        headers = {"User-Agent": OCCI_12_USER_AGENT, **dict(kwargs.pop("headers", None) or {})}
+        return httpx.Client(base_url=self.url, timeout=30, headers=headers, **kwargs)
 
     def stop(self) -> bool:
         """SIGTERM the server now; whether it stopped on that signal (see `stop`)."""

@@ -101,7 +101,7 @@ def test_discovery_offers_the_amis_and_instance_types(http: httpx.Client, moto: 
     for ami in moto.images.values():
         image = categories[EC2_OS_TPL + ami]
         assert image["depends"][0] == OS_TPL and image["location"] == f"/mixin/os_tpl/{ami}/"
-    medium = categories[EC2_RESOURCE_TPL + "m5.large"]
+    medium = categories[EC2_RESOURCE_TPL + "m5_large"]
     assert medium["depends"][0] == RESOURCE_TPL
     assert medium["attributes"]["occi.compute.cores"]["default"] == 2
     assert medium["attributes"]["occi.compute.memory"]["default"] == 8.0
@@ -109,6 +109,23 @@ def test_discovery_offers_the_amis_and_instance_types(http: httpx.Client, moto: 
     assert IPRESERVATION not in categories
     assert NETWORK_ACTION + "up" not in categories
     assert STORAGE_ACTION + "online" not in categories
+
+
+def test_discovery_says_what_ec2_requires(http: httpx.Client) -> None:
+    categories = read_categories(http.get("/-/", headers={"Accept": OCCI_JSON}))
+    # A network is a subnet of the VPC: EC2 cannot choose its CIDR.
+    assert categories[NETWORK]["attributes"]["occi.network.address"]["required"] is True
+    text = http.get("/-/", headers={"Accept": TEXT_PLAIN}).text
+    network = next(line for line in text.splitlines() if line.startswith("Category: network;"))
+    assert "occi.network.address{required}" in network
+    refused = http.post(
+        "/network/",
+        headers={"Content-Type": TEXT_PLAIN, "Accept": TEXT_PLAIN},
+        content=b'Category: network; scheme="http://schemas.ogf.org/occi/infrastructure#"; '
+        b'class="kind"\n',
+    )
+    assert refused.status_code == 400, describe(refused)
+    assert "occi.network.address is required" in refused.headers["x-occi-error"]
 
 
 def test_a_filter_by_an_ami_finds_it(http: httpx.Client, offer: Offer) -> None:
@@ -159,7 +176,8 @@ def test_compute_actions(occi: Occi, offer: Offer, moto: MotoServer) -> None:
 
     assert_status(occi.act(path, COMPUTE_ACTION + "stop", method="graceful"), 200)
     assert state() == "inactive"
-    assert occi.act(path, COMPUTE_ACTION + "stop").status_code == 409
+    assert_status(occi.act(path, COMPUTE_ACTION + "stop"), 200)  # already stopped: a no-op
+    assert occi.act(path, COMPUTE_ACTION + "restart").status_code == 409
     assert_status(occi.act(path, COMPUTE_ACTION + "start"), 200)
     assert state() == "active"
     assert_status(occi.act(path, COMPUTE_ACTION + "restart", method="warm"), 200)

@@ -57,7 +57,7 @@ pytestmark = pytest.mark.e2e
 
 VECTORS = Path(__file__).resolve().parents[2].parent / "shared" / "vectors"
 SCENARIOS_FILE = VECTORS / "erocci" / "http_scenarios.json"
-OS_TPL_COLLECTION = "/mixin/os_tpl/ubuntu-24.04/"
+OS_TPL_COLLECTION = "/mixin/os_tpl/ubuntu-24_04/"
 CONFIG = """
 [backend_settings]
 default_image = "debian-12"

@@ -249,7 +249,7 @@ CASES: list[tuple[str, int, Case, tuple[str, ...]]] = [
     (
         "state-forbids-action",
         409,
-        lambda h, a, e: Occi(h, TEXT_PLAIN, a).act(e.stopped, COMPUTE_ACTION + "stop"),
+        lambda h, a, e: Occi(h, TEXT_PLAIN, a).act(e.stopped, COMPUTE_ACTION + "restart"),
         ("inactive",),
     ),
     (

@@ -310,13 +310,13 @@ def test_only_mixins_can_be_defined(http: httpx.Client) -> None:
 def test_associating_an_os_template_rebuilds(http: httpx.Client) -> None:
     occi = Occi(http, TEXT_PLAIN)
     compute = occi.create("/compute/", EntityDoc(kind=COMPUTE, mixins=[DEBIAN, SMALL]))
-    response = send_locations(http, "POST", "/mixin/os_tpl/ubuntu-24.04/", [compute])
+    response = send_locations(http, "POST", "/mixin/os_tpl/ubuntu-24_04/", [compute])
     assert response.status_code == 200, describe(response)
     doc = occi.get(compute)
     assert UBUNTU in doc.mixins
     assert DEBIAN not in doc.mixins, "GFD.224 §3.7: the old os_tpl MUST be removed"
     assert SMALL in doc.mixins
-    assert compute in members(http, "/mixin/os_tpl/ubuntu-24.04/")
+    assert compute in members(http, "/mixin/os_tpl/ubuntu-24_04/")
     assert compute not in members(http, "/mixin/os_tpl/debian-12/")
 
 

@@ -19,6 +19,8 @@ import pytest
 from e2e.occiclient import (
     COMPUTE,
     COMPUTE_ACTION,
+    IPNETWORK,
+    NETWORK,
     NETWORKINTERFACE,
     OS_TPL,
     RESOURCE_TPL,
@@ -218,6 +220,100 @@ def test_actions_as_rocci_sends_them(rocci: httpx.Client, templates: dict[str, s
     )
     assert response.status_code == 200, describe(response)
     assert read_entity(rocci.get(location)).attributes["occi.compute.state"] == "active"
+
+
+def test_urls_are_absolute_for_1_1_clients_and_paths_for_1_2(
+    server: RunningServer, rocci: httpx.Client, templates: dict[str, str]
+) -> None:
+    location = created_location(create_compute(rocci, templates))
+    listed = rocci.get("/compute/", headers={"Accept": TEXT_PLAIN})
+    assert server.url.rstrip("/") + location in read_locations(listed)
+    with server.client() as occi12:  # says OCCI/1.2
+        listed = occi12.get("/compute/", headers={"Accept": TEXT_PLAIN})
+    assert location in read_locations(listed)
+    uri_list = rocci.get("/compute/", headers={"Accept": "text/uri-list"})
+    assert b"\r" not in uri_list.content and uri_list.content.endswith(b"\n")
+
+
+def test_text_occi_comes_in_one_header_per_name(
+    rocci: httpx.Client, templates: dict[str, str]
+) -> None:
+    location = created_location(create_compute(rocci, templates))
+    response = rocci.get(location, headers={"Accept": "text/occi"})
+    assert response.status_code == 200, describe(response)
+    for name in ("category", "x-occi-attribute", "link"):
+        assert len(response.headers.get_list(name)) == 1, name
+    assert "occi.compute.state=" in response.headers["x-occi-attribute"]
+    assert "state.message" not in response.headers["x-occi-attribute"]
+
+
+def test_a_content_type_list_is_read_as_its_first_type(
+    rocci: httpx.Client, templates: dict[str, str]
+) -> None:
+    body = "\n".join(
+        [
+            category_line(COMPUTE, "kind"),
+            category_line(templates["os_tpl#debian-12"], "mixin"),
+            'X-OCCI-Attribute: occi.core.title="listed"',
+        ]
+    )
+    response = rocci.post(
+        "/compute/", headers={"Content-Type": "text/plain,text/occi"}, content=body + "\n"
+    )
+    created = read_entity(rocci.get(created_location(response)))
+    assert created.attributes["occi.core.title"] == "listed"
+
+
+def test_what_the_server_manages_is_ignored_at_creation_and_a_device_name_honoured(
+    rocci: httpx.Client, templates: dict[str, str]
+) -> None:
+    compute = created_location(
+        create_compute(rocci, templates, 'X-OCCI-Attribute: occi.compute.state="suspended"')
+    )
+    assert read_entity(rocci.get(compute)).attributes["occi.compute.state"] == "active"
+    body = "\n".join(
+        [
+            category_line(NETWORKINTERFACE, "kind"),
+            f'X-OCCI-Attribute: occi.core.source="{compute}"',
+            'X-OCCI-Attribute: occi.core.target="/network/private"',
+            'X-OCCI-Attribute: occi.networkinterface.interface="eth7"',
+            'X-OCCI-Attribute: occi.networkinterface.state="active"',
+        ]
+    )
+    response = rocci.post(
+        "/networkinterface/", headers={"Content-Type": TEXT_PLAIN}, content=body + "\n"
+    )
+    link = read_entity(rocci.get(created_location(response)))
+    assert link.attributes["occi.networkinterface.interface"] == "eth7"
+
+
+def test_an_attribute_brings_the_mixin_that_defines_it(rocci: httpx.Client) -> None:
+    body = (
+        category_line(NETWORK, "kind") + '\nX-OCCI-Attribute: occi.network.address="10.31.0.0/24"\n'
+    )
+    response = rocci.post("/network/", headers={"Content-Type": TEXT_PLAIN}, content=body)
+    network = read_entity(rocci.get(created_location(response)))
+    assert IPNETWORK in network.mixins
+    assert network.attributes["occi.network.address"] == "10.31.0.0/24"
+
+
+def test_a_bare_compute_gets_the_sites_default_templates(rocci: httpx.Client) -> None:
+    response = rocci.post(
+        "/compute/", headers={"Content-Type": TEXT_PLAIN}, content=category_line(COMPUTE, "kind")
+    )
+    compute = read_entity(rocci.get(created_location(response)))
+    assert any(m.endswith("#ubuntu-24_04") for m in compute.mixins), compute.mixins
+    assert any(m.endswith("#small") for m in compute.mixins), compute.mixins
+
+
+def test_accept_application_json_is_answered_as_application_json(
+    server: RunningServer,
+) -> None:
+    with server.client() as client:
+        response = client.get("/-/", headers={"Accept": "application/json"})
+    assert response.status_code == 200, describe(response)
+    assert media_type_of(response) == "application/json"
+    assert "kinds" in response.json()
 
 
 def test_listing_then_delete_all(rocci: httpx.Client, templates: dict[str, str]) -> None:

@@ -30,7 +30,7 @@ def server11(start_server: StartServer) -> Iterator[RunningServer]:
 
 @pytest.fixture(scope="module")
 def http11(server11: RunningServer) -> Iterator[httpx.Client]:
-    with server11.client() as client:
+    with server11.client(headers={"User-Agent": "scripts/1.0 OCCI/1.1"}) as client:
         yield client
 
 
@@ -70,7 +70,7 @@ def test_lifecycle_in_text_plain(http11: httpx.Client) -> None:
         "/compute/",
         content=(
             f'Category: compute; scheme="{COMPUTE.rpartition("#")[0]}#"; class="kind"\n'
-            'Category: cirros-0.6; scheme="http://schemas.pyocci.org/sim/os_tpl#"; class="mixin"\n'
+            'Category: cirros-0_6; scheme="http://schemas.pyocci.org/sim/os_tpl#"; class="mixin"\n'
             'X-OCCI-Attribute: occi.core.title="eleven"\n'
         ).encode(),
         headers={"Content-Type": TEXT_PLAIN, "Accept": TEXT_PLAIN},

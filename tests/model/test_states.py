@@ -82,3 +82,28 @@ def test_kinds_without_actions_still_have_their_state_attribute(model):
     assert model.applicable_actions(Resource(kind=INFRA + "securitygroup")) == []
     assert model.state_machine(INFRA + "ipreservation").attribute == "occi.ipreservation.state"
     assert model.state_machine("http://schemas.ogf.org/occi/core#resource") is None
+
+
+@pytest.mark.parametrize(
+    ("action", "state", "done"),
+    [
+        (COMPUTE_ACTION + "start", "active", True),
+        (COMPUTE_ACTION + "stop", "inactive", True),
+        (COMPUTE_ACTION + "suspend", "suspended", True),
+        # It applies there: not a no-op but the action itself.
+        (COMPUTE_ACTION + "start", "inactive", False),
+        # It leads elsewhere from every state it applies in.
+        (COMPUTE_ACTION + "restart", "inactive", False),
+        (COMPUTE_ACTION + "stop", "suspended", False),
+        # save ends in either of two states: never "already done".
+        (COMPUTE_ACTION + "save", "suspended", False),
+        (COMPUTE_ACTION + "start", None, False),
+        (STORAGE_ACTION + "offline", "offline", True),
+        (NETWORK_ACTION + "up", "active", True),
+    ],
+)
+def test_an_action_is_already_done_where_it_would_lead(action, state, done) -> None:
+    family = action.rsplit("/", 2)[-2]  # .../infrastructure/<kind>/action#<term>
+    machine = standard_model().state_machine(INFRA + family)
+    assert machine is not None
+    assert machine.already_done(action, state) is done

@@ -364,8 +364,7 @@ class TestEntityRendering:
             'Category: ubuntu; scheme="http://example.org/occi/os_tpl#"; class="mixin"',
             f'Link: </network/public>; rel="{NETWORK}"; self="/networkinterface/42_0"; '
             f'category="{NETWORKINTERFACE} {IPNETWORKINTERFACE}"; occi.core.id="42_0"; '
-            'occi.core.source="/compute/42"; occi.core.target="/network/public"; '
-            f'occi.core.target.kind="{NETWORK}"; occi.networkinterface.interface="eth0"; '
+            'occi.core.source="/compute/42"; occi.networkinterface.interface="eth0"; '
             'occi.networkinterface.address="10.0.0.42"',
             f'Link: </compute/42?action=stop>; rel="{COMPUTE_ACTION}stop"',
             f'Link: </compute/42?action=restart>; rel="{COMPUTE_ACTION}restart"',

@@ -56,6 +56,10 @@ class Capabilities:
     kinds: frozenset[str]
     actions: frozenset[str]
     mixins: frozenset[str] = frozenset()
+    #: Attributes this cloud needs when an entity of a kind is created, beyond what
+    #: OCCI requires (a network's ``occi.network.address`` on EC2): shown as
+    #: ``{required}`` on the kind in discovery, and checked before the cloud is asked.
+    required: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
 
     def supports_kind(self, kind_id: str) -> bool:
         """Whether entities of this kind can be created and listed."""

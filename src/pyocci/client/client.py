@@ -34,7 +34,8 @@ from pyocci.model.entity import ActionInvocation, Entity, Link, Resource
 from pyocci.model.registry import Model
 from pyocci.rendering import Codec, codec_for
 from pyocci.rendering.errors import ParseError, UnsupportedDocumentError
-from pyocci.rendering.negotiation import OCCI_JSON, TEXT_OCCI
+from pyocci.rendering.json import JsonCodec
+from pyocci.rendering.negotiation import TEXT_OCCI
 from pyocci.rendering.textgrammar import format_attribute, format_category_reference
 
 #: Items per page when listing; the pyocci server's own default maximum.
@@ -256,7 +257,7 @@ class OcciClient:
         codec = self._answer_codec(response)
         headers = response_headers(response)
         try:
-            if codec.media_type == OCCI_JSON:
+            if isinstance(codec, JsonCodec):
                 return codec.parse_entities(response.content, headers, model=self.model), []
             found = codec.parse_locations(response.content, headers)
         except (ParseError, UnsupportedDocumentError) as error:

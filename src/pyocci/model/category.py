@@ -18,6 +18,22 @@ from pyocci.model.attribute import AttributeDefinition
 #: OCCI 1.2 term syntax (GFD.229). 1.1 was lower-case only; terms starting
 #: with a digit (image UUIDs, flavour ids) are legal in 1.2.
 TERM_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.\-]*")
+#: OCCI 1.1 term syntax (GFD.185): what 1.1 clients' parsers match.
+OCCI11_TERM_PATTERN = re.compile(r"[a-z][a-z0-9_\-]*")
+
+_NOT_IN_OCCI11_TERM = re.compile(r"[^a-z0-9_\-]")
+
+
+def occi11_term(name: str) -> str:
+    """A term valid in OCCI 1.1 and 1.2 for a name (an image's, say): lower case, every
+    other character (``.``, a space...) as ``_``, and ``x`` before a leading digit or
+    ``-``/``_``. The same name always gives the same term: ``Ubuntu-24.04`` ->
+    ``ubuntu-24_04``.
+    """
+    term = _NOT_IN_OCCI11_TERM.sub("_", name.strip().lower())
+    if not term or not term[0].isalpha():
+        term = "x" + term
+    return term
 
 
 def split_identifier(identifier: str) -> tuple[str, str]:

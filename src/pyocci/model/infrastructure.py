@@ -155,7 +155,7 @@ SNAPSHOT = Action(scheme=STORAGE_ACTION, term="snapshot", title="Snapshot the st
 RESIZE = Action(
     scheme=STORAGE_ACTION,
     term="resize",
-    title="Resize the storage (OCCI 1.1; in 1.2 update occi.storage.size)",
+    title="Resize the storage (OCCI 1.1 - in 1.2 update occi.storage.size)",
     attributes=attribute_map(
         [
             AttributeDefinition(

@@ -25,7 +25,11 @@ from pyocci.model.states import StateMachine
 #: Immutable attributes a client may nevertheless send when creating an
 #: entity: the id (client-chosen paths, and JSON requires it) and the kinds
 #: of link ends, which are implied by the ends and checked there.
-_SETTABLE_AT_CREATION = frozenset({CORE_ID, CORE_SOURCE_KIND, CORE_TARGET_KIND})
+#: ``occi.networkinterface.interface`` too: a device name the client asks for
+#: (OCCI 1.1 required one), which a backend honours where the cloud lets it.
+SETTABLE_AT_CREATION = frozenset(
+    {CORE_ID, CORE_SOURCE_KIND, CORE_TARGET_KIND, "occi.networkinterface.interface"}
+)
 
 _CACHE_SIZE = 4096
 
@@ -527,7 +531,7 @@ class Model:
                 creating
                 and kind_definition is not None
                 and not kind_definition.mutable
-                and name not in _SETTABLE_AT_CREATION
+                and name not in SETTABLE_AT_CREATION
             ):
                 problems.append(f"attribute {name} is managed by the server and cannot be set")
         if creating:

@@ -33,3 +33,12 @@ class StateMachine:
         if moves is None:
             return None
         return moves.get(state)  # type: ignore[arg-type]
+
+    def already_done(self, action: str, state: str | None) -> bool:
+        """Whether `action` does not apply in `state` only because it leads there: start on
+        an active compute, stop on an inactive one. Scripts and EC2 treat such a request
+        as done; every move of the action must end in that one state."""
+        moves = self.transitions.get(action)
+        if not moves or state is None or state in moves:
+            return False
+        return set(moves.values()) == {state}

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from pyocci.rendering.base import Codec, Headers, Rendering
 from pyocci.rendering.errors import ParseError, UnsupportedDocumentError
-from pyocci.rendering.json import JsonCodec
+from pyocci.rendering.json import JsonCodec, PlainJsonCodec
 from pyocci.rendering.negotiation import (
     JSON,
     OCCI_JSON,
@@ -31,7 +31,7 @@ CODECS: dict[str, Codec] = {
     TEXT_OCCI_PLAIN: _TEXT_PLAIN,
     TEXT_OCCI: TextOcciCodec(),
     OCCI_JSON: _JSON,
-    JSON: _JSON,
+    JSON: PlainJsonCodec(),
     URI_LIST: UriListCodec(),
 }
 

@@ -65,6 +65,12 @@ class Codec(ABC):
     #: the last entity is known (text/occi).
     collection_in_headers: bool = False
 
+    @property
+    def variant(self) -> str:
+        """What tells this codec's output from other codecs' of the same media type (the
+        OCCI 1.1 form, say): a key for responses kept once rendered."""
+        return self.media_type
+
     # --- categories ---------------------------------------------------------------
 
     @abstractmethod

@@ -1194,3 +1194,10 @@ def _location(value: Any, where: str) -> str:
 
 def _location_strings(values: list[Any], where: str) -> list[str]:
     return [_location(value, _pointer(where, index)) for index, value in enumerate(values)]
+
+
+class PlainJsonCodec(JsonCodec):
+    """The GFD.226 documents labelled ``application/json``, for clients that ask for
+    that type by name (it is what they check the answer's Content-Type against)."""
+
+    media_type = "application/json"

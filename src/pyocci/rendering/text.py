@@ -387,9 +387,18 @@ def _format_inline_link(link: Link) -> str:
         identifiers.insert(0, link.kind or LINK_KIND_ID)
         parts.append(f"category={quote(' '.join(identifiers), 'the categories of a link')}")
     for name, value in link.attributes.items():
-        if value is not None:
-            parts.append(format_attribute(name, value))
+        # <target> and rel say these already, and a reader fills them in from there.
+        if value is None or (name in _SAID_BY_LINK_HEAD and value == _head_value(link, name)):
+            continue
+        parts.append(format_attribute(name, value))
     return "; ".join(parts)
+
+
+_SAID_BY_LINK_HEAD = frozenset((CORE_TARGET, CORE_TARGET_KIND))
+
+
+def _head_value(link: Link, name: str) -> str | None:
+    return link.target if name == CORE_TARGET else link.target_kind
 
 
 # --- text/plain ---------------------------------------------------------------------------

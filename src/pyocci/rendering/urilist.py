@@ -64,14 +64,19 @@ class UriListCodec(Codec):
 
     `base`, when given, resolves relative locations (``/compute/1``) into the
     absolute URIs RFC 2483 requires; without it they are written as given.
+    `line_end` is CRLF (RFC 2483) unless a client needs LF alone (OCCI 1.1
+    clients: see `pyocci.rendering.occi11`).
     """
 
     media_type = MEDIA_TYPE
 
-    def __init__(self, base: str | None = None) -> None:
+    def __init__(self, base: str | None = None, line_end: bytes = b"\r\n") -> None:
         if base is not None and not is_absolute_uri(base):
             raise ValueError(f"base must be an absolute URL, not {base!r}")
+        if line_end not in (b"\r\n", b"\n"):
+            raise ValueError(f"line_end must be CRLF or LF, not {line_end!r}")
         self.base = base
+        self.line_end = line_end
 
     # --- what this media type carries ---------------------------------------------
 
@@ -80,7 +85,8 @@ class UriListCodec(Codec):
         return _UriListWriter(self)
 
     def render_locations(self, locations: Iterable[str]) -> Rendering:
-        """Render one URI per line, each ending in CRLF; no locations give an empty body."""
+        """Render one URI per line, each ending in `line_end`; no locations give an empty
+        body."""
         return Rendering(self.media_type, b"".join(self._line(loc) for loc in locations))
 
     def parse_locations(self, body: bytes, headers: Headers = ()) -> list[str]:
@@ -158,7 +164,7 @@ class UriListCodec(Codec):
             raise UnsupportedDocumentError(
                 self.media_type, f"{location!r}, which cannot be written as one line"
             )
-        return uri.encode("utf-8") + b"\r\n"
+        return uri.encode("utf-8") + self.line_end
 
     def _error(self, message: str, line: int) -> ParseError:
         return ParseError(message, media_type=self.media_type, where=f"line {line}")

@@ -17,6 +17,7 @@ from typing import Any
 from urllib.parse import parse_qsl, urljoin
 
 from starlette.applications import Starlette
+from starlette.datastructures import URL
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.types import ASGIApp, Receive, Scope, Send
@@ -30,9 +31,13 @@ from pyocci.rendering import Codec, Rendering, codec_for
 from pyocci.rendering.errors import ParseError, UnsupportedDocumentError
 from pyocci.rendering.negotiation import (
     DEFAULT_MEDIA_TYPE,
+    TEXT_OCCI,
+    TEXT_OCCI_PLAIN,
+    TEXT_PLAIN,
     URI_LIST,
     occi_version,
 )
+from pyocci.rendering.occi11 import Occi11TextCodec, occi11_uri_list
 from pyocci.rendering.text import parse_header_attributes, parse_header_categories
 from pyocci.rendering.urilist import UriListCodec
 from pyocci.server.auth import Authenticator, build_authenticator
@@ -82,7 +87,7 @@ class OcciApplication:
                     f"cannot render {request.headers.get('accept')}; this server speaks "
                     + ", ".join(self.dialect.offered),
                 )
-            codec = self._codec(media_type, request)
+            codec = self._codec(media_type, request.scope, request.headers.get("user-agent"))
             self._check_headers(request)
             self._check_version(request)
             tenant = await self.auth.authenticate(request.headers)
@@ -115,16 +120,33 @@ class OcciApplication:
                 f"OCCI/{version[0]}.{version[1]}",
             )
 
-    def _codec(self, media_type: str, request: Request) -> Codec:
+    def _codec(self, media_type: str, scope: Scope, user_agent: str | None) -> Codec:
+        """The codec that answers: the media type's, in the form an OCCI 1.1 client reads
+        when the client does not claim OCCI 1.2 (see `pyocci.rendering.occi11`)."""
         if media_type == URI_LIST:
             # RFC 2483 lists absolute URIs: resolve locations against the server's URL.
-            return UriListCodec(base=self._base_url(request))
+            if self._speaks_occi11(user_agent):
+                return occi11_uri_list(self._base_url(scope))
+            return UriListCodec(base=self._base_url(scope))
+        if media_type in _TEXT_TYPES and self._speaks_occi11(user_agent):
+            # rOCCI-core reads text/occi headers its own way (see Occi11TextCodec).
+            rocci = media_type == TEXT_OCCI and user_agent is not None and "rOCCI" in user_agent
+            return _occi11_codec(media_type, self._base_url(scope), rocci)
         return codec_named(media_type)
 
-    def _base_url(self, request: Request) -> str:
+    def _speaks_occi11(self, user_agent: str | None) -> bool:
+        # A client that names no OCCI version (jOCCI, curl, 1.1-era scripts) gets what
+        # 1.1 clients read, which is valid 1.2 text as well.
+        if self.dialect.version < (1, 2):
+            return True
+        version = _client_version(user_agent)
+        return version is None or version < (1, 2)
+
+    def _base_url(self, scope: Scope) -> str:
         if self.config.base_url:
             return self.config.base_url.rstrip("/") + "/"
-        return f"{request.url.scheme}://{request.url.netloc}/"
+        url = URL(scope=scope)
+        return f"{url.scheme}://{url.netloc}/"
 
     async def _body(self, request: Request) -> bytes:
         limit = self.config.limits.max_body_bytes
@@ -146,11 +168,14 @@ class OcciApplication:
         content_type = request.headers.get("content-type")
         if not content_type:
             return codec_named(DEFAULT_MEDIA_TYPE)
-        codec = codec_for(content_type)
-        if codec is None or not self.dialect.reads(codec.media_type):
-            offered = ", ".join(self.dialect.offered)
-            raise HttpError(415, f"cannot read {content_type}; send one of {offered}")
-        return codec
+        # rOCCI-cli sends the list "text/plain,text/occi" (invalid, but in the field):
+        # read it as its first media type that this server reads.
+        for candidate in content_type.split(","):
+            codec = codec_for(candidate)
+            if codec is not None and self.dialect.reads(codec.media_type):
+                return codec
+        offered = ", ".join(self.dialect.offered)
+        raise HttpError(415, f"cannot read {content_type}; send one of {offered}")
 
     # --- reads answered without a Request -----------------------------------------------
 
@@ -187,7 +212,7 @@ class OcciApplication:
         version = _client_version(headers.get("user-agent"))
         if version is not None and version > self.dialect.version:
             return False
-        codec = codec_named(media_type)
+        codec = self._codec(media_type, scope, headers.get("user-agent"))
         try:
             # A refusal is answered here: asking again through `handle` would check
             # the credentials twice (a password hash, a Keystone round trip).
@@ -271,9 +296,9 @@ class OcciApplication:
         # The answer only changes with the tenant's model, which is a new object
         # whenever a category changes: render it once and send the same response.
         cached = self._discovery.setdefault(model, {})
-        response = cached.get(codec.media_type)
+        response = cached.get(codec.variant)
         if response is None:
-            response = cached[codec.media_type] = self.dialect.rendered(
+            response = cached[codec.variant] = self.dialect.rendered(
                 codec.render_categories(list(model))
             )
         return response
@@ -329,7 +354,7 @@ class OcciApplication:
             entity = await self.service.get(tenant, model, path)
             return self.dialect.rendered(codec.render_entity(entity))
         # The model is part of the key: actions shown and user mixins depend on it.
-        key = (tenant.id, path.location, codec.media_type, model)
+        key = (tenant.id, path.location, codec.variant, model)
         response = self._representations.lookup(revision, key)
         if response is None:
             entity = await self.service.get(tenant, model, path)
@@ -480,7 +505,15 @@ class OcciApplication:
 
     def _absolute(self, request: Request, location: str) -> str:
         # The same rule as UriListCodec(base=...), so headers and listings agree.
-        return urljoin(self._base_url(request), location)
+        return urljoin(self._base_url(request.scope), location)
+
+
+_TEXT_TYPES = frozenset((TEXT_PLAIN, TEXT_OCCI, TEXT_OCCI_PLAIN))
+
+
+@functools.lru_cache(maxsize=64)
+def _occi11_codec(media_type: str, base: str, for_rocci: bool) -> Codec:
+    return Occi11TextCodec(codec_named(media_type), base, for_rocci=for_rocci)
 
 
 @functools.lru_cache(maxsize=512)

@@ -169,7 +169,7 @@ def error_response(error: Exception, codec: Codec | None, dialect: Dialect = OCC
     media_type = codec.media_type if codec is not None else "text/plain"
     if media_type in (OCCI_JSON, "application/json"):
         body = json.dumps({"status": status, "error": message}).encode()
-        return Response(body, status_code=status, media_type=OCCI_JSON, headers=headers)
+        return Response(body, status_code=status, media_type=media_type, headers=headers)
     if media_type == TEXT_OCCI:
         return Response(b"", status_code=status, media_type=TEXT_OCCI, headers=headers)
     return Response(

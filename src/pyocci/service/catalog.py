@@ -11,9 +11,10 @@ from __future__ import annotations
 
 import dataclasses
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 
 from pyocci.backends.base import Backend, Tenant
+from pyocci.model.attribute import AttributeDefinition
 from pyocci.model.category import Action, Category, Kind, Mixin
 from pyocci.model.core import CORE_KINDS
 from pyocci.model.errors import CategoryConflictError
@@ -37,7 +38,10 @@ def served_model(standard: Model, backend: Backend) -> Model:
             if category.id not in _CORE_KIND_IDS and not capabilities.supports_kind(category.id):
                 continue
             actions = tuple(a for a in category.actions if capabilities.supports_action(a))
-            kept.append(dataclasses.replace(category, actions=actions))
+            attributes = _with_required(
+                standard, category, capabilities.required.get(category.id, ())
+            )
+            kept.append(dataclasses.replace(category, actions=actions, attributes=attributes))
         elif isinstance(category, Mixin):
             if category.id not in capabilities.mixins:
                 continue
@@ -46,6 +50,24 @@ def served_model(standard: Model, backend: Backend) -> Model:
         elif isinstance(category, Action) and capabilities.supports_action(category.id):
             kept.append(category)
     return standard.with_categories(kept)
+
+
+def _with_required(
+    standard: Model, kind: Kind, names: tuple[str, ...]
+) -> Mapping[str, AttributeDefinition]:
+    """The kind's attribute definitions, with `names` (defined by the kind or by a
+    standard mixin, as ``occi.network.address`` is by ipnetwork) marked required."""
+    if not names:
+        return kind.attributes
+    attributes = dict(kind.attributes)
+    for name in names:
+        definition = attributes.get(name) or next(
+            (c.attributes[name] for c in standard if name in c.attributes), None
+        )
+        if definition is None:
+            raise ValueError(f"the backend requires {name}, which no category defines")
+        attributes[name] = dataclasses.replace(definition, required=True)
+    return attributes
 
 
 class Catalog:

@@ -20,7 +20,7 @@ from pyocci.backends.errors import EntityNotFoundError, NotSupportedError
 from pyocci.model.category import Category, Kind, Mixin
 from pyocci.model.core import ENTITY
 from pyocci.model.entity import ActionInvocation, Entity, Link, Resource
-from pyocci.model.registry import OS_TPL_ID, RESOURCE_TPL_ID, Model
+from pyocci.model.registry import OS_TPL_ID, RESOURCE_TPL_ID, SETTABLE_AT_CREATION, Model
 from pyocci.service.catalog import Catalog, served_model
 from pyocci.service.errors import (
     BadRequestError,
@@ -261,6 +261,11 @@ class OcciService:
             extra = memberships.get(entity.location or "", ())
             entity.mixins.extend(m for m in extra if m not in entity.mixins)
             entity.actions = [a for a in model.applicable_actions(entity) if supports(a)]
+            if isinstance(entity, Link) and entity.target_kind is None and entity.target:
+                # Text renderings name it as the link's rel, which 1.1 clients require.
+                target = resolve(model, _path_of(entity.target))
+                if isinstance(target, EntityPath):
+                    entity.target_kind = target.kind.id
         return entities
 
     # --- entities -------------------------------------------------------------------
@@ -293,6 +298,8 @@ class OcciService:
         entity.location = model.location_of(entity.kind, entity.id)
         self._prepare_links(model, entity)
         user_mixins = [m for m in entity.mixins if model.owns(m)]
+        self._ignore_server_managed(model, entity)
+        _imply_mixins(model, entity)
         model.validate(entity, creating=True)
         self._apply_defaults(model, entity)
         entity.mixins = [m for m in entity.mixins if m not in user_mixins]
@@ -333,6 +340,23 @@ class OcciService:
         source = resolve(model, _path_of(link.source or ""))
         if isinstance(source, EntityPath) and link.source_kind is None:
             link.source_kind = source.kind.id
+
+    @staticmethod
+    def _ignore_server_managed(model: Model, entity: Entity) -> None:
+        """Drop the values a client gave for attributes the server manages (a state, a
+        1.1 client's ``occi.networkinterface.interface``, which 1.1 required): ignored,
+        not refused, as OCCI 1.1 servers did. A device name stays, as a wish the
+        backend honours where the cloud lets it choose."""
+        for one in (entity, *(entity.links if isinstance(entity, Resource) else ())):
+            if one.kind is None or model.get(one.kind) is None:
+                continue
+            for name, definition in model.attribute_definitions(one.kind).items():
+                if (
+                    not definition.mutable
+                    and name in one.attributes
+                    and name not in SETTABLE_AT_CREATION
+                ):
+                    del one.attributes[name]
 
     @staticmethod
     def _apply_defaults(model: Model, entity: Entity) -> None:
@@ -493,7 +517,19 @@ class OcciService:
         current = await self._fetch(tenant, path)
         current = (await self._present(tenant, model, [current]))[0]
         action_id = self._resolve_action(model, current, term, invocation)
+        if self._already_done(model, current, action_id):
+            return ActionOutcome(entity=current, created=None)
         return await self._perform(tenant, model, current, action_id, invocation)
+
+    @staticmethod
+    def _already_done(model: Model, entity: Entity, action_id: str) -> bool:
+        """Whether the entity is already in the state `action_id` leads to (a no-op)."""
+        if action_id in entity.actions:
+            return False
+        machine = model.state_machine(entity.kind or "")
+        if machine is None:
+            return False
+        return machine.already_done(action_id, entity.attributes.get(machine.attribute))
 
     async def _perform(
         self,
@@ -543,7 +579,7 @@ class OcciService:
             action_id = candidates[0]
         if not self.backend.capabilities.supports_action(action_id):
             raise NotSupportedError(f"this server cannot perform {action_id}")
-        if action_id not in entity.actions:
+        if action_id not in entity.actions and not self._already_done(model, entity, action_id):
             machine = model.state_machine(entity.kind or "")
             state = entity.attributes.get(machine.attribute) if machine else None
             raise StateConflictError(
@@ -571,7 +607,8 @@ class OcciService:
             (entity, self._resolve_action(model, entity, term, invocation)) for entity in members
         ]
         for entity, action_id in resolved:
-            await self._perform(tenant, model, entity, action_id, invocation)
+            if not self._already_done(model, entity, action_id):
+                await self._perform(tenant, model, entity, action_id, invocation)
         return [entity.location or "" for entity, _ in resolved]
 
     # --- mixin collections ----------------------------------------------------------
@@ -641,6 +678,28 @@ async def _after(
         yield first
     async for batch in rest:
         yield batch
+
+
+def _imply_mixins(model: Model, entity: Entity) -> None:
+    """Add the mixin that an attribute needs when the client set the attribute but not
+    the mixin (OCCI 1.1 clients send ``occi.network.address`` without ipnetwork): the
+    one mixin, applicable to the kind and not a template or a user's, that defines it."""
+    for one in (entity, *(entity.links if isinstance(entity, Resource) else ())):
+        if one.kind is None or model.get(one.kind) is None:
+            continue
+        defined = model.attribute_definitions(one.kind, one.mixins)
+        for name in [n for n in one.attributes if n not in defined]:
+            candidates = [
+                mixin.id
+                for mixin in model.mixins
+                if name in mixin.attributes
+                and not model.owns(mixin.id)
+                and not mixin.depends
+                and model.mixin_applies_to(mixin.id, one.kind)
+            ]
+            if len(candidates) == 1:
+                one.mixins.append(candidates[0])
+                defined = model.attribute_definitions(one.kind, one.mixins)
 
 
 def _path_of(location: str) -> str:

@@ -38,7 +38,7 @@ def image(ami: str) -> str:
 
 def flavour(instance_type: str) -> str:
     """The resource_tpl mixin id of an instance type."""
-    return RESOURCE_TPL_SCHEME + instance_type
+    return RESOURCE_TPL_SCHEME + instance_type.replace(".", "_")
 
 
 def compute(

@@ -29,9 +29,10 @@ async def test_a_storage_is_an_ebs_volume(backend, tenant, ec2):
     assert ec2.describe_volumes(VolumeIds=[created.id])["Volumes"][0]["Size"] == 20
 
 
-async def test_fractional_sizes_are_refused_with_the_choices(backend, tenant):
-    with pytest.raises(InvalidRequestError, match="ask for 2 or 3"):
-        await backend.create_entity(tenant, volume(2.5))
+async def test_fractional_sizes_are_rounded_up_to_what_ebs_allocates(backend, tenant, ec2):
+    created = await backend.create_entity(tenant, volume(2.5))
+    assert created.attributes["occi.storage.size"] == 3.0
+    assert ec2.describe_volumes(VolumeIds=[created.id])["Volumes"][0]["Size"] == 3
 
 
 async def test_resize_grows_and_never_shrinks(backend, tenant, ec2):

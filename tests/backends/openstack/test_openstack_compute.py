@@ -72,6 +72,14 @@ async def test_a_compute_needs_both_templates(backend, tenant) -> None:
         await backend.create_entity(tenant, bare)
 
 
+async def test_a_bare_compute_gets_the_sites_default_image_and_flavor(make_backend, tenant):
+    backend = await make_backend(default_image=IMAGE, default_flavor=SMALL)
+    created = await backend.create_entity(tenant, Resource(kind=COMPUTE, attributes={}))
+    assert image(IMAGE) in created.mixins
+    assert flavor(SMALL) in created.mixins
+    await backend.delete_entity(tenant, created)
+
+
 async def test_an_unknown_image_is_refused_with_novas_message(backend, tenant) -> None:
     with pytest.raises(InvalidRequestError, match="OpenStack"):
         await backend.create_entity(

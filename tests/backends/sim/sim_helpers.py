@@ -30,7 +30,7 @@ RESOURCE_TPL = INFRA + "resource_tpl"
 
 IMAGES = "http://schemas.pyocci.org/sim/os_tpl#"
 SAVED = "http://schemas.pyocci.org/sim/os_tpl/saved#"
-UBUNTU = IMAGES + "ubuntu-24.04"
+UBUNTU = IMAGES + "ubuntu-24_04"
 DEBIAN = IMAGES + "debian-12"
 CRTP = "http://schemas.ogf.org/occi/infrastructure/compute/template/1.1#"
 SMALL, MEDIUM, LARGE = CRTP + "small", CRTP + "medium", CRTP + "large"

@@ -32,7 +32,7 @@ from pyocci.backends.errors import (
     InvalidRequestError,
     QuotaExceededError,
 )
-from pyocci.backends.sim import Quotas
+from pyocci.backends.sim import Quotas, SimSettings
 from pyocci.model import Resource
 
 pytestmark = pytest.mark.anyio
@@ -60,10 +60,16 @@ async def test_a_compute_boots_with_its_image_and_template(backend, tenant):
     await assert_declared(backend, tenant, created)
 
 
-async def test_an_os_template_is_required_and_the_error_lists_them(backend, tenant):
-    with pytest.raises(InvalidRequestError, match=r"choose an OS template: ubuntu-24.04") as error:
+async def test_without_an_os_template_a_compute_gets_the_first_image(backend, tenant):
+    created = await backend.create_entity(tenant, compute(image=False))
+    assert created.mixins[0] == UBUNTU
+
+
+async def test_a_site_can_require_an_os_template_and_the_error_lists_them(make_backend, tenant):
+    backend = make_backend(SimSettings.from_dict({"default_image": ""}))
+    with pytest.raises(InvalidRequestError, match=r"choose an OS template: ubuntu-24_04") as error:
         await backend.create_entity(tenant, compute(image=False))
-    assert UBUNTU in error.value.message and "cirros-0.6" in error.value.message
+    assert UBUNTU in error.value.message and "cirros-0_6" in error.value.message
 
 
 async def test_an_image_that_is_not_the_tenants_is_refused(backend, tenant):
@@ -72,9 +78,9 @@ async def test_an_image_that_is_not_the_tenants_is_refused(backend, tenant):
 
 
 async def test_a_configured_default_image_is_used(make_backend, tenant):
-    backend = make_backend(default_image="cirros-0.6")
+    backend = make_backend(default_image="cirros-0_6")
     created = await backend.create_entity(tenant, compute(image=False))
-    assert created.mixins[0] == "http://schemas.pyocci.org/sim/os_tpl#cirros-0.6"
+    assert created.mixins[0] == "http://schemas.pyocci.org/sim/os_tpl#cirros-0_6"
 
 
 async def test_without_a_template_the_default_template_applies(backend, tenant):

@@ -6,7 +6,8 @@ rarely. Everything else the backend reads live.
 
 AMIs are listed for the configured owners and filters only — never every
 public AMI. An AMI's os_tpl term is its id (``ami-0abc...``), an instance
-type's resource_tpl term is its name (``t3.micro``); both are stable.
+type's resource_tpl term is its name with ``_`` for ``.`` (``t3_micro``: OCCI
+1.1 terms have no dot, and no instance type has an underscore); both are stable.
 """
 
 from __future__ import annotations
@@ -88,6 +89,8 @@ CAPABILITIES = Capabilities(
     kinds=frozenset(kind.id for kind in KINDS),
     actions=frozenset(action.id for action in ACTIONS),
     mixins=frozenset(mixin.id for mixin in STANDARD_MIXINS),
+    # A network is a subnet of the VPC: EC2 cannot choose its CIDR.
+    required={NETWORK.id: ("occi.network.address",)},
 )
 
 
@@ -120,14 +123,24 @@ def image_mixin(image_id: str, name: str | None) -> Mixin:
     return os_template(OS_TPL_SCHEME, image_id, title)
 
 
+def type_term(instance_type: str) -> str:
+    """The resource_tpl term of an instance type: ``t3.micro`` -> ``t3_micro``."""
+    return instance_type.replace(".", "_")
+
+
+def type_named(term: str) -> str:
+    """The instance type a resource_tpl term names: ``t3_micro`` -> ``t3.micro``."""
+    return term.replace("_", ".")
+
+
 def type_mixin(kind: InstanceType) -> Mixin:
     """The resource_tpl mixin of an instance type, with its cores and memory."""
     return resource_template(
         RESOURCE_TPL_SCHEME,
-        kind.name,
+        type_term(kind.name),
         cores=kind.cores,
         memory=kind.memory,
-        title=f"EC2 {kind.name}: {kind.cores} vCPU, {kind.memory:g} GiB",
+        title=f"EC2 {kind.name} ({kind.cores} vCPU and {kind.memory:g} GiB)",
     )
 
 

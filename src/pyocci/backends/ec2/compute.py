@@ -21,7 +21,7 @@ from typing import Any
 
 from pyocci.backends.base import ActionOutcome, Tenant
 from pyocci.backends.ec2 import entities, ids, linkmeta, network, storage
-from pyocci.backends.ec2.catalogue import OS_TPL_SCHEME, RESOURCE_TPL_SCHEME
+from pyocci.backends.ec2.catalogue import OS_TPL_SCHEME, RESOURCE_TPL_SCHEME, type_named
 from pyocci.backends.ec2.context import Ec2, target_id
 from pyocci.backends.ec2.entities import compute_state
 from pyocci.backends.errors import (
@@ -50,6 +50,11 @@ SIZE_ATTRIBUTES = ("occi.compute.cores", "occi.compute.memory")
 
 def _chosen(mixins: list[str], scheme: str) -> str | None:
     return next((m[len(scheme) :] for m in mixins if m.startswith(scheme)), None)
+
+
+def _chosen_type(mixins: list[str]) -> str | None:
+    term = _chosen(mixins, RESOURCE_TPL_SCHEME)
+    return type_named(term) if term is not None else None
 
 
 def _user_data(attributes: Mapping[str, Any]) -> str | None:
@@ -92,7 +97,7 @@ async def create(ec2: Ec2, tenant: Tenant, entity: Resource) -> Resource:
     if image is None:
         offered = ", ".join(mixin.term for mixin in offer.images.values()) or "none"
         raise InvalidRequestError(f"choose an os_tpl (an AMI) for the compute; offered: {offered}")
-    instance_type = _chosen(entity.mixins, RESOURCE_TPL_SCHEME) or settings.default_instance_type
+    instance_type = _chosen_type(entity.mixins) or settings.default_instance_type
     place = await ec2.placement.place()
     links = list(entity.links)
     await _check_targets(ec2, tenant, links)
@@ -236,8 +241,8 @@ async def update(ec2: Ec2, tenant: Tenant, current: Entity, desired: Entity) -> 
             "EC2 cannot put another image on an existing instance; create a new compute "
             "with this os_tpl (save this one first to keep its disk)"
         )
-    old_type = _chosen(current.mixins, RESOURCE_TPL_SCHEME)
-    new_type = _chosen(desired.mixins, RESOURCE_TPL_SCHEME)
+    old_type = _chosen_type(current.mixins)
+    new_type = _chosen_type(desired.mixins)
     # With a new template the sizes are the template's; without, they cannot change.
     for name in () if new_type != old_type else SIZE_ATTRIBUTES:
         if name in desired.attributes and desired.attributes[name] != current.attributes.get(name):

@@ -18,7 +18,7 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from pyocci.backends.ec2 import ids, linkmeta
-from pyocci.backends.ec2.catalogue import OS_TPL_SCHEME, RESOURCE_TPL_SCHEME, Offer
+from pyocci.backends.ec2.catalogue import OS_TPL_SCHEME, RESOURCE_TPL_SCHEME, Offer, type_term
 from pyocci.backends.ec2.tenancy import NAME_TAG, SUMMARY_TAG, tag_map
 from pyocci.model.entity import (
     CORE_ID,
@@ -117,7 +117,7 @@ def compute(instance: Description, offer: Offer, locate: Locate) -> Resource:
     if instance.get("ImageId"):
         mixins.append(OS_TPL_SCHEME + instance["ImageId"])
     if instance_type:
-        mixins.append(RESOURCE_TPL_SCHEME + instance_type)
+        mixins.append(RESOURCE_TPL_SCHEME + type_term(instance_type))
     source = locate(COMPUTE.id, instance_id)
     links: list[Link] = [
         *storagelinks(instance, source, locate),

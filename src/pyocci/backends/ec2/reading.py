@@ -17,7 +17,12 @@ from typing import Any
 from pyocci.backends.base import Query, Tenant
 from pyocci.backends.ec2 import entities, ids
 from pyocci.backends.ec2.api import Ec2Api
-from pyocci.backends.ec2.catalogue import OS_TPL_SCHEME, RESOURCE_TPL_SCHEME, Catalogue
+from pyocci.backends.ec2.catalogue import (
+    OS_TPL_SCHEME,
+    RESOURCE_TPL_SCHEME,
+    Catalogue,
+    type_named,
+)
 from pyocci.backends.ec2.placement import Placement
 from pyocci.backends.ec2.tenancy import NAME_TAG, Tenancy
 from pyocci.backends.errors import EntityNotFoundError
@@ -298,14 +303,17 @@ def _simple_filters(query: Query, id_filter: str) -> Filters:
 def _template_filters(query: Query) -> Filters:
     """os_tpl and resource_tpl mixins as image-id and instance-type filters."""
     filters: Filters = []
-    for scheme, name in ((OS_TPL_SCHEME, "image-id"), (RESOURCE_TPL_SCHEME, "instance-type")):
-        required = {m[len(scheme) :] for m in query.mixins if m.startswith(scheme)}
+    templates = (
+        (OS_TPL_SCHEME, "image-id", str),
+        (RESOURCE_TPL_SCHEME, "instance-type", type_named),
+    )
+    for scheme, name, value_of in templates:
+        required = {value_of(m[len(scheme) :]) for m in query.mixins if m.startswith(scheme)}
         if required:
             # Two templates of one kind at once: no instance has both.
             values = list(required) if len(required) == 1 else ["none"]
             filters.append({"Name": name, "Values": values})
         if query.any_mixins and all(m.startswith(scheme) for m in query.any_mixins):
-            filters.append(
-                {"Name": name, "Values": sorted(m[len(scheme) :] for m in query.any_mixins)}
-            )
+            values = sorted(value_of(m[len(scheme) :]) for m in query.any_mixins)
+            filters.append({"Name": name, "Values": values})
     return filters

@@ -16,6 +16,7 @@ from pyocci.backends.ec2 import entities, ids, linkmeta
 from pyocci.backends.ec2.context import Ec2, source_instance, target_id
 from pyocci.backends.ec2.tenancy import NAME_TAG, SUMMARY_TAG
 from pyocci.backends.errors import ConflictError, InvalidRequestError
+from pyocci.backends.sizes import whole_gib
 from pyocci.model.entity import CORE_SUMMARY, CORE_TITLE, Entity, Link, Resource
 from pyocci.model.infrastructure import BACKUP, RESIZE, SNAPSHOT
 
@@ -23,21 +24,9 @@ from pyocci.model.infrastructure import BACKUP, RESIZE, SNAPSHOT
 DEVICES = tuple(f"/dev/sd{letter}" for letter in string.ascii_lowercase[5:16])
 
 
-def size_of(value: Any, name: str = "occi.storage.size") -> int:
-    """A size in whole GiB; InvalidRequestError otherwise."""
-    if isinstance(value, bool) or not isinstance(value, int | float) or value <= 0:
-        raise InvalidRequestError(f"{name} must be a positive number of GiB; got {value!r}")
-    if value != int(value):
-        raise InvalidRequestError(
-            f"EBS volumes are sized in whole GiB; ask for {int(value)} or {int(value) + 1}, "
-            f"not {value}"
-        )
-    return int(value)
-
-
 async def create(ec2: Ec2, tenant: Tenant, entity: Resource) -> Resource:
     """Create an EBS volume in the default subnet's zone."""
-    size = size_of(entity.attributes.get("occi.storage.size"))
+    size = whole_gib(entity.attributes.get("occi.storage.size"))
     place = await ec2.placement.place()
     tags = ec2.tenancy.tags(tenant, entity.title, entity.attributes.get(CORE_SUMMARY))
     volume = await ec2.api.call(
@@ -56,7 +45,7 @@ async def update(ec2: Ec2, tenant: Tenant, current: Entity, desired: Entity) -> 
     old = current.attributes.get("occi.storage.size")
     new = desired.attributes.get("occi.storage.size", old)
     if new != old:
-        await resize(ec2, volume_id, old, size_of(new))
+        await resize(ec2, volume_id, old, whole_gib(new))
     await retitle(ec2, volume_id, current, desired)
     return entities.storage(await ec2.reader.volume(tenant, volume_id), ec2.reader.locate)
 
@@ -65,6 +54,8 @@ async def resize(ec2: Ec2, volume_id: str, old: Any, new: int) -> None:
     """ModifyVolume to a larger size; shrinking is refused as EBS refuses it."""
     if isinstance(old, int | float) and new < old:
         raise InvalidRequestError(f"EBS volumes only grow: {new} GiB is smaller than {old:g} GiB")
+    if new == old:
+        return  # asked for less than a GiB more: the volume has it already
     await ec2.api.call("modify_volume", VolumeId=volume_id, Size=new)
 
 
@@ -102,7 +93,7 @@ async def trigger(
         )
     elif action_id == RESIZE.id:
         old = entity.attributes.get("occi.storage.size")
-        await resize(ec2, volume_id, old, size_of(parameters.get("size"), "size"))
+        await resize(ec2, volume_id, old, whole_gib(parameters.get("size"), "size"))
     return entities.storage(await ec2.reader.volume(tenant, volume_id), ec2.reader.locate)
 
 

@@ -38,6 +38,7 @@ def _union(collections: Sequence[Collection]) -> Capabilities:
         kinds=frozenset().union(*(c.capabilities.kinds for c in collections)),
         actions=frozenset().union(*(c.capabilities.actions for c in collections)),
         mixins=frozenset().union(*(c.capabilities.mixins for c in collections)),
+        required={k: v for c in collections for k, v in c.capabilities.required.items()},
     )
 
 

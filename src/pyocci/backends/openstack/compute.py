@@ -394,11 +394,13 @@ class Computes(Collection):
             raise InvalidRequestError("a compute is a resource, not a link")
         boot_links = await self._boot_options(tenant, entity.links)
         offer = await self.catalogue.offer()
-        image = _chosen(entity.mixins, OS_TPL_SCHEME)
-        flavor = _chosen(entity.mixins, RESOURCE_TPL_SCHEME)
+        image = _chosen(entity.mixins, OS_TPL_SCHEME) or self.settings.default_image
+        flavor = _chosen(entity.mixins, RESOURCE_TPL_SCHEME) or self.settings.default_flavor
         if image is None or flavor is None:
             missing = "an os_tpl (image)" if image is None else "a resource_tpl (flavor)"
-            raise InvalidRequestError(f"choose {missing} for the compute on OpenStack")
+            raise InvalidRequestError(
+                f"choose {missing} for the compute on OpenStack (this site sets no default)"
+            )
         if flavor not in offer.flavors:
             raise InvalidRequestError(f"no flavor {flavor!r}; see the resource_tpl mixins")
         parameters: dict[str, Any] = {

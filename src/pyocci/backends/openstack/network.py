@@ -54,6 +54,7 @@ NETWORK_CAPABILITIES = Capabilities(
     kinds=frozenset({NETWORK.id}),
     actions=frozenset({UP.id, DOWN.id}),
     mixins=frozenset({IPNETWORK.id}),
+    required={NETWORK.id: (ADDRESS,)},
 )
 
 #: OCCI attributes Neutron filters on, and the Neutron field each is.

@@ -20,6 +20,8 @@ from dataclasses import dataclass, fields
 from typing import Any
 
 _TEXT = (
+    "default_image",
+    "default_flavor",
     "cloud",
     "auth_url",
     "username",
@@ -73,6 +75,10 @@ class OpenStackSettings:
     #: The most servers asked of Nova per call (an OCCI page asks for no more than
     #: it shows); Nova's own default ceiling is 1000.
     page_size: int = 1000
+    #: The image (id) and the flavor (id) of a compute created without an os_tpl or a
+    #: resource_tpl (OCCI 1.1-era tools create bare computes); None: it must name one.
+    default_image: str | None = None
+    default_flavor: str | None = None
     #: Seconds images and flavors are kept before they are read again.
     template_ttl: float = 60.0
     #: Seconds a resize may take before the request gives up.

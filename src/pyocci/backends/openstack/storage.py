@@ -37,6 +37,7 @@ from pyocci.backends.errors import (
 from pyocci.backends.openstack.api import OpenStackApi
 from pyocci.backends.openstack.collection import Collection
 from pyocci.backends.openstack.compute import Locate, tenant_tag
+from pyocci.backends.sizes import whole_gib
 from pyocci.model.entity import CORE_ID, CORE_SUMMARY, CORE_TITLE, Entity, Resource
 from pyocci.model.infrastructure import BACKUP, RESIZE, SNAPSHOT, STORAGE
 
@@ -70,18 +71,6 @@ BACKUP_PROBE_TTL = 300.0
 def storage_state(status: str | None) -> str:
     """The occi.storage.state of a Cinder volume status (anything unknown is error)."""
     return _STATES.get(status or "", "error")
-
-
-def size_of(value: Any, name: str = "occi.storage.size") -> int:
-    """A size in whole GiB; InvalidRequestError saying what to send otherwise."""
-    if isinstance(value, bool) or not isinstance(value, int | float) or value <= 0:
-        raise InvalidRequestError(f"{name} must be a positive number of GiB; got {value!r}")
-    if value != int(value):
-        raise InvalidRequestError(
-            f"Cinder sizes volumes in whole GiB; ask for {int(value)} or {int(value) + 1}, "
-            f"not {value}"
-        )
-    return int(value)
 
 
 def to_storage(volume: Any, locate: Locate) -> Resource:
@@ -205,7 +194,7 @@ class Volumes(Collection):
             raise InvalidRequestError("a storage is a resource, not a link")
         if entity.links:
             raise NotSupportedError("a storage has no links of its own on OpenStack")
-        size = size_of(entity.attributes.get("occi.storage.size"))
+        size = whole_gib(entity.attributes.get("occi.storage.size"))
         parameters: dict[str, Any] = {"size": size, "metadata": {TENANT_KEY: tenant_tag(tenant)}}
         if entity.title:
             parameters["name"] = entity.title
@@ -220,7 +209,7 @@ class Volumes(Collection):
         old = current.attributes.get("occi.storage.size")
         new = desired.attributes.get("occi.storage.size", old)
         if new != old:
-            await self._extend(volume, size_of(new))
+            await self._extend(volume, whole_gib(new))
         changes: dict[str, Any] = {}
         for attribute, field in ((CORE_TITLE, "name"), (CORE_SUMMARY, "description")):
             value = desired.attributes.get(attribute)
@@ -258,7 +247,7 @@ class Volumes(Collection):
         name = f"{volume.name or volume.id}-{stamp}"
         metadata = {TENANT_KEY: tenant_tag(tenant)}
         if action_id == RESIZE.id:
-            await self._extend(volume, size_of(parameters.get("size"), "size"))
+            await self._extend(volume, whole_gib(parameters.get("size"), "size"))
         elif action_id == SNAPSHOT.id:
             # force: Cinder snapshots an attached volume only when told to (the copy is
             # then crash-consistent, as a snapshot of a running disk is).

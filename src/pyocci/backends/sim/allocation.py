@@ -13,6 +13,7 @@ tenants on PostgreSQL while a transaction allocates from them.
 from __future__ import annotations
 
 import ipaddress
+import re
 from collections.abc import Iterable
 
 import sqlalchemy as sa
@@ -260,9 +261,16 @@ def next_device(taken: Iterable[str]) -> str:
     return _device_name(index)
 
 
-def next_interface(taken: Iterable[str]) -> str:
-    """The first free interface name: eth0, eth1..."""
+#: What a Linux network device may be called (at most 15 characters).
+_DEVICE_NAME = re.compile(r"[a-z][a-z0-9]{0,14}")
+
+
+def next_interface(taken: Iterable[str], wanted: object = None) -> str:
+    """The interface name a client asked for (`wanted`), if it is a free device name;
+    else the first free one: eth0, eth1..."""
     used = set(taken)
+    if isinstance(wanted, str) and _DEVICE_NAME.fullmatch(wanted) and wanted not in used:
+        return wanted
     index = 0
     while f"eth{index}" in used:
         index += 1

@@ -344,7 +344,9 @@ def _create_network_interface(work: Work, link: Link, entity_id: str, source: Re
     attributes.update(
         {
             "occi.networkinterface.interface": allocation.next_interface(
-                name for name in taken if isinstance(name, str)
+                (name for name in taken if isinstance(name, str)),
+                # A device name the client asked for (the cloud manages the rest).
+                link.attributes.get("occi.networkinterface.interface"),
             ),
             "occi.networkinterface.mac": mac,
             "occi.networkinterface.address": str(address),

@@ -14,13 +14,13 @@ import sqlalchemy as sa
 
 from pyocci.backends.errors import InvalidRequestError
 from pyocci.backends.sim.context import Work
-from pyocci.model.category import Mixin
+from pyocci.model.category import Mixin, occi11_term
 from pyocci.model.infrastructure import COMPUTE, OS_TPL
 from pyocci.store.tables import sim_images
 
 IMAGES = sim_images
 
-_INVALID = re.compile(r"[^a-z0-9_.\-]+")
+_INVALID = re.compile(r"[^a-z0-9_\-]+")
 
 
 def _mixin(row: sa.Row) -> Mixin:
@@ -83,11 +83,9 @@ def choices(work: Work) -> str:
 
 
 def make_term(name: str | None, fallback: str) -> str:
-    """A valid OCCI term from a name hint: lower case, runs of anything else as '-'."""
-    term = _INVALID.sub("-", (name or "").strip().lower()).strip("-._")
-    if not term:
-        term = fallback
-    return term[:64]
+    """An OCCI 1.1 term from a name hint: lower case, runs of anything else as '-'."""
+    term = _INVALID.sub("-", (name or "").strip().lower()).strip("-_")
+    return occi11_term(term or fallback)[:64]
 
 
 def save_image(

@@ -5,7 +5,7 @@ the server's configuration file can say, for example::
 
     [backend.sim]
     transition_seconds = 2
-    default_image = "ubuntu-24.04"
+    default_image = "ubuntu-24.04"   # the term ubuntu-24_04
     images = ["ubuntu-24.04", {term = "rocky-9", title = "Rocky Linux 9"}]
     resource_templates = [{term = "tiny", cores = 1, memory = 0.5}]
     quotas = {computes = 20, cores = "unlimited"}
@@ -18,7 +18,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, fields
 from typing import Any
 
-from pyocci.model.category import TERM_PATTERN, Mixin
+from pyocci.model.category import TERM_PATTERN, Mixin, occi11_term
 from pyocci.model.extensions import CRTP_SCHEME, crtp_templates, os_template, resource_template
 from pyocci.model.infrastructure import RESOURCE_TPL
 
@@ -45,12 +45,12 @@ class ImageSpec:
 
 
 DEFAULT_IMAGES = (
-    ImageSpec("ubuntu-24.04", "Ubuntu 24.04 LTS (Noble Numbat)"),
-    ImageSpec("ubuntu-22.04", "Ubuntu 22.04 LTS (Jammy Jellyfish)"),
+    ImageSpec("ubuntu-24_04", "Ubuntu 24.04 LTS (Noble Numbat)"),
+    ImageSpec("ubuntu-22_04", "Ubuntu 22.04 LTS (Jammy Jellyfish)"),
     ImageSpec("debian-12", "Debian 12 (bookworm)"),
     ImageSpec("almalinux-9", "AlmaLinux 9"),
     ImageSpec("fedora-40", "Fedora 40 Cloud Base"),
-    ImageSpec("cirros-0.6", "CirrOS 0.6 (minimal test image)"),
+    ImageSpec("cirros-0_6", "CirrOS 0.6 (minimal test image)"),
 )
 
 
@@ -92,8 +92,9 @@ class SimSettings:
     image_scheme: str = DEFAULT_IMAGE_SCHEME
     #: Images tenants make with the compute `save` action get this scheme.
     saved_image_scheme: str = DEFAULT_SAVED_IMAGE_SCHEME
-    #: The image a compute gets when the client names none; None: it must name one.
-    default_image: str | None = None
+    #: The image a compute gets when the client names none (1.1-era tools create bare
+    #: computes); the first image unless the site says otherwise; None: it must name one.
+    default_image: str | None = DEFAULT_IMAGES[0].term
     resource_templates: tuple[Mixin, ...] = field(default_factory=crtp_templates)
     #: The template a compute gets when it names neither a template nor sizes.
     default_resource_template: str | None = "small"
@@ -186,6 +187,9 @@ class SimSettings:
                 values[name] = tuple(_image(item) for item in value)
             elif name == "resource_templates":
                 values[name] = tuple(_template(template_scheme, item) for item in value)
+            elif name == "default_image":
+                # "" says: no default, a compute must name its image.
+                values[name] = occi11_term(str(value)) if value != "" else None
             elif name == "availability_zones":
                 values[name] = tuple(str(zone) for zone in value)
             elif name == "quotas":
@@ -196,6 +200,8 @@ class SimSettings:
                 values[name] = float(value)
             else:
                 values[name] = value
+        if "images" in values and "default_image" not in values:
+            values["default_image"] = values["images"][0].term if values["images"] else None
         return cls(**values)
 
     def image_mixins(self) -> tuple[Mixin, ...]:
@@ -213,10 +219,14 @@ def _reject_unknown(what: str, data: Mapping[str, Any], cls: type) -> None:
 
 
 def _image(item: Any) -> ImageSpec:
+    # Names become OCCI 1.1 terms (rOCCI-cli and jOCCI fail on a '.'); the title
+    # keeps the name as the site wrote it.
     if isinstance(item, str):
-        return ImageSpec(item)
+        return ImageSpec(occi11_term(item), None if occi11_term(item) == item else item)
     if isinstance(item, Mapping) and "term" in item and set(item) <= {"term", "title"}:
-        return ImageSpec(str(item["term"]), item.get("title"))
+        name = str(item["term"])
+        title = item.get("title") or (None if occi11_term(name) == name else name)
+        return ImageSpec(occi11_term(name), title)
     raise ValueError(f"an image is a term or a table with term and title; got {item!r}")
 
 
