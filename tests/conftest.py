@@ -11,7 +11,11 @@ from __future__ import annotations
 
 import contextlib
 import os
+import sys
+import time
 from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
 
 import pytest
 import sqlalchemy as sa
@@ -78,3 +82,30 @@ def statements() -> Callable[[sa.Engine], contextlib.AbstractContextManager[list
             sa.event.remove(engine, "before_cursor_execute", record)
 
     return log
+
+
+# --- the third-party clients' compatibility matrix -------------------------------------------
+
+_SESSION_STARTED = "pyocci_session_started"
+
+
+def pytest_sessionstart(session: pytest.Session) -> None:
+    setattr(session.config, _SESSION_STARTED, time.time())
+
+
+def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> None:
+    """When this run drove third-party clients, end with their compatibility matrix (the
+    results so far, earlier runs' cells included: CI's two stages make one matrix)."""
+    if config.cache is None:
+        return
+    directory = Path(config.cache.mkdir("interop"))
+    started = getattr(config, _SESSION_STARTED, time.time())
+    if not any(path.stat().st_mtime >= started for path in directory.glob("*.json")):
+        return
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tools"))
+    try:
+        import interop_matrix
+    finally:
+        sys.path.pop(0)
+    terminalreporter.write_sep("=", "third-party OCCI clients: compatibility matrix")
+    terminalreporter.write_line(interop_matrix.matrix(interop_matrix.load(directory)))

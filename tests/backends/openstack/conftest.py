@@ -127,6 +127,7 @@ def capped_nova(request: pytest.FixtureRequest) -> Iterator[NovaServer]:
 
 
 # Neutron's fixtures live in their own module; importing them here makes them visible.
+from cloud_fixtures import admin, cloud_config, full_nova, image  # noqa: E402, F401
 from neutron_fixtures import (  # noqa: E402, F401
     cloud_api,
     cloud_sdk,
