@@ -96,9 +96,10 @@ def pytest_sessionstart(session: pytest.Session) -> None:
 def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> None:
     """When this run drove third-party clients, end with their compatibility matrix (the
     results so far, earlier runs' cells included: CI's two stages make one matrix)."""
-    if config.cache is None:
+    cache = getattr(config, "cache", None)  # absent with -p no:cacheprovider
+    if cache is None:
         return
-    directory = Path(config.cache.mkdir("interop"))
+    directory = Path(cache.mkdir("interop"))
     started = getattr(config, _SESSION_STARTED, time.time())
     if not any(path.stat().st_mtime >= started for path in directory.glob("*.json")):
         return

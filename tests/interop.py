@@ -84,9 +84,8 @@ def _discovery(url: str) -> dict[str, Any]:
 
 def results_dir(config: pytest.Config) -> Path | None:
     """Where the scenarios leave their results (the pytest cache, ``interop/``)."""
-    if config.cache is None:
-        return None
-    return Path(config.cache.mkdir("interop"))
+    cache = getattr(config, "cache", None)  # absent with -p no:cacheprovider
+    return Path(cache.mkdir("interop")) if cache is not None else None
 
 
 #: Steps that fail because of a bug of the client itself, which no server can work

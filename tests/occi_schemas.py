@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import jsonschema
+import pytest
 import referencing
 from jsonschema_specifications import REGISTRY as META_SCHEMAS
 from referencing.jsonschema import DRAFT4
@@ -29,6 +30,9 @@ ROCCI_BASE = "http://rocci-core-5.invalid/schema/"
 
 @functools.cache
 def _registry() -> referencing.Registry:
+    if not SCHEMAS.is_dir():
+        # A clone without shared/ beside it: the check cannot run here, say so.
+        pytest.skip(f"{SCHEMAS} is missing: the JSON schemas come from shared/vectors")
     resources = [
         (
             GFD_URI,

@@ -270,13 +270,35 @@ def test_a_page_above_the_server_maximum_is_413(http: httpx.Client, population: 
     assert str(MAX_PAGE) in response.headers.get("x-occi-error", "")
 
 
-@pytest.mark.parametrize("query", ["page=1", "number=5", "page=0&number=5", "page=1&number=x"])
+@pytest.mark.parametrize(
+    "query",
+    [
+        "page=1",
+        "number=5",
+        "page=0&number=5",
+        "page=1&number=x",
+        # Numbers from the URL are range-checked: no database overflow, no int() of
+        # thousands of digits, no digits other than ASCII ones.
+        "page=99999999999999999999&number=1",
+        "page=1000000001&number=1",
+        f"page={'9' * 5000}&number=1",
+        "page=%C2%B2&number=1",
+    ],
+)
 def test_incomplete_or_invalid_paging_is_400(
     http: httpx.Client, population: Population, query: str
 ) -> None:
     response = http.get(f"/compute/?{query}", headers={"Accept": TEXT_PLAIN})
     assert response.status_code == 400, describe(response)
     assert response.headers.get("x-occi-error")
+
+
+def test_the_last_page_there_can_be_is_an_empty_page(
+    http: httpx.Client, population: Population
+) -> None:
+    response = http.get("/compute/?page=1000000000&number=1", headers={"Accept": TEXT_PLAIN})
+    assert response.status_code == 200, describe(response)
+    assert read_locations(response) == []
 
 
 # --- actions on collections (last: they change states, and put them back) ------------------

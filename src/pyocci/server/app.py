@@ -551,9 +551,19 @@ def _page_request(query: Mapping[str, str]) -> PageRequest | None:
         return None
     if page is None or number is None:
         raise BadRequestError("paging needs both page=<index, from 1> and number=<items>")
-    if not (page.isdigit() and number.isdigit()) or int(page) < 1 or int(number) < 1:
+    # At most 18 digits: int() of thousands of digits is refused, and slow before that.
+    if not all(
+        v.isascii() and v.isdigit() and len(v) <= 18 and int(v) >= 1 for v in (page, number)
+    ):
         raise BadRequestError(f"page={page!r} and number={number!r} must be whole numbers from 1")
+    if int(page) > MAX_PAGE_INDEX:
+        # Beyond this the offset no longer fits a database integer.
+        raise BadRequestError(f"page={page} is past the last page there can be ({MAX_PAGE_INDEX})")
     return PageRequest(int(page), int(number))
+
+
+#: The highest page index a listing takes: index x size stays within 64-bit integers.
+MAX_PAGE_INDEX = 10**9
 
 
 # --- building the application --------------------------------------------------------------

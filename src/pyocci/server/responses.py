@@ -155,7 +155,7 @@ def error_response(error: Exception, codec: Codec | None, dialect: Dialect = OCC
         log.exception("unexpected error", exc_info=error)
         message = "internal error; the server log has the details"
     else:
-        message = error.message if isinstance(error, OcciError) else str(error)
+        message = bounded(error.message if isinstance(error, OcciError) else str(error))
     one_line = " ".join(message.split())
     headers = {**dialect.headers, "x-occi-error": _latin1(one_line)}
     if isinstance(error, HttpError):
@@ -178,6 +178,18 @@ def error_response(error: Exception, codec: Codec | None, dialect: Dialect = OCC
         media_type="text/plain; charset=utf-8",
         headers=headers,
     )
+
+
+#: The longest error message sent: messages quote the client's input, which can be
+#: of any size, and a header of megabytes is one no client reads.
+MAX_MESSAGE = 1000
+
+
+def bounded(message: str) -> str:
+    """`message`, cut to `MAX_MESSAGE` characters, saying how much was left out."""
+    if len(message) <= MAX_MESSAGE:
+        return message
+    return f"{message[:MAX_MESSAGE]}... ({len(message) - MAX_MESSAGE} more characters)"
 
 
 def codec_named(media_type: str) -> Codec:
