@@ -52,6 +52,8 @@ class CloudOffer:
     network_address: str = "10.77.0.0/24"
     #: Whether resizing a compute through a new resource_tpl works here.
     resizes: bool = True
+    #: Whether the backend shows a compute's user data again (EC2 and Nova do not).
+    shows_user_data: bool = False
 
     @staticmethod
     def term(identifier: str) -> str:
@@ -482,6 +484,7 @@ def rocci_scenario(rocci: RocciCli, offer: CloudOffer, scenario: Scenario) -> No
         # rOCCI sends the legacy OpenStack mixins; where the backend shows the values
         # again (the sim does; EC2 and Nova do not return user data), they are intact.
         shown = {name: v for name, v in described.attributes.items() if "user" in name}
+        check(bool(shown) or not offer.shows_user_data, f"no user data shown: {described}")
         check(
             all(value == _USER_DATA_BASE64 for value in shown.values()),
             f"user data shown as {shown}, sent {_USER_DATA_BASE64}",

@@ -26,7 +26,7 @@ def cloud(request: pytest.FixtureRequest, backend_name: str, server: RunningServ
     """What the module's backend offers the clients."""
     actions = offered_actions(server.url)
     if backend_name.startswith("sim"):
-        return CloudOffer(backend_name, DEBIAN, SMALL, LARGE, actions)
+        return CloudOffer(backend_name, DEBIAN, SMALL, LARGE, actions, shows_user_data=True)
     images = request.getfixturevalue("moto").images
     return CloudOffer(
         backend_name,

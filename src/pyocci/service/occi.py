@@ -261,11 +261,9 @@ class OcciService:
             extra = memberships.get(entity.location or "", ())
             entity.mixins.extend(m for m in extra if m not in entity.mixins)
             entity.actions = [a for a in model.applicable_actions(entity) if supports(a)]
-            if isinstance(entity, Link) and entity.target_kind is None and entity.target:
+            if isinstance(entity, Link):
                 # Text renderings name it as the link's rel, which 1.1 clients require.
-                target = resolve(model, _path_of(entity.target))
-                if isinstance(target, EntityPath):
-                    entity.target_kind = target.kind.id
+                _fill_target_kind(model, entity)
         return entities
 
     # --- entities -------------------------------------------------------------------
@@ -334,9 +332,7 @@ class OcciService:
             self._link_ends(model, link)
 
     def _link_ends(self, model: Model, link: Link) -> None:
-        target = resolve(model, _path_of(link.target or ""))
-        if isinstance(target, EntityPath) and link.target_kind is None:
-            link.target_kind = target.kind.id
+        _fill_target_kind(model, link)
         source = resolve(model, _path_of(link.source or ""))
         if isinstance(source, EntityPath) and link.source_kind is None:
             link.source_kind = source.kind.id
@@ -678,6 +674,14 @@ async def _after(
         yield first
     async for batch in rest:
         yield batch
+
+
+def _fill_target_kind(model: Model, link: Link) -> None:
+    """Give a link the kind of its target, read from the target's path, when it has none."""
+    if link.target_kind is None and link.target:
+        target = resolve(model, _path_of(link.target))
+        if isinstance(target, EntityPath):
+            link.target_kind = target.kind.id
 
 
 def _imply_mixins(model: Model, entity: Entity) -> None:

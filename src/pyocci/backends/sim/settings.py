@@ -218,15 +218,18 @@ def _reject_unknown(what: str, data: Mapping[str, Any], cls: type) -> None:
         )
 
 
+def _named_image(name: str, title: str | None) -> ImageSpec:
+    """An image named as the site wrote it: the name becomes an OCCI 1.1 term (rOCCI-cli
+    and jOCCI fail on a '.'), and the title, unless given, keeps the name."""
+    term = occi11_term(name)
+    return ImageSpec(term, title or (None if term == name else name))
+
+
 def _image(item: Any) -> ImageSpec:
-    # Names become OCCI 1.1 terms (rOCCI-cli and jOCCI fail on a '.'); the title
-    # keeps the name as the site wrote it.
     if isinstance(item, str):
-        return ImageSpec(occi11_term(item), None if occi11_term(item) == item else item)
+        return _named_image(item, None)
     if isinstance(item, Mapping) and "term" in item and set(item) <= {"term", "title"}:
-        name = str(item["term"])
-        title = item.get("title") or (None if occi11_term(name) == name else name)
-        return ImageSpec(occi11_term(name), title)
+        return _named_image(str(item["term"]), item.get("title"))
     raise ValueError(f"an image is a term or a table with term and title; got {item!r}")
 
 
