@@ -6,6 +6,7 @@ import fnmatch
 import subprocess
 import sys
 import threading
+import time
 import tomllib
 from importlib import resources
 from pathlib import Path
@@ -16,7 +17,7 @@ from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 
 from pyocci.store import Database, default_database_url, metadata
-from pyocci.store.database import DEFAULT_BUSY_TIMEOUT_MS
+from pyocci.store.database import DEFAULT_BUSY_TIMEOUT_MS, MIGRATION_LOCK
 
 REPOSITORY = Path(__file__).resolve().parents[2]
 
@@ -216,3 +217,36 @@ def test_a_committed_write_survives_the_process_being_killed(tmp_path):
         ).one()
     assert tuple(row) == (1, 5)
     database.dispose()
+
+
+def test_upgrade_waits_for_another_process_migrating_longer_than_requests_wait(database_url):
+    # The holder stands for another worker in the middle of a migration: it holds the
+    # migration lock (SQLite: the write lock) well past the upgrader's busy timeout.
+    holder = Database(database_url)
+    upgrader = Database(database_url, busy_timeout_ms=100)
+    events: list[str] = []
+    locked = threading.Event()
+
+    def hold() -> None:
+        with holder.transaction() as connection:
+            holder.lock(connection, MIGRATION_LOCK)
+            connection.exec_driver_sql("CREATE TABLE migrated_first (x INTEGER)")
+            locked.set()
+            time.sleep(1)  # what a migration takes; not asserted on
+            events.append("holder commits")
+
+    thread = threading.Thread(target=hold)
+    thread.start()
+    try:
+        assert locked.wait(timeout=30)
+        upgrader.upgrade()
+        events.append("upgraded")
+    finally:
+        thread.join(timeout=30)
+        holder.dispose()
+    try:
+        assert events == ["holder commits", "upgraded"]
+        assert upgrader.current_revision() == "0001_initial"
+        assert "migrated_first" in sa.inspect(upgrader.engine).get_table_names()
+    finally:
+        upgrader.dispose()

@@ -8,6 +8,11 @@ quota, then insert) holds the write lock from its first statement and can
 never be invalidated half-way. PostgreSQL (``postgresql+psycopg://...``)
 is used as is; writers serialise per tenant with row locks (see the sim
 backend) and on shared pools with `Database.lock`.
+
+Whatever the database, every statement's parameters are checked first for
+values one of them could not keep (`pyocci.store.values`), and the driver
+errors of a full disk, a read-only or unreachable database become store
+errors, logged once per incident (`pyocci.store.faults`).
 """
 
 from __future__ import annotations
@@ -28,6 +33,10 @@ from alembic.config import Config
 from anyio import CapacityLimiter
 from sqlalchemy.engine import URL, Connection, Engine, make_url
 
+from pyocci.store.errors import StoreBusyError
+from pyocci.store.faults import Incidents, watch_faults, wrote
+from pyocci.store.values import guard_values
+
 T = TypeVar("T")
 
 #: Where the Alembic environment and revisions live, as a package resource.
@@ -43,6 +52,11 @@ DEFAULT_BUSY_TIMEOUT_MS = 5000
 
 # Execution option marking a connection whose transactions write (BEGIN IMMEDIATE).
 _WRITE_OPTION = "pyocci_write"
+
+#: How long `Database.upgrade` waits for another process's migration to finish.
+MIGRATION_WAIT_SECONDS = 600
+#: The name of the lock migrations hold (see `Database.lock`).
+MIGRATION_LOCK = "pyocci:store:migrations"
 
 
 def default_database_url() -> str:
@@ -98,6 +112,9 @@ class Database:
                 max_overflow=pool_size,
                 pool_pre_ping=True,
             )
+        guard_values(self.engine)
+        self.incidents = Incidents(self.url.render_as_string(hide_password=True))
+        watch_faults(self.engine, self.incidents)
         # More threads than pooled connections would only queue in the pool.
         self._limiter = CapacityLimiter(pool_size)
         self._writer = self.engine.execution_options(**{_WRITE_OPTION: True})
@@ -151,13 +168,17 @@ class Database:
         On SQLite it holds the write lock from the start (``BEGIN IMMEDIATE``).
         """
         with self._writer.begin() as connection:
+            wrote(connection)  # forget what an earlier transaction on it did
             yield connection
+            changed = wrote(connection)
+        self.incidents.succeeded(wrote=changed)
 
     @contextmanager
     def reading(self) -> Iterator[Connection]:
         """A read-only transaction: one consistent snapshot, no write lock."""
         with self.engine.begin() as connection:
             yield connection
+        self.incidents.succeeded(wrote=False)
 
     def lock(self, connection: Connection, name: str) -> None:
         """Serialise writers on `name` until the transaction ends (a shared address pool).
@@ -225,11 +246,49 @@ class Database:
         return config
 
     def upgrade(self, revision: str = "head") -> None:
-        """Bring the schema to `revision` (the newest by default); a no-op when it is there."""
+        """Bring the schema to `revision` (the newest by default); a no-op when it is there.
+
+        Processes that start together (a server's workers, servers on several hosts)
+        take turns: each migrates holding a database lock, PostgreSQL's advisory
+        lock `MIGRATION_LOCK` or SQLite's write lock, so the first one migrates and
+        the others find the schema done. Each waits up to `MIGRATION_WAIT_SECONDS`
+        for the one before it (`StoreBusyError` after that).
+        """
         config = self.alembic_config()
-        with self.transaction() as connection:
-            config.attributes["connection"] = connection
-            command.upgrade(config, revision)
+        try:
+            with (
+                self._writer.connect() as connection,
+                self._waiting_for_migrations(connection),
+                connection.begin(),
+            ):
+                if self.is_postgresql:
+                    connection.exec_driver_sql(
+                        f"SET LOCAL lock_timeout = '{MIGRATION_WAIT_SECONDS}s'"
+                    )
+                self.lock(connection, MIGRATION_LOCK)
+                config.attributes["connection"] = connection
+                command.upgrade(config, revision)
+        except StoreBusyError as error:
+            raise StoreBusyError(
+                f"the schema could not be upgraded: the database stayed locked by another "
+                f"process (a migration waits up to {MIGRATION_WAIT_SECONDS} s): {error.detail}",
+                detail=error.detail,
+            ) from error
+
+    @contextmanager
+    def _waiting_for_migrations(self, connection: Connection) -> Iterator[None]:
+        """On SQLite, wait for the write lock as long as a migration may take (the
+        busy timeout of requests is much shorter), on this connection only."""
+        if not self.is_sqlite:
+            yield
+            return
+        driver = connection.connection.driver_connection
+        assert driver is not None
+        driver.execute(f"PRAGMA busy_timeout={MIGRATION_WAIT_SECONDS * 1000}")
+        try:
+            yield
+        finally:
+            driver.execute(f"PRAGMA busy_timeout={int(self.busy_timeout_ms)}")
 
     def current_revision(self) -> str | None:
         """The revision the database is at, or None before the first upgrade."""
