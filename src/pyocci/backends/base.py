@@ -8,7 +8,8 @@ allows, and raises the errors in `pyocci.backends.errors`.
 
 Sync cloud SDKs (boto3, openstacksdk, pyone) must not block the event
 loop: call them through `Backend.run_blocking`, which runs them in a
-bounded thread pool.
+bounded thread pool and tells the request's deadline (`deadline`) that the
+cloud answered.
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ from typing import Any, TypeVar
 import anyio.to_thread
 from anyio import CapacityLimiter
 
+from pyocci.backends.deadline import cloud_answered
 from pyocci.model.category import Mixin
 from pyocci.model.entity import Entity
 from pyocci.model.registry import Model
@@ -153,6 +155,8 @@ class Backend(ABC):
 
     #: The name used in the server configuration (``backend = "sim"``).
     name: str = ""
+    #: Seconds clients are told to wait (``Retry-After``) when this cloud fails them.
+    retry_after: int = 5
 
     def __init__(self, *, model: Model, blocking_threads: int = 16) -> None:
         #: The standard model: kinds, their locations, what links may join.
@@ -187,9 +191,15 @@ class Backend(ABC):
         return None
 
     async def run_blocking(self, function: Callable[..., T], *args: Any, **kwargs: Any) -> T:
-        """Run a blocking SDK call in the thread pool, off the event loop."""
+        """Run a blocking SDK call in the thread pool, off the event loop.
+
+        When the request's deadline passes the call is abandoned, not waited for: its
+        thread ends when the SDK's own timeouts say so. An answer renews the deadline.
+        """
         call = functools.partial(function, *args, **kwargs)
-        return await anyio.to_thread.run_sync(call, limiter=self._limiter)
+        result = await anyio.to_thread.run_sync(call, limiter=self._limiter, abandon_on_cancel=True)
+        cloud_answered()
+        return result
 
     @abstractmethod
     async def provider_mixins(self, tenant: Tenant) -> Sequence[Mixin]:

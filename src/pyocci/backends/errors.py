@@ -6,7 +6,13 @@ from pyocci.model.errors import OcciError
 
 
 class BackendError(OcciError):
-    """Base class of the errors backends raise on purpose."""
+    """Base class of the errors backends raise on purpose. `cloud_code` is the cloud's
+    own name for the refusal (EC2's ``InvalidSubnetID.NotFound``), when it gave one, for
+    backends that act on it."""
+
+    def __init__(self, message: str, *, cloud_code: str | None = None) -> None:
+        super().__init__(message)
+        self.cloud_code = cloud_code
 
 
 class NotSupportedError(BackendError):
@@ -32,6 +38,8 @@ class InvalidRequestError(BackendError):
 class BackendUnavailableError(BackendError):
     """The cloud cannot be reached or is throttling: 503 with Retry-After."""
 
-    def __init__(self, message: str, *, retry_after: int = 5) -> None:
-        super().__init__(message)
+    def __init__(
+        self, message: str, *, retry_after: int = 5, cloud_code: str | None = None
+    ) -> None:
+        super().__init__(message, cloud_code=cloud_code)
         self.retry_after = retry_after

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pyocci.backends.base import Backend
+from pyocci.backends.bounded import DeadlineBackend
 from pyocci.model.registry import Model
 from pyocci.server.config import ConfigError, ServerConfig
 from pyocci.store.database import Database
@@ -10,11 +11,13 @@ from pyocci.store.database import Database
 BACKENDS = ("sim", "ec2", "openstack")
 
 
-async def open_backend(config: ServerConfig, model: Model, database: Database) -> Backend:
-    """Build and open the configured backend; ConfigError for an unknown name or settings."""
+async def open_backend(config: ServerConfig, model: Model, database: Database) -> DeadlineBackend:
+    """Build and open the configured backend, every call bounded by ``[limits]
+    cloud_deadline`` (the backend itself is its `inner`); ConfigError for an unknown
+    name or settings."""
     backend = build_backend(config, model, database)
     await backend.open()
-    return backend
+    return DeadlineBackend(backend, config.limits.cloud_deadline)
 
 
 def check_backend(config: ServerConfig) -> None:
@@ -48,9 +51,13 @@ def build_backend(config: ServerConfig, model: Model, database: Database) -> Bac
             ) from None
         try:
             ec2_settings = Ec2Settings.from_dict(dict(config.backend_settings))
+            # EC2's own timeouts must fit in the deadline: checked here, before serving.
+            ec2_settings.call_timeouts(config.limits.cloud_deadline)
         except (ValueError, TypeError) as error:
             raise ConfigError(f"backend_settings for ec2: {error}") from None
-        backend = Ec2Backend(model=model, settings=ec2_settings)
+        backend = Ec2Backend(
+            model=model, settings=ec2_settings, deadline=config.limits.cloud_deadline
+        )
     elif config.backend == "openstack":
         try:
             from pyocci.backends.openstack.backend import OpenStackBackend
@@ -70,7 +77,9 @@ def build_backend(config: ServerConfig, model: Model, database: Database) -> Bac
                 "Keystone tokens through, so [auth] method must be 'keystone', not "
                 f"{config.auth.method!r}"
             )
-        backend = OpenStackBackend(model=model, settings=openstack_settings)
+        backend = OpenStackBackend(
+            model=model, settings=openstack_settings, deadline=config.limits.cloud_deadline
+        )
     else:
         raise ConfigError(
             f"backend {config.backend!r} is not available; choose one of {', '.join(BACKENDS)}"

@@ -1,4 +1,5 @@
-"""The EC2 backend's pure parts: settings, error translation, ids, state mapping."""
+"""The EC2 backend's pure parts: settings (retries and timeouts too), error translation,
+ids, state mapping."""
 
 from __future__ import annotations
 
@@ -9,8 +10,8 @@ from botocore.exceptions import ClientError, EndpointConnectionError
 from pyocci.backends.ec2 import ids
 from pyocci.backends.ec2.api import parse_timestamp
 from pyocci.backends.ec2.entities import compute_state, ec2_states_for
-from pyocci.backends.ec2.errors import translate
-from pyocci.backends.ec2.settings import Ec2Settings
+from pyocci.backends.ec2.errors import invalid_answer, translate
+from pyocci.backends.ec2.settings import Ec2Settings, backoff_allowance
 from pyocci.backends.errors import (
     BackendUnavailableError,
     ConflictError,
@@ -117,3 +118,39 @@ def test_ec2_timestamps_parse_as_botocore_reads_them() -> None:
         assert parse_timestamp(text).tzinfo is not None
     assert parse_timestamp("2026-11-22T05:54:32").tzinfo is not None
     assert parse_timestamp(1_700_000_000) == botocore.utils.parse_timestamp(1_700_000_000)
+
+
+# --- retries and timeouts: counted as they are made, within the cloud deadline ----------------
+
+
+def test_max_attempts_counts_every_attempt_and_the_read_timeout_fits_the_deadline():
+    settings = Ec2Settings.from_dict({"max_attempts": 2, "connect_timeout": 5})
+    # 30 s, less up to 1 s of botocore's pause before the second attempt, in two
+    # attempts of 5 s to connect and the rest to read.
+    assert settings.call_timeouts(30) == (5.0, 9.5)
+    assert backoff_allowance(1) == 0
+    assert backoff_allowance(3) == 1 + 2
+
+
+def test_timeouts_given_must_fit_the_deadline_and_the_message_says_what_to_change():
+    fitting = Ec2Settings.from_dict({"max_attempts": 1, "connect_timeout": 2, "read_timeout": 8})
+    assert fitting.call_timeouts(10) == (2.0, 8.0)
+    with pytest.raises(ValueError, match=r"cloud_deadline \(9 s\).*raise cloud_deadline"):
+        fitting.call_timeouts(9)
+    crowded = Ec2Settings.from_dict({"max_attempts": 4, "connect_timeout": 5})
+    with pytest.raises(ValueError, match="leaves no time to read"):
+        crowded.call_timeouts(20)
+
+
+def test_translated_errors_keep_ec2s_code():
+    error = translate(client_error("InvalidSubnetID.NotFound"), missing=InvalidRequestError)
+    assert isinstance(error, InvalidRequestError)
+    assert error.cloud_code == "InvalidSubnetID.NotFound"
+    assert translate(client_error("Unavailable", 503)).cloud_code == "Unavailable"
+
+
+def test_an_answer_that_is_not_ec2s_names_the_call_and_blames_the_endpoint():
+    error = invalid_answer("describe_instances", "the answer has no request id", 4)
+    assert isinstance(error, BackendUnavailableError) and error.retry_after == 4
+    assert "answered DescribeInstances" in str(error)
+    assert "the answer has no request id" in str(error)

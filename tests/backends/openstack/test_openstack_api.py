@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import socket
 
+import anyio
 import openstack.exceptions as sdk_exceptions
 import pytest
 import requests
@@ -20,6 +21,7 @@ from pyocci.backends.errors import (
 from pyocci.backends.openstack import OpenStackBackend, OpenStackSettings
 from pyocci.backends.openstack.api import translate
 from pyocci.model import standard_model
+from reliability.cloudfaults import silent_endpoint
 
 pytestmark = pytest.mark.anyio
 
@@ -97,3 +99,18 @@ async def test_a_cloud_missing_from_clouds_yaml_is_named(tmp_path, monkeypatch) 
     with pytest.raises(BackendUnavailableError, match=r"configuration is wrong.*no-such-cloud"):
         await backend.provider_mixins(Tenant("alice"))
     await backend.close()
+
+
+async def test_a_silent_cloud_is_unavailable_after_the_deadline_not_never() -> None:
+    # Every HTTP request waits at most the deadline (openstacksdk's api_timeout).
+    with silent_endpoint() as silent:
+        settings = OpenStackSettings(
+            token="admin:admin", compute_endpoint=f"{silent}/v2.1", image_endpoint=silent
+        )
+        backend = OpenStackBackend(model=standard_model(), settings=settings, deadline=1)
+        await backend.open()
+        try:
+            with anyio.fail_after(20), pytest.raises(BackendUnavailableError, match="OpenStack"):
+                await backend.provider_mixins(Tenant("alice"))
+        finally:
+            await backend.close()

@@ -20,8 +20,8 @@ async def test_openstack_is_chosen_and_no_call_is_made_at_start() -> None:
     settings = {"token": "admin:admin", "compute_endpoint": "http://127.0.0.1:9/v2.1"}
     config = ServerConfig(backend="openstack", backend_settings=settings)
     backend = await open_backend(config, standard_model(), database=None)  # type: ignore[arg-type]
-    assert isinstance(backend, OpenStackBackend)
-    assert backend.settings.compute_endpoint == "http://127.0.0.1:9/v2.1"
+    assert isinstance(backend.inner, OpenStackBackend)
+    assert backend.inner.settings.compute_endpoint == "http://127.0.0.1:9/v2.1"
     await backend.close()
 
 

@@ -3,17 +3,24 @@
 The backend keeps no copy of the cloud: every entity is read from EC2 when
 asked for, so changes made in the console or with the AWS CLI show at
 once. Only the templates (AMIs, instance types) are cached, for
-`template_ttl` seconds. Titles and summaries live in EC2 tags, link
-metadata in tags of the source instance (`linkmeta`); user mixins are the
-store's, as for any backend.
+`template_ttl` seconds; the VPC, subnet and groups new resources get are
+kept until EC2 says they are gone (`placement`). Titles and summaries live
+in EC2 tags, link metadata in tags of the source instance (`linkmeta`);
+user mixins are the store's, as for any backend.
+
+An answer of EC2's that lacks what the backend reads from it is EC2's
+failure, not the server's: 503, and the traceback in the log.
 """
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Mapping, Sequence
+import logging
+from collections.abc import AsyncIterator, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from typing import Any
 
 from pyocci.backends.base import ActionOutcome, Backend, Capabilities, Query, Tenant
+from pyocci.backends.deadline import DEFAULT_DEADLINE
 from pyocci.backends.ec2 import compute, ids, linkmeta, network, security, storage
 from pyocci.backends.ec2.api import Ec2Api
 from pyocci.backends.ec2.catalogue import CAPABILITIES, Catalogue
@@ -22,7 +29,7 @@ from pyocci.backends.ec2.placement import Placement
 from pyocci.backends.ec2.reading import Reader
 from pyocci.backends.ec2.settings import Ec2Settings
 from pyocci.backends.ec2.tenancy import Tenancy
-from pyocci.backends.errors import EntityNotFoundError, NotSupportedError
+from pyocci.backends.errors import BackendUnavailableError, EntityNotFoundError, NotSupportedError
 from pyocci.model.category import Mixin
 from pyocci.model.entity import CORE_SOURCE, Entity, Link, Resource
 from pyocci.model.extensions import SECURITYGROUP, SECURITYGROUPLINK
@@ -35,18 +42,27 @@ from pyocci.model.infrastructure import (
 )
 from pyocci.model.registry import Model
 
+log = logging.getLogger("pyocci.backends.ec2")
+
 
 class Ec2Backend(Backend):
-    """EC2 through boto3, every call in the backend's thread pool."""
+    """EC2 through boto3, every call in the backend's thread pool, each ending within
+    `deadline` seconds (the server's cloud deadline), retries included."""
 
     name = "ec2"
 
     def __init__(
-        self, *, model: Model, settings: Ec2Settings | None = None, blocking_threads: int = 16
+        self,
+        *,
+        model: Model,
+        settings: Ec2Settings | None = None,
+        blocking_threads: int = 16,
+        deadline: float = DEFAULT_DEADLINE,
     ) -> None:
         super().__init__(model=model, blocking_threads=blocking_threads)
         self.settings = settings if settings is not None else Ec2Settings()
-        api = Ec2Api(self.settings, self.run_blocking)
+        self.retry_after = self.settings.retry_after
+        api = Ec2Api(self.settings, self.run_blocking, deadline)
         catalogue = Catalogue(api, self.settings)
         placement = Placement(api, self.settings)
         tenancy = Tenancy(self.settings)
@@ -65,25 +81,51 @@ class Ec2Backend(Backend):
 
     # --- reading ---------------------------------------------------------------------------
 
+    @contextmanager
+    def _answers(self, what: str) -> Iterator[None]:
+        """Turn an EC2 answer lacking a field the backend reads into a 503."""
+        try:
+            yield
+        except (KeyError, IndexError) as error:
+            missing = f"the field {error.args[0]!r}" if isinstance(error, KeyError) else "an item"
+            log.exception("EC2's answer while %s lacks %s", what, missing)
+            raise BackendUnavailableError(
+                f"EC2's answer while {what} lacks {missing}, which every EC2 answer of the "
+                "kind has; the EC2 endpoint is not working, or is not EC2",
+                retry_after=self.retry_after,
+            ) from None
+
     async def provider_mixins(self, tenant: Tenant) -> Sequence[Mixin]:
         """The AMIs and instance types offered (cached for `template_ttl`)."""
-        return (await self.ec2.catalogue.offer()).mixins()
+        with self._answers("reading the templates"):
+            return (await self.ec2.catalogue.offer()).mixins()
 
-    def list_entities(self, tenant: Tenant, query: Query) -> AsyncIterator[Entity]:
+    async def list_entities(self, tenant: Tenant, query: Query) -> AsyncIterator[Entity]:
         """The tenant's entities, read live, one EC2 call per page and kind."""
-        return self.ec2.reader.listing(tenant, query)
+        listing = self.ec2.reader.listing(tenant, query)
+        try:
+            with self._answers("listing"):
+                async for entity in listing:
+                    yield entity
+        finally:
+            await listing.aclose()  # type: ignore[attr-defined]
 
     async def get_entity(self, tenant: Tenant, kind_id: str, entity_id: str) -> Entity:
         """The entity with this id, if it is of this kind (or a sub-kind)."""
         parsed = ids.parse(entity_id)
         if parsed is None or not self.model.is_kind_of(parsed.kind, kind_id):
             raise EntityNotFoundError(f"no {kind_id.rsplit('#', 1)[-1]} with id {entity_id!r}")
-        return await self.ec2.reader.get(tenant, parsed, entity_id)
+        with self._answers(f"reading {entity_id}"):
+            return await self.ec2.reader.get(tenant, parsed, entity_id)
 
     # --- writing ---------------------------------------------------------------------------
 
     async def create_entity(self, tenant: Tenant, entity: Entity) -> Entity:
         """Create the EC2 resource; its id is EC2's (the id asked for is not kept)."""
+        with self._answers("creating"):
+            return await self._create(tenant, entity)
+
+    async def _create(self, tenant: Tenant, entity: Entity) -> Entity:
         kind = entity.kind
         if isinstance(entity, Resource):
             if entity.links and kind != COMPUTE.id:
@@ -107,6 +149,10 @@ class Ec2Backend(Backend):
 
     async def update_entity(self, tenant: Tenant, current: Entity, desired: Entity) -> Entity:
         """Resize, retitle, change rules; links keep what they are."""
+        with self._answers(f"updating {current.id}"):
+            return await self._update(tenant, current, desired)
+
+    async def _update(self, tenant: Tenant, current: Entity, desired: Entity) -> Entity:
         kind = current.kind
         if kind == COMPUTE.id:
             return await compute.update(self.ec2, tenant, current, desired)
@@ -141,6 +187,10 @@ class Ec2Backend(Backend):
 
     async def delete_entity(self, tenant: Tenant, entity: Entity) -> None:
         """Terminate, delete, detach or release."""
+        with self._answers(f"deleting {entity.id}"):
+            await self._delete(tenant, entity)
+
+    async def _delete(self, tenant: Tenant, entity: Entity) -> None:
         kind, entity_id = entity.kind, entity.id or ""
         if kind == COMPUTE.id:
             await compute.delete(self.ec2, tenant, entity_id)
@@ -167,6 +217,12 @@ class Ec2Backend(Backend):
         self, tenant: Tenant, entity: Entity, action_id: str, parameters: Mapping[str, Any]
     ) -> ActionOutcome:
         """Compute actions, and storage backup, snapshot and resize."""
+        with self._answers(f"performing {action_id.rsplit('#', 1)[-1]} on {entity.id}"):
+            return await self._trigger(tenant, entity, action_id, parameters)
+
+    async def _trigger(
+        self, tenant: Tenant, entity: Entity, action_id: str, parameters: Mapping[str, Any]
+    ) -> ActionOutcome:
         if entity.kind == COMPUTE.id:
             return await compute.trigger(self.ec2, tenant, entity, action_id, parameters)
         if entity.kind == STORAGE.id:

@@ -24,6 +24,7 @@ from pyocci.backends.ec2 import entities, ids, linkmeta, network, storage
 from pyocci.backends.ec2.catalogue import OS_TPL_SCHEME, RESOURCE_TPL_SCHEME, type_named
 from pyocci.backends.ec2.context import Ec2, target_id
 from pyocci.backends.ec2.entities import compute_state
+from pyocci.backends.ec2.placement import Place
 from pyocci.backends.errors import (
     ConflictError,
     EntityNotFoundError,
@@ -98,7 +99,6 @@ async def create(ec2: Ec2, tenant: Tenant, entity: Resource) -> Resource:
         offered = ", ".join(mixin.term for mixin in offer.images.values()) or "none"
         raise InvalidRequestError(f"choose an os_tpl (an AMI) for the compute; offered: {offered}")
     instance_type = _chosen_type(entity.mixins) or settings.default_instance_type
-    place = await ec2.placement.place()
     links = list(entity.links)
     await _check_targets(ec2, tenant, links)
     groups = [
@@ -112,22 +112,12 @@ async def create(ec2: Ec2, tenant: Tenant, entity: Resource) -> Resource:
         for link in links
         if link.kind == NETWORKINTERFACE.id
     ]
-    primary = next((subnet for subnet in subnets if subnet is not None), place.subnet_id)
     tags = ec2.tenancy.tags(tenant, entity.title, entity.attributes.get(CORE_SUMMARY))
     parameters: dict[str, Any] = {
         "ImageId": image,
         "InstanceType": instance_type,
         "MinCount": 1,
         "MaxCount": 1,
-        "NetworkInterfaces": [
-            {
-                "DeviceIndex": 0,
-                "SubnetId": primary,
-                "Groups": groups or list(place.group_ids),
-                "AssociatePublicIpAddress": settings.public_ip_on_launch,
-                "DeleteOnTermination": True,
-            }
-        ],
         "TagSpecifications": [
             *ec2.tenancy.specification("instance", tags),
             *ec2.tenancy.specification("volume", ec2.tenancy.tags(tenant)),
@@ -142,7 +132,25 @@ async def create(ec2: Ec2, tenant: Tenant, entity: Resource) -> Resource:
     key_name = await _key_name(ec2, entity.attributes)
     if key_name is not None:
         parameters["KeyName"] = key_name
-    response = await ec2.api.call("run_instances", missing=InvalidRequestError, **parameters)
+
+    async def launch(place: Place) -> tuple[str, dict[str, Any]]:
+        primary = next((subnet for subnet in subnets if subnet is not None), place.subnet_id)
+        interface = {
+            "DeviceIndex": 0,
+            "SubnetId": primary,
+            "Groups": groups or list(place.group_ids),
+            "AssociatePublicIpAddress": settings.public_ip_on_launch,
+            "DeleteOnTermination": True,
+        }
+        response = await ec2.api.call(
+            "run_instances",
+            missing=InvalidRequestError,
+            NetworkInterfaces=[interface],
+            **parameters,
+        )
+        return primary, response
+
+    primary, response = await ec2.placement.using(launch)
     launched = response["Instances"][0]
     instance_id = launched["InstanceId"]
     others = [link for link in links if link.kind != SECURITYGROUPLINK.id]

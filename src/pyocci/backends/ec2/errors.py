@@ -96,6 +96,17 @@ def is_missing(code: str) -> bool:
     return code.endswith(".NotFound") or code.endswith(".Malformed")
 
 
+def invalid_answer(operation: str, detail: str, retry_after: int) -> BackendUnavailableError:
+    """The error for an answer to `operation` that is not one EC2 gives: the endpoint (or
+    something between it and the server) is broken, which is no fault of the client's."""
+    action = "".join(word.title() for word in operation.split("_"))
+    return BackendUnavailableError(
+        f"the EC2 endpoint answered {action} with something that is not an EC2 answer "
+        f"({detail}); the endpoint, or a proxy in front of it, is not working",
+        retry_after=retry_after,
+    )
+
+
 def translate(
     error: Exception,
     *,
@@ -132,19 +143,21 @@ def _from_client_error(
     if code in THROTTLING:
         # Throttling wants a short pause; an outage a longer one.
         wait = 1 if "Limit" in code or code.startswith("Throttl") else retry_after
-        return BackendUnavailableError(message, retry_after=wait)
+        return BackendUnavailableError(message, retry_after=wait, cloud_code=code)
     if code in CREDENTIALS:
         return BackendUnavailableError(
-            f"the server's EC2 credentials were refused ({message})", retry_after=retry_after
+            f"the server's EC2 credentials were refused ({message})",
+            retry_after=retry_after,
+            cloud_code=code,
         )
     if code in UNSUPPORTED:
-        return NotSupportedError(message)
+        return NotSupportedError(message, cloud_code=code)
     if code in QUOTAS or code.endswith("LimitExceeded"):
-        return QuotaExceededError(message)
+        return QuotaExceededError(message, cloud_code=code)
     if code in CONFLICTS or code.endswith(".InUse"):
-        return ConflictError(message)
+        return ConflictError(message, cloud_code=code)
     if is_missing(code):
-        return missing(message)
+        return missing(message, cloud_code=code)
     if isinstance(status, int) and status >= 500:
-        return BackendUnavailableError(message, retry_after=retry_after)
-    return InvalidRequestError(message)
+        return BackendUnavailableError(message, retry_after=retry_after, cloud_code=code)
+    return InvalidRequestError(message, cloud_code=code)

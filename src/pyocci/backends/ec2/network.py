@@ -14,6 +14,7 @@ from typing import Any
 from pyocci.backends.base import Tenant
 from pyocci.backends.ec2 import entities, ids, linkmeta
 from pyocci.backends.ec2.context import Ec2, source_instance
+from pyocci.backends.ec2.placement import Place
 from pyocci.backends.ec2.storage import retitle
 from pyocci.backends.errors import ConflictError, InvalidRequestError
 from pyocci.model.entity import CORE_SUMMARY, Entity, Link, Resource
@@ -22,21 +23,25 @@ from pyocci.model.entity import CORE_SUMMARY, Entity, Link, Resource
 async def create(ec2: Ec2, tenant: Tenant, entity: Resource) -> Resource:
     """Create a subnet of the VPC with the CIDR in occi.network.address."""
     cidr = entity.attributes.get("occi.network.address")
-    place = await ec2.placement.place()
     if not isinstance(cidr, str) or not cidr:
+        vpc_id = (await ec2.placement.place()).vpc_id
         raise InvalidRequestError(
-            f"a network on EC2 is a subnet of {place.vpc_id}: give occi.network.address, "
+            f"a network on EC2 is a subnet of {vpc_id}: give occi.network.address, "
             "a CIDR inside the VPC's range (e.g. 172.31.200.0/24)"
         )
     tags = ec2.tenancy.tags(tenant, entity.title, entity.attributes.get(CORE_SUMMARY))
-    response = await ec2.api.call(
-        "create_subnet",
-        missing=InvalidRequestError,
-        VpcId=place.vpc_id,
-        CidrBlock=cidr,
-        AvailabilityZone=place.zone,
-        TagSpecifications=ec2.tenancy.specification("subnet", tags),
-    )
+
+    async def make(place: Place) -> dict[str, Any]:
+        return await ec2.api.call(
+            "create_subnet",
+            missing=InvalidRequestError,
+            VpcId=place.vpc_id,
+            CidrBlock=cidr,
+            AvailabilityZone=place.zone,
+            TagSpecifications=ec2.tenancy.specification("subnet", tags),
+        )
+
+    response = await ec2.placement.using(make)
     return entities.network(response["Subnet"], ec2.reader.locate)
 
 

@@ -23,7 +23,7 @@ from pyocci.backends.ec2.catalogue import (
     Catalogue,
     type_named,
 )
-from pyocci.backends.ec2.placement import Placement
+from pyocci.backends.ec2.placement import Place, Placement
 from pyocci.backends.ec2.tenancy import NAME_TAG, Tenancy
 from pyocci.backends.errors import EntityNotFoundError
 from pyocci.model.entity import CORE_ID, CORE_SOURCE, CORE_TITLE, Entity, Resource
@@ -260,8 +260,11 @@ class Reader:
         self, tenant: Tenant, query: Query, wanted: int | None
     ) -> AsyncIterator[Entity]:
         yield entities.public_network(self.locate)
-        place = await self.placement.place()
-        shared = await self.api.call("describe_subnets", SubnetIds=[place.subnet_id])
+
+        async def shared_subnet(place: Place) -> tuple[Place, dict[str, Any]]:
+            return place, await self.api.call("describe_subnets", SubnetIds=[place.subnet_id])
+
+        place, shared = await self.placement.using(shared_subnet)
         for subnet in shared.get("Subnets", ()):
             yield entities.network(subnet, self.locate)
         if not self.tenancy.by_tag:
@@ -277,8 +280,11 @@ class Reader:
     async def _groups(
         self, tenant: Tenant, query: Query, wanted: int | None
     ) -> AsyncIterator[Entity]:
-        place = await self.placement.place()
-        shared = await self.api.call("describe_security_groups", GroupIds=list(place.group_ids))
+        async def shared_groups(place: Place) -> tuple[Place, dict[str, Any]]:
+            groups = list(place.group_ids)
+            return place, await self.api.call("describe_security_groups", GroupIds=groups)
+
+        place, shared = await self.placement.using(shared_groups)
         for group in shared.get("SecurityGroups", ()):
             yield entities.security_group(group, self.locate)
         filters = self.tenancy.filters(tenant) + _simple_filters(query, "group-id")

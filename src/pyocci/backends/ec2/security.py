@@ -15,6 +15,7 @@ from pyocci.backends.base import Tenant
 from pyocci.backends.ec2 import entities, ids, linkmeta
 from pyocci.backends.ec2.context import Ec2, source_instance, target_id
 from pyocci.backends.ec2.network import primary_interface
+from pyocci.backends.ec2.placement import Place
 from pyocci.backends.ec2.storage import retitle
 from pyocci.backends.errors import ConflictError, InvalidRequestError
 from pyocci.backends.securityrules import normalise_rules
@@ -61,19 +62,22 @@ async def _apply_rules(ec2: Ec2, group_id: str, current: list[dict], desired: li
 async def create(ec2: Ec2, tenant: Tenant, entity: Resource) -> Resource:
     """Create a group in the VPC and give it exactly the rules asked for."""
     rules = normalise_rules(entity.attributes.get(RULES, []))
-    place = await ec2.placement.place()
     name = entity.title or f"occi-{uuid.uuid4().hex[:12]}"
     summary = entity.attributes.get(CORE_SUMMARY)
-    created = await ec2.api.call(
-        "create_security_group",
-        missing=InvalidRequestError,
-        GroupName=name,
-        Description=summary or f"OCCI security group {name}",
-        VpcId=place.vpc_id,
-        TagSpecifications=ec2.tenancy.specification(
-            "security-group", ec2.tenancy.tags(tenant, entity.title)
-        ),
-    )
+
+    async def make(place: Place) -> dict[str, Any]:
+        return await ec2.api.call(
+            "create_security_group",
+            missing=InvalidRequestError,
+            GroupName=name,
+            Description=summary or f"OCCI security group {name}",
+            VpcId=place.vpc_id,
+            TagSpecifications=ec2.tenancy.specification(
+                "security-group", ec2.tenancy.tags(tenant, entity.title)
+            ),
+        )
+
+    created = await ec2.placement.using(make)
     group_id = created["GroupId"]
     try:
         group = await ec2.reader.group(tenant, group_id)

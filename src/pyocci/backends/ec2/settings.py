@@ -21,7 +21,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, fields
-from typing import Any
+from typing import Any, NamedTuple
 
 #: Instance types offered when the configuration names none.
 DEFAULT_INSTANCE_TYPES = (
@@ -42,6 +42,19 @@ KEY_POLICIES = ("import", "fixed", "none")
 _EC2_ID = re.compile(r"[a-z]+-[0-9a-f]{8,17}")
 
 
+class CallTimeouts(NamedTuple):
+    """botocore's timeouts for one attempt of an EC2 call, in seconds."""
+
+    connect: float
+    read: float
+
+
+def backoff_allowance(attempts: int) -> float:
+    """The longest botocore's standard retry mode sleeps between `attempts` attempts:
+    up to 1, 2, 4... seconds (each at most 20) before the second, third... attempt."""
+    return float(sum(min(2 ** (n - 1), 20) for n in range(1, attempts)))
+
+
 @dataclass(frozen=True, slots=True)
 class Ec2Settings:
     """Everything the EC2 backend is told by the server configuration.
@@ -53,6 +66,10 @@ class Ec2Settings:
     an SSH key given at creation: ``"import"`` (imported once as a key pair
     named after its fingerprint), ``"fixed"`` (always `key_name`; keys from
     clients are refused) or ``"none"`` (no key pairs at all).
+
+    `max_attempts` is the number of attempts each EC2 call gets in all (the
+    first and the retries), and `read_timeout`, when not given, is what the
+    server's cloud deadline leaves each attempt (`call_timeouts`).
     """
 
     region: str = "us-east-1"
@@ -77,7 +94,7 @@ class Ec2Settings:
     public_ip_on_launch: bool = False
     hibernation: bool = False
     connect_timeout: float = 5.0
-    read_timeout: float = 60.0
+    read_timeout: float | None = None
     max_attempts: int = 2
     retry_after: int = 5
     wait_seconds: float = 300.0
@@ -97,6 +114,34 @@ class Ec2Settings:
         settings = cls(**values)
         settings._check()
         return settings
+
+    def call_timeouts(self, deadline: float) -> CallTimeouts:
+        """The connect and read timeouts of one attempt, such that every attempt of a call,
+        and botocore's pauses between them, fit within `deadline` seconds: then an EC2
+        call the deadline gave up on ends by itself by then too. ValueError, saying what
+        to change, when the configured timeouts do not fit."""
+        attempts = self.max_attempts
+        budget = deadline - backoff_allowance(attempts)
+        if self.read_timeout is None:
+            read = budget / attempts - self.connect_timeout
+            if read < 0.1:
+                raise ValueError(
+                    f"max_attempts ({attempts}) x connect_timeout ({self.connect_timeout:g} s) "
+                    f"leaves no time to read EC2's answers within [limits] cloud_deadline "
+                    f"({deadline:g} s); lower connect_timeout or max_attempts, or raise "
+                    "cloud_deadline"
+                )
+            return CallTimeouts(self.connect_timeout, read)
+        longest = attempts * (self.connect_timeout + self.read_timeout)
+        if longest > budget:
+            raise ValueError(
+                f"max_attempts ({attempts}) x (connect_timeout {self.connect_timeout:g} s + "
+                f"read_timeout {self.read_timeout:g} s), with botocore's pauses between "
+                f"attempts, is longer than [limits] cloud_deadline ({deadline:g} s): EC2 calls "
+                "would go on after clients were answered 503; lower them (or leave "
+                "read_timeout out to fit it to the deadline), or raise cloud_deadline"
+            )
+        return CallTimeouts(self.connect_timeout, self.read_timeout)
 
     def _check(self) -> None:
         if self.tenancy not in TENANCIES:

@@ -14,6 +14,7 @@ from typing import Any
 from pyocci.backends.base import Tenant
 from pyocci.backends.ec2 import entities, ids, linkmeta
 from pyocci.backends.ec2.context import Ec2, source_instance, target_id
+from pyocci.backends.ec2.placement import Place
 from pyocci.backends.ec2.tenancy import NAME_TAG, SUMMARY_TAG
 from pyocci.backends.errors import ConflictError, InvalidRequestError
 from pyocci.backends.sizes import whole_gib
@@ -27,15 +28,18 @@ DEVICES = tuple(f"/dev/sd{letter}" for letter in string.ascii_lowercase[5:16])
 async def create(ec2: Ec2, tenant: Tenant, entity: Resource) -> Resource:
     """Create an EBS volume in the default subnet's zone."""
     size = whole_gib(entity.attributes.get("occi.storage.size"))
-    place = await ec2.placement.place()
     tags = ec2.tenancy.tags(tenant, entity.title, entity.attributes.get(CORE_SUMMARY))
-    volume = await ec2.api.call(
-        "create_volume",
-        missing=InvalidRequestError,
-        Size=size,
-        AvailabilityZone=place.zone,
-        TagSpecifications=ec2.tenancy.specification("volume", tags),
-    )
+
+    async def make(place: Place) -> dict[str, Any]:
+        return await ec2.api.call(
+            "create_volume",
+            missing=InvalidRequestError,
+            Size=size,
+            AvailabilityZone=place.zone,
+            TagSpecifications=ec2.tenancy.specification("volume", tags),
+        )
+
+    volume = await ec2.placement.using(make)
     return entities.storage(volume, ec2.reader.locate)
 
 

@@ -12,6 +12,10 @@ acting for (`acting_for`, a context variable set at each request's entry,
 so that the many calls below it need not carry the tenant). A caller's
 connection is built from their Keystone token, rescoped to their project
 (one Keystone request), and kept for the next requests with that token.
+
+Each HTTP request to the cloud waits at most the server's cloud deadline for
+an answer (openstacksdk's ``api_timeout``), so a call the deadline gave up
+on does not hold its thread much longer.
 """
 
 from __future__ import annotations
@@ -26,6 +30,7 @@ import openstack
 import openstack.exceptions as sdk_exceptions
 
 from pyocci.backends.base import Tenant
+from pyocci.backends.deadline import DEFAULT_DEADLINE
 from pyocci.backends.errors import (
     BackendUnavailableError,
     ConflictError,
@@ -105,8 +110,14 @@ class OpenStackApi:
     """openstacksdk connections: the service account's, and callers' when their tokens
     are passed through."""
 
-    def __init__(self, settings: OpenStackSettings, run_blocking: RunBlocking) -> None:
+    def __init__(
+        self,
+        settings: OpenStackSettings,
+        run_blocking: RunBlocking,
+        deadline: float = DEFAULT_DEADLINE,
+    ) -> None:
         self.settings = settings
+        self.deadline = deadline
         self._run_blocking = run_blocking
         self._connection: Any = None
         #: token -> that caller's connection, when callers' tokens are passed through.
@@ -120,7 +131,10 @@ class OpenStackApi:
 
     def _options(self) -> dict[str, Any]:
         settings = self.settings
-        options: dict[str, Any] = {"load_yaml_config": settings.cloud is not None}
+        options: dict[str, Any] = {
+            "load_yaml_config": settings.cloud is not None,
+            "api_timeout": self.deadline,
+        }
         if settings.region_name:
             options["region_name"] = settings.region_name
         for service, name in _ENDPOINT_SETTINGS.items():

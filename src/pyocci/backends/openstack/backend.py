@@ -16,6 +16,7 @@ from collections.abc import AsyncIterator, Mapping, Sequence
 from typing import Any
 
 from pyocci.backends.base import ActionOutcome, Backend, Capabilities, Query, Tenant
+from pyocci.backends.deadline import DEFAULT_DEADLINE
 from pyocci.backends.errors import EntityNotFoundError, NotSupportedError
 from pyocci.backends.openstack.api import OpenStackApi, acting_for
 from pyocci.backends.openstack.attachments import StorageLinks
@@ -49,11 +50,17 @@ class OpenStackBackend(Backend):
     name = "openstack"
 
     def __init__(
-        self, *, model: Model, settings: OpenStackSettings, blocking_threads: int = 16
+        self,
+        *,
+        model: Model,
+        settings: OpenStackSettings,
+        blocking_threads: int = 16,
+        deadline: float = DEFAULT_DEADLINE,
     ) -> None:
         super().__init__(model=model, blocking_threads=blocking_threads)
         self.settings = settings
-        self.api = OpenStackApi(settings, self.run_blocking)
+        self.retry_after = settings.retry_after
+        self.api = OpenStackApi(settings, self.run_blocking, deadline)
         self.catalogue = Catalogue(self.api, settings.template_ttl)
         self.zones = Zones(self.api, settings.template_ttl)
         self.computes = Computes(self.api, self.catalogue, self.location_of, zones=self.zones)

@@ -1,0 +1,127 @@
+"""`DeadlineBackend`: any backend, with every call bounded by the cloud deadline.
+
+The server wraps whichever backend it serves in one of these, so no
+request waits for a silent cloud longer than the configured deadline,
+whatever the backend: past it the client gets 503 with ``Retry-After``
+(see `pyocci.backends.deadline`). A listing is bounded part by part: the
+cloud has the deadline to produce each next part of it (up to `LISTING_PART`
+entities), so a listing from a cloud that keeps answering is not cut for being long.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Callable, Hashable, Mapping, Sequence
+from contextlib import AbstractContextManager
+from typing import Any, TypeVar
+
+from pyocci.backends.base import ActionOutcome, Backend, Capabilities, Query, Tenant
+from pyocci.backends.deadline import within_deadline
+from pyocci.model.category import Mixin
+from pyocci.model.entity import Entity
+
+T = TypeVar("T")
+
+#: How many entities of a listing are read under one deadline: a deadline per entity
+#: would cost more than the entities themselves.
+LISTING_PART = 100
+
+
+class DeadlineBackend(Backend):
+    """`inner`, with a deadline of `seconds` on every call that may wait for the cloud."""
+
+    def __init__(self, inner: Backend, seconds: float) -> None:
+        super().__init__(model=inner.model)
+        self.inner = inner
+        self.seconds = seconds
+        self.name = inner.name
+        self.retry_after = inner.retry_after
+
+    def _deadline(self, what: str) -> AbstractContextManager[None]:
+        return within_deadline(self.seconds, what, retry_after=self.retry_after)
+
+    # --- what costs no cloud call: passed straight through -------------------------------------
+
+    @property
+    def capabilities(self) -> Capabilities:
+        """The inner backend's capabilities."""
+        return self.inner.capabilities
+
+    async def open(self) -> None:
+        """Open the inner backend (no deadline: backends ask their cloud on first use)."""
+        await self.inner.open()
+
+    async def close(self) -> None:
+        """Close the inner backend."""
+        await self.inner.close()
+
+    def location_of(self, kind_id: str, entity_id: str) -> str:
+        """Where the inner backend puts an entity."""
+        return self.inner.location_of(kind_id, entity_id)
+
+    def revision(self) -> Hashable | None:
+        """The inner backend's revision token."""
+        return self.inner.revision()
+
+    async def run_blocking(self, function: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+        """Run a blocking call in the inner backend's thread pool."""
+        return await self.inner.run_blocking(function, *args, **kwargs)
+
+    # --- what may wait for the cloud: bounded -------------------------------------------------
+
+    async def provider_mixins(self, tenant: Tenant) -> Sequence[Mixin]:
+        """The inner backend's templates, within the deadline."""
+        with self._deadline("reading the templates"):
+            return await self.inner.provider_mixins(tenant)
+
+    async def list_entities(self, tenant: Tenant, query: Query) -> AsyncIterator[Entity]:
+        """The inner backend's listing, each part of it within the deadline."""
+        entities = aiter(self.inner.list_entities(tenant, query))
+        try:
+            finished = False
+            while not finished:
+                part: list[Entity] = []
+                with self._deadline("listing entities"):
+                    while len(part) < LISTING_PART:
+                        try:
+                            part.append(await anext(entities))
+                        except StopAsyncIteration:
+                            finished = True
+                            break
+                for entity in part:
+                    yield entity
+        finally:
+            close = getattr(entities, "aclose", None)
+            if close is not None:
+                await close()
+
+    async def count_entities(self, tenant: Tenant, query: Query) -> int | None:
+        """The inner backend's count, within the deadline."""
+        with self._deadline("counting entities"):
+            return await self.inner.count_entities(tenant, query)
+
+    async def get_entity(self, tenant: Tenant, kind_id: str, entity_id: str) -> Entity:
+        """The inner backend's entity, within the deadline."""
+        with self._deadline("reading the entity"):
+            return await self.inner.get_entity(tenant, kind_id, entity_id)
+
+    async def create_entity(self, tenant: Tenant, entity: Entity) -> Entity:
+        """The inner backend's create, within the deadline."""
+        with self._deadline("creating the entity"):
+            return await self.inner.create_entity(tenant, entity)
+
+    async def update_entity(self, tenant: Tenant, current: Entity, desired: Entity) -> Entity:
+        """The inner backend's update, within the deadline."""
+        with self._deadline("updating the entity"):
+            return await self.inner.update_entity(tenant, current, desired)
+
+    async def delete_entity(self, tenant: Tenant, entity: Entity) -> None:
+        """The inner backend's delete, within the deadline."""
+        with self._deadline("deleting the entity"):
+            await self.inner.delete_entity(tenant, entity)
+
+    async def trigger_action(
+        self, tenant: Tenant, entity: Entity, action_id: str, parameters: Mapping[str, Any]
+    ) -> ActionOutcome:
+        """The inner backend's action, within the deadline."""
+        with self._deadline(f"performing {action_id.rsplit('#', 1)[-1]}"):
+            return await self.inner.trigger_action(tenant, entity, action_id, parameters)
