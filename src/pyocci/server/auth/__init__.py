@@ -10,8 +10,11 @@ uses it). The methods (``[auth] method``), one module each:
 * ``keystone`` - `KeystoneAuth` (`keystone`): OpenStack Keystone tokens.
 
 The users file of ``basic`` and ``token`` is in `users`, the hashing of its
-passwords and tokens in `hashing`. Every public name of these modules can be
-imported from here.
+passwords and tokens in `hashing`. Failed authentications of ``basic``,
+``token`` and ``keystone`` are throttled per user name and client address by
+`throttle` (429 with Retry-After past ``[auth] max_failures_per_*``), and
+concurrent requests with the same credentials share one check (`flights`).
+Every public name of these modules can be imported from here.
 
 A new method subclasses `Authenticator` in a module of its own, adds its
 name to ``AUTH_METHODS`` and its settings to `AuthConfig`, and a branch to
@@ -20,7 +23,7 @@ name to ``AUTH_METHODS`` and its settings to `AuthConfig`, and a branch to
 
 from __future__ import annotations
 
-from pyocci.server.auth.base import AuthenticationError, Authenticator, NoAuth
+from pyocci.server.auth.base import AuthenticationError, Authenticator, Client, NoAuth
 from pyocci.server.auth.basic import BasicAuth, basic_challenge, parse_basic_authorization
 
 # The scrypt defaults, importable from here as before (and, as before, not in `__all__`).
@@ -34,6 +37,7 @@ from pyocci.server.auth.keystone import (
     keystone_challenge,
     keystone_v3_url,
 )
+from pyocci.server.auth.throttle import FailureThrottle, TooManyAttemptsError, client_address
 from pyocci.server.auth.token import TokenAuth, bearer_challenge
 from pyocci.server.auth.users import (
     User,
@@ -50,18 +54,23 @@ __all__ = [
     "AuthenticationError",
     "Authenticator",
     "BasicAuth",
+    "Client",
+    "FailureThrottle",
     "IdentityServiceUnavailableError",
     "KeystoneAuth",
     "NoAuth",
     "TokenAuth",
+    "TooManyAttemptsError",
     "User",
     "UsersFile",
     "X509Auth",
     "basic_challenge",
     "bearer_challenge",
     "build_authenticator",
+    "build_throttle",
     "check_tenant_id",
     "check_user_name",
+    "client_address",
     "generate_token",
     "hash_password",
     "hash_token",
@@ -85,9 +94,12 @@ def build_authenticator(config: AuthConfig) -> Authenticator:
             realm=config.realm,
             cache_seconds=config.cache_seconds,
             cache_size=config.cache_size,
+            throttle=build_throttle(config),
         )
     if config.method == "token":
-        return TokenAuth(config.effective_users_file, realm=config.realm)
+        return TokenAuth(
+            config.effective_users_file, realm=config.realm, throttle=build_throttle(config)
+        )
     if config.method == "x509":
         return X509Auth(config.tenant)
     if config.method == "keystone":
@@ -102,7 +114,20 @@ def build_authenticator(config: AuthConfig) -> Authenticator:
             timeout=config.keystone_timeout,
             cache_seconds=config.cache_seconds,
             cache_size=config.cache_size,
+            throttle=build_throttle(config),
         )
     raise ConfigError(
         f"auth.method: expected one of {', '.join(map(repr, AUTH_METHODS))}, got {config.method!r}"
+    )
+
+
+def build_throttle(config: AuthConfig) -> FailureThrottle:
+    """The failure throttle of an `AuthConfig` (``max_failures_per_*``, ``failure_window_seconds``,
+    ``lockout_seconds``, ``throttle_size``)."""
+    return FailureThrottle(
+        max_failures_per_user=config.max_failures_per_user,
+        max_failures_per_address=config.max_failures_per_address,
+        window=config.failure_window_seconds,
+        lockout=config.lockout_seconds,
+        size=config.throttle_size,
     )

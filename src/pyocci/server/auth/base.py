@@ -1,11 +1,15 @@
 """The authentication interface: who is asking, and which tenant the request acts for.
 
 The app calls `Authenticator.authenticate` with the request headers (names in
-lower case) before anything else and gets a `Tenant`, or catches
+lower case) and the ASGI scope's ``client`` (the caller's address, which the
+ASGI server has already taken from ``X-Forwarded-For`` when a trusted local
+proxy sent it) before anything else, and gets a `Tenant`, or catches
 `AuthenticationError` and answers 401 with ``WWW-Authenticate:
-<error.challenge>`` and the error's message. Every entity and user mixin
-belongs to a tenant; the tenant is all the rest of the server knows of the
-caller.
+<error.challenge>`` and the error's message. Methods that check a secret also
+throttle failures (`pyocci.server.auth.throttle`): past the limits they raise
+`TooManyAttemptsError`, answered 429 with ``Retry-After``. Every entity and
+user mixin belongs to a tenant; the tenant is all the rest of the server knows
+of the caller.
 
 The challenge travels with the error because it is what tells a client how
 to authenticate (clients such as rOCCI-cli probe ``GET /-/`` without
@@ -20,12 +24,17 @@ from __future__ import annotations
 
 import logging
 from abc import ABC, abstractmethod
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
+from typing import Any
 
 from pyocci.backends.base import Tenant
 from pyocci.model.errors import OcciError
 
-__all__ = ["AuthenticationError", "Authenticator", "NoAuth"]
+__all__ = ["AuthenticationError", "Authenticator", "Client", "NoAuth"]
+
+#: The ASGI scope's ``client``: ``(host, port)`` of the caller, or None when the
+#: ASGI server does not know it.
+Client = Sequence[Any] | None
 
 # One logger for every method, named after the package.
 logger = logging.getLogger("pyocci.server.auth")
@@ -58,11 +67,13 @@ class Authenticator(ABC):
         (None for a method that never refuses)."""
 
     @abstractmethod
-    async def authenticate(self, headers: Mapping[str, str]) -> Tenant:
-        """The tenant of a request, from its headers (lower-case names).
+    async def authenticate(self, headers: Mapping[str, str], client: Client = None) -> Tenant:
+        """The tenant of a request, from its headers (lower-case names) and, for the
+        failure throttle, the caller's address (`client`, the ASGI scope's).
 
-        Raises AuthenticationError, and nothing else, when the credentials are
-        missing, malformed or wrong.
+        Raises AuthenticationError when the credentials are missing, malformed or
+        wrong, and TooManyAttemptsError when the user or the address failed too
+        often recently (the credentials are then not checked at all).
         """
 
     async def close(self) -> None:  # noqa: B027 - optional hook, nothing to do by default
@@ -79,5 +90,5 @@ class NoAuth(Authenticator):
     def challenge(self) -> None:
         return None
 
-    async def authenticate(self, headers: Mapping[str, str]) -> Tenant:
+    async def authenticate(self, headers: Mapping[str, str], client: Client = None) -> Tenant:
         return self._tenant

@@ -2,7 +2,8 @@
 
 The users file (``[users.<name>] tenant = "...", password = "scrypt$..."``) is
 managed with ``occi-server user add|remove|list``. It is re-read when it
-changes, so adding a user needs no restart.
+changes, so adding a user needs no restart. Failed logins are throttled per
+user name and per client address (`FailureThrottle`).
 """
 
 from __future__ import annotations
@@ -21,8 +22,15 @@ import anyio.to_thread
 from anyio import CapacityLimiter
 
 from pyocci.backends.base import Tenant
-from pyocci.server.auth.base import _MAX_CREDENTIALS, AuthenticationError, Authenticator
+from pyocci.server.auth.base import (
+    _MAX_CREDENTIALS,
+    AuthenticationError,
+    Authenticator,
+    Client,
+)
+from pyocci.server.auth.flights import SingleFlight
 from pyocci.server.auth.hashing import _b64decode, _password_bytes, hash_password, verify_password
+from pyocci.server.auth.throttle import FailureThrottle, client_address
 from pyocci.server.auth.users import _CONTROL, User, UsersFile
 
 __all__ = ["BasicAuth", "basic_challenge", "parse_basic_authorization"]
@@ -98,9 +106,13 @@ class BasicAuth(Authenticator):
         cache_seconds: float = 60.0,
         cache_size: int = 1024,
         hashing_threads: int = 4,
+        throttle: FailureThrottle | None = None,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.users_file = Path(users_file)
+        self._throttle = throttle if throttle is not None else FailureThrottle.disabled()
+        # Concurrent requests with the same credentials share one verification.
+        self._flights: SingleFlight[tuple[str, bytes], _Verdict] = SingleFlight()
         self._challenge = basic_challenge(realm)
         self._cache_seconds = cache_seconds
         self._cache_size = cache_size
@@ -142,7 +154,7 @@ class BasicAuth(Authenticator):
             self._cached_generation = self._file.generation
         return users
 
-    async def authenticate(self, headers: Mapping[str, str]) -> Tenant:
+    async def authenticate(self, headers: Mapping[str, str], client: Client = None) -> Tenant:
         value = headers.get("authorization")
         if value is None:
             raise AuthenticationError(
@@ -150,14 +162,34 @@ class BasicAuth(Authenticator):
                 challenge=self._challenge,
             )
         user_name, password = parse_basic_authorization(value, challenge=self._challenge)
-        users = self._users()
-        generation = self._file.generation
+        address = client_address(client)
+        # Before the cache too: a remembered success must not answer a guess made
+        # while the user or the address is locked.
+        self._throttle.check(user_name, address)
+        self._users()  # re-read a changed users file, forgetting what was remembered
         cache_key = (
             user_name,
             hmac.new(self._cache_secret, _password_bytes(password), hashlib.sha256).digest(),
         )
+        # A remembered or shared verdict is not a new guess: only a verification
+        # counts as an attempt (in `_verify`).
         verdict = self._cached(cache_key)
         if verdict is None:
+            verdict, _ = await self._flights.run(
+                cache_key, lambda: self._verify(user_name, password, address, cache_key)
+            )
+        if verdict.tenant is None:
+            raise AuthenticationError("unknown user or wrong password", challenge=self._challenge)
+        self._throttle.succeeded(user_name, address)
+        return Tenant(id=verdict.tenant)
+
+    async def _verify(
+        self, user_name: str, password: str, address: str | None, cache_key: tuple[str, bytes]
+    ) -> _Verdict:
+        """Check a password with scrypt (off the event loop), as one throttled attempt."""
+        users = self._users()
+        generation = self._file.generation
+        with self._throttle.attempt(user_name, address) as attempt:
             user = users.get(user_name)
             if user is not None and user.password_hash is not None:
                 stored = user.password_hash
@@ -171,9 +203,9 @@ class BasicAuth(Authenticator):
             # A verification that straddled a reload is not cached.
             if generation == self._file.generation:
                 self._remember(cache_key, verdict)
-        if verdict.tenant is None:
-            raise AuthenticationError("unknown user or wrong password", challenge=self._challenge)
-        return Tenant(id=verdict.tenant)
+            if tenant is None:
+                attempt.failed()
+            return verdict
 
     # The verification cache.
 

@@ -2,7 +2,8 @@
 
 Tokens are validated against Keystone's v3 API; the tenant is the token's
 project, and the `Tenant` carries the token so that a backend whose cloud
-checks it itself (OpenStack) can pass it on.
+checks it itself (OpenStack) can pass it on. Refused tokens are throttled per
+client address (`FailureThrottle`), which also spares Keystone a flood of them.
 """
 
 from __future__ import annotations
@@ -22,7 +23,15 @@ import httpx
 
 from pyocci.backends.base import Tenant
 from pyocci.backends.errors import BackendUnavailableError
-from pyocci.server.auth.base import _MAX_CREDENTIALS, AuthenticationError, Authenticator, logger
+from pyocci.server.auth.base import (
+    _MAX_CREDENTIALS,
+    AuthenticationError,
+    Authenticator,
+    Client,
+    logger,
+)
+from pyocci.server.auth.flights import SingleFlight
+from pyocci.server.auth.throttle import FailureThrottle, client_address
 
 __all__ = [
     "IdentityServiceUnavailableError",
@@ -87,9 +96,13 @@ class KeystoneAuth(Authenticator):
         cache_seconds: float = 60.0,
         cache_size: int = 1024,
         retry_after: int = 10,
+        throttle: FailureThrottle | None = None,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.keystone_url = keystone_url.rstrip("/")
+        self._throttle = throttle if throttle is not None else FailureThrottle.disabled()
+        # Concurrent requests with the same token share one validation.
+        self._flights: SingleFlight[bytes, _Validation] = SingleFlight()
         self._v3 = keystone_v3_url(self.keystone_url)
         self._challenge = keystone_challenge(self.keystone_url)
         self._service_auth = {
@@ -122,7 +135,7 @@ class KeystoneAuth(Authenticator):
     def challenge(self) -> str:
         return self._challenge
 
-    async def authenticate(self, headers: Mapping[str, str]) -> Tenant:
+    async def authenticate(self, headers: Mapping[str, str], client: Client = None) -> Tenant:
         token = headers.get("x-auth-token", "").strip()
         if not token:
             raise AuthenticationError(
@@ -132,14 +145,32 @@ class KeystoneAuth(Authenticator):
             )
         if len(token) > _MAX_CREDENTIALS or not token.isascii():
             raise AuthenticationError("malformed X-Auth-Token", challenge=self._challenge)
+        address = client_address(client)
+        # Before the cache: a locked address gets no answer about any token.
+        self._throttle.check(None, address)
         key = hashlib.sha256(token.encode("ascii")).digest()
+        # Only a validation by Keystone counts as an attempt; a remembered or
+        # shared one is not a new guess.
         validation = self._cached(key)
         if validation is None:
-            validation = await self._validate(token)
-            self._remember(key, validation)
+            validation, _ = await self._flights.run(
+                key, lambda: self._throttled_validation(token, key, address)
+            )
         if validation.tenant is None:
             raise AuthenticationError(validation.reason, challenge=self._challenge)
         return validation.tenant
+
+    async def _throttled_validation(
+        self, token: str, key: bytes, address: str | None
+    ) -> _Validation:
+        """Validate a token with Keystone, as one throttled attempt: a refusal counts
+        as a failure, Keystone being unavailable does not."""
+        with self._throttle.attempt(None, address) as attempt:
+            validation = await self._validate(token)
+            self._remember(key, validation)
+            if validation.tenant is None:
+                attempt.failed()
+            return validation
 
     async def close(self) -> None:
         if self._http is not None:

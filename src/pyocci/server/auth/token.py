@@ -1,7 +1,8 @@
 """Method ``token`` - `TokenAuth`: bearer tokens (RFC 6750) from the users file.
 
 The tokens are stored in the users file (``token = "sha256$..."``), generated
-by ``occi-server user add --token``.
+by ``occi-server user add --token``. A token names no user until it matches,
+so wrong tokens are throttled per client address only (`FailureThrottle`).
 """
 
 from __future__ import annotations
@@ -11,8 +12,9 @@ from collections.abc import Mapping
 from pathlib import Path
 
 from pyocci.backends.base import Tenant
-from pyocci.server.auth.base import AuthenticationError, Authenticator
+from pyocci.server.auth.base import AuthenticationError, Authenticator, Client
 from pyocci.server.auth.hashing import hash_token
+from pyocci.server.auth.throttle import FailureThrottle, client_address
 from pyocci.server.auth.users import User, UsersFile
 
 __all__ = ["TokenAuth", "bearer_challenge"]
@@ -35,8 +37,11 @@ class TokenAuth(Authenticator):
     so a new or revoked token takes effect at the next request.
     """
 
-    def __init__(self, users_file: Path, *, realm: str = "pyocci") -> None:
+    def __init__(
+        self, users_file: Path, *, realm: str = "pyocci", throttle: FailureThrottle | None = None
+    ) -> None:
         self.users_file = Path(users_file)
+        self._throttle = throttle if throttle is not None else FailureThrottle.disabled()
         self._challenge = bearer_challenge(realm)
         self._invalid = bearer_challenge(realm, "invalid_token")
         self._file = UsersFile(self.users_file)
@@ -47,7 +52,7 @@ class TokenAuth(Authenticator):
     def challenge(self) -> str:
         return self._challenge
 
-    async def authenticate(self, headers: Mapping[str, str]) -> Tenant:
+    async def authenticate(self, headers: Mapping[str, str], client: Client = None) -> Tenant:
         value = headers.get("authorization")
         if value is None:
             raise AuthenticationError(
@@ -60,9 +65,11 @@ class TokenAuth(Authenticator):
                 "malformed credentials: this server takes 'Authorization: Bearer <token>'",
                 challenge=self._invalid,
             )
-        user = self._tokens().get(hash_token(match.group("token")))
-        if user is None:
-            raise AuthenticationError("unknown or revoked token", challenge=self._invalid)
+        with self._throttle.attempt(None, client_address(client)) as attempt:
+            user = self._tokens().get(hash_token(match.group("token")))
+            if user is None:
+                attempt.failed()
+                raise AuthenticationError("unknown or revoked token", challenge=self._invalid)
         return Tenant(id=user.tenant)
 
     def _tokens(self) -> dict[str, User]:
