@@ -20,6 +20,7 @@ from pyocci import __version__
 from pyocci.server import cli
 from pyocci.server.auth import read_users_file, verify_password
 from pyocci.server.config import CONFIG_JSON_ENV, ServerConfig
+from pyocci.server.uvicorn_protocol import LimitedHttpToolsProtocol
 
 pytestmark = pytest.mark.usefixtures("isolated_env")
 
@@ -279,7 +280,8 @@ def test_serve_with_uvicorn(
             "port": 9999,
             "workers": 2,
             "log_level": "info",
-            "h11_max_incomplete_event_size": 64 * 1024 + 8 * 1024,
+            "http": LimitedHttpToolsProtocol,
+            "timeout_keep_alive": 5.0,
             "server_header": False,
             "proxy_headers": True,
         }
@@ -307,7 +309,8 @@ def test_serve_line_masks_the_database_password(
     assert "http://[::1]:8787/ (public URL https://occi.example.org)" in out
     assert "database postgresql+psycopg://u:***@db/occi" in out
     assert ":pw@" not in out
-    assert uvicorn_calls[0]["h11_max_incomplete_event_size"] == 4096
+    # The protocol reads its limits from the configuration handed to the workers.
+    assert ServerConfig.from_json(os.environ[CONFIG_JSON_ENV]).limits.server_header_limit == 4096
     # The workers need the real password.
     assert json.loads(os.environ[CONFIG_JSON_ENV])["database_url"].endswith("u:pw@db/occi")
 
@@ -358,13 +361,55 @@ def test_serve_with_granian(
     assert "1 worker on granian" in out
     (server,) = FakeGranian.instances
     assert server.served
-    assert server.target == "pyocci.server.app:create_proxied_app_from_environment"
+    assert server.target == "pyocci.server.granian_app:create_guarded_app_from_environment"
     kwargs = server.kwargs
     assert kwargs["factory"] is True
     assert str(kwargs["interface"].value) == "asgi"
     assert (kwargs["address"], kwargs["port"], kwargs["workers"]) == ("127.0.0.1", 9100, 1)
     assert kwargs["log_level"].value == "debug"  # granian has no trace
     assert kwargs["http1_settings"].max_buffer_size == 64 * 1024 + 8 * 1024
+    assert kwargs["http1_settings"].header_read_timeout == 10_000
+    assert kwargs["http1_settings"].keep_alive is True
+    assert kwargs["backpressure"] == 1000
+
+
+def test_granian_takes_the_limits_of_the_configuration(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, handover: None
+) -> None:
+    granian = pytest.importorskip("granian")
+    FakeGranian.instances = []
+    monkeypatch.setattr(granian, "Granian", FakeGranian)
+    monkeypatch.setenv("PYOCCI_LIMITS_HEADER_TIMEOUT", "2.5")
+    monkeypatch.setenv("PYOCCI_LIMITS_KEEP_ALIVE_TIMEOUT", "0")
+    monkeypatch.setenv("PYOCCI_LIMITS_MAX_CONNECTIONS", "64")
+    status, _, err = run(capsys, "--server", "granian")
+    assert status == 0, err
+    kwargs = FakeGranian.instances[0].kwargs
+    assert kwargs["http1_settings"].header_read_timeout == 2500
+    assert kwargs["http1_settings"].keep_alive is False
+    assert kwargs["backpressure"] == 64
+
+
+def test_a_low_open_files_limit_lowers_the_connection_cap(
+    capsys: pytest.CaptureFixture[str],
+    uvicorn_calls: list[dict[str, Any]],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    resource = pytest.importorskip("resource")
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if hard == resource.RLIM_INFINITY:
+        pytest.skip("no hard open-files limit")
+    monkeypatch.setenv("PYOCCI_LIMITS_MAX_CONNECTIONS", str(hard))
+    try:
+        status, out, err = run(capsys)
+    finally:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (soft, hard))
+    assert status == 0
+    assert out.count("\n") == 1
+    assert err == (
+        f"occi-server: note: the open-files limit (ulimit -n) leaves room for {hard - 256} "
+        f"connections per worker, fewer than limits.max_connections = {hard}\n"
+    )
 
 
 def test_missing_granian_is_one_line(

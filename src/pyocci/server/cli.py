@@ -46,13 +46,15 @@ from pyocci.server.config import (
     redact_url,
     user_data_dir,
 )
+from pyocci.server.open_files import connection_cap, raise_open_files_limit
 
 __all__ = ["APP_FACTORY", "main"]
 
 #: The ASGI app factory every worker process calls; it reads ``PYOCCI_CONFIG_JSON``.
 APP_FACTORY = "pyocci.server.app:create_app_from_environment"
-#: granian has no proxy_headers option: this factory adds the same handling.
-GRANIAN_APP_FACTORY = "pyocci.server.app:create_proxied_app_from_environment"
+#: granian has no proxy_headers option, no URL limit and no body deadline: this
+#: factory adds them (see `pyocci.server.granian_app`).
+GRANIAN_APP_FACTORY = "pyocci.server.granian_app:create_guarded_app_from_environment"
 
 PROG = "occi-server"
 EXIT_USAGE = 2
@@ -245,8 +247,23 @@ def _serve(args: argparse.Namespace) -> int:
     # every one of them serves exactly the configuration resolved here.
     os.environ[CONFIG_JSON_ENV] = config.to_json()
     print(describe_serving(config), flush=True)
+    _make_room_for_connections(config)
     runner(config)
     return 0
+
+
+def _make_room_for_connections(config: ServerConfig) -> None:
+    """Raise the open-files limit the workers inherit to what ``limits.max_connections``
+    needs; say so when the hard limit holds fewer (the workers then cap lower)."""
+    wanted = config.limits.max_connections
+    cap = raise_open_files_limit(wanted)
+    if cap < wanted:
+        print(
+            f"{PROG}: note: the open-files limit (ulimit -n) leaves room for {cap} connections "
+            f"per worker, fewer than limits.max_connections = {wanted}",
+            file=sys.stderr,
+            flush=True,
+        )
 
 
 def _check_tls_files(config: ServerConfig) -> None:
@@ -304,6 +321,8 @@ def accept_proxy_certificates(config: Any, default: Any) -> ssl.SSLContext:
 def _run_uvicorn(config: ServerConfig) -> None:
     import uvicorn
 
+    from pyocci.server.uvicorn_protocol import LimitedHttpToolsProtocol
+
     uvicorn.run(
         APP_FACTORY,
         factory=True,
@@ -311,7 +330,10 @@ def _run_uvicorn(config: ServerConfig) -> None:
         port=config.port,
         workers=config.workers,
         log_level=config.log_level,
-        h11_max_incomplete_event_size=config.limits.server_header_limit,
+        # uvicorn's httptools protocol with the limits of [limits]: head size, header
+        # and body deadlines, open connections (it reads them in each worker).
+        http=LimitedHttpToolsProtocol,
+        timeout_keep_alive=config.limits.keep_alive_timeout,  # type: ignore[arg-type]
         # The app sends its own `Server: pyocci/<v> OCCI/1.2`.
         server_header=False,
         proxy_headers=True,
@@ -327,6 +349,7 @@ def _run_granian(config: ServerConfig) -> None:
 
     # granian has no "trace" level; debug is the closest.
     level = "debug" if config.log_level == "trace" else config.log_level
+    limits = config.limits
     tls = config.tls
     # granian's TLS (rustls) verifies client certificates but, unlike OpenSSL, never
     # accepts RFC 3820 proxy certificates: VOMS proxy users need uvicorn.
@@ -346,8 +369,16 @@ def _run_granian(config: ServerConfig) -> None:
         port=config.port,
         workers=config.workers,
         log_level=LogLevels(level),
-        # granian's read buffer bounds request line plus headers; below 8 KiB it refuses.
-        http1_settings=HTTP1Settings(max_buffer_size=max(8192, config.limits.server_header_limit)),
+        # Connections past the cap wait in the listen backlog (granian has no refusal).
+        backpressure=connection_cap(limits.max_connections),
+        http1_settings=HTTP1Settings(
+            # granian's read buffer bounds request line plus headers; below 8 KiB it refuses.
+            max_buffer_size=max(8192, limits.server_header_limit),
+            # The time to read a head once its first byte came, and the idle time
+            # between requests: granian has one setting for both.
+            header_read_timeout=max(1, round(limits.header_timeout * 1000)),
+            keep_alive=limits.keep_alive_timeout > 0,
+        ),
         **tls_options,
     ).serve()
 
