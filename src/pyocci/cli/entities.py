@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import base64
 import sys
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -298,22 +298,63 @@ def update(
 
 @click.command()
 @click.argument("locations", metavar="URL...", nargs=-1, required=True)
+@click.option(
+    "--all",
+    "everything",
+    is_flag=True,
+    help="Allow deleting a whole collection (such as /compute/): every entity in it.",
+)
+@click.option("--yes", is_flag=True, help="Do not ask for confirmation on a terminal (with --all).")
 @command_options
 @click.pass_context
-def delete(ctx: click.Context, locations: tuple[str, ...]) -> None:
-    """Delete entities (a resource takes its links with it)."""
+def delete(ctx: click.Context, locations: tuple[str, ...], everything: bool, yes: bool) -> None:
+    """Delete entities (a resource takes its links with it).
+
+    A kind collection (``/compute/``, or ``/`` for everything) deletes every
+    entity in it: that needs ``--all``, and on a terminal a confirmation.
+    """
 
     def work(client: OcciClient, target: Target) -> Output:
-        return deleted(client, locations, client.delete)
+        collections = {
+            location: category
+            for location in locations
+            if (category := client.collection_at(location)) is not None
+        }
+        if collections and not everything:
+            named = ", ".join(collections)
+            raise InvalidInputError(
+                f"{named} names a whole collection: deleting it deletes every entity in it. "
+                "Add --all to do that, or name the entities to delete"
+            )
+        counts = {
+            location: sum(1 for _ in client.locations(category))
+            for location, category in collections.items()
+        }
+        if counts and not yes and sys.stdin.isatty():
+            described = ", ".join(f"{n} in {location}" for location, n in counts.items())
+            if not click.confirm(f"Delete {described}?", default=False, err=True):
+                raise click.Abort
+        return deleted(client, locations, client.delete, counts)
 
     execute(ctx, work)
 
 
-def deleted(client: OcciClient, locations: Iterable[str], remove: Callable[[str], None]) -> Output:
-    """Delete each location with `remove`; the Output listing them."""
+def deleted(
+    client: OcciClient,
+    locations: Iterable[str],
+    remove: Callable[[str], None],
+    counts: Mapping[str, int] | None = None,
+) -> Output:
+    """Delete each location with `remove`; the Output listing them. `counts` holds,
+    for the collections among them, how many entities they held."""
     records = []
     for location in locations:
         remove(location)
-        records.append({"location": location, "deleted": True})
+        record: dict[str, Any] = {"location": location, "deleted": True}
+        if counts and location in counts:
+            record["entities"] = counts[location]
+            record["result"] = f"deleted {counts[location]} entities"
+        records.append(record)
     columns = [("location", "LOCATION"), ("result", "RESULT")]
-    return records_output(records, client.url, columns, plain=["location"], result="deleted")
+    plain = ["location", "result"] if counts else ["location"]
+    return records_output(records, client.url, columns, plain=plain, result="deleted")

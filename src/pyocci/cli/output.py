@@ -137,7 +137,7 @@ def records_output(
     for record in records:
         row = {**record, "url": url(record["location"]) if record.get("location") else None}
         if result is not None:
-            row["result"] = result
+            row.setdefault("result", result)
         rows.append(row)
     return Output(list(records), rows, list(columns), plain=plain)
 

@@ -30,6 +30,7 @@ from pyocci.client.transport import EventHooks, HeaderList, Transport
 from pyocci.client.validation import check_entity, check_invocation, check_kind
 from pyocci.client.waiting import Progress, wait_for_state
 from pyocci.model.category import Action, Category, Kind, Mixin
+from pyocci.model.core import ENTITY
 from pyocci.model.entity import ActionInvocation, Entity, Link, Resource
 from pyocci.model.registry import Model
 from pyocci.rendering import Codec, codec_for
@@ -376,6 +377,16 @@ class OcciClient:
         path = self._transport.path(location)
         collection = path.rstrip("/").rsplit("/", 1)[0] + "/"
         category = self.model.by_location(collection)
+        return category if isinstance(category, Kind) else None
+
+    def collection_at(self, location: str) -> Kind | None:
+        """The Kind whose collection a location names (with or without its trailing
+        slash; ``/`` names every entity); None for anything else."""
+        path = self._transport.path(location)
+        if path == "/":
+            category = self.model.get(ENTITY.id)
+        else:
+            category = self.model.by_location(path if path.endswith("/") else path + "/")
         return category if isinstance(category, Kind) else None
 
     def create(self, entity: Entity) -> str:
