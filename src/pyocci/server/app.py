@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import gc
 import os
 import weakref
 from collections.abc import AsyncIterator, Mapping
@@ -18,7 +19,7 @@ from urllib.parse import parse_qsl, urljoin
 
 from starlette.applications import Starlette
 from starlette.datastructures import URL
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response
 from starlette.types import ASGIApp, Receive, Scope, Send
 
@@ -45,6 +46,7 @@ from pyocci.server.backends import open_backend
 from pyocci.server.config import ServerConfig, config_from_environment
 from pyocci.server.representations import Representations
 from pyocci.server.responses import DIALECTS, HttpError, codec_named, send_response
+from pyocci.server.turns import Turns
 from pyocci.service.errors import BadRequestError, MethodNotAllowedError, NotFoundError
 from pyocci.service.occi import OcciService, PageRequest
 from pyocci.service.paths import (
@@ -69,6 +71,8 @@ class OcciApplication:
         self.auth = auth
         self.dialect = DIALECTS[config.occi_version]
         self._representations = Representations()
+        # Big listings share the loop in short turns (see `turns`).
+        self._turns = Turns()
         # Discovery documents rendered once per tenant model and media type.
         self._discovery: weakref.WeakKeyDictionary[Model, dict[str, Any]] = (
             weakref.WeakKeyDictionary()
@@ -90,7 +94,7 @@ class OcciApplication:
             codec = self._codec(media_type, request.scope, request.headers.get("user-agent"))
             self._check_headers(request)
             self._check_version(request)
-            tenant = await self.auth.authenticate(request.headers)
+            tenant = await self.auth.authenticate(request.headers, request.scope.get("client"))
             return await self._dispatch(request, tenant, codec)
         except Exception as error:
             return self.dialect.error(error, codec)
@@ -155,13 +159,18 @@ class OcciApplication:
             raise HttpError(413, f"the body is {declared} bytes; this server accepts {limit}")
         chunks: list[bytes] = []
         size = 0
-        async for chunk in request.stream():
-            size += len(chunk)
-            if size > limit:
-                raise HttpError(
-                    413, f"the body is over {limit} bytes, the most this server accepts"
-                )
-            chunks.append(chunk)
+        try:
+            async for chunk in request.stream():
+                size += len(chunk)
+                if size > limit:
+                    raise HttpError(
+                        413, f"the body is over {limit} bytes, the most this server accepts"
+                    )
+                chunks.append(chunk)
+        except ClientDisconnect:
+            # Nothing was done and nobody is left to answer: a client's own business,
+            # not a server error (no traceback in the log), and the request does nothing.
+            raise HttpError(400, "the client went away before the body ended") from None
         return b"".join(chunks)
 
     def _request_codec(self, request: Request) -> Codec:
@@ -216,7 +225,7 @@ class OcciApplication:
         try:
             # A refusal is answered here: asking again through `handle` would check
             # the credentials twice (a password hash, a Keystone round trip).
-            tenant = await self.auth.authenticate(headers)
+            tenant = await self.auth.authenticate(headers, scope.get("client"))
             model = await self.service.model_for(tenant)
             target = resolve(model, path)
             if isinstance(target, QueryInterface):
@@ -274,7 +283,7 @@ class OcciApplication:
             )
         if method == "POST":
             reader = self._request_codec(request)
-            categories = reader.parse_categories(body, request.headers)
+            categories = reader.parse_categories(body, _fields_of(request))
             if not categories:
                 raise BadRequestError("POST /-/ defines mixins: send at least one Category")
             defined = await self.service.define_mixins(tenant, categories)
@@ -283,7 +292,7 @@ class OcciApplication:
             identifiers = [c.id for c in _identifier_categories(query.get("category", ""))]
             if body or request.headers.get("category"):
                 reader = self._request_codec(request)
-                identifiers += [c.id for c in reader.parse_categories(body, request.headers)]
+                identifiers += [c.id for c in reader.parse_categories(body, _fields_of(request))]
             if not identifiers:
                 raise BadRequestError("DELETE /-/ removes mixins: name them in a Category")
             await self.service.remove_mixins(tenant, identifiers)
@@ -329,13 +338,13 @@ class OcciApplication:
             return self.dialect.rendered(codec.render_entity(outcome.entity))
         if method == "POST":
             reader = self._request_codec(request)
-            changes = reader.parse_entity(body, request.headers, model=model)
+            changes = reader.parse_entity(body, _fields_of(request), model=model)
             return self.dialect.rendered(
                 codec.render_entity(await service.update(tenant, model, path, changes))
             )
         if method == "PUT":
             reader = self._request_codec(request)
-            entity = reader.parse_entity(body, request.headers, model=model)
+            entity = reader.parse_entity(body, _fields_of(request), model=model)
             result, created = await service.replace(tenant, model, path, entity)
             if created:
                 return self._created(request, codec, [result])
@@ -387,10 +396,10 @@ class OcciApplication:
         if isinstance(category, Kind):
             if method == "POST":
                 reader = self._request_codec(request)
-                entities = reader.parse_entities(body, request.headers, model=model)
+                entities = reader.parse_entities(body, _fields_of(request), model=model)
                 if not entities:
                     raise BadRequestError(f"POST {category.location} needs an entity to create")
-                created = [await service.create(tenant, model, category, e) for e in entities]
+                created = await service.create_all(tenant, model, category, entities)
                 return self._created(request, codec, created)
             if method == "DELETE":
                 await service.delete_collection(tenant, model, category)
@@ -421,15 +430,15 @@ class OcciApplication:
         if not _has_document(body, request.headers):
             return None
         reader = self._request_codec(request)
-        return reader.parse_action(body, request.headers, model=model)
+        return reader.parse_action(body, _fields_of(request), model=model)
 
     async def _locations(self, request: Request, body: bytes) -> list[str]:
         reader = self._request_codec(request)
         try:
-            return reader.parse_locations(body, request.headers)
+            return reader.parse_locations(body, _fields_of(request))
         except (ParseError, UnsupportedDocumentError):
             # JSON clients may send entities ({"resources": [{"location": ...}]}).
-            entities = reader.parse_entities(body, request.headers)
+            entities = reader.parse_entities(body, _fields_of(request))
             return [e.location for e in entities if e.location]
 
     async def _listing(
@@ -444,7 +453,7 @@ class OcciApplication:
         page = _page_request(query)
         filters = _header_categories(request)
         attributes = (
-            parse_header_attributes(request.headers)
+            parse_header_attributes(_fields_of(request))
             if "x-occi-attribute" in request.headers
             else {}
         )
@@ -453,27 +462,27 @@ class OcciApplication:
             probe.attributes = dict(attributes)
             model.coerce(probe)
             attributes = probe.attributes
-        listing = await self.service.listing(
-            tenant, model, category, filters=filters, attributes=attributes, page=page
-        )
+        async with self._turns.step():
+            listing = await self.service.listing(
+                tenant, model, category, filters=filters, attributes=attributes, page=page
+            )
         extra = {}
         links = self._page_links(request, page, listing.total)
         if links:
             extra["link"] = links
         writer = codec.open_collection()
+        rendered = self._turns.rendered(listing.batches, writer.write)
         if codec.collection_in_headers:
-            async for batch in listing.batches:
-                writer.write(batch)
+            async for _ in rendered:
+                pass
             body = writer.close()
             return self.dialect.rendered(
                 Rendering(codec.media_type, body, writer.headers), 200, extra
             )
 
         async def chunks() -> AsyncIterator[bytes]:
-            async for batch in listing.batches:
-                chunk = writer.write(batch)
-                if chunk:
-                    yield chunk
+            async for chunk in rendered:
+                yield chunk
             last = writer.close()
             if last:
                 yield last
@@ -526,7 +535,14 @@ def _header_categories(request: Request) -> list[Category]:
     headers = request.headers
     if "category" not in headers and "x-occi-category" not in headers:
         return []
-    return parse_header_categories(headers)
+    return parse_header_categories(_fields_of(request))
+
+
+def _fields_of(request: Request) -> list[tuple[bytes, bytes]]:
+    """The request's header fields as sent, for the OCCI parsers: they read values as
+    UTF-8 (Starlette's text is Latin-1, which would turn a UTF-8 title into mojibake)
+    and refuse values that are not UTF-8 with a 400."""
+    return request.scope["headers"]
 
 
 def _has_document(body: bytes, headers: Mapping[str, str]) -> bool:
@@ -588,6 +604,10 @@ def create_app(config: ServerConfig) -> ASGIApp:
         )
         authenticator = build_authenticator(config.auth)
         state["app"] = OcciApplication(config, service, authenticator)
+        # What startup built (modules, the model, codecs) lives as long as the worker:
+        # out of the collector's sight, a full collection (which stops every request)
+        # has a tenth of the objects to walk.
+        gc.freeze()
         try:
             yield
         finally:

@@ -47,6 +47,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 import platformdirs
 
+from pyocci.backends.deadline import DEFAULT_DEADLINE
 from pyocci.model.errors import OcciError
 
 __all__ = [
@@ -88,12 +89,6 @@ LOG_LEVELS = ("critical", "error", "warning", "info", "debug", "trace")
 
 KIB = 1024
 MIB = 1024 * KIB
-
-# Room for the request line on top of the header block when deriving the
-# HTTP server's own limit from `Limits.max_header_bytes`: the app enforces
-# the precise limits (431 with a message), the HTTP server only has to stop
-# pathological requests before they are buffered whole.
-_REQUEST_LINE_ALLOWANCE = 8 * KIB
 
 
 class ConfigError(OcciError):
@@ -204,7 +199,8 @@ def _meta(check: Check | None = None, doc: str = "") -> dict[str, Any]:
 
 @dataclass(frozen=True, slots=True)
 class Limits:
-    """What a request may cost the server. The app answers past these with 413 or 431."""
+    """What a request may cost the server: past these the app answers 413 or 431, the
+    HTTP server 408, 414, 431 or 503 (see ``pyocci.server.uvicorn_protocol``)."""
 
     #: Largest request body accepted, in bytes (413 above).
     max_body_bytes: int = field(default=1 * MIB, metadata=_meta(_at_least(1)))
@@ -214,19 +210,40 @@ class Limits:
     max_header_bytes: int = field(default=64 * KIB, metadata=_meta(_at_least(1)))
     #: Largest `number` a client may ask for when paging a collection (413 above).
     max_page_size: int = field(default=1000, metadata=_meta(_at_least(1)))
-    #: The HTTP server's own cap on request line plus headers, in bytes: uvicorn's
-    #: ``h11_max_incomplete_event_size`` and granian's HTTP/1 buffer size. None
-    #: derives it from `max_header_bytes`, so that the app's precise limit (431 with
-    #: a message) is the one clients meet. Note that uvicorn applies it only with
-    #: its h11 protocol; with httptools the app's limits are the only ones.
+    #: The HTTP server's own cap on request line plus headers (and on chunked
+    #: trailers), in bytes: what a request head may buffer before the server answers
+    #: 431 and closes (granian: its HTTP/1 buffer). None derives it from
+    #: `max_url_bytes` + `max_header_bytes`, so that the app's precise limit (431
+    #: with a message) is the one clients meet. (The name is historical.)
     h11_max_incomplete_event_size: int | None = field(default=None, metadata=_meta(_at_least(1024)))
+    #: Longest request target (path and query) accepted, in bytes (414 above).
+    max_url_bytes: int = field(default=8 * KIB, metadata=_meta(_at_least(256)))
+    #: Open connections one worker process holds at most; past it a new connection
+    #: is answered 503 at once (granian: waits in the listen backlog). Lowered at
+    #: start if the open-files limit (``ulimit -n``) cannot hold it.
+    max_connections: int = field(default=1000, metadata=_meta(_at_least(1)))
+    #: Seconds a client has to send a request's line and headers, counted from the
+    #: connection's opening or the request's first byte (408, or a close, past it).
+    header_timeout: float = field(default=10.0, metadata=_meta(_at_least(0.1)))
+    #: Seconds a client has to send a request's body once its headers are in (408).
+    body_timeout: float = field(default=60.0, metadata=_meta(_at_least(0.1)))
+    #: Seconds an idle connection is kept open between requests; 0 closes every
+    #: connection after its response.
+    keep_alive_timeout: float = field(default=5.0, metadata=_meta(_at_least(0)))
+    #: Seconds a response may wait for a client that stopped reading it before the
+    #: connection is dropped.
+    send_timeout: float = field(default=60.0, metadata=_meta(_at_least(0.1)))
+    #: The longest a request waits for the cloud to answer, in seconds (503 with
+    #: Retry-After past it); each answer gives the cloud this long again, so an
+    #: operation that polls a cloud making progress runs to the backend's own limits.
+    cloud_deadline: float = field(default=DEFAULT_DEADLINE, metadata=_meta(_at_least(0.1)))
 
     @property
     def server_header_limit(self) -> int:
         """The effective HTTP-server cap on request line plus headers, in bytes."""
         if self.h11_max_incomplete_event_size is not None:
             return self.h11_max_incomplete_event_size
-        return self.max_header_bytes + _REQUEST_LINE_ALLOWANCE
+        return self.max_header_bytes + self.max_url_bytes
 
 
 @dataclass(frozen=True, slots=True)
@@ -251,6 +268,21 @@ class AuthConfig:
     cache_seconds: float = field(default=60.0, metadata=_meta(_at_least(0)))
     #: How many verifications are remembered at most.
     cache_size: int = field(default=1024, metadata=_meta(_at_least(0)))
+    #: Failed authentications (methods ``basic``, ``token``, ``keystone``) for one
+    #: user name within `failure_window_seconds` after which that user's attempts
+    #: get 429 for `lockout_seconds`, except from addresses the user logged in from
+    #: recently; 0 turns the limit off.
+    max_failures_per_user: int = field(default=10, metadata=_meta(_at_least(0)))
+    #: The same for one client address (an IPv6 address counts as its /64); no
+    #: exception: every attempt from a locked address gets 429. 0 turns it off.
+    max_failures_per_address: int = field(default=30, metadata=_meta(_at_least(0)))
+    #: The time over which failures are counted, in seconds.
+    failure_window_seconds: float = field(default=300.0, metadata=_meta(_at_least(1)))
+    #: How long a user or an address past its limit gets 429, in seconds.
+    lockout_seconds: float = field(default=300.0, metadata=_meta(_at_least(1)))
+    #: How many user names, addresses and trusted (user, address) pairs the failure
+    #: throttle remembers at most, each: what bounds its memory.
+    throttle_size: int = field(default=10000, metadata=_meta(_at_least(1)))
     #: Keystone's public URL (method ``keystone``): announced to clients in
     #: ``WWW-Authenticate: Keystone uri='...'`` and used to validate their tokens.
     keystone_url: str | None = field(default=None, metadata=_meta(_base_url))
@@ -458,7 +490,7 @@ _FILE_KEYS = (*_TOP_LEVEL_KEYS, *_SECTIONS, "backend_settings")
 _NOT_SET_NOTES: dict[str, Callable[[], str]] = {
     "base_url": lambda: "absolute URLs follow each request's Host",
     "database_url": lambda: f"the store uses a SQLite file in {user_data_dir()}",
-    "limits.h11_max_incomplete_event_size": lambda: "derived from max_header_bytes",
+    "limits.h11_max_incomplete_event_size": lambda: "max_url_bytes + max_header_bytes",
     "auth.users_file": lambda: f"the default is {default_users_file()}",
     "auth.keystone_url": lambda: "needed by method keystone",
     "auth.keystone_ca": lambda: "the system's CA certificates verify Keystone",

@@ -23,8 +23,9 @@ from pyocci.model.errors import (
 from pyocci.rendering import CODECS, Codec, Rendering
 from pyocci.rendering.errors import ParseError, UnsupportedDocumentError
 from pyocci.rendering.negotiation import OCCI_JSON, TEXT_OCCI, TEXT_PLAIN, URI_LIST, negotiate
-from pyocci.server.auth import AuthenticationError
+from pyocci.server.auth import AuthenticationError, TooManyAttemptsError
 from pyocci.service import errors as service_errors
+from pyocci.store import errors as store_errors
 
 log = logging.getLogger("pyocci.server")
 
@@ -70,8 +71,12 @@ class Dialect:
         headers = response.headers
         for name, value in self.headers.items():
             headers[name] = value
+        # OCCI text in headers is UTF-8 (HTTP carries any octet above 0x7f as
+        # obs-text; the parsers read header values as UTF-8): a title in any script
+        # travels, where Latin-1 would fail on the first character outside it.
+        raw = response.raw_headers
         for name, value in rendering.headers:
-            headers.append(name, value)
+            raw.append((name.lower().encode("latin-1"), value.encode("utf-8")))
         for name, value in (extra or {}).items():
             headers[name] = value
         return response
@@ -109,6 +114,7 @@ def _negotiated(accept: str | None, offered: tuple[str, ...]) -> str | None:
 #: Error class -> status; the first match (in order) wins, so subclasses come first.
 STATUS_OF: list[tuple[type[Exception], int]] = [
     (AuthenticationError, 401),
+    (TooManyAttemptsError, 429),
     (ParseError, 400),
     (UnsupportedDocumentError, 400),
     (ValidationError, 400),
@@ -126,6 +132,9 @@ STATUS_OF: list[tuple[type[Exception], int]] = [
     (backend_errors.QuotaExceededError, 403),
     (backend_errors.InvalidRequestError, 400),
     (backend_errors.BackendUnavailableError, 503),
+    (store_errors.UnstorableValueError, 400),
+    (store_errors.StorageFullError, 507),
+    (store_errors.StoreUnavailableError, 503),
 ]
 
 
@@ -162,7 +171,12 @@ def error_response(error: Exception, codec: Codec | None, dialect: Dialect = OCC
         headers.update(error.headers)
     if isinstance(error, AuthenticationError):
         headers["www-authenticate"] = error.challenge
-    if isinstance(error, backend_errors.BackendUnavailableError):
+    if isinstance(
+        error,
+        backend_errors.BackendUnavailableError
+        | TooManyAttemptsError
+        | store_errors.StoreUnavailableError,
+    ):
         headers["retry-after"] = str(error.retry_after)
     if isinstance(error, service_errors.MethodNotAllowedError):
         headers["allow"] = ", ".join(error.allowed)

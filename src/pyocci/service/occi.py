@@ -10,6 +10,7 @@ OCCI-only state (user mixins, their members) in the store.
 from __future__ import annotations
 
 import dataclasses
+import logging
 import uuid
 from collections.abc import AsyncIterator, Hashable, Mapping, Sequence
 from dataclasses import dataclass
@@ -19,7 +20,16 @@ from pyocci.backends.base import ActionOutcome, Backend, Query, Tenant
 from pyocci.backends.errors import EntityNotFoundError, NotSupportedError
 from pyocci.model.category import Category, Kind, Mixin
 from pyocci.model.core import ENTITY
-from pyocci.model.entity import ActionInvocation, Entity, Link, Resource
+from pyocci.model.entity import (
+    CORE_ID,
+    CORE_SOURCE,
+    CORE_TARGET,
+    ActionInvocation,
+    Entity,
+    Link,
+    Resource,
+)
+from pyocci.model.errors import OcciError
 from pyocci.model.registry import OS_TPL_ID, RESOURCE_TPL_ID, SETTABLE_AT_CREATION, Model
 from pyocci.service.catalog import Catalog, served_model
 from pyocci.service.errors import (
@@ -30,11 +40,16 @@ from pyocci.service.errors import (
     PageTooLargeError,
     StateConflictError,
 )
+from pyocci.service.identifiers import check_entity_id, check_location_path
 from pyocci.service.paths import EntityPath, resolve
 from pyocci.service.ports import MixinStore, Runner
 
 RESERVED_SCHEME = "http://schemas.ogf.org/occi/"
+#: The most filters (Category and X-OCCI-Attribute) one listing takes.
+MAX_FILTERS = 100
 _TEMPLATE_PARENTS = (OS_TPL_ID, RESOURCE_TPL_ID)
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,7 +85,7 @@ class OcciService:
         store: MixinStore,
         runner: Runner,
         max_page_size: int = 1000,
-        batch_size: int = 500,
+        batch_size: int = 100,
         catalog_ttl: float = 1.0,
     ) -> None:
         self.standard = standard
@@ -140,8 +155,7 @@ class OcciService:
 
     def _check_user_location(self, model: Model, mixin: Mixin) -> None:
         location = mixin.location or ""
-        if not location.startswith("/") or "?" in location or "#" in location:
-            raise BadRequestError(f"the location of {mixin.id} must be a path such as /my/stuff/")
+        check_location_path(location)
         if resolve(model, location) is not None:
             raise BadRequestError(f"{location} is already in use; choose another location")
         parent = location.rstrip("/").rpartition("/")[0] + "/"
@@ -184,6 +198,14 @@ class OcciService:
             raise PageTooLargeError(
                 f"number={page.size} is above this server's page size limit of "
                 f"{self.max_page_size}; ask for {self.max_page_size} or fewer"
+            )
+        filter_count = len(filters) + len(attributes or {})
+        if filter_count > MAX_FILTERS:
+            # Each filter is a condition of the backend's query: their number is bounded
+            # as everything a client sends is (SQLite nests conditions at most 1000 deep).
+            raise BadRequestError(
+                f"{filter_count} filters (categories and attributes); a listing takes at "
+                f"most {MAX_FILTERS}"
             )
         query = await self._query(tenant, model, collection, filters, attributes or {})
         total: int | None = None
@@ -283,8 +305,63 @@ class OcciService:
         self, tenant: Tenant, model: Model, collection: Kind, entity: Entity
     ) -> Entity:
         """Create an entity of the collection's kind, with its inline links and mixins."""
+        user_mixins = self._prepared(model, collection, entity)
+        return await self._create_prepared(tenant, model, entity, user_mixins)
+
+    async def create_all(
+        self, tenant: Tenant, model: Model, collection: Kind, entities: Sequence[Entity]
+    ) -> list[Entity]:
+        """Create several entities, all or none.
+
+        Every entity is checked before the first is created, so a document with
+        one invalid entity creates nothing. When the cloud refuses one of them
+        after others were created, those are deleted again and the error says
+        so, naming any it could not delete: never silent leftovers.
+        """
+        count = len(entities)
+        prepared = []
+        for number, entity in enumerate(entities, 1):
+            try:
+                prepared.append(self._prepared(model, collection, entity))
+            except OcciError as error:
+                raise _numbered(error, number, count, "nothing was created") from None
+        created: list[Entity] = []
+        for number, (entity, user_mixins) in enumerate(zip(entities, prepared, strict=True), 1):
+            try:
+                created.append(await self._create_prepared(tenant, model, entity, user_mixins))
+            except OcciError as error:
+                left = await self._undo_creates(tenant, model, created)
+                undone = f"the {len(created)} created before it were deleted again"
+                if left:
+                    undone += f", except {', '.join(left)}, which could not be deleted"
+                raise _numbered(
+                    error, number, count, undone if created else "nothing was created"
+                ) from None
+        return created
+
+    async def _undo_creates(self, tenant: Tenant, model: Model, created: list[Entity]) -> list[str]:
+        """Delete what a failed `create_all` created; the locations that stayed."""
+        left = []
+        for entity in created:
+            path = resolve(model, entity.location or "")
+            try:
+                if isinstance(path, EntityPath):
+                    await self.delete(tenant, model, path)
+            except NotFoundError:
+                continue
+            except Exception:  # reported to the client; the first error is the one raised
+                log.warning(
+                    "could not delete %s after a failed create", entity.location, exc_info=True
+                )
+                left.append(entity.location or "")
+        return left
+
+    def _prepared(self, model: Model, collection: Kind, entity: Entity) -> list[str]:
+        """Check and complete an entity to create (id, location, links, defaults),
+        without creating anything; the user mixins to associate once it exists."""
         if entity.kind is None:
             raise BadRequestError(f"say which kind to create: {collection.id}")
+        _check_references(entity)
         if not model.is_kind_of(entity.kind, collection.id):
             raise BadRequestError(
                 f"{collection.location} holds {collection.term} entities; "
@@ -293,6 +370,8 @@ class OcciService:
         self._check_supported_kind(model, entity.kind)
         if entity.id is None:
             entity.id = str(uuid.uuid4())
+        else:
+            check_entity_id(entity.id)
         entity.location = model.location_of(entity.kind, entity.id)
         self._prepare_links(model, entity)
         user_mixins = [m for m in entity.mixins if model.owns(m)]
@@ -301,6 +380,11 @@ class OcciService:
         model.validate(entity, creating=True)
         self._apply_defaults(model, entity)
         entity.mixins = [m for m in entity.mixins if m not in user_mixins]
+        return user_mixins
+
+    async def _create_prepared(
+        self, tenant: Tenant, model: Model, entity: Entity, user_mixins: list[str]
+    ) -> Entity:
         created = await self.backend.create_entity(tenant, entity)
         if user_mixins and created.location:
             for mixin_id in user_mixins:
@@ -327,6 +411,9 @@ class OcciService:
             link.source_kind = entity.kind
             if link.id is None:
                 link.id = str(uuid.uuid4())
+            else:
+                # A link's id becomes its location as a resource's does: the same rule.
+                check_entity_id(link.id)
             if link.kind is not None and isinstance(model.get(link.kind), Kind):
                 link.location = model.location_of(link.kind, link.id)
             self._link_ends(model, link)
@@ -378,6 +465,8 @@ class OcciService:
             raise BadRequestError(
                 f"occi.core.id {entity.id!r} does not match the path {path.location}"
             )
+        # Checked before the backend is asked: an id no URL carries is never looked up.
+        check_entity_id(path.entity_id)
         entity.id = path.entity_id
         try:
             current = await self.backend.get_entity(tenant, path.kind.id, path.entity_id)
@@ -676,6 +765,19 @@ async def _after(
         yield batch
 
 
+def _check_references(entity: Entity) -> None:
+    """Refuse ids, sources and targets that are not strings (an unquoted number in a
+    text rendering, a JSON number): they are read to build locations and find link
+    ends before the entity as a whole is validated."""
+    for one in (entity, *(entity.links if isinstance(entity, Resource) else ())):
+        for name in (CORE_ID, CORE_SOURCE, CORE_TARGET):
+            value = one.attributes.get(name)
+            if value is not None and not isinstance(value, str):
+                raise BadRequestError(
+                    f"{name} must be a string (quoted, in a text rendering); got {value!r:.60}"
+                )
+
+
 def _fill_target_kind(model: Model, link: Link) -> None:
     """Give a link the kind of its target, read from the target's path, when it has none."""
     if link.target_kind is None and link.target:
@@ -713,3 +815,13 @@ def _path_of(location: str) -> str:
         slash = after_scheme.find("/")
         return after_scheme[slash:] if slash >= 0 else "/"
     return location
+
+
+def _numbered(error: OcciError, number: int, count: int, outcome: str) -> OcciError:
+    """`error` of the `number`-th of `count` entities of one request, saying what
+    became of the others; a single entity's error stays as it is."""
+    if count == 1:
+        return error
+    error.message = f"entity {number} of {count}: {error.message} ({outcome})"
+    error.args = (error.message,)
+    return error

@@ -51,7 +51,8 @@ class SimBackend(Backend):
 
     `settings` says what it offers (`SimSettings.from_dict` reads a
     configuration table); `clock` returns seconds since the epoch.
-    Listings are read `batch_size` entities at a time.
+    Listings are read `batch_size` entities at a time: few enough that one read
+    (on the event loop, with SQLite) is a short step among other requests.
     """
 
     name = "sim"
@@ -63,7 +64,7 @@ class SimBackend(Backend):
         database: Database,
         settings: SimSettings | None = None,
         clock: Callable[[], float] = time.time,
-        batch_size: int = 500,
+        batch_size: int = 100,
         blocking_threads: int = 16,
     ) -> None:
         super().__init__(model=model, blocking_threads=blocking_threads)

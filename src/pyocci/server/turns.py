@@ -1,0 +1,66 @@
+"""Listings take turns on the event loop, so that small requests never wait long.
+
+A worker serves every request on one event loop. Reading and rendering a
+big collection is CPU work that holds the loop while it runs: with fifty
+listings in flight, a ``GET /-/`` used to wait behind a batch of every one
+of them, seconds in all. Here each listing works in short steps (fetch one
+batch; render a few entities), each step only while it holds one of a few
+turns, and it gives the loop back after every step. However many listings
+stream, a small request waits for at most a few short steps.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Callable
+from typing import TypeVar
+
+T = TypeVar("T")
+
+#: Listings doing a step at once: two, so that one waiting on the database
+#: (PostgreSQL is read in a thread) leaves the loop to another.
+STEPS_AT_ONCE = 2
+#: Entities rendered in one step: a millisecond or two of work.
+ENTITIES_PER_STEP = 25
+
+
+class Turns:
+    """The turns one event loop's listings share (create it on that loop)."""
+
+    def __init__(
+        self, at_once: int = STEPS_AT_ONCE, entities_per_step: int = ENTITIES_PER_STEP
+    ) -> None:
+        self._semaphore = asyncio.Semaphore(at_once)
+        self._per_step = entities_per_step
+
+    def step(self) -> asyncio.Semaphore:
+        """A turn for one step of a listing that `rendered` does not cover (its start:
+        the first batch is read before the response starts): ``async with turns.step()``."""
+        return self._semaphore
+
+    async def rendered(
+        self, batches: AsyncIterator[list[T]], write: Callable[[list[T]], bytes]
+    ) -> AsyncIterator[bytes]:
+        """What `write` makes of the entities of `batches`, a few at a time, each
+        fetch and each write in a turn of its own."""
+        iterator = aiter(batches)
+        per_step = self._per_step
+        while True:
+            async with self._semaphore:
+                batch = await anext(iterator, None)
+                await self._pass()
+            if batch is None:
+                return
+            for start in range(0, len(batch), per_step):
+                async with self._semaphore:
+                    chunk = write(batch[start : start + per_step])
+                    await self._pass()
+                if chunk:
+                    yield chunk
+
+    @staticmethod
+    async def _pass() -> None:
+        # Give the loop back while still holding the turn: other listings wait for
+        # turns (not ready to run), so one pass of the loop runs at most a few steps
+        # before it comes to a small request again.
+        await asyncio.sleep(0)
