@@ -19,6 +19,7 @@ import socket
 import subprocess
 import tempfile
 import uuid
+from collections.abc import Iterator
 from pathlib import Path
 
 SKIP_VARIABLE = "PYOCCI_SKIP_POSTGRES"
@@ -166,3 +167,19 @@ class PostgresServer:
                 self._run("pg_ctl", "-D", str(data), "-m", "fast", "-w", "stop")
         shutil.rmtree(self.directory, ignore_errors=True)
         self.directory = None
+
+
+@contextlib.contextmanager
+def database_of(kind: str) -> Iterator[str | None]:
+    """A database for a run outside pytest's fixtures (the bench's reliability figures):
+    None for ``sqlite`` (the server's own file), else the URL of a fresh database on a
+    PostgreSQL cluster started for the block and stopped after it."""
+    if kind == "sqlite":
+        yield None
+        return
+    server = PostgresServer.find_or_install()
+    server.start()
+    try:
+        yield server.create_database()
+    finally:
+        server.stop()

@@ -21,8 +21,7 @@ import tempfile
 import threading
 import time
 from collections import Counter
-from collections.abc import Iterator
-from contextlib import AbstractContextManager, contextmanager
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -30,6 +29,7 @@ from urllib.parse import urlsplit
 import httpx
 
 from e2e.server import OCCI_12_USER_AGENT, RunningServer, free_port, occi_server
+from postgres import database_of
 from reliability.figures import Figure
 from reliability.processes import kill_tree
 
@@ -219,18 +219,6 @@ KILLS = {"quick": 2, "full": 5}
 UP_SECONDS = {"quick": (0.5, 2.0), "full": (2.0, 8.0)}
 
 
-@contextmanager
-def _postgres() -> Iterator[str]:
-    from postgres import PostgresServer
-
-    server = PostgresServer.find_or_install()
-    server.start()
-    try:
-        yield server.create_database()
-    finally:
-        server.stop()
-
-
 def figures(scale: str) -> list[Figure]:
     """Acknowledged creates lost over kill -9, on SQLite and PostgreSQL, 1 and 2 workers."""
     kills = KILLS[scale]
@@ -242,7 +230,7 @@ def figures(scale: str) -> list[Figure]:
                 if kind == "sqlite":
                     report = crash_run(Path(directory), **options)
                 else:
-                    with _postgres() as url:
+                    with database_of("postgresql") as url:
                         report = crash_run(Path(directory), database_url=url, **options)
             lost = len(report.lost) + len(report.unreadable)
             rows.append(

@@ -32,7 +32,6 @@ import tempfile
 import time
 from collections import Counter
 from collections.abc import Callable, Collection, Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -422,32 +421,18 @@ def unexpected_errors(log: Path, skip: Collection[str] = ()) -> list[str]:
     return [e for e in entries if not any(p.search(e) for p in known if p is not None)]
 
 
-@contextmanager
-def _database(kind: str) -> Iterator[str | None]:
-    if kind == "sqlite":
-        yield None
-        return
-    from postgres import PostgresServer
-
-    server = PostgresServer.find_or_install()
-    server.start()
-    try:
-        yield server.create_database()
-    finally:
-        server.stop()
-
-
 def _fuzz_database(
     kind: str, plain: int, with_auth: int, corpus: Corpus
 ) -> tuple[list[FuzzReport], int]:
     """Fuzz fresh servers on a database of `kind`, without and with HTTP basic: the
     reports, and the unexpected errors their logs hold."""
     from e2e.server import occi_server
+    from postgres import database_of
 
     skip = SKIPPED_ON[kind]
     reports = []
     logged = 0
-    with _database(kind) as database_url, tempfile.TemporaryDirectory() as directory:
+    with database_of(kind) as database_url, tempfile.TemporaryDirectory() as directory:
         workdir = Path(directory)
         with occi_server(workdir, database_url=database_url) as server:
             reports.append(fuzz(server.url, requests=plain, seed=1, corpus=corpus, skip=skip))

@@ -21,8 +21,6 @@ import random
 import tempfile
 import time
 from collections import Counter
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -30,6 +28,7 @@ from urllib.parse import urlsplit
 import httpx
 
 from e2e.server import OCCI_12_USER_AGENT, RunningServer, occi_server
+from postgres import database_of
 from reliability.figures import Figure
 from reliability.processes import open_fds, rss_bytes
 
@@ -253,28 +252,13 @@ def soak(server: RunningServer, *, seconds: float, clients: int = 8, seed: int =
 SECONDS = {"quick": 15.0, "full": 300.0}
 
 
-@contextmanager
-def _database(kind: str) -> Iterator[str | None]:
-    if kind == "sqlite":
-        yield None
-        return
-    from postgres import PostgresServer
-
-    server = PostgresServer.find_or_install()
-    server.start()
-    try:
-        yield server.create_database()
-    finally:
-        server.stop()
-
-
 def figures(scale: str) -> list[Figure]:
     """Soak drift per database: RSS and open fds after the warm-up and at the end,
     answers that should not be, entities created vs listed."""
     rows = []
     for kind in ("sqlite", "postgresql"):
         with (
-            _database(kind) as url,
+            database_of(kind) as url,
             tempfile.TemporaryDirectory() as directory,
             occi_server(Path(directory), database_url=url) as server,
         ):
