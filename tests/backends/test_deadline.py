@@ -82,3 +82,32 @@ async def test_each_blocking_call_that_returns_renews_the_deadline(backend) -> N
     with anyio.fail_after(BOUND), within_deadline(1.0, "polling"):
         for _ in range(6):
             await backend.run_blocking(time.sleep, 0.3)
+
+
+async def test_abandoned_calls_never_exceed_the_thread_cap(tmp_path) -> None:
+    from pyocci.store import Database
+
+    capped = SimBackend(
+        model=standard_model(),
+        database=Database(f"sqlite:///{tmp_path}/c.db"),
+        blocking_threads=2,
+    )
+    running = 0
+    most = 0
+    lock = threading.Lock()
+
+    def hung_call() -> None:
+        nonlocal running, most
+        with lock:
+            running += 1
+            most = max(most, running)
+        time.sleep(0.5)
+        with lock:
+            running -= 1
+
+    with anyio.fail_after(BOUND):
+        for _ in range(10):
+            with pytest.raises(CloudDeadlineError), within_deadline(0.05, "reading"):
+                await capped.run_blocking(hung_call)
+    # Ten calls given up on, one after the other: never more than two threads at once.
+    assert most <= 2

@@ -67,3 +67,23 @@ async def test_a_start_step_is_a_turn_too() -> None:
         await asyncio.sleep(0.01)
         assert not waiting.done()
     assert await waiting == b"x"
+
+
+async def test_a_listing_waiting_for_its_cloud_holds_no_turn() -> None:
+    turns = Turns(at_once=1)
+    cloud_answers = asyncio.Event()
+
+    async def slow_cloud() -> AsyncIterator[list[int]]:
+        await cloud_answers.wait()
+        yield [1]
+
+    async def drain(source: AsyncIterator[list[int]]) -> None:
+        async for _ in turns.rendered(source, lambda i: b"x", fetch_in_turn=False):
+            pass
+
+    waiting = asyncio.create_task(drain(slow_cloud()))
+    await asyncio.sleep(0.01)
+    # The only turn is free while the first listing waits: another one runs to its end.
+    await asyncio.wait_for(drain(batches(3, 10)), timeout=10)
+    cloud_answers.set()
+    await asyncio.wait_for(waiting, timeout=10)

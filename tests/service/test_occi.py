@@ -12,6 +12,7 @@ from collections.abc import Iterator
 import pytest
 
 from pyocci.backends.base import Tenant
+from pyocci.backends.errors import BackendUnavailableError
 from pyocci.backends.sim import SimBackend, SimSettings
 from pyocci.model import standard_model
 from pyocci.model.category import Kind
@@ -169,3 +170,50 @@ async def test_a_link_end_that_is_not_a_string_is_refused(
             await kind(service, tenant, STORAGELINK),
             Link(kind=STORAGELINK, attributes=attributes),
         )
+
+
+# --- creating several at once ------------------------------------------------------------------
+
+
+class CloudGoneAfter(SimBackend):
+    """The sim, whose cloud stops answering after `answers` creates (as a hung EC2 does:
+    the deadline's 503)."""
+
+    answers = 2
+
+    async def create_entity(self, tenant, entity):  # type: ignore[no-untyped-def]
+        if self.answers == 0:
+            raise BackendUnavailableError("the cloud did not answer in time", retry_after=5)
+        self.answers -= 1
+        return await super().create_entity(tenant, entity)
+
+
+async def test_a_cloud_gone_mid_create_leaves_what_exists_named(database_url: str) -> None:
+    database = Database(database_url)
+    database.upgrade()
+    standard = standard_model()
+    backend = CloudGoneAfter(model=standard, database=database, settings=SimSettings())
+    service = OcciService(
+        standard=standard, backend=backend, store=MixinRepository(database), runner=database
+    )
+    tenant = Tenant("alice")
+    try:
+        model = await service.model_for(tenant)
+        computes = [Resource(kind=COMPUTE) for _ in range(3)]
+        with pytest.raises(BackendUnavailableError) as raised:
+            await service.create_all(tenant, model, await kind(service, tenant, COMPUTE), computes)
+        message = raised.value.message
+        assert "entity 3 of 3" in message
+        # Not deleted again (that would wait for the silent cloud once per entity): named.
+        listed = [
+            e
+            async for b in (
+                await service.listing(tenant, model, await kind(service, tenant, COMPUTE))
+            ).batches
+            for e in b
+        ]
+        assert len(listed) == 2
+        assert all(e.location in message for e in listed)
+        assert "may exist" in message
+    finally:
+        database.dispose()

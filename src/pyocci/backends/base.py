@@ -14,6 +14,8 @@ cloud answered.
 
 from __future__ import annotations
 
+import asyncio
+import contextvars
 import functools
 from abc import ABC, abstractmethod
 from collections.abc import (
@@ -26,11 +28,9 @@ from collections.abc import (
     Mapping,
     Sequence,
 )
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
-
-import anyio.to_thread
-from anyio import CapacityLimiter
 
 from pyocci.backends.deadline import cloud_answered
 from pyocci.model.category import Mixin
@@ -161,7 +161,12 @@ class Backend(ABC):
     def __init__(self, *, model: Model, blocking_threads: int = 16) -> None:
         #: The standard model: kinds, their locations, what links may join.
         self.model = model
-        self._limiter = CapacityLimiter(blocking_threads)
+        # The SDK calls' own threads: never more than `blocking_threads`, even when
+        # calls are abandoned at their deadline and go on running (a pool's thread
+        # stays busy until its call ends; the next calls queue).
+        self._threads = ThreadPoolExecutor(
+            max_workers=blocking_threads, thread_name_prefix=f"{type(self).__name__}-cloud"
+        )
 
     @property
     @abstractmethod
@@ -177,6 +182,13 @@ class Backend(ABC):
     def location_of(self, kind_id: str, entity_id: str) -> str:
         """Where an entity of this kind lives: its kind's location plus its id."""
         return self.model.location_of(kind_id, entity_id)
+
+    @property
+    def reads_on_loop(self) -> bool:
+        """Whether listings are read on the event loop (CPU work, no waiting), rather
+        than awaited from a cloud or a thread: the server then counts their reads as
+        steps that take turns with other listings (see `pyocci.server.turns`)."""
+        return False
 
     def revision(self) -> Hashable | None:
         """A token that changes whenever anything `get_entity` would return may have
@@ -196,8 +208,10 @@ class Backend(ABC):
         When the request's deadline passes the call is abandoned, not waited for: its
         thread ends when the SDK's own timeouts say so. An answer renews the deadline.
         """
-        call = functools.partial(function, *args, **kwargs)
-        result = await anyio.to_thread.run_sync(call, limiter=self._limiter, abandon_on_cancel=True)
+        call = functools.partial(contextvars.copy_context().run, function, *args, **kwargs)
+        # Cancelled (the deadline passed): a call still queued is dropped; a running one
+        # is left to its thread, which the pool does not hand out until the call ends.
+        result = await asyncio.get_running_loop().run_in_executor(self._threads, call)
         cloud_answered()
         return result
 

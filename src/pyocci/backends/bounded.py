@@ -58,6 +58,11 @@ class DeadlineBackend(Backend):
         """Where the inner backend puts an entity."""
         return self.inner.location_of(kind_id, entity_id)
 
+    @property
+    def reads_on_loop(self) -> bool:
+        """Whether the inner backend reads listings on the event loop."""
+        return self.inner.reads_on_loop
+
     def revision(self) -> Hashable | None:
         """The inner backend's revision token."""
         return self.inner.revision()

@@ -462,7 +462,8 @@ class OcciApplication:
             probe.attributes = dict(attributes)
             model.coerce(probe)
             attributes = probe.attributes
-        async with self._turns.step():
+        on_loop = self.service.backend.reads_on_loop
+        async with self._turns.step(on_loop):
             listing = await self.service.listing(
                 tenant, model, category, filters=filters, attributes=attributes, page=page
             )
@@ -471,7 +472,7 @@ class OcciApplication:
         if links:
             extra["link"] = links
         writer = codec.open_collection()
-        rendered = self._turns.rendered(listing.batches, writer.write)
+        rendered = self._turns.rendered(listing.batches, writer.write, fetch_in_turn=on_loop)
         if codec.collection_in_headers:
             async for _ in rendered:
                 pass

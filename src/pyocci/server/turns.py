@@ -12,8 +12,10 @@ stream, a small request waits for at most a few short steps.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import AsyncIterator, Callable
-from typing import TypeVar
+from contextlib import AbstractAsyncContextManager
+from typing import Any, TypeVar
 
 T = TypeVar("T")
 
@@ -33,22 +35,32 @@ class Turns:
         self._semaphore = asyncio.Semaphore(at_once)
         self._per_step = entities_per_step
 
-    def step(self) -> asyncio.Semaphore:
+    def step(self, needed: bool = True) -> AbstractAsyncContextManager[Any]:
         """A turn for one step of a listing that `rendered` does not cover (its start:
-        the first batch is read before the response starts): ``async with turns.step()``."""
-        return self._semaphore
+        the first batch is read before the response starts), when `needed` (as
+        `fetch_in_turn` of `rendered`): ``async with turns.step(...)``."""
+        return self._semaphore if needed else contextlib.nullcontext()
 
     async def rendered(
-        self, batches: AsyncIterator[list[T]], write: Callable[[list[T]], bytes]
+        self,
+        batches: AsyncIterator[list[T]],
+        write: Callable[[list[T]], bytes],
+        *,
+        fetch_in_turn: bool = True,
     ) -> AsyncIterator[bytes]:
         """What `write` makes of the entities of `batches`, a few at a time, each
-        fetch and each write in a turn of its own."""
+        write in a turn of its own. Each fetch too when `fetch_in_turn` (batches
+        read on the loop); never when fetching waits for a cloud or a thread, so
+        that a slow cloud does not hold the turns of every other listing."""
         iterator = aiter(batches)
         per_step = self._per_step
         while True:
-            async with self._semaphore:
+            if fetch_in_turn:
+                async with self._semaphore:
+                    batch = await anext(iterator, None)
+                    await self._pass()
+            else:
                 batch = await anext(iterator, None)
-                await self._pass()
             if batch is None:
                 return
             for start in range(0, len(batch), per_step):

@@ -17,7 +17,11 @@ from dataclasses import dataclass
 from typing import Any
 
 from pyocci.backends.base import ActionOutcome, Backend, Query, Tenant
-from pyocci.backends.errors import EntityNotFoundError, NotSupportedError
+from pyocci.backends.errors import (
+    BackendUnavailableError,
+    EntityNotFoundError,
+    NotSupportedError,
+)
 from pyocci.model.category import Category, Kind, Mixin
 from pyocci.model.core import ENTITY
 from pyocci.model.entity import (
@@ -329,6 +333,14 @@ class OcciService:
         for number, (entity, user_mixins) in enumerate(zip(entities, prepared, strict=True), 1):
             try:
                 created.append(await self._create_prepared(tenant, model, entity, user_mixins))
+            except BackendUnavailableError as error:
+                # The cloud is unreachable or silent: deleting now would wait for it
+                # again, once per entity. Say what exists, and that this one may.
+                made = ", ".join(e.location or "" for e in created)
+                outcome = (
+                    f"the {len(created)} created before it remain: {made}; " if created else ""
+                ) + "this one may exist too: list the collection before repeating"
+                raise _numbered(error, number, count, outcome) from None
             except OcciError as error:
                 left = await self._undo_creates(tenant, model, created)
                 undone = f"the {len(created)} created before it were deleted again"

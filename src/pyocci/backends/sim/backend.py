@@ -82,6 +82,11 @@ class SimBackend(Backend):
         with every action the model declares for them."""
         return self.cloud.catalogue.capabilities
 
+    @property
+    def reads_on_loop(self) -> bool:
+        """With SQLite the store is read on the event loop (see `Database.run`)."""
+        return self.database.is_sqlite
+
     def revision(self) -> Hashable | None:
         """The database's data version (every commit moves it, from any process) and how
         many timed transitions have finished by now; None on PostgreSQL, which cannot
