@@ -7,6 +7,9 @@ from pathlib import Path
 
 import pytest
 
+import pyocci.server.auth.basic as basic_module
+from pyocci.server.auth.hashing import verify_password
+
 
 @pytest.fixture
 def anyio_backend() -> str:
@@ -31,3 +34,23 @@ def isolated_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Path:
     monkeypatch.setattr("pyocci.server.config.user_data_dir", lambda: data_dir)
     monkeypatch.setattr("pyocci.server.cli.user_data_dir", lambda: data_dir)
     return config_dir
+
+
+class CountingVerify:
+    """Counts the (expensive, scrypt) password verifications an authenticator runs,
+    calling through to the real one."""
+
+    def __init__(self) -> None:
+        self.calls = 0
+
+    def __call__(self, password: str, stored: str) -> bool:
+        self.calls += 1
+        return verify_password(password, stored)
+
+
+@pytest.fixture
+def verifications(monkeypatch: pytest.MonkeyPatch) -> CountingVerify:
+    """Count the password verifications of HTTP basic authentication."""
+    counter = CountingVerify()
+    monkeypatch.setattr(basic_module, "verify_password", counter)
+    return counter

@@ -15,7 +15,6 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-import pyocci.server.auth.basic as auth_module
 from e2e.server import free_port
 from keystone import SERVICE_USER, SKIP_VARIABLE, USERS, Keystone, shared_keystone
 from pyocci.backends.base import Tenant
@@ -42,6 +41,7 @@ from pyocci.server.auth import (
     write_users_file,
 )
 from pyocci.server.config import AuthConfig, ConfigError
+from server.conftest import CountingVerify
 
 CHALLENGE = 'Basic realm="pyocci"'
 # Cheap scrypt parameters for users the tests create by the dozen; the default
@@ -450,24 +450,6 @@ async def test_a_missing_users_file_admits_nobody_until_it_appears(
     assert await authenticator.authenticate(basic("alice", "pw")) == Tenant(id="t")
     path.unlink()
     await refused(authenticator, basic("alice", "pw"))
-
-
-class CountingVerify:
-    """Counts the (expensive) password verifications the authenticator asks for."""
-
-    def __init__(self) -> None:
-        self.calls = 0
-
-    def __call__(self, password: str, stored: str) -> bool:
-        self.calls += 1
-        return verify_password(password, stored)
-
-
-@pytest.fixture
-def verifications(monkeypatch: pytest.MonkeyPatch) -> CountingVerify:
-    counter = CountingVerify()
-    monkeypatch.setattr(auth_module, "verify_password", counter)
-    return counter
 
 
 class Clock:

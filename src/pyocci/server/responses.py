@@ -171,13 +171,10 @@ def error_response(error: Exception, codec: Codec | None, dialect: Dialect = OCC
         headers.update(error.headers)
     if isinstance(error, AuthenticationError):
         headers["www-authenticate"] = error.challenge
-    if isinstance(
-        error,
-        backend_errors.BackendUnavailableError
-        | TooManyAttemptsError
-        | store_errors.StoreUnavailableError,
-    ):
-        headers["retry-after"] = str(error.retry_after)
+    # Every error a client should retry later (503, 507, 429) says when.
+    retry_after = getattr(error, "retry_after", None)
+    if retry_after is not None:
+        headers["retry-after"] = str(retry_after)
     if isinstance(error, service_errors.MethodNotAllowedError):
         headers["allow"] = ", ".join(error.allowed)
     media_type = codec.media_type if codec is not None else "text/plain"

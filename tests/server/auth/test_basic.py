@@ -11,7 +11,6 @@ from pathlib import Path
 import anyio
 import pytest
 
-import pyocci.server.auth.basic as basic_module
 from pyocci.backends.base import Tenant
 from pyocci.server.auth import (
     AuthenticationError,
@@ -21,10 +20,10 @@ from pyocci.server.auth import (
     User,
     build_authenticator,
     hash_password,
-    verify_password,
     write_users_file,
 )
 from pyocci.server.config import AuthConfig
+from server.conftest import CountingVerify
 
 pytestmark = pytest.mark.anyio
 
@@ -45,24 +44,6 @@ class Clock:
 
     def __call__(self) -> float:
         return self.now
-
-
-class CountingVerify:
-    """Counts the password verifications (scrypt) the authenticator runs, calling through."""
-
-    def __init__(self) -> None:
-        self.calls = 0
-
-    def __call__(self, password: str, stored: str) -> bool:
-        self.calls += 1
-        return verify_password(password, stored)
-
-
-@pytest.fixture
-def verifications(monkeypatch: pytest.MonkeyPatch) -> CountingVerify:
-    counter = CountingVerify()
-    monkeypatch.setattr(basic_module, "verify_password", counter)
-    return counter
 
 
 @pytest.fixture
