@@ -196,11 +196,13 @@ def server(
     backend_config: Callable[..., str | None],
 ) -> Iterator[RunningServer]:
     """A server on a fresh database (SQLite, or PostgreSQL for ``sim-postgresql``; a clean
-    moto for ec2), shared by the module."""
+    moto for ec2), shared by the module. A module's ``SIM_CONFIG`` (TOML) configures its
+    sim servers (simulated time, say)."""
     database_url = None
     if backend_name == SIM_ON_POSTGRESQL:
         database_url = request.getfixturevalue("postgres_server").create_database()
-    with start_server(config=backend_config(), database_url=database_url) as running:
+    config = getattr(request.module, "SIM_CONFIG", None) if backend_name.startswith("sim") else None
+    with start_server(config=backend_config(config), database_url=database_url) as running:
         yield running
 
 

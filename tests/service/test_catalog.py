@@ -46,3 +46,25 @@ def test_a_kinds_own_attribute_can_be_required() -> None:
 def test_an_attribute_nothing_defines_is_a_backend_bug() -> None:
     with pytest.raises(ValueError, match="no category defines"):
         serve(network=("org.example.nowhere",))
+
+
+def noted(notes: dict[str, dict[str, str]]) -> object:
+    capabilities = Capabilities(
+        kinds=frozenset({COMPUTE.id, STORAGE.id}), actions=frozenset(), attribute_notes=notes
+    )
+    return served_model(standard_model(), Offering(capabilities))  # type: ignore[arg-type]
+
+
+def test_a_backend_note_is_added_to_the_attribute_description() -> None:
+    standard = standard_model().kind(STORAGE.id).attributes["occi.storage.size"]
+    model = noted({STORAGE.id: {"occi.storage.size": "whole GiB here: rounded up"}})
+    definition = model.kind(STORAGE.id).attributes["occi.storage.size"]
+    assert definition.description == f"{standard.description}; whole GiB here: rounded up"
+    # Only the description changes, and only on that kind.
+    assert (definition.type, definition.required) == (standard.type, standard.required)
+    assert "whole GiB" not in str(model.kind(COMPUTE.id).attributes)
+
+
+def test_a_note_on_an_attribute_the_kind_lacks_is_a_backend_bug() -> None:
+    with pytest.raises(ValueError, match="does not define"):
+        noted({STORAGE.id: {"org.example.nowhere": "?"}})

@@ -33,6 +33,7 @@ from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 from pyocci.backends.deadline import cloud_answered
+from pyocci.backends.errors import BusyError
 from pyocci.model.category import Mixin
 from pyocci.model.entity import Entity
 from pyocci.model.registry import Model
@@ -62,6 +63,9 @@ class Capabilities:
     #: OCCI requires (a network's ``occi.network.address`` on EC2): shown as
     #: ``{required}`` on the kind in discovery, and checked before the cloud is asked.
     required: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    #: What this cloud makes of an attribute's value, by kind then attribute (storage
+    #: sizes rounded up to whole GiB): added to the attribute's description in discovery.
+    attribute_notes: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
 
     def supports_kind(self, kind_id: str) -> bool:
         """Whether entities of this kind can be created and listed."""
@@ -157,6 +161,10 @@ class Backend(ABC):
     name: str = ""
     #: Seconds clients are told to wait (``Retry-After``) when this cloud fails them.
     retry_after: int = 5
+    #: Whether a create or delete shows in every read as soon as its call returns (a
+    #: store's transaction). When not (every real cloud), the service reads the entity
+    #: back until the cloud shows the write done (see `pyocci.service.settling`).
+    reads_own_writes: bool = False
 
     def __init__(self, *, model: Model, blocking_threads: int = 16) -> None:
         #: The standard model: kinds, their locations, what links may join.
@@ -228,10 +236,26 @@ class Backend(ABC):
         cloud cannot tell cheaply; it gives listings their `last` page link."""
         return None
 
+    async def pending_template(self, tenant: Tenant, mixin_id: str) -> BusyError | None:
+        """Why a template the cloud is still preparing (an image a ``save`` is still
+        writing) cannot start a compute yet, as the error to answer; None when the cloud
+        has no such template.
+
+        `provider_mixins` offers only templates that can start a compute now; the
+        service asks this when a create names a mixin the tenant's model lacks, so
+        that such a create is answered 409 with Retry-After rather than 400.
+        """
+        return None
+
     @abstractmethod
     async def get_entity(self, tenant: Tenant, kind_id: str, entity_id: str) -> Entity:
         """One entity of this kind (or a sub-kind); EntityNotFoundError if the tenant has
-        no such entity. Resources come with their links (the links whose source they are)."""
+        no such entity. Resources come with their links (the links whose source they are).
+
+        An entity the cloud is deleting (a volume Cinder marks ``deleting``, an
+        instance EC2 is terminating) is not found, and is left out of listings: a
+        delete the cloud has taken on is done as far as clients can tell.
+        """
 
     @abstractmethod
     async def create_entity(self, tenant: Tenant, entity: Entity) -> Entity:
@@ -243,7 +267,14 @@ class Backend(ABC):
 
     @abstractmethod
     async def delete_entity(self, tenant: Tenant, entity: Entity) -> None:
-        """Delete an entity; a resource's links go with it."""
+        """Delete an entity; a resource's links go with it.
+
+        A state the cloud leaves by itself (a volume still being created) is refused
+        with `BusyError`, whose message names the state and whose ``retry_after`` says
+        when to try again; a state only the client can change (a volume still
+        attached) with `ConflictError`. The call may return before the cloud is done:
+        the service reads the entity back until it is gone (unless `reads_own_writes`).
+        """
 
     @abstractmethod
     async def trigger_action(

@@ -16,6 +16,7 @@ from typing import Any, TypeVar
 
 from pyocci.backends.base import ActionOutcome, Backend, Capabilities, Query, Tenant
 from pyocci.backends.deadline import within_deadline
+from pyocci.backends.errors import BusyError
 from pyocci.model.category import Mixin
 from pyocci.model.entity import Entity
 
@@ -35,6 +36,7 @@ class DeadlineBackend(Backend):
         self.seconds = seconds
         self.name = inner.name
         self.retry_after = inner.retry_after
+        self.reads_own_writes = inner.reads_own_writes
 
     def _deadline(self, what: str) -> AbstractContextManager[None]:
         return within_deadline(self.seconds, what, retry_after=self.retry_after)
@@ -103,6 +105,11 @@ class DeadlineBackend(Backend):
         """The inner backend's count, within the deadline."""
         with self._deadline("counting entities"):
             return await self.inner.count_entities(tenant, query)
+
+    async def pending_template(self, tenant: Tenant, mixin_id: str) -> BusyError | None:
+        """The inner backend's word on a template it is still preparing, within the deadline."""
+        with self._deadline("reading the template"):
+            return await self.inner.pending_template(tenant, mixin_id)
 
     async def get_entity(self, tenant: Tenant, kind_id: str, entity_id: str) -> Entity:
         """The inner backend's entity, within the deadline."""

@@ -27,6 +27,18 @@ class ConflictError(BackendError):
     """The entity's state forbids the operation now (stop a stopped VM): 409."""
 
 
+class BusyError(ConflictError):
+    """The entity (or template) is in a state the cloud leaves by itself, such as a volume
+    still being created or an image still being saved: 409 with Retry-After. The same
+    request succeeds once the cloud is done; the message names the state."""
+
+    def __init__(
+        self, message: str, *, retry_after: int = 5, cloud_code: str | None = None
+    ) -> None:
+        super().__init__(message, cloud_code=cloud_code)
+        self.retry_after = retry_after
+
+
 class QuotaExceededError(BackendError):
     """The tenant's quota would be exceeded: 403, with the quota named in the message."""
 

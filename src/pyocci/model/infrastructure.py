@@ -144,6 +144,7 @@ COMPUTE_STATE_MACHINE = StateMachine(
         # Saving copies the instance; it ends in the state it started in.
         SAVE.id: {"active": "active", "inactive": "inactive"},
     },
+    passing=frozenset({"waiting"}),
 )
 
 # --- storage -----------------------------------------------------------------
@@ -201,6 +202,8 @@ STORAGE_STATE_MACHINE = StateMachine(
         SNAPSHOT.id: _KEEP_STORAGE_STATE,
         RESIZE.id: _KEEP_STORAGE_STATE,
     },
+    # What a backup, a snapshot or a resize shows until it ends.
+    passing=frozenset({"backup", "snapshot", "resize"}),
 )
 
 # --- network -----------------------------------------------------------------

@@ -22,6 +22,9 @@ class StateMachine:
     attribute: str
     initial: str
     transitions: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
+    #: States the cloud leaves by itself (an instance being prepared, a volume being
+    #: backed up): an action that does not apply in one is refused for now, not for good.
+    passing: frozenset[str] = frozenset()
 
     def applicable(self, state: str | None) -> list[str]:
         """The identifiers of the actions that can be triggered in `state`."""

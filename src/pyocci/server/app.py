@@ -48,7 +48,7 @@ from pyocci.server.representations import Representations
 from pyocci.server.responses import DIALECTS, HttpError, codec_named, send_response
 from pyocci.server.turns import Turns
 from pyocci.service.errors import BadRequestError, MethodNotAllowedError, NotFoundError
-from pyocci.service.occi import OcciService, PageRequest
+from pyocci.service.occi import OcciService, PageRequest, Written
 from pyocci.service.paths import (
     QUERY_INTERFACE_PATHS,
     Collection,
@@ -327,7 +327,10 @@ class OcciApplication:
         if method in ("GET", "HEAD"):
             return await self._read_entity(tenant, model, codec, path)
         if method == "DELETE":
-            await service.delete(tenant, model, path)
+            deleted = await service.delete(tenant, model, path)
+            if not deleted.done:
+                # The cloud still shows it: accepted, with the state it is in now.
+                return self.dialect.rendered(codec.render_entity(deleted.entities[0]), 202)
             return self.dialect.empty()
         if method == "POST" and "action" in query:
             invocation = await self._invocation(request, body, model)
@@ -345,10 +348,10 @@ class OcciApplication:
         if method == "PUT":
             reader = self._request_codec(request)
             entity = reader.parse_entity(body, _fields_of(request), model=model)
-            result, created = await service.replace(tenant, model, path, entity)
+            written, created = await service.replace(tenant, model, path, entity)
             if created:
-                return self._created(request, codec, [result])
-            return self.dialect.rendered(codec.render_entity(result))
+                return self._created(request, codec, written)
+            return self.dialect.rendered(codec.render_entity(written.entities[0]))
         raise MethodNotAllowedError(
             f"{method} is not defined for an entity", ("GET", "HEAD", "POST", "PUT", "DELETE")
         )
@@ -402,7 +405,11 @@ class OcciApplication:
                 created = await service.create_all(tenant, model, category, entities)
                 return self._created(request, codec, created)
             if method == "DELETE":
-                await service.delete_collection(tenant, model, category)
+                deleted = await service.delete_collection(tenant, model, category)
+                if not deleted.done:
+                    # Some are still going: accepted, and these are the ones.
+                    urls = [self._absolute(request, e.location or "") for e in deleted.entities]
+                    return self.dialect.rendered(codec.render_locations(urls), 202)
                 return self.dialect.empty()
             raise MethodNotAllowedError(
                 f"{method} is not defined for a kind collection", ("GET", "HEAD", "POST", "DELETE")
@@ -508,10 +515,13 @@ class OcciApplication:
             links.append(link(last_index, "last"))
         return ", ".join(links)
 
-    def _created(self, request: Request, codec: Codec, entities: list[Entity]) -> Response:
-        urls = [self._absolute(request, e.location or "") for e in entities]
+    def _created(self, request: Request, codec: Codec, written: Written) -> Response:
+        """201 with the new locations; 202 with them when the cloud does not show
+        them yet (a GET of one may still answer 404 for a while)."""
+        urls = [self._absolute(request, e.location or "") for e in written.entities]
         extra = {"location": urls[0], "x-occi-location": ", ".join(urls)}
-        return self.dialect.rendered(codec.render_locations(urls), 201, extra)
+        status = 201 if written.done else 202
+        return self.dialect.rendered(codec.render_locations(urls), status, extra)
 
     def _absolute(self, request: Request, location: str) -> str:
         # The same rule as UriListCodec(base=...), so headers and listings agree.
@@ -602,6 +612,7 @@ def create_app(config: ServerConfig) -> ASGIApp:
             store=MixinRepository(database),
             runner=database,
             max_page_size=config.limits.max_page_size,
+            write_wait=config.limits.write_wait,
         )
         authenticator = build_authenticator(config.auth)
         state["app"] = OcciApplication(config, service, authenticator)

@@ -237,6 +237,11 @@ class Limits:
     #: Retry-After past it); each answer gives the cloud this long again, so an
     #: operation that polls a cloud making progress runs to the backend's own limits.
     cloud_deadline: float = field(default=DEFAULT_DEADLINE, metadata=_meta(_at_least(0.1)))
+    #: The longest a create or a delete waits for the cloud to show it done (the new
+    #: entity readable, the deleted one gone), in seconds, on top of the cloud's own
+    #: answer; past it the answer is 202 Accepted. Clouds whose writes show at once
+    #: (the sim) are not waited for.
+    write_wait: float = field(default=10.0, metadata=_meta(_between(0, 300)))
 
     @property
     def server_header_limit(self) -> int:

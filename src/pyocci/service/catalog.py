@@ -41,6 +41,7 @@ def served_model(standard: Model, backend: Backend) -> Model:
             attributes = _with_required(
                 standard, category, capabilities.required.get(category.id, ())
             )
+            attributes = _with_notes(attributes, capabilities.attribute_notes.get(category.id, {}))
             kept.append(dataclasses.replace(category, actions=actions, attributes=attributes))
         elif isinstance(category, Mixin):
             if category.id not in capabilities.mixins:
@@ -68,6 +69,23 @@ def _with_required(
             raise ValueError(f"the backend requires {name}, which no category defines")
         attributes[name] = dataclasses.replace(definition, required=True)
     return attributes
+
+
+def _with_notes(
+    attributes: Mapping[str, AttributeDefinition], notes: Mapping[str, str]
+) -> Mapping[str, AttributeDefinition]:
+    """The attribute definitions, each noted one's description telling what this cloud
+    makes of its value (storage sizes rounded up to whole GiB)."""
+    if not notes:
+        return attributes
+    noted = dict(attributes)
+    for name, note in notes.items():
+        definition = noted.get(name)
+        if definition is None:
+            raise ValueError(f"the backend notes {name}, which the kind does not define")
+        described = f"{definition.description}; {note}" if definition.description else note
+        noted[name] = dataclasses.replace(definition, description=described)
+    return noted
 
 
 class Catalog:

@@ -12,13 +12,14 @@ from __future__ import annotations
 import dataclasses
 import logging
 import uuid
-from collections.abc import AsyncIterator, Hashable, Mapping, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Hashable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from pyocci.backends.base import ActionOutcome, Backend, Query, Tenant
 from pyocci.backends.errors import (
     BackendUnavailableError,
+    BusyError,
     EntityNotFoundError,
     NotSupportedError,
 )
@@ -47,10 +48,14 @@ from pyocci.service.errors import (
 from pyocci.service.identifiers import check_entity_id, check_location_path
 from pyocci.service.paths import EntityPath, resolve
 from pyocci.service.ports import MixinStore, Runner
+from pyocci.service.settling import Settling
 
 RESERVED_SCHEME = "http://schemas.ogf.org/occi/"
 #: The most filters (Category and X-OCCI-Attribute) one listing takes.
 MAX_FILTERS = 100
+#: The most mixins a create may name that the tenant's model lacks and the cloud is
+#: asked about (templates still being prepared); past them, they are unknown.
+MAX_UNKNOWN_MIXINS = 8
 _TEMPLATE_PARENTS = (OS_TPL_ID, RESOURCE_TPL_ID)
 
 log = logging.getLogger(__name__)
@@ -67,6 +72,20 @@ class PageRequest:
     def offset(self) -> int:
         """How many entities come before this page."""
         return (self.index - 1) * self.size
+
+
+@dataclass(slots=True)
+class Written:
+    """What a create or a delete left, and whether the cloud shows it done.
+
+    Done: created entities read back as `entities`, deleted ones are gone
+    from every read. Not done (the cloud was still at it when the wait
+    ended): the answer is 202 Accepted, with the entities as last read (a
+    delete) or as the cloud first answered (a create).
+    """
+
+    entities: list[Entity]
+    done: bool = True
 
 
 @dataclass(slots=True)
@@ -91,6 +110,7 @@ class OcciService:
         max_page_size: int = 1000,
         batch_size: int = 100,
         catalog_ttl: float = 1.0,
+        write_wait: float = 10.0,
     ) -> None:
         self.standard = standard
         self.backend = backend
@@ -98,6 +118,7 @@ class OcciService:
         self._store = store
         self._runner = runner
         self._batch_size = batch_size
+        self._settling = Settling(write_wait)
         self.catalog = Catalog(
             served_model(standard, backend), backend, store, runner, ttl=catalog_ttl
         )
@@ -307,14 +328,13 @@ class OcciService:
 
     async def create(
         self, tenant: Tenant, model: Model, collection: Kind, entity: Entity
-    ) -> Entity:
+    ) -> Written:
         """Create an entity of the collection's kind, with its inline links and mixins."""
-        user_mixins = self._prepared(model, collection, entity)
-        return await self._create_prepared(tenant, model, entity, user_mixins)
+        return await self.create_all(tenant, model, collection, [entity])
 
     async def create_all(
         self, tenant: Tenant, model: Model, collection: Kind, entities: Sequence[Entity]
-    ) -> list[Entity]:
+    ) -> Written:
         """Create several entities, all or none.
 
         Every entity is checked before the first is created, so a document with
@@ -323,6 +343,7 @@ class OcciService:
         so, naming any it could not delete: never silent leftovers.
         """
         count = len(entities)
+        model = await self._with_new_templates(tenant, model, entities)
         prepared = []
         for number, entity in enumerate(entities, 1):
             try:
@@ -349,7 +370,55 @@ class OcciService:
                 raise _numbered(
                     error, number, count, undone if created else "nothing was created"
                 ) from None
-        return created
+        return await self._read_back(tenant, model, created)
+
+    async def _read_back(self, tenant: Tenant, model: Model, created: list[Entity]) -> Written:
+        """The created entities as reads now show them, once the cloud shows them all (or
+        the wait is over: then not done, and the entities as the cloud first answered)."""
+        if self.backend.reads_own_writes:
+            return Written(created)
+        shown = []
+        ends = self._settling.deadline()
+        for entity in created:
+            found = await self._settling.until_present(self._reader(tenant, entity), ends)
+            if found is None:
+                return Written(created, done=False)
+            shown.append(found)
+        return Written(await self._present(tenant, model, shown))
+
+    def _reader(self, tenant: Tenant, entity: Entity) -> Callable[[], Awaitable[Entity]]:
+        """Reads `entity` again from the backend (EntityNotFoundError if it has none)."""
+        kind, entity_id = entity.kind or "", entity.id or ""
+        return lambda: self.backend.get_entity(tenant, kind, entity_id)
+
+    async def _with_new_templates(
+        self, tenant: Tenant, model: Model, entities: Sequence[Entity]
+    ) -> Model:
+        """The model to create `entities` with, when they name mixins `model` lacks.
+
+        A template the cloud is still preparing is not offered, so the model lacks
+        it: that is a BusyError (409, Retry-After), "not yet" rather than "no such
+        mixin". A template the cloud has made ready since the tenant's model was
+        cached is in the model read again now.
+        """
+        count = len(entities)
+        asked: set[str] = set()
+        for number, entity in enumerate(entities, 1):
+            for mixin_id in entity.mixins:
+                if model.get(mixin_id) is not None or mixin_id in asked:
+                    continue
+                asked.add(mixin_id)
+                if len(asked) > MAX_UNKNOWN_MIXINS:
+                    # A document full of made-up ids: the first few decide; the rest are
+                    # unknown mixins (400), not one cloud call each.
+                    break
+                pending = await self.backend.pending_template(tenant, mixin_id)
+                if pending is not None:
+                    raise _numbered(pending, number, count, "nothing was created")
+        if not asked:
+            return model
+        self.catalog.forget(tenant)
+        return await self.model_for(tenant)
 
     async def _undo_creates(self, tenant: Tenant, model: Model, created: list[Entity]) -> list[str]:
         """Delete what a failed `create_all` created; the locations that stayed."""
@@ -462,7 +531,7 @@ class OcciService:
 
     async def replace(
         self, tenant: Tenant, model: Model, path: EntityPath, entity: Entity
-    ) -> tuple[Entity, bool]:
+    ) -> tuple[Written, bool]:
         """PUT: create at a client-chosen path, or replace the entity there.
 
         Returns the entity and whether it was created.
@@ -490,7 +559,7 @@ class OcciService:
             )
         desired = dataclasses.replace(current, mixins=list(entity.mixins), attributes={})
         desired.attributes = self._replaced_attributes(model, current, entity)
-        return await self._apply_update(tenant, model, current, desired), False
+        return Written([await self._apply_update(tenant, model, current, desired)]), False
 
     def _replaced_attributes(self, model: Model, current: Entity, entity: Entity) -> dict[str, Any]:
         definitions = model.attribute_definitions(current.kind or "")
@@ -565,8 +634,16 @@ class OcciService:
                 )
         return (await self._present(tenant, model, [updated]))[0]
 
-    async def delete(self, tenant: Tenant, model: Model, path: EntityPath) -> None:
-        """Delete an entity; a resource's links go with it."""
+    async def delete(self, tenant: Tenant, model: Model, path: EntityPath) -> Written:
+        """Delete an entity; a resource's links go with it. Done once no read finds it;
+        if the cloud still shows it when the wait ends, not done (202), with the entity
+        as the cloud shows it then."""
+        current = await self._start_delete(tenant, path)
+        return await self._confirm_deleted(tenant, model, [current])
+
+    async def _start_delete(self, tenant: Tenant, path: EntityPath) -> Entity:
+        """Ask the cloud to delete the entity at `path` and forget its user mixin
+        memberships (and its links'); the entity as it was."""
         current = await self._fetch(tenant, path)
         await self.backend.delete_entity(tenant, current)
         gone = [current.location or path.location]
@@ -574,31 +651,53 @@ class OcciService:
             gone.extend(link.location for link in current.links if link.location)
         for location in gone:
             await self._runner.run(self._store.forget_entity, tenant.id, location)
+        return current
+
+    async def _confirm_deleted(
+        self, tenant: Tenant, model: Model, deleted: Sequence[Entity]
+    ) -> Written:
+        """Wait (within one wait for them all) until no read finds the deleted entities."""
+        if self.backend.reads_own_writes:
+            return Written([])
+        still = []
+        ends = self._settling.deadline()
+        for entity in deleted:
+            # Once the wait is spent, each of the others is read once, not waited for.
+            left = await self._settling.until_gone(self._reader(tenant, entity), entity, ends)
+            if left is not None:
+                still.append(left)
+        if not still:
+            return Written([])
+        return Written(await self._present(tenant, model, still), done=False)
 
     async def delete_collection(
         self, tenant: Tenant, model: Model, collection: Kind | Mixin
-    ) -> int:
-        """DELETE on a kind collection: delete every member. Returns how many went."""
+    ) -> Written:
+        """DELETE on a kind collection: delete every member. Not done (202) if the
+        cloud still shows some of them when the wait ends: those are the entities."""
         if not isinstance(collection, Kind):
             raise BadRequestError("DELETE on a mixin collection disassociates; see remove_members")
         # Rounds of at most 200: deleting while streaming would page over a moving set.
         query = dataclasses.replace(await self._query(tenant, model, collection, (), {}), limit=200)
-        deleted = 0
+        # Every delete is asked for first, then all are waited for at once: a wait per
+        # entity would make a large collection take the wait times its size. An entity
+        # whose delete the cloud is still doing may be listed again: it is not asked
+        # for twice, and a round that starts nothing new ends the loop.
+        started: dict[str, Entity] = {}
         while True:
             members = [e async for batch in self._batches(tenant, model, query) for e in batch]
             progress = 0
             for entity in members:
                 path = resolve(model, entity.location or "")
-                if not isinstance(path, EntityPath):
+                if not isinstance(path, EntityPath) or path.location in started:
                     continue
                 try:
-                    await self.delete(tenant, model, path)
+                    started[path.location] = await self._start_delete(tenant, path)
                 except NotFoundError:
                     continue  # a link that went with its source resource
                 progress += 1
-            deleted += progress
             if not progress:
-                return deleted
+                return await self._confirm_deleted(tenant, model, list(started.values()))
 
     # --- actions --------------------------------------------------------------------
 
@@ -679,6 +778,13 @@ class OcciService:
         if action_id not in entity.actions and not self._already_done(model, entity, action_id):
             machine = model.state_machine(entity.kind or "")
             state = entity.attributes.get(machine.attribute) if machine else None
+            if machine is not None and state in machine.passing:
+                wait = self.backend.retry_after
+                raise BusyError(
+                    f"{term} does not apply to {entity.location} while it is {state!r}, "
+                    f"a state the cloud leaves by itself; try again in {wait} s",
+                    retry_after=wait,
+                )
             raise StateConflictError(
                 f"{term} does not apply to {entity.location} in state {state!r} now"
             )
