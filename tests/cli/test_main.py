@@ -56,7 +56,7 @@ def test_the_walk_through_end_to_end(occi_process, tmp_path):
     assert stopped.returncode == 0, stopped.stderr
     assert stopped.stdout.split("\t")[3].strip() == "inactive"
 
-    saved = occi_process("save", vm, "--name", "img")
+    saved = occi_process("save", vm, "--name", "img", "--wait")
     assert saved.returncode == 0, saved.stderr
     image = saved.stdout.strip()
     assert image == "img"

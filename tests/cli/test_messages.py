@@ -16,9 +16,14 @@ from pyocci.client import (
 from pyocci.client.errors import server_error
 
 
-def refused(status: int, challenge: str | None = None):
+def refused(status: int, challenge: str | None = None, retry_after: str | None = None):
     return server_error(
-        status, "the message", method="GET", url="http://h/compute/1", challenge=challenge
+        status,
+        "the message",
+        method="GET",
+        url="http://h/compute/1",
+        challenge=challenge,
+        retry_after=retry_after,
     )
 
 
@@ -55,6 +60,7 @@ def refused(status: int, challenge: str | None = None):
         (refused(403), AUTH, "quota"),
         (refused(404), NOT_FOUND, "occi list KIND"),
         (refused(409), CONFLICT, "occi describe URL"),
+        (refused(409, retry_after="3"), CONFLICT, "run the same command again in 3 s"),
         (refused(500), SERVER, "the server failed"),
         (WaitTimeoutError("/compute/1", "active", "waiting", 5), WAIT, "--wait-timeout"),
     ],
@@ -78,3 +84,11 @@ def test_an_unexpected_error_says_it_is_a_bug():
     failure = explain(ZeroDivisionError("division by zero"))
     assert failure.status == SERVER
     assert "bug" in failure.hint
+
+
+@pytest.mark.parametrize(
+    ("header", "seconds"), [("7", 7), (" 12 ", 12), (None, None), ("soon", None)]
+)
+def test_retry_after_is_kept_in_seconds(header, seconds):
+    # An HTTP date (which occi-server never sends) is not kept.
+    assert refused(409, retry_after=header).retry_after == seconds

@@ -78,6 +78,8 @@ def test_the_whole_life_cycle_in_every_rendering(server: RunningServer, media_ty
 
         image = occi.save(location, name=f"img-{media_type.replace('/', '-')}")
         assert image.location and image.location.startswith("/mixin/os_tpl/")
+        # Offered once the simulated save has finished (the server's transition time).
+        assert occi.wait_for_template(image, timeout=30, interval=0.1).id == image.id
         assert image.term in [t.term for t in occi.templates("os")]
 
         second = occi.create(occi.new_compute(os=image.term, size="small", title="vm2"))

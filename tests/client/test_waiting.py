@@ -5,8 +5,10 @@ from __future__ import annotations
 import pytest
 
 from pyocci.client import EntityFailedError, WaitTimeoutError
-from pyocci.client.waiting import state_attribute, wait_for_state
+from pyocci.client.waiting import state_attribute, wait_for_offer, wait_for_state
 from pyocci.model import Resource, standard_model
+from pyocci.model.category import Mixin
+from pyocci.model.registry import OS_TPL_ID, Model
 
 COMPUTE = "http://schemas.ogf.org/occi/infrastructure#compute"
 
@@ -93,3 +95,40 @@ def test_state_attributes_come_from_the_state_machine_or_the_term():
     model = standard_model()
     assert state_attribute(model, COMPUTE) == "occi.compute.state"
     assert state_attribute(model, "http://example.org/k#volcano") == "occi.volcano.state"
+
+
+SAVED = "http://schemas.example.org/os_tpl#saved-1"
+
+
+def offers(after: int):
+    """Discovery that offers the saved template from the `after`-th call on."""
+    calls = {"n": 0}
+    image = Mixin(scheme="http://schemas.example.org/os_tpl#", term="saved-1", depends=(OS_TPL_ID,))
+
+    def fetch() -> Model:
+        calls["n"] += 1
+        model = Model(base=standard_model())
+        if calls["n"] >= after:
+            model.add(image)
+        return model
+
+    return fetch, calls
+
+
+def test_waits_until_the_template_is_offered():
+    clock = FakeClock()
+    fetch, calls = offers(after=3)
+    found = wait_for_offer(
+        fetch, SAVED, timeout=60, interval=1, clock=clock.time, sleep=clock.sleep
+    )
+    assert found.id == SAVED
+    assert calls["n"] == 3
+    assert len(clock.pauses) == 2
+
+
+def test_a_template_never_offered_times_out_saying_so():
+    clock = FakeClock()
+    fetch, _ = offers(after=10**6)
+    with pytest.raises(WaitTimeoutError, match="did not become offered within 10 s"):
+        wait_for_offer(fetch, SAVED, timeout=10, interval=1, clock=clock.time, sleep=clock.sleep)
+    assert clock.now == pytest.approx(10)

@@ -86,14 +86,24 @@ def trigger(
 @click.option(
     "--method", type=click.Choice(("hot", "deferred")), help="hot or deferred (the default)."
 )
+@wait_options("until the server offers the template (the cloud has written the image)")
 @command_options
 @click.pass_context
-def save(ctx: click.Context, location: str, name: str | None, method: str | None) -> None:
+def save(
+    ctx: click.Context,
+    location: str,
+    name: str | None,
+    method: str | None,
+    wait: bool,
+    wait_timeout: float,
+) -> None:
     """Save a compute as a new OS template (image) and print the template."""
 
     def work(client: OcciClient, target: Target) -> Output:
         parameters = {"method": method} if method else {}
         mixin = client.save(location, name, **parameters)
+        if wait:
+            mixin = client.wait_for_template(mixin, timeout=wait_timeout)
         columns = [("term", "TERM"), ("title", "TITLE"), ("location", "LOCATION")]
         return records_output([category_record(mixin)], client.url, columns, plain=["term"])
 

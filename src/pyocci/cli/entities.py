@@ -342,19 +342,23 @@ def delete(ctx: click.Context, locations: tuple[str, ...], everything: bool, yes
 def deleted(
     client: OcciClient,
     locations: Iterable[str],
-    remove: Callable[[str], None],
+    remove: Callable[[str], bool],
     counts: Mapping[str, int] | None = None,
 ) -> Output:
-    """Delete each location with `remove`; the Output listing them. `counts` holds,
-    for the collections among them, how many entities they held."""
+    """Delete each location with `remove` (False: accepted, the cloud still at it); the
+    Output listing them. `counts` holds, for the collections among them, how many
+    entities they held."""
     records = []
     for location in locations:
-        remove(location)
-        record: dict[str, Any] = {"location": location, "deleted": True}
+        done = remove(location)
+        record: dict[str, Any] = {"location": location, "deleted": done}
         if counts and location in counts:
             record["entities"] = counts[location]
             record["result"] = f"deleted {counts[location]} entities"
+        if not done:
+            record["result"] = "accepted: the cloud is still deleting it"
         records.append(record)
     columns = [("location", "LOCATION"), ("result", "RESULT")]
-    plain = ["location", "result"] if counts else ["location"]
+    accepted = any(not r["deleted"] for r in records)
+    plain = ["location", "result"] if counts or accepted else ["location"]
     return records_output(records, client.url, columns, plain=plain, result="deleted")

@@ -85,11 +85,11 @@ def explain(error: BaseException) -> Failure:
             NOT_FOUND,
         )
     if isinstance(error, ConflictError):
-        return Failure(
-            f"{error.status} conflict: {error.message}",
-            "`occi describe URL` shows the entity's state and the actions it allows now",
-            CONFLICT,
-        )
+        hint = "`occi describe URL` shows the entity's state and the actions it allows now"
+        if error.retry_after is not None:
+            # A state the cloud leaves by itself: the same command will do.
+            hint = f"the cloud is still at it: run the same command again in {error.retry_after} s"
+        return Failure(f"{error.status} conflict: {error.message}", hint, CONFLICT)
     if isinstance(error, ServerError):
         hint = None
         if error.status >= 500:

@@ -28,7 +28,7 @@ from pyocci.client.errors import InvalidInputError, ProtocolError, ServerError
 from pyocci.client.templates import Template
 from pyocci.client.transport import EventHooks, HeaderList, Transport
 from pyocci.client.validation import check_entity, check_invocation, check_kind
-from pyocci.client.waiting import Progress, wait_for_state
+from pyocci.client.waiting import Progress, wait_for_offer, wait_for_state
 from pyocci.model.category import Action, Category, Kind, Mixin
 from pyocci.model.core import ENTITY
 from pyocci.model.entity import ActionInvocation, Entity, Link, Resource
@@ -439,9 +439,14 @@ class OcciClient:
         template = self.resource_template(size, cores=cores, memory=memory)
         return self.update(location, mixins=[template.id])
 
-    def delete(self, location: str) -> None:
-        """Delete an entity (a resource takes its links with it)."""
-        self._transport.request("DELETE", location, headers=[("accept", self.media_type)])
+    def delete(self, location: str) -> bool:
+        """Delete an entity (a resource takes its links with it). True when the server
+        answers that it is gone; False when it accepted the delete (202) and the cloud
+        is still at it: the entity goes on showing, in its current state, for a while."""
+        response = self._transport.request(
+            "DELETE", location, headers=[("accept", self.media_type)]
+        )
+        return response.status_code != 202
 
     # --- actions -----------------------------------------------------------------------
 
@@ -489,7 +494,8 @@ class OcciClient:
         mixins = [c for c in categories if isinstance(c, Mixin)]
         if not mixins:
             raise ProtocolError("the server answered the save action without an OS template")
-        # The new template is usable at once: make it known to this client too.
+        # Discover again when next needed: the server offers the template once the
+        # cloud has written the image (`wait_for_template` waits for that).
         self._discovery = None
         return mixins[0]
 
@@ -516,15 +522,16 @@ class OcciClient:
             self.new_link(source, target, kind=kind, attributes=attributes, mixins=mixins)
         )
 
-    def unlink(self, location: str) -> None:
-        """Delete a link; InvalidInputError, with nothing sent, for a location that is not one."""
+    def unlink(self, location: str) -> bool:
+        """Delete a link; InvalidInputError, with nothing sent, for a location that is not one.
+        True when gone, False when the server accepted it and the cloud is still detaching."""
         kind = self._kind_or_error(location)
         if not self.model.is_kind_of(kind.id, LINK_KIND):
             raise InvalidInputError(
                 f"{location} is a {kind.term}, not a link; nothing was deleted "
                 "(deleting a resource is delete, not unlink)"
             )
-        self.delete(location)
+        return self.delete(location)
 
     # --- mixins ------------------------------------------------------------------------
 
@@ -606,6 +613,17 @@ class OcciClient:
             timeout=timeout,
             interval=interval,
             on_progress=on_progress,
+        )
+
+    def wait_for_template(
+        self, template: Mixin | str, *, timeout: float = 300.0, interval: float = 1.0
+    ) -> Mixin:
+        """Poll discovery until the server offers a template, such as the image a `save`
+        made (offered once the cloud has written it: until then creating from it is a
+        409 with Retry-After); return it then. WaitTimeoutError after `timeout` s."""
+        wanted = template.id if isinstance(template, Mixin) else template
+        return wait_for_offer(
+            lambda: self.discover().model, wanted, timeout=timeout, interval=interval
         )
 
     # --- plumbing ----------------------------------------------------------------------

@@ -87,6 +87,7 @@ class ServerError(ClientError):
         method: str,
         url: str,
         challenge: str | None = None,
+        retry_after: int | None = None,
     ) -> None:
         super().__init__(message)
         self.status = status
@@ -94,6 +95,9 @@ class ServerError(ClientError):
         self.url = url
         #: The ``WWW-Authenticate`` header of a 401, saying how to authenticate.
         self.challenge = challenge
+        #: Seconds after which the same request should succeed (``Retry-After`` of a
+        #: 409 for a state the cloud leaves by itself, a 429, a 503), if the server said.
+        self.retry_after = retry_after
 
     def __str__(self) -> str:
         return f"{self.method} {self.url}: {self.status} {self.message}"
@@ -112,7 +116,8 @@ class NotFoundError(ServerError):
 
 
 class ConflictError(ServerError):
-    """409: the entity's state forbids this now, or it is in use."""
+    """409: the entity's state forbids this now, or it is in use. With `retry_after`,
+    the state is one the cloud leaves by itself (a volume still being created)."""
 
 
 _BY_STATUS: dict[int, type[ServerError]] = {
@@ -124,8 +129,16 @@ _BY_STATUS: dict[int, type[ServerError]] = {
 
 
 def server_error(
-    status: int, message: str, *, method: str, url: str, challenge: str | None = None
+    status: int,
+    message: str,
+    *,
+    method: str,
+    url: str,
+    challenge: str | None = None,
+    retry_after: str | None = None,
 ) -> ServerError:
-    """The most specific ServerError for a status."""
+    """The most specific ServerError for a status; `retry_after` is the header's value
+    (seconds; an HTTP date is not kept)."""
     cls = _BY_STATUS.get(status, ServerError)
-    return cls(status, message, method=method, url=url, challenge=challenge)
+    seconds = int(retry_after) if retry_after and retry_after.strip().isdigit() else None
+    return cls(status, message, method=method, url=url, challenge=challenge, retry_after=seconds)

@@ -141,6 +141,7 @@ class Transport:
             method=method,
             url=str(response.request.url),
             challenge=response.headers.get("www-authenticate"),
+            retry_after=response.headers.get("retry-after"),
         )
 
 

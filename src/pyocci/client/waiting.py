@@ -1,4 +1,4 @@
-"""Waiting for an entity to reach a state, by polling it.
+"""Waiting for an entity to reach a state, or a template to be offered, by polling.
 
 The state lives in the attribute the kind's state machine names
 (``occi.compute.state``...); kinds pyocci does not know fall back to
@@ -12,6 +12,7 @@ import time
 from collections.abc import Callable
 
 from pyocci.client.errors import EntityFailedError, WaitTimeoutError
+from pyocci.model.category import Mixin
 from pyocci.model.entity import Entity
 from pyocci.model.registry import Model
 
@@ -66,5 +67,30 @@ def wait_for_state(
             raise EntityFailedError(location, wanted, None if message is None else str(message))
         if elapsed >= timeout:
             raise WaitTimeoutError(location, wanted, state, timeout)
+        sleep(min(pause, max(timeout - elapsed, 0.0)))
+        pause = min(pause * 1.5, MAX_INTERVAL)
+
+
+def wait_for_offer(
+    fetch: Callable[[], Model],
+    wanted: str,
+    *,
+    timeout: float,
+    interval: float = 1.0,
+    clock: Callable[[], float] = time.monotonic,
+    sleep: Callable[[float], None] = time.sleep,
+) -> Mixin:
+    """Discover until the server offers the mixin `wanted` (an image a ``save`` made is
+    offered once the cloud has written it); the mixin then. See
+    `OcciClient.wait_for_template`."""
+    started = clock()
+    pause = max(interval, 0.05)
+    while True:
+        found = fetch().get(wanted)
+        if isinstance(found, Mixin):
+            return found
+        elapsed = clock() - started
+        if elapsed >= timeout:
+            raise WaitTimeoutError(wanted, "offered", "not offered yet", timeout)
         sleep(min(pause, max(timeout - elapsed, 0.0)))
         pause = min(pause * 1.5, MAX_INTERVAL)
