@@ -1,11 +1,12 @@
-"""Simulated time: computes show `waiting` for `transition_seconds`, settled lazily."""
+"""Simulated time: computes show `waiting` for `transition_seconds`, settled lazily; what
+a transition forbids is refused with Retry-After; storage has no transitional state."""
 
 from __future__ import annotations
 
 import pytest
 from sim_helpers import COMPUTE, COMPUTE_ACTION, LARGE, UBUNTU, compute, listing
 
-from pyocci.backends.errors import ConflictError
+from pyocci.backends.errors import BusyError, ConflictError, EntityNotFoundError
 from pyocci.backends.sim import SimBackend, SimSettings
 from pyocci.model import Resource, standard_model
 
@@ -54,6 +55,41 @@ async def test_actions_wait_for_the_transition(slow, tenant, clock):
     assert state(await slow.get_entity(tenant, COMPUTE, vm.id)) == "active"
 
 
+async def test_what_a_transition_forbids_is_busy_with_the_seconds_left(slow, tenant, clock):
+    vm = await slow.create_entity(tenant, compute())
+    with pytest.raises(BusyError, match=r"it is waiting \(becoming active") as refused:
+        await slow.trigger_action(tenant, vm, STOP, {})
+    assert refused.value.retry_after == 5
+    clock.advance(2.5)
+    with pytest.raises(BusyError, match=r"in 2.5 s\); try again when it is active") as refused:
+        await slow.trigger_action(tenant, vm, STOP, {})
+    assert refused.value.retry_after == 3  # rounded up: never told to come back too early
+    clock.advance(2.45)
+    bigger = Resource(kind=COMPUTE, mixins=[UBUNTU, LARGE], attributes={})
+    with pytest.raises(BusyError, match="cannot resize") as refused:
+        await slow.update_entity(tenant, vm, bigger)
+    assert refused.value.retry_after == 1
+    clock.advance(0.1)
+    assert state((await slow.trigger_action(tenant, vm, STOP, {})).entity) == "waiting"
+
+
+async def test_an_action_the_state_forbids_is_a_plain_conflict(slow, tenant, clock):
+    vm = await slow.create_entity(tenant, compute())
+    clock.advance(5)
+    with pytest.raises(ConflictError, match="it is active") as refused:
+        await slow.trigger_action(tenant, vm, START, {})
+    # Only the client can change that (stop it first): no Retry-After.
+    assert not isinstance(refused.value, BusyError)
+
+
+async def test_a_compute_in_a_transition_can_be_deleted(slow, tenant, clock):
+    vm = await slow.create_entity(tenant, compute())
+    await slow.delete_entity(tenant, vm)
+    with pytest.raises(EntityNotFoundError):
+        await slow.get_entity(tenant, COMPUTE, vm.id)
+    assert await listing(slow, tenant, COMPUTE) == []
+
+
 async def test_resize_waits_and_is_refused_during_a_transition(slow, tenant, clock):
     vm = await slow.create_entity(tenant, compute())
     bigger = Resource(kind=COMPUTE, mixins=[UBUNTU, LARGE], attributes={})
@@ -99,6 +135,7 @@ async def test_transitions_survive_a_restart(slow, tenant, clock, database):
 
 
 async def test_other_kinds_change_at_once(slow, tenant):
+    # Storage states (online, offline...) have no transitional one: created at once.
     from sim_helpers import network, storage
 
     assert (await slow.create_entity(tenant, storage())).attributes[

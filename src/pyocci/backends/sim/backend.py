@@ -17,7 +17,7 @@ from typing import Any, TypeVar
 import sqlalchemy as sa
 
 from pyocci.backends.base import ActionOutcome, Backend, Capabilities, Query, Tenant
-from pyocci.backends.errors import ConflictError, EntityNotFoundError
+from pyocci.backends.errors import BusyError, ConflictError, EntityNotFoundError
 from pyocci.backends.sim import (
     actions,
     creation,
@@ -26,6 +26,7 @@ from pyocci.backends.sim import (
     listing,
     quotas,
     records,
+    transitions,
     updates,
 )
 from pyocci.backends.sim.context import Cloud, Work
@@ -56,6 +57,8 @@ class SimBackend(Backend):
     """
 
     name = "sim"
+    #: Creates and deletes are transactions of the store: the next read sees them.
+    reads_own_writes = True
 
     def __init__(
         self,
@@ -70,6 +73,9 @@ class SimBackend(Backend):
         super().__init__(model=model, blocking_threads=blocking_threads)
         self.database = database
         self.settings = settings if settings is not None else SimSettings()
+        if self.settings.transition_seconds > 0:
+            # What a client refused during a transition is told to wait: about one.
+            self.retry_after = transitions.retry_after(self.settings.transition_seconds)
         self.cloud = Cloud(model, self.settings, database)
         self.clock = clock
         self.batch_size = batch_size
@@ -137,9 +143,16 @@ class SimBackend(Backend):
 
     async def provider_mixins(self, tenant: Tenant) -> Sequence[Mixin]:
         """Images, resource templates, the zone, the floating IP pool, the sim's own
-        mixin, and the images this tenant saved."""
+        mixin, and the images this tenant saved that are ready."""
         saved = await self.database.run(self._read, tenant, images.saved_images)
         return [*self.cloud.catalogue.mixins, *saved]
+
+    async def pending_template(self, tenant: Tenant, mixin_id: str) -> BusyError | None:
+        """For an image the tenant saved that is not ready yet (`transition_seconds`
+        after the save), the 409 with Retry-After; else None."""
+        if not mixin_id.startswith(self.settings.saved_image_scheme):
+            return None
+        return await self.database.run(self._read, tenant, images.pending_image, mixin_id)
 
     async def get_entity(self, tenant: Tenant, kind_id: str, entity_id: str) -> Entity:
         """One entity of the tenant (or a shared network), with its links."""

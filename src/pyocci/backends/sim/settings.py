@@ -110,7 +110,8 @@ class SimSettings:
     tenant_network_space: str = "10.0.0.0/8"
     quotas: Quotas = field(default_factory=Quotas)
     #: How long a compute shows `waiting` before reaching the state an action
-    #: (or its creation) leads to; 0 makes every change immediate.
+    #: (or its creation) leads to, and how long an image the ``save`` action makes
+    #: takes to be ready (not offered until then); 0 makes every change immediate.
     transition_seconds: float = 0.0
 
     def __post_init__(self) -> None:

@@ -5,15 +5,20 @@ being resized) stores what it shows now (``waiting``), the state it is
 going to (`target_state`) and when it gets there (`ready_at`). Readers
 compute the state as of their clock; writers settle the row when they next
 touch it. So a restart of the server loses nothing and needs no timer.
+What a transition forbids is refused with `BusyError` (409 with
+Retry-After: the seconds left), since it passes by itself. Images saved
+with the compute ``save`` action take the same time to be ready (see
+`pyocci.backends.sim.images`).
 """
 
 from __future__ import annotations
 
+import math
 from typing import TYPE_CHECKING
 
 import sqlalchemy as sa
 
-from pyocci.backends.errors import ConflictError
+from pyocci.backends.errors import BusyError
 from pyocci.model.infrastructure import COMPUTE
 from pyocci.store.tables import sim_entities
 
@@ -23,7 +28,8 @@ if TYPE_CHECKING:
 
 WAITING = "waiting"
 
-#: Kinds whose changes take simulated time (their state enums know `waiting`).
+#: Kinds whose changes take simulated time (their state enums know `waiting`). Storage
+#: is not among them: its states (online, offline...) have no transitional one.
 TIMED_KINDS = frozenset({COMPUTE.id})
 
 
@@ -68,13 +74,20 @@ def move(work: Work, record: Record, final_state: str) -> None:
         record.ready_at = None
 
 
+def retry_after(remaining: float) -> int:
+    """Whole seconds to tell a client to wait for something `remaining` seconds away."""
+    return max(1, math.ceil(remaining))
+
+
 def require_settled(work: Work, record: Record, doing: str) -> None:
-    """ConflictError if the entity is still in a transition."""
+    """BusyError (409 with Retry-After) if the entity is still in a transition: the same
+    request succeeds once it has finished."""
     shown, becoming = effective(record, work.now)
     if becoming is not None and record.ready_at is not None:
         location = work.cloud.location_of(record.kind, record.entity_id)
         remaining = record.ready_at - work.now
-        raise ConflictError(
+        raise BusyError(
             f"cannot {doing} {location}: it is {shown} (becoming {becoming} in "
-            f"{remaining:.1f} s); try again when it is {becoming}"
+            f"{remaining:.1f} s); try again when it is {becoming}",
+            retry_after=retry_after(remaining),
         )
