@@ -18,8 +18,10 @@ from ec2_helpers import (
     flavour,
     image,
     link,
+    listed,
 )
 
+from pyocci.backends.base import Query
 from pyocci.backends.errors import (
     ConflictError,
     EntityNotFoundError,
@@ -182,13 +184,23 @@ async def test_stop_start_restart_follow_ec2(backend, tenant, images, ec2):
     assert (await current(restarted.entity))["occi.compute.state"] == "active"
 
 
-async def test_a_terminated_compute_is_gone(backend, tenant, images):
+async def test_a_terminated_compute_is_gone(backend, tenant, images, ec2):
     created = await backend.create_entity(tenant, compute(images["debian-12"]))
+    kept = await backend.create_entity(tenant, compute(images["debian-12"]))
     await backend.trigger_action(tenant, created, COMPUTE_ACTION + "stop", {})
-    # Terminated behind OCCI's back: the entity is gone.
     await backend.delete_entity(tenant, created)
+    # EC2 still describes it (terminated); OCCI does not show it, read or listed.
+    described = ec2.describe_instances(InstanceIds=[created.id])["Reservations"][0]
+    assert described["Instances"][0]["State"]["Name"] == "terminated"
     with pytest.raises(EntityNotFoundError):
         await backend.get_entity(tenant, COMPUTE, created.id)
+    shown = [each.id for each in await listed(backend, tenant, Query((COMPUTE,)))]
+    assert shown == [kept.id]
+    # Nor its links, nor can it be deleted again.
+    links = await listed(backend, tenant, Query((STORAGELINK, NETWORKINTERFACE)))
+    assert {each.source for each in links} == {kept.location}
+    with pytest.raises(EntityNotFoundError):
+        await backend.delete_entity(tenant, created)
 
 
 async def test_suspend_without_hibernation_is_501(backend, tenant, images):

@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import pytest
-from ec2_helpers import STORAGE, STORAGE_ACTION, STORAGELINK, compute, link
+from ec2_helpers import STORAGE, STORAGE_ACTION, STORAGELINK, compute, link, listed
 
+from pyocci.backends.base import Query
+from pyocci.backends.ec2.catalogue import CAPABILITIES
 from pyocci.backends.errors import (
+    BusyError,
     ConflictError,
     EntityNotFoundError,
     InvalidRequestError,
@@ -33,6 +36,11 @@ async def test_fractional_sizes_are_rounded_up_to_what_ebs_allocates(backend, te
     created = await backend.create_entity(tenant, volume(2.5))
     assert created.attributes["occi.storage.size"] == 3.0
     assert ec2.describe_volumes(VolumeIds=[created.id])["Volumes"][0]["Size"] == 3
+    # Discovery says so, in the words of what was just seen.
+    note = backend.capabilities.attribute_notes[STORAGE]["occi.storage.size"]
+    assert note is CAPABILITIES.attribute_notes[STORAGE]["occi.storage.size"]
+    assert "whole GiB" in note and "rounded up (2.5 makes 3)" in note
+    assert "only grows" in note
 
 
 async def test_resize_grows_and_never_shrinks(backend, tenant, ec2):
@@ -68,9 +76,12 @@ async def test_attach_at_run_time_then_detach(backend, tenant, images, ec2):
     assert ec2.describe_volumes(VolumeIds=[disk.id])["Volumes"][0]["State"] == "in-use"
     again = await backend.get_entity(tenant, STORAGELINK, attached.id)
     assert again.attributes == attached.attributes
-    # An attached volume cannot be deleted: EC2 says so, OCCI answers 409.
-    with pytest.raises(ConflictError, match="VolumeInUse"):
+    # An attached volume cannot be deleted: EC2 says so, OCCI answers 409. Only the
+    # client can change that (detach first): a plain 409, no Retry-After.
+    with pytest.raises(ConflictError, match="VolumeInUse") as refused:
         await backend.delete_entity(tenant, disk)
+    assert not isinstance(refused.value, BusyError)
+    assert f"attached to {machine.id}: delete its storagelink first" in str(refused.value)
     await backend.delete_entity(tenant, attached)
     assert ec2.describe_volumes(VolumeIds=[disk.id])["Volumes"][0]["State"] == "available"
     with pytest.raises(EntityNotFoundError):
@@ -78,6 +89,7 @@ async def test_attach_at_run_time_then_detach(backend, tenant, images, ec2):
     await backend.delete_entity(tenant, disk)
     with pytest.raises(EntityNotFoundError):
         await backend.get_entity(tenant, STORAGE, disk.id)
+    assert disk.id not in {each.id for each in await listed(backend, tenant, Query((STORAGE,)))}
 
 
 async def test_another_tenants_volume_cannot_be_attached(backend, tenant, other, images):

@@ -109,7 +109,8 @@ def test_a_hibernated_instance_is_suspended():
     assert compute_state({"State": {"Name": "stopped"}}) == "inactive"
     assert compute_state({"State": {"Name": "pending"}}) == "waiting"
     assert ec2_states_for("inactive") == ["stopped"]
-    assert ec2_states_for("waiting") == ["pending", "stopping", "shutting-down"]
+    # An instance shutting down is being deleted: gone, never waiting.
+    assert ec2_states_for("waiting") == ["pending", "stopping"]
 
 
 def test_ec2_timestamps_parse_as_botocore_reads_them() -> None:

@@ -23,13 +23,18 @@ from pyocci.backends.base import ActionOutcome, Backend, Capabilities, Query, Te
 from pyocci.backends.deadline import DEFAULT_DEADLINE
 from pyocci.backends.ec2 import compute, ids, linkmeta, network, security, storage
 from pyocci.backends.ec2.api import Ec2Api
-from pyocci.backends.ec2.catalogue import CAPABILITIES, Catalogue
+from pyocci.backends.ec2.catalogue import CAPABILITIES, OS_TPL_SCHEME, Catalogue
 from pyocci.backends.ec2.context import Ec2
 from pyocci.backends.ec2.placement import Placement
 from pyocci.backends.ec2.reading import Reader
 from pyocci.backends.ec2.settings import Ec2Settings
 from pyocci.backends.ec2.tenancy import Tenancy
-from pyocci.backends.errors import BackendUnavailableError, EntityNotFoundError, NotSupportedError
+from pyocci.backends.errors import (
+    BackendUnavailableError,
+    BusyError,
+    EntityNotFoundError,
+    NotSupportedError,
+)
 from pyocci.model.category import Mixin
 from pyocci.model.entity import CORE_SOURCE, Entity, Link, Resource
 from pyocci.model.extensions import SECURITYGROUP, SECURITYGROUPLINK
@@ -96,9 +101,21 @@ class Ec2Backend(Backend):
             ) from None
 
     async def provider_mixins(self, tenant: Tenant) -> Sequence[Mixin]:
-        """The AMIs and instance types offered (cached for `template_ttl`)."""
+        """The AMIs that can start a compute now and the instance types (cached for
+        `template_ttl`; AMIs still pending are offered as soon as they are available)."""
         with self._answers("reading the templates"):
-            return (await self.ec2.catalogue.offer()).mixins()
+            return await self.ec2.catalogue.templates()
+
+    async def pending_template(self, tenant: Tenant, mixin_id: str) -> BusyError | None:
+        """For the os_tpl of an AMI EC2 is still making (``pending``: a ``save`` not
+        finished), the 409 with Retry-After naming the state; else None."""
+        if not mixin_id.startswith(OS_TPL_SCHEME):
+            return None
+        image_id = mixin_id[len(OS_TPL_SCHEME) :]
+        if not ids.is_image(image_id):
+            return None  # no AMI can have this id
+        with self._answers(f"reading {image_id}"):
+            return await self.ec2.catalogue.pending_image(image_id)
 
     async def list_entities(self, tenant: Tenant, query: Query) -> AsyncIterator[Entity]:
         """The tenant's entities, read live, one EC2 call per page and kind."""
@@ -195,14 +212,14 @@ class Ec2Backend(Backend):
         if kind == COMPUTE.id:
             await compute.delete(self.ec2, tenant, entity_id)
         elif kind == STORAGE.id:
-            await storage.delete(self.ec2, entity_id)
+            await storage.delete(self.ec2, tenant, entity_id)
         elif kind == NETWORK.id:
             await network.delete(self.ec2, entity_id)
         elif kind == SECURITYGROUP.id:
             await security.delete(self.ec2, entity_id)
         elif kind in (STORAGELINK.id, NETWORKINTERFACE.id, SECURITYGROUPLINK.id):
             if kind == STORAGELINK.id:
-                await storage.delete_link(self.ec2, entity)
+                await storage.delete_link(self.ec2, tenant, entity)
             elif kind == NETWORKINTERFACE.id:
                 await network.delete_link(self.ec2, entity)
             else:

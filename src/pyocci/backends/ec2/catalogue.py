@@ -5,7 +5,13 @@ is asked for on nearly every request, and AMIs and instance types change
 rarely. Everything else the backend reads live.
 
 AMIs are listed for the configured owners and filters only — never every
-public AMI. An AMI's os_tpl term is its id (``ami-0abc...``), an instance
+public AMI — and only those EC2 calls available are offered: an AMI still
+``pending`` (one a ``save`` made, say) cannot start a compute yet. Such AMIs
+are followed (`pyocci.backends.pending`: asked about again at most once a
+second) and offered as soon as EC2 calls them available, without waiting for
+the `template_ttl`. The owners and filters apply to them as to any AMI: an
+AMI a ``save`` made that they leave out is never offered.
+An AMI's os_tpl term is its id (``ami-0abc...``), an instance
 type's resource_tpl term is its name with ``_`` for ``.`` (``t3_micro``: OCCI
 1.1 terms have no dot, and no instance type has an underscore); both are stable.
 """
@@ -15,12 +21,16 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
+from pyocci.backends import pending
 from pyocci.backends.base import Capabilities
+from pyocci.backends.ec2 import busy
 from pyocci.backends.ec2.api import Ec2Api
 from pyocci.backends.ec2.settings import Ec2Settings
 from pyocci.backends.errors import (
     BackendUnavailableError,
+    BusyError,
     EntityNotFoundError,
     InvalidRequestError,
 )
@@ -91,7 +101,21 @@ CAPABILITIES = Capabilities(
     mixins=frozenset(mixin.id for mixin in STANDARD_MIXINS),
     # A network is a subnet of the VPC: EC2 cannot choose its CIDR.
     required={NETWORK.id: ("occi.network.address",)},
+    # EBS allocates whole GiB (`pyocci.backends.sizes.whole_gib`), and ModifyVolume only grows.
+    attribute_notes={
+        STORAGE.id: {
+            "occi.storage.size": (
+                "whole GiB on this cloud (EBS): a fractional size is rounded up (2.5 "
+                "makes 3) and the storage shows the size it got; a volume only grows"
+            )
+        }
+    },
 )
+
+#: The AMI state that can start a compute.
+AVAILABLE = "available"
+#: The AMI state EC2 leaves by itself for `AVAILABLE` (see `busy.image`).
+PENDING = "pending"
 
 
 @dataclass(frozen=True, slots=True)
@@ -145,22 +169,92 @@ def type_mixin(kind: InstanceType) -> Mixin:
 
 
 class Catalogue:
-    """The templates of one EC2 region, read at most once per `template_ttl`."""
+    """The templates of one EC2 region, read at most once per `template_ttl`; AMIs still
+    pending followed (see `pyocci.backends.pending`) and offered once available."""
 
     def __init__(
-        self, api: Ec2Api, settings: Ec2Settings, clock: Callable[[], float] = time.monotonic
+        self,
+        api: Ec2Api,
+        settings: Ec2Settings,
+        clock: Callable[[], float] = time.monotonic,
+        recheck_seconds: float = pending.RECHECK_SECONDS,
     ) -> None:
         self._api = api
         self._settings = settings
         self._offers: Expiring[Offer] = Expiring(settings.template_ttl, clock)
+        #: The AMIs EC2 is still making, offered once available.
+        self.pending = pending.Pending(recheck_seconds=recheck_seconds, clock=clock)
+
+    @property
+    def recheck_seconds(self) -> float:
+        """How often AMIs still pending are asked about while templates are wanted."""
+        return self.pending.recheck_seconds
+
+    @recheck_seconds.setter
+    def recheck_seconds(self, seconds: float) -> None:
+        self.pending.recheck_seconds = seconds
 
     async def offer(self) -> Offer:
         """The templates, read again from EC2 when older than `template_ttl`."""
         return await self._offers.get(self._read)
 
+    async def templates(self) -> list[Mixin]:
+        """Every template offered now: the AMIs EC2 calls available (those that were
+        pending included, as soon as they are available) and the instance types."""
+        offer = await self.offer()
+        for image_id, name in (await self.pending.ready(self._look)).items():
+            mixin = image_mixin(image_id, name)
+            offer.images[mixin.id] = mixin
+        return offer.mixins()
+
+    async def _look(self, image_ids: list[str]) -> pending.Looked:
+        """What EC2 says of pending AMIs, in one call. The configured owners and filters
+        apply as they do to every template: an AMI they leave out (a save's whose name
+        the filters do not match) is never offered, pending or not."""
+        images = await self._described(image_ids)
+        return pending.Looked(
+            ready={
+                image_id: image.get("Name")
+                for image_id, image in images.items()
+                if image.get("State", AVAILABLE) == AVAILABLE
+            },
+            pending=[
+                image_id for image_id, image in images.items() if image.get("State") == PENDING
+            ],
+        )
+
+    async def _described(self, image_ids: list[str]) -> dict[str, Any]:
+        """The AMIs of the configured owners and filters among these (id -> description)."""
+        parameters = self._image_query()
+        filters = list(parameters.get("Filters", ()))
+        parameters["Filters"] = [*filters, {"Name": "image-id", "Values": image_ids}]
+        response = await self._api.call("describe_images", **parameters)
+        wanted = set(image_ids)
+        return {
+            image["ImageId"]: image
+            for image in response.get("Images", ())
+            if image.get("ImageId") in wanted
+        }
+
+    async def pending_image(self, image_id: str) -> BusyError | None:
+        """The error to answer for an AMI of the configured owners and filters that EC2
+        is still making (it cannot start a compute yet); None for any other AMI.
+
+        EC2 is asked, not the kept offer: the AMI may have been saved through another
+        server process, or since the templates were last read. A pending AMI is
+        followed from then on, and offered as soon as it is available.
+        """
+        image = (await self._described([image_id])).get(image_id)
+        if image is None:
+            return None
+        waiting = busy.image(image, self._settings.retry_after)
+        if waiting is not None:
+            self.pending.follow(image_id, image.get("Name"))
+        return waiting
+
     async def _read(self) -> Offer:
         try:
-            images = await self._images()
+            images, still_pending = await self._images()
             types = await self._types()
         except (InvalidRequestError, EntityNotFoundError) as error:
             # The configuration names what EC2 does not know: the operator's to fix,
@@ -170,6 +264,10 @@ class Catalogue:
                 f"image_filters, instance_types) are refused by EC2: {error}",
                 retry_after=self._settings.retry_after,
             ) from None
+        for mixin in images:
+            self.pending.forget(mixin.term)
+        for image_id, name in still_pending.items():
+            self.pending.follow(image_id, name)
         return Offer(
             images={mixin.id: mixin for mixin in images},
             types={kind.name: kind for kind in types},
@@ -181,15 +279,18 @@ class Catalogue:
         return self._offers.last() or Offer()
 
     def add_image(self, image_id: str, name: str | None) -> Mixin:
-        """Make a just-saved AMI an os_tpl now, before the next refresh."""
+        """The os_tpl of a just-saved AMI, offered once EC2 calls it available (asked
+        about from the next `templates`, before the next refresh) if the configured
+        owners and filters take it in."""
         mixin = image_mixin(image_id, name)
         offer = self._offers.last()
-        if offer is not None:
-            offer.images[mixin.id] = mixin
+        if offer is None or mixin.id not in offer.images:
+            self.pending.follow(image_id, name)
         return mixin
 
-    async def _images(self) -> list[Mixin]:
-        parameters: dict[str, object] = {}
+    def _image_query(self) -> dict[str, Any]:
+        """DescribeImages' parameters for the configured owners and filters."""
+        parameters: dict[str, Any] = {}
         if self._settings.image_owners:
             parameters["Owners"] = list(self._settings.image_owners)
         if self._settings.image_filters:
@@ -197,13 +298,21 @@ class Catalogue:
                 {"Name": name, "Values": list(values)}
                 for name, values in self._settings.image_filters.items()
             ]
-        response = await self._api.call("describe_images", **parameters)
+        return parameters
+
+    async def _images(self) -> tuple[list[Mixin], dict[str, str | None]]:
+        """The available AMIs as os_tpl mixins, and the pending ones (id -> name)."""
+        response = await self._api.call("describe_images", **self._image_query())
         images = sorted(response.get("Images", ()), key=lambda image: image["ImageId"])
-        return [
+        available = [
             image_mixin(image["ImageId"], image.get("Name"))
             for image in images
-            if image.get("State", "available") in ("available", "pending")
+            if image.get("State", AVAILABLE) == AVAILABLE
         ]
+        still_pending = {
+            image["ImageId"]: image.get("Name") for image in images if image.get("State") == PENDING
+        }
+        return available, still_pending
 
     async def _types(self) -> list[InstanceType]:
         found: list[InstanceType] = []

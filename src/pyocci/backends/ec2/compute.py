@@ -20,7 +20,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from pyocci.backends.base import ActionOutcome, Tenant
-from pyocci.backends.ec2 import entities, ids, linkmeta, network, storage
+from pyocci.backends.ec2 import busy, entities, ids, linkmeta, network, storage
 from pyocci.backends.ec2.catalogue import OS_TPL_SCHEME, RESOURCE_TPL_SCHEME, type_named
 from pyocci.backends.ec2.context import Ec2, target_id
 from pyocci.backends.ec2.entities import compute_state
@@ -98,6 +98,11 @@ async def create(ec2: Ec2, tenant: Tenant, entity: Resource) -> Resource:
     if image is None:
         offered = ", ".join(mixin.term for mixin in offer.images.values()) or "none"
         raise InvalidRequestError(f"choose an os_tpl (an AMI) for the compute; offered: {offered}")
+    if OS_TPL_SCHEME + image not in offer.images:
+        # Not offered: an AMI EC2 is still making (a save's) cannot start a compute yet.
+        waiting = await ec2.catalogue.pending_image(image)
+        if waiting is not None:
+            raise waiting
     instance_type = _chosen_type(entity.mixins) or settings.default_instance_type
     links = list(entity.links)
     await _check_targets(ec2, tenant, links)
@@ -202,7 +207,11 @@ async def _check_targets(ec2: Ec2, tenant: Tenant, links: list) -> None:
         target = link.attributes.get("occi.core.target")
         try:
             if link.kind == STORAGELINK.id:
-                await ec2.reader.volume(tenant, target_id(link, "vol", "a storage"))
+                volume = await ec2.reader.volume(tenant, target_id(link, "vol", "a storage"))
+                # A volume EC2 is still creating: say so before launching anything.
+                waiting = busy.volume(volume, ec2.settings.retry_after)
+                if waiting is not None:
+                    raise waiting
             elif link.kind == NETWORKINTERFACE.id:
                 if ids.ec2_id_of(target, ids.PUBLIC) != ids.PUBLIC:
                     await ec2.reader.subnet(tenant, target_id(link, "subnet", "a network"))
@@ -267,6 +276,9 @@ async def resize(ec2: Ec2, tenant: Tenant, instance_id: str, instance_type: str)
     """ModifyInstanceAttribute InstanceType, on a stopped instance only (as on AWS)."""
     instance = await ec2.reader.instance(tenant, instance_id)
     state = instance["State"]["Name"]
+    waiting = busy.instance(instance, ec2.settings.retry_after)
+    if state == "stopping" and waiting is not None:
+        raise waiting  # stopped soon, and then the swap can be made
     if state != "stopped":
         raise ConflictError(
             f"EC2 changes the instance type of a stopped instance only, and {instance_id} is "
@@ -295,6 +307,21 @@ async def trigger(
     ec2: Ec2, tenant: Tenant, entity: Entity, action_id: str, parameters: Mapping[str, Any]
 ) -> ActionOutcome:
     """start, stop, restart (reboot), suspend (hibernate), save (create an AMI)."""
+    try:
+        return await _trigger(ec2, tenant, entity, action_id, parameters)
+    except ConflictError as refused:
+        if refused.cloud_code != "IncorrectInstanceState":
+            raise
+        # EC2 refused the instance's state: read it again, for a state EC2 leaves by
+        # itself (pending, stopping) is a matter of time, not the client's to fix.
+        instance = await ec2.reader.instance(tenant, entity.id or "")
+        waiting = busy.instance(instance, ec2.settings.retry_after, refused.cloud_code)
+        raise (waiting or refused) from None
+
+
+async def _trigger(
+    ec2: Ec2, tenant: Tenant, entity: Entity, action_id: str, parameters: Mapping[str, Any]
+) -> ActionOutcome:
     instance_id = entity.id or ""
     created = None
     changes: dict[str, Any] | None = None
@@ -338,6 +365,9 @@ async def _hibernate(ec2: Ec2, tenant: Tenant, instance_id: str) -> dict[str, An
             "hibernate such instances; stop it instead"
         )
     if compute_state(instance) != "active":
+        waiting = busy.instance(instance, ec2.settings.retry_after)
+        if waiting is not None and instance["State"]["Name"] == "pending":
+            raise waiting  # running soon, and then it can hibernate
         raise ConflictError(f"{instance_id} is not running; only a running instance hibernates")
     response = await ec2.api.call("stop_instances", InstanceIds=[instance_id], Hibernate=True)
     change = response["StoppingInstances"][0]
@@ -358,5 +388,6 @@ async def _save(ec2: Ec2, tenant: Tenant, entity: Entity, parameters: Mapping[st
         NoReboot=parameters.get("method") == "hot",
         TagSpecifications=ec2.tenancy.specification("image", ec2.tenancy.tags(tenant)),
     )
-    # The AMI is an os_tpl at once; it starts computes when EC2 calls it available.
+    # The answer names the new os_tpl at once; it is offered, and starts computes, once
+    # EC2 calls the AMI available (until then a create naming it is told to wait).
     return ec2.catalogue.add_image(response["ImageId"], name)

@@ -6,9 +6,17 @@ addresses (networkinterfaces) and its security groups (securitygrouplinks).
 That is what lets a listing make one call per page.
 
 State mapping: running is active; stopped is inactive (suspended when it
-was hibernated); pending, stopping and shutting-down are waiting (no
-action applies until EC2 settles). Volumes available or in use are online,
-a volume being created is offline.
+was hibernated); pending and stopping are waiting (no action applies until
+EC2 settles). Volumes available or in use are online, a volume being
+created is offline.
+
+What EC2 is deleting is gone: an instance shutting down or terminated, a
+volume deleting or deleted, an interface detaching or detached are never
+shown, so a delete EC2 has taken on reads as done at once. A volume
+attachment is the exception: it shows ``inactive`` while EC2 detaches it
+(``detaching``), for the volume cannot be deleted or attached elsewhere
+until it is ``detached`` (EC2 answers VolumeInUse): a storagelink delete is
+done once the link is gone.
 """
 
 from __future__ import annotations
@@ -43,10 +51,20 @@ from pyocci.model.infrastructure import (
 Locate = Callable[[str, str], str]
 Description = Mapping[str, Any]
 
-#: EC2 instance states that are gone: never shown.
-GONE = frozenset({"terminated"})
+#: EC2 instance states that are gone (being terminated, or terminated): never shown.
+GONE = frozenset({"shutting-down", "terminated"})
 #: Every instance state shown, for the ``instance-state-name`` filter.
-SHOWN_STATES = ("pending", "running", "stopping", "stopped", "shutting-down")
+SHOWN_STATES = ("pending", "running", "stopping", "stopped")
+#: Volume states that are gone: never shown.
+GONE_VOLUMES = frozenset({"deleting", "deleted"})
+#: Every volume state shown, for the ``status`` filter of DescribeVolumes.
+SHOWN_VOLUME_STATES = ("creating", "available", "in-use", "error")
+#: Interface attachment states that are gone: the link is not shown (deleting a
+#: networkinterface waits for the detach itself, then deletes the interface).
+GONE_ATTACHMENTS = frozenset({"detaching", "detached"})
+#: Volume attachment states that are gone. ``detaching`` is shown (inactive): the
+#: volume is still in use until EC2 has detached it.
+GONE_VOLUME_ATTACHMENTS = frozenset({"detached"})
 HIBERNATED = "Client.UserInitiatedHibernate"
 
 _COMPUTE_STATES = {
@@ -54,16 +72,24 @@ _COMPUTE_STATES = {
     "stopped": "inactive",
     "pending": "waiting",
     "stopping": "waiting",
-    "shutting-down": "waiting",
 }
 _ARCHITECTURES = {"x86_64": "x64", "i386": "x86"}
 _VOLUME_STATES = {
     "available": "online",
     "in-use": "online",
     "creating": "offline",
-    "deleting": "offline",
     "error": "error",
 }
+
+
+def is_gone(instance: Description) -> bool:
+    """Whether EC2 is terminating the instance, or has: it is not shown."""
+    return instance["State"]["Name"] in GONE
+
+
+def is_gone_volume(volume: Description) -> bool:
+    """Whether EC2 is deleting the volume, or has: it is not shown."""
+    return volume.get("State") in GONE_VOLUMES
 
 
 def compute_state(instance: Description) -> str:
@@ -144,6 +170,9 @@ def storagelinks(instance: Description, source: str, locate: Locate) -> list[Lin
         ebs = mapping.get("Ebs")
         if not ebs or not ebs.get("VolumeId"):
             continue
+        status = ebs.get("Status", "attached")
+        if status in GONE_VOLUME_ATTACHMENTS:
+            continue  # detached: EC2 drops the mapping soon after
         volume_id = ebs["VolumeId"]
         link = _link(
             STORAGELINK.id,
@@ -152,7 +181,6 @@ def storagelinks(instance: Description, source: str, locate: Locate) -> list[Lin
             locate(STORAGE.id, volume_id),
             locate,
         )
-        status = ebs.get("Status", "attached")
         link.attributes["occi.storagelink.deviceid"] = mapping.get("DeviceName")
         link.attributes["occi.storagelink.state"] = "active" if status == "attached" else "inactive"
         link.attributes["occi.storagelink.state.message"] = f"EBS attachment {status}"
@@ -173,6 +201,8 @@ def interfaces(instance: Description, source: str, locate: Locate) -> list[Link]
         attachment = eni.get("Attachment", {})
         index = attachment.get("DeviceIndex", 0)
         status = attachment.get("Status", "attached")
+        if status in GONE_ATTACHMENTS:
+            continue  # being detached (and then deleted): gone as far as OCCI goes
         link = _link(
             NETWORKINTERFACE.id, eni_id, source, locate(NETWORK.id, eni["SubnetId"]), locate
         )

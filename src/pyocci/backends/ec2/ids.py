@@ -22,6 +22,7 @@ PUBLIC = "public"
 
 _EC2_ID = r"[a-z]+-[0-9a-f]{1,32}"
 _ID = re.compile(_EC2_ID)
+_AMI = re.compile(r"ami-[0-9a-f]{1,32}")
 _PAIR = re.compile(rf"({_EC2_ID})_({_EC2_ID}|{PUBLIC})")
 
 #: Which kind an EC2 id prefix is.
@@ -84,3 +85,8 @@ def ec2_id_of(location: str | None, prefix: str) -> str | None:
     if last == PUBLIC and prefix == PUBLIC:
         return last
     return last if _ID.fullmatch(last) and last.startswith(prefix + "-") else None
+
+
+def is_image(text: str) -> bool:
+    """Whether `text` can be an AMI id (``ami-0abc...``)."""
+    return _AMI.fullmatch(text) is not None

@@ -77,22 +77,24 @@ class Reader:
     # --- one thing ---------------------------------------------------------------------------
 
     async def instance(self, tenant: Tenant, instance_id: str) -> dict[str, Any]:
-        """The tenant's instance (not terminated), else EntityNotFoundError."""
+        """The tenant's instance (not being terminated), else EntityNotFoundError."""
         response = await self.api.call("describe_instances", InstanceIds=[instance_id])
         for reservation in response.get("Reservations", ()):
             for instance in reservation.get("Instances", ()):
                 if (
                     instance["InstanceId"] == instance_id
-                    and instance["State"]["Name"] not in entities.GONE
+                    and not entities.is_gone(instance)
                     and self.tenancy.owns(tenant, instance.get("Tags"))
                 ):
                     return instance
         raise _not_found(COMPUTE.id, instance_id)
 
     async def volume(self, tenant: Tenant, volume_id: str) -> dict[str, Any]:
-        """The tenant's volume, else EntityNotFoundError."""
+        """The tenant's volume (not being deleted), else EntityNotFoundError."""
         response = await self.api.call("describe_volumes", VolumeIds=[volume_id])
         for volume in response.get("Volumes", ()):
+            if entities.is_gone_volume(volume):
+                continue  # being deleted: gone as far as OCCI goes
             if self.tenancy.owns(tenant, volume.get("Tags")):
                 return volume
         raise _not_found(STORAGE.id, volume_id)
@@ -217,7 +219,7 @@ class Reader:
         offer = await self.catalogue.offer()
         async for instances in self._pages("describe_instances", "Reservations", filters, wanted):
             for instance in instances:
-                if instance["State"]["Name"] in entities.GONE:
+                if entities.is_gone(instance):
                     continue
                 resource = entities.compute(instance, offer, self.locate)
                 if kind == COMPUTE.id:
@@ -252,9 +254,12 @@ class Reader:
         self, tenant: Tenant, query: Query, wanted: int | None
     ) -> AsyncIterator[Entity]:
         filters = self.tenancy.filters(tenant) + _simple_filters(query, "volume-id")
+        filters.append({"Name": "status", "Values": list(entities.SHOWN_VOLUME_STATES)})
         async for volumes in self._pages("describe_volumes", "Volumes", filters, wanted):
             for volume in volumes:
-                yield entities.storage(volume, self.locate)
+                # Checked here too: an EC2-compatible cloud may ignore the filter.
+                if not entities.is_gone_volume(volume):
+                    yield entities.storage(volume, self.locate)
 
     async def _networks(
         self, tenant: Tenant, query: Query, wanted: int | None

@@ -12,11 +12,16 @@ from collections.abc import Mapping
 from typing import Any
 
 from pyocci.backends.base import Tenant
-from pyocci.backends.ec2 import entities, ids, linkmeta
+from pyocci.backends.ec2 import busy, entities, ids, linkmeta
 from pyocci.backends.ec2.context import Ec2, source_instance, target_id
 from pyocci.backends.ec2.placement import Place
 from pyocci.backends.ec2.tenancy import NAME_TAG, SUMMARY_TAG
-from pyocci.backends.errors import ConflictError, InvalidRequestError
+from pyocci.backends.errors import (
+    BackendError,
+    ConflictError,
+    EntityNotFoundError,
+    InvalidRequestError,
+)
 from pyocci.backends.sizes import whole_gib
 from pyocci.model.entity import CORE_SUMMARY, CORE_TITLE, Entity, Link, Resource
 from pyocci.model.infrastructure import BACKUP, RESIZE, SNAPSHOT
@@ -49,18 +54,30 @@ async def update(ec2: Ec2, tenant: Tenant, current: Entity, desired: Entity) -> 
     old = current.attributes.get("occi.storage.size")
     new = desired.attributes.get("occi.storage.size", old)
     if new != old:
-        await resize(ec2, volume_id, old, whole_gib(new))
+        await resize(ec2, tenant, volume_id, old, whole_gib(new))
     await retitle(ec2, volume_id, current, desired)
     return entities.storage(await ec2.reader.volume(tenant, volume_id), ec2.reader.locate)
 
 
-async def resize(ec2: Ec2, volume_id: str, old: Any, new: int) -> None:
-    """ModifyVolume to a larger size; shrinking is refused as EBS refuses it."""
+async def resize(ec2: Ec2, tenant: Tenant, volume_id: str, old: Any, new: int) -> None:
+    """ModifyVolume to a larger size; shrinking is refused as EBS refuses it, and a
+    volume EC2 is still creating is refused with Retry-After."""
     if isinstance(old, int | float) and new < old:
         raise InvalidRequestError(f"EBS volumes only grow: {new} GiB is smaller than {old:g} GiB")
     if new == old:
         return  # asked for less than a GiB more: the volume has it already
-    await ec2.api.call("modify_volume", VolumeId=volume_id, Size=new)
+    await _unless_refused(ec2, tenant, volume_id, "modify_volume", VolumeId=volume_id, Size=new)
+
+
+async def _unless_refused(
+    ec2: Ec2, tenant: Tenant, volume_id: str, operation: str, **parameters: Any
+) -> dict[str, Any]:
+    """Call EC2 on a volume; a refusal of the volume's state is told apart (see
+    `_why_refused`): a state EC2 leaves by itself answers 409 with Retry-After."""
+    try:
+        return await ec2.api.call(operation, **parameters)
+    except ConflictError as refused:
+        raise await _why_refused(ec2, tenant, volume_id, refused) from None
 
 
 async def retitle(ec2: Ec2, resource_id: str, current: Entity, desired: Entity) -> None:
@@ -77,9 +94,61 @@ async def retitle(ec2: Ec2, resource_id: str, current: Entity, desired: Entity) 
             await ec2.api.call("delete_tags", Resources=[resource_id], Tags=[{"Key": tag}])
 
 
-async def delete(ec2: Ec2, volume_id: str) -> None:
-    """Delete the volume (409 while it is attached)."""
-    await ec2.api.call("delete_volume", VolumeId=volume_id)
+async def delete(ec2: Ec2, tenant: Tenant, volume_id: str) -> None:
+    """Delete the volume: 409 while it is attached (detach first), 409 with Retry-After
+    while EC2 is still creating it, attaching or detaching it, or terminating the
+    instances it is attached to."""
+    await _unless_refused(ec2, tenant, volume_id, "delete_volume", VolumeId=volume_id)
+
+
+async def _why_refused(
+    ec2: Ec2, tenant: Tenant, volume_id: str, refused: ConflictError
+) -> BackendError:
+    """What to answer for EC2's refusal of a call on a volume (IncorrectState,
+    VolumeInUse): the volume is read again to tell a state EC2 leaves by itself (try
+    again) from one only the client can change (detach first)."""
+    try:
+        described = await ec2.reader.volume(tenant, volume_id)
+    except EntityNotFoundError as gone:
+        return gone  # deleted meanwhile
+    retry_after = ec2.settings.retry_after
+    waiting = busy.volume(described, retry_after, refused.cloud_code)
+    if waiting is not None:
+        return waiting
+    attachments = described.get("Attachments") or ()
+    attached = [str(each["InstanceId"]) for each in attachments if each.get("InstanceId")]
+    if attached and refused.cloud_code == "VolumeInUse":
+        going = await _terminating(ec2, attached)
+        if len(going) == len(attached):
+            # Its computes are deleted (gone for OCCI, and their links with them), and
+            # EC2 detaches the volume once it has terminated them.
+            return busy.terminating(volume_id, going, retry_after, refused.cloud_code)
+        return ConflictError(
+            f"{volume_id} is attached to {', '.join(attached)}: delete its storagelink "
+            f"first ({refused})",
+            cloud_code=refused.cloud_code,
+        )
+    return refused
+
+
+async def _terminating(ec2: Ec2, instance_ids: list[str]) -> dict[str, str]:
+    """Those of these instances EC2 is terminating or has terminated (id -> state)."""
+    try:
+        response = await ec2.api.call("describe_instances", InstanceIds=instance_ids)
+    except EntityNotFoundError:
+        # One at least is unknown to EC2 (terminated long ago): ask one by one.
+        if len(instance_ids) == 1:
+            return {instance_ids[0]: "terminated"}
+        found: dict[str, str] = {}
+        for instance_id in instance_ids:
+            found.update(await _terminating(ec2, [instance_id]))
+        return found
+    return {
+        instance["InstanceId"]: instance["State"]["Name"]
+        for reservation in response.get("Reservations", ())
+        for instance in reservation.get("Instances", ())
+        if entities.is_gone(instance)
+    }
 
 
 async def trigger(
@@ -89,7 +158,10 @@ async def trigger(
     volume_id = entity.id or ""
     if action_id in (BACKUP.id, SNAPSHOT.id):
         kind = "backup" if action_id == BACKUP.id else "snapshot"
-        await ec2.api.call(
+        await _unless_refused(
+            ec2,
+            tenant,
+            volume_id,
             "create_snapshot",
             VolumeId=volume_id,
             Description=f"OCCI {kind} of {volume_id}",
@@ -97,7 +169,7 @@ async def trigger(
         )
     elif action_id == RESIZE.id:
         old = entity.attributes.get("occi.storage.size")
-        await resize(ec2, volume_id, old, whole_gib(parameters.get("size"), "size"))
+        await resize(ec2, tenant, volume_id, old, whole_gib(parameters.get("size"), "size"))
     return entities.storage(await ec2.reader.volume(tenant, volume_id), ec2.reader.locate)
 
 
@@ -107,15 +179,27 @@ async def trigger(
 async def attach(ec2: Ec2, tenant: Tenant, instance: dict[str, Any], link: Entity) -> str:
     """Attach a volume to an instance; returns the link's id."""
     volume_id = target_id(link, "vol", "a storage")
-    await ec2.reader.volume(tenant, volume_id)  # 404 for another tenant's volume
+    described = await ec2.reader.volume(tenant, volume_id)  # 404 for another tenant's
+    waiting = busy.volume(described, ec2.settings.retry_after)
+    if waiting is not None:
+        raise waiting
     device = link.attributes.get("occi.storagelink.deviceid") or _free_device(instance)
-    await ec2.api.call(
-        "attach_volume",
-        missing=InvalidRequestError,
-        VolumeId=volume_id,
-        InstanceId=instance["InstanceId"],
-        Device=device,
-    )
+    try:
+        await ec2.api.call(
+            "attach_volume",
+            missing=InvalidRequestError,
+            VolumeId=volume_id,
+            InstanceId=instance["InstanceId"],
+            Device=device,
+        )
+    except ConflictError as refused:
+        # The volume still being created, or the instance still starting or stopping
+        # (EC2 attaches to running or stopped instances only), is a matter of time.
+        found = await _why_refused(ec2, tenant, volume_id, refused)
+        if found is refused:
+            waiting = busy.instance(instance, ec2.settings.retry_after, refused.cloud_code)
+            found = waiting if waiting is not None else refused
+        raise found from None
     return ids.pair(instance["InstanceId"], volume_id)
 
 
@@ -135,9 +219,16 @@ async def create_link(ec2: Ec2, tenant: Tenant, link: Link) -> Entity:
     return await ec2.reader.get(tenant, ids.parse(link_id), link_id)  # type: ignore[arg-type]
 
 
-async def delete_link(ec2: Ec2, link: Entity) -> None:
-    """Detach the volume."""
+async def delete_link(ec2: Ec2, tenant: Tenant, link: Entity) -> None:
+    """Detach the volume (409 with Retry-After while EC2 is still attaching it)."""
     parsed = ids.parse(link.id or "")
     if parsed is None or parsed.second is None:
         raise InvalidRequestError(f"{link.id!r} is not a storagelink of this cloud")
-    await ec2.api.call("detach_volume", VolumeId=parsed.second, InstanceId=parsed.first)
+    await _unless_refused(
+        ec2,
+        tenant,
+        parsed.second,
+        "detach_volume",
+        VolumeId=parsed.second,
+        InstanceId=parsed.first,
+    )
