@@ -163,6 +163,32 @@ def _use_real_glance(cloud, original: object) -> None:
     if cfg.CONF.glance.api_servers == [FAKE_GLANCE_URL]:
         return
     cloud.stub_out("nova.image.glance.get_default_image_service", original)
+    _snapshots_with_data(cloud)
+
+
+#: The disk a snapshot of a fake instance uploads: what Glance needs to make it active.
+SNAPSHOT_DISK = b"\0" * 4096
+
+
+def _snapshots_with_data(cloud) -> None:
+    """Snapshots that upload a disk, as a hypervisor driver does (libvirt sends the
+    instance's disk to Glance with its formats), so that a saved image becomes
+    ``active`` and boots servers; the fake driver alone leaves it ``queued`` for good."""
+    import io
+
+    from nova.image import glance
+    from nova.virt import fake
+
+    original = fake.FakeDriver.snapshot
+
+    def snapshot(driver, context, instance, image_id, update_task_state):
+        original(driver, context, instance, image_id, update_task_state)
+        metadata = {"disk_format": "raw", "container_format": "bare"}
+        glance.API().update(
+            context, image_id, metadata, data=io.BytesIO(SNAPSHOT_DISK), purge_props=False
+        )
+
+    cloud.stub_out("nova.virt.fake.FakeDriver.snapshot", snapshot)
 
 
 def _context_from_keystone(env: dict, **kwargs) -> nova_context.RequestContext:

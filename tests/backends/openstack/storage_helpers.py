@@ -82,3 +82,9 @@ def cinder_volume(cloud: Cloud, volume_id: str, status: str) -> Any:
     return settle(
         lambda: sdk.block_storage.get_volume(volume_id), lambda v: v.status == status, status
     )
+
+
+def reset_status(cloud: Cloud, volume_id: str, status: str) -> None:
+    """Put a volume in a status, as Cinder's administrator does (os-reset_status): the
+    statuses Cinder and Nova pass through while they work last only milliseconds here."""
+    connect(cloud.cinder.volume_url).block_storage.reset_volume_status(volume_id, status=status)

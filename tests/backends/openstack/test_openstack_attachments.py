@@ -15,6 +15,7 @@ from storage_helpers import (
     cinder_volume,
     listed,
     online,
+    reset_status,
     storage,
     storage_cloud,
     storagelink,
@@ -23,6 +24,7 @@ from storage_helpers import (
 from cinderserver import CinderServer
 from pyocci.backends.base import Query, Tenant
 from pyocci.backends.errors import (
+    BusyError,
     ConflictError,
     EntityNotFoundError,
     InvalidRequestError,
@@ -245,6 +247,75 @@ async def test_booting_with_a_volume_attaches_it_in_cinder(wired: Cloud, tenant:
     await wired.computes.delete(tenant, with_link)
     # The volume outlives the server (it was not made with it).
     await anyio.to_thread.run_sync(cinder_volume, wired, volume.id or "", "available")
+
+
+async def attached_link(cloud: Cloud, tenant: Tenant) -> tuple[Entity, Entity, Entity]:
+    """A running compute, a volume, and the link attaching it, once Cinder has it in use."""
+    server = await running_compute(cloud, tenant)
+    volume = await online(cloud, tenant)
+    link = await cloud.links.create(
+        tenant, storagelink(server.location or "", volume.location or "")
+    )
+    await anyio.to_thread.run_sync(cinder_volume, cloud, volume.id or "", "in-use")
+    return server, volume, link
+
+
+async def test_a_detach_reads_inactive_until_the_link_is_gone(wired: Cloud, tenant: Tenant) -> None:
+    server, volume, link = await attached_link(wired, tenant)
+    read = await wired.links.get(tenant, STORAGELINK.id, link.id or "")
+    assert read.attributes["occi.storagelink.state"] == "active"
+    # While Nova detaches, Cinder says "detaching": the link is no longer active.
+    reset_status(wired, volume.id or "", "detaching")
+    detaching = await wired.links.get(tenant, STORAGELINK.id, link.id or "")
+    assert detaching.attributes["occi.storagelink.state"] == "inactive"
+    assert detaching.attributes["occi.storagelink.state.message"] == (
+        "Nova is detaching the volume (Cinder status detaching)"
+    )
+    # Deleting it then asks Nova for nothing more (Nova would refuse a second detach).
+    await wired.links.delete(tenant, detaching)
+    reset_status(wired, volume.id or "", "in-use")
+
+    # A real detach, and the reads that follow it until the link is gone.
+    await wired.links.delete(tenant, read)
+    with anyio.fail_after(60):
+        while True:
+            try:
+                now = await wired.links.get(tenant, STORAGELINK.id, link.id or "")
+            except EntityNotFoundError:
+                break
+            # Never shown active again once Nova took the detach on.
+            assert now.attributes["occi.storagelink.state"] == "inactive", now.attributes
+            await anyio.sleep(0.05)
+    await anyio.to_thread.run_sync(cinder_volume, wired, volume.id or "", "available")
+    with pytest.raises(EntityNotFoundError):
+        await wired.backend.get_entity(tenant, STORAGELINK.id, link.id or "")
+    await wired.computes.delete(tenant, server)
+
+
+@pytest.mark.parametrize("status", ["reserved", "attaching"])
+async def test_a_link_nova_is_still_attaching_cannot_be_deleted_yet(
+    wired: Cloud, tenant: Tenant, status: str
+) -> None:
+    server, volume, link = await attached_link(wired, tenant)
+    reset_status(wired, volume.id or "", status)
+    read = await wired.links.get(tenant, STORAGELINK.id, link.id or "")
+    assert read.attributes["occi.storagelink.state"] == "inactive"
+    assert read.attributes["occi.storagelink.state.message"] == (
+        f"Nova is still attaching the volume (Cinder status {status})"
+    )
+    with pytest.raises(BusyError, match=f"status {status}") as refused:
+        await wired.links.delete(tenant, read)
+    assert refused.value.retry_after == wired.backend.settings.retry_after
+    # Nothing was asked of Nova: the volume is still attached.
+    assert [
+        a.volume_id for a in wired.links.api.connection.compute.volume_attachments(server.id)
+    ] == [volume.id]
+    # Once the attachment is done, the same delete detaches the volume.
+    reset_status(wired, volume.id or "", "in-use")
+    await wired.links.delete(tenant, read)
+    await anyio.to_thread.run_sync(cinder_volume, wired, volume.id or "", "available")
+    await attached(wired, tenant, server.id or "", 0)
+    await wired.computes.delete(tenant, server)
 
 
 # --- through the backend ---------------------------------------------------------------------

@@ -25,8 +25,9 @@ from pyocci.backends.errors import (
     InvalidRequestError,
     NotSupportedError,
 )
-from pyocci.backends.openstack.compute import tenant_tag
+from pyocci.backends.openstack.compute import compute_state, tenant_tag
 from pyocci.model import Resource
+from pyocci.model.infrastructure import COMPUTE_STATE_MACHINE
 
 pytestmark = pytest.mark.anyio
 
@@ -51,6 +52,24 @@ async def test_a_compute_is_a_server_with_its_image_flavor_and_title(backend, te
     assert running.attributes["occi.compute.cores"] == 1
     assert running.attributes["occi.compute.memory"] == 0.5
     await backend.delete_entity(tenant, running)
+
+
+async def test_a_compute_reads_at_once_after_create_and_is_gone_at_once_after_delete(
+    backend, tenant
+) -> None:
+    created = await backend.create_entity(tenant, compute())
+    # Nova records the server before it answers: no wait for the boot.
+    read = await backend.get_entity(tenant, COMPUTE, created.id)
+    assert read.id == created.id
+    running = await wait_state(backend, tenant, created.id, "active")
+    await backend.delete_entity(tenant, running)
+    # Nova deletes asynchronously (the server lingers, task "deleting" or status
+    # "DELETED"); OCCI shows the delete done as soon as it is answered.
+    with pytest.raises(EntityNotFoundError):
+        await backend.get_entity(tenant, COMPUTE, created.id)
+    assert await listed(backend, tenant, Query(kinds=(COMPUTE,))) == []
+    with pytest.raises(EntityNotFoundError):
+        await backend.delete_entity(tenant, read)
 
 
 async def test_user_data_reaches_nova(backend, tenant, sdk) -> None:
@@ -177,3 +196,30 @@ async def test_an_unknown_marker_falls_back_to_reading_from_the_start(make_backe
     backend.computes._markers[(tenant_tag(tenant), 1)] = "00000000-0000-0000-0000-000000000000"
     page = await listed(backend, tenant, Query(kinds=(COMPUTE,), offset=1, limit=2))
     assert [entity.id for entity in page] == [entity.id for entity in everything[1:]]
+
+
+def test_only_states_nova_leaves_by_itself_are_waiting() -> None:
+    # The service answers actions on a "waiting" compute with 409 and Retry-After:
+    # a state that needs someone to act must not read so.
+    assert "waiting" in COMPUTE_STATE_MACHINE.passing
+    for status in ("BUILD", "REBOOT", "RESIZE", "REVERT_RESIZE", "MIGRATING"):
+        assert compute_state(status) == "waiting"
+    assert compute_state("VERIFY_RESIZE") not in COMPUTE_STATE_MACHINE.passing
+
+
+async def test_a_resize_left_unconfirmed_reads_active(backend, tenant, sdk) -> None:
+    created = await backend.create_entity(tenant, compute())
+    running = await wait_state(backend, tenant, created.id, "active")
+    # Resized on Nova without the confirm the backend would make: Nova waits for one.
+    server = await anyio.to_thread.run_sync(sdk.compute.get_server, created.id)
+    await anyio.to_thread.run_sync(sdk.compute.resize_server, server, SMALL)
+    with anyio.fail_after(60):
+        while (await anyio.to_thread.run_sync(sdk.compute.get_server, created.id)).status != (
+            "VERIFY_RESIZE"
+        ):
+            await anyio.sleep(0.2)
+    read = await backend.get_entity(tenant, COMPUTE, created.id)
+    assert read.attributes["occi.compute.state"] == "active"
+    assert read.attributes["occi.compute.state.message"] == "Nova status VERIFY_RESIZE"
+    assert flavor(SMALL) in read.mixins
+    await backend.delete_entity(tenant, running)

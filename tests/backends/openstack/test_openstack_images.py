@@ -14,10 +14,12 @@ import math
 import socket
 import threading
 import time
+import uuid
 from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
+import anyio
 import httpx
 import pytest
 from glance_fixtures import GLANCE_PAGE, connect, make_image, project_token
@@ -29,9 +31,10 @@ from glanceserver import GlanceServer
 from motoserver import toml_settings
 from novaserver import NovaServer
 from pyocci.backends.base import Tenant
-from pyocci.backends.errors import BackendUnavailableError, InvalidRequestError
+from pyocci.backends.errors import BackendUnavailableError, BusyError, InvalidRequestError
 from pyocci.backends.openstack import OpenStackBackend
 from pyocci.backends.openstack.catalogue import OS_TPL_SCHEME, Catalogue
+from pyocci.model import Entity
 from pyocci.model.infrastructure import COMPUTE, OS_TPL
 
 pytestmark = pytest.mark.anyio
@@ -162,7 +165,7 @@ async def test_visible_images_become_os_tpl_mixins(
     assert COMPUTE.id in mixin.applies
 
 
-async def test_images_that_boot_or_soon_will_are_offered(
+async def test_only_images_that_boot_now_are_offered(
     make_backend: MakeBackend,
     glance: GlanceServer,
     glance_sdk: Any,
@@ -184,12 +187,27 @@ async def test_images_that_boot_or_soon_will_are_offered(
     saving = make_image(account_sdk, "saving", data=None)
     cleanup.append(saving.id)
 
-    backend = await make_backend(token=account, image_endpoint=glance.image_url)
+    backend = await make_backend(token=account, image_endpoint=glance.image_url, retry_after=4)
     with upload_held_open(glance, account, saving.id):
         offered = await os_tpl_ids(backend, tenant)
+        busy_saving = await backend.pending_template(tenant, image(saving.id))
 
-    assert {active.id, queued.id, saving.id} <= offered
-    assert not {staged.id, deactivated.id} & offered
+    assert active.id in offered
+    assert not {queued.id, saving.id, staged.id, deactivated.id} & offered
+    # Those Glance is still writing are "not yet", naming Glance's status...
+    assert busy_saving is not None
+    assert "Glance status saving" in str(busy_saving)
+    for waiting, status in ((queued, "queued"), (staged, "uploading")):
+        busy = await backend.pending_template(tenant, image(waiting.id))
+        assert isinstance(busy, BusyError)
+        assert busy.retry_after == 4
+        assert f"Glance status {status}" in str(busy)
+        assert "try again in 4 s" in str(busy)
+    # ...the rest are no template of this cloud's in preparation.
+    assert await backend.pending_template(tenant, image(active.id)) is None
+    assert await backend.pending_template(tenant, image(deactivated.id)) is None
+    assert await backend.pending_template(tenant, image(str(uuid.uuid4()))) is None
+    assert await backend.pending_template(tenant, OS_TPL.id) is None
 
 
 async def test_deleted_images_disappear_after_the_ttl(
@@ -307,6 +325,13 @@ async def glance_backed(
     )
 
 
+async def offered_within(backend: OpenStackBackend, tenant: Tenant, image_id: str) -> None:
+    """Once the backend offers the image (failing after 30 s)."""
+    with anyio.fail_after(30):
+        while image_id not in await os_tpl_ids(backend, tenant):
+            await anyio.sleep(0.1)
+
+
 async def test_computes_boot_from_glance_images_and_save_into_glance(
     glance_backed: OpenStackBackend,
     account: str,
@@ -318,6 +343,7 @@ async def test_computes_boot_from_glance_images_and_save_into_glance(
     bootable = make_image(account_sdk, "bootable")
     cleanup.append(bootable.id)
     created = await glance_backed.create_entity(tenant, compute(bootable.id, TINY))
+    made: list[Entity] = [created]
     try:
         booted = await wait_state(glance_backed, tenant, created.id or "", "active")
         assert image(bootable.id) in booted.mixins
@@ -325,27 +351,97 @@ async def test_computes_boot_from_glance_images_and_save_into_glance(
         outcome = await glance_backed.trigger_action(
             tenant, booted, COMPUTE_ACTION + "save", {"name": f"saved-{project}"}
         )
+        # The new template is answered at once...
         assert outcome.created is not None
         saved_id = outcome.created.term
+        assert outcome.created.id == image(saved_id)
         cleanup.append(saved_id)
-        # Nova made the image in Glance, in the caller's project. The fake virt
-        # driver uploads no data: the image stays queued.
+        # ...Nova made the image in Glance, in the caller's project...
         saved = account_sdk.image.get_image(saved_id)
-        assert (saved.name, saved.owner, saved.status) == (f"saved-{project}", project, "queued")
-        assert saved_id in await os_tpl_ids(glance_backed, tenant)
-        # Read again from Glance (not only added to the cache by the action).
-        catalogue = Catalogue(glance_backed.api, ttl=60)
-        assert image(saved_id) in (await catalogue.offer()).images
+        assert (saved.name, saved.owner) == (f"saved-{project}", project)
+        # ...and it is offered once Nova has uploaded the disk and Glance made the image
+        # active (the templates are kept for 600 s here: this is not their refresh).
+        await offered_within(glance_backed, tenant, saved_id)
+        assert account_sdk.image.get_image(saved_id).status == "active"
+        assert await glance_backed.pending_template(tenant, image(saved_id)) is None
+        again = await glance_backed.create_entity(tenant, compute(saved_id, TINY))
+        made.append(again)
+        assert image(saved_id) in again.mixins
     finally:
-        await glance_backed.delete_entity(tenant, created)
+        for entity in made:
+            await glance_backed.delete_entity(tenant, entity)
 
 
-async def test_booting_from_an_image_without_data_is_refused(
-    glance_backed: OpenStackBackend, account_sdk: Any, tenant: Tenant, cleanup: list[str]
+async def test_booting_from_an_image_without_data_is_busy(
+    glance_backed: OpenStackBackend,
+    account_sdk: Any,
+    glance_sdk: Any,
+    tenant: Tenant,
+    cleanup: list[str],
 ) -> None:
     queued = make_image(account_sdk, "no-data", data=None)
-    cleanup.append(queued.id)
-    with pytest.raises(InvalidRequestError) as refused:
+    deactivated = make_image(account_sdk, "deactivated")
+    glance_sdk.image.deactivate_image(deactivated)
+    cleanup.extend([queued.id, deactivated.id])
+    with pytest.raises(BusyError, match="Glance status queued") as refused:
         await glance_backed.create_entity(tenant, compute(queued.id, TINY))
-    # Nova's own reason, having asked Glance.
-    assert "is not active" in str(refused.value)
+    assert refused.value.retry_after == glance_backed.settings.retry_after
+    # An image that will not boot without someone acting: Nova's own reason.
+    with pytest.raises(InvalidRequestError) as refused_for_good:
+        await glance_backed.create_entity(tenant, compute(deactivated.id, TINY))
+    assert "is not active" in str(refused_for_good.value)
+
+
+async def test_an_image_glance_is_still_writing_is_followed_until_active(
+    make_backend: MakeBackend,
+    glance: GlanceServer,
+    account: str,
+    account_sdk: Any,
+    tenant: Tenant,
+    cleanup: list[str],
+) -> None:
+    # Made in Glance without data, as a save's image is until the hypervisor uploads it.
+    waiting = [make_image(account_sdk, f"no-data-{n}", data=None) for n in range(3)]
+    cleanup.extend(each.id for each in waiting)
+    backend = await make_backend(token=account, image_endpoint=glance.image_url)
+    clock = Clock()
+    catalogue = Catalogue(backend.api, ttl=600, clock=clock)
+    offer = await catalogue.offer()
+    for each in waiting:
+        assert OS_TPL_SCHEME + each.id not in offer.images
+        busy = await catalogue.not_ready(each.id, 3)
+        assert isinstance(busy, BusyError) and "Glance status queued" in str(busy)
+    # Only Glance image ids are asked about.
+    before = glance.requests_served()
+    assert await catalogue.not_ready("not-a-uuid", 3) is None
+    assert glance.requests_served() == before
+
+    # One Glance listing looks at every followed image, at most once a second.
+    await catalogue.offer()
+    assert glance.requests_served() == before + 1
+    clock.now += 0.5
+    await catalogue.offer()
+    assert glance.requests_served() == before + 1
+
+    first = waiting[0].id
+    account_sdk.image.update_image(first, disk_format="raw", container_format="bare")
+    account_sdk.image.get_image(first).upload(account_sdk.image, data=b"disk")
+    assert account_sdk.image.get_image(first).status == "active"
+    clock.now += 0.5
+    before = glance.requests_served()
+    offer = await catalogue.offer()
+    assert glance.requests_served() == before + 1
+    # Offered without waiting for the refresh; the others are still followed.
+    assert OS_TPL_SCHEME + first in offer.images
+    assert not {OS_TPL_SCHEME + each.id for each in waiting[1:]} & set(offer.images)
+    assert await catalogue.not_ready(first, 3) is None
+
+    # One deleted while followed is dropped: the next look asks about the last one only.
+    account_sdk.image.delete_image(waiting[1].id)
+    clock.now += 1
+    await catalogue.offer()
+    clock.now += 1
+    await catalogue.offer()
+    assert OS_TPL_SCHEME + waiting[1].id not in offer.images
+    followed = catalogue.pending.get(None)
+    assert followed is not None and waiting[2].id in followed and waiting[1].id not in followed

@@ -85,7 +85,10 @@ async def test_a_network_is_a_neutron_network_and_subnet(networks, tenant, neutr
     read = await networks.get(tenant, NETWORK.id, created.id)
     assert read.attributes == created.attributes
     await networks.delete(tenant, read)
+    # Neutron deletes before it answers: gone for OCCI and for Neutron at once.
     assert neutron_sdk.network.find_network(created.id) is None
+    with pytest.raises(EntityNotFoundError):
+        await networks.get(tenant, NETWORK.id, created.id)
 
 
 async def test_gateway_and_static_allocation_are_kept(networks, tenant, neutron_sdk) -> None:

@@ -96,7 +96,10 @@ async def test_a_group_has_exactly_the_rules_asked_for(groups, tenant, neutron_s
         assert read.attributes == created.attributes
     finally:
         await groups.delete(tenant, created)
+    # Neutron deletes before it answers: gone for OCCI and for Neutron at once.
     assert neutron_sdk.network.find_security_group(created.id) is None
+    with pytest.raises(EntityNotFoundError):
+        await groups.get(tenant, SECURITYGROUP.id, created.id)
 
 
 async def test_an_update_changes_only_the_difference(groups, tenant, neutron_sdk) -> None:

@@ -9,6 +9,15 @@ without any further call, and it stays the same whatever Cinder's
 attachment record. ``occi.storagelink.deviceid`` is the device Nova chose
 (the one asked for is a hint); the mount point, which Nova has no field
 for, is kept in the server's metadata.
+
+Nova attaches and detaches asynchronously: its API answers once Cinder has
+marked the volume (``reserved``, ``detaching``), its compute service does the
+work later. A link read meanwhile (and whenever Cinder does not show the
+volume attached to the server) is ``inactive``, its message naming Cinder's
+status; it is gone once Nova has detached the volume. A link whose
+attachment Nova has not finished cannot be deleted yet (`BusyError`); one
+being detached already is left to finish. Links read with their computes
+come from Nova's server records alone (no call per link): ``active``.
 """
 
 from __future__ import annotations
@@ -18,11 +27,17 @@ from typing import Any
 from urllib.parse import urlparse
 
 from pyocci.backends.base import Capabilities, Query, Tenant
-from pyocci.backends.errors import EntityNotFoundError, InvalidRequestError, NotSupportedError
+from pyocci.backends.errors import (
+    ConflictError,
+    EntityNotFoundError,
+    InvalidRequestError,
+    NotSupportedError,
+    QuotaExceededError,
+)
 from pyocci.backends.openstack.api import OpenStackApi
 from pyocci.backends.openstack.collection import Collection
 from pyocci.backends.openstack.compute import Computes, Locate, server_pages
-from pyocci.backends.openstack.storage import Volumes
+from pyocci.backends.openstack.storage import Volumes, busy_error
 from pyocci.model.entity import CORE_ID, CORE_SOURCE, CORE_TARGET, Entity, Link
 from pyocci.model.infrastructure import COMPUTE, STORAGE, STORAGELINK
 
@@ -30,6 +45,10 @@ from pyocci.model.infrastructure import COMPUTE, STORAGE, STORAGELINK
 MOUNTPOINT = "occi.storagelink.mountpoint"
 #: The link id's separator: Nova and Cinder ids are UUIDs, which never hold it.
 SEPARATOR = "_"
+#: Cinder statuses of a volume whose attachment Nova has not finished.
+ATTACHING = frozenset({"reserved", "attaching"})
+#: Cinder's status of a volume Nova is detaching.
+DETACHING = "detaching"
 
 
 def link_id(server_id: str, volume_id: str) -> str:
@@ -60,6 +79,30 @@ def _attached(server: Any) -> list[str]:
         if volume_id:
             found.append(str(volume_id))
     return found
+
+
+def _why_inactive(volume: Any, server_id: str) -> str | None:
+    """Why a link Nova lists is not (or no longer) an attachment Cinder has done, as the
+    link's state message; None when it is one (or Cinder's record cannot be read).
+
+    Cinder's status is the volume's, not one attachment's: a volume attached to
+    several servers (multi-attach) shows each link inactive while one changes.
+    """
+    if volume is None:
+        return None
+    status = volume.status
+    if status in ATTACHING:
+        return f"Nova is still attaching the volume (Cinder status {status})"
+    if status == DETACHING:
+        return f"Nova is detaching the volume (Cinder status {status})"
+    servers = {
+        item.get("server_id") for item in volume.attachments or () if isinstance(item, Mapping)
+    }
+    if server_id not in servers:
+        # Nova drops its record of an attachment just after Cinder has (or makes it
+        # just before Cinder): the volume is not attached to this server meanwhile.
+        return f"Cinder shows the volume not attached to this server (Cinder status {status})"
+    return None
 
 
 class StorageLinks(Collection):
@@ -140,7 +183,21 @@ class StorageLinks(Collection):
         attachment = await self.api.call(
             lambda c: c.compute.get_volume_attachment(server, volume_id)
         )
-        return self._link(server, volume_id, attachment.device)
+        link = self._link(server, volume_id, attachment.device)
+        volume = await self._cinder_volume(volume_id)
+        inactive = _why_inactive(volume, server.id)
+        if inactive is not None:
+            link.attributes["occi.storagelink.state"] = "inactive"
+            link.attributes["occi.storagelink.state.message"] = inactive
+        return link
+
+    async def _cinder_volume(self, volume_id: str) -> Any:
+        """Cinder's record of an attached volume; None when this account cannot see it
+        (a volume attached by hand from another project)."""
+        try:
+            return await self.api.call(lambda c: c.block_storage.get_volume(volume_id))
+        except (EntityNotFoundError, QuotaExceededError):
+            return None
 
     async def create(self, tenant: Tenant, entity: Entity) -> Link:
         """Attach the target volume to the source server (Nova's os-volume_attachments)."""
@@ -196,15 +253,33 @@ class StorageLinks(Collection):
         return await self.get(tenant, STORAGELINK.id, current.id or "")
 
     async def delete(self, tenant: Tenant, entity: Entity) -> None:
-        """Detach the volume (Nova finishes it asynchronously)."""
+        """Detach the volume (Nova finishes it asynchronously); 409 with Retry-After while
+        Nova is still attaching it, nothing more to do while Nova is detaching it."""
         server_id, volume_id = self._parse(entity.id or "")
         server = await self.computes.server(tenant, server_id)
         if volume_id not in _attached(server):
             raise EntityNotFoundError(f"no storagelink with id {entity.id!r}")
-        await self.api.call(
-            lambda c: c.compute.delete_volume_attachment(server, volume_id, ignore_missing=False)
-        )
+        if not await self._detaching(volume_id):
+            try:
+                await self.api.call(
+                    lambda c: c.compute.delete_volume_attachment(
+                        server, volume_id, ignore_missing=False
+                    )
+                )
+            except (InvalidRequestError, ConflictError):
+                # Nova refuses ("Invalid volume") when the volume changed meanwhile.
+                if not await self._detaching(volume_id):
+                    raise
         await self._keep_mountpoint(server, volume_id, None)
+
+    async def _detaching(self, volume_id: str) -> bool:
+        """Whether Nova is detaching the volume already; `BusyError` while it is still
+        attaching it (Nova refuses to detach then, and accepts once it is done)."""
+        volume = await self._cinder_volume(volume_id)
+        status = volume.status if volume is not None else None
+        if status is not None and status in ATTACHING:
+            raise busy_error(status, self.settings.retry_after)
+        return status == DETACHING
 
     async def boot_options(self, tenant: Tenant, links: Sequence[Link]) -> dict[str, Any]:
         """The volumes a compute is created with, as Nova block device mappings (attached

@@ -17,10 +17,10 @@ from typing import Any
 
 from pyocci.backends.base import ActionOutcome, Backend, Capabilities, Query, Tenant
 from pyocci.backends.deadline import DEFAULT_DEADLINE
-from pyocci.backends.errors import EntityNotFoundError, NotSupportedError
+from pyocci.backends.errors import BusyError, EntityNotFoundError, NotSupportedError
 from pyocci.backends.openstack.api import OpenStackApi, acting_for
 from pyocci.backends.openstack.attachments import StorageLinks
-from pyocci.backends.openstack.catalogue import Catalogue
+from pyocci.backends.openstack.catalogue import OS_TPL_SCHEME, Catalogue
 from pyocci.backends.openstack.collection import Collection
 from pyocci.backends.openstack.compute import Computes
 from pyocci.backends.openstack.interfaces import Interfaces
@@ -40,6 +40,9 @@ def _union(collections: Sequence[Collection]) -> Capabilities:
         actions=frozenset().union(*(c.capabilities.actions for c in collections)),
         mixins=frozenset().union(*(c.capabilities.mixins for c in collections)),
         required={k: v for c in collections for k, v in c.capabilities.required.items()},
+        attribute_notes={
+            k: v for c in collections for k, v in c.capabilities.attribute_notes.items()
+        },
     )
 
 
@@ -106,6 +109,16 @@ class OpenStackBackend(Backend):
         """The images, flavors and availability zones offered (cached for `template_ttl`)."""
         acting_for(tenant)
         return [*(await self.catalogue.offer()).mixins(), *await self.zones.mixins()]
+
+    async def pending_template(self, tenant: Tenant, mixin_id: str) -> BusyError | None:
+        """Why an os_tpl of this cloud cannot boot a compute yet: its Glance image is still
+        being written (``queued``, ``saving``...). None for anything else. An image
+        found pending is followed, and offered as soon as Glance has made it active."""
+        if not mixin_id.startswith(OS_TPL_SCHEME):
+            return None
+        acting_for(tenant)
+        image_id = mixin_id.removeprefix(OS_TPL_SCHEME)
+        return await self.catalogue.not_ready(image_id, self.settings.retry_after)
 
     def list_entities(self, tenant: Tenant, query: Query) -> AsyncIterator[Entity]:
         """The tenant's entities, read live, one call per page and service."""

@@ -5,15 +5,30 @@ for `template_ttl` seconds, since discovery is asked for on nearly every
 request. An image's os_tpl term is its id, a flavor's resource_tpl term is
 its id too: names may repeat or change, ids do not. A flavor's vCPUs,
 memory (GiB) and root disk (GB) are the template's attributes.
+
+Only images that can boot a compute now (Glance ``active``) are offered. An
+image whose data is still being written (``queued``, ``saving``: a ``save``
+just made it) is not: a compute naming it is refused with `BusyError` until
+it is active (`Catalogue.not_ready`). The images a save made, and those
+clients asked for while pending, are followed (`pyocci.backends.pending`:
+one Glance listing for all of them, at most once a second) and offered as
+soon as Glance has made them active, without waiting for the next refresh.
 """
 
 from __future__ import annotations
 
 import time
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from pyocci.backends import pending
+from pyocci.backends.errors import (
+    BusyError,
+    EntityNotFoundError,
+    InvalidRequestError,
+)
 from pyocci.backends.expiring import Expiring
 from pyocci.backends.openstack.api import OpenStackApi, current_tenant
 from pyocci.model.category import Mixin
@@ -21,6 +36,17 @@ from pyocci.model.extensions import os_template, resource_template
 
 OS_TPL_SCHEME = "http://schemas.pyocci.org/openstack/os_tpl#"
 RESOURCE_TPL_SCHEME = "http://schemas.pyocci.org/openstack/resource_tpl#"
+#: Glance statuses of an image whose data is still to come (a snapshot Nova is
+#: uploading, an upload, an import), and what they mean: it cannot boot yet.
+PENDING_STATES = {
+    "queued": "Glance has no data for it yet",
+    "saving": "Glance is receiving its data",
+    "uploading": "its data is staged for an import",
+    "importing": "Glance is importing its data",
+}
+#: Projects whose pending images are followed at once (with callers' tokens passed
+#: through, each project's apart), the least recently used dropped first.
+PENDING_PROJECTS = 256
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,16 +104,11 @@ def _flavors(connection: Any) -> list[Flavor]:
     ]
 
 
-#: The image states offered as templates: bootable, or soon to be.
-_OFFERED_STATES = ("active", "queued", "saving")
-
-
 def _images(connection: Any) -> list[tuple[str, str | None]]:
-    # Glance applies the status filter itself (its "in:" operator), so its pages
-    # hold only images worth offering; the check below covers image APIs that
-    # ignore the filter.
-    listed = connection.image.images(status="in:" + ",".join(_OFFERED_STATES))
-    return [(image.id, image.name) for image in listed if image.status in _OFFERED_STATES]
+    # Glance applies the status filter itself, so its pages hold only images that
+    # boot; the check below covers image APIs that ignore the filter.
+    listed = connection.image.images(status="active")
+    return [(image.id, image.name) for image in listed if image.status == "active"]
 
 
 class Catalogue:
@@ -104,6 +125,8 @@ class Catalogue:
     ) -> None:
         self._api = api
         self._offers: Expiring[Offer] = Expiring(ttl, clock)
+        #: Per offer: the images Glance is still writing, offered once active.
+        self.pending = pending.PendingByKey(PENDING_PROJECTS, lambda: pending.Pending(clock=clock))
 
     def _key(self) -> str | None:
         settings = self._api.settings
@@ -113,8 +136,13 @@ class Catalogue:
         return None
 
     async def offer(self) -> Offer:
-        """The templates, read again when older than the TTL."""
-        return await self._offers.get(self._read, self._key())
+        """The templates, read again when older than the TTL; a followed image Glance
+        has made active since is offered at once."""
+        key = self._key()
+        offer = await self._offers.get(self._read, key)
+        for image_id, name in (await self.pending.ready(key, self._look)).items():
+            offer.images[OS_TPL_SCHEME + image_id] = image_mixin(image_id, name)
+        return offer
 
     async def _read(self) -> Offer:
         images = await self._api.call_as_service(_images)
@@ -126,9 +154,56 @@ class Catalogue:
         )
 
     def add_image(self, image_id: str, name: str | None) -> Mixin:
-        """Make a just-saved image an os_tpl now, before the next refresh."""
-        mixin = image_mixin(image_id, name)
-        offer = self._offers.last(self._key())
-        if offer is not None:
-            offer.images[mixin.id] = mixin
-        return mixin
+        """The os_tpl of a just-saved image: not offered while Glance writes its data,
+        but followed, and offered once active (before the next refresh)."""
+        self.pending.follow(self._key(), image_id, name)
+        return image_mixin(image_id, name)
+
+    async def _look(self, image_ids: list[str]) -> pending.Looked:
+        """What Glance says of followed images: one listing (Glance's ``in:`` filter on
+        ids), whatever their number."""
+
+        def listing(connection: Any) -> list[Any]:
+            return list(connection.image.images(id="in:" + ",".join(image_ids)))
+
+        listed = await self._api.call_as_service(listing)
+        return pending.Looked(
+            ready={image.id: image.name for image in listed if image.status == "active"},
+            pending=[image.id for image in listed if image.status in PENDING_STATES],
+        )
+
+    async def _image(self, image_id: str) -> Any:
+        """Glance's record of an image, None if it has none this account can see."""
+        try:
+            return await self._api.call_as_service(lambda c: c.image.get_image(image_id))
+        except (EntityNotFoundError, InvalidRequestError):
+            return None
+
+    async def not_ready(self, image_id: str, retry_after: int) -> BusyError | None:
+        """Why an image cannot boot a compute yet (Glance is still writing its data), as
+        the error to answer; None if it can, or is not pending (unknown, deactivated...),
+        or `image_id` is no Glance image id (a UUID) at all.
+
+        A pending image is followed from then on, so that it is offered as soon as
+        Glance has made it active."""
+        if not _is_uuid(image_id):
+            return None
+        image = await self._image(image_id)
+        if image is None or image.status not in PENDING_STATES:
+            return None
+        self.pending.follow(self._key(), image_id, image.name)
+        return BusyError(
+            f"the image {image_id} cannot boot a compute yet (Glance status "
+            f"{image.status}: {PENDING_STATES[image.status]}); try again in "
+            f"{retry_after} s",
+            retry_after=retry_after,
+        )
+
+
+def _is_uuid(text: str) -> bool:
+    """Whether `text` can be a Glance image id (Glance's ids are UUIDs)."""
+    try:
+        uuid.UUID(text)
+    except ValueError:
+        return False
+    return True

@@ -8,8 +8,12 @@ own project and sees every server of it: the tag then only marks the
 servers made through OCCI.
 
 State mapping: ACTIVE is active; SHUTOFF is inactive; SUSPENDED and PAUSED
-are suspended; BUILD, REBOOT, HARD_REBOOT, RESIZE, VERIFY_RESIZE and the
-migrations are waiting; ERROR and anything unknown is error. A server Nova
+are suspended; BUILD, REBOOT, HARD_REBOOT, RESIZE, REVERT_RESIZE and the
+migrations are waiting; ERROR and anything unknown is error. VERIFY_RESIZE
+is active: the server runs on its new flavor, and it stays so until someone
+confirms or reverts the resize (the backend confirms its own resizes; one
+made by hand, or whose confirm failed, waits for a person, so it is not
+``waiting``, a state the service tells clients to retry in). A server Nova
 is still working on (a task state such as powering-off or image_snapshot)
 is waiting too, whatever its status.
 """
@@ -98,7 +102,8 @@ _STATES = {
     "REBOOT": "waiting",
     "HARD_REBOOT": "waiting",
     "RESIZE": "waiting",
-    "VERIFY_RESIZE": "waiting",
+    # Not "waiting": Nova leaves it only when told to (see the module's docstring).
+    "VERIFY_RESIZE": "active",
     "REVERT_RESIZE": "waiting",
     "MIGRATING": "waiting",
     "REBUILD": "waiting",
@@ -171,7 +176,7 @@ def to_compute(server: Any, offer: Offer, locate: Locate, links: Sequence[Link] 
     return resource
 
 
-def _being_deleted(server: Any) -> bool:
+def being_deleted(server: Any) -> bool:
     """Whether Nova has accepted to delete the server: it is finishing the job (task
     ``deleting``), or has done it and not yet dropped the record (status ``DELETED``,
     or ``SOFT_DELETED`` where deletes are deferred)."""
@@ -239,7 +244,7 @@ async def server_pages(
     while True:
         found, more = await api.call(page, marker)
         # Nova's paging goes by what it listed, deleting or not.
-        kept = [server for server in found if not _being_deleted(server)]
+        kept = [server for server in found if not being_deleted(server)]
         if kept:
             yield kept
         if not (more and found):
@@ -283,7 +288,7 @@ class Computes(Collection):
         server = await self.api.call(lambda c: c.compute.get_server(server_id))
         if self.api.isolates_tenants and tenant_tag(tenant) not in (server.tags or []):
             raise EntityNotFoundError(f"no compute with id {server_id!r}")
-        if _being_deleted(server):
+        if being_deleted(server):
             # Deleted already, as far as OCCI goes: Nova only finishes the job (a second
             # DELETE, or DELETE on the collection going round again, finds nothing).
             raise EntityNotFoundError(f"the compute {server_id!r} is being deleted")
@@ -403,6 +408,12 @@ class Computes(Collection):
             )
         if flavor not in offer.flavors:
             raise InvalidRequestError(f"no flavor {flavor!r}; see the resource_tpl mixins")
+        if OS_TPL_SCHEME + image not in offer.images:
+            # Not offered: an image Glance is still writing (a save not yet uploaded)
+            # is refused until it can boot; for any other, Nova's answer decides.
+            busy = await self.catalogue.not_ready(image, self.settings.retry_after)
+            if busy is not None:
+                raise busy
         parameters: dict[str, Any] = {
             "name": entity.title or "occi-compute",
             "image_id": image,
@@ -596,6 +607,6 @@ class Computes(Collection):
         stamp = datetime.datetime.now(datetime.UTC).strftime("%Y%m%dT%H%M%SZ")
         name = str(parameters.get("name") or f"{entity.title or server.id}-{stamp}")
         # Nova answers with the new image's id (2.45+) before Glance has the data:
-        # the os_tpl exists at once and boots once the image is active.
+        # the os_tpl exists at once, and is offered (and boots) once the image is active.
         image_id = await self.api.call(lambda c: server.create_image(c.compute, name))
         return self.catalogue.add_image(image_id, name)

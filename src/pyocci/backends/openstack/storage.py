@@ -13,6 +13,13 @@ Each volume made through OCCI carries its tenant in its metadata
 account's project see only their own volumes; listings push the metadata
 down to Cinder as a filter and follow Cinder's paging markers, one call per
 page. Attachments (storage links) are in `attachments`.
+
+A volume Cinder is deleting is gone for OCCI at once: not found, and left
+out of listings. A request Cinder would refuse only while a volume is in a
+state it leaves by itself (``creating``, ``extending``, ``backing-up``...)
+is refused with `BusyError`, naming the status and when to try again; a
+state only the client can change (``in-use``: detach it first) is a plain
+conflict.
 """
 
 from __future__ import annotations
@@ -20,14 +27,16 @@ from __future__ import annotations
 import datetime
 import json
 import time
-from collections.abc import AsyncIterator, Mapping
-from typing import Any
+from collections.abc import AsyncIterator, Callable, Mapping
+from typing import Any, TypeVar
 
 import openstack.exceptions as sdk_exceptions
 from openstack.block_storage.v3.volume import Volume
 
 from pyocci.backends.base import ActionOutcome, Capabilities, Query, Tenant
 from pyocci.backends.errors import (
+    BackendError,
+    BusyError,
     ConflictError,
     EntityNotFoundError,
     InvalidRequestError,
@@ -36,10 +45,12 @@ from pyocci.backends.errors import (
 )
 from pyocci.backends.openstack.api import OpenStackApi
 from pyocci.backends.openstack.collection import Collection
-from pyocci.backends.openstack.compute import Locate, tenant_tag
+from pyocci.backends.openstack.compute import Locate, being_deleted, tenant_tag
 from pyocci.backends.sizes import whole_gib
 from pyocci.model.entity import CORE_ID, CORE_SUMMARY, CORE_TITLE, Entity, Resource
 from pyocci.model.infrastructure import BACKUP, RESIZE, SNAPSHOT, STORAGE
+
+T = TypeVar("T")
 
 #: The volume (and snapshot, backup) metadata key holding the tenant's tag.
 TENANT_KEY = "occi_tenant"
@@ -64,6 +75,29 @@ _STATES = {
 }
 #: The Cinder statuses a volume can be deleted in (Cinder's own rule).
 _DELETABLE = {"available", "error", "error_restoring", "error_extending", "error_managing"}
+#: The Cinder statuses of a volume being deleted (or dropped from Cinder's care,
+#: ``unmanaging``): gone for OCCI already, so not found and not listed.
+GONE = frozenset({"deleting", "deleted", "error_managing_deleting", "unmanaging"})
+#: The Cinder statuses a volume leaves by itself, without anyone asking, and what
+#: Cinder (or Nova) is doing meanwhile: Cinder refuses a delete, an extend, a
+#: snapshot or a backup then, and takes the same request once it is done.
+#: (``awaiting-transfer`` is not one of them: a transfer waits for its recipient.)
+_BUSY = {
+    "creating": "creating this volume",
+    "reserved": "reserving this volume for an attachment",
+    "attaching": "attaching this volume",
+    "detaching": "detaching this volume",
+    "extending": "extending this volume",
+    "backing-up": "backing this volume up",
+    "restoring-backup": "restoring a backup onto this volume",
+    "downloading": "writing an image onto this volume",
+    "uploading": "copying this volume into an image",
+    "retyping": "changing this volume's type",
+    "maintenance": "migrating this volume",
+    "managing": "taking this volume into its care",
+}
+#: What discovery adds to the description of occi.storage.size (see `whole_gib`).
+SIZE_NOTE = "whole GiB on this cloud: a size is rounded up to the next whole GiB (1.5 -> 2)"
 #: How long the answer on whether the cloud runs a backup service is kept (seconds).
 BACKUP_PROBE_TTL = 300.0
 
@@ -71,6 +105,25 @@ BACKUP_PROBE_TTL = 300.0
 def storage_state(status: str | None) -> str:
     """The occi.storage.state of a Cinder volume status (anything unknown is error)."""
     return _STATES.get(status or "", "error")
+
+
+def is_busy(status: str | None) -> bool:
+    """Whether Cinder leaves this volume status by itself (a volume being created...)."""
+    return status in _BUSY
+
+
+def busy_error(status: str, retry_after: int) -> BusyError:
+    """The refusal of a request on a volume in a status Cinder leaves by itself."""
+    return BusyError(
+        f"Cinder is still {_BUSY.get(status, 'working on this volume')} (status {status}); "
+        f"try again in {retry_after} s",
+        retry_after=retry_after,
+    )
+
+
+def is_gone(status: str | None) -> bool:
+    """Whether a volume in this Cinder status is gone for OCCI (Cinder is deleting it)."""
+    return status in GONE
 
 
 def to_storage(volume: Any, locate: Locate) -> Resource:
@@ -103,11 +156,15 @@ class Volumes(Collection):
     @property
     def capabilities(self) -> Capabilities:
         """Storage with resize and snapshot, and backup unless the cloud was found to have
-        no backup service."""
+        no backup service; sizes are whole GiB (see `whole_gib`)."""
         actions = {RESIZE.id, SNAPSHOT.id}
         if self._backup_offered is None or self._backup_offered[0]:
             actions.add(BACKUP.id)
-        return Capabilities(kinds=frozenset({STORAGE.id}), actions=frozenset(actions))
+        return Capabilities(
+            kinds=frozenset({STORAGE.id}),
+            actions=frozenset(actions),
+            attribute_notes={STORAGE.id: {"occi.storage.size": SIZE_NOTE}},
+        )
 
     def _owns(self, tenant: Tenant, volume: Any) -> bool:
         if not self.api.isolates_tenants:
@@ -115,13 +172,18 @@ class Volumes(Collection):
         return (volume.metadata or {}).get(TENANT_KEY) == tenant_tag(tenant)
 
     async def volume(self, tenant: Tenant, volume_id: str) -> Any:
-        """The tenant's Cinder volume; not found for other tenants' volumes too."""
+        """The tenant's Cinder volume; not found for other tenants' volumes too, nor once
+        Cinder is deleting it."""
         try:
             volume = await self.api.call(lambda c: c.block_storage.get_volume(volume_id))
         except EntityNotFoundError:
             raise EntityNotFoundError(f"no storage with id {volume_id!r}") from None
         if not self._owns(tenant, volume):
             raise EntityNotFoundError(f"no storage with id {volume_id!r}")
+        if is_gone(volume.status):
+            raise EntityNotFoundError(
+                f"the storage {volume_id!r} is being deleted (Cinder status {volume.status})"
+            )
         return volume
 
     async def get(self, tenant: Tenant, kind_id: str, entity_id: str) -> Resource:
@@ -153,7 +215,8 @@ class Volumes(Collection):
         self, tenant: Tenant, wanted: int | None, name: str | None = None
     ) -> AsyncIterator[Any]:
         """The tenant's volumes (named `name`, if given), newest first (Cinder's order),
-        page by page."""
+        page by page; those Cinder is deleting are left out (Cinder cannot filter them
+        away itself: its status filter only matches)."""
         size = self.settings.page_size if wanted is None else min(self.settings.page_size, wanted)
         tag = tenant_tag(tenant)
 
@@ -178,13 +241,14 @@ class Volumes(Collection):
             return volumes, any(link.get("rel") == "next" for link in links)
 
         marker = None
-        seen = 0
+        kept = 0
         while True:
             found, more = await self.api.call(page, marker)
             for volume in found:
-                yield volume
-            seen += len(found)
-            if not (more and found) or (wanted is not None and seen >= wanted):
+                if not is_gone(volume.status):
+                    kept += 1
+                    yield volume
+            if not (more and found) or (wanted is not None and kept >= wanted):
                 return
             marker = found[-1].id
 
@@ -209,7 +273,7 @@ class Volumes(Collection):
         old = current.attributes.get("occi.storage.size")
         new = desired.attributes.get("occi.storage.size", old)
         if new != old:
-            await self._extend(volume, whole_gib(new))
+            await self._extend(tenant, volume, whole_gib(new))
         changes: dict[str, Any] = {}
         for attribute, field in ((CORE_TITLE, "name"), (CORE_SUMMARY, "description")):
             value = desired.attributes.get(attribute)
@@ -219,24 +283,80 @@ class Volumes(Collection):
             await self.api.call(lambda c: c.block_storage.update_volume(volume, **changes))
         return await self.get(tenant, STORAGE.id, volume.id)
 
-    async def _extend(self, volume: Any, size: int) -> None:
+    async def _extend(self, tenant: Tenant, volume: Any, size: int) -> None:
         if size < (volume.size or 0):
             raise InvalidRequestError(
                 f"Cinder volumes only grow: {size} GiB is smaller than {volume.size} GiB"
             )
         if size == volume.size:
             return
-        await self.api.call(lambda c: c.block_storage.extend_volume(volume, size))
+        await self._unless_busy(
+            tenant, volume, lambda c: c.block_storage.extend_volume(volume, size)
+        )
+
+    def _refuse_if_busy(self, volume: Any) -> None:
+        if is_busy(volume.status):
+            raise busy_error(volume.status, self.settings.retry_after)
+
+    async def _unless_busy(self, tenant: Tenant, volume: Any, request: Callable[[Any], T]) -> T:
+        """Make a request on the volume unless it is busy (`BusyError`); Cinder's
+        refusal, if its status changed meanwhile (another request, Cinder's own work),
+        is a `BusyError` too when the status it changed to is one Cinder leaves by
+        itself."""
+        self._refuse_if_busy(volume)
+        try:
+            return await self.api.call(request)
+        except (InvalidRequestError, ConflictError) as error:
+            now = await self.volume(tenant, volume.id)
+            self._refuse_if_busy(now)
+            raise error from None
 
     async def delete(self, tenant: Tenant, entity: Entity) -> None:
-        """Delete the volume; 409 while it is attached or busy."""
+        """Delete the volume: 409 while it is attached (detach it first), 409 with
+        Retry-After while Cinder is busy with it (being created, extended...)."""
         volume = await self.volume(tenant, entity.id or "")
+        self._refuse_if_busy(volume)
+        if volume.status == "in-use":
+            going = await self._servers_being_deleted(volume)
+            if going:
+                raise BusyError(
+                    f"Nova is still deleting the server{'s' if len(going) > 1 else ''} "
+                    f"{', '.join(going)} this volume is attached to (Cinder status "
+                    f"{volume.status}); it is detached when Nova is done: try again in "
+                    f"{self.settings.retry_after} s",
+                    retry_after=self.settings.retry_after,
+                )
         if volume.status not in _DELETABLE:
             raise ConflictError(
                 f"Cinder deletes available volumes; this one is {volume.status}"
                 + (" (detach it first)" if volume.status == "in-use" else "")
             )
-        await self.api.call(lambda c: c.block_storage.delete_volume(volume))
+        try:
+            await self._unless_busy(tenant, volume, lambda c: c.block_storage.delete_volume(volume))
+        except InvalidRequestError as error:
+            # Cinder's "Invalid volume" is about the volume's state (snapshots left, a
+            # group, a migration), not about the request: a conflict.
+            raise ConflictError(str(error)) from None
+
+    async def _servers_being_deleted(self, volume: Any) -> list[str]:
+        """The servers the volume is attached to, when Nova has taken on the delete of
+        every one (their computes are gone, links included, and Nova detaches the volume
+        as it finishes); empty when one at least stays (the client detaches it first)."""
+        servers = [
+            str(item["server_id"])
+            for item in volume.attachments or ()
+            if isinstance(item, Mapping) and item.get("server_id")
+        ]
+        for server_id in servers:
+            try:
+                server = await self.api.call(lambda c, s=server_id: c.compute.get_server(s))
+            except EntityNotFoundError:
+                continue  # deleted already; Cinder has not caught up yet
+            except BackendError:
+                return []  # Nova cannot tell: the plain answer
+            if not being_deleted(server):
+                return []
+        return servers
 
     async def trigger(
         self, tenant: Tenant, entity: Entity, action_id: str, parameters: Mapping[str, Any]
@@ -247,17 +367,19 @@ class Volumes(Collection):
         name = f"{volume.name or volume.id}-{stamp}"
         metadata = {TENANT_KEY: tenant_tag(tenant)}
         if action_id == RESIZE.id:
-            await self._extend(volume, whole_gib(parameters.get("size"), "size"))
+            await self._extend(tenant, volume, whole_gib(parameters.get("size"), "size"))
         elif action_id == SNAPSHOT.id:
             # force: Cinder snapshots an attached volume only when told to (the copy is
             # then crash-consistent, as a snapshot of a running disk is).
-            await self.api.call(
+            await self._unless_busy(
+                tenant,
+                volume,
                 lambda c: c.block_storage.create_snapshot(
                     volume_id=volume.id, name=name, metadata=metadata, force=True
-                )
+                ),
             )
         elif action_id == BACKUP.id:
-            await self._backup(volume, name)
+            await self._backup(tenant, volume, name)
         else:
             raise NotSupportedError(f"Cinder has no {action_id.rsplit('#', 1)[-1]} for a volume")
         shown = await self.get(tenant, STORAGE.id, volume.id)
@@ -284,13 +406,15 @@ class Volumes(Collection):
         self._backup_offered = (offered, time.monotonic())
         return offered
 
-    async def _backup(self, volume: Any, name: str) -> None:
+    async def _backup(self, tenant: Tenant, volume: Any, name: str) -> None:
         if not await self.backup_offered():
             raise NotSupportedError("this cloud runs no Cinder backup service")
         try:
             # force: as for snapshots, an attached volume is backed up only when told to.
-            await self.api.call(
-                lambda c: c.block_storage.create_backup(volume_id=volume.id, name=name, force=True)
+            await self._unless_busy(
+                tenant,
+                volume,
+                lambda c: c.block_storage.create_backup(volume_id=volume.id, name=name, force=True),
             )
         except EntityNotFoundError as error:
             # Cinder: "Service cinder-backup could not be found".
