@@ -80,3 +80,24 @@ async def test_a_failed_read_keeps_nothing() -> None:
         await kept.get(failing)
     assert kept.last() is None
     assert await kept.get(Reader()) == 1
+
+
+async def test_values_are_kept_for_at_most_max_keys_keys_the_oldest_read_dropped():
+    clock = Clock()
+    kept: Expiring[str] = Expiring(60, clock, max_keys=2)
+
+    async def value_of(key: str) -> str:
+        async def read() -> str:
+            return f"offer of {key}"
+
+        return await kept.get(read, key)
+
+    await value_of("project-a")
+    await value_of("project-b")
+    clock.now += 61
+    await value_of("project-a")  # expired: read again
+    await value_of("project-c")
+    # project-b was read longest ago (project-a was read again since): it went.
+    assert kept.last("project-b") is None
+    assert kept.last("project-a") == "offer of project-a"
+    assert kept.last("project-c") == "offer of project-c"

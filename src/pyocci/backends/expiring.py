@@ -3,7 +3,9 @@
 Templates, zones and the like change rarely but are needed on nearly every
 request: they are read once, kept for `ttl` seconds, and read again by the
 first request after that. One read at a time: requests that arrive while a
-read is under way wait for it instead of asking the cloud too.
+read is under way wait for it instead of asking the cloud too. Values are
+kept for at most `max_keys` keys (one per project where each sees its own
+templates): past it, the value read longest ago is dropped.
 """
 
 from __future__ import annotations
@@ -18,10 +20,14 @@ V = TypeVar("V")
 
 
 class Expiring(Generic[V]):
-    """Values read per key (one key, None, for most uses), each kept for `ttl` seconds."""
+    """Values read per key (one key, None, for most uses), each kept for `ttl` seconds,
+    for at most `max_keys` keys."""
 
-    def __init__(self, ttl: float, clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(
+        self, ttl: float, clock: Callable[[], float] = time.monotonic, max_keys: int = 1024
+    ) -> None:
         self.ttl = ttl
+        self.max_keys = max_keys
         self._clock = clock
         self._values: dict[Hashable, tuple[float, V]] = {}
         self._lock = anyio.Lock()
@@ -49,5 +55,9 @@ class Expiring(Generic[V]):
             if value is not None:
                 return value
             value = await read()
+            # Read last, dropped last: the dict keeps the order of the reads.
+            self._values.pop(key, None)
             self._values[key] = (self._clock(), value)
+            while len(self._values) > self.max_keys:
+                del self._values[next(iter(self._values))]
             return value
