@@ -4,7 +4,7 @@ and the 202 a delete gets when the cloud has not finished within ``write_wait``.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import httpx
@@ -57,44 +57,77 @@ def impatient(cloud_config: str, tmp_path_factory: pytest.TempPathFactory) -> It
         yield running.url
 
 
+#: Detaches tried per check: Nova usually takes 0.2-0.3 s, more than one read back, but
+#: on a loaded machine it may be done first (a 200, checked too): one of these is not.
+DETACH_TRIES = 8
+
+
+def detached_once_accepted(
+    client: Occi, offer: WritesOffer, compute: str, detach: Callable[[str], bool]
+) -> None:
+    """Attach a new volume to `compute` and `detach` the link until an attempt is
+    accepted (`detach` returns True when it saw the 202 path); an attempt answered as
+    done must have left the link gone. Each link ends gone."""
+    for _ in range(DETACH_TRIES):
+        storage = client.create("/storage/", offer.storage())
+        ready(client, storage, "online")
+        doc = EntityDoc(kind=STORAGELINK, source=compute, target=storage, target_kind=STORAGE)
+        link = client.create("/storagelink/", doc)
+        ready(client, link, "active")
+        accepted = detach(link)
+        if not accepted:
+            assert client.request("GET", link).status_code == 404, "done, yet still there"
+        until(
+            lambda link=link: client.request("GET", link).status_code,
+            lambda status: status == 404,
+            "detached",
+        )
+        assert client.delete(storage).status_code == 200
+        if accepted:
+            return
+    pytest.fail(f"Nova finished every one of {DETACH_TRIES} detaches before one read back")
+
+
 def test_a_detach_the_cloud_has_not_finished_is_accepted_with_the_link_as_it_is(
     impatient: str, writes_offer: WritesOffer, tmp_path: Path
 ) -> None:
     with httpx.Client(base_url=impatient, timeout=60, headers=E2E_CLIENT) as http:
         client = Occi(http, OCCI_JSON)
         compute = client.create("/compute/", writes_offer.compute())
-        storages = [client.create("/storage/", writes_offer.storage()) for _ in range(3)]
         ready(client, compute, "active")
-        links = []
-        for storage in storages:
-            ready(client, storage, "online")
-            doc = EntityDoc(kind=STORAGELINK, source=compute, target=storage, target_kind=STORAGE)
-            links.append(client.create("/storagelink/", doc))
-            ready(client, links[-1], "active")
-        response = client.delete(links[0])
-        # Nova detaches after answering: one read back right away still finds the link.
-        assert response.status_code == 202, describe(response)
-        shown = response.json()
-        assert shown["id"] == links[0].rsplit("/", 1)[1]
-        assert shown["attributes"]["occi.storagelink.state"]
-        until(lambda: client.request("GET", links[0]).status_code, lambda s: s == 404, "detached")
+
+        def raw(link: str) -> bool:
+            response = client.delete(link)
+            assert response.status_code in (200, 202), describe(response)
+            if response.status_code == 200:
+                return False
+            shown = response.json()  # the link as it is: Nova is still detaching it
+            assert shown["id"] == link.rsplit("/", 1)[1]
+            assert shown["attributes"]["occi.storagelink.state"] in ("active", "inactive")
+            return True
+
+        detached_once_accepted(client, writes_offer, compute, raw)
+
         # pyocci's own client tells the caller the cloud is still at it.
-        with OcciClient(impatient) as library:
-            assert library.unlink(links[1]) is False
-        until(lambda: client.request("GET", links[1]).status_code, lambda s: s == 404, "detached")
+        def library(link: str) -> bool:
+            with OcciClient(impatient) as occi:
+                return occi.unlink(link) is False
+
+        detached_once_accepted(client, writes_offer, compute, library)
+
         # And so does the occi command.
-        result = CliRunner().invoke(
-            cli,
-            ["unlink", links[2]],
-            env={
-                "OCCI_ENDPOINT": impatient,
-                "OCCI_NO_PROMPT": "1",
-                "XDG_CONFIG_HOME": str(tmp_path),
-            },
-        )
-        assert result.exit_code == 0, result.output
-        assert "accepted: the cloud is still deleting it" in result.output
-        until(lambda: client.request("GET", links[2]).status_code, lambda s: s == 404, "detached")
-        for storage in storages:
-            assert client.delete(storage).status_code == 200
+        def command(link: str) -> bool:
+            result = CliRunner().invoke(
+                cli,
+                ["unlink", link],
+                env={
+                    "OCCI_ENDPOINT": impatient,
+                    "OCCI_NO_PROMPT": "1",
+                    "XDG_CONFIG_HOME": str(tmp_path),
+                },
+            )
+            assert result.exit_code == 0, result.output
+            return "accepted: the cloud is still deleting it" in result.output
+
+        detached_once_accepted(client, writes_offer, compute, command)
         assert client.delete(compute).status_code == 200
