@@ -119,9 +119,10 @@ def test_a_write_transaction_rolls_back_on_error(database):
 
 
 def test_upgrade_creates_every_table_and_is_idempotent(database):
-    assert database.current_revision() == "0001_initial"
+    assert database.head_revision() != "0001_initial"  # later revisions are applied too
+    assert database.current_revision() == database.head_revision()
     database.upgrade()
-    assert database.current_revision() == "0001_initial"
+    assert database.current_revision() == database.head_revision()
     tables = set(sa.inspect(database.engine).get_table_names())
     assert set(metadata.tables) <= tables
 
@@ -246,7 +247,7 @@ def test_upgrade_waits_for_another_process_migrating_longer_than_requests_wait(d
         holder.dispose()
     try:
         assert events == ["holder commits", "upgraded"]
-        assert upgrader.current_revision() == "0001_initial"
+        assert upgrader.current_revision() == upgrader.head_revision()
         assert "migrated_first" in sa.inspect(upgrader.engine).get_table_names()
     finally:
         upgrader.dispose()

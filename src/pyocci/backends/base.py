@@ -40,6 +40,9 @@ from pyocci.model.registry import Model
 
 T = TypeVar("T")
 
+#: Locations per batch of `Backend.list_locations`: a few hundred KiB of text.
+LOCATION_BATCH = 5_000
+
 
 @dataclass(frozen=True, slots=True)
 class Tenant:
@@ -230,6 +233,20 @@ class Backend(ABC):
     @abstractmethod
     def list_entities(self, tenant: Tenant, query: Query) -> AsyncIterator[Entity]:
         """The tenant's entities that match `query`, paged, in a stable order."""
+
+    async def list_locations(self, tenant: Tenant, query: Query) -> AsyncIterator[list[str]]:
+        """The locations of the entities `list_entities` would give, in the same order,
+        in batches: what a location-only listing (text/plain, text/occi, uri-list)
+        needs. This default reads the entities; a backend that can name its entities
+        without reading them in full (one indexed query) overrides it."""
+        batch: list[str] = []
+        async for entity in self.list_entities(tenant, query):
+            batch.append(entity.location or self.location_of(entity.kind or "", entity.id))
+            if len(batch) >= LOCATION_BATCH:
+                yield batch
+                batch = []
+        if batch:
+            yield batch
 
     async def count_entities(self, tenant: Tenant, query: Query) -> int | None:
         """How many entities match the query's filters (paging ignored), or None if the

@@ -101,6 +101,21 @@ class DeadlineBackend(Backend):
             if close is not None:
                 await close()
 
+    async def list_locations(self, tenant: Tenant, query: Query) -> AsyncIterator[list[str]]:
+        """The inner backend's locations, each batch within the deadline."""
+        batches = aiter(self.inner.list_locations(tenant, query))
+        try:
+            while True:
+                with self._deadline("listing entities"):
+                    batch = await anext(batches, None)
+                if batch is None:
+                    return
+                yield batch
+        finally:
+            close = getattr(batches, "aclose", None)
+            if close is not None:
+                await close()
+
     async def count_entities(self, tenant: Tenant, query: Query) -> int | None:
         """The inner backend's count, within the deadline."""
         with self._deadline("counting entities"):

@@ -341,14 +341,18 @@ class Model:
         Actions no machine governs (a provider mixin's) always apply. The answer
         depends only on the kind, the mixins and the state, and is remembered.
         """
-        if entity.kind is None:
+        kind_id = entity.kind
+        if kind_id is None:
             return []
-        machines = self.state_machines(entity.kind)
+        # One look at the memo for both answers: this runs for every entity listed.
+        cache = self._cached()
+        machines = cache.get(("machines", kind_id))
+        if machines is None:
+            machines = self.state_machines(kind_id)
         state = None
         if machines:
             state = entity.attributes.get(machines[0].attribute, machines[0].initial)
-        key = ("applicable", entity.kind, tuple(entity.mixins), state)
-        cache = self._cached()
+        key = ("applicable", kind_id, tuple(entity.mixins), state)
         applicable = cache.get(key)
         if applicable is None:
             applicable = cache[key] = tuple(self._applicable(entity, machines, state))

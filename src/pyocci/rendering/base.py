@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from pyocci.model.category import Category
 from pyocci.model.entity import ActionInvocation, Entity
 from pyocci.model.registry import Model
+from pyocci.rendering.errors import UnsupportedDocumentError
 
 #: Message headers: a mapping, or a sequence of (name, value) pairs when a
 #: name repeats (as it does in text/occi). Names are matched case-insensitively.
@@ -53,6 +54,29 @@ class CollectionWriter(ABC):
     def headers(self) -> tuple[tuple[str, str], ...]:
         """Headers the listing needs; complete only after `close` (text/occi)."""
         return ()
+
+
+class LocationWriter(CollectionWriter):
+    """A listing that shows each entity's location and nothing else (text/plain,
+    text/occi, uri-list): given the locations alone, it never needs the entities."""
+
+    #: Named in the error for an entity without a location.
+    media_type: str = ""
+
+    def write(self, entities: Iterable[Entity]) -> bytes:
+        """Body bytes for the locations of the next entities."""
+        locations = []
+        for entity in entities:
+            if entity.location is None:
+                raise UnsupportedDocumentError(
+                    self.media_type, f"a listing entry without a location ({entity.id})"
+                )
+            locations.append(entity.location)
+        return self.write_locations(locations)
+
+    @abstractmethod
+    def write_locations(self, locations: Sequence[str]) -> bytes:
+        """Body bytes for the next locations of the listing (may be empty)."""
 
 
 class Codec(ABC):

@@ -31,6 +31,8 @@ import re
 from collections.abc import Iterable, Mapping
 from typing import Any
 
+import orjson
+
 from pyocci.model.attribute import AttributeDefinition, AttributeType, attribute_type_from_json
 from pyocci.model.category import TERM_PATTERN, Action, Category, Kind, Mixin, split_identifier
 from pyocci.model.core import LINK
@@ -909,6 +911,16 @@ def _section(category: Category) -> str:
 
 
 def _encode(document: Any) -> bytes:
+    try:
+        # Several times faster than the json module, for the ASCII documents most are.
+        encoded = orjson.dumps(document)
+        # orjson writes NaN and infinities as null: the json module refuses them.
+        if encoded.isascii() and b"null" not in encoded:
+            return encoded
+    except orjson.JSONEncodeError:
+        pass  # a lone surrogate, an integer beyond 64 bits: the json module writes them
+    # Non-ASCII text goes out as \u escapes: pure ASCII on the wire, whatever charset
+    # a client assumes.
     return _ENCODER.encode(document).encode("ascii")
 
 

@@ -34,7 +34,7 @@ from __future__ import annotations
 
 import dataclasses
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from pyocci.model.category import Category
@@ -48,8 +48,7 @@ from pyocci.model.entity import (
     Resource,
 )
 from pyocci.model.registry import Model
-from pyocci.rendering.base import Codec, CollectionWriter, Headers, Rendering
-from pyocci.rendering.errors import UnsupportedDocumentError
+from pyocci.rendering.base import Codec, CollectionWriter, Headers, LocationWriter, Rendering
 from pyocci.rendering.negotiation import TEXT_OCCI
 from pyocci.rendering.textgrammar import format_location
 from pyocci.rendering.urilist import UriListCodec
@@ -260,7 +259,7 @@ class Occi11TextCodec(Codec):
         return self._inner.parse_action(body, headers, model=model)
 
 
-class _Occi11ListingWriter(CollectionWriter):
+class _Occi11ListingWriter(LocationWriter):
     """``X-OCCI-Location: <absolute URL>`` per entity; in text/occi, one header for all,
     repeated as ``Location`` when `also_location` (jOCCI reads a listing from there)."""
 
@@ -269,21 +268,18 @@ class _Occi11ListingWriter(CollectionWriter):
         self._in_headers = in_headers
         self._also_location = also_location
         self._urls: list[str] = []
+        self.media_type = TEXT_OCCI if in_headers else "text/plain"
 
-    def _url(self, entity: Entity) -> str:
-        if entity.location is None:
-            raise UnsupportedDocumentError(
-                "text/occi" if self._in_headers else "text/plain",
-                f"a listing entry without a location ({entity.id})",
-            )
-        location = format_location(entity.location)
+    def _url(self, location: str) -> str:
+        location = format_location(location)
         return self._base + location if location.startswith("/") else location
 
-    def write(self, entities: Iterable[Entity]) -> bytes:
+    def write_locations(self, locations: Sequence[str]) -> bytes:
+        url = self._url
         if self._in_headers:
-            self._urls.extend(map(self._url, entities))
+            self._urls.extend([url(location) for location in locations])
             return b""
-        return "".join(f"X-OCCI-Location: {self._url(e)}\r\n" for e in entities).encode()
+        return "".join([f"X-OCCI-Location: {url(location)}\r\n" for location in locations]).encode()
 
     def close(self) -> bytes:
         return b"OK" if self._in_headers else b""

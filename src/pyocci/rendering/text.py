@@ -29,7 +29,7 @@ Decisions worth knowing:
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from typing import Any
 
 from pyocci.model.category import Category, Kind, split_identifier
@@ -43,7 +43,7 @@ from pyocci.model.entity import (
     Resource,
 )
 from pyocci.model.registry import Model
-from pyocci.rendering.base import Codec, CollectionWriter, Headers, Rendering
+from pyocci.rendering.base import Codec, CollectionWriter, Headers, LocationWriter, Rendering
 from pyocci.rendering.errors import ParseError, UnsupportedDocumentError
 from pyocci.rendering.textgrammar import (
     ATTRIBUTE,
@@ -468,31 +468,28 @@ class TextPlainCodec(_TextCodec):
             yield writer.write(batch)
 
 
-class _PlainListingWriter(CollectionWriter):
+class _PlainListingWriter(LocationWriter):
     def __init__(self, codec: Codec) -> None:
-        self._codec = codec
+        self.media_type = codec.media_type
 
-    def write(self, entities: Iterable[Entity]) -> bytes:
+    def write_locations(self, locations: Sequence[str]) -> bytes:
         return "".join(
-            f"X-OCCI-Location: {_listing_location(self._codec, entity)}{_CRLF}"
-            for entity in entities
+            [f"X-OCCI-Location: {format_location(location)}{_CRLF}" for location in locations]
         ).encode("utf-8")
 
     def close(self) -> bytes:
         return b""
 
 
-class _HeaderListingWriter(CollectionWriter):
+class _HeaderListingWriter(LocationWriter):
     """text/occi: the locations become headers; the body is ``OK``."""
 
     def __init__(self, codec: Codec) -> None:
-        self._codec = codec
+        self.media_type = codec.media_type
         self._headers: list[tuple[str, str]] = []
 
-    def write(self, entities: Iterable[Entity]) -> bytes:
-        self._headers.extend(
-            ("X-OCCI-Location", _listing_location(self._codec, entity)) for entity in entities
-        )
+    def write_locations(self, locations: Sequence[str]) -> bytes:
+        self._headers.extend(("X-OCCI-Location", format_location(loc)) for loc in locations)
         return b""
 
     def close(self) -> bytes:
@@ -541,14 +538,6 @@ class TextOcciCodec(_TextCodec):
     def open_collection(self) -> CollectionWriter:
         """The body of a listing is ``OK``; the locations go in the writer's headers."""
         return _HeaderListingWriter(self)
-
-
-def _listing_location(codec: Codec, entity: Entity) -> str:
-    if entity.location is None:
-        raise UnsupportedDocumentError(
-            codec.media_type, f"a listing entry without a location ({entity.id})"
-        )
-    return format_location(entity.location)
 
 
 def _header_text(name: Any, value: Any, media_type: str) -> tuple[str, str]:

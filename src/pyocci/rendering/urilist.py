@@ -16,13 +16,13 @@ but parsing is strict: a relative reference is a ParseError.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
-from urllib.parse import urljoin
+from collections.abc import Iterable, Sequence
+from urllib.parse import urljoin, urlsplit
 
 from pyocci.model.category import Category
 from pyocci.model.entity import ActionInvocation, Entity
 from pyocci.model.registry import Model
-from pyocci.rendering.base import Codec, CollectionWriter, Headers, Rendering
+from pyocci.rendering.base import Codec, CollectionWriter, Headers, LocationWriter, Rendering
 from pyocci.rendering.errors import ParseError, UnsupportedDocumentError
 
 MEDIA_TYPE = "text/uri-list"
@@ -33,6 +33,9 @@ MEDIA_TYPE = "text/uri-list"
 _ABSOLUTE_URI = re.compile(r"[A-Za-z][A-Za-z0-9+.\-]*:[^\s<>\"{}|\\^`\x00-\x1f\x7f]+")
 _SCHEME_ONLY = re.compile(r"[A-Za-z][A-Za-z0-9+.\-]*:")
 _LINE_BREAK = re.compile(r"\r\n|\r|\n")
+# An absolute path with no dot segments, query or fragment: resolved against a
+# base, it is the base's origin followed by the path unchanged.
+_PLAIN_PATH = re.compile(r"(?!//)(?!.*/\.\.?(?:/|$))/[^?#\s\x00-\x1f\x7f]*")
 _BREAKS_LINE = re.compile(r"[\s\x00-\x1f\x7f]")
 
 
@@ -41,19 +44,14 @@ def is_absolute_uri(text: str) -> bool:
     return _ABSOLUTE_URI.fullmatch(text) is not None
 
 
-class _UriListWriter(CollectionWriter):
+class _UriListWriter(LocationWriter):
     def __init__(self, codec: UriListCodec) -> None:
-        self._codec = codec
+        self.media_type = codec.media_type
+        self._line = codec._text_line
 
-    def write(self, entities: Iterable[Entity]) -> bytes:
-        lines = []
-        for entity in entities:
-            if entity.location is None:
-                raise UnsupportedDocumentError(
-                    self._codec.media_type, f"a listing entry without a location ({entity.id})"
-                )
-            lines.append(self._codec._line(entity.location))
-        return b"".join(lines)
+    def write_locations(self, locations: Sequence[str]) -> bytes:
+        line = self._line
+        return "".join([line(location) for location in locations]).encode("utf-8")
 
     def close(self) -> bytes:
         return b""
@@ -77,6 +75,10 @@ class UriListCodec(Codec):
             raise ValueError(f"line_end must be CRLF or LF, not {line_end!r}")
         self.base = base
         self.line_end = line_end
+        self._line_end_text = line_end.decode("ascii")
+        # What a path resolves against (RFC 3986 §5.2.2): the base's scheme and host.
+        parts = urlsplit(base) if base is not None else None
+        self._origin = f"{parts.scheme}://{parts.netloc}" if parts and parts.netloc else None
 
     # --- what this media type carries ---------------------------------------------
 
@@ -158,13 +160,19 @@ class UriListCodec(Codec):
     # --- helpers -----------------------------------------------------------------
 
     def _line(self, location: str) -> bytes:
+        return self._text_line(location).encode("utf-8")
+
+    def _text_line(self, location: str) -> str:
+        if self._origin is not None and _PLAIN_PATH.fullmatch(location) is not None:
+            # What urljoin makes of it, a tenth of the time; nothing in it breaks a line.
+            return self._origin + location + self._line_end_text
         uri = urljoin(self.base, location) if self.base is not None else location
         if not uri or _BREAKS_LINE.search(uri) is not None:
             # A line break would smuggle extra lines into the list.
             raise UnsupportedDocumentError(
                 self.media_type, f"{location!r}, which cannot be written as one line"
             )
-        return uri.encode("utf-8") + self.line_end
+        return uri + self._line_end_text
 
     def _error(self, message: str, line: int) -> ParseError:
         return ParseError(message, media_type=self.media_type, where=f"line {line}")

@@ -29,6 +29,7 @@ from pyocci.model.entity import ActionInvocation, Entity
 from pyocci.model.registry import Model
 from pyocci.model.standard import standard_model
 from pyocci.rendering import Codec, Rendering, codec_for
+from pyocci.rendering.base import LocationWriter
 from pyocci.rendering.errors import ParseError, UnsupportedDocumentError
 from pyocci.rendering.negotiation import (
     DEFAULT_MEDIA_TYPE,
@@ -46,7 +47,7 @@ from pyocci.server.backends import open_backend
 from pyocci.server.config import ServerConfig, config_from_environment
 from pyocci.server.representations import Representations
 from pyocci.server.responses import DIALECTS, HttpError, codec_named, send_response
-from pyocci.server.turns import Turns
+from pyocci.server.turns import LOCATIONS_PER_STEP, Turns
 from pyocci.service.errors import BadRequestError, MethodNotAllowedError, NotFoundError
 from pyocci.service.occi import OcciService, PageRequest, Written
 from pyocci.service.paths import (
@@ -470,16 +471,34 @@ class OcciApplication:
             model.coerce(probe)
             attributes = probe.attributes
         on_loop = self.service.backend.reads_on_loop
+        writer = codec.open_collection()
+        service = self.service
+        rendered: AsyncIterator[bytes]
         async with self._turns.step(on_loop):
-            listing = await self.service.listing(
-                tenant, model, category, filters=filters, attributes=attributes, page=page
-            )
+            if isinstance(writer, LocationWriter):
+                # Locations are all it shows: the backend need not read the entities.
+                located = await service.location_listing(
+                    tenant, model, category, filters=filters, attributes=attributes, page=page
+                )
+                total = located.total
+                rendered = self._turns.rendered(
+                    located.batches,
+                    writer.write_locations,
+                    fetch_in_turn=on_loop,
+                    per_step=LOCATIONS_PER_STEP,
+                )
+            else:
+                listing = await service.listing(
+                    tenant, model, category, filters=filters, attributes=attributes, page=page
+                )
+                total = listing.total
+                rendered = self._turns.rendered(
+                    listing.batches, writer.write, fetch_in_turn=on_loop
+                )
         extra = {}
-        links = self._page_links(request, page, listing.total)
+        links = self._page_links(request, page, total)
         if links:
             extra["link"] = links
-        writer = codec.open_collection()
-        rendered = self._turns.rendered(listing.batches, writer.write, fetch_in_turn=on_loop)
         if codec.collection_in_headers:
             async for _ in rendered:
                 pass

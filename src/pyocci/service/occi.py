@@ -14,7 +14,7 @@ import logging
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Hashable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 from pyocci.backends.base import ActionOutcome, Backend, Query, Tenant
 from pyocci.backends.errors import (
@@ -88,11 +88,15 @@ class Written:
     done: bool = True
 
 
-@dataclass(slots=True)
-class Listing:
-    """A collection's entities, in batches, with what paging links need."""
+T = TypeVar("T")
 
-    batches: AsyncIterator[list[Entity]]
+
+@dataclass(slots=True)
+class Listing(Generic[T]):
+    """A collection's entities (or their locations), in batches, with what paging
+    links need."""
+
+    batches: AsyncIterator[list[T]]
     page: PageRequest | None
     total: int | None
 
@@ -212,13 +216,47 @@ class OcciService:
         filters: Sequence[Category] = (),
         attributes: Mapping[str, Any] | None = None,
         page: PageRequest | None = None,
-    ) -> Listing:
+    ) -> Listing[Entity]:
         """The entities of a collection that pass the filters, in batches.
 
         Category filters keep entities of a kind (or a sub-kind) or with a
         mixin; attribute filters keep entities whose attribute equals the
         value. Everything is pushed down to the backend as a `Query`.
         """
+        query, total = await self._listing_query(
+            tenant, model, collection, filters, attributes, page
+        )
+        return await _started(self._batches(tenant, model, query), page, total)
+
+    async def location_listing(
+        self,
+        tenant: Tenant,
+        model: Model,
+        collection: Kind | Mixin,
+        *,
+        filters: Sequence[Category] = (),
+        attributes: Mapping[str, Any] | None = None,
+        page: PageRequest | None = None,
+    ) -> Listing[str]:
+        """As `listing`, the locations alone (what text/plain, text/occi and uri-list
+        show): the backend names the entities without reading them in full."""
+        query, total = await self._listing_query(
+            tenant, model, collection, filters, attributes, page
+        )
+        if not query.kinds or (query.ids is not None and not query.ids):
+            return Listing(_nothing(), page, total)
+        return await _started(self.backend.list_locations(tenant, query), page, total)
+
+    async def _listing_query(
+        self,
+        tenant: Tenant,
+        model: Model,
+        collection: Kind | Mixin,
+        filters: Sequence[Category],
+        attributes: Mapping[str, Any] | None,
+        page: PageRequest | None,
+    ) -> tuple[Query, int | None]:
+        """The backend query of a listing, and its total when paged."""
         if page is not None and page.size > self.max_page_size:
             raise PageTooLargeError(
                 f"number={page.size} is above this server's page size limit of "
@@ -237,11 +275,7 @@ class OcciService:
         if page is not None:
             query = dataclasses.replace(query, offset=page.offset, limit=page.size)
             total = await self.backend.count_entities(tenant, query)
-        batches = self._batches(tenant, model, query)
-        # Read the first batch now: a cloud that fails (unreachable, throttling) is then
-        # answered with its error status, not with a 200 whose body breaks off.
-        first = await anext(batches, None)
-        return Listing(_after(first, batches), page, total)
+        return query, total
 
     async def _query(
         self,
@@ -873,14 +907,28 @@ class OcciService:
         return path
 
 
-async def _after(
-    first: list[Entity] | None, rest: AsyncIterator[list[Entity]]
-) -> AsyncIterator[list[Entity]]:
+async def _started(
+    batches: AsyncIterator[list[T]], page: PageRequest | None, total: int | None
+) -> Listing[T]:
+    """A listing whose first batch is read now: a cloud that fails (unreachable,
+    throttling) is then answered with its error status, not with a 200 whose body
+    breaks off."""
+    first = await anext(batches, None)
+    return Listing(_after(first, batches), page, total)
+
+
+async def _after(first: list[T] | None, rest: AsyncIterator[list[T]]) -> AsyncIterator[list[T]]:
     """`first` (when there is one), then the rest."""
     if first is not None:
         yield first
     async for batch in rest:
         yield batch
+
+
+async def _nothing() -> AsyncIterator[list[str]]:
+    """No batches: a listing nothing can match."""
+    return
+    yield
 
 
 def _check_references(entity: Entity) -> None:

@@ -290,6 +290,14 @@ class Database:
         finally:
             driver.execute(f"PRAGMA busy_timeout={int(self.busy_timeout_ms)}")
 
+    def head_revision(self) -> str:
+        """The newest revision this version of pyocci migrates to."""
+        from alembic.script import ScriptDirectory
+
+        head = ScriptDirectory.from_config(self.alembic_config()).get_current_head()
+        assert head is not None, "the migrations have one head"
+        return head
+
     def current_revision(self) -> str | None:
         """The revision the database is at, or None before the first upgrade."""
         from alembic.runtime.migration import MigrationContext

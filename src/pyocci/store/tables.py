@@ -105,7 +105,8 @@ sim_entities = sa.Table(
     sa.Column("created_at", sa.Float(), nullable=False),
     sa.Column("updated_at", sa.Float(), nullable=False),
     sa.UniqueConstraint("tenant_id", "entity_id"),
-    sa.Index(None, "tenant_id", "kind", "seq"),
+    # With entity_id, a location-only listing is a covering-index scan.
+    sa.Index(None, "tenant_id", "kind", "seq", "entity_id"),
     sa.Index(None, "source_seq"),
     sa.Index(None, "target_seq"),
 )

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
+import sqlalchemy as sa
 from sim_helpers import (
     COMPUTE,
     DEBIAN,
@@ -25,7 +28,7 @@ from sim_helpers import (
     storage,
 )
 
-from pyocci.backends.base import Query
+from pyocci.backends.base import Backend, Query
 from pyocci.backends.sim import Quotas
 
 pytestmark = pytest.mark.anyio
@@ -277,3 +280,67 @@ async def test_resources_come_with_their_links_without_n_plus_one(
     with statements(database.engine) as executed:
         assert await backend.count_entities(tenant, Query(kinds=(COMPUTE,))) == 20
     assert len([s for s in executed if "count(" in s.lower()]) == 1
+
+
+# --- location-only listings ---------------------------------------------------------------
+
+
+async def locations(backend, tenant, query):
+    return [location async for batch in backend.list_locations(tenant, query) for location in batch]
+
+
+LOCATION_QUERIES = {
+    "one kind": Query(kinds=(COMPUTE,)),
+    "several kinds, shared networks first": Query(kinds=(NETWORK, COMPUTE, STORAGE)),
+    "paged across the shared networks": Query(kinds=(NETWORK, COMPUTE), offset=1, limit=4),
+    "paged past the end": Query(kinds=(COMPUTE,), offset=4, limit=10),
+    "a mixin and an attribute in SQL": Query(
+        kinds=(COMPUTE,), mixins=(LARGE,), attributes={"occi.compute.cores": 4}
+    ),
+    "an attribute Python filters": Query(
+        kinds=(COMPUTE,), attributes={"occi.compute.hostname": None}, offset=1
+    ),
+    "ids": Query(kinds=(COMPUTE, NETWORK), ids=frozenset({"public", "no-such-id"})),
+    "nothing can match": Query(kinds=(COMPUTE,), ids=frozenset()),
+}
+
+
+@pytest.mark.parametrize("query", LOCATION_QUERIES.values(), ids=LOCATION_QUERIES.keys())
+async def test_locations_are_those_of_the_listed_entities_in_order(backend, tenant, fleet, query):
+    entities = [e async for e in backend.list_entities(tenant, query)]
+    expected = [e.location for e in entities]
+    assert await locations(backend, tenant, query) == expected
+    # The default every backend inherits (built on list_entities) agrees too.
+    inherited = [
+        location
+        async for batch in Backend.list_locations(backend, tenant, query)
+        for location in batch
+    ]
+    assert inherited == expected
+
+
+async def test_locations_come_from_the_index_alone_in_one_read(make_backend, tenant, database):
+    backend = make_backend(quotas=Quotas(computes=None, cores=None, memory=None))
+    for n in range(12):
+        await backend.create_entity(tenant, compute(title=f"vm{n}"))
+    backend.batch_size = 4  # entity listings read three batches; locations ignore it
+    executed: list[tuple[str, Any]] = []
+
+    def record(_conn, _cursor, statement, parameters, _context, _many) -> None:
+        executed.append((statement, parameters))
+
+    sa.event.listen(database.engine, "before_cursor_execute", record)
+    try:
+        found = await locations(backend, tenant, Query(kinds=(COMPUTE,)))
+    finally:
+        sa.event.remove(database.engine, "before_cursor_execute", record)
+    assert len(found) == 12 and all(location.startswith("/compute/") for location in found)
+    reads = [(s, p) for s, p in executed if "FROM sim_entities" in s]
+    assert len(reads) == 1
+    statement, parameters = reads[0]
+    # No links and no JSON columns are read.
+    assert "attributes" not in statement and "source_seq" not in statement
+    if database.is_sqlite:
+        with database.reading() as connection:
+            plan = connection.exec_driver_sql("EXPLAIN QUERY PLAN " + statement, parameters)
+            assert "COVERING INDEX" in str(plan.all())

@@ -16,7 +16,14 @@ from typing import Any, TypeVar
 
 import sqlalchemy as sa
 
-from pyocci.backends.base import ActionOutcome, Backend, Capabilities, Query, Tenant
+from pyocci.backends.base import (
+    LOCATION_BATCH,
+    ActionOutcome,
+    Backend,
+    Capabilities,
+    Query,
+    Tenant,
+)
 from pyocci.backends.errors import BusyError, ConflictError, EntityNotFoundError
 from pyocci.backends.sim import (
     actions,
@@ -186,38 +193,87 @@ class SimBackend(Backend):
         filters = listing.plan(self.cloud, query, now)
         shared = listing.shared_matches(self.cloud, filters)
         if filters.in_sql:
-            end = None if query.limit is None else query.offset + query.limit
-            head = shared[query.offset : end]
-            for entity in head:
-                yield entity
-            remaining = None if query.limit is None else query.limit - len(head)
-            offset = max(0, query.offset - len(shared))
-            async for entity in self._stream(tenant, filters, now, offset, remaining):
-                yield entity
+            async for batch in self._paged(tenant, query, filters, now, shared, listing.fetch):
+                for entity in batch:
+                    yield entity
             return
         # Some filters are Python's: page over everything SQL lets through.
-        every = self._chain(shared, self._stream(tenant, filters, now, 0, None))
+        every = self._chain(shared, self._stream(tenant, filters, now, 0, None, listing.fetch))
         async for entity in query.apage(every, keep=lambda e: e in shared or filters.keeps(e)):
             yield entity
 
+    async def list_locations(self, tenant: Tenant, query: Query) -> AsyncIterator[list[str]]:
+        """The matching entities' locations, in `list_entities`'s order, from one indexed
+        query per `LOCATION_BATCH` rows; the entities are read only when Python filters."""
+        now = self.clock()
+        filters = listing.plan(self.cloud, query, now)
+        if not filters.in_sql:
+            async for batch in super().list_locations(tenant, query):
+                yield batch
+            return
+        shared = [e.location or "" for e in listing.shared_matches(self.cloud, filters)]
+        async for batch in self._paged(
+            tenant, query, filters, now, shared, listing.fetch_locations, LOCATION_BATCH
+        ):
+            yield batch
+
+    async def _paged(
+        self,
+        tenant: Tenant,
+        query: Query,
+        filters: listing.Plan,
+        now: float,
+        shared: list[T],
+        read: listing.Reader[T],
+        batch_size: int | None = None,
+    ) -> AsyncIterator[list[T]]:
+        """The query's page of the shared networks followed by the tenant's rows, all
+        paged in SQL, in batches of what `read` makes of the rows."""
+        end = None if query.limit is None else query.offset + query.limit
+        head = shared[query.offset : end]
+        if head:
+            yield head
+        remaining = None if query.limit is None else query.limit - len(head)
+        offset = max(0, query.offset - len(shared))
+        async for batch in self._stream(tenant, filters, now, offset, remaining, read, batch_size):
+            yield batch
+
     @staticmethod
-    async def _chain(first: list[Entity], then: AsyncIterator[Entity]) -> AsyncIterator[Entity]:
+    async def _chain(
+        first: list[Entity], then: AsyncIterator[list[Entity]]
+    ) -> AsyncIterator[Entity]:
         for entity in first:
             yield entity
-        async for entity in then:
-            yield entity
-
-    async def _stream(
-        self, tenant: Tenant, filters: listing.Plan, now: float, offset: int, limit: int | None
-    ) -> AsyncIterator[Entity]:
-        after: int | None = None
-        while limit is None or limit > 0:
-            size = self.batch_size if limit is None else min(self.batch_size, limit)
-            batch, last = await self.database.run(
-                self._fetch, tenant.id, filters, now, after, offset if after is None else 0, size
-            )
+        async for batch in then:
             for entity in batch:
                 yield entity
+
+    async def _stream(
+        self,
+        tenant: Tenant,
+        filters: listing.Plan,
+        now: float,
+        offset: int,
+        limit: int | None,
+        read: listing.Reader[T],
+        batch_size: int | None = None,
+    ) -> AsyncIterator[list[T]]:
+        per_batch = batch_size or self.batch_size
+        after: int | None = None
+        while limit is None or limit > 0:
+            size = per_batch if limit is None else min(per_batch, limit)
+            batch, last = await self.database.run(
+                self._fetch,
+                read,
+                tenant.id,
+                filters,
+                now,
+                after,
+                offset if after is None else 0,
+                size,
+            )
+            if batch:
+                yield batch
             if last is None or len(batch) < size:
                 return
             after = last
@@ -226,15 +282,16 @@ class SimBackend(Backend):
 
     def _fetch(
         self,
+        read: listing.Reader[T],
         tenant_id: str,
         filters: listing.Plan,
         now: float,
         after: int | None,
         offset: int,
         size: int,
-    ) -> tuple[list[Entity], int | None]:
+    ) -> tuple[list[T], int | None]:
         with self.database.reading() as connection:
-            return listing.fetch(
+            return read(
                 self.cloud,
                 connection,
                 tenant_id,

@@ -47,7 +47,12 @@ class Cloud:
 
     def location_of(self, kind_id: str, entity_id: str) -> str:
         """Where an entity lives: its kind's collection plus its id."""
-        return self.model.location_of(kind_id, entity_id)
+        return self.collection_of(kind_id) + entity_id
+
+    @functools.cache  # noqa: B019 - one Cloud per backend, kinds are few
+    def collection_of(self, kind_id: str) -> str:
+        """The path of a kind's collection, ending in a slash (``/compute/``)."""
+        return self.model.location_of(kind_id, "")
 
     @functools.cache  # noqa: B019 - one Cloud per backend, kinds are few
     def is_link_kind(self, kind_id: str) -> bool:

@@ -17,7 +17,7 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol, TypeVar
 
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql
@@ -29,6 +29,8 @@ from pyocci.backends.sim.context import Cloud
 from pyocci.backends.sim.records import ENTITIES, USED, Record
 from pyocci.model.entity import CORE_ID, CORE_SOURCE, CORE_TARGET, Entity
 from pyocci.model.extensions import IPRESERVATION
+
+T_co = TypeVar("T_co", covariant=True)
 
 # Above this many ids, pass them as one JSON/array parameter instead of an IN list.
 _MANY = 200
@@ -167,6 +169,23 @@ def _base(tenant_id: str, filters: Plan) -> sa.Select:
     return records.select_records().where(ENTITIES.c.tenant_id == tenant_id, *filters.conditions)
 
 
+class Reader(Protocol[T_co]):
+    """How one batch of a listing is read: `fetch` (entities) or `fetch_locations`."""
+
+    def __call__(
+        self,
+        cloud: Cloud,
+        connection: Connection,
+        tenant_id: str,
+        filters: Plan,
+        now: float,
+        *,
+        after_seq: int | None,
+        offset: int,
+        limit: int,
+    ) -> tuple[list[T_co], int | None]: ...
+
+
 def fetch(
     cloud: Cloud,
     connection: Connection,
@@ -194,6 +213,47 @@ def fetch(
     links = records.links_from(connection, resources)
     entities = [records.to_entity(cloud, row, links.get(row.seq, ()), now) for row in rows]
     return entities, rows[-1].seq
+
+
+def fetch_locations(
+    cloud: Cloud,
+    connection: Connection,
+    tenant_id: str,
+    filters: Plan,
+    now: float,
+    *,
+    after_seq: int | None,
+    offset: int,
+    limit: int,
+) -> tuple[list[str], int | None]:
+    """As `fetch`, the locations alone: three columns of an index-ordered scan, no
+    entity built, no link read."""
+    if filters.empty or limit <= 0:
+        return [], None
+    kinds = filters.query.kinds
+    single = len(kinds) == 1
+    # Of one kind, the kind is not read: a third less to copy out of SQLite.
+    columns = [ENTITIES.c.seq, ENTITIES.c.entity_id] + ([] if single else [ENTITIES.c.kind])
+    select = (
+        sa.select(*columns)
+        .where(ENTITIES.c.tenant_id == tenant_id, *filters.conditions)
+        .order_by(ENTITIES.c.seq)
+        .limit(limit)
+    )
+    if after_seq is not None:
+        select = select.where(ENTITIES.c.seq > after_seq)
+    if offset:
+        select = select.offset(offset)
+    rows = connection.execute(select).all()
+    if not rows:
+        return [], None
+    if single:
+        prefix = cloud.collection_of(kinds[0])
+        locations = [prefix + row[1] for row in rows]
+    else:
+        collection_of = cloud.collection_of
+        locations = [collection_of(kind) + entity_id for _, entity_id, kind in rows]
+    return locations, rows[-1][0]
 
 
 def count(connection: Connection, tenant_id: str, filters: Plan) -> int:
