@@ -15,7 +15,6 @@ import contextlib
 import json
 import re
 import tempfile
-import time
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -28,12 +27,11 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric import ed25519
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
+import polling
 from occiclients import JOCCI, ROCCI, Ran, ensure, run
 
 INFRA = "http://schemas.ogf.org/occi/infrastructure#"
 COMPUTE_ACTION = "http://schemas.ogf.org/occi/infrastructure/compute/action#"
-#: How long a cloud may take to reach a state (Nova boots, EC2 stops).
-SETTLE_SECONDS = 150
 
 
 @dataclass(frozen=True)
@@ -175,15 +173,8 @@ def check(condition: bool, message: str) -> None:
 
 
 def eventually(read: Callable[[], Any], done: Callable[[Any], bool], what: str) -> Any:
-    """Read until `done` holds, for up to `SETTLE_SECONDS`; the last read otherwise fails."""
-    deadline = time.monotonic() + SETTLE_SECONDS
-    while True:
-        value = read()
-        if done(value):
-            return value
-        if time.monotonic() > deadline:
-            raise StepFailedError(f"{what} within {SETTLE_SECONDS} s; last seen: {value!r}")
-        time.sleep(1.0)
+    """Read until `done` holds (`polling.eventually`, once a second); a failed step otherwise."""
+    return polling.eventually(read, done, what, pause=1.0, failure=StepFailedError)
 
 
 # --- rOCCI-cli ------------------------------------------------------------------------------

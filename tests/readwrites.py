@@ -42,9 +42,9 @@ from e2e.occiclient import (
     saved_template,
 )
 from e2e.server import RunningServer
+from polling import SETTLE_SECONDS
+from polling import eventually as until  # read until done, else AssertionError
 
-#: How long a cloud may take to reach a state (a Nova boot, a Cinder volume, a snapshot).
-SETTLE_SECONDS = 150.0
 #: The most a Retry-After may say and still be a sensible hint, in seconds.
 LONGEST_HINT = 120
 
@@ -125,17 +125,6 @@ def state_of(occi: Occi, path: str) -> str | None:
         return None
     attributes = response.json().get("attributes", {})
     return next((v for k, v in attributes.items() if k.endswith(".state")), None)
-
-
-def until(read: Callable[[], Any], done: Callable[[Any], bool], what: str) -> Any:
-    """Read until `done` holds, for at most `SETTLE_SECONDS`."""
-    deadline = time.monotonic() + SETTLE_SECONDS
-    while True:
-        value = read()
-        if done(value):
-            return value
-        assert time.monotonic() < deadline, f"{what} within {SETTLE_SECONDS} s: {value!r}"
-        time.sleep(0.5)
 
 
 def created(occi: Occi, collection: str, doc: EntityDoc, figures: Figures, what: str) -> str:

@@ -5,17 +5,10 @@ from __future__ import annotations
 import anyio
 import pytest
 
+from clocks import FakeClock
 from pyocci.backends.expiring import Expiring
 
 pytestmark = pytest.mark.anyio
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.now = 0.0
-
-    def __call__(self) -> float:
-        return self.now
 
 
 class Reader:
@@ -33,7 +26,7 @@ class Reader:
 
 
 async def test_a_value_is_kept_until_the_ttl_then_read_again() -> None:
-    clock, read = Clock(), Reader()
+    clock, read = FakeClock(0), Reader()
     kept: Expiring[int] = Expiring(10, clock)
     assert kept.fresh() is None and kept.last() is None
     assert await kept.get(read) == 1
@@ -47,7 +40,7 @@ async def test_a_value_is_kept_until_the_ttl_then_read_again() -> None:
 
 
 async def test_keys_are_kept_apart() -> None:
-    clock, read = Clock(), Reader()
+    clock, read = FakeClock(0), Reader()
     kept: Expiring[int] = Expiring(10, clock)
     assert await kept.get(read, "alpha") == 1
     assert await kept.get(read, "beta") == 2
@@ -83,7 +76,7 @@ async def test_a_failed_read_keeps_nothing() -> None:
 
 
 async def test_values_are_kept_for_at_most_max_keys_keys_the_oldest_read_dropped():
-    clock = Clock()
+    clock = FakeClock(0)
     kept: Expiring[str] = Expiring(60, clock, max_keys=2)
 
     async def value_of(key: str) -> str:

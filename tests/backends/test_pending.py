@@ -5,18 +5,11 @@ from __future__ import annotations
 
 import pytest
 
+from clocks import FakeClock
 from pyocci.backends.errors import BackendUnavailableError
 from pyocci.backends.pending import Looked, Pending, PendingByKey
 
 pytestmark = pytest.mark.anyio
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.now = 0.0
-
-    def __call__(self) -> float:
-        return self.now
 
 
 class Images:
@@ -39,7 +32,7 @@ class Images:
 
 
 async def test_ready_templates_are_answered_once_and_no_longer_followed() -> None:
-    clock = Clock()
+    clock = FakeClock(0)
     pending = Pending(recheck_seconds=1, clock=clock)
     images = Images(a="pending", b="pending", c="pending")
     for name in "abc":
@@ -58,7 +51,7 @@ async def test_ready_templates_are_answered_once_and_no_longer_followed() -> Non
 
 
 async def test_the_cloud_is_asked_at_most_once_per_interval() -> None:
-    clock = Clock()
+    clock = FakeClock(0)
     pending = Pending(recheck_seconds=1, clock=clock)
     images = Images(a="pending")
     assert await pending.ready(images) == {}
@@ -88,7 +81,7 @@ async def test_the_name_followed_with_is_kept_when_the_cloud_gives_none() -> Non
 
 
 async def test_followed_templates_are_bounded_and_expire() -> None:
-    clock = Clock()
+    clock = FakeClock(0)
     pending = Pending(recheck_seconds=0, limit=2, lifetime=10, clock=clock)
     for name in "abc":
         pending.follow(name)
@@ -104,7 +97,7 @@ async def test_followed_templates_are_bounded_and_expire() -> None:
 
 
 async def test_a_cloud_that_fails_to_answer_leaves_them_followed() -> None:
-    clock = Clock()
+    clock = FakeClock(0)
     pending = Pending(recheck_seconds=1, clock=clock)
     images = Images(a="ready")
     images.failing = True

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from clocks import FakeClock
 from pyocci.client import EntityFailedError, WaitTimeoutError
 from pyocci.client.waiting import state_attribute, wait_for_offer, wait_for_state
 from pyocci.model import Resource, standard_model
@@ -11,21 +12,6 @@ from pyocci.model.category import Mixin
 from pyocci.model.registry import OS_TPL_ID, Model
 
 COMPUTE = "http://schemas.ogf.org/occi/infrastructure#compute"
-
-
-class FakeClock:
-    """Time that passes only when the loop sleeps."""
-
-    def __init__(self) -> None:
-        self.now = 0.0
-        self.pauses: list[float] = []
-
-    def time(self) -> float:
-        return self.now
-
-    def sleep(self, seconds: float) -> None:
-        self.pauses.append(seconds)
-        self.now += seconds
 
 
 def states(*values: str):
@@ -42,7 +28,7 @@ def states(*values: str):
 
 
 def test_polls_until_the_state_and_reports_progress():
-    clock, seen = FakeClock(), []
+    clock, seen = FakeClock(0), []
     entity = wait_for_state(
         states("waiting", "waiting", "active"),
         standard_model(),
@@ -60,7 +46,7 @@ def test_polls_until_the_state_and_reports_progress():
 
 
 def test_gives_up_at_the_timeout():
-    clock = FakeClock()
+    clock = FakeClock(0)
     with pytest.raises(WaitTimeoutError) as raised:
         wait_for_state(
             states("waiting"),
@@ -78,7 +64,7 @@ def test_gives_up_at_the_timeout():
 
 
 def test_the_error_state_ends_the_wait_with_its_message():
-    clock = FakeClock()
+    clock = FakeClock(0)
     with pytest.raises(EntityFailedError, match="disk broke"):
         wait_for_state(
             states("waiting", "error"),
@@ -116,7 +102,7 @@ def offers(after: int):
 
 
 def test_waits_until_the_template_is_offered():
-    clock = FakeClock()
+    clock = FakeClock(0)
     fetch, calls = offers(after=3)
     found = wait_for_offer(
         fetch, SAVED, timeout=60, interval=1, clock=clock.time, sleep=clock.sleep
@@ -127,7 +113,7 @@ def test_waits_until_the_template_is_offered():
 
 
 def test_a_template_never_offered_times_out_saying_so():
-    clock = FakeClock()
+    clock = FakeClock(0)
     fetch, _ = offers(after=10**6)
     with pytest.raises(WaitTimeoutError, match="did not become offered within 10 s"):
         wait_for_offer(fetch, SAVED, timeout=10, interval=1, clock=clock.time, sleep=clock.sleep)

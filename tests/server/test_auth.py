@@ -15,6 +15,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from clocks import FakeClock
 from e2e.server import free_port
 from keystone import SERVICE_USER, SKIP_VARIABLE, USERS, Keystone, shared_keystone
 from pyocci.backends.base import Tenant
@@ -452,19 +453,11 @@ async def test_a_missing_users_file_admits_nobody_until_it_appears(
     await refused(authenticator, basic("alice", "pw"))
 
 
-class Clock:
-    def __init__(self) -> None:
-        self.now = 1000.0
-
-    def __call__(self) -> float:
-        return self.now
-
-
 @pytest.mark.anyio
 async def test_verifications_are_cached_briefly(
     users_file: Path, verifications: CountingVerify
 ) -> None:
-    clock = Clock()
+    clock = FakeClock()
     authenticator = make_auth(users_file, cache_seconds=30, clock=clock)
     for _ in range(3):
         assert await authenticator.authenticate(basic("alice", "wonderland"))
@@ -713,7 +706,7 @@ async def test_keystone_tenant_is_the_project_and_carries_the_token(keystone: Ke
 
 @pytest.mark.anyio
 async def test_keystone_validations_are_cached_for_a_bounded_time(keystone: Keystone) -> None:
-    clock = Clock()
+    clock = FakeClock()
     authenticator = keystone_auth(keystone.v3, cache_seconds=30, clock=clock)
     token = keystone.token("bob", USERS["bob"][0], "beta")
     try:

@@ -13,6 +13,7 @@ from typing import Any
 
 import pytest
 
+from clocks import FakeClock
 from pyocci.backends.base import Tenant
 from pyocci.backends.errors import BackendUnavailableError, BusyError, EntityNotFoundError
 from pyocci.backends.sim import SimBackend, SimSettings
@@ -447,20 +448,10 @@ async def test_an_action_refused_in_a_passing_state_says_when_to_retry(
     assert raised.value.retry_after == 30
 
 
-class Clock:
-    """Seconds since the epoch, moved by the test."""
-
-    def __init__(self) -> None:
-        self.now = 1_700_000_000.0
-
-    def __call__(self) -> float:
-        return self.now
-
-
 async def test_a_template_made_ready_since_the_model_was_cached_is_used_at_once(
     make_service: MakeService, tenant: Tenant
 ) -> None:
-    clock = Clock()
+    clock = FakeClock()
     # Models kept for an hour: only a read of the model made at create time can know.
     service = make_service(
         settings=SimSettings(transition_seconds=5), clock=clock, catalog_ttl=3600

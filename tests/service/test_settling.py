@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import pytest
 
+from clocks import FakeClock
 from pyocci.backends.errors import BackendUnavailableError, EntityNotFoundError
 from pyocci.model.entity import Entity, Resource
 from pyocci.service.settling import LONGEST_PAUSE, Settling
@@ -19,26 +20,11 @@ def anyio_backend() -> str:
     return "asyncio"
 
 
-class Clock:
-    """Time that passes when the reads pause."""
-
-    def __init__(self) -> None:
-        self.now = 0.0
-        self.pauses: list[float] = []
-
-    def __call__(self) -> float:
-        return self.now
-
-    async def sleep(self, seconds: float) -> None:
-        self.pauses.append(seconds)
-        self.now += seconds
-
-
 class Cloud:
     """Reads that answer as a script says ("found", "missing", "failing"), then `then`;
     each read takes `read_seconds` of the clock."""
 
-    def __init__(self, clock: Clock, *answers: str, then: str, read_seconds: float = 0) -> None:
+    def __init__(self, clock: FakeClock, *answers: str, then: str, read_seconds: float = 0) -> None:
         self.clock = clock
         self.answers = list(answers)
         self.then = then
@@ -58,15 +44,15 @@ class Cloud:
 
 
 @pytest.fixture
-def clock() -> Clock:
-    return Clock()
+def clock() -> FakeClock:
+    return FakeClock(0)
 
 
-def settling(clock: Clock, wait: float) -> Settling:
-    return Settling(wait=wait, clock=clock, sleep=clock.sleep)
+def settling(clock: FakeClock, wait: float) -> Settling:
+    return Settling(wait=wait, clock=clock, sleep=clock.asleep)
 
 
-async def test_a_create_is_read_back_until_the_cloud_shows_it(clock: Clock) -> None:
+async def test_a_create_is_read_back_until_the_cloud_shows_it(clock: FakeClock) -> None:
     cloud = Cloud(clock, "missing", "missing", then="found")
     waiting = settling(clock, 30)
     assert await waiting.until_present(cloud.read, waiting.deadline()) is cloud.entity
@@ -74,7 +60,7 @@ async def test_a_create_is_read_back_until_the_cloud_shows_it(clock: Clock) -> N
 
 
 async def test_a_create_the_cloud_never_shows_is_not_done_when_the_wait_ends(
-    clock: Clock,
+    clock: FakeClock,
 ) -> None:
     cloud = Cloud(clock, then="missing")
     waiting = settling(clock, 10)
@@ -82,7 +68,7 @@ async def test_a_create_the_cloud_never_shows_is_not_done_when_the_wait_ends(
     assert clock.now == pytest.approx(10)
 
 
-async def test_a_delete_is_read_back_until_the_cloud_no_longer_has_it(clock: Clock) -> None:
+async def test_a_delete_is_read_back_until_the_cloud_no_longer_has_it(clock: FakeClock) -> None:
     cloud = Cloud(clock, "found", "found", "found", then="missing")
     waiting = settling(clock, 30)
     assert await waiting.until_gone(cloud.read, cloud.entity, waiting.deadline()) is None
@@ -90,7 +76,7 @@ async def test_a_delete_is_read_back_until_the_cloud_no_longer_has_it(clock: Clo
 
 
 async def test_a_delete_still_in_progress_at_the_end_gives_the_entity_as_last_read(
-    clock: Clock,
+    clock: FakeClock,
 ) -> None:
     cloud = Cloud(clock, then="found")
     asked = Resource(kind=COMPUTE, attributes={"occi.core.id": "c1"})
@@ -98,7 +84,7 @@ async def test_a_delete_still_in_progress_at_the_end_gives_the_entity_as_last_re
     assert await waiting.until_gone(cloud.read, asked, waiting.deadline()) is cloud.entity
 
 
-async def test_failed_reads_never_make_a_write_fail(clock: Clock) -> None:
+async def test_failed_reads_never_make_a_write_fail(clock: FakeClock) -> None:
     # A create the cloud answered: a read back that times out is not done yet, not an error.
     cloud = Cloud(clock, "failing", "failing", then="found")
     waiting = settling(clock, 30)
@@ -109,7 +95,7 @@ async def test_failed_reads_never_make_a_write_fail(clock: Clock) -> None:
     assert await waiting.until_gone(cloud.read, asked, waiting.deadline()) is asked
 
 
-async def test_one_deadline_is_shared_by_every_entity_of_a_request(clock: Clock) -> None:
+async def test_one_deadline_is_shared_by_every_entity_of_a_request(clock: FakeClock) -> None:
     waiting = settling(clock, 10)
     ends = waiting.deadline()
     first = Cloud(clock, then="found")
@@ -121,14 +107,14 @@ async def test_one_deadline_is_shared_by_every_entity_of_a_request(clock: Clock)
     assert clock.now == pytest.approx(10)
 
 
-async def test_no_wait_reads_exactly_once(clock: Clock) -> None:
+async def test_no_wait_reads_exactly_once(clock: FakeClock) -> None:
     cloud = Cloud(clock, then="found")
     waiting = settling(clock, 0)
     assert await waiting.until_gone(cloud.read, cloud.entity, waiting.deadline()) is cloud.entity
     assert cloud.reads == 1
 
 
-async def test_the_pauses_grow_so_a_long_wait_costs_few_reads(clock: Clock) -> None:
+async def test_the_pauses_grow_so_a_long_wait_costs_few_reads(clock: FakeClock) -> None:
     cloud = Cloud(clock, then="found", read_seconds=0.5)
     waiting = settling(clock, 30)
     assert await waiting.until_gone(cloud.read, cloud.entity, waiting.deadline()) is cloud.entity

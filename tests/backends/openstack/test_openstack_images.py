@@ -25,6 +25,7 @@ import pytest
 from glance_fixtures import GLANCE_PAGE, connect, make_image, project_token
 from openstack_helpers import COMPUTE_ACTION, TINY, compute, image, wait_state
 
+from clocks import FakeClock
 from e2e.occiclient import OCCI_JSON, read_categories
 from e2e.server import RunningServer, occi_server
 from glanceserver import GlanceServer
@@ -40,16 +41,6 @@ from pyocci.model.infrastructure import COMPUTE, OS_TPL
 pytestmark = pytest.mark.anyio
 
 MakeBackend = Callable[..., Awaitable[OpenStackBackend]]
-
-
-class Clock:
-    """A clock the test moves by hand, so that the cache's age is not a matter of timing."""
-
-    def __init__(self) -> None:
-        self.now = 1000.0
-
-    def __call__(self) -> float:
-        return self.now
 
 
 @pytest.fixture
@@ -220,7 +211,7 @@ async def test_deleted_images_disappear_after_the_ttl(
     image = make_image(account_sdk, "short-lived")
     cleanup.append(image.id)
     backend = await make_backend(token=account, image_endpoint=glance.image_url)
-    clock = Clock()
+    clock = FakeClock()
     catalogue = Catalogue(backend.api, ttl=60, clock=clock)
     assert OS_TPL_SCHEME + image.id in (await catalogue.offer()).images
 
@@ -249,7 +240,7 @@ async def test_more_images_than_a_glance_page(
         sdk.image.stage_image(waiting, data=b"staged data")
     try:
         backend = await make_backend(token=account, image_endpoint=paged_glance.image_url)
-        clock = Clock()
+        clock = FakeClock()
         catalogue = Catalogue(backend.api, ttl=60, clock=clock)
         await catalogue.offer()  # the first read also discovers Glance's API version
         clock.now += 60
@@ -404,7 +395,7 @@ async def test_an_image_glance_is_still_writing_is_followed_until_active(
     waiting = [make_image(account_sdk, f"no-data-{n}", data=None) for n in range(3)]
     cleanup.extend(each.id for each in waiting)
     backend = await make_backend(token=account, image_endpoint=glance.image_url)
-    clock = Clock()
+    clock = FakeClock()
     catalogue = Catalogue(backend.api, ttl=600, clock=clock)
     offer = await catalogue.offer()
     for each in waiting:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from clocks import FakeClock as FakeClock  # re-exported: the sim tests import it from here
 from pyocci.backends.base import Query, Tenant
 from pyocci.backends.sim import SimBackend
 from pyocci.model import Entity, Link, Model, Resource, standard_model
@@ -43,19 +44,6 @@ NETWORK_ACTION = "http://schemas.ogf.org/occi/infrastructure/network/action#"
 NIC_ACTION = "http://schemas.ogf.org/occi/infrastructure/networkinterface/action#"
 STORAGELINK_ACTION = "http://schemas.ogf.org/occi/infrastructure/storagelink/action#"
 IPRESERVATION_ACTION = "http://schemas.ogf.org/occi/infrastructure/ipreservation/action#"
-
-
-class FakeClock:
-    """A clock that only moves when told to."""
-
-    def __init__(self, now: float = 1_700_000_000.0) -> None:
-        self.now = now
-
-    def __call__(self) -> float:
-        return self.now
-
-    def advance(self, seconds: float) -> None:
-        self.now += seconds
 
 
 def _values(title: str | None, attributes: dict[str, Any] | None) -> dict[str, Any]:

@@ -11,6 +11,7 @@ from pathlib import Path
 import anyio
 import pytest
 
+from clocks import FakeClock
 from pyocci.backends.base import Tenant
 from pyocci.server.auth import (
     AuthenticationError,
@@ -38,14 +39,6 @@ def basic(user: str, password: str) -> dict[str, str]:
     return {"authorization": f"Basic {token}"}
 
 
-class Clock:
-    def __init__(self) -> None:
-        self.now = 1000.0
-
-    def __call__(self) -> float:
-        return self.now
-
-
 @pytest.fixture
 def users_file(tmp_path: Path) -> Path:
     path = tmp_path / "users.toml"
@@ -64,8 +57,8 @@ Build = Callable[..., BasicAuth]
 
 @pytest.fixture
 def build(users_file: Path) -> Build:
-    def make(clock: Clock | None = None, **limits: float) -> BasicAuth:
-        clock = clock or Clock()
+    def make(clock: FakeClock | None = None, **limits: float) -> BasicAuth:
+        clock = clock or FakeClock()
         settings = {"max_failures_per_user": 3, "max_failures_per_address": 5, **limits}
         throttle = FailureThrottle(window=60, lockout=30, clock=clock, **settings)
         authenticator = BasicAuth(users_file, throttle=throttle, cache_seconds=0, clock=clock)
@@ -108,7 +101,7 @@ async def test_wrong_passwords_from_one_address_lead_to_429_without_hashing(
 
 
 async def test_the_lock_ends_after_the_lockout(build: Build) -> None:
-    clock = Clock()
+    clock = FakeClock()
     authenticator = build(clock, max_failures_per_user=0)
     for n in range(5):
         await status(authenticator, "bob", f"guess {n}", ATTACKER)
@@ -120,7 +113,7 @@ async def test_the_lock_ends_after_the_lockout(build: Build) -> None:
 async def test_guessing_one_account_from_many_addresses_is_limited_per_user(
     build: Build, verifications: CountingVerify
 ) -> None:
-    clock = Clock()
+    clock = FakeClock()
     authenticator = build(clock)
     assert await status(authenticator, "alice", "wonderland", ALICE_DESK) == "physics"
     for n in range(3):

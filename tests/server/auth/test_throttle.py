@@ -9,20 +9,13 @@ from pathlib import Path
 
 import pytest
 
+from clocks import FakeClock
 from pyocci.server.auth import TooManyAttemptsError, build_throttle, client_address
 from pyocci.server.auth.throttle import TRUSTED_SECONDS, FailureThrottle
 from pyocci.server.config import AuthConfig, ConfigError, ServerConfig, load_config
 
 
-class Clock:
-    def __init__(self) -> None:
-        self.now = 1000.0
-
-    def __call__(self) -> float:
-        return self.now
-
-
-def throttle(clock: Clock, **kwargs) -> FailureThrottle:
+def throttle(clock: FakeClock, **kwargs) -> FailureThrottle:
     settings = {
         "max_failures_per_user": 3,
         "max_failures_per_address": 5,
@@ -64,7 +57,7 @@ def admitted(limiter: FailureThrottle, user: str | None, address: str | None) ->
 
 
 def test_an_address_is_locked_after_its_failures_and_others_are_not() -> None:
-    clock = Clock()
+    clock = FakeClock()
     limiter = throttle(clock)
     for n in range(5):
         assert admitted(limiter, None, "192.0.2.1"), n
@@ -78,7 +71,7 @@ def test_an_address_is_locked_after_its_failures_and_others_are_not() -> None:
 
 
 def test_retry_after_counts_down_and_the_lock_ends() -> None:
-    clock = Clock()
+    clock = FakeClock()
     limiter = throttle(clock)
     for _ in range(5):
         fail(limiter, None, "192.0.2.1")
@@ -97,7 +90,7 @@ def test_retry_after_counts_down_and_the_lock_ends() -> None:
 
 
 def test_failures_older_than_the_window_are_forgotten() -> None:
-    clock = Clock()
+    clock = FakeClock()
     limiter = throttle(clock)
     for _ in range(4):
         fail(limiter, None, "192.0.2.1")
@@ -108,7 +101,7 @@ def test_failures_older_than_the_window_are_forgotten() -> None:
 
 
 def test_an_attempt_that_does_not_fail_counts_for_nothing() -> None:
-    clock = Clock()
+    clock = FakeClock()
     limiter = throttle(clock, max_failures_per_address=1)
     for _ in range(3):
         with limiter.attempt(None, "192.0.2.1"):
@@ -123,7 +116,7 @@ def test_an_attempt_that_does_not_fail_counts_for_nothing() -> None:
 def test_a_success_does_not_wipe_the_failures_of_its_address() -> None:
     """Someone holding a valid account must not reset the count of the guesses they
     make at other accounts by logging in between them."""
-    clock = Clock()
+    clock = FakeClock()
     limiter = throttle(clock)
     for n in range(4):
         fail(limiter, f"victim{n}", "192.0.2.1")
@@ -137,7 +130,7 @@ def test_a_success_does_not_wipe_the_failures_of_its_address() -> None:
 
 
 def test_a_user_is_locked_after_failures_from_many_addresses() -> None:
-    clock = Clock()
+    clock = FakeClock()
     limiter = throttle(clock)
     for n in range(3):
         fail(limiter, "alice", f"198.51.100.{n}")  # each address far below its own limit
@@ -151,7 +144,7 @@ def test_a_user_is_locked_after_failures_from_many_addresses() -> None:
 
 def test_the_owner_keeps_working_from_an_address_she_logged_in_from() -> None:
     """Anyone can fail on purpose as alice: that must not lock alice out where she works."""
-    clock = Clock()
+    clock = FakeClock()
     limiter = throttle(clock)
     with limiter.attempt("alice", "192.0.2.10"):
         limiter.succeeded("alice", "192.0.2.10")
@@ -169,7 +162,7 @@ def test_the_owner_keeps_working_from_an_address_she_logged_in_from() -> None:
 
 
 def test_trust_lasts_a_bounded_time() -> None:
-    clock = Clock()
+    clock = FakeClock()
     limiter = throttle(clock)
     limiter.succeeded("alice", "192.0.2.10")
     clock.now += TRUSTED_SECONDS - 1
@@ -179,7 +172,7 @@ def test_trust_lasts_a_bounded_time() -> None:
 
 
 def test_without_an_address_only_the_user_limit_applies() -> None:
-    clock = Clock()
+    clock = FakeClock()
     limiter = throttle(clock)
     for _ in range(3):
         fail(limiter, "alice", None)
@@ -194,7 +187,7 @@ def test_without_an_address_only_the_user_limit_applies() -> None:
 
 def test_attempts_in_flight_count_against_the_limit() -> None:
     """Concurrent guesses cannot all start before the first one fails."""
-    clock = Clock()
+    clock = FakeClock()
     limiter = throttle(clock)
     attempts = [limiter.attempt("alice", f"192.0.2.{n}") for n in range(3)]
     for attempt in attempts:
@@ -214,7 +207,7 @@ def test_attempts_in_flight_count_against_the_limit() -> None:
 
 
 def test_a_limit_of_zero_is_off() -> None:
-    clock = Clock()
+    clock = FakeClock()
     limiter = throttle(clock, max_failures_per_user=0)
     for n in range(50):
         fail(limiter, "alice", f"192.0.2.{n}")
@@ -227,7 +220,7 @@ def test_a_limit_of_zero_is_off() -> None:
 
 
 def test_memory_is_bounded_when_names_and_addresses_rotate() -> None:
-    clock = Clock()
+    clock = FakeClock()
     limiter = throttle(clock, size=100)
     for n in range(20_000):
         address = f"10.{n // 65536}.{n // 256 % 256}.{n % 256}"
@@ -238,7 +231,7 @@ def test_memory_is_bounded_when_names_and_addresses_rotate() -> None:
 
 def test_the_entry_of_a_busy_attacker_survives_a_flood_of_others() -> None:
     """Least recently used entries go first: the address that keeps failing stays."""
-    clock = Clock()
+    clock = FakeClock()
     limiter = throttle(clock, size=50, max_failures_per_address=1000)
     for n in range(999):
         fail(limiter, None, "192.0.2.1")
@@ -248,7 +241,7 @@ def test_the_entry_of_a_busy_attacker_survives_a_flood_of_others() -> None:
 
 
 def test_each_lock_is_logged_once(caplog: pytest.LogCaptureFixture) -> None:
-    clock = Clock()
+    clock = FakeClock()
     limiter = throttle(clock, max_failures_per_user=5)
     with caplog.at_level(logging.WARNING, logger="pyocci.server.auth"):
         for _ in range(5):
@@ -316,7 +309,7 @@ def test_bad_settings_are_refused(setting: dict[str, float]) -> None:
 
 
 def test_long_user_names_are_kept_small_and_apart() -> None:
-    clock = Clock()
+    clock = FakeClock()
     limiter = throttle(clock, max_failures_per_address=0)
     first, second = "a" * 3000 + "1", "a" * 3000 + "2"
     for _ in range(3):
