@@ -253,19 +253,24 @@ class Model:
 
     def dependencies(self, mixin_id: str) -> list[Mixin]:
         """The mixin and every mixin it depends on, transitively, nearest first."""
-        found: list[Mixin] = []
-        seen: set[str] = set()
-        pending = [mixin_id]
-        while pending:
-            current = pending.pop(0)
-            if current in seen:
-                continue
-            seen.add(current)
-            category = self.get(current)
-            if isinstance(category, Mixin):
-                found.append(category)
-                pending.extend(category.depends)
-        return found
+        cache = self._cached()
+        key = ("dependencies", mixin_id)
+        known = cache.get(key)
+        if known is None:
+            found: list[Mixin] = []
+            seen: set[str] = set()
+            pending = [mixin_id]
+            while pending:
+                current = pending.pop(0)
+                if current in seen:
+                    continue
+                seen.add(current)
+                category = self.get(current)
+                if isinstance(category, Mixin):
+                    found.append(category)
+                    pending.extend(category.depends)
+            known = cache[key] = tuple(found)
+        return list(known)
 
     def depends_on(self, mixin_id: str, parent_id: str) -> bool:
         """Whether a mixin is, or transitively depends on, `parent_id` (e.g. os_tpl)."""

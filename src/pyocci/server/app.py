@@ -72,6 +72,7 @@ class OcciApplication:
         self.auth = auth
         self.dialect = DIALECTS[config.occi_version]
         self._representations = Representations()
+        self._bases: dict[tuple[Any, bytes], str] = {}
         # Big listings share the loop in short turns (see `turns`).
         self._turns = Turns()
         # Discovery documents rendered once per tenant model and media type.
@@ -150,8 +151,17 @@ class OcciApplication:
     def _base_url(self, scope: Scope) -> str:
         if self.config.base_url:
             return self.config.base_url.rstrip("/") + "/"
-        url = URL(scope=scope)
-        return f"{url.scheme}://{url.netloc}/"
+        host = next((value for name, value in scope["headers"] if name == b"host"), None)
+        if not host:
+            return _origin(scope)
+        # Clients send the same Host again and again: its origin is worked out once.
+        key = (scope.get("scheme"), host)
+        base = self._bases.get(key)
+        if base is None:
+            if len(self._bases) >= _KEPT_BASES:
+                self._bases.clear()
+            base = self._bases[key] = _origin(scope)
+        return base
 
     async def _body(self, request: Request) -> bytes:
         limit = self.config.limits.max_body_bytes
@@ -548,6 +558,16 @@ class OcciApplication:
 
 
 _TEXT_TYPES = frozenset((TEXT_PLAIN, TEXT_OCCI, TEXT_OCCI_PLAIN))
+
+
+#: Host headers whose origin `OcciApplication._base_url` keeps.
+_KEPT_BASES = 256
+
+
+def _origin(scope: Scope) -> str:
+    """The server's URL as the client named it (scheme, host, port), ending in a slash."""
+    url = URL(scope=scope)
+    return f"{url.scheme}://{url.netloc}/"
 
 
 @functools.lru_cache(maxsize=64)

@@ -408,15 +408,16 @@ class OcciService:
 
     async def _read_back(self, tenant: Tenant, model: Model, created: list[Entity]) -> Written:
         """The created entities as reads now show them, once the cloud shows them all (or
-        the wait is over: then not done, and the entities as the cloud first answered)."""
+        the wait is over: then not done, and the entities as the cloud first answered),
+        presented once, all together."""
         if self.backend.reads_own_writes:
-            return Written(created)
+            return Written(await self._present(tenant, model, created))
         shown = []
         ends = self._settling.deadline()
         for entity in created:
             found = await self._settling.until_present(self._reader(tenant, entity), ends)
             if found is None:
-                return Written(created, done=False)
+                return Written(await self._present(tenant, model, created), done=False)
             shown.append(found)
         return Written(await self._present(tenant, model, shown))
 
@@ -506,7 +507,7 @@ class OcciService:
                 await self._runner.run(
                     self._store.associate, tenant.id, mixin_id, [created.location]
                 )
-        return (await self._present(tenant, model, [created]))[0]
+        return created  # presented by `_read_back`, after the cloud shows it
 
     def _check_supported_kind(self, model: Model, kind_id: str) -> None:
         unsupported = kind_id == ENTITY.id or not self.backend.capabilities.supports_kind(kind_id)

@@ -206,7 +206,8 @@ def fetch(
         select = select.where(ENTITIES.c.seq > after_seq)
     if offset:
         select = select.offset(offset)
-    rows = [Record.from_row(row) for row in connection.execute(select)]
+    # fetchall: one call into the driver for the batch, not one per row.
+    rows = [Record.from_row(row) for row in connection.execute(select).all()]
     if not rows:
         return [], None
     resources = [row.seq for row in rows if not cloud.is_link_kind(row.kind)]

@@ -229,9 +229,9 @@ def links_from(connection: Connection, seqs: Sequence[int]) -> dict[int, list[Re
     if not seqs:
         return found
     if len(seqs) == 1:
-        rows = connection.execute(_LINKS_FROM_ONE, {"seq": seqs[0]})
+        rows = connection.execute(_LINKS_FROM_ONE, {"seq": seqs[0]}).all()
     else:
-        rows = connection.execute(_LINKS_FROM, {"seqs": list(seqs)})
+        rows = connection.execute(_LINKS_FROM, {"seqs": list(seqs)}).all()
     for row in rows:
         found[row.source_seq].append(Record.from_row(row))
     return found
