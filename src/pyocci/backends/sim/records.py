@@ -341,8 +341,16 @@ def delete(work: Work, record: Record) -> None:
 # --- to OCCI -----------------------------------------------------------------------------------
 
 
-def to_entity(cloud: Cloud, record: Record, links: Sequence[Record], now: float) -> Entity:
-    """The OCCI entity of a record, as of `now`, with its outgoing links if it is a resource."""
+def to_entity(
+    cloud: Cloud,
+    record: Record,
+    links: Sequence[Record],
+    now: float,
+    *,
+    with_actions: bool = True,
+) -> Entity:
+    """The OCCI entity of a record, as of `now`, with its outgoing links if it is a resource;
+    without `with_actions`, its actions (and its links') are left empty."""
     attributes = dict(record.attributes)
     attributes[CORE_ID] = record.entity_id
     shown, becoming = transitions.effective(record, now)
@@ -365,9 +373,12 @@ def to_entity(cloud: Cloud, record: Record, links: Sequence[Record], now: float)
             kind=record.kind,
             mixins=list(record.mixins),
             attributes=attributes,
-            links=[to_entity(cloud, link, (), now) for link in links],  # type: ignore[misc]
+            links=[
+                to_entity(cloud, link, (), now, with_actions=with_actions)  # type: ignore[misc]
+                for link in links
+            ],
         )
     entity.location = location
-    if becoming is None:
+    if becoming is None and with_actions:
         entity.actions = cloud.actions_of(entity)
     return entity
