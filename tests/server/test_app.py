@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 from starlette.testclient import TestClient
 
+from pyocci.server import app as app_module
 from pyocci.server.app import create_app
 from pyocci.server.auth.hashing import hash_password
 from pyocci.server.auth.users import User, write_users_file
@@ -126,3 +127,27 @@ def test_authentication_is_asked_for_either_way(tmp_path: Path) -> None:
         direct, handled = both_ways(client, "/-/", {"accept": OCCI_JSON, "authorization": good})
         assert direct.status_code == 200
         assert_same(direct, handled)
+
+
+@pytest.mark.parametrize("accept", [OCCI_JSON, TEXT_PLAIN, "text/uri-list"])
+def test_a_small_listing_is_sent_whole_a_big_one_streamed(
+    client: TestClient, accept: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for title in ("a", "b", "c"):
+        created = client.post(
+            "/compute/",
+            json={"kind": COMPUTE, "attributes": {"occi.core.title": title}},
+            headers={"content-type": OCCI_JSON, "accept": OCCI_JSON},
+        )
+        assert created.status_code == 201, created.text
+    whole = client.get("/compute/", headers={"accept": accept})
+    assert whole.status_code == 200
+    assert whole.headers["content-length"] == str(len(whole.content))
+    assert whole.content.count(b"/compute/") >= 3
+    # The same listing past the size sent whole: streamed, the same bytes.
+    monkeypatch.setattr(app_module, "WHOLE_LISTING_BYTES", 10)
+    streamed = client.get("/compute/", headers={"accept": accept})
+    assert streamed.status_code == 200
+    assert "content-length" not in streamed.headers
+    assert streamed.content == whole.content
+    assert streamed.headers["content-type"] == whole.headers["content-type"]

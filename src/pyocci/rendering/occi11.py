@@ -50,7 +50,7 @@ from pyocci.model.entity import (
 from pyocci.model.registry import Model
 from pyocci.rendering.base import Codec, CollectionWriter, Headers, LocationWriter, Rendering
 from pyocci.rendering.negotiation import TEXT_OCCI
-from pyocci.rendering.textgrammar import format_location
+from pyocci.rendering.textgrammar import format_location, format_locations, location_lines
 from pyocci.rendering.urilist import UriListCodec
 
 __all__ = ["Occi11TextCodec", "fold_fields", "occi11_uri_list", "without_extensions"]
@@ -259,6 +259,12 @@ class Occi11TextCodec(Codec):
         return self._inner.parse_action(body, headers, model=model)
 
 
+def _all_paths(locations: Sequence[str]) -> bool:
+    """Whether every location is a path (starts with a slash), in one pass: formatted
+    locations hold no line break, so each one starting with a slash adds one ``\\n/``."""
+    return ("\n" + "\n".join(locations)).count("\n/") == len(locations)
+
+
 class _Occi11ListingWriter(LocationWriter):
     """``X-OCCI-Location: <absolute URL>`` per entity; in text/occi, one header for all,
     repeated as ``Location`` when `also_location` (jOCCI reads a listing from there)."""
@@ -270,16 +276,19 @@ class _Occi11ListingWriter(LocationWriter):
         self._urls: list[str] = []
         self.media_type = TEXT_OCCI if in_headers else "text/plain"
 
-    def _url(self, location: str) -> str:
-        location = format_location(location)
-        return self._base + location if location.startswith("/") else location
-
     def write_locations(self, locations: Sequence[str]) -> bytes:
-        url = self._url
+        formatted = format_locations(locations)
+        base = self._base
+        if _all_paths(formatted):
+            if self._in_headers:
+                self._urls.extend([base + location for location in formatted])
+                return b""
+            return location_lines("X-OCCI-Location: " + base, formatted, "\r\n")
+        urls = [base + loc if loc.startswith("/") else loc for loc in formatted]
         if self._in_headers:
-            self._urls.extend([url(location) for location in locations])
+            self._urls.extend(urls)
             return b""
-        return "".join([f"X-OCCI-Location: {url(location)}\r\n" for location in locations]).encode()
+        return location_lines("X-OCCI-Location: ", urls, "\r\n")
 
     def close(self) -> bytes:
         return b"OK" if self._in_headers else b""

@@ -60,6 +60,8 @@ from pyocci.rendering.textgrammar import (
     format_category_reference,
     format_link_target,
     format_location,
+    format_locations,
+    location_lines,
     parse_categories,
     parse_links,
     parse_locations,
@@ -473,9 +475,7 @@ class _PlainListingWriter(LocationWriter):
         self.media_type = codec.media_type
 
     def write_locations(self, locations: Sequence[str]) -> bytes:
-        return "".join(
-            [f"X-OCCI-Location: {format_location(location)}{_CRLF}" for location in locations]
-        ).encode("utf-8")
+        return location_lines("X-OCCI-Location: ", format_locations(locations), _CRLF)
 
     def close(self) -> bytes:
         return b""
@@ -489,7 +489,7 @@ class _HeaderListingWriter(LocationWriter):
         self._headers: list[tuple[str, str]] = []
 
     def write_locations(self, locations: Sequence[str]) -> bytes:
-        self._headers.extend(("X-OCCI-Location", format_location(loc)) for loc in locations)
+        self._headers.extend(("X-OCCI-Location", loc) for loc in format_locations(locations))
         return b""
 
     def close(self) -> bytes:

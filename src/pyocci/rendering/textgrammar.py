@@ -32,7 +32,7 @@ from __future__ import annotations
 import json
 import math
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from decimal import Decimal
 from operator import itemgetter
 from types import MappingProxyType
@@ -604,6 +604,8 @@ def parse_locations(value: str) -> list[str]:
 # fields. Tab is allowed: it is legal in header fields and read back as is.
 _UNSAFE_TEXT = re.compile("[\x00-\x08\x0a-\x1f\x7f-\x9f]")
 _LOCATION_NEEDS_ENCODING = re.compile(r'[\x00-\x20\x7f"<>\\^`{|},]')
+#: The characters `_LOCATION_NEEDS_ENCODING` matches.
+_LOCATION_ENCODED = "".join(map(chr, range(0x21))) + '\x7f"<>\\^`{|},'
 _TARGET_NEEDS_ENCODING = _NOT_IN_URI
 _VALID_NAME = TERM_PATTERN
 
@@ -733,6 +735,25 @@ def format_location(location: str) -> str:
     if _LOCATION_NEEDS_ENCODING.search(location) is None:
         return location
     return _LOCATION_NEEDS_ENCODING.sub(_percent_encode, location)
+
+
+def format_locations(locations: Sequence[str]) -> Sequence[str]:
+    """`format_location` of each location; when none needs encoding (the usual case),
+    the locations themselves, found with one search over the batch."""
+    joined = "".join(locations)
+    # One substring search per character: many times faster than a regular expression
+    # scanning a long text for a class of characters.
+    if not any(char in joined for char in _LOCATION_ENCODED):
+        return locations
+    return [format_location(location) for location in locations]
+
+
+def location_lines(prefix: str, values: Sequence[str], end: str) -> bytes:
+    """``prefix + value + end`` for every value, as UTF-8, in one join: how long
+    listings are written."""
+    if not values:
+        return b""
+    return (prefix + (end + prefix).join(values) + end).encode("utf-8")
 
 
 def format_link_target(target: str) -> str:

@@ -24,6 +24,7 @@ from pyocci.model.entity import ActionInvocation, Entity
 from pyocci.model.registry import Model
 from pyocci.rendering.base import Codec, CollectionWriter, Headers, LocationWriter, Rendering
 from pyocci.rendering.errors import ParseError, UnsupportedDocumentError
+from pyocci.rendering.textgrammar import location_lines
 
 MEDIA_TYPE = "text/uri-list"
 
@@ -36,6 +37,32 @@ _LINE_BREAK = re.compile(r"\r\n|\r|\n")
 # An absolute path with no dot segments, query or fragment: resolved against a
 # base, it is the base's origin followed by the path unchanged.
 _PLAIN_PATH = re.compile(r"(?!//)(?!.*/\.\.?(?:/|$))/[^?#\s\x00-\x1f\x7f]*")
+# What no plain path (`_PLAIN_PATH`) of ASCII holds besides line feeds: a query, a
+# fragment, white space or another control character.
+_NOT_IN_PLAIN_PATH = "?#\x7f" + "".join(chr(code) for code in range(0x21) if code != 0x0A)
+
+
+def _all_plain_paths(locations: Sequence[str]) -> bool:
+    """Whether every location is a plain path, checked over them all at once (joined
+    by line feeds, a separator none of them may hold); a dot segment anywhere, even a
+    harmless ``/.name``, sends the batch the slow way."""
+    count = len(locations)
+    joined = "\n".join(locations)
+    return (
+        count > 0
+        and joined.startswith("/")
+        and not joined.startswith("//")
+        and joined.count("\n") == count - 1
+        and joined.count("\n/") == count - 1
+        and "\n//" not in joined
+        and "/." not in joined
+        and joined.isascii()  # so that all its white space is below 0x21
+        # One substring search per character: many times faster than a regular
+        # expression scanning a long text for a class of characters.
+        and not any(char in joined for char in _NOT_IN_PLAIN_PATH)
+    )
+
+
 _BREAKS_LINE = re.compile(r"[\s\x00-\x1f\x7f]")
 
 
@@ -48,8 +75,13 @@ class _UriListWriter(LocationWriter):
     def __init__(self, codec: UriListCodec) -> None:
         self.media_type = codec.media_type
         self._line = codec._text_line
+        self._origin = codec._origin
+        self._line_end = codec._line_end_text
 
     def write_locations(self, locations: Sequence[str]) -> bytes:
+        origin = self._origin
+        if origin is not None and _all_plain_paths(locations):
+            return location_lines(origin, locations, self._line_end)
         line = self._line
         return "".join([line(location) for location in locations]).encode("utf-8")
 

@@ -61,6 +61,9 @@ from pyocci.store.database import Database, default_database_url
 from pyocci.store.mixins import MixinRepository
 
 _BODY_METHODS = ("POST", "PUT", "DELETE")
+#: A listing whose body is no bigger is sent whole rather than streamed (a thousand
+#: locations in text/plain are about 85 KiB).
+WHOLE_LISTING_BYTES = 256 * 1024
 
 
 class OcciApplication:
@@ -516,8 +519,23 @@ class OcciApplication:
             return self.dialect.rendered(
                 Rendering(codec.media_type, body, writer.headers), 200, extra
             )
+        # A listing that fits in WHOLE_LISTING_BYTES goes out whole, with its length:
+        # streaming costs a small listing more than reading and rendering it.
+        head: list[bytes] = []
+        size = 0
+        async for chunk in rendered:
+            head.append(chunk)
+            size += len(chunk)
+            if size > WHOLE_LISTING_BYTES:
+                break
+        else:
+            head.append(writer.close())
+            body = b"".join(head)
+            return self.dialect.rendered(Rendering(codec.media_type, body), 200, extra)
 
         async def chunks() -> AsyncIterator[bytes]:
+            while head:
+                yield head.pop(0)
             async for chunk in rendered:
                 yield chunk
             last = writer.close()
