@@ -250,25 +250,7 @@ def stage_one_operations(small: int) -> list[Operation]:
         dataclasses.replace(op, name=f"{op.name} c{WIDE}", concurrency=WIDE, goal=None)
         for op in loaded
     ]
-    listings = [
-        Operation(
-            f"GET /compute/ {label} uri-list",
-            "GET",
-            "/compute/",
-            URI_LIST,
-            listing=True,
-            goal=Goal("time", 0.003),
-        ),
-        Operation(
-            f"GET /compute/ {label} text/plain",
-            "GET",
-            "/compute/",
-            TEXT_PLAIN,
-            listing=True,
-            goal=Goal("time", 0.003),
-        ),
-        Operation(f"GET /compute/ {label} json", "GET", "/compute/", OCCI_JSON, listing=True),
-    ]
+    listings = listing_operations(label, {URI_LIST: 0.003, TEXT_PLAIN: 0.003, OCCI_JSON: None})
     # The listings before the writes, which add computes to the collection.
     reads, writes = loaded[:4], loaded[4:]
     return [*reads, *wide[:4], *listings, *writes, *wide[4:]]
@@ -278,30 +260,7 @@ def stage_two_operations(big: int) -> list[Operation]:
     """The listings of the database holding `big` computes."""
     label = _count_label(big)
     return [
-        Operation(
-            f"GET /compute/ {label} uri-list",
-            "GET",
-            "/compute/",
-            URI_LIST,
-            listing=True,
-            goal=Goal("time", 0.02),
-        ),
-        Operation(
-            f"GET /compute/ {label} text/plain",
-            "GET",
-            "/compute/",
-            TEXT_PLAIN,
-            listing=True,
-            goal=Goal("time", 0.02),
-        ),
-        Operation(
-            f"GET /compute/ {label} json",
-            "GET",
-            "/compute/",
-            OCCI_JSON,
-            listing=True,
-            goal=Goal("time", 0.3),
-        ),
+        *listing_operations(label, {URI_LIST: 0.02, TEXT_PLAIN: 0.02, OCCI_JSON: 0.3}),
         Operation(
             f"GET /compute/ {label} text/plain, 4 clients",
             "GET",
@@ -310,6 +269,24 @@ def stage_two_operations(big: int) -> list[Operation]:
             concurrency=4,
             goal=Goal("rate", 100),
         ),
+    ]
+
+
+_SHORT_NAMES = {URI_LIST: "uri-list", TEXT_PLAIN: "text/plain", OCCI_JSON: "json"}
+
+
+def listing_operations(label: str, seconds: dict[str, float | None]) -> list[Operation]:
+    """One full listing of /compute/ per media type, each with its time target (or none)."""
+    return [
+        Operation(
+            f"GET /compute/ {label} {_SHORT_NAMES[accept]}",
+            "GET",
+            "/compute/",
+            accept,
+            listing=True,
+            goal=Goal("time", target) if target is not None else None,
+        )
+        for accept, target in seconds.items()
     ]
 
 

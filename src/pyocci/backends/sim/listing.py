@@ -15,9 +15,9 @@ links that start at them.
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Protocol, TypeVar
+from typing import Any, TypeVar
 
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql
@@ -30,7 +30,7 @@ from pyocci.backends.sim.records import ENTITIES, USED, Record
 from pyocci.model.entity import CORE_ID, CORE_SOURCE, CORE_TARGET, Entity
 from pyocci.model.extensions import IPRESERVATION
 
-T_co = TypeVar("T_co", covariant=True)
+T = TypeVar("T")
 
 # Above this many ids, pass them as one JSON/array parameter instead of an IN list.
 _MANY = 200
@@ -165,25 +165,26 @@ def shared_matches(cloud: Cloud, filters: Plan) -> list[Entity]:
     ]
 
 
-def _base(tenant_id: str, filters: Plan) -> sa.Select:
-    return records.select_records().where(ENTITIES.c.tenant_id == tenant_id, *filters.conditions)
+def _base(
+    tenant_id: str, filters: Plan, columns: Sequence[sa.ColumnElement[Any]] | None = None
+) -> sa.Select:
+    """The tenant's rows that pass the SQL filters: `columns`, or whole records."""
+    select = sa.select(*columns) if columns is not None else records.select_records()
+    return select.where(ENTITIES.c.tenant_id == tenant_id, *filters.conditions)
 
 
-class Reader(Protocol[T_co]):
-    """How one batch of a listing is read: `fetch` (entities) or `fetch_locations`."""
+def _batch(select: sa.Select, after_seq: int | None, offset: int, limit: int) -> sa.Select:
+    """`select` in creation order: after `after_seq`, `offset` rows skipped, `limit` rows."""
+    select = select.order_by(ENTITIES.c.seq).limit(limit)
+    if after_seq is not None:
+        select = select.where(ENTITIES.c.seq > after_seq)
+    if offset:
+        select = select.offset(offset)
+    return select
 
-    def __call__(
-        self,
-        cloud: Cloud,
-        connection: Connection,
-        tenant_id: str,
-        filters: Plan,
-        now: float,
-        *,
-        after_seq: int | None,
-        offset: int,
-        limit: int,
-    ) -> tuple[list[T_co], int | None]: ...
+
+#: How one batch of a listing is read: `fetch` (entities) or `fetch_locations`.
+Reader = Callable[..., tuple[list[T], int | None]]
 
 
 def fetch(
@@ -201,11 +202,7 @@ def fetch(
     their links; returns them and the last row's seq (None when nothing was read)."""
     if filters.empty or limit <= 0:
         return [], None
-    select = _base(tenant_id, filters).order_by(ENTITIES.c.seq).limit(limit)
-    if after_seq is not None:
-        select = select.where(ENTITIES.c.seq > after_seq)
-    if offset:
-        select = select.offset(offset)
+    select = _batch(_base(tenant_id, filters), after_seq, offset, limit)
     # fetchall: one call into the driver for the batch, not one per row.
     rows = [Record.from_row(row) for row in connection.execute(select).all()]
     if not rows:
@@ -240,16 +237,7 @@ def fetch_locations(
     single = len(kinds) == 1
     # Of one kind, the kind is not read: a third less to copy out of SQLite.
     columns = [ENTITIES.c.seq, ENTITIES.c.entity_id] + ([] if single else [ENTITIES.c.kind])
-    select = (
-        sa.select(*columns)
-        .where(ENTITIES.c.tenant_id == tenant_id, *filters.conditions)
-        .order_by(ENTITIES.c.seq)
-        .limit(limit)
-    )
-    if after_seq is not None:
-        select = select.where(ENTITIES.c.seq > after_seq)
-    if offset:
-        select = select.offset(offset)
+    select = _batch(_base(tenant_id, filters, columns), after_seq, offset, limit)
     rows = connection.execute(select).all()
     if not rows:
         return [], None
