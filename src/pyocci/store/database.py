@@ -20,6 +20,7 @@ from __future__ import annotations
 import functools
 import hashlib
 import sqlite3
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -64,6 +65,24 @@ def default_database_url() -> str:
     directory = Path(platformdirs.user_data_dir("pyocci"))
     directory.mkdir(parents=True, exist_ok=True)
     return f"sqlite:///{directory / 'pyocci.sqlite3'}"
+
+
+def _use_wal(cursor: sqlite3.Cursor, patience: float) -> None:
+    """Put the database in WAL mode (kept in the file: a no-op once done).
+
+    Processes opening a new database at the same moment all try to switch it;
+    SQLite refuses all but one at once, without waiting (its busy handler is not
+    asked), so the others try again, for up to `patience` seconds.
+    """
+    deadline = time.monotonic() + patience
+    while True:
+        try:
+            cursor.execute("PRAGMA journal_mode=WAL")
+            return
+        except sqlite3.OperationalError as error:
+            if "locked" not in str(error) or time.monotonic() >= deadline:
+                raise
+            time.sleep(0.01)
 
 
 class Database:
@@ -145,9 +164,9 @@ class Database:
             dbapi_connection.isolation_level = None
             cursor = dbapi_connection.cursor()
             try:
-                cursor.execute("PRAGMA journal_mode=WAL")
-                cursor.execute("PRAGMA foreign_keys=ON")
                 cursor.execute(f"PRAGMA busy_timeout={busy_timeout}")
+                _use_wal(cursor, busy_timeout / 1000)
+                cursor.execute("PRAGMA foreign_keys=ON")
                 cursor.execute(f"PRAGMA synchronous={synchronous}")
             finally:
                 cursor.close()
