@@ -108,10 +108,6 @@ class Record:
             return None, None, _number(self.attributes.get("occi.storage.size"), float)
         return None, None, None
 
-    def usage(self) -> quotas.Usage:
-        """What this entity counts for against the quotas."""
-        return quotas.contribution(self.kind, *self.sizes())
-
 
 def _number(value: Any, kind: type) -> Any:
     if isinstance(value, bool) or not isinstance(value, int | float):
