@@ -66,20 +66,38 @@ def database_url(request: pytest.FixtureRequest, tmp_path) -> Iterator[str]:
 
 @pytest.fixture
 def statements() -> Callable[[sa.Engine], contextlib.AbstractContextManager[list[str]]]:
-    """``with statements(engine) as executed:`` collects the SQL the engine runs."""
+    """``with statements(engine) as executed:`` collects the SQL the engine runs.
+
+    On SQLite from SQLite's own trace of each connection handed out meanwhile (with
+    the parameters in the text, COMMIT included), since the store runs its hot
+    statements on the driver; elsewhere from SQLAlchemy's executions.
+    """
 
     @contextlib.contextmanager
     def log(engine: sa.Engine) -> Iterator[list[str]]:
         executed: list[str] = []
+        if engine.dialect.name == "sqlite":
 
-        def record(_conn, _cursor, statement, _parameters, _context, _many) -> None:
-            executed.append(statement)
+            def trace(dbapi_connection, _record, _proxy) -> None:
+                dbapi_connection.set_trace_callback(executed.append)
 
-        sa.event.listen(engine, "before_cursor_execute", record)
+            def untrace(dbapi_connection, _record) -> None:
+                dbapi_connection.set_trace_callback(None)
+
+            hooks = [(engine, "checkout", trace), (engine, "checkin", untrace)]
+        else:
+
+            def record(_conn, _cursor, statement, _parameters, _context, _many) -> None:
+                executed.append(statement)
+
+            hooks = [(engine, "before_cursor_execute", record)]
+        for target, name, hook in hooks:
+            sa.event.listen(target, name, hook)
         try:
             yield executed
         finally:
-            sa.event.remove(engine, "before_cursor_execute", record)
+            for target, name, hook in hooks:
+                sa.event.remove(target, name, hook)
 
     return log
 

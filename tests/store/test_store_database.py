@@ -101,7 +101,7 @@ def test_sqlite_write_transactions_take_the_write_lock_first(tmp_path, statement
             connection.exec_driver_sql("SELECT 1")
         with database.reading() as connection:
             connection.exec_driver_sql("SELECT 1")
-    assert executed == ["BEGIN IMMEDIATE", "SELECT 1", "BEGIN", "SELECT 1"]
+    assert executed == ["BEGIN IMMEDIATE", "SELECT 1", "COMMIT", "BEGIN", "SELECT 1", "COMMIT"]
     database.dispose()
 
 

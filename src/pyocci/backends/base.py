@@ -148,6 +148,11 @@ class Query:
             yield entity
 
 
+#: What an update makes of an entity: given the entity as the cloud has it, the
+#: entity as it should be (a new object; the one given is left as it is).
+Revision = Callable[[Entity], Entity]
+
+
 @dataclass(frozen=True, slots=True)
 class ActionOutcome:
     """What triggering an action produced: the entity as it is now, and, for
@@ -281,6 +286,19 @@ class Backend(ABC):
     @abstractmethod
     async def update_entity(self, tenant: Tenant, current: Entity, desired: Entity) -> Entity:
         """Bring an entity from `current` to `desired` (mixins, attributes); return it."""
+
+    async def revise_entity(
+        self, tenant: Tenant, kind_id: str, entity_id: str, revise: Revision
+    ) -> Entity:
+        """Read an entity, ask `revise` what it should become, and bring it there; return
+        it as the cloud has it then. `revise` refuses by raising (nothing changes then).
+
+        This default reads with `get_entity` and writes with `update_entity`. A backend
+        whose writes are transactions overrides it to do both in one: the entity is
+        read once, and nothing changes it between the read and the write.
+        """
+        current = await self.get_entity(tenant, kind_id, entity_id)
+        return await self.update_entity(tenant, current, revise(current))
 
     @abstractmethod
     async def delete_entity(self, tenant: Tenant, entity: Entity) -> None:

@@ -14,7 +14,14 @@ from collections.abc import AsyncIterator, Callable, Hashable, Mapping, Sequence
 from contextlib import AbstractContextManager
 from typing import Any, TypeVar
 
-from pyocci.backends.base import ActionOutcome, Backend, Capabilities, Query, Tenant
+from pyocci.backends.base import (
+    ActionOutcome,
+    Backend,
+    Capabilities,
+    Query,
+    Revision,
+    Tenant,
+)
 from pyocci.backends.deadline import within_deadline
 from pyocci.backends.errors import BusyError
 from pyocci.model.category import Mixin
@@ -140,6 +147,13 @@ class DeadlineBackend(Backend):
         """The inner backend's update, within the deadline."""
         with self._deadline("updating the entity"):
             return await self.inner.update_entity(tenant, current, desired)
+
+    async def revise_entity(
+        self, tenant: Tenant, kind_id: str, entity_id: str, revise: Revision
+    ) -> Entity:
+        """The inner backend's read and update, within the deadline."""
+        with self._deadline("updating the entity"):
+            return await self.inner.revise_entity(tenant, kind_id, entity_id, revise)
 
     async def delete_entity(self, tenant: Tenant, entity: Entity) -> None:
         """The inner backend's delete, within the deadline."""

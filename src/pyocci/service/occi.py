@@ -16,7 +16,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Hashable, Mappin
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
-from pyocci.backends.base import ActionOutcome, Backend, Query, Tenant
+from pyocci.backends.base import ActionOutcome, Backend, Query, Revision, Tenant
 from pyocci.backends.errors import (
     BackendUnavailableError,
     BusyError,
@@ -584,17 +584,20 @@ class OcciService:
         # Checked before the backend is asked: an id no URL carries is never looked up.
         check_entity_id(path.entity_id)
         entity.id = path.entity_id
+
+        def replaced(current: Entity) -> Entity:
+            if isinstance(entity, Resource) and entity.links:
+                raise BadRequestError(
+                    "a replacing PUT keeps the existing links; create or delete links on their own"
+                )
+            desired = dataclasses.replace(current, mixins=list(entity.mixins), attributes={})
+            desired.attributes = self._replaced_attributes(model, current, entity)
+            return desired
+
         try:
-            current = await self.backend.get_entity(tenant, path.kind.id, path.entity_id)
-        except EntityNotFoundError:
+            return Written([await self._revise(tenant, model, path, replaced)]), False
+        except NotFoundError:
             return await self.create(tenant, model, path.kind, entity), True
-        if isinstance(entity, Resource) and entity.links:
-            raise BadRequestError(
-                "a replacing PUT keeps the existing links; create or delete links on their own"
-            )
-        desired = dataclasses.replace(current, mixins=list(entity.mixins), attributes={})
-        desired.attributes = self._replaced_attributes(model, current, entity)
-        return Written([await self._apply_update(tenant, model, current, desired)]), False
 
     def _replaced_attributes(self, model: Model, current: Entity, entity: Entity) -> dict[str, Any]:
         definitions = model.attribute_definitions(current.kind or "")
@@ -620,23 +623,26 @@ class OcciService:
             raise BadRequestError(f"an entity keeps its kind ({path.kind.id}) for life")
         if isinstance(changes, Resource) and changes.links:
             raise BadRequestError("links are created on their own, not in an update")
-        current = await self._fetch(tenant, path)
-        desired = dataclasses.replace(
-            current, mixins=list(current.mixins), attributes=dict(current.attributes)
-        )
-        for mixin_id in changes.mixins:
-            self._add_mixin(model, desired, mixin_id)
-        definitions = model.attribute_definitions(current.kind or "", desired.mixins)
-        for name, value in changes.attributes.items():
-            definition = definitions.get(name)
-            if (
-                definition is not None
-                and not definition.mutable
-                and current.attributes.get(name) != value
-            ):
-                raise BadRequestError(f"{name} is managed by the server and cannot be changed")
-            desired.attributes[name] = value
-        return await self._apply_update(tenant, model, current, desired)
+
+        def changed(current: Entity) -> Entity:
+            desired = dataclasses.replace(
+                current, mixins=list(current.mixins), attributes=dict(current.attributes)
+            )
+            for mixin_id in changes.mixins:
+                self._add_mixin(model, desired, mixin_id)
+            definitions = model.attribute_definitions(current.kind or "", desired.mixins)
+            for name, value in changes.attributes.items():
+                definition = definitions.get(name)
+                if (
+                    definition is not None
+                    and not definition.mutable
+                    and current.attributes.get(name) != value
+                ):
+                    raise BadRequestError(f"{name} is managed by the server and cannot be changed")
+                desired.attributes[name] = value
+            return desired
+
+        return await self._revise(tenant, model, path, changed)
 
     def _add_mixin(self, model: Model, entity: Entity, mixin_id: str) -> None:
         for parent in _TEMPLATE_PARENTS:
@@ -645,23 +651,35 @@ class OcciService:
         if mixin_id not in entity.mixins:
             entity.mixins.append(mixin_id)
 
-    async def _apply_update(
-        self, tenant: Tenant, model: Model, current: Entity, desired: Entity
+    async def _revise(
+        self, tenant: Tenant, model: Model, path: EntityPath, revise: Revision
     ) -> Entity:
-        user_mixins = [m for m in desired.mixins if model.owns(m)]
-        problems = [
-            p
-            for p in model.problems(desired, creating=False)
-            if not p.startswith("link ")  # links are validated on their own
-        ]
-        if problems:
-            raise BadRequestError("; ".join(problems))
-        model.apply_defaults(desired)
-        desired.mixins = [m for m in desired.mixins if m not in user_mixins]
-        current_provider = dataclasses.replace(
-            current, mixins=[m for m in current.mixins if not model.owns(m)]
-        )
-        updated = await self.backend.update_entity(tenant, current_provider, desired)
+        """Update the entity at `path` to what `revise` makes of it, checked against the
+        model, in one read and write of the backend; user mixins are the store's."""
+        user_mixins: list[str] = []
+
+        def checked(current: Entity) -> Entity:
+            desired = revise(current)
+            problems = [
+                p
+                for p in model.problems(desired, creating=False)
+                if not p.startswith("link ")  # links are validated on their own
+            ]
+            if problems:
+                raise BadRequestError("; ".join(problems))
+            model.apply_defaults(desired)
+            # The cloud never has them (they are taken out here), so it never gives
+            # them back: they are the store's, associated once the cloud is done.
+            user_mixins[:] = [m for m in desired.mixins if model.owns(m)]
+            desired.mixins = [m for m in desired.mixins if m not in user_mixins]
+            return desired
+
+        try:
+            updated = await self.backend.revise_entity(
+                tenant, path.kind.id, path.entity_id, checked
+            )
+        except EntityNotFoundError:
+            raise NotFoundError(f"no entity at {path.location}") from None
         if updated.location:
             for mixin_id in user_mixins:
                 await self._runner.run(

@@ -22,6 +22,7 @@ from pyocci.backends.base import (
     Backend,
     Capabilities,
     Query,
+    Revision,
     Tenant,
 )
 from pyocci.backends.errors import BusyError, ConflictError, EntityNotFoundError
@@ -141,10 +142,13 @@ class SimBackend(Backend):
             return operation(Work(self.cloud, connection, tenant.id, self.clock()), *args)
 
     def _entity(self, work: Work, record: Record, *, has_links: bool = True) -> Entity:
-        links: Sequence[Record] = ()
-        if has_links and not self.cloud.is_link_kind(record.kind):
-            links = records.links_from(work.connection, [record.seq])[record.seq]
+        links = self._links(work, record) if has_links else ()
         return records.to_entity(self.cloud, record, links, work.now)
+
+    def _links(self, work: Work, record: Record) -> Sequence[Record]:
+        if self.cloud.is_link_kind(record.kind):
+            return ()
+        return records.links_of(work, record.seq)
 
     # --- reading ---------------------------------------------------------------------------------
 
@@ -169,10 +173,14 @@ class SimBackend(Backend):
         return await self.database.run(self._read, tenant, self._get, kind_id, entity_id)
 
     def _get(self, work: Work, kind_id: str, entity_id: str) -> Entity:
+        return self._entity(work, self._record(work, kind_id, entity_id))
+
+    @staticmethod
+    def _record(work: Work, kind_id: str, entity_id: str) -> Record:
         record = records.load(work, entity_id, kind_id)
         if record is None:
             raise EntityNotFoundError(f"no {kind_id.rsplit('#', 1)[-1]} with id {entity_id!r}")
-        return self._entity(work, record)
+        return record
 
     async def count_entities(self, tenant: Tenant, query: Query) -> int | None:
         """A COUNT in SQL (plus the shared networks), or None when Python filters."""
@@ -318,6 +326,25 @@ class SimBackend(Backend):
 
     def _update(self, work: Work, current: Entity, desired: Entity) -> Entity:
         return self._entity(work, updates.update(work, current, desired))
+
+    async def revise_entity(
+        self, tenant: Tenant, kind_id: str, entity_id: str, revise: Revision
+    ) -> Entity:
+        """Read, revise and update the entity in one transaction."""
+        if self.cloud.shared_network(kind_id, entity_id) is not None:
+            # The provider's: its update is refused, once `revise` has checked the request.
+            return await super().revise_entity(tenant, kind_id, entity_id, revise)
+        return await self.database.run(
+            self._write, tenant, self._revise, kind_id, entity_id, revise
+        )
+
+    def _revise(self, work: Work, kind_id: str, entity_id: str, revise: Revision) -> Entity:
+        record = self._record(work, kind_id, entity_id)
+        # An update changes the entity's own row only: the links read before it stand.
+        links = self._links(work, record)
+        current = records.to_entity(self.cloud, record, links, work.now, with_actions=False)
+        desired = revise(current)
+        return records.to_entity(self.cloud, updates.apply(work, record, desired), links, work.now)
 
     async def delete_entity(self, tenant: Tenant, entity: Entity) -> None:
         """Delete an entity and the links that start at it."""

@@ -8,7 +8,9 @@ argument every repository, allocation and life-cycle function takes.
 from __future__ import annotations
 
 import functools
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 from urllib.parse import urlsplit
 
 from sqlalchemy.engine import Connection
@@ -29,6 +31,7 @@ from pyocci.model.entity import (
 from pyocci.model.infrastructure import NETWORK
 from pyocci.model.registry import Model, normalize_location
 from pyocci.store.database import Database
+from pyocci.store.prepared import Changed, Prepared
 
 
 class Cloud:
@@ -120,3 +123,11 @@ class Work:
     def settings(self) -> SimSettings:
         """The cloud's settings."""
         return self.cloud.settings
+
+    def fetch(self, prepared: Prepared, parameters: Mapping[str, Any]) -> Sequence[Sequence[Any]]:
+        """The rows of a prepared SELECT, in this transaction."""
+        return self.cloud.database.fetch(self.connection, prepared, parameters)
+
+    def change(self, prepared: Prepared, parameters: Mapping[str, Any]) -> Changed:
+        """Run a prepared INSERT, UPDATE or DELETE in this transaction."""
+        return self.cloud.database.change(self.connection, prepared, parameters)

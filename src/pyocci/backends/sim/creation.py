@@ -291,7 +291,7 @@ def _target_record(work: Work, link: Link, allowed: tuple[str, ...]) -> Record:
 
 def outgoing(work: Work, source: Record, kind_id: str) -> list[Record]:
     """The links of one kind that start at a resource."""
-    links = records.links_from(work.connection, [source.seq])[source.seq]
+    links = records.links_of(work, source.seq)
     return [link for link in links if link.kind == kind_id]
 
 

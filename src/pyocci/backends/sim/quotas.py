@@ -19,6 +19,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from pyocci.backends.errors import QuotaExceededError
 from pyocci.backends.sim.shared import PUBLIC_POOL
 from pyocci.model.infrastructure import COMPUTE, NETWORK, STORAGE
+from pyocci.store.prepared import Prepared
 from pyocci.store.tables import sim_addresses, sim_usage
 
 if TYPE_CHECKING:
@@ -68,13 +69,13 @@ def contribution(
     return Usage()
 
 
-_LOCK = (
+_LOCK = Prepared(
     sa.select(sim_usage.c.tenant_id)
     .where(sim_usage.c.tenant_id == sa.bindparam("tenant_id"))
     .with_for_update()
 )
 _USAGE = sa.select(sim_usage).where(sim_usage.c.tenant_id == sa.bindparam("tenant_id"))
-_ADD = (
+_ADD = Prepared(
     sim_usage.update()
     .where(sim_usage.c.tenant_id == sa.bindparam("row_tenant"))
     .values(
@@ -96,7 +97,7 @@ def lock_tenant(work: Work) -> None:
     """Take the tenant's write lock, creating its usage row on its first write."""
     connection = work.connection
     parameters = {"tenant_id": work.tenant_id}
-    if connection.scalar(_LOCK, parameters) is None:
+    if not work.fetch(_LOCK, parameters):
         insert = (
             postgresql.insert(sim_usage)
             if work.cloud.database.is_postgresql
@@ -107,7 +108,7 @@ def lock_tenant(work: Work) -> None:
                 index_elements=["tenant_id"]
             )
         )
-        connection.execute(_LOCK, parameters)
+        work.fetch(_LOCK, parameters)
 
 
 def usage(work: Work) -> Usage:
@@ -130,7 +131,7 @@ def add(work: Work, delta: Usage) -> None:
         return
     parameters: dict[str, object] = {"row_tenant": work.tenant_id}
     parameters.update({"add_" + f.name: getattr(delta, f.name) for f in fields(delta)})
-    work.connection.execute(_ADD, parameters)
+    work.change(_ADD, parameters)
 
 
 def public_ips_in_use(work: Work) -> int:

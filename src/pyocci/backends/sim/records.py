@@ -29,6 +29,7 @@ from pyocci.model.entity import (
 )
 from pyocci.model.extensions import IPRESERVATION
 from pyocci.model.infrastructure import COMPUTE, STORAGE
+from pyocci.store.prepared import Prepared
 from pyocci.store.tables import sim_entities
 
 ENTITIES = sim_entities
@@ -140,31 +141,36 @@ def _json(value: Any) -> Any:
 
 
 # Hot statements, built once: SQLAlchemy then reuses their compiled form
-# without working out a cache key from fresh literals on every call.
-_BY_ID = select_records().where(
-    ENTITIES.c.tenant_id == sa.bindparam("tenant_id"),
-    ENTITIES.c.entity_id == sa.bindparam("entity_id"),
+# without working out a cache key from fresh literals on every call; the
+# hottest are prepared (run on the driver, see `pyocci.store.prepared`).
+_BY_ID = Prepared(
+    select_records().where(
+        ENTITIES.c.tenant_id == sa.bindparam("tenant_id"),
+        ENTITIES.c.entity_id == sa.bindparam("entity_id"),
+    )
 )
 _LINKS_FROM = (
     select_records()
     .where(ENTITIES.c.source_seq.in_(sa.bindparam("seqs", expanding=True)))
     .order_by(ENTITIES.c.seq)
 )
-# One entity's links: a plain parameter, so the cached statement needs no
-# per-call expansion of an IN list (the hot path of GET on one entity).
-_LINKS_FROM_ONE = (
+# One entity's links: a plain parameter, so the statement can be prepared (the hot
+# path of GET on one entity).
+_LINKS_FROM_ONE = Prepared(
     select_records().where(ENTITIES.c.source_seq == sa.bindparam("seq")).order_by(ENTITIES.c.seq)
 )
 _LINKS_TO = (
     select_records().where(ENTITIES.c.target_seq == sa.bindparam("seq")).order_by(ENTITIES.c.seq)
 )
-_EXISTS = sa.select(ENTITIES.c.seq).where(
-    ENTITIES.c.tenant_id == sa.bindparam("tenant_id"),
-    ENTITIES.c.entity_id == sa.bindparam("entity_id"),
+_EXISTS = Prepared(
+    sa.select(ENTITIES.c.seq).where(
+        ENTITIES.c.tenant_id == sa.bindparam("tenant_id"),
+        ENTITIES.c.entity_id == sa.bindparam("entity_id"),
+    )
 )
-_INSERT = ENTITIES.insert()
-_UPDATE = ENTITIES.update().where(ENTITIES.c.seq == sa.bindparam("row_seq"))
-_DELETE = ENTITIES.delete().where(ENTITIES.c.seq == sa.bindparam("row_seq"))
+_INSERT = Prepared(ENTITIES.insert())
+_UPDATE = Prepared(ENTITIES.update().where(ENTITIES.c.seq == sa.bindparam("row_seq")))
+_DELETE = Prepared(ENTITIES.delete().where(ENTITIES.c.seq == sa.bindparam("row_seq")))
 
 
 # --- reading --------------------------------------------------------------------------------
@@ -172,12 +178,10 @@ _DELETE = ENTITIES.delete().where(ENTITIES.c.seq == sa.bindparam("row_seq"))
 
 def load(work: Work, entity_id: str, kind_id: str | None = None) -> Record | None:
     """The tenant's entity with this id (of this kind or a sub-kind), settled to now."""
-    row = work.connection.execute(
-        _BY_ID, {"tenant_id": work.tenant_id, "entity_id": entity_id}
-    ).first()
-    if row is None:
+    rows = work.fetch(_BY_ID, {"tenant_id": work.tenant_id, "entity_id": entity_id})
+    if not rows:
         return None
-    record = Record.from_row(row)
+    record = Record.from_row(rows[0])
     if kind_id is not None and not work.cloud.model.is_kind_of(record.kind, kind_id):
         return None
     transitions.settle(record, work.now)
@@ -200,13 +204,14 @@ def links_from(connection: Connection, seqs: Sequence[int]) -> dict[int, list[Re
     found: dict[int, list[Record]] = {seq: [] for seq in seqs}
     if not seqs:
         return found
-    if len(seqs) == 1:
-        rows = connection.execute(_LINKS_FROM_ONE, {"seq": seqs[0]}).all()
-    else:
-        rows = connection.execute(_LINKS_FROM, {"seqs": list(seqs)}).all()
-    for row in rows:
+    for row in connection.execute(_LINKS_FROM, {"seqs": list(seqs)}):
         found[row.source_seq].append(Record.from_row(row))
     return found
+
+
+def links_of(work: Work, seq: int) -> list[Record]:
+    """The links whose source is this entity, oldest first."""
+    return [Record.from_row(row) for row in work.fetch(_LINKS_FROM_ONE, {"seq": seq})]
 
 
 def links_to(work: Work, seq: int) -> list[Record]:
@@ -217,8 +222,7 @@ def links_to(work: Work, seq: int) -> list[Record]:
 
 def exists(work: Work, entity_id: str) -> bool:
     """Whether the tenant has an entity with this id, of any kind."""
-    found = work.connection.scalar(_EXISTS, {"tenant_id": work.tenant_id, "entity_id": entity_id})
-    return found is not None
+    return bool(work.fetch(_EXISTS, {"tenant_id": work.tenant_id, "entity_id": entity_id}))
 
 
 # --- writing -------------------------------------------------------------------------------
@@ -253,7 +257,7 @@ def insert(
     if transition_to is not None:
         transitions.move(work, record, transition_to)
     cores, memory, storage_size = record.sizes()
-    result = work.connection.execute(
+    inserted = work.change(
         _INSERT,
         {
             "tenant_id": work.tenant_id,
@@ -275,7 +279,7 @@ def insert(
             "updated_at": work.now,
         },
     )
-    record.seq = result.inserted_primary_key[0]
+    record.seq = inserted.inserted
     record.counted_sizes = (cores, memory, storage_size)
     quotas.add(work, record.counted)
     return record
@@ -284,7 +288,7 @@ def insert(
 def save(work: Work, record: Record) -> None:
     """Write a changed record back (mixins, attributes, state, sizes)."""
     cores, memory, storage_size = record.sizes()
-    work.connection.execute(
+    work.change(
         _UPDATE,
         {
             "row_seq": record.seq,
@@ -306,7 +310,7 @@ def save(work: Work, record: Record) -> None:
 
 def delete(work: Work, record: Record) -> None:
     """Delete an entity; its outgoing links and the addresses they hold go by cascade."""
-    work.connection.execute(_DELETE, {"row_seq": record.seq})
+    work.change(_DELETE, {"row_seq": record.seq})
     quotas.add(work, quotas.Usage() - record.counted)
 
 

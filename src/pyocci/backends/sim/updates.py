@@ -65,7 +65,12 @@ def update(work: Work, current: Entity, desired: Entity) -> Record:
     record = records.load(work, current.id, current.kind)
     if record is None:
         raise EntityNotFoundError(f"no {current.kind} with id {current.id!r}")
-    location = cloud.location_of(record.kind, record.entity_id)
+    return apply(work, record, desired)
+
+
+def apply(work: Work, record: Record, desired: Entity) -> Record:
+    """Bring a stored entity, read in this transaction, to what `desired` says."""
+    location = work.cloud.location_of(record.kind, record.entity_id)
     if isinstance(desired, Link):
         for name, stored in (("source", record.source), ("target", record.target)):
             wanted = path_of(getattr(desired, name))
@@ -315,8 +320,7 @@ def _update_storage_link(
     attributes["occi.storagelink.deviceid"] = device
     if device == stored:
         return
-    siblings = records.links_from(work.connection, [record.source_seq or 0])
-    for sibling in siblings.get(record.source_seq or 0, []):
+    for sibling in records.links_of(work, record.source_seq or 0):
         if (
             sibling.kind == STORAGELINK.id
             and sibling.seq != record.seq
