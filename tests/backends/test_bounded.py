@@ -10,8 +10,10 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import AsyncIterator
 
+import anyio
 import pytest
 
+from pyocci.backends import deadline
 from pyocci.backends.base import Query, Tenant
 from pyocci.backends.bounded import LISTING_PART, DeadlineBackend
 from pyocci.backends.sim import Quotas, SimBackend, SimSettings
@@ -66,6 +68,13 @@ async def test_every_operation_answers_as_the_inner_backend(bounded) -> None:
         read, mixins=list(read.mixins), attributes={**read.attributes, "occi.core.title": "renamed"}
     )
     assert (await bounded.update_entity(TENANT, read, desired)).title == "renamed"
+
+    def retitled(current: Resource) -> Resource:
+        return dataclasses.replace(
+            current, attributes={**current.attributes, "occi.core.title": "again"}
+        )
+
+    assert (await bounded.revise_entity(TENANT, COMPUTE, read.id, retitled)).title == "again"
     outcome = await bounded.trigger_action(TENANT, read, STOP, {})
     assert outcome.entity.id == read.id
     assert await bounded.count_entities(TENANT, Query(kinds=(COMPUTE,))) == 1
@@ -85,3 +94,34 @@ async def test_a_listing_longer_than_a_part_comes_whole_and_in_order(bounded, si
     assert [e.id async for e in bounded.list_entities(TENANT, paged)] == direct[
         LISTING_PART - 3 : LISTING_PART + 7
     ]
+
+
+class Watched(SimBackend):
+    """The sim, noting whether a cloud deadline is set around its reads."""
+
+    watches: list[object]
+
+    async def get_entity(self, tenant, kind_id, entity_id):  # type: ignore[no-untyped-def]
+        self.watches.append(deadline._watch.get())
+        return await super().get_entity(tenant, kind_id, entity_id)
+
+
+@pytest.mark.parametrize("on_loop", [True, False])
+async def test_a_deadline_is_set_only_around_calls_that_may_wait(tmp_path, on_loop) -> None:
+    database = Database(f"sqlite:///{tmp_path}/w.db")
+    database.upgrade()
+    inner = Watched(model=standard_model(), database=database)
+    inner.watches = []
+    if not on_loop:  # as on PostgreSQL, where the store is reached from threads
+        database.is_sqlite = False
+        database.run = lambda function, *args: anyio.to_thread.run_sync(  # type: ignore[method-assign]
+            lambda: function(*args)
+        )
+    try:
+        created = await inner.create_entity(TENANT, compute("one"))
+        assert inner.reads_on_loop is on_loop
+        read = await DeadlineBackend(inner, seconds=30).get_entity(TENANT, COMPUTE, created.id)
+        assert read.title == "one"
+        assert (inner.watches[0] is None) is on_loop
+    finally:
+        database.dispose()

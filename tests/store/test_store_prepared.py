@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import logging
 import math
+from collections.abc import Iterator
 
 import pytest
 import sqlalchemy as sa
@@ -148,21 +149,19 @@ def test_a_full_sqlite_database_is_storage_full_and_a_prepared_write_ends_it(tmp
         database.dispose()
 
 
-def test_prepared_statements_need_a_transaction(tmp_path):
+@pytest.fixture
+def sqlite(tmp_path) -> Iterator[Database]:
     database = Database(f"sqlite:///{tmp_path / 'x.sqlite3'}")
     database.upgrade()
-    try:
-        with database.engine.connect() as connection, pytest.raises(RuntimeError):
-            database.fetch(connection, records._EXISTS, {"tenant_id": "t", "entity_id": "e"})
-    finally:
-        database.dispose()
+    yield database
+    database.dispose()
 
 
-def test_an_expanding_in_list_cannot_be_prepared(tmp_path):
-    database = Database(f"sqlite:///{tmp_path / 'x.sqlite3'}")
-    database.upgrade()
-    try:
-        with database.reading() as connection, pytest.raises(TypeError, match="expanding"):
-            database.fetch(connection, Prepared(records._LINKS_FROM), {"seqs": [1, 2]})
-    finally:
-        database.dispose()
+def test_prepared_statements_need_a_transaction(sqlite):
+    with sqlite.engine.connect() as connection, pytest.raises(RuntimeError):
+        sqlite.fetch(connection, records._EXISTS, {"tenant_id": "t", "entity_id": "e"})
+
+
+def test_an_expanding_in_list_cannot_be_prepared(sqlite):
+    with sqlite.reading() as connection, pytest.raises(TypeError, match="expanding"):
+        sqlite.fetch(connection, Prepared(records._LINKS_FROM), {"seqs": [1, 2]})

@@ -201,9 +201,11 @@ class Backend(ABC):
 
     @property
     def reads_on_loop(self) -> bool:
-        """Whether listings are read on the event loop (CPU work, no waiting), rather
-        than awaited from a cloud or a thread: the server then counts their reads as
-        steps that take turns with other listings (see `pyocci.server.turns`)."""
+        """Whether every call runs on the event loop (CPU work on a local store, no
+        waiting), rather than being awaited from a cloud or a thread: the server then
+        counts listing reads as steps that take turns with other listings (see
+        `pyocci.server.turns`), and sets no cloud deadline around the calls (see
+        `pyocci.backends.bounded`)."""
         return False
 
     def revision(self) -> Hashable | None:

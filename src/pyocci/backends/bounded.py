@@ -11,7 +11,7 @@ entities), so a listing from a cloud that keeps answering is not cut for being l
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Callable, Hashable, Mapping, Sequence
-from contextlib import AbstractContextManager
+from contextlib import AbstractContextManager, nullcontext
 from typing import Any, TypeVar
 
 from pyocci.backends.base import (
@@ -46,6 +46,10 @@ class DeadlineBackend(Backend):
         self.reads_own_writes = inner.reads_own_writes
 
     def _deadline(self, what: str) -> AbstractContextManager[None]:
+        if self.inner.reads_on_loop:
+            # Its calls run on the event loop without waiting (the sim on SQLite): there
+            # is no cloud to be silent, and a cancel scope could not stop them anyway.
+            return nullcontext()
         return within_deadline(self.seconds, what, retry_after=self.retry_after)
 
     # --- what costs no cloud call: passed straight through -------------------------------------

@@ -274,7 +274,12 @@ class Model:
 
     def depends_on(self, mixin_id: str, parent_id: str) -> bool:
         """Whether a mixin is, or transitively depends on, `parent_id` (e.g. os_tpl)."""
-        return any(mixin.id == parent_id for mixin in self.dependencies(mixin_id))
+        cache = self._cached()
+        key = ("depends on", mixin_id)
+        ids = cache.get(key)
+        if ids is None:
+            ids = cache[key] = frozenset(mixin.id for mixin in self.dependencies(mixin_id))
+        return parent_id in ids
 
     def templates(self, parent_id: str) -> list[Mixin]:
         """The mixins that depend on a parent mixin (os_tpl, resource_tpl ...), minus it."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import uuid
 
 import pytest
@@ -26,6 +27,7 @@ from sim_helpers import (
     nic,
 )
 
+from pyocci.backends.base import Backend
 from pyocci.backends.errors import (
     ConflictError,
     EntityNotFoundError,
@@ -267,6 +269,63 @@ async def test_update_changes_what_may_change(backend, tenant):
     updated = await backend.update_entity(tenant, updated, desired)
     assert "occi.core.summary" not in updated.attributes
     assert await backend.get_entity(tenant, COMPUTE, created.id) == updated
+
+
+def retitled(title: str):
+    def revise(current):
+        return dataclasses.replace(
+            current,
+            mixins=list(current.mixins),
+            attributes={**current.attributes, "occi.core.title": title},
+        )
+
+    return revise
+
+
+async def test_a_revision_reads_and_writes_in_one_transaction(backend, tenant, statements):
+    net = await backend.create_entity(tenant, network())
+    created = await backend.create_entity(tenant, compute(SMALL, links=[nic(None, net.location)]))
+    seen = []
+
+    def revise(current):
+        seen.append(current)
+        return retitled("new")(current)
+
+    with statements(backend.database.engine) as executed:
+        revised = await backend.revise_entity(tenant, COMPUTE, created.id, revise)
+    assert seen[0].title == created.title
+    assert [link.location for link in seen[0].links] == [link.location for link in created.links]
+    assert revised.title == "new" and len(revised.links) == 1
+    assert await backend.get_entity(tenant, COMPUTE, created.id) == revised
+    if backend.database.is_sqlite:
+        begins = [s for s in executed if s.startswith("BEGIN")]
+        assert begins == ["BEGIN IMMEDIATE"], executed
+
+
+async def test_a_refused_revision_changes_nothing(backend, tenant):
+    created = await backend.create_entity(tenant, compute(SMALL, title="old"))
+
+    def refuse(current):
+        raise InvalidRequestError("no")
+
+    with pytest.raises(InvalidRequestError):
+        await backend.revise_entity(tenant, COMPUTE, created.id, refuse)
+    assert (await backend.get_entity(tenant, COMPUTE, created.id)).title == "old"
+    with pytest.raises(EntityNotFoundError):
+        await backend.revise_entity(tenant, COMPUTE, str(uuid.uuid4()), retitled("x"))
+
+
+async def test_the_default_revision_gets_then_updates_to_the_same_result(backend, tenant):
+    one = await backend.create_entity(tenant, compute(SMALL, title="a"))
+    two = await backend.create_entity(tenant, compute(SMALL, title="a"))
+    by_sim = await backend.revise_entity(tenant, COMPUTE, one.id, retitled("b"))
+    by_default = await Backend.revise_entity(backend, tenant, COMPUTE, two.id, retitled("b"))
+    assert by_default.title == by_sim.title == "b"
+    assert {**by_default.attributes, "occi.core.id": None} == {
+        **by_sim.attributes,
+        "occi.core.id": None,
+    }
+    assert by_default.mixins == by_sim.mixins
 
 
 async def test_a_new_resource_template_resizes(make_backend, tenant):

@@ -235,6 +235,12 @@ def fetch_locations(
         return [], None
     kinds = filters.query.kinds
     single = len(kinds) == 1
+    if single and connection.dialect.name == "sqlite":
+        joined = _joined_ids(connection, tenant_id, filters, after_seq, offset, limit)
+        if joined is not None:
+            ids, last = joined
+            prefix = cloud.collection_of(kinds[0])
+            return [prefix + entity_id for entity_id in ids], last
     # Of one kind, the kind is not read: a third less to copy out of SQLite.
     columns = [ENTITIES.c.seq, ENTITIES.c.entity_id] + ([] if single else [ENTITIES.c.kind])
     select = _batch(_base(tenant_id, filters, columns), after_seq, offset, limit)
@@ -248,6 +254,40 @@ def fetch_locations(
         collection_of = cloud.collection_of
         locations = [collection_of(kind) + entity_id for _, entity_id, kind in rows]
     return locations, rows[-1][0]
+
+
+#: Between ids in `_joined_ids`' text: no id has one (`pyocci.service.identifiers`),
+#: and the row count read with the text says so for every batch.
+_ID_SEPARATOR = "\n"
+
+
+def _joined_ids(
+    connection: Connection,
+    tenant_id: str,
+    filters: Plan,
+    after_seq: int | None,
+    offset: int,
+    limit: int,
+) -> tuple[list[str], int | None] | None:
+    """One batch's ids in creation order, and the last one's seq, from one row that
+    SQLite makes itself (``group_concat`` over the ordered, limited scan): copying out
+    one text costs a fraction of one row per id. None if an id held the separator."""
+    page = _batch(
+        _base(tenant_id, filters, [ENTITIES.c.seq, ENTITIES.c.entity_id]), after_seq, offset, limit
+    ).subquery()
+    # SQLite aggregates the rows of a limited subquery in the subquery's order.
+    select = sa.select(
+        sa.func.group_concat(page.c.entity_id, _ID_SEPARATOR),
+        sa.func.max(page.c.seq),
+        sa.func.count(),
+    )
+    text, last, found = connection.execute(select).one()
+    if not found:
+        return [], None
+    ids = text.split(_ID_SEPARATOR)
+    if len(ids) != found:
+        return None
+    return ids, last
 
 
 def count(connection: Connection, tenant_id: str, filters: Plan) -> int:
