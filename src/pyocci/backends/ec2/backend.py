@@ -35,6 +35,7 @@ from pyocci.backends.errors import (
     EntityNotFoundError,
     NotSupportedError,
 )
+from pyocci.backends.registry import BackendSetup
 from pyocci.model.category import Mixin
 from pyocci.model.entity import CORE_SOURCE, Entity, Link, Resource
 from pyocci.model.extensions import SECURITYGROUP, SECURITYGROUPLINK
@@ -246,3 +247,11 @@ class Ec2Backend(Backend):
             updated = await storage.trigger(self.ec2, tenant, entity, action_id, parameters)
             return ActionOutcome(entity=updated)
         raise NotSupportedError(f"EC2 has no {action_id} for {entity.kind}")
+
+
+def build(setup: BackendSetup) -> Ec2Backend:
+    """The EC2 backend from ``[backend_settings]`` (see `Ec2Settings.from_dict`), its
+    timeouts and retries checked to fit in the cloud deadline: the ``ec2`` entry point."""
+    settings = Ec2Settings.from_dict(dict(setup.settings))
+    settings.call_timeouts(setup.cloud_deadline)
+    return Ec2Backend(model=setup.model, settings=settings, deadline=setup.cloud_deadline)

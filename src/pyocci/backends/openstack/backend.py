@@ -29,6 +29,7 @@ from pyocci.backends.openstack.security import SecurityGroups
 from pyocci.backends.openstack.settings import OpenStackSettings
 from pyocci.backends.openstack.storage import Volumes
 from pyocci.backends.openstack.zones import Zones
+from pyocci.backends.registry import BackendSetup
 from pyocci.model.category import Mixin
 from pyocci.model.entity import Entity
 from pyocci.model.registry import Model
@@ -187,3 +188,15 @@ class OpenStackBackend(Backend):
         """An action of the entity's kind, run by the service that keeps it."""
         acting_for(tenant)
         return await self._serving(entity.kind).trigger(tenant, entity, action_id, parameters)
+
+
+def build(setup: BackendSetup) -> OpenStackBackend:
+    """The OpenStack backend from ``[backend_settings]`` (see
+    `OpenStackSettings.from_dict`): the ``openstack`` entry point."""
+    settings = OpenStackSettings.from_dict(dict(setup.settings))
+    if settings.passes_tokens_through and setup.auth_method != "keystone":
+        raise ValueError(
+            "credentials = 'caller' passes callers' Keystone tokens through, so [auth] "
+            f"method must be 'keystone', not {setup.auth_method!r}"
+        )
+    return OpenStackBackend(model=setup.model, settings=settings, deadline=setup.cloud_deadline)

@@ -26,6 +26,7 @@ from pyocci.backends.base import (
     Tenant,
 )
 from pyocci.backends.errors import BusyError, ConflictError, EntityNotFoundError
+from pyocci.backends.registry import BackendSetup
 from pyocci.backends.sim import (
     actions,
     creation,
@@ -363,3 +364,10 @@ class SimBackend(Backend):
     ) -> ActionOutcome:
         record, created = actions.trigger(work, entity, action_id, parameters)
         return ActionOutcome(entity=self._entity(work, record), created=created)
+
+
+def build(setup: BackendSetup) -> SimBackend:
+    """The sim on the server's store, offering what ``[backend_settings]`` says (see
+    `SimSettings.from_dict`): the ``sim`` entry point."""
+    settings = SimSettings.from_dict(dict(setup.settings))
+    return SimBackend(model=setup.model, database=setup.database, settings=settings)  # type: ignore[arg-type]
