@@ -594,10 +594,10 @@ class OcciService:
             desired.attributes = self._replaced_attributes(model, current, entity)
             return desired
 
-        try:
-            return Written([await self._revise(tenant, model, path, replaced)]), False
-        except NotFoundError:
+        revised = await self._revise(tenant, model, path, replaced)
+        if revised is None:
             return await self.create(tenant, model, path.kind, entity), True
+        return Written([revised]), False
 
     def _replaced_attributes(self, model: Model, current: Entity, entity: Entity) -> dict[str, Any]:
         definitions = model.attribute_definitions(current.kind or "")
@@ -642,7 +642,10 @@ class OcciService:
                 desired.attributes[name] = value
             return desired
 
-        return await self._revise(tenant, model, path, changed)
+        revised = await self._revise(tenant, model, path, changed)
+        if revised is None:
+            raise NotFoundError(f"no entity at {path.location}")
+        return revised
 
     def _add_mixin(self, model: Model, entity: Entity, mixin_id: str) -> None:
         for parent in _TEMPLATE_PARENTS:
@@ -653,9 +656,10 @@ class OcciService:
 
     async def _revise(
         self, tenant: Tenant, model: Model, path: EntityPath, revise: Revision
-    ) -> Entity:
+    ) -> Entity | None:
         """Update the entity at `path` to what `revise` makes of it, checked against the
-        model, in one read and write of the backend; user mixins are the store's."""
+        model, in one read and write of the backend (user mixins are the store's); None
+        when there is no entity at `path`."""
         user_mixins: list[str] = []
 
         def checked(current: Entity) -> Entity:
@@ -679,7 +683,7 @@ class OcciService:
                 tenant, path.kind.id, path.entity_id, checked
             )
         except EntityNotFoundError:
-            raise NotFoundError(f"no entity at {path.location}") from None
+            return None
         if updated.location:
             for mixin_id in user_mixins:
                 await self._runner.run(
