@@ -165,3 +165,14 @@ def test_prepared_statements_need_a_transaction(sqlite):
 def test_an_expanding_in_list_cannot_be_prepared(sqlite):
     with sqlite.reading() as connection, pytest.raises(TypeError, match="expanding"):
         sqlite.fetch(connection, Prepared(records._LINKS_FROM), {"seqs": [1, 2]})
+
+
+def test_python_side_column_defaults_cannot_be_prepared(sqlite):
+    table = sa.Table(
+        "defaulted",
+        sa.MetaData(),
+        sa.Column("a", sa.String()),
+        sa.Column("b", sa.Integer(), default=5),
+    )
+    with sqlite.transaction() as connection, pytest.raises(TypeError, match="Python-side"):
+        sqlite.change(connection, Prepared(table.insert()), {"a": "x"})

@@ -83,6 +83,11 @@ class Prepared:
             raise TypeError(f"{dialect.name} binds parameters by name; use Connection.execute")
         if any(bind.expanding for bind in compiled.binds.values()):
             raise TypeError("a statement with an expanding IN list cannot be prepared")
+        if compiled.insert_prefetch or compiled.update_prefetch:
+            # Their values are made per execution by SQLAlchemy, which is skipped here.
+            raise TypeError(
+                "a statement filling columns with Python-side defaults cannot be prepared"
+            )
         defaults = compiled.construct_params(_check=False)
         # Private to SQLAlchemy, and what its own execution applies: a test compares
         # this path with Connection.execute for every prepared statement of the store.
