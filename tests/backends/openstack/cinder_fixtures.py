@@ -8,7 +8,6 @@ the reason, unless ``PYOCCI_SKIP_CINDER=1`` says to skip them.
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -17,6 +16,7 @@ import pytest
 from cinderserver import ADMIN_TOKEN, CinderServer
 from novaserver import NovaServer
 from openstackservice import running
+from polling import eventually
 
 #: The longest a test waits for Cinder's asynchronous work (a volume to become available).
 SETTLE_SECONDS = 60
@@ -74,14 +74,14 @@ def settle(
     The last thing read is in the failure message, so a volume stuck in
     ``error`` says so.
     """
-    deadline = time.monotonic() + seconds
-    while True:
-        found = read()
-        if done(found):
-            return found
-        if time.monotonic() > deadline:
-            pytest.fail(f"{what} did not happen within {seconds:g} s; last seen: {found!r}")
-        time.sleep(0.2)
+    return eventually(
+        read,
+        done,
+        f"{what} did not happen",
+        seconds=seconds,
+        pause=0.2,
+        failure=pytest.fail.Exception,
+    )
 
 
 @pytest.fixture(scope="module")
