@@ -52,7 +52,7 @@ import anyio
 import boto3
 import urllib3
 
-from pyocci.backends.base import Query, Tenant
+from pyocci.backends.api import Query, Tenant
 from pyocci.backends.ec2 import Ec2Backend, Ec2Settings
 from pyocci.model import standard_model
 

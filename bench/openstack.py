@@ -52,7 +52,7 @@ sys.path.insert(0, str(_HERE.parent / "tests"))
 import openstack  # noqa: E402
 
 from novaserver import ADMIN_TOKEN, NovaServer  # noqa: E402
-from pyocci.backends.base import Tenant  # noqa: E402
+from pyocci.backends.api import Tenant  # noqa: E402
 from pyocci.backends.openstack.compute import tenant_tag  # noqa: E402
 
 URI_LIST = "text/uri-list"

@@ -313,7 +313,7 @@ def fill(path: Path, count: int) -> tuple[str, str]:
 
 
 async def _fill(path: Path, count: int) -> tuple[str, str]:
-    from pyocci.backends.base import Query, Tenant
+    from pyocci.backends.api import Query, Tenant
     from pyocci.backends.sim.backend import SimBackend
     from pyocci.backends.sim.settings import SimSettings
     from pyocci.model import Resource, standard_model

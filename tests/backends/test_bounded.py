@@ -14,7 +14,7 @@ import anyio
 import pytest
 
 from pyocci.backends import deadline
-from pyocci.backends.base import Query, Tenant
+from pyocci.backends.api import Query, Tenant
 from pyocci.backends.bounded import LISTING_PART, DeadlineBackend
 from pyocci.backends.sim import Quotas, SimBackend, SimSettings
 from pyocci.model import Resource, standard_model

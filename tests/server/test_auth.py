@@ -18,7 +18,7 @@ from hypothesis import strategies as st
 from clocks import FakeClock
 from e2e.server import free_port
 from keystone import SERVICE_USER, SKIP_VARIABLE, USERS, Keystone, shared_keystone
-from pyocci.backends.base import Tenant
+from pyocci.backends.api import Tenant
 from pyocci.server.auth import (
     AuthenticationError,
     Authenticator,

@@ -4,7 +4,7 @@ from dataclasses import dataclass
 
 import pytest
 
-from pyocci.backends.base import Capabilities
+from pyocci.backends.api import Capabilities
 from pyocci.model import standard_model
 from pyocci.model.infrastructure import COMPUTE, NETWORK, STORAGE
 from pyocci.service.catalog import served_model

@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 
 from clocks import FakeClock
-from pyocci.backends.base import Tenant
+from pyocci.backends.api import Tenant
 from pyocci.backends.errors import BackendUnavailableError, BusyError, EntityNotFoundError
 from pyocci.backends.sim import SimBackend, SimSettings
 from pyocci.model import standard_model

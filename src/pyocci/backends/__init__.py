@@ -1,1 +1,1 @@
-"""Backends: one cloud each behind the same interface (`pyocci.backends.base`)."""
+"""Backends: one cloud each behind the same interface (`pyocci.backends.api`)."""

@@ -14,7 +14,7 @@ from collections.abc import AsyncIterator, Callable, Hashable, Mapping, Sequence
 from contextlib import AbstractContextManager, nullcontext
 from typing import Any, TypeVar
 
-from pyocci.backends.base import (
+from pyocci.backends.api import (
     ActionOutcome,
     Backend,
     Capabilities,

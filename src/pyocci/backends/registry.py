@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Any
 from pyocci.backends.deadline import DEFAULT_DEADLINE
 
 if TYPE_CHECKING:
-    from pyocci.backends.base import Backend
+    from pyocci.backends.api import Backend
     from pyocci.model.registry import Model
     from pyocci.store.database import Database
 

@@ -23,7 +23,7 @@ from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from pyocci.backends.base import Tenant
+from pyocci.backends.api import Tenant
 from pyocci.model.category import Category, Kind, Mixin
 from pyocci.model.entity import ActionInvocation, Entity
 from pyocci.model.registry import Model

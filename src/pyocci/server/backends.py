@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 from pyocci.backends import registry
-from pyocci.backends.base import Backend
+from pyocci.backends.api import Backend
 from pyocci.backends.bounded import DeadlineBackend
 from pyocci.backends.registry import BackendSetup, BackendSetupError
 from pyocci.model.registry import Model

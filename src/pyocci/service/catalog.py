@@ -13,7 +13,7 @@ import dataclasses
 import time
 from collections.abc import Callable, Mapping
 
-from pyocci.backends.base import Backend, Tenant
+from pyocci.backends.api import Backend, Tenant
 from pyocci.model.attribute import AttributeDefinition
 from pyocci.model.category import Action, Category, Kind, Mixin
 from pyocci.model.core import CORE_KINDS

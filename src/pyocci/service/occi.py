@@ -16,7 +16,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Hashable, Mappin
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
-from pyocci.backends.base import ActionOutcome, Backend, Query, Revision, Tenant
+from pyocci.backends.api import ActionOutcome, Backend, Query, Revision, Tenant
 from pyocci.backends.errors import (
     BackendUnavailableError,
     BusyError,

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from motoserver import MotoServer, moto_server
-from pyocci.backends.base import Tenant
+from pyocci.backends.api import Tenant
 from pyocci.backends.ec2 import Ec2Backend, Ec2Settings
 from pyocci.model import standard_model
 

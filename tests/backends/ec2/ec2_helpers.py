@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from pyocci.backends.base import Query, Tenant
+from pyocci.backends.api import Query, Tenant
 from pyocci.backends.ec2 import Ec2Backend
 from pyocci.backends.ec2.catalogue import OS_TPL_SCHEME, RESOURCE_TPL_SCHEME
 from pyocci.model import Entity, Link, Resource

@@ -14,7 +14,7 @@ import anyio
 import pytest
 from ec2_helpers import ALL_KINDS, COMPUTE
 
-from pyocci.backends.base import Query, Tenant
+from pyocci.backends.api import Query, Tenant
 from pyocci.backends.bounded import DeadlineBackend
 from pyocci.backends.deadline import CloudDeadlineError
 from pyocci.backends.ec2 import Ec2Backend, Ec2Settings

@@ -9,7 +9,7 @@ from __future__ import annotations
 import pytest
 from ec2_helpers import IPNETWORK, NETWORK, STORAGE, compute, count_calls
 
-from pyocci.backends.base import Query
+from pyocci.backends.api import Query
 from pyocci.backends.errors import BackendUnavailableError, InvalidRequestError
 from pyocci.model import Resource
 

@@ -15,7 +15,7 @@ from ec2_helpers import (
     listed,
 )
 
-from pyocci.backends.base import Query
+from pyocci.backends.api import Query
 from pyocci.backends.errors import BackendUnavailableError
 
 pytestmark = pytest.mark.anyio

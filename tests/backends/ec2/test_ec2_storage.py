@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from ec2_helpers import STORAGE, STORAGE_ACTION, STORAGELINK, compute, link, listed
 
-from pyocci.backends.base import Query
+from pyocci.backends.api import Query
 from pyocci.backends.ec2.catalogue import CAPABILITIES
 from pyocci.backends.errors import (
     BusyError,

@@ -29,7 +29,7 @@ from glance_fixtures import glance, glance_sdk, nova_with_glance, paged_glance  
 from novafixture import OPENSTACK_MARKER, session_nova
 from novaserver import ADMIN_TOKEN, NovaServer
 from openstackservice import running
-from pyocci.backends.base import Tenant
+from pyocci.backends.api import Tenant
 from pyocci.backends.openstack import OpenStackBackend, OpenStackSettings
 from pyocci.model import standard_model
 

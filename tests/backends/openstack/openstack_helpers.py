@@ -8,7 +8,7 @@ from typing import Any
 
 import anyio
 
-from pyocci.backends.base import Query, Tenant
+from pyocci.backends.api import Query, Tenant
 from pyocci.backends.openstack import OpenStackBackend
 from pyocci.backends.openstack.catalogue import OS_TPL_SCHEME, RESOURCE_TPL_SCHEME
 from pyocci.model import Entity, Resource

@@ -10,7 +10,7 @@ import pytest
 from cinder_fixtures import connect, settle
 
 from cinderserver import CinderServer
-from pyocci.backends.base import Query, Tenant
+from pyocci.backends.api import Query, Tenant
 from pyocci.backends.openstack import OpenStackBackend
 from pyocci.backends.openstack.attachments import StorageLinks
 from pyocci.backends.openstack.compute import Computes

@@ -10,7 +10,7 @@ import openstack.exceptions as sdk_exceptions
 import pytest
 import requests
 
-from pyocci.backends.base import Tenant
+from pyocci.backends.api import Tenant
 from pyocci.backends.errors import (
     BackendUnavailableError,
     ConflictError,

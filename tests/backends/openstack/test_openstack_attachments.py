@@ -22,7 +22,7 @@ from storage_helpers import (
 )
 
 from cinderserver import CinderServer
-from pyocci.backends.base import Query, Tenant
+from pyocci.backends.api import Query, Tenant
 from pyocci.backends.errors import (
     BusyError,
     ConflictError,

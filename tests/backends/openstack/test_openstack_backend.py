@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from pyocci.backends.base import Tenant
+from pyocci.backends.api import Tenant
 from pyocci.backends.errors import NotSupportedError
 from pyocci.backends.openstack import OpenStackBackend, OpenStackSettings
 from pyocci.model import Resource, standard_model

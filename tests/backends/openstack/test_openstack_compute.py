@@ -19,7 +19,7 @@ from openstack_helpers import (
     wait_state,
 )
 
-from pyocci.backends.base import Query
+from pyocci.backends.api import Query
 from pyocci.backends.errors import (
     EntityNotFoundError,
     InvalidRequestError,

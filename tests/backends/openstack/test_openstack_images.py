@@ -31,7 +31,7 @@ from e2e.server import RunningServer, occi_server
 from glanceserver import GlanceServer
 from motoserver import toml_settings
 from novaserver import NovaServer
-from pyocci.backends.base import Tenant
+from pyocci.backends.api import Tenant
 from pyocci.backends.errors import BackendUnavailableError, BusyError, InvalidRequestError
 from pyocci.backends.openstack import OpenStackBackend
 from pyocci.backends.openstack.catalogue import OS_TPL_SCHEME, Catalogue

@@ -16,7 +16,7 @@ import pytest
 from neutron_fixtures import locate
 from openstack_helpers import IMAGE, TINY, flavor, image
 
-from pyocci.backends.base import Query, Tenant
+from pyocci.backends.api import Query, Tenant
 from pyocci.backends.errors import (
     ConflictError,
     EntityNotFoundError,

@@ -6,7 +6,7 @@ import pytest
 from openstack_helpers import COMPUTE, compute, compute_calls, listed, wait_state
 
 from novaserver import ADMIN_TOKEN, NovaServer
-from pyocci.backends.base import Query
+from pyocci.backends.api import Query
 from pyocci.backends.openstack import OpenStackBackend, OpenStackSettings
 from pyocci.model import standard_model
 

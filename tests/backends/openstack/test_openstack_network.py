@@ -11,7 +11,7 @@ from neutron_fixtures import locate, make_api
 
 from neutronserver import NeutronServer
 from openstackservice import running
-from pyocci.backends.base import Query, Tenant
+from pyocci.backends.api import Query, Tenant
 from pyocci.backends.errors import (
     ConflictError,
     EntityNotFoundError,

@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 from openstack_helpers import COMPUTE, compute, wait_state
 
-from pyocci.backends.base import Query, Tenant
+from pyocci.backends.api import Query, Tenant
 from pyocci.backends.errors import InvalidRequestError, NotSupportedError
 from pyocci.backends.openstack import OpenStackBackend
 from pyocci.backends.openstack.api import acting_for

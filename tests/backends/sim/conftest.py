@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 from sim_helpers import FakeClock
 
-from pyocci.backends.base import Tenant
+from pyocci.backends.api import Tenant
 from pyocci.backends.sim import SimBackend, SimSettings
 from pyocci.model import standard_model
 from pyocci.store import Database

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from clocks import FakeClock as FakeClock  # re-exported: the sim tests import it from here
-from pyocci.backends.base import Query, Tenant
+from pyocci.backends.api import Query, Tenant
 from pyocci.backends.sim import SimBackend
 from pyocci.model import Entity, Link, Model, Resource, standard_model
 

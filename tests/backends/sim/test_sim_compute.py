@@ -27,7 +27,7 @@ from sim_helpers import (
     nic,
 )
 
-from pyocci.backends.base import Backend
+from pyocci.backends.api import Backend
 from pyocci.backends.errors import (
     ConflictError,
     EntityNotFoundError,

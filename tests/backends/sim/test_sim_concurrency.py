@@ -8,7 +8,7 @@ import anyio
 import pytest
 from sim_helpers import COMPUTE, compute, listing, nic
 
-from pyocci.backends.base import Tenant
+from pyocci.backends.api import Tenant
 from pyocci.backends.errors import QuotaExceededError
 from pyocci.backends.sim import Quotas
 

@@ -28,7 +28,7 @@ from sim_helpers import (
     storage,
 )
 
-from pyocci.backends.base import Backend, Query
+from pyocci.backends.api import Backend, Query
 from pyocci.backends.sim import Quotas
 from pyocci.store.tables import sim_entities
 

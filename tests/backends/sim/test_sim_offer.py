@@ -17,7 +17,7 @@ from sim_helpers import (
     ZONE,
 )
 
-from pyocci.backends.base import Backend
+from pyocci.backends.api import Backend
 from pyocci.backends.sim import SimBackend
 from pyocci.model import standard_model
 from pyocci.model.extensions import (

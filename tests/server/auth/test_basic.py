@@ -12,7 +12,7 @@ import anyio
 import pytest
 
 from clocks import FakeClock
-from pyocci.backends.base import Tenant
+from pyocci.backends.api import Tenant
 from pyocci.server.auth import (
     AuthenticationError,
     BasicAuth,

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from pyocci.backends.base import Tenant
+from pyocci.backends.api import Tenant
 from pyocci.server.auth import (
     AuthenticationError,
     TokenAuth,

@@ -1,6 +1,6 @@
 """Amazon EC2 (or any EC2-compatible cloud) behind OCCI, through boto3.
 
-`Ec2Backend` implements `pyocci.backends.base.Backend`; `Ec2Settings`
+`Ec2Backend` implements `pyocci.backends.api.Backend`; `Ec2Settings`
 reads the ``[backend_settings]`` table. Install with ``pip install
 'pyocci[ec2]'``.
 

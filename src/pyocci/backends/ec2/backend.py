@@ -19,7 +19,7 @@ from collections.abc import AsyncIterator, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from typing import Any
 
-from pyocci.backends.base import ActionOutcome, Backend, Capabilities, Query, Tenant
+from pyocci.backends.api import ActionOutcome, Backend, Capabilities, Query, Tenant
 from pyocci.backends.deadline import DEFAULT_DEADLINE
 from pyocci.backends.ec2 import compute, ids, linkmeta, network, security, storage
 from pyocci.backends.ec2.api import Ec2Api

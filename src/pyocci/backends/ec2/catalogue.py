@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from pyocci.backends import pending
-from pyocci.backends.base import Capabilities
+from pyocci.backends.api import Capabilities
 from pyocci.backends.ec2 import busy
 from pyocci.backends.ec2.api import Ec2Api
 from pyocci.backends.ec2.settings import Ec2Settings

@@ -19,7 +19,7 @@ import hashlib
 from collections.abc import Mapping
 from typing import Any
 
-from pyocci.backends.base import ActionOutcome, Tenant
+from pyocci.backends.api import ActionOutcome, Tenant
 from pyocci.backends.ec2 import busy, entities, ids, linkmeta, network, storage
 from pyocci.backends.ec2.catalogue import OS_TPL_SCHEME, RESOURCE_TPL_SCHEME, type_named
 from pyocci.backends.ec2.context import Ec2, target_id

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from pyocci.backends.base import Tenant
+from pyocci.backends.api import Tenant
 from pyocci.backends.ec2 import entities, ids, linkmeta
 from pyocci.backends.ec2.context import Ec2, source_instance
 from pyocci.backends.ec2.placement import Place

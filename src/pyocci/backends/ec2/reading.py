@@ -14,7 +14,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Callable
 from typing import Any
 
-from pyocci.backends.base import Query, Tenant
+from pyocci.backends.api import Query, Tenant
 from pyocci.backends.ec2 import entities, ids
 from pyocci.backends.ec2.api import Ec2Api
 from pyocci.backends.ec2.catalogue import (

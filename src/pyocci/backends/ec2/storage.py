@@ -11,7 +11,7 @@ import string
 from collections.abc import Mapping
 from typing import Any
 
-from pyocci.backends.base import Tenant
+from pyocci.backends.api import Tenant
 from pyocci.backends.ec2 import busy, entities, ids, linkmeta
 from pyocci.backends.ec2.context import Ec2, source_instance, target_id
 from pyocci.backends.ec2.placement import Place

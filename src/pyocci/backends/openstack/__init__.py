@@ -1,6 +1,6 @@
 """OpenStack behind OCCI, through openstacksdk: Nova servers as computes.
 
-`OpenStackBackend` implements `pyocci.backends.base.Backend`;
+`OpenStackBackend` implements `pyocci.backends.api.Backend`;
 `OpenStackSettings` reads the ``[backend_settings]`` table. Install with
 ``pip install 'pyocci[openstack]'``.
 

@@ -29,7 +29,7 @@ import keystoneauth1.exceptions as ks_exceptions
 import openstack
 import openstack.exceptions as sdk_exceptions
 
-from pyocci.backends.base import Tenant
+from pyocci.backends.api import Tenant
 from pyocci.backends.deadline import DEFAULT_DEADLINE
 from pyocci.backends.errors import (
     BackendUnavailableError,

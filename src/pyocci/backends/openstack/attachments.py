@@ -26,7 +26,7 @@ from collections.abc import AsyncIterator, Mapping, Sequence
 from typing import Any
 from urllib.parse import urlparse
 
-from pyocci.backends.base import Capabilities, Query, Tenant
+from pyocci.backends.api import Capabilities, Query, Tenant
 from pyocci.backends.errors import (
     ConflictError,
     EntityNotFoundError,

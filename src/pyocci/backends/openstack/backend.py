@@ -15,7 +15,7 @@ import dataclasses
 from collections.abc import AsyncIterator, Mapping, Sequence
 from typing import Any
 
-from pyocci.backends.base import ActionOutcome, Backend, Capabilities, Query, Tenant
+from pyocci.backends.api import ActionOutcome, Backend, Capabilities, Query, Tenant
 from pyocci.backends.deadline import DEFAULT_DEADLINE
 from pyocci.backends.errors import BusyError, EntityNotFoundError, NotSupportedError
 from pyocci.backends.openstack.api import OpenStackApi, acting_for

@@ -14,7 +14,7 @@ from abc import ABC, abstractmethod
 from collections.abc import AsyncIterator, Mapping, Sequence
 from typing import Any
 
-from pyocci.backends.base import ActionOutcome, Capabilities, Query, Tenant
+from pyocci.backends.api import ActionOutcome, Capabilities, Query, Tenant
 from pyocci.backends.errors import NotSupportedError
 from pyocci.model.entity import Entity, Link
 

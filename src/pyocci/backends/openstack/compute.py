@@ -35,7 +35,7 @@ import anyio
 import openstack.exceptions as sdk_exceptions
 from openstack.compute.v2.server import Server
 
-from pyocci.backends.base import ActionOutcome, Capabilities, Query, Tenant
+from pyocci.backends.api import ActionOutcome, Capabilities, Query, Tenant
 from pyocci.backends.errors import (
     BackendUnavailableError,
     ConflictError,

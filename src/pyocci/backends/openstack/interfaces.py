@@ -23,7 +23,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from typing import Any
 
-from pyocci.backends.base import Capabilities, Query, Tenant
+from pyocci.backends.api import Capabilities, Query, Tenant
 from pyocci.backends.errors import (
     ConflictError,
     EntityNotFoundError,

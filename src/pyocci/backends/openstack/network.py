@@ -27,7 +27,7 @@ from typing import Any
 
 import openstack.exceptions as sdk_exceptions
 
-from pyocci.backends.base import ActionOutcome, Capabilities, Query, Tenant
+from pyocci.backends.api import ActionOutcome, Capabilities, Query, Tenant
 from pyocci.backends.errors import (
     ConflictError,
     EntityNotFoundError,

@@ -24,7 +24,7 @@ import ipaddress
 from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from typing import Any
 
-from pyocci.backends.base import Capabilities, Query, Tenant
+from pyocci.backends.api import Capabilities, Query, Tenant
 from pyocci.backends.errors import (
     ConflictError,
     EntityNotFoundError,

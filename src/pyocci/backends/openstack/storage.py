@@ -33,7 +33,7 @@ from typing import Any, TypeVar
 import openstack.exceptions as sdk_exceptions
 from openstack.block_storage.v3.volume import Volume
 
-from pyocci.backends.base import ActionOutcome, Capabilities, Query, Tenant
+from pyocci.backends.api import ActionOutcome, Capabilities, Query, Tenant
 from pyocci.backends.errors import (
     BackendError,
     BusyError,

@@ -1,6 +1,6 @@
 """The embedded simulated cloud: the server's default backend, persisted in the store.
 
-`SimBackend` implements every method of `pyocci.backends.base.Backend` over
+`SimBackend` implements every method of `pyocci.backends.api.Backend` over
 the store's database; `SimSettings` says what the cloud offers (images,
 resource templates, zones, address pools, quotas, transition time).
 

@@ -16,7 +16,7 @@ from typing import Any, TypeVar
 
 import sqlalchemy as sa
 
-from pyocci.backends.base import (
+from pyocci.backends.api import (
     LOCATION_BATCH,
     ActionOutcome,
     Backend,

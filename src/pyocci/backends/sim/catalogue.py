@@ -10,7 +10,7 @@ the database (`pyocci.backends.sim.images`).
 
 from __future__ import annotations
 
-from pyocci.backends.base import Capabilities
+from pyocci.backends.api import Capabilities
 from pyocci.backends.sim.settings import SimSettings
 from pyocci.model.attribute import AttributeDefinition, AttributeType
 from pyocci.model.category import Mixin, attribute_map

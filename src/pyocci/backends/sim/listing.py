@@ -23,7 +23,7 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.engine import Connection
 
-from pyocci.backends.base import Query
+from pyocci.backends.api import Query
 from pyocci.backends.sim import records, transitions
 from pyocci.backends.sim.context import Cloud
 from pyocci.backends.sim.records import ENTITIES, USED, Record

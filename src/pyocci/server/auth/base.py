@@ -27,7 +27,7 @@ from abc import ABC, abstractmethod
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from pyocci.backends.base import Tenant
+from pyocci.backends.api import Tenant
 from pyocci.model.errors import OcciError
 
 __all__ = ["AuthenticationError", "Authenticator", "Client", "NoAuth"]

@@ -21,7 +21,7 @@ from pathlib import Path
 import anyio.to_thread
 from anyio import CapacityLimiter
 
-from pyocci.backends.base import Tenant
+from pyocci.backends.api import Tenant
 from pyocci.server.auth.base import (
     _MAX_CREDENTIALS,
     AuthenticationError,

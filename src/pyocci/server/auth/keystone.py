@@ -21,7 +21,7 @@ from typing import Any
 
 import httpx
 
-from pyocci.backends.base import Tenant
+from pyocci.backends.api import Tenant
 from pyocci.backends.errors import BackendUnavailableError
 from pyocci.server.auth.base import (
     _MAX_CREDENTIALS,

@@ -11,7 +11,7 @@ import re
 from collections.abc import Mapping
 from pathlib import Path
 
-from pyocci.backends.base import Tenant
+from pyocci.backends.api import Tenant
 from pyocci.server.auth.base import AuthenticationError, Authenticator, Client
 from pyocci.server.auth.hashing import hash_token
 from pyocci.server.auth.throttle import FailureThrottle, client_address

@@ -1,10 +1,35 @@
 """The backend interface: what a cloud must offer for pyocci to serve OCCI in front of it.
 
-A backend translates between OCCI entities and one cloud's API. It never
-parses HTTP or renders documents; it declares what it supports
-(`Capabilities`: anything else is answered 501 and left out of discovery),
-answers queries with filters and paging pushed down as far as its cloud
-allows, and raises the errors in `pyocci.backends.errors`.
+A backend author needs this module alone: `Backend` to implement, the
+`Query` listings ask, the `Tenant` a request acts for, the `Capabilities`
+to declare, what an action or an update hands over and gets back
+(`ActionOutcome`, `Revision`), and the errors to raise (re-exported from
+`pyocci.backends.errors`). A backend is installed as an entry point (see
+`pyocci.backends.registry`).
+
+Who owns what:
+
+- **The server's auth** says who a request acts for: it makes the `Tenant`;
+  a backend reads its id (and its token, when the cloud checks callers'
+  own credentials).
+- **The service** (`pyocci.service.occi`) owns the OCCI semantics. It
+  validates every request against the model (kinds, mixins, attribute
+  types, what is mutable or required) and applies defaults before a
+  backend sees it; it sets every entity's actions (what the model's state
+  machines allow now, among `Capabilities.actions`), so what a backend puts
+  there is not shown; it keeps user mixins and their members in its own
+  store, takes them out of what it hands a backend and adds them back to
+  what it shows; it checks that an action applies before triggering it, and
+  reads a real cloud back until a write shows (unless
+  `Backend.reads_own_writes`).
+- **The backend** owns the cloud: ids and locations, what is stored and
+  how, the cloud's own rules (quotas, states, sizes, what can change), said
+  with the errors below. It keeps the OCCI-only state the service hands it
+  with the entity (titles, summaries, link attributes a cloud has no field
+  for) where its cloud can hold it (tags, metadata) or in tables of its own,
+  so that a read gives back what was written. It never parses HTTP, never
+  renders, and answers listings with filters and paging pushed down as far
+  as its cloud allows.
 
 Sync cloud SDKs (boto3, openstacksdk, pyone) must not block the event
 loop: call them through `Backend.run_blocking`, which runs them in a
@@ -33,10 +58,37 @@ from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 from pyocci.backends.deadline import cloud_answered
-from pyocci.backends.errors import BusyError
+from pyocci.backends.errors import (
+    BackendError,
+    BackendUnavailableError,
+    BusyError,
+    ConflictError,
+    EntityNotFoundError,
+    InvalidRequestError,
+    NotSupportedError,
+    QuotaExceededError,
+)
 from pyocci.model.category import Mixin
 from pyocci.model.entity import Entity
 from pyocci.model.registry import Model
+
+__all__ = [
+    "LOCATION_BATCH",
+    "ActionOutcome",
+    "Backend",
+    "BackendError",
+    "BackendUnavailableError",
+    "BusyError",
+    "Capabilities",
+    "ConflictError",
+    "EntityNotFoundError",
+    "InvalidRequestError",
+    "NotSupportedError",
+    "Query",
+    "QuotaExceededError",
+    "Revision",
+    "Tenant",
+]
 
 T = TypeVar("T")
 
@@ -163,7 +215,8 @@ class ActionOutcome:
 
 
 class Backend(ABC):
-    """One cloud behind OCCI. Subclasses live in ``pyocci.backends.<name>``."""
+    """One cloud behind OCCI: pyocci's own in ``pyocci.backends.<name>``, others in any
+    distribution that declares them (see `pyocci.backends.registry`)."""
 
     #: The name used in the server configuration (``backend = "sim"``).
     name: str = ""
