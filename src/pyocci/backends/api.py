@@ -169,35 +169,49 @@ class Query:
     ) -> Iterator[Entity]:
         """Filter (with `keep`, by default `matches`) and page entities in Python, for
         backends whose cloud cannot."""
-        keep = keep or self.matches
-        skipped = returned = 0
+        pager = _Pager(self, keep or self.matches)
         for entity in entities:
-            if not keep(entity):
-                continue
-            if skipped < self.offset:
-                skipped += 1
-                continue
-            if self.limit is not None and returned >= self.limit:
+            verdict = pager.verdict(entity)
+            if verdict is None:
                 return
-            returned += 1
-            yield entity
+            if verdict:
+                yield entity
 
     async def apage(
         self, entities: AsyncIterable[Entity], keep: Callable[[Entity], bool] | None = None
     ) -> AsyncIterator[Entity]:
         """`page` for entities that arrive asynchronously."""
-        keep = keep or self.matches
-        skipped = returned = 0
+        pager = _Pager(self, keep or self.matches)
         async for entity in entities:
-            if not keep(entity):
-                continue
-            if skipped < self.offset:
-                skipped += 1
-                continue
-            if self.limit is not None and returned >= self.limit:
+            verdict = pager.verdict(entity)
+            if verdict is None:
                 return
-            returned += 1
-            yield entity
+            if verdict:
+                yield entity
+
+
+class _Pager:
+    """A query's filter and page, applied to entities one at a time, in order."""
+
+    __slots__ = ("keep", "limit", "offset", "returned", "skipped")
+
+    def __init__(self, query: Query, keep: Callable[[Entity], bool]) -> None:
+        self.keep = keep
+        self.offset = query.offset
+        self.limit = query.limit
+        self.skipped = self.returned = 0
+
+    def verdict(self, entity: Entity) -> bool | None:
+        """True: the entity is on the page; False: it is not; None: the page is full."""
+        if not self.keep(entity):
+            return False
+        if self.skipped < self.offset:
+            self.skipped += 1
+            return False
+        if self.limit is not None and self.returned >= self.limit:
+            return None
+        self.returned += 1
+        return True
 
 
 #: What an update makes of an entity: given the entity as the cloud has it, the
