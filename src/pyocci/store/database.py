@@ -36,8 +36,8 @@ from alembic.config import Config
 from anyio import CapacityLimiter
 from sqlalchemy.engine import URL, Connection, Engine, make_url
 
-from pyocci.store.errors import StoreBusyError, StoreUnavailableError
-from pyocci.store.faults import WROTE, Incidents, classify, watch_faults, wrote
+from pyocci.store.errors import StoreBusyError
+from pyocci.store.faults import Incidents, mark_write, translate, watch_faults, wrote
 from pyocci.store.prepared import Changed, Prepared
 from pyocci.store.values import guard_values
 
@@ -246,8 +246,8 @@ class Database:
             raise RuntimeError("prepared statements run within Database.transaction or reading")
         compiled = prepared.compiled(connection.dialect, tuple(parameters))
         cursor = self._on_driver(connection, compiled.sql, compiled.values(parameters))
-        if compiled.is_dml and self.incidents.current is not None and cursor.rowcount > 0:
-            connection.info[WROTE] = True  # as `watch_faults` marks the others
+        if compiled.is_dml:
+            mark_write(connection, self.incidents, cursor.rowcount)
         return cursor
 
     def _on_driver(self, connection: Connection, sql: str, values: Sequence[Any]) -> sqlite3.Cursor:
@@ -258,9 +258,7 @@ class Database:
         try:
             return driver.execute(sql, values)
         except sqlite3.Error as error:
-            translated = classify(error, sqlite3)
-            if isinstance(translated, StoreUnavailableError):
-                self.incidents.failed(translated)
+            translated = translate(error, sqlite3, self.incidents)
             if translated is None:
                 translated = sa.exc.DBAPIError.instance(sql, values, error, sqlite3.Error)
             raise translated from error

@@ -203,6 +203,26 @@ def wrote(connection: sa.Connection) -> bool:
     return bool(connection.info.pop(WROTE, False))
 
 
+def translate(
+    error: BaseException, dbapi: Any, incidents: Incidents, *, disconnect: bool = False
+) -> Exception | None:
+    """The store error for a driver error (`classify`; a lost connection, `disconnect`,
+    is unreachable), told to `incidents` when it is an unavailability; None otherwise."""
+    translated = classify(error, dbapi)
+    if translated is None and disconnect:
+        translated = _unavailable(StoreUnreachableError, error)
+    if isinstance(translated, StoreUnavailableError):
+        incidents.failed(translated)
+    return translated
+
+
+def mark_write(connection: sa.Connection, incidents: Incidents, rowcount: int) -> None:
+    """Note on `connection` that a statement changed rows, while an incident is under
+    way (see `wrote`)."""
+    if incidents.current is not None and rowcount > 0:
+        connection.info[WROTE] = True
+
+
 def watch_faults(engine: Engine, incidents: Incidents) -> None:
     """Make `engine` raise store errors for the driver errors `classify` knows, tell
     `incidents` of each unavailability, and mark connections that change rows while
@@ -220,17 +240,14 @@ def watch_faults(engine: Engine, incidents: Incidents) -> None:
     ) -> None:
         if incidents.current is None or context is None:
             return  # the common case, settled first
-        if (context.isinsert or context.isupdate or context.isdelete) and cursor.rowcount > 0:
-            connection.info[WROTE] = True
+        if context.isinsert or context.isupdate or context.isdelete:
+            mark_write(connection, incidents, cursor.rowcount)
 
     @sa.event.listens_for(engine, "handle_error")
     def _translate(context: sa.engine.ExceptionContext) -> BaseException | None:
         if context.is_pre_ping:
             # The pool found a stale connection and replaces it: not a failure.
             return None
-        translated = classify(context.original_exception, dbapi)
-        if translated is None and context.is_disconnect:
-            translated = _unavailable(StoreUnreachableError, context.original_exception)
-        if isinstance(translated, StoreUnavailableError):
-            incidents.failed(translated)
-        return translated
+        return translate(
+            context.original_exception, dbapi, incidents, disconnect=context.is_disconnect
+        )
