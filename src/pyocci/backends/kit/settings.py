@@ -1,0 +1,78 @@
+"""Typed backend settings: a dataclass per backend, read from ``[backend_settings]``.
+
+A backend declares its settings as a frozen dataclass whose field types say
+what each setting takes (``Annotated`` constraints for ranges, ``Literal``
+for choices, the types below for common shapes) and checks what spans
+several settings in ``__post_init__`` by raising ValueError. `read_settings`
+validates a configuration table against it with pydantic and answers a
+mistake with a ValueError naming each wrong key, what it takes and what it
+was given; an unknown key is named with the closest known one.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import difflib
+import functools
+from collections.abc import Mapping
+from typing import Annotated, Any, TypeVar
+
+from annotated_types import Ge, Gt
+from pydantic import BeforeValidator, TypeAdapter, ValidationError
+
+T = TypeVar("T")
+
+#: The section the settings come from, as operators write it.
+SECTION = "backend_settings"
+
+
+def _one_or_many(value: Any) -> Any:
+    """A single string where a list of strings is expected is a list of one."""
+    return (value,) if isinstance(value, str) else value
+
+
+#: One string or a list of them.
+Texts = Annotated[tuple[str, ...], BeforeValidator(_one_or_many)]
+#: A number of seconds (or any quantity) above zero.
+Positive = Annotated[float, Gt(0)]
+#: A number of seconds (or any quantity) of zero or more.
+NonNegative = Annotated[float, Ge(0)]
+#: A whole number of one or more.
+Count = Annotated[int, Ge(1)]
+
+
+@functools.cache
+def _adapter(cls: type) -> TypeAdapter[Any]:
+    return TypeAdapter(cls)
+
+
+def read_settings(cls: type[T], data: Mapping[str, Any]) -> T:
+    """The settings `data` gives, as `cls`; ValueError saying what to fix otherwise."""
+    known = [item.name for item in dataclasses.fields(cls)]  # type: ignore[arg-type]
+    unknown = sorted(set(data) - set(known))
+    if unknown:
+        raise ValueError("; ".join(_unknown(name, known) for name in unknown))
+    try:
+        return _adapter(cls).validate_python(dict(data))  # type: ignore[no-any-return]
+    except ValidationError as error:
+        raise ValueError(_explained(error)) from None
+
+
+def _unknown(name: str, known: list[str]) -> str:
+    close = difflib.get_close_matches(name, known, n=1)
+    hint = f"did you mean {close[0]!r}?" if close else "known are " + ", ".join(sorted(known))
+    return f"{SECTION}.{name}: unknown setting; {hint}"
+
+
+def _explained(error: ValidationError) -> str:
+    """Each problem as ``backend_settings.key: what it takes (got what it was)``."""
+    problems = []
+    for problem in error.errors(include_url=False):
+        message = str(problem["msg"]).removeprefix("Value error, ")
+        location = [str(part) for part in problem["loc"]]
+        if not location:
+            problems.append(message)  # from __post_init__: the message names the keys
+            continue
+        shown = problem.get("input")
+        problems.append(f"{SECTION}.{'.'.join(location)}: {message} (got {shown!r})")
+    return "; ".join(problems)

@@ -1,0 +1,73 @@
+"""Typed settings: a dataclass read from ``[backend_settings]``, each mistake named."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+import pytest
+
+from pyocci.backends.kit.settings import Count, Positive, Texts, read_settings
+
+
+@dataclass(frozen=True, slots=True)
+class Example:
+    region: str = "here"
+    owners: Texts = ("self",)
+    template_ttl: Positive = 300.0
+    page_size: Count = 100
+    policy: Literal["import", "fixed", "none"] = "import"
+    key_name: str | None = None
+
+    def __post_init__(self) -> None:
+        if self.policy == "fixed" and self.key_name is None:
+            raise ValueError("policy 'fixed' needs key_name: the key pair to use")
+
+
+def test_defaults_and_values_of_the_declared_types() -> None:
+    assert read_settings(Example, {}) == Example()
+    read = read_settings(Example, {"owners": ["a", "b"], "template_ttl": 5, "page_size": 7})
+    assert read.owners == ("a", "b")
+    assert read.template_ttl == 5.0 and isinstance(read.template_ttl, float)
+    assert read.page_size == 7
+
+
+def test_one_string_where_a_list_is_expected_is_a_list_of_one() -> None:
+    assert read_settings(Example, {"owners": "me"}).owners == ("me",)
+
+
+@pytest.mark.parametrize(
+    ("data", "named"),
+    [
+        ({"template_ttl": 0}, "backend_settings.template_ttl: Input should be greater than 0"),
+        ({"page_size": 0}, "backend_settings.page_size"),
+        ({"template_ttl": "soon"}, "backend_settings.template_ttl"),
+        ({"policy": "maybe"}, "backend_settings.policy: Input should be 'import', 'fixed'"),
+        ({"owners": ["a", 3]}, "backend_settings.owners.1"),
+        ({"region": 4}, "backend_settings.region: Input should be a valid string (got 4)"),
+    ],
+)
+def test_a_wrong_value_is_named_with_what_it_takes(data, named) -> None:
+    with pytest.raises(ValueError) as raised:
+        read_settings(Example, data)
+    assert named in str(raised.value)
+
+
+def test_every_wrong_value_is_named_at_once() -> None:
+    with pytest.raises(ValueError) as raised:
+        read_settings(Example, {"page_size": -1, "policy": "x"})
+    assert "backend_settings.page_size" in str(raised.value)
+    assert "backend_settings.policy" in str(raised.value)
+
+
+def test_an_unknown_key_is_named_with_the_closest_known_one() -> None:
+    with pytest.raises(ValueError, match=r"backend_settings.regoin: .*did you mean 'region'"):
+        read_settings(Example, {"regoin": "x"})
+    with pytest.raises(ValueError, match=r"backend_settings.colour: unknown setting; known are"):
+        read_settings(Example, {"colour": "x"})
+
+
+def test_checks_across_settings_keep_their_own_message() -> None:
+    with pytest.raises(ValueError, match=r"^policy 'fixed' needs key_name"):
+        read_settings(Example, {"policy": "fixed"})
+    assert read_settings(Example, {"policy": "fixed", "key_name": "k"}).key_name == "k"
