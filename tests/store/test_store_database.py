@@ -119,18 +119,33 @@ def test_a_write_transaction_rolls_back_on_error(database):
 
 
 def test_upgrade_creates_every_table_and_is_idempotent(database):
-    assert database.head_revision() != "0001_initial"  # later revisions are applied too
+    assert "0001_initial" not in database.head_revisions()  # later revisions are applied too
     assert database.current_revision() == database.head_revision()
     database.upgrade()
     assert database.current_revision() == database.head_revision()
+    assert database.current_revisions() == database.head_revisions()
     tables = set(sa.inspect(database.engine).get_table_names())
-    assert set(metadata.tables) <= tables
+    for branch in database.migrations:
+        assert set(branch.metadata().tables) <= tables, branch.label
 
 
-def test_the_migration_head_matches_the_metadata(database):
+def test_the_migration_heads_match_the_metadata_of_every_branch(database):
+    branches = [branch.metadata() for branch in database.migrations]
+    assert [branch.label for branch in database.migrations] == ["store", "sim"]
     with database.reading() as connection:
         context = MigrationContext.configure(connection, opts={"compare_type": True})
-        assert compare_metadata(context, metadata) == []
+        assert compare_metadata(context, branches) == []
+
+
+def test_the_stores_chain_matches_the_stores_metadata(database_url):
+    database = Database(database_url, migrations=())
+    database.upgrade()
+    try:
+        with database.reading() as connection:
+            context = MigrationContext.configure(connection, opts={"compare_type": True})
+            assert compare_metadata(context, metadata) == []
+    finally:
+        database.dispose()
 
 
 def test_a_fresh_database_reports_no_revision(database_url):
@@ -139,26 +154,41 @@ def test_a_fresh_database_reports_no_revision(database_url):
     database.dispose()
 
 
-def test_migrations_ship_as_package_data():
-    migrations = resources.files("pyocci.store") / "migrations"
-    assert (migrations / "env.py").is_file()
-    assert (migrations / "script.py.mako").is_file()
+@pytest.mark.parametrize(
+    ("package", "first"),
+    [("pyocci.store.migrations", "0001_initial.py"), ("pyocci.backends.sim.migrations", None)],
+)
+def test_migrations_ship_as_package_data(package, first):
+    migrations = resources.files(package)
+    if first is not None:
+        assert (migrations / "env.py").is_file()
+        assert (migrations / "script.py.mako").is_file()
     revisions = [p.name for p in (migrations / "versions").iterdir() if p.name.endswith(".py")]
-    assert "0001_initial.py" in revisions
+    assert first is None or first in revisions
+    assert len(revisions) > 1  # __init__.py and at least one revision
     # setuptools installs only what package-data names: every migration file must match.
     pyproject = tomllib.loads((REPOSITORY / "pyproject.toml").read_text())
     patterns = pyproject["tool"]["setuptools"]["package-data"]["pyocci"]
-    package = REPOSITORY / "src" / "pyocci"
-    for path in (package / "store" / "migrations").rglob("*"):
+    root = REPOSITORY / "src" / "pyocci"
+    for path in (REPOSITORY / "src" / Path(*package.split("."))).rglob("*"):
         if path.is_file() and "__pycache__" not in path.parts:
-            relative = path.relative_to(package).as_posix()
+            relative = path.relative_to(root).as_posix()
             assert any(fnmatch.fnmatch(relative, pattern) for pattern in patterns), relative
+
+
+def test_the_sim_declares_its_migrations_in_pyproject():
+    pyproject = tomllib.loads((REPOSITORY / "pyproject.toml").read_text())
+    declared = pyproject["project"]["entry-points"]["pyocci.migrations"]
+    assert declared == {"sim": "pyocci.backends.sim.migrations"}
 
 
 def test_alembic_needs_no_ini_file(database):
     config = database.alembic_config()
     assert config.config_file_name is None
     assert config.get_main_option("script_location") == "pyocci.store:migrations"
+    assert config.get_version_locations_list() == [
+        branch.version_location for branch in database.migrations
+    ]
 
 
 @pytest.mark.anyio

@@ -15,6 +15,7 @@ import threading
 import pytest
 import sqlalchemy as sa
 
+from pyocci.backends.sim.tables import sim_usage
 from pyocci.store import Database
 from pyocci.store.errors import (
     StorageFullError,
@@ -24,7 +25,6 @@ from pyocci.store.errors import (
     StoreUnreachableError,
 )
 from pyocci.store.faults import Incidents, classify
-from pyocci.store.tables import sim_usage
 
 LOGGER = "pyocci.store"
 

@@ -11,10 +11,10 @@ import pytest
 import sqlalchemy as sa
 
 from pyocci.backends.sim import quotas, records
+from pyocci.backends.sim.tables import sim_entities, sim_usage
 from pyocci.store import Database
 from pyocci.store.errors import StorageFullError, UnstorableValueError
 from pyocci.store.prepared import Prepared
-from pyocci.store.tables import sim_entities, sim_usage
 
 ENTITY = {
     "tenant_id": "t",

@@ -6,10 +6,11 @@ from __future__ import annotations
 import pytest
 import sqlalchemy as sa
 
+from pyocci.backends.sim.tables import sim_entities, sim_usage
 from pyocci.model import Mixin
 from pyocci.store import Database, MixinRepository
 from pyocci.store.errors import UnstorableValueError
-from pyocci.store.tables import sim_entities, sim_usage, user_mixins
+from pyocci.store.tables import user_mixins
 from pyocci.store.values import INT32, INT64, check_value, text_problem
 
 COMPUTE = "http://schemas.ogf.org/occi/infrastructure#compute"

@@ -1,5 +1,9 @@
 """The database behind the store: one engine per URL, SQLite tuned for a server, migrations.
 
+The schema has a branch of migrations per owner: the store's own, and one
+per installed backend that keeps tables of its own (`pyocci.store.schema`);
+`Database.upgrade` brings them all to their heads.
+
 SQLite (the default, a file in the user's data directory) runs in WAL mode
 with foreign keys enforced, a busy timeout so concurrent workers wait
 rather than fail, and SQLAlchemy in charge of ``BEGIN``: write transactions
@@ -39,11 +43,13 @@ from sqlalchemy.engine import URL, Connection, Engine, make_url
 from pyocci.store.errors import StoreBusyError
 from pyocci.store.faults import Incidents, mark_write, translate, watch_faults, wrote
 from pyocci.store.prepared import Changed, Prepared
+from pyocci.store.schema import STORE, Migrations, installed
 from pyocci.store.values import guard_values
 
 T = TypeVar("T")
 
-#: Where the Alembic environment and revisions live, as a package resource.
+#: Where the Alembic environment lives, as a package resource (the revisions: see
+#: `pyocci.store.schema`).
 MIGRATIONS = "pyocci.store:migrations"
 
 #: SQLite ``synchronous`` values. In WAL mode NORMAL makes a committed
@@ -109,6 +115,10 @@ class Database:
     Store calls are blocking; from async code go through `run`, which keeps
     SQLite on the event loop (a local file answers in microseconds, less
     than a thread hop costs) and sends PostgreSQL calls to a thread.
+
+    `migrations` are the backends' branches of the schema `upgrade` migrates
+    besides the store's own: every installed backend's unless given (see
+    `pyocci.store.schema`).
     """
 
     def __init__(
@@ -119,6 +129,7 @@ class Database:
         busy_timeout_ms: int = DEFAULT_BUSY_TIMEOUT_MS,
         pool_size: int = 10,
         echo: bool = False,
+        migrations: Sequence[Migrations] | None = None,
     ) -> None:
         self.url: URL = make_url(url if url is not None else default_database_url())
         # ``sqlite:///file?synchronous=FULL`` lets a configuration file choose.
@@ -133,6 +144,11 @@ class Database:
             )
         self.sqlite_synchronous = synchronous
         self.busy_timeout_ms = busy_timeout_ms
+        self._migrations = (
+            None
+            if migrations is None
+            else (STORE, *(branch for branch in migrations if branch != STORE))
+        )
         self.is_sqlite = self.url.get_backend_name() == "sqlite"
         self.is_postgresql = self.url.get_backend_name() == "postgresql"
         if self.is_sqlite:
@@ -156,6 +172,15 @@ class Database:
 
     def __repr__(self) -> str:
         return f"Database({self.url.render_as_string(hide_password=True)!r})"
+
+    @property
+    def migrations(self) -> tuple[Migrations, ...]:
+        """The branches of the schema `upgrade` migrates: the store's, then the backends'."""
+        if self._migrations is None:
+            # Looked up when first needed: reading the installed entry points takes
+            # milliseconds, and most databases made never migrate.
+            self._migrations = installed()
+        return self._migrations
 
     @property
     def dialect(self) -> str:
@@ -320,16 +345,24 @@ class Database:
     # --- schema ------------------------------------------------------------------------------
 
     def alembic_config(self) -> Config:
-        """An Alembic configuration for this database, without any alembic.ini."""
+        """An Alembic configuration for this database and its branches, without any
+        alembic.ini: the store's environment, every branch's revisions."""
         config = Config()
         config.set_main_option("script_location", MIGRATIONS)
+        config.set_main_option("path_separator", "newline")
+        config.set_main_option(
+            "version_locations",
+            "\n".join(branch.version_location for branch in self.migrations).replace("%", "%%"),
+        )
         config.set_main_option(
             "sqlalchemy.url", self.url.render_as_string(hide_password=False).replace("%", "%%")
         )
+        config.attributes["migrations"] = self.migrations
         return config
 
-    def upgrade(self, revision: str = "head") -> None:
-        """Bring the schema to `revision` (the newest by default); a no-op when it is there.
+    def upgrade(self, revision: str = "heads") -> None:
+        """Bring the schema to `revision` (every branch's newest by default); a no-op
+        when it is there.
 
         Processes that start together (a server's workers, servers on several hosts)
         take turns: each migrates holding a database lock, PostgreSQL's advisory
@@ -373,20 +406,29 @@ class Database:
         finally:
             driver.execute(f"PRAGMA busy_timeout={int(self.busy_timeout_ms)}")
 
-    def head_revision(self) -> str:
-        """The newest revision this version of pyocci migrates to."""
+    def head_revisions(self) -> tuple[str, ...]:
+        """The newest revision of each branch this version of pyocci migrates to, sorted."""
         from alembic.script import ScriptDirectory
 
-        head = ScriptDirectory.from_config(self.alembic_config()).get_current_head()
-        assert head is not None, "the migrations have one head"
-        return head
+        return tuple(sorted(ScriptDirectory.from_config(self.alembic_config()).get_heads()))
 
-    def current_revision(self) -> str | None:
-        """The revision the database is at, or None before the first upgrade."""
+    def current_revisions(self) -> tuple[str, ...]:
+        """The revision of each branch the database is at, sorted; () before the first
+        upgrade."""
         from alembic.runtime.migration import MigrationContext
 
         with self.reading() as connection:
-            return MigrationContext.configure(connection).get_current_revision()
+            return tuple(sorted(MigrationContext.configure(connection).get_current_heads()))
+
+    def head_revision(self) -> str:
+        """`head_revisions` as one string (joined by spaces), to compare with
+        `current_revision`."""
+        return " ".join(self.head_revisions())
+
+    def current_revision(self) -> str | None:
+        """`current_revisions` as one string (joined by spaces), or None before the first
+        upgrade."""
+        return " ".join(self.current_revisions()) or None
 
     def dispose(self) -> None:
         """Close every pooled connection (at shutdown, or in a forked worker)."""

@@ -1,11 +1,11 @@
-"""Every table of the store, in one `MetaData` (the migrations create exactly these).
+"""The store's own tables, in one `MetaData` (its migrations create exactly these).
 
-Two families:
-
-- ``occi_*``: OCCI-only state every backend needs (user mixins and which
-  entities are associated with them), per tenant.
-- ``sim_*``: the simulated cloud of the ``sim`` backend (its entities, the
-  addresses it handed out, the images tenants saved, quota usage).
+``occi_*``: OCCI-only state every backend needs (user mixins and which
+entities are associated with them), per tenant. A backend with state of its
+own keeps it in tables of its own, with a `MetaData` and a branch of
+migrations of its own (see `pyocci.store.schema`); it builds them with the
+naming convention and the column types below, so every table of the database
+is named and typed alike.
 
 Times are seconds since the epoch (floats): portable, and what an injected
 clock returns.
@@ -32,8 +32,6 @@ JSON = sa.JSON().with_variant(postgresql.JSONB(), "postgresql")
 #: An auto-incrementing key that orders rows by creation. SQLite only
 #: auto-increments an INTEGER PRIMARY KEY (its rowid), which is 64-bit anyway.
 SEQUENCE = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
-
-# --- OCCI-only state ---------------------------------------------------------------
 
 user_mixins = sa.Table(
     "occi_user_mixins",
@@ -67,99 +65,4 @@ mixin_members = sa.Table(
     ),
     sa.UniqueConstraint("tenant_id", "mixin_id", "location"),
     sa.Index(None, "tenant_id", "location"),
-)
-
-# --- the simulated cloud ----------------------------------------------------------------
-
-sim_entities = sa.Table(
-    "sim_entities",
-    metadata,
-    sa.Column("seq", SEQUENCE, primary_key=True, autoincrement=True),
-    sa.Column("tenant_id", sa.String(), nullable=False),
-    sa.Column("entity_id", sa.String(), nullable=False),
-    sa.Column("kind", sa.String(), nullable=False),
-    # Provider mixin identifiers, in association order.
-    sa.Column("mixins", JSON, nullable=False),
-    # The attribute map minus what has a column: id, state, source, target.
-    sa.Column("attributes", JSON, nullable=False),
-    # Life cycle: `state` is what is shown; while a simulated transition runs
-    # it is `waiting` and `target_state` is reached at `ready_at`.
-    sa.Column("state", sa.String(), nullable=True),
-    sa.Column("target_state", sa.String(), nullable=True),
-    sa.Column("ready_at", sa.Float(), nullable=True),
-    # Links: their ends. A link goes with its source; its target cannot be
-    # deleted while it exists. Shared networks have no row (target_seq NULL).
-    sa.Column(
-        "source_seq",
-        SEQUENCE,
-        sa.ForeignKey("sim_entities.seq", ondelete="CASCADE"),
-        nullable=True,
-    ),
-    sa.Column("target_seq", SEQUENCE, sa.ForeignKey("sim_entities.seq"), nullable=True),
-    sa.Column("source", sa.String(), nullable=True),
-    sa.Column("target", sa.String(), nullable=True),
-    # Sizes copied out of the attributes for quota accounting.
-    sa.Column("cores", sa.Integer(), nullable=True),
-    sa.Column("memory", sa.Float(), nullable=True),
-    sa.Column("storage_size", sa.Float(), nullable=True),
-    sa.Column("created_at", sa.Float(), nullable=False),
-    sa.Column("updated_at", sa.Float(), nullable=False),
-    sa.UniqueConstraint("tenant_id", "entity_id"),
-    # With entity_id, a location-only listing is a covering-index scan.
-    sa.Index(None, "tenant_id", "kind", "seq", "entity_id"),
-    sa.Index(None, "source_seq"),
-    sa.Index(None, "target_seq"),
-)
-
-sim_addresses = sa.Table(
-    "sim_addresses",
-    metadata,
-    sa.Column("seq", SEQUENCE, primary_key=True, autoincrement=True),
-    # `public`, `private` (the shared networks), `network:<seq>` (a tenant's
-    # network) or `mac`; an address is unique in its pool.
-    sa.Column("pool", sa.String(), nullable=False),
-    sa.Column("address", sa.String(), nullable=False),
-    # Offset from the start of the pool, for finding the first free address in SQL.
-    sa.Column("ordinal", sa.BigInteger(), nullable=False),
-    sa.Column("tenant_id", sa.String(), nullable=False),
-    # The link or reservation that holds the address; it is freed with it.
-    sa.Column(
-        "holder_seq",
-        SEQUENCE,
-        sa.ForeignKey("sim_entities.seq", ondelete="CASCADE"),
-        nullable=False,
-    ),
-    sa.UniqueConstraint("pool", "address"),
-    sa.Index(None, "pool", "ordinal"),
-    sa.Index(None, "holder_seq"),
-    sa.Index(None, "tenant_id", "pool"),
-)
-
-sim_images = sa.Table(
-    "sim_images",
-    metadata,
-    sa.Column("seq", SEQUENCE, primary_key=True, autoincrement=True),
-    sa.Column("tenant_id", sa.String(), nullable=False),
-    sa.Column("scheme", sa.String(), nullable=False),
-    sa.Column("term", sa.String(), nullable=False),
-    sa.Column("title", sa.String(), nullable=True),
-    sa.Column("location", sa.String(), nullable=False),
-    # Where the image came from; kept as text, the compute may be gone.
-    sa.Column("source", sa.String(), nullable=False),
-    sa.Column("base_image", sa.String(), nullable=True),
-    sa.Column("created_at", sa.Float(), nullable=False),
-    sa.UniqueConstraint("tenant_id", "term"),
-)
-
-sim_usage = sa.Table(
-    "sim_usage",
-    metadata,
-    # One row per tenant: what its resources add up to (quotas), and the row
-    # a writer locks on PostgreSQL to serialise with the tenant's other writers.
-    sa.Column("tenant_id", sa.String(), primary_key=True),
-    sa.Column("computes", sa.Integer(), nullable=False, server_default="0"),
-    sa.Column("cores", sa.Integer(), nullable=False, server_default="0"),
-    sa.Column("memory", sa.Float(), nullable=False, server_default="0"),
-    sa.Column("storage", sa.Float(), nullable=False, server_default="0"),
-    sa.Column("networks", sa.Integer(), nullable=False, server_default="0"),
 )

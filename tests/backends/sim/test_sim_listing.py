@@ -30,7 +30,7 @@ from sim_helpers import (
 
 from pyocci.backends.api import Backend, Query
 from pyocci.backends.sim import Quotas
-from pyocci.store.tables import sim_entities
+from pyocci.backends.sim.tables import sim_entities
 
 pytestmark = pytest.mark.anyio
 

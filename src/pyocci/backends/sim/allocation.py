@@ -21,7 +21,7 @@ import sqlalchemy as sa
 from pyocci.backends.errors import ConflictError, InvalidRequestError
 from pyocci.backends.sim.context import Work
 from pyocci.backends.sim.shared import IPAddress, IPNetwork, first_host
-from pyocci.store.tables import sim_addresses
+from pyocci.backends.sim.tables import sim_addresses
 
 ADDRESSES = sim_addresses
 _NEXT = sim_addresses.alias("next_address")

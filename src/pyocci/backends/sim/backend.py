@@ -41,11 +41,11 @@ from pyocci.backends.sim import (
 from pyocci.backends.sim.context import Cloud, Work
 from pyocci.backends.sim.records import Record
 from pyocci.backends.sim.settings import SimSettings
+from pyocci.backends.sim.tables import sim_entities
 from pyocci.model.category import Mixin
 from pyocci.model.entity import Entity, Resource
 from pyocci.model.registry import Model
 from pyocci.store.database import Database
-from pyocci.store.tables import sim_entities
 
 T = TypeVar("T")
 

@@ -21,9 +21,9 @@ import sqlalchemy as sa
 from pyocci.backends.errors import BusyError, InvalidRequestError
 from pyocci.backends.sim import transitions
 from pyocci.backends.sim.context import Work
+from pyocci.backends.sim.tables import sim_images
 from pyocci.model.category import Mixin, occi11_term
 from pyocci.model.infrastructure import COMPUTE, OS_TPL
-from pyocci.store.tables import sim_images
 
 IMAGES = sim_images
 

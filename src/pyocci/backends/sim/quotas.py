@@ -18,9 +18,9 @@ from sqlalchemy.dialects import postgresql, sqlite
 
 from pyocci.backends.errors import QuotaExceededError
 from pyocci.backends.sim.shared import PUBLIC_POOL
+from pyocci.backends.sim.tables import sim_addresses, sim_usage
 from pyocci.model.infrastructure import COMPUTE, NETWORK, STORAGE
 from pyocci.store.prepared import Prepared
-from pyocci.store.tables import sim_addresses, sim_usage
 
 if TYPE_CHECKING:
     from pyocci.backends.sim.context import Work

@@ -19,6 +19,7 @@ from sqlalchemy.engine import Connection
 
 from pyocci.backends.sim import quotas, transitions
 from pyocci.backends.sim.context import Cloud, Work
+from pyocci.backends.sim.tables import sim_entities
 from pyocci.model.entity import (
     CORE_ID,
     CORE_SOURCE,
@@ -30,7 +31,6 @@ from pyocci.model.entity import (
 from pyocci.model.extensions import IPRESERVATION
 from pyocci.model.infrastructure import COMPUTE, STORAGE
 from pyocci.store.prepared import Prepared
-from pyocci.store.tables import sim_entities
 
 ENTITIES = sim_entities
 _TARGETING = sim_entities.alias("targeting")

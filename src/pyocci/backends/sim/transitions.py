@@ -19,8 +19,8 @@ from typing import TYPE_CHECKING
 import sqlalchemy as sa
 
 from pyocci.backends.errors import BusyError
+from pyocci.backends.sim.tables import sim_entities
 from pyocci.model.infrastructure import COMPUTE
-from pyocci.store.tables import sim_entities
 
 if TYPE_CHECKING:
     from pyocci.backends.sim.context import Work

@@ -1,8 +1,10 @@
-"""Alembic environment for the pyocci store.
+"""Alembic environment for the pyocci store, and for every branch of its schema.
 
 `pyocci.store.database.Database.upgrade` runs this with an open connection in
-``config.attributes["connection"]``; a developer's ``alembic`` command line
-(with a config naming ``sqlalchemy.url``) gets an engine of its own.
+``config.attributes["connection"]`` and the branches it migrates in
+``config.attributes["migrations"]``; a developer's ``alembic`` command line
+(with a config naming ``sqlalchemy.url`` and the ``version_locations``) gets an
+engine of its own and compares with every installed branch's tables.
 """
 
 from __future__ import annotations
@@ -10,15 +12,22 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import context
 
-from pyocci.store.tables import metadata
+from pyocci.store import schema
 
 config = context.config
+
+#: What autogenerate compares with: the tables of every branch migrated.
+target_metadata = [
+    metadata
+    for migrations in config.attributes.get("migrations") or schema.installed()
+    if (metadata := migrations.metadata()) is not None
+]
 
 
 def _run(connection: sa.engine.Connection) -> None:
     context.configure(
         connection=connection,
-        target_metadata=metadata,
+        target_metadata=target_metadata,
         # SQLite cannot ALTER most things; batch mode copies the table instead.
         render_as_batch=connection.dialect.name == "sqlite",
         compare_type=True,
@@ -42,7 +51,7 @@ def run_migrations_online() -> None:
 if context.is_offline_mode():
     context.configure(
         url=config.get_main_option("sqlalchemy.url"),
-        target_metadata=metadata,
+        target_metadata=target_metadata,
         literal_binds=True,
     )
     with context.begin_transaction():

@@ -1,8 +1,10 @@
-"""Listings read locations from the index alone: entity_id joins the kind index.
+"""Once: listings read locations from the index alone (entity_id joins the kind index).
 
-A location-only listing (text/plain, text/occi, uri-list) reads the id of
-every entity of a kind in creation order; with the id in the index that is
-a covering-index scan, no table row is read.
+This changed an index of the sim's entities, when the store's chain created
+the sim's tables. The sim's own branch now creates that index as it became
+here, and brings a database that stopped before this revision up to it (see
+`pyocci.backends.sim.migrations`); this revision stays, changing nothing, so
+that databases which recorded it find it.
 
 Revision ID: 0002_listing_index
 Revises: 0001_initial
@@ -13,8 +15,6 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from alembic import op
-
 revision: str = "0002_listing_index"
 down_revision: str | None = "0001_initial"
 branch_labels: str | Sequence[str] | None = None
@@ -22,17 +22,8 @@ depends_on: str | Sequence[str] | None = None
 
 
 def upgrade() -> None:
-    op.create_index(
-        op.f("ix_sim_entities_tenant_id_kind_seq_entity_id"),
-        "sim_entities",
-        ["tenant_id", "kind", "seq", "entity_id"],
-    )
-    # The new index serves every query the old one did.
-    op.drop_index(op.f("ix_sim_entities_tenant_id_kind_seq"), table_name="sim_entities")
+    pass
 
 
 def downgrade() -> None:
-    op.create_index(
-        op.f("ix_sim_entities_tenant_id_kind_seq"), "sim_entities", ["tenant_id", "kind", "seq"]
-    )
-    op.drop_index(op.f("ix_sim_entities_tenant_id_kind_seq_entity_id"), table_name="sim_entities")
+    pass
