@@ -7,9 +7,10 @@ runs a module on SQLite and on PostgreSQL (a fresh database per server, on
 the session's PostgreSQL cluster from ``tests/conftest.py``).
 
 ``backend_name`` runs a module (or a test) once per backend it is marked
-for: ``pytestmark = pytest.mark.backends("sim", "ec2", "openstack")``; unmarked tests
-run on sim only. The sim runs twice, on SQLite and on PostgreSQL
-(``sim-postgresql``), unless the test chooses databases itself. The ec2
+for: ``pytestmark = pytest.mark.backends("sim", "ec2", "openstack", "memory")``;
+unmarked tests run on sim only. The sim runs twice, on SQLite and on
+PostgreSQL (``sim-postgresql``), unless the test chooses databases itself.
+The memory backend (the reference backend) needs only its name. The ec2
 backend is served from a moto EC2 server started for the module
 (``moto``), reset before each server starts. The openstack backend is
 served from the session's real Nova (``nova``, see `tests/novafixture.py`);
@@ -45,11 +46,13 @@ from e2e.server import (
 from motoserver import MotoServer, moto_server, toml_settings
 from novafixture import OPENSTACK_MARKER, session_nova
 from novaserver import ADMIN_TOKEN, NovaServer
+from pyocci.backends.memory.catalogue import OS_TPL_SCHEME as MEMORY_OS_TPL
 
 DATABASES = ("sqlite", "postgresql")
 #: The sim backend with its store on the session's PostgreSQL cluster.
 SIM_ON_POSTGRESQL = "sim-postgresql"
 OPENSTACK = "openstack"
+MEMORY = "memory"
 #: Images of Nova's fake Glance that boot on its fake hosts (some others fit no host).
 NOVA_IMAGE = "155d900f-4e14-4e4c-a73d-069cbf4541e6"
 NOVA_OTHER_IMAGE = "76fa36fc-c930-4bf3-8c8a-ea2a2420deb6"
@@ -63,7 +66,8 @@ def pytest_configure(config: pytest.Config) -> None:
     )
     config.addinivalue_line(
         "markers",
-        "backends(*names): the backends (sim, ec2, openstack) a test runs against; sim if unmarked",
+        "backends(*names): the backends (sim, ec2, openstack, memory) a test runs against; "
+        "sim if unmarked",
     )
     config.addinivalue_line("markers", OPENSTACK_MARKER)
 
@@ -175,6 +179,8 @@ def backend_config(request: pytest.FixtureRequest, backend_name: str) -> Callabl
     def build(config: str | None = None, **settings: object) -> str | None:
         if backend_name.startswith("sim"):
             return config
+        if backend_name == MEMORY:
+            return f'backend = "{MEMORY}"\n' + (config or "")
         if backend_name == OPENSTACK:
             sdk = request.getfixturevalue("nova_sdk")
             # Nova's timestamps have whole seconds: a second's margin keeps the first server.
@@ -211,6 +217,14 @@ def offer(request: pytest.FixtureRequest, backend_name: str, server: RunningServ
     """What the module's server offers (after it started: moto's AMIs are fresh then)."""
     if backend_name.startswith("sim"):
         return Offer(image=DEBIAN, other_image=UBUNTU, small=SMALL, large=LARGE)
+    if backend_name == MEMORY:
+        # The memory backend's default images, and the CRTP sizes the sim offers too.
+        return Offer(
+            image=MEMORY_OS_TPL + "debian-12",
+            other_image=MEMORY_OS_TPL + "ubuntu-24_04",
+            small=SMALL,
+            large=LARGE,
+        )
     if backend_name == OPENSTACK:
         return Offer(
             image=OPENSTACK_OS_TPL + NOVA_IMAGE,

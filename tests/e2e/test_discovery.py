@@ -48,7 +48,7 @@ from e2e.occiclient import (
 )
 from occi_schemas import assert_valid_model
 
-pytestmark = [pytest.mark.e2e, pytest.mark.backends("sim", "ec2", "openstack")]
+pytestmark = [pytest.mark.e2e, pytest.mark.backends("sim", "ec2", "openstack", "memory")]
 
 QUERY_PATHS = ("/-/", "/.well-known/org/ogf/occi/-/")
 CORE_KINDS = (ENTITY, RESOURCE, LINK)
@@ -157,7 +157,7 @@ def test_compute_kind_attributes_and_actions(categories: dict[str, dict]) -> Non
     assert {"method", "name"} <= categories[COMPUTE_ACTION + "save"]["attributes"].keys()
 
 
-@pytest.mark.backends("sim", "ec2")  # storage is not served on OpenStack yet
+@pytest.mark.backends("sim", "ec2", "memory")  # storage is not served on OpenStack yet
 def test_storage_kind_attributes(categories: dict[str, dict]) -> None:
     assert categories[STORAGE]["attributes"]["occi.storage.size"]["required"] is True
 
@@ -174,7 +174,8 @@ def test_sim_os_templates_depend_on_os_tpl(categories: dict[str, dict]) -> None:
             assert COMPUTE in image["applies"]
 
 
-@pytest.mark.backends("sim")  # CRTP templates are the sim's; EC2 and OpenStack have their own
+# CRTP templates are the sim's and memory's; EC2 and OpenStack have their own.
+@pytest.mark.backends("sim", "memory")
 def test_crtp_resource_templates(categories: dict[str, dict], rendering: str) -> None:
     templates = {i: c for i, c in categories.items() if i.startswith(CRTP)}
     assert set(CRTP_SIZES) <= templates.keys()
@@ -210,7 +211,7 @@ def test_filter_by_a_mixin(http: httpx.Client, accept: str) -> None:
     assert UBUNTU not in found
 
 
-@pytest.mark.backends("sim", "ec2")  # filters by storage, not served on OpenStack yet
+@pytest.mark.backends("sim", "ec2", "memory")  # filters by storage, not served on OpenStack yet
 @pytest.mark.parametrize("accept", RENDERINGS)
 def test_filter_by_category_query(http: httpx.Client, accept: str) -> None:
     found = read_categories(discover(http, accept, f"/-/?category={quote(STORAGE, safe='')}"))

@@ -35,7 +35,7 @@ from e2e.occiclient import (
 )
 from e2e.server import Offer
 
-pytestmark = [pytest.mark.e2e, pytest.mark.backends("sim", "ec2", "openstack")]
+pytestmark = [pytest.mark.e2e, pytest.mark.backends("sim", "ec2", "openstack", "memory")]
 
 USER_SCHEME = "http://example.org/occi/e2e#"
 
@@ -229,7 +229,7 @@ def test_removing_a_provider_mixin_is_403(
     assert_not_removable(http, {"image": offer.image, "template": offer.small}[which], rendering)
 
 
-@pytest.mark.backends("sim", "ec2")  # networks are not served on OpenStack yet
+@pytest.mark.backends("sim", "ec2", "memory")  # networks are not served on OpenStack yet
 @pytest.mark.parametrize("rendering", RENDERINGS)
 def test_removing_the_ipnetwork_mixin_is_403(http: httpx.Client, rendering: str) -> None:
     assert_not_removable(http, IPNETWORK, rendering)

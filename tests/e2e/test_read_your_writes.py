@@ -19,7 +19,7 @@ from readwrites import (  # noqa: F401 (the shared tests, run on this module's f
     test_deleting_a_storage_still_being_created_succeeds_or_says_when,
 )
 
-pytestmark = [pytest.mark.e2e, pytest.mark.backends("sim", "ec2")]
+pytestmark = [pytest.mark.e2e, pytest.mark.backends("sim", "ec2", "memory")]
 
 #: Seconds a simulated boot, stop or image save takes.
 TRANSITION = 3
@@ -32,6 +32,9 @@ def writes_offer(
 ) -> WritesOffer:
     if backend_name.startswith("sim"):
         return WritesOffer(backend_name, DEBIAN, SMALL, saved_image_ready_at_once=False)
+    if backend_name == "memory":
+        offer = request.getfixturevalue("offer")
+        return WritesOffer("memory", offer.image, offer.small, saved_image_ready_at_once=True)
     images = request.getfixturevalue("moto").images
     return WritesOffer(
         "ec2",
