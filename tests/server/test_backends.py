@@ -54,9 +54,9 @@ async def test_ec2_timeouts_longer_than_the_deadline_are_a_config_error():
 @pytest.mark.parametrize(
     ("settings", "message"),
     [
-        ({"regoin": "eu-west-1"}, "unknown setting regoin"),
-        ({"tenancy": "everyone"}, "tenancy must be one of"),
-        ({"max_attempts": 0}, "max_attempts must be a positive integer"),
+        ({"regoin": "eu-west-1"}, "backend_settings.regoin: unknown setting; did you mean"),
+        ({"tenancy": "everyone"}, "backend_settings.tenancy: Input should be 'tag' or 'account'"),
+        ({"max_attempts": 0}, "backend_settings.max_attempts: .* greater than or equal to 1"),
     ],
 )
 async def test_bad_ec2_settings_are_a_config_error_naming_the_key(settings, message):

@@ -15,6 +15,7 @@ from ec2_helpers import (
     STORAGE,
     STORAGELINK,
     compute,
+    count_calls,
     flavour,
     image,
     link,
@@ -305,11 +306,14 @@ async def test_another_tenants_compute_is_not_found(backend, tenant, other, imag
 
 
 async def test_ids_that_no_ec2_thing_can_have_are_not_found(backend, tenant):
+    calls = count_calls(backend)
     for wrong in ("vm-1", "vol-0123456789abcdef0", "i-", "../etc"):
         with pytest.raises(EntityNotFoundError):
             await backend.get_entity(tenant, COMPUTE, wrong)
     with pytest.raises(EntityNotFoundError):
         await backend.get_entity(tenant, NETWORK, "i-0123456789abcdef0")
+    # The id says the kind: EC2 is not asked about an id of another kind.
+    assert calls == []
 
 
 async def test_suspend_hibernates_instances_launched_for_it(make_backend, tenant, images, ec2):

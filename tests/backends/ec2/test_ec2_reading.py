@@ -7,6 +7,7 @@ from ec2_helpers import (
     ALL_KINDS,
     COMPUTE,
     NETWORKINTERFACE,
+    STORAGE,
     STORAGELINK,
     compute,
     count_calls,
@@ -17,6 +18,7 @@ from ec2_helpers import (
 
 from pyocci.backends.api import Query
 from pyocci.backends.errors import BackendUnavailableError
+from pyocci.model import Resource
 
 pytestmark = pytest.mark.anyio
 
@@ -75,6 +77,24 @@ async def test_filters_are_ec2_filters(backend, tenant, images):
     assert [e.id for e in by_image] == [e.id for e in by_type] == [stopped.id]
     assert [e.id for e in by_title] == [e.id for e in by_state] == [stopped.id]
     assert calls == ["DescribeInstances"] * 4
+
+
+async def test_pages_across_kinds_are_pages_of_one_sequence(backend, tenant, images):
+    await _computes(backend, tenant, images, 2)
+    await backend.create_entity(
+        tenant, Resource(kind=STORAGE, attributes={"occi.storage.size": 1.0})
+    )
+    everything = [e.id for e in await listed(backend, tenant, Query(kinds=ALL_KINDS))]
+    # Computes, a storage, networks, groups, then the computes' links: pages span kinds.
+    assert len(everything) > 6
+    pages = [
+        [e.id for e in await listed(backend, tenant, Query(kinds=ALL_KINDS, offset=o, limit=4))]
+        for o in range(0, len(everything) + 4, 4)
+    ]
+    assert [i for page in pages for i in page] == everything
+    # A filter EC2 cannot apply to every kind (the public network, links) still holds.
+    titled = Query(kinds=ALL_KINDS, attributes={"occi.core.title": "vm1"})
+    assert [e.title for e in await listed(backend, tenant, titled)] == ["vm1"]
 
 
 async def test_links_of_one_source(backend, tenant, images):

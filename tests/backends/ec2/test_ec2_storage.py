@@ -6,7 +6,7 @@ import pytest
 from ec2_helpers import STORAGE, STORAGE_ACTION, STORAGELINK, compute, link, listed
 
 from pyocci.backends.api import Query
-from pyocci.backends.ec2.catalogue import CAPABILITIES
+from pyocci.backends.ec2.storage import SIZE_NOTE
 from pyocci.backends.errors import (
     BusyError,
     ConflictError,
@@ -38,7 +38,7 @@ async def test_fractional_sizes_are_rounded_up_to_what_ebs_allocates(backend, te
     assert ec2.describe_volumes(VolumeIds=[created.id])["Volumes"][0]["Size"] == 3
     # Discovery says so, in the words of what was just seen.
     note = backend.capabilities.attribute_notes[STORAGE]["occi.storage.size"]
-    assert note is CAPABILITIES.attribute_notes[STORAGE]["occi.storage.size"]
+    assert note is SIZE_NOTE
     assert "whole GiB" in note and "rounded up (2.5 makes 3)" in note
     assert "only grows" in note
 

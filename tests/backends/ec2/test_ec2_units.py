@@ -68,13 +68,13 @@ def test_throttling_asks_for_a_short_wait_and_outages_for_the_configured_one():
 @pytest.mark.parametrize(
     ("data", "message"),
     [
-        ({"colour": "red"}, "unknown setting colour"),
-        ({"tenancy": "shared"}, "tenancy must be one of tag, account"),
+        ({"colour": "red"}, "backend_settings.colour: unknown setting"),
+        ({"tenancy": "shared"}, "backend_settings.tenancy: .*'tag' or 'account'"),
         ({"key_policy": "fixed"}, "needs key_name"),
         ({"image_owners": [], "image_filters": {}}, "listing every AMI is refused"),
         ({"vpc_id": "my-vpc"}, "not an EC2 id"),
         ({"access_key_id": "AKIA"}, "give both"),
-        ({"template_ttl": -1}, "positive number"),
+        ({"template_ttl": -1}, "backend_settings.template_ttl: .*greater than 0"),
         ({"endpoint_url": "moto:5000"}, "http"),
         ({"instance_types": "t3.micro"}, None),
     ],

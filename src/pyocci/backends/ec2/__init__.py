@@ -9,9 +9,10 @@ off the event loop), `errors` (EC2 codes to backend errors), `tenancy`
 (which resources are a tenant's), `placement` (VPC, subnet, groups for new
 resources), `catalogue` (AMIs and instance types as templates, cached),
 `ids` (OCCI ids from EC2 ids), `linkmeta` (link attributes as instance
-tags), `entities` (EC2 descriptions as entities), `reading` (gets and paged
-listings), `compute`, `storage`, `network`, `security` (what changes each
-kind), `context`, and `backend`.
+tags), `entities` (EC2 descriptions as entities), `reading` (single reads,
+pages and EC2 filters), the kit collections of `compute`, `storage`,
+`network` and `security` (links from instances share `links`), `context`
+(what they share), and `backend`.
 """
 
 from pyocci.backends.ec2.backend import Ec2Backend

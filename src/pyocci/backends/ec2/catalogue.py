@@ -1,4 +1,4 @@
-"""The EC2 offer: OS templates (AMIs), resource templates (instance types), capabilities.
+"""The EC2 offer: OS templates (AMIs) and resource templates (instance types).
 
 Templates are read from EC2 and kept for `template_ttl` seconds: discovery
 is asked for on nearly every request, and AMIs and instance types change
@@ -7,8 +7,8 @@ rarely. Everything else the backend reads live.
 AMIs are listed for the configured owners and filters only — never every
 public AMI — and only those EC2 calls available are offered: an AMI still
 ``pending`` (one a ``save`` made, say) cannot start a compute yet. Such AMIs
-are followed (`pyocci.backends.pending`: asked about again at most once a
-second) and offered as soon as EC2 calls them available, without waiting for
+are followed (the kit's `TemplateCatalogue`: asked about again at most once
+a second) and offered as soon as EC2 calls them available, without waiting for
 the `template_ttl`. The owners and filters apply to them as to any AMI: an
 AMI a ``save`` made that they leave out is never offered.
 An AMI's os_tpl term is its id (``ami-0abc...``), an instance
@@ -20,11 +20,10 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from pyocci.backends import pending
-from pyocci.backends.api import Capabilities
 from pyocci.backends.ec2 import busy
 from pyocci.backends.ec2.api import Ec2Api
 from pyocci.backends.ec2.settings import Ec2Settings
@@ -34,83 +33,12 @@ from pyocci.backends.errors import (
     EntityNotFoundError,
     InvalidRequestError,
 )
-from pyocci.backends.expiring import Expiring
+from pyocci.backends.kit.catalogue import Offer, TemplateCatalogue
 from pyocci.model.category import Mixin
-from pyocci.model.extensions import (
-    OPENSTACK_PUBLIC_KEY,
-    OPENSTACK_USER_DATA,
-    SECURITYGROUP,
-    SECURITYGROUPLINK,
-    os_template,
-    resource_template,
-)
-from pyocci.model.infrastructure import (
-    BACKUP,
-    COMPUTE,
-    IPNETWORK,
-    IPNETWORKINTERFACE,
-    NETWORK,
-    NETWORKINTERFACE,
-    OS_TPL,
-    RESIZE,
-    RESOURCE_TPL,
-    RESTART,
-    SAVE,
-    SNAPSHOT,
-    SSH_KEY,
-    START,
-    STOP,
-    STORAGE,
-    STORAGELINK,
-    SUSPEND,
-    USER_DATA,
-)
+from pyocci.model.extensions import os_template, resource_template
 
 OS_TPL_SCHEME = "http://schemas.pyocci.org/ec2/os_tpl#"
 RESOURCE_TPL_SCHEME = "http://schemas.pyocci.org/ec2/resource_tpl#"
-
-KINDS = (
-    COMPUTE,
-    STORAGE,
-    NETWORK,
-    SECURITYGROUP,
-    STORAGELINK,
-    NETWORKINTERFACE,
-    SECURITYGROUPLINK,
-)
-
-#: What EC2 does for OCCI actions. Not here (so 501): storage online/offline
-#: (EBS has no such switch), network up/down (a subnet cannot be switched off),
-#: interface up/down and attachment online/offline.
-ACTIONS = (START, STOP, RESTART, SUSPEND, SAVE, BACKUP, SNAPSHOT, RESIZE)
-
-STANDARD_MIXINS = (
-    OS_TPL,
-    RESOURCE_TPL,
-    USER_DATA,
-    SSH_KEY,
-    OPENSTACK_USER_DATA,
-    OPENSTACK_PUBLIC_KEY,
-    IPNETWORK,
-    IPNETWORKINTERFACE,
-)
-
-CAPABILITIES = Capabilities(
-    kinds=frozenset(kind.id for kind in KINDS),
-    actions=frozenset(action.id for action in ACTIONS),
-    mixins=frozenset(mixin.id for mixin in STANDARD_MIXINS),
-    # A network is a subnet of the VPC: EC2 cannot choose its CIDR.
-    required={NETWORK.id: ("occi.network.address",)},
-    # EBS allocates whole GiB (`pyocci.backends.sizes.whole_gib`), and ModifyVolume only grows.
-    attribute_notes={
-        STORAGE.id: {
-            "occi.storage.size": (
-                "whole GiB on this cloud (EBS): a fractional size is rounded up (2.5 "
-                "makes 3) and the storage shows the size it got; a volume only grows"
-            )
-        }
-    },
-)
 
 #: The AMI state that can start a compute.
 AVAILABLE = "available"
@@ -126,25 +54,6 @@ class InstanceType:
     cores: int
     memory: float
     hibernation: bool = False
-
-
-@dataclass(slots=True)
-class Offer:
-    """The templates as read at one time."""
-
-    images: dict[str, Mixin] = field(default_factory=dict)
-    types: dict[str, InstanceType] = field(default_factory=dict)
-    type_mixins: dict[str, Mixin] = field(default_factory=dict)
-
-    def mixins(self) -> list[Mixin]:
-        """Every template mixin, images first."""
-        return [*self.images.values(), *self.type_mixins.values()]
-
-
-def image_mixin(image_id: str, name: str | None) -> Mixin:
-    """The os_tpl mixin of an AMI."""
-    title = f"{name} ({image_id})" if name else f"AMI {image_id}"
-    return os_template(OS_TPL_SCHEME, image_id, title)
 
 
 def type_term(instance_type: str) -> str:
@@ -168,9 +77,9 @@ def type_mixin(kind: InstanceType) -> Mixin:
     )
 
 
-class Catalogue:
+class Catalogue(TemplateCatalogue[InstanceType]):
     """The templates of one EC2 region, read at most once per `template_ttl`; AMIs still
-    pending followed (see `pyocci.backends.pending`) and offered once available."""
+    pending followed and offered once available."""
 
     def __init__(
         self,
@@ -179,35 +88,16 @@ class Catalogue:
         clock: Callable[[], float] = time.monotonic,
         recheck_seconds: float = pending.RECHECK_SECONDS,
     ) -> None:
+        super().__init__(settings.template_ttl, clock=clock, recheck_seconds=recheck_seconds)
         self._api = api
         self._settings = settings
-        self._offers: Expiring[Offer] = Expiring(settings.template_ttl, clock)
-        #: The AMIs EC2 is still making, offered once available.
-        self.pending = pending.Pending(recheck_seconds=recheck_seconds, clock=clock)
 
-    @property
-    def recheck_seconds(self) -> float:
-        """How often AMIs still pending are asked about while templates are wanted."""
-        return self.pending.recheck_seconds
+    def image_mixin(self, image_id: str, name: str | None) -> Mixin:
+        """The os_tpl mixin of an AMI."""
+        title = f"{name} ({image_id})" if name else f"AMI {image_id}"
+        return os_template(OS_TPL_SCHEME, image_id, title)
 
-    @recheck_seconds.setter
-    def recheck_seconds(self, seconds: float) -> None:
-        self.pending.recheck_seconds = seconds
-
-    async def offer(self) -> Offer:
-        """The templates, read again from EC2 when older than `template_ttl`."""
-        return await self._offers.get(self._read)
-
-    async def templates(self) -> list[Mixin]:
-        """Every template offered now: the AMIs EC2 calls available (those that were
-        pending included, as soon as they are available) and the instance types."""
-        offer = await self.offer()
-        for image_id, name in (await self.pending.ready(self._look)).items():
-            mixin = image_mixin(image_id, name)
-            offer.images[mixin.id] = mixin
-        return offer.mixins()
-
-    async def _look(self, image_ids: list[str]) -> pending.Looked:
+    async def look(self, image_ids: list[str]) -> pending.Looked:
         """What EC2 says of pending AMIs, in one call. The configured owners and filters
         apply as they do to every template: an AMI they leave out (a save's whose name
         the filters do not match) is never offered, pending or not."""
@@ -249,10 +139,11 @@ class Catalogue:
             return None
         waiting = busy.image(image, self._settings.retry_after)
         if waiting is not None:
-            self.pending.follow(image_id, image.get("Name"))
+            self.follow(image_id, image.get("Name"))
         return waiting
 
-    async def _read(self) -> Offer:
+    async def read(self) -> Offer[InstanceType]:
+        """The available AMIs and the configured instance types; pending AMIs followed."""
         try:
             images, still_pending = await self._images()
             types = await self._types()
@@ -265,28 +156,14 @@ class Catalogue:
                 retry_after=self._settings.retry_after,
             ) from None
         for mixin in images:
-            self.pending.forget(mixin.term)
+            self.forget(mixin.term)
         for image_id, name in still_pending.items():
-            self.pending.follow(image_id, name)
+            self.follow(image_id, name)
         return Offer(
             images={mixin.id: mixin for mixin in images},
-            types={kind.name: kind for kind in types},
-            type_mixins={kind.name: type_mixin(kind) for kind in types},
+            sizes={kind.name: kind for kind in types},
+            size_mixins={kind.name: type_mixin(kind) for kind in types},
         )
-
-    def known(self) -> Offer:
-        """The templates as last read, without asking EC2 (possibly empty)."""
-        return self._offers.last() or Offer()
-
-    def add_image(self, image_id: str, name: str | None) -> Mixin:
-        """The os_tpl of a just-saved AMI, offered once EC2 calls it available (asked
-        about from the next `templates`, before the next refresh) if the configured
-        owners and filters take it in."""
-        mixin = image_mixin(image_id, name)
-        offer = self._offers.last()
-        if offer is None or mixin.id not in offer.images:
-            self.pending.follow(image_id, name)
-        return mixin
 
     def _image_query(self) -> dict[str, Any]:
         """DescribeImages' parameters for the configured owners and filters."""
@@ -305,7 +182,7 @@ class Catalogue:
         response = await self._api.call("describe_images", **self._image_query())
         images = sorted(response.get("Images", ()), key=lambda image: image["ImageId"])
         available = [
-            image_mixin(image["ImageId"], image.get("Name"))
+            self.image_mixin(image["ImageId"], image.get("Name"))
             for image in images
             if image.get("State", AVAILABLE) == AVAILABLE
         ]

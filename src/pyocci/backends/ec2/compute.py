@@ -10,31 +10,35 @@ checks the state itself rather than relying on EC2 to refuse).
 
 from __future__ import annotations
 
-import base64
-import binascii
 import contextlib
 import dataclasses
 import datetime
 import hashlib
-from collections.abc import Mapping
+from collections.abc import AsyncIterator, Mapping
 from typing import Any
 
-from pyocci.backends.api import ActionOutcome, Tenant
+from pyocci.backends.api import ActionOutcome, Query, Tenant
 from pyocci.backends.ec2 import busy, entities, ids, linkmeta, network, storage
 from pyocci.backends.ec2.catalogue import OS_TPL_SCHEME, RESOURCE_TPL_SCHEME, type_named
-from pyocci.backends.ec2.context import Ec2, target_id
+from pyocci.backends.ec2.context import Ec2, Ec2Collection, target_id
 from pyocci.backends.ec2.entities import compute_state
 from pyocci.backends.ec2.placement import Place
+from pyocci.backends.ec2.reading import compute_filters
 from pyocci.backends.errors import (
     ConflictError,
     EntityNotFoundError,
     InvalidRequestError,
     NotSupportedError,
 )
+from pyocci.backends.kit import ActionHandler
+from pyocci.backends.kit.context import CONTEXT_MIXINS, chosen, public_key, user_data_text
 from pyocci.model.entity import CORE_SUMMARY, Entity, Resource
 from pyocci.model.extensions import SECURITYGROUPLINK
 from pyocci.model.infrastructure import (
+    COMPUTE,
     NETWORKINTERFACE,
+    OS_TPL,
+    RESOURCE_TPL,
     RESTART,
     SAVE,
     START,
@@ -43,37 +47,217 @@ from pyocci.model.infrastructure import (
     SUSPEND,
 )
 
-USER_DATA_ATTRIBUTES = ("occi.compute.userdata", "org.openstack.compute.user_data")
-SSH_KEY_ATTRIBUTES = ("occi.credentials.ssh.publickey", "org.openstack.credentials.publickey.data")
 #: What a compute's size comes from on EC2: its instance type, nothing else.
 SIZE_ATTRIBUTES = ("occi.compute.cores", "occi.compute.memory")
 
 
-def _chosen(mixins: list[str], scheme: str) -> str | None:
-    return next((m[len(scheme) :] for m in mixins if m.startswith(scheme)), None)
-
-
 def _chosen_type(mixins: list[str]) -> str | None:
-    term = _chosen(mixins, RESOURCE_TPL_SCHEME)
+    term = chosen(mixins, RESOURCE_TPL_SCHEME)
     return type_named(term) if term is not None else None
 
 
-def _user_data(attributes: Mapping[str, Any]) -> str | None:
-    for name in USER_DATA_ATTRIBUTES:
-        value = attributes.get(name)
-        if value:
+class Computes(Ec2Collection):
+    """EC2 instances, with their links from the same DescribeInstances answer."""
+
+    kinds = (COMPUTE.id,)
+    mixins = frozenset(mixin.id for mixin in (OS_TPL, RESOURCE_TPL, *CONTEXT_MIXINS))
+
+    @property
+    def actions(self) -> dict[str, ActionHandler]:
+        """start, stop, restart (reboot), suspend (hibernate), save (create an AMI)."""
+        return {
+            START.id: self._start,
+            STOP.id: self._stop,
+            RESTART.id: self._restart,
+            SUSPEND.id: self._suspend,
+            SAVE.id: self._save,
+        }
+
+    async def listing(self, tenant: Tenant, query: Query) -> AsyncIterator[Entity]:
+        """The tenant's computes, state, title, id and template filters pushed down;
+        `query.limit` is the size of the first page of instances."""
+        async for resource in self.ec2.reader.computes(tenant, compute_filters(query), query.limit):
+            yield resource
+
+    async def get(self, tenant: Tenant, kind_id: str, entity_id: str) -> Entity:
+        """One compute with its links."""
+        return await self.ec2.reader.compute(tenant, entity_id)
+
+    async def create(self, tenant: Tenant, entity: Entity) -> Entity:
+        """Launch an instance, then make its inline links."""
+        ec2 = self.ec2
+        settings = ec2.settings
+        offer = await ec2.catalogue.offer()
+        image = chosen(entity.mixins, OS_TPL_SCHEME) or settings.default_image
+        if image is None:
+            offered = ", ".join(mixin.term for mixin in offer.images.values()) or "none"
+            raise InvalidRequestError(
+                f"choose an os_tpl (an AMI) for the compute; offered: {offered}"
+            )
+        if OS_TPL_SCHEME + image not in offer.images:
+            # Not offered: an AMI EC2 is still making (a save's) cannot start a compute yet.
+            waiting = await ec2.catalogue.pending_image(image)
+            if waiting is not None:
+                raise waiting
+        instance_type = _chosen_type(entity.mixins) or settings.default_instance_type
+        links = list(entity.links) if isinstance(entity, Resource) else []
+        await _check_targets(ec2, tenant, links)
+        groups = [
+            target_id(link, "sg", "a security group")
+            for link in links
+            if link.kind == SECURITYGROUPLINK.id
+        ]
+        # The first interface to a subnet is the primary one, made by RunInstances itself.
+        subnets = [
+            ids.ec2_id_of(link.attributes.get("occi.core.target"), "subnet")
+            for link in links
+            if link.kind == NETWORKINTERFACE.id
+        ]
+        tags = ec2.tenancy.tags(tenant, entity.title, entity.attributes.get(CORE_SUMMARY))
+        parameters: dict[str, Any] = {
+            "ImageId": image,
+            "InstanceType": instance_type,
+            "MinCount": 1,
+            "MaxCount": 1,
+            "TagSpecifications": [
+                *ec2.tenancy.specification("instance", tags),
+                *ec2.tenancy.specification("volume", ec2.tenancy.tags(tenant)),
+            ],
+        }
+        if settings.hibernation:
+            # What suspend needs; AWS also wants an encrypted root volume (the AMI's choice).
+            parameters["HibernationOptions"] = {"Configured": True}
+        user_data = user_data_text(entity.attributes)
+        if user_data is not None:
+            parameters["UserData"] = user_data
+        key_name = await _key_name(ec2, entity.attributes)
+        if key_name is not None:
+            parameters["KeyName"] = key_name
+
+        async def launch(place: Place) -> tuple[str, dict[str, Any]]:
+            primary = next((subnet for subnet in subnets if subnet is not None), place.subnet_id)
+            interface = {
+                "DeviceIndex": 0,
+                "SubnetId": primary,
+                "Groups": groups or list(place.group_ids),
+                "AssociatePublicIpAddress": settings.public_ip_on_launch,
+                "DeleteOnTermination": True,
+            }
+            response = await ec2.api.call(
+                "run_instances",
+                missing=InvalidRequestError,
+                NetworkInterfaces=[interface],
+                **parameters,
+            )
+            return primary, response
+
+        primary, response = await ec2.placement.using(launch)
+        launched = response["Instances"][0]
+        instance_id = launched["InstanceId"]
+        others = [link for link in links if link.kind != SECURITYGROUPLINK.id]
+        first = next(
+            (link for link in others if ids.ec2_id_of(link.target, "subnet") == primary), None
+        )
+        others = [link for link in others if link is not first]
+        if others:
             try:
-                # Clients send base64 (GFD.224); boto3 encodes again on the wire.
-                return base64.b64decode(str(value), validate=True).decode("utf-8")
-            except (binascii.Error, UnicodeDecodeError):
+                await _link_at_creation(ec2, tenant, instance_id, others)
+            except Exception:
+                await ec2.api.call("terminate_instances", InstanceIds=[instance_id])
+                raise
+            created = await _read_new(ec2, tenant, instance_id)
+        else:
+            # RunInstances describes the new instance (pending): no second call needed.
+            created = entities.compute(launched, offer, ec2.reader.locate)
+        await _keep_link_metadata(ec2, created, links)
+        return created
+
+    async def update(self, tenant: Tenant, current: Entity, desired: Entity) -> Entity:
+        """Swap the instance type of a stopped instance, change the title."""
+        ec2 = self.ec2
+        instance_id = current.id or ""
+        old_image = chosen(current.mixins, OS_TPL_SCHEME)
+        new_image = chosen(desired.mixins, OS_TPL_SCHEME)
+        if new_image is not None and new_image != old_image:
+            raise NotSupportedError(
+                "EC2 cannot put another image on an existing instance; create a new compute "
+                "with this os_tpl (save this one first to keep its disk)"
+            )
+        old_type = _chosen_type(current.mixins)
+        new_type = _chosen_type(desired.mixins)
+        # With a new template the sizes are the template's; without, they cannot change.
+        for name in () if new_type != old_type else SIZE_ATTRIBUTES:
+            wanted = desired.attributes.get(name, current.attributes.get(name))
+            if wanted != current.attributes.get(name):
                 raise InvalidRequestError(
-                    f"{name} must be base64-encoded UTF-8 text (the user data itself, encoded)"
-                ) from None
-    return None
+                    f"{name} comes with the instance type on EC2; associate another resource_tpl"
+                )
+        if new_type is not None and new_type != old_type:
+            await resize(ec2, tenant, instance_id, new_type)
+        await storage.retitle(ec2, instance_id, current, desired)
+        return await ec2.reader.compute(tenant, instance_id)
+
+    async def delete(self, tenant: Tenant, entity: Entity) -> None:
+        """Release the instance's elastic IPs (links go with it), then terminate it."""
+        ec2, instance_id = self.ec2, entity.id or ""
+        instance = await ec2.reader.instance(tenant, instance_id)
+        for eni in instance.get("NetworkInterfaces", ()):
+            if (eni.get("Association") or {}).get("PublicIp"):
+                # An address EC2 gave at launch (ConflictError) goes with the instance.
+                with contextlib.suppress(ConflictError):
+                    await network.release_public(ec2, eni["NetworkInterfaceId"])
+        await ec2.api.call("terminate_instances", InstanceIds=[instance_id])
+
+    async def trigger(
+        self, tenant: Tenant, entity: Entity, action_id: str, parameters: Mapping[str, Any]
+    ) -> ActionOutcome:
+        """The action from the table; a refusal of the instance's state that EC2 leaves by
+        itself (pending, stopping) is a matter of time: 409 with Retry-After."""
+        try:
+            return await super().trigger(tenant, entity, action_id, parameters)
+        except ConflictError as refused:
+            if refused.cloud_code != "IncorrectInstanceState":
+                raise
+            instance = await self.ec2.reader.instance(tenant, entity.id or "")
+            waiting = busy.instance(instance, self.ec2.settings.retry_after, refused.cloud_code)
+            raise (waiting or refused) from None
+
+    async def _start(
+        self, tenant: Tenant, entity: Entity, parameters: Mapping[str, Any]
+    ) -> ActionOutcome:
+        response = await self.ec2.api.call("start_instances", InstanceIds=[entity.id or ""])
+        return ActionOutcome(entity=_with_state(entity, response["StartingInstances"][0]))
+
+    async def _stop(
+        self, tenant: Tenant, entity: Entity, parameters: Mapping[str, Any]
+    ) -> ActionOutcome:
+        force = parameters.get("method") == "poweroff"
+        response = await self.ec2.api.call(
+            "stop_instances", InstanceIds=[entity.id or ""], Force=force
+        )
+        return ActionOutcome(entity=_with_state(entity, response["StoppingInstances"][0]))
+
+    async def _restart(
+        self, tenant: Tenant, entity: Entity, parameters: Mapping[str, Any]
+    ) -> ActionOutcome:
+        await self.ec2.api.call("reboot_instances", InstanceIds=[entity.id or ""])
+        return ActionOutcome(entity=_with_state(entity, None))
+
+    async def _suspend(
+        self, tenant: Tenant, entity: Entity, parameters: Mapping[str, Any]
+    ) -> ActionOutcome:
+        changes = await _hibernate(self.ec2, tenant, entity.id or "")
+        return ActionOutcome(entity=_with_state(entity, changes))
+
+    async def _save(
+        self, tenant: Tenant, entity: Entity, parameters: Mapping[str, Any]
+    ) -> ActionOutcome:
+        created = await _save_image(self.ec2, tenant, entity, parameters)
+        return ActionOutcome(entity=_with_state(entity, None), created=created)
 
 
 async def _key_name(ec2: Ec2, attributes: Mapping[str, Any]) -> str | None:
-    key = next((attributes[n] for n in SSH_KEY_ATTRIBUTES if attributes.get(n)), None)
+    key = public_key(attributes)
     policy = ec2.settings.key_policy
     if key is None:
         return ec2.settings.key_name
@@ -82,97 +266,11 @@ async def _key_name(ec2: Ec2, attributes: Mapping[str, Any]) -> str | None:
             "this server does not take SSH keys from clients "
             + ("(it uses its own key pair)" if policy == "fixed" else "(no key pairs at all)")
         )
-    material = str(key).strip()
     # One key pair per distinct key, named after it: importing again is a no-op.
-    name = "occi-" + hashlib.sha256(material.encode()).hexdigest()[:20]
+    name = "occi-" + hashlib.sha256(key.encode()).hexdigest()[:20]
     with contextlib.suppress(ConflictError):  # imported before: InvalidKeyPair.Duplicate
-        await ec2.api.call("import_key_pair", KeyName=name, PublicKeyMaterial=material.encode())
+        await ec2.api.call("import_key_pair", KeyName=name, PublicKeyMaterial=key.encode())
     return name
-
-
-async def create(ec2: Ec2, tenant: Tenant, entity: Resource) -> Resource:
-    """Launch an instance, then make its inline links."""
-    settings = ec2.settings
-    offer = await ec2.catalogue.offer()
-    image = _chosen(entity.mixins, OS_TPL_SCHEME) or settings.default_image
-    if image is None:
-        offered = ", ".join(mixin.term for mixin in offer.images.values()) or "none"
-        raise InvalidRequestError(f"choose an os_tpl (an AMI) for the compute; offered: {offered}")
-    if OS_TPL_SCHEME + image not in offer.images:
-        # Not offered: an AMI EC2 is still making (a save's) cannot start a compute yet.
-        waiting = await ec2.catalogue.pending_image(image)
-        if waiting is not None:
-            raise waiting
-    instance_type = _chosen_type(entity.mixins) or settings.default_instance_type
-    links = list(entity.links)
-    await _check_targets(ec2, tenant, links)
-    groups = [
-        target_id(link, "sg", "a security group")
-        for link in links
-        if link.kind == SECURITYGROUPLINK.id
-    ]
-    # The first interface to a subnet is the primary one, made by RunInstances itself.
-    subnets = [
-        ids.ec2_id_of(link.attributes.get("occi.core.target"), "subnet")
-        for link in links
-        if link.kind == NETWORKINTERFACE.id
-    ]
-    tags = ec2.tenancy.tags(tenant, entity.title, entity.attributes.get(CORE_SUMMARY))
-    parameters: dict[str, Any] = {
-        "ImageId": image,
-        "InstanceType": instance_type,
-        "MinCount": 1,
-        "MaxCount": 1,
-        "TagSpecifications": [
-            *ec2.tenancy.specification("instance", tags),
-            *ec2.tenancy.specification("volume", ec2.tenancy.tags(tenant)),
-        ],
-    }
-    if settings.hibernation:
-        # What suspend needs; AWS also wants an encrypted root volume (the AMI's choice).
-        parameters["HibernationOptions"] = {"Configured": True}
-    user_data = _user_data(entity.attributes)
-    if user_data is not None:
-        parameters["UserData"] = user_data
-    key_name = await _key_name(ec2, entity.attributes)
-    if key_name is not None:
-        parameters["KeyName"] = key_name
-
-    async def launch(place: Place) -> tuple[str, dict[str, Any]]:
-        primary = next((subnet for subnet in subnets if subnet is not None), place.subnet_id)
-        interface = {
-            "DeviceIndex": 0,
-            "SubnetId": primary,
-            "Groups": groups or list(place.group_ids),
-            "AssociatePublicIpAddress": settings.public_ip_on_launch,
-            "DeleteOnTermination": True,
-        }
-        response = await ec2.api.call(
-            "run_instances",
-            missing=InvalidRequestError,
-            NetworkInterfaces=[interface],
-            **parameters,
-        )
-        return primary, response
-
-    primary, response = await ec2.placement.using(launch)
-    launched = response["Instances"][0]
-    instance_id = launched["InstanceId"]
-    others = [link for link in links if link.kind != SECURITYGROUPLINK.id]
-    first = next((link for link in others if ids.ec2_id_of(link.target, "subnet") == primary), None)
-    others = [link for link in others if link is not first]
-    if others:
-        try:
-            await _link_at_creation(ec2, tenant, instance_id, others)
-        except Exception:
-            await ec2.api.call("terminate_instances", InstanceIds=[instance_id])
-            raise
-        created = await _read_new(ec2, tenant, instance_id)
-    else:
-        # RunInstances describes the new instance (pending): no second call needed.
-        created = entities.compute(launched, offer, ec2.reader.locate)
-    await _keep_link_metadata(ec2, created, links)
-    return created
 
 
 def _last_segment(location: Any) -> str:
@@ -248,30 +346,6 @@ async def _read_new(ec2: Ec2, tenant: Tenant, instance_id: str) -> Resource:
     return await ec2.wait_for("making the new instance visible", visible, interval=0.5)
 
 
-async def update(ec2: Ec2, tenant: Tenant, current: Entity, desired: Entity) -> Resource:
-    """Swap the instance type of a stopped instance, change the title."""
-    instance_id = current.id or ""
-    old_image = _chosen(current.mixins, OS_TPL_SCHEME)
-    new_image = _chosen(desired.mixins, OS_TPL_SCHEME)
-    if new_image is not None and new_image != old_image:
-        raise NotSupportedError(
-            "EC2 cannot put another image on an existing instance; create a new compute "
-            "with this os_tpl (save this one first to keep its disk)"
-        )
-    old_type = _chosen_type(current.mixins)
-    new_type = _chosen_type(desired.mixins)
-    # With a new template the sizes are the template's; without, they cannot change.
-    for name in () if new_type != old_type else SIZE_ATTRIBUTES:
-        if name in desired.attributes and desired.attributes[name] != current.attributes.get(name):
-            raise InvalidRequestError(
-                f"{name} comes with the instance type on EC2; associate another resource_tpl"
-            )
-    if new_type is not None and new_type != old_type:
-        await resize(ec2, tenant, instance_id, new_type)
-    await storage.retitle(ec2, instance_id, current, desired)
-    return await ec2.reader.compute(tenant, instance_id)
-
-
 async def resize(ec2: Ec2, tenant: Tenant, instance_id: str, instance_type: str) -> None:
     """ModifyInstanceAttribute InstanceType, on a stopped instance only (as on AWS)."""
     instance = await ec2.reader.instance(tenant, instance_id)
@@ -290,57 +364,6 @@ async def resize(ec2: Ec2, tenant: Tenant, instance_id: str, instance_type: str)
         InstanceId=instance_id,
         InstanceType={"Value": instance_type},
     )
-
-
-async def delete(ec2: Ec2, tenant: Tenant, instance_id: str) -> None:
-    """Release the instance's elastic IPs (links go with it), then terminate it."""
-    instance = await ec2.reader.instance(tenant, instance_id)
-    for eni in instance.get("NetworkInterfaces", ()):
-        if (eni.get("Association") or {}).get("PublicIp"):
-            # An address EC2 gave at launch (ConflictError) goes with the instance.
-            with contextlib.suppress(ConflictError):
-                await network.release_public(ec2, eni["NetworkInterfaceId"])
-    await ec2.api.call("terminate_instances", InstanceIds=[instance_id])
-
-
-async def trigger(
-    ec2: Ec2, tenant: Tenant, entity: Entity, action_id: str, parameters: Mapping[str, Any]
-) -> ActionOutcome:
-    """start, stop, restart (reboot), suspend (hibernate), save (create an AMI)."""
-    try:
-        return await _trigger(ec2, tenant, entity, action_id, parameters)
-    except ConflictError as refused:
-        if refused.cloud_code != "IncorrectInstanceState":
-            raise
-        # EC2 refused the instance's state: read it again, for a state EC2 leaves by
-        # itself (pending, stopping) is a matter of time, not the client's to fix.
-        instance = await ec2.reader.instance(tenant, entity.id or "")
-        waiting = busy.instance(instance, ec2.settings.retry_after, refused.cloud_code)
-        raise (waiting or refused) from None
-
-
-async def _trigger(
-    ec2: Ec2, tenant: Tenant, entity: Entity, action_id: str, parameters: Mapping[str, Any]
-) -> ActionOutcome:
-    instance_id = entity.id or ""
-    created = None
-    changes: dict[str, Any] | None = None
-    if action_id == START.id:
-        response = await ec2.api.call("start_instances", InstanceIds=[instance_id])
-        changes = response["StartingInstances"][0]
-    elif action_id == STOP.id:
-        force = parameters.get("method") == "poweroff"
-        response = await ec2.api.call("stop_instances", InstanceIds=[instance_id], Force=force)
-        changes = response["StoppingInstances"][0]
-    elif action_id == RESTART.id:
-        await ec2.api.call("reboot_instances", InstanceIds=[instance_id])
-    elif action_id == SUSPEND.id:
-        changes = await _hibernate(ec2, tenant, instance_id)
-    elif action_id == SAVE.id:
-        created = await _save(ec2, tenant, entity, parameters)
-    else:
-        raise NotSupportedError(f"EC2 has no {action_id} for a compute")
-    return ActionOutcome(entity=_with_state(entity, changes), created=created)
 
 
 def _with_state(entity: Entity, change: dict[str, Any] | None) -> Entity:
@@ -375,7 +398,9 @@ async def _hibernate(ec2: Ec2, tenant: Tenant, instance_id: str) -> dict[str, An
     return {"CurrentState": change["CurrentState"], "Hibernated": True}
 
 
-async def _save(ec2: Ec2, tenant: Tenant, entity: Entity, parameters: Mapping[str, Any]) -> Any:
+async def _save_image(
+    ec2: Ec2, tenant: Tenant, entity: Entity, parameters: Mapping[str, Any]
+) -> Any:
     instance_id = entity.id or ""
     stamp = datetime.datetime.now(datetime.UTC).strftime("%Y%m%dT%H%M%SZ")
     name = str(parameters.get("name") or f"{entity.title or instance_id}-{stamp}")

@@ -1,4 +1,4 @@
-"""What every EC2 operation module needs: the API, the offer, the tenancy, the reader."""
+"""What every EC2 collection needs: the API, the offer, the tenancy, the reader."""
 
 from __future__ import annotations
 
@@ -15,15 +15,16 @@ from pyocci.backends.ec2.placement import Placement
 from pyocci.backends.ec2.reading import Reader
 from pyocci.backends.ec2.settings import Ec2Settings
 from pyocci.backends.ec2.tenancy import Tenancy
-from pyocci.backends.errors import BackendUnavailableError, InvalidRequestError
-from pyocci.model.entity import Entity
+from pyocci.backends.errors import BackendUnavailableError, InvalidRequestError, NotSupportedError
+from pyocci.backends.kit import Collection
+from pyocci.model.entity import Entity, Resource
 
 T = TypeVar("T")
 
 
 @dataclass(slots=True)
 class Ec2:
-    """The pieces of one EC2 backend, shared by its operation modules."""
+    """The pieces of one EC2 backend, shared by its collections."""
 
     api: Ec2Api
     settings: Ec2Settings
@@ -50,6 +51,25 @@ class Ec2:
             f"EC2 did not finish {what} within {self.settings.wait_seconds:g} s",
             retry_after=self.settings.retry_after,
         )
+
+
+class Ec2Collection(Collection):
+    """A collection of one EC2 backend: an OCCI id says its kind (`ids.parse`), so a
+    read of an id of another kind is answered not found without asking EC2."""
+
+    def __init__(self, ec2: Ec2) -> None:
+        self.ec2 = ec2
+
+    def may_hold(self, kind_id: str, entity_id: str) -> bool:
+        """Whether an EC2 thing of this kind can have this id."""
+        parsed = ids.parse(entity_id)
+        return parsed is not None and parsed.kind == kind_id
+
+
+def unlinked(entity: Entity) -> None:
+    """Refuse links given at the creation of a resource other than a compute."""
+    if isinstance(entity, Resource) and entity.links:
+        raise NotSupportedError(f"only computes take links at creation on EC2, not {entity.kind}")
 
 
 def target_id(link: Entity, prefix: str, what: str) -> str:

@@ -26,7 +26,13 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from pyocci.backends.ec2 import ids, linkmeta
-from pyocci.backends.ec2.catalogue import OS_TPL_SCHEME, RESOURCE_TPL_SCHEME, Offer, type_term
+from pyocci.backends.ec2.catalogue import (
+    OS_TPL_SCHEME,
+    RESOURCE_TPL_SCHEME,
+    InstanceType,
+    Offer,
+    type_term,
+)
 from pyocci.backends.ec2.tenancy import NAME_TAG, SUMMARY_TAG, tag_map
 from pyocci.model.entity import (
     CORE_ID,
@@ -114,7 +120,7 @@ def _titled(attributes: dict[str, Any], tags: Mapping[str, str]) -> None:
         attributes[CORE_SUMMARY] = tags[SUMMARY_TAG]
 
 
-def compute(instance: Description, offer: Offer, locate: Locate) -> Resource:
+def compute(instance: Description, offer: Offer[InstanceType], locate: Locate) -> Resource:
     """An instance as a compute, with its links."""
     instance_id = instance["InstanceId"]
     ec2_state = instance["State"]["Name"]
@@ -131,7 +137,7 @@ def compute(instance: Description, offer: Offer, locate: Locate) -> Resource:
     if instance.get("PrivateDnsName"):
         attributes["occi.compute.hostname"] = instance["PrivateDnsName"]
     instance_type = instance.get("InstanceType", "")
-    sizes = offer.types.get(instance_type)
+    sizes = offer.sizes.get(instance_type)
     options = instance.get("CpuOptions") or {}
     if options.get("CoreCount"):
         attributes["occi.compute.cores"] = options["CoreCount"] * options.get("ThreadsPerCore", 1)

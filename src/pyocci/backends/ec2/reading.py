@@ -1,13 +1,12 @@
-"""Reading from EC2: one entity, and listings pushed down as EC2 filters and pages.
+"""Reading from EC2: one thing, pages of a describe call, and queries as EC2 filters.
 
 Nothing is cached here: what was changed in the console or with the AWS
 CLI shows at once. A listing of computes (or of their links) makes one
 DescribeInstances call per page, asking for as many instances as the OCCI
 page still needs; the links come from the same answer. Filters that EC2
 can apply (state, template, title, id, source) are sent as EC2 filters;
-the query is still checked in Python, so a filter EC2 cannot express only
-costs more pages, never a wrong answer.
-"""
+the query is still checked in Python (`Ec2Backend.keeping`), so a filter
+EC2 cannot express only costs more pages, never a wrong answer."""
 
 from __future__ import annotations
 
@@ -23,37 +22,21 @@ from pyocci.backends.ec2.catalogue import (
     Catalogue,
     type_named,
 )
-from pyocci.backends.ec2.placement import Place, Placement
+from pyocci.backends.ec2.placement import Placement
 from pyocci.backends.ec2.tenancy import NAME_TAG, Tenancy
 from pyocci.backends.errors import EntityNotFoundError
-from pyocci.model.entity import CORE_ID, CORE_SOURCE, CORE_TITLE, Entity, Resource
-from pyocci.model.extensions import SECURITYGROUP, SECURITYGROUPLINK
-from pyocci.model.infrastructure import (
-    COMPUTE,
-    NETWORK,
-    NETWORKINTERFACE,
-    STORAGE,
-    STORAGELINK,
-)
+from pyocci.model.entity import CORE_ID, CORE_SOURCE, CORE_TITLE, Resource
+from pyocci.model.extensions import SECURITYGROUP
+from pyocci.model.infrastructure import COMPUTE, NETWORK, NETWORKINTERFACE, STORAGE
 
 Locate = Callable[[str, str], str]
 Filters = list[dict[str, Any]]
 
-#: Resources first, then links, each kind in EC2's own order.
-ORDER = (
-    COMPUTE.id,
-    STORAGE.id,
-    NETWORK.id,
-    SECURITYGROUP.id,
-    STORAGELINK.id,
-    NETWORKINTERFACE.id,
-    SECURITYGROUPLINK.id,
-)
-_INSTANCE_KINDS = frozenset({COMPUTE.id, STORAGELINK.id, NETWORKINTERFACE.id, SECURITYGROUPLINK.id})
 _MAX_PAGE = {"describe_volumes": 500}
 
 
-def _not_found(kind_id: str, entity_id: str) -> EntityNotFoundError:
+def not_found(kind_id: str, entity_id: str) -> EntityNotFoundError:
+    """The error for an entity of this kind that is not there (or not the tenant's)."""
     return EntityNotFoundError(f"no {kind_id.rsplit('#', 1)[-1]} with id {entity_id!r}")
 
 
@@ -87,7 +70,7 @@ class Reader:
                     and self.tenancy.owns(tenant, instance.get("Tags"))
                 ):
                     return instance
-        raise _not_found(COMPUTE.id, instance_id)
+        raise not_found(COMPUTE.id, instance_id)
 
     async def volume(self, tenant: Tenant, volume_id: str) -> dict[str, Any]:
         """The tenant's volume (not being deleted), else EntityNotFoundError."""
@@ -97,7 +80,7 @@ class Reader:
                 continue  # being deleted: gone as far as OCCI goes
             if self.tenancy.owns(tenant, volume.get("Tags")):
                 return volume
-        raise _not_found(STORAGE.id, volume_id)
+        raise not_found(STORAGE.id, volume_id)
 
     async def subnet(self, tenant: Tenant, subnet_id: str) -> dict[str, Any]:
         """The tenant's subnet (or the shared one), else EntityNotFoundError."""
@@ -106,7 +89,7 @@ class Reader:
         for subnet in response.get("Subnets", ()):
             if place.is_shared(subnet_id) or self.tenancy.owns(tenant, subnet.get("Tags")):
                 return subnet
-        raise _not_found(NETWORK.id, subnet_id)
+        raise not_found(NETWORK.id, subnet_id)
 
     async def group(self, tenant: Tenant, group_id: str) -> dict[str, Any]:
         """The tenant's security group (or a shared one), else EntityNotFoundError."""
@@ -115,82 +98,25 @@ class Reader:
         for group in response.get("SecurityGroups", ()):
             if place.is_shared(group_id) or self.tenancy.owns(tenant, group.get("Tags")):
                 return group
-        raise _not_found(SECURITYGROUP.id, group_id)
+        raise not_found(SECURITYGROUP.id, group_id)
 
     async def compute(self, tenant: Tenant, instance_id: str) -> Resource:
         """One compute with its links."""
         instance = await self.instance(tenant, instance_id)
         return entities.compute(instance, await self.catalogue.offer(), self.locate)
 
-    async def get(self, tenant: Tenant, parsed: ids.ParsedId, entity_id: str) -> Entity:
-        """The entity an id names, or EntityNotFoundError."""
-        kind = parsed.kind
-        if kind == COMPUTE.id:
-            return await self.compute(tenant, parsed.first)
-        if kind == STORAGE.id:
-            return entities.storage(await self.volume(tenant, parsed.first), self.locate)
-        if kind == NETWORK.id:
-            if parsed.first == ids.PUBLIC:
-                return entities.public_network(self.locate)
-            return entities.network(await self.subnet(tenant, parsed.first), self.locate)
-        if kind == SECURITYGROUP.id:
-            return entities.security_group(await self.group(tenant, parsed.first), self.locate)
-        # A link: read its source instance and pick the link out of it.
-        instance_id = parsed.first
-        if kind == NETWORKINTERFACE.id:
-            instance_id = await self._instance_of_interface(parsed.first)
-        source = await self.compute(tenant, instance_id)
-        for link in source.links:
-            if link.id == entity_id and link.kind == kind:
-                return link
-        raise _not_found(kind, entity_id)
-
-    async def _instance_of_interface(self, eni_id: str) -> str:
+    async def instance_of_interface(self, eni_id: str) -> str:
+        """The instance an interface is attached to, else EntityNotFoundError."""
         response = await self.api.call("describe_network_interfaces", NetworkInterfaceIds=[eni_id])
         for eni in response.get("NetworkInterfaces", ()):
             instance_id = (eni.get("Attachment") or {}).get("InstanceId")
             if instance_id:
                 return str(instance_id)
-        raise _not_found(NETWORKINTERFACE.id, eni_id)
+        raise not_found(NETWORKINTERFACE.id, eni_id)
 
     # --- listings ----------------------------------------------------------------------------
 
-    async def listing(self, tenant: Tenant, query: Query) -> AsyncIterator[Entity]:
-        """The entities matching `query`, paged: EC2 pages are as large as the OCCI page
-        still needs, and reading stops when the page is full."""
-        if query.limit == 0:
-            return
-        skip = query.offset
-        left = query.limit
-        for kind in ORDER:
-            if kind not in query.kinds:
-                continue
-            # What the OCCI page still needs, for EC2's page size.
-            wanted = None if left is None else skip + left
-            async for entity in self._kind(tenant, kind, query, wanted):
-                if not query.matches(entity):
-                    continue
-                if skip:
-                    skip -= 1
-                    continue
-                yield entity
-                if left is not None:
-                    left -= 1
-                    if left == 0:
-                        return
-
-    def _kind(
-        self, tenant: Tenant, kind: str, query: Query, wanted: int | None
-    ) -> AsyncIterator[Entity]:
-        if kind in _INSTANCE_KINDS:
-            return self._from_instances(tenant, kind, query, wanted)
-        if kind == STORAGE.id:
-            return self._volumes(tenant, query, wanted)
-        if kind == NETWORK.id:
-            return self._networks(tenant, query, wanted)
-        return self._groups(tenant, query, wanted)
-
-    async def _pages(
+    async def pages(
         self, operation: str, key: str, filters: Filters, wanted: int | None
     ) -> AsyncIterator[list[dict[str, Any]]]:
         """EC2's pages of one describe call: the first as large as needed, then full ones."""
@@ -212,96 +138,46 @@ class Reader:
             parameters["NextToken"] = token
             parameters["MaxResults"] = largest
 
-    async def _from_instances(
-        self, tenant: Tenant, kind: str, query: Query, wanted: int | None
-    ) -> AsyncIterator[Entity]:
-        filters = self.tenancy.filters(tenant) + self._instance_filters(kind, query)
+    async def computes(
+        self, tenant: Tenant, filters: Filters, wanted: int | None
+    ) -> AsyncIterator[Resource]:
+        """The tenant's computes (with their links) EC2 finds with these filters, a page
+        of DescribeInstances as large as `wanted` first."""
+        filters = self.tenancy.filters(tenant) + filters
         offer = await self.catalogue.offer()
-        async for instances in self._pages("describe_instances", "Reservations", filters, wanted):
+        async for instances in self.pages("describe_instances", "Reservations", filters, wanted):
             for instance in instances:
-                if entities.is_gone(instance):
-                    continue
-                resource = entities.compute(instance, offer, self.locate)
-                if kind == COMPUTE.id:
-                    yield resource
-                    continue
-                for link in resource.links:
-                    if link.kind == kind:
-                        yield link
-
-    def _instance_filters(self, kind: str, query: Query) -> Filters:
-        states = list(entities.SHOWN_STATES)
-        filters: Filters = []
-        if kind == COMPUTE.id:
-            attributes = query.attributes
-            if "occi.compute.state" in attributes:
-                states = entities.ec2_states_for(attributes["occi.compute.state"])
-            if isinstance(attributes.get(CORE_TITLE), str):
-                filters.append({"Name": f"tag:{NAME_TAG}", "Values": [attributes[CORE_TITLE]]})
-            wanted_ids = set(query.ids) if query.ids is not None else None
-            if isinstance(attributes.get(CORE_ID), str):
-                wanted_ids = {attributes[CORE_ID]} & (wanted_ids or {attributes[CORE_ID]})
-            if wanted_ids is not None:
-                filters.append({"Name": "instance-id", "Values": sorted(wanted_ids) or ["none"]})
-            filters += _template_filters(query)
-        else:
-            source = ids.ec2_id_of(query.attributes.get(CORE_SOURCE), "i")
-            if source is not None:
-                filters.append({"Name": "instance-id", "Values": [source]})
-        return [{"Name": "instance-state-name", "Values": states or ["none"]}, *filters]
-
-    async def _volumes(
-        self, tenant: Tenant, query: Query, wanted: int | None
-    ) -> AsyncIterator[Entity]:
-        filters = self.tenancy.filters(tenant) + _simple_filters(query, "volume-id")
-        filters.append({"Name": "status", "Values": list(entities.SHOWN_VOLUME_STATES)})
-        async for volumes in self._pages("describe_volumes", "Volumes", filters, wanted):
-            for volume in volumes:
-                # Checked here too: an EC2-compatible cloud may ignore the filter.
-                if not entities.is_gone_volume(volume):
-                    yield entities.storage(volume, self.locate)
-
-    async def _networks(
-        self, tenant: Tenant, query: Query, wanted: int | None
-    ) -> AsyncIterator[Entity]:
-        yield entities.public_network(self.locate)
-
-        async def shared_subnet(place: Place) -> tuple[Place, dict[str, Any]]:
-            return place, await self.api.call("describe_subnets", SubnetIds=[place.subnet_id])
-
-        place, shared = await self.placement.using(shared_subnet)
-        for subnet in shared.get("Subnets", ()):
-            yield entities.network(subnet, self.locate)
-        if not self.tenancy.by_tag:
-            # Every subnet is the tenant's: the shared one is among them, skip it there.
-            filters = _simple_filters(query, "subnet-id")
-        else:
-            filters = self.tenancy.filters(tenant) + _simple_filters(query, "subnet-id")
-        async for subnets in self._pages("describe_subnets", "Subnets", filters, wanted):
-            for subnet in subnets:
-                if subnet["SubnetId"] != place.subnet_id:
-                    yield entities.network(subnet, self.locate)
-
-    async def _groups(
-        self, tenant: Tenant, query: Query, wanted: int | None
-    ) -> AsyncIterator[Entity]:
-        async def shared_groups(place: Place) -> tuple[Place, dict[str, Any]]:
-            groups = list(place.group_ids)
-            return place, await self.api.call("describe_security_groups", GroupIds=groups)
-
-        place, shared = await self.placement.using(shared_groups)
-        for group in shared.get("SecurityGroups", ()):
-            yield entities.security_group(group, self.locate)
-        filters = self.tenancy.filters(tenant) + _simple_filters(query, "group-id")
-        filters.append({"Name": "vpc-id", "Values": [place.vpc_id]})
-        pages = self._pages("describe_security_groups", "SecurityGroups", filters, wanted)
-        async for groups in pages:
-            for group in groups:
-                if group["GroupId"] not in place.group_ids:
-                    yield entities.security_group(group, self.locate)
+                if not entities.is_gone(instance):
+                    yield entities.compute(instance, offer, self.locate)
 
 
-def _simple_filters(query: Query, id_filter: str) -> Filters:
+def compute_filters(query: Query) -> Filters:
+    """The query's filters on computes that EC2 can apply: state, title, id, templates."""
+    attributes = query.attributes
+    states = list(entities.SHOWN_STATES)
+    if "occi.compute.state" in attributes:
+        states = entities.ec2_states_for(attributes["occi.compute.state"])
+    filters: Filters = [{"Name": "instance-state-name", "Values": states or ["none"]}]
+    if isinstance(attributes.get(CORE_TITLE), str):
+        filters.append({"Name": f"tag:{NAME_TAG}", "Values": [attributes[CORE_TITLE]]})
+    wanted_ids = set(query.ids) if query.ids is not None else None
+    if isinstance(attributes.get(CORE_ID), str):
+        wanted_ids = {attributes[CORE_ID]} & (wanted_ids or {attributes[CORE_ID]})
+    if wanted_ids is not None:
+        filters.append({"Name": "instance-id", "Values": sorted(wanted_ids) or ["none"]})
+    return filters + _template_filters(query)
+
+
+def link_filters(query: Query) -> Filters:
+    """The query's filters on links from computes that EC2 can apply: the source."""
+    filters: Filters = [{"Name": "instance-state-name", "Values": list(entities.SHOWN_STATES)}]
+    source = ids.ec2_id_of(query.attributes.get(CORE_SOURCE), "i")
+    if source is not None:
+        filters.append({"Name": "instance-id", "Values": [source]})
+    return filters
+
+
+def simple_filters(query: Query, id_filter: str) -> Filters:
     """Title and id filters, which every resource kind shares."""
     filters: Filters = []
     if isinstance(query.attributes.get(CORE_TITLE), str):

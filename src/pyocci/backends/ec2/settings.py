@@ -19,9 +19,13 @@ instance profile) unless `profile` or an access key pair is given here.
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field, fields
-from typing import Any, NamedTuple
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Annotated, Any, Literal, NamedTuple
+
+from annotated_types import MinLen
+
+from pyocci.backends.kit.settings import Count, Positive, Texts, read_settings
 
 #: Instance types offered when the configuration names none.
 DEFAULT_INSTANCE_TYPES = (
@@ -36,8 +40,8 @@ DEFAULT_INSTANCE_TYPES = (
     "r5.large",
 )
 
-TENANCIES = ("tag", "account")
-KEY_POLICIES = ("import", "fixed", "none")
+#: A setting that is a name or a URL: never empty.
+Text = Annotated[str, MinLen(1)]
 
 _EC2_ID = re.compile(r"[a-z]+-[0-9a-f]{8,17}")
 
@@ -72,48 +76,64 @@ class Ec2Settings:
     server's cloud deadline leaves each attempt (`call_timeouts`).
     """
 
-    region: str = "us-east-1"
-    endpoint_url: str | None = None
-    profile: str | None = None
-    access_key_id: str | None = None
-    secret_access_key: str | None = None
-    session_token: str | None = None
-    vpc_id: str | None = None
-    subnet_id: str | None = None
-    security_group_ids: tuple[str, ...] = ()
-    key_policy: str = "import"
-    key_name: str | None = None
-    image_owners: tuple[str, ...] = ("self",)
-    image_filters: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
-    instance_types: tuple[str, ...] = DEFAULT_INSTANCE_TYPES
-    default_image: str | None = None
-    default_instance_type: str = "t3.micro"
-    template_ttl: float = 300.0
-    tenancy: str = "tag"
-    tenant_tag: str = "occi:tenant"
+    region: Text = "us-east-1"
+    endpoint_url: Text | None = None
+    profile: Text | None = None
+    access_key_id: Text | None = None
+    secret_access_key: Text | None = None
+    session_token: Text | None = None
+    vpc_id: Text | None = None
+    subnet_id: Text | None = None
+    security_group_ids: Texts = ()
+    key_policy: Literal["import", "fixed", "none"] = "import"
+    key_name: Text | None = None
+    image_owners: Texts = ("self",)
+    image_filters: Mapping[str, Texts] = field(default_factory=dict)
+    instance_types: Texts = DEFAULT_INSTANCE_TYPES
+    default_image: Text | None = None
+    default_instance_type: Text = "t3.micro"
+    template_ttl: Positive = 300.0
+    tenancy: Literal["tag", "account"] = "tag"
+    tenant_tag: Text = "occi:tenant"
     public_ip_on_launch: bool = False
     hibernation: bool = False
-    connect_timeout: float = 5.0
-    read_timeout: float | None = None
-    max_attempts: int = 2
-    retry_after: int = 5
-    wait_seconds: float = 300.0
+    connect_timeout: Positive = 5.0
+    read_timeout: Positive | None = None
+    max_attempts: Count = 2
+    retry_after: Count = 5
+    wait_seconds: Positive = 300.0
+
+    def __post_init__(self) -> None:
+        # What spans several settings, or what the field types cannot say.
+        if self.key_policy == "fixed" and not self.key_name:
+            raise ValueError(
+                'backend_settings.key_policy = "fixed" needs key_name, the key pair to use'
+            )
+        if (self.access_key_id is None) != (self.secret_access_key is None):
+            raise ValueError(
+                "backend_settings: give both access_key_id and secret_access_key, or neither"
+            )
+        if not self.image_owners and not self.image_filters:
+            # Unfiltered, DescribeImages lists every public AMI: tens of thousands.
+            raise ValueError(
+                "backend_settings: give image_owners or image_filters; listing every AMI is refused"
+            )
+        for name in ("vpc_id", "subnet_id"):
+            value = getattr(self, name)
+            if value is not None and not _EC2_ID.fullmatch(value):
+                raise ValueError(
+                    f"backend_settings.{name}: {value!r} is not an EC2 id such as vpc-0abc1234"
+                )
+        if self.endpoint_url is not None and not re.match(r"https?://", self.endpoint_url):
+            raise ValueError(
+                f"backend_settings.endpoint_url must be an http(s) URL; got {self.endpoint_url!r}"
+            )
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> Ec2Settings:
-        """Read settings; ValueError saying what to fix for anything unknown or malformed."""
-        known = {item.name for item in fields(cls)}
-        unknown = sorted(set(data) - known)
-        if unknown:
-            raise ValueError(
-                f"unknown setting {', '.join(unknown)}; known are {', '.join(sorted(known))}"
-            )
-        values: dict[str, Any] = {}
-        for name, value in data.items():
-            values[name] = _READERS.get(name, _text)(name, value)
-        settings = cls(**values)
-        settings._check()
-        return settings
+        """Read settings; ValueError naming each key that is unknown or malformed and
+        what it takes (`pyocci.backends.kit.settings.read_settings`)."""
+        return read_settings(cls, data)
 
     def call_timeouts(self, deadline: float) -> CallTimeouts:
         """The connect and read timeouts of one attempt, such that every attempt of a call,
@@ -142,78 +162,3 @@ class Ec2Settings:
                 "read_timeout out to fit it to the deadline), or raise cloud_deadline"
             )
         return CallTimeouts(self.connect_timeout, self.read_timeout)
-
-    def _check(self) -> None:
-        if self.tenancy not in TENANCIES:
-            raise ValueError(f"tenancy must be one of {', '.join(TENANCIES)}; got {self.tenancy!r}")
-        if self.key_policy not in KEY_POLICIES:
-            raise ValueError(
-                f"key_policy must be one of {', '.join(KEY_POLICIES)}; got {self.key_policy!r}"
-            )
-        if self.key_policy == "fixed" and not self.key_name:
-            raise ValueError('key_policy = "fixed" needs key_name, the key pair to use')
-        if (self.access_key_id is None) != (self.secret_access_key is None):
-            raise ValueError("give both access_key_id and secret_access_key, or neither")
-        if not self.image_owners and not self.image_filters:
-            # Unfiltered, DescribeImages lists every public AMI: tens of thousands.
-            raise ValueError("give image_owners or image_filters; listing every AMI is refused")
-        for name in ("vpc_id", "subnet_id"):
-            value = getattr(self, name)
-            if value is not None and not _EC2_ID.fullmatch(value):
-                raise ValueError(f"{name} {value!r} is not an EC2 id such as vpc-0abc1234")
-        if self.endpoint_url is not None and not re.match(r"https?://", self.endpoint_url):
-            raise ValueError(f"endpoint_url must be an http(s) URL; got {self.endpoint_url!r}")
-
-
-def _text(name: str, value: Any) -> str:
-    if not isinstance(value, str) or not value.strip():
-        raise ValueError(f"{name} must be a non-empty string; got {value!r}")
-    return value
-
-
-def _texts(name: str, value: Any) -> tuple[str, ...]:
-    if isinstance(value, str):
-        value = [value]
-    if not isinstance(value, Sequence) or not all(isinstance(v, str) and v for v in value):
-        raise ValueError(f"{name} must be a list of strings; got {value!r}")
-    return tuple(value)
-
-
-def _filters(name: str, value: Any) -> dict[str, tuple[str, ...]]:
-    if not isinstance(value, Mapping):
-        raise ValueError(f"{name} must be a table of EC2 filter names to values; got {value!r}")
-    return {str(key): _texts(f"{name}.{key}", item) for key, item in value.items()}
-
-
-def _positive(name: str, value: Any) -> float:
-    if isinstance(value, bool) or not isinstance(value, int | float) or value <= 0:
-        raise ValueError(f"{name} must be a positive number of seconds; got {value!r}")
-    return float(value)
-
-
-def _count(name: str, value: Any) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-        raise ValueError(f"{name} must be a positive integer; got {value!r}")
-    return value
-
-
-def _flag(name: str, value: Any) -> bool:
-    if not isinstance(value, bool):
-        raise ValueError(f"{name} must be true or false; got {value!r}")
-    return value
-
-
-_READERS = {
-    "security_group_ids": _texts,
-    "image_owners": _texts,
-    "image_filters": _filters,
-    "instance_types": _texts,
-    "template_ttl": _positive,
-    "connect_timeout": _positive,
-    "read_timeout": _positive,
-    "wait_seconds": _positive,
-    "max_attempts": _count,
-    "retry_after": _count,
-    "public_ip_on_launch": _flag,
-    "hibernation": _flag,
-}

@@ -7,14 +7,17 @@ are not offered (501).
 
 from __future__ import annotations
 
+import functools
 import string
-from collections.abc import Mapping
+from collections.abc import AsyncIterator, Mapping
 from typing import Any
 
-from pyocci.backends.api import Tenant
-from pyocci.backends.ec2 import busy, entities, ids, linkmeta
-from pyocci.backends.ec2.context import Ec2, source_instance, target_id
+from pyocci.backends.api import ActionOutcome, Query, Tenant
+from pyocci.backends.ec2 import busy, entities, ids
+from pyocci.backends.ec2.context import Ec2, Ec2Collection, target_id, unlinked
+from pyocci.backends.ec2.links import InstanceLinks
 from pyocci.backends.ec2.placement import Place
+from pyocci.backends.ec2.reading import simple_filters
 from pyocci.backends.ec2.tenancy import NAME_TAG, SUMMARY_TAG
 from pyocci.backends.errors import (
     BackendError,
@@ -22,41 +25,116 @@ from pyocci.backends.errors import (
     EntityNotFoundError,
     InvalidRequestError,
 )
+from pyocci.backends.kit import ActionHandler
 from pyocci.backends.sizes import whole_gib
-from pyocci.model.entity import CORE_SUMMARY, CORE_TITLE, Entity, Link, Resource
-from pyocci.model.infrastructure import BACKUP, RESIZE, SNAPSHOT
+from pyocci.model.entity import CORE_SUMMARY, CORE_TITLE, Entity, Resource
+from pyocci.model.infrastructure import BACKUP, RESIZE, SNAPSHOT, STORAGE, STORAGELINK
 
 #: Device names offered to attachments that do not name one (AWS's advice for EBS).
 DEVICES = tuple(f"/dev/sd{letter}" for letter in string.ascii_lowercase[5:16])
+#: What EBS makes of a storage's size (`pyocci.backends.sizes.whole_gib`), for discovery.
+SIZE_NOTE = (
+    "whole GiB on this cloud (EBS): a fractional size is rounded up (2.5 "
+    "makes 3) and the storage shows the size it got; a volume only grows"
+)
 
 
-async def create(ec2: Ec2, tenant: Tenant, entity: Resource) -> Resource:
-    """Create an EBS volume in the default subnet's zone."""
-    size = whole_gib(entity.attributes.get("occi.storage.size"))
-    tags = ec2.tenancy.tags(tenant, entity.title, entity.attributes.get(CORE_SUMMARY))
+class Volumes(Ec2Collection):
+    """EBS volumes. Not here (so 501): storage online and offline, which EBS has not."""
 
-    async def make(place: Place) -> dict[str, Any]:
-        return await ec2.api.call(
-            "create_volume",
-            missing=InvalidRequestError,
-            Size=size,
-            AvailabilityZone=place.zone,
-            TagSpecifications=ec2.tenancy.specification("volume", tags),
+    kinds = (STORAGE.id,)
+    attribute_notes = {STORAGE.id: {"occi.storage.size": SIZE_NOTE}}
+
+    @property
+    def actions(self) -> dict[str, ActionHandler]:
+        """backup and snapshot take an EBS snapshot; resize grows the volume."""
+        return {
+            BACKUP.id: functools.partial(self._snapshot, "backup"),
+            SNAPSHOT.id: functools.partial(self._snapshot, "snapshot"),
+            RESIZE.id: self._resize,
+        }
+
+    async def listing(self, tenant: Tenant, query: Query) -> AsyncIterator[Entity]:
+        """The tenant's volumes (title and id filters pushed down)."""
+        filters = self.ec2.tenancy.filters(tenant) + simple_filters(query, "volume-id")
+        filters.append({"Name": "status", "Values": list(entities.SHOWN_VOLUME_STATES)})
+        async for volumes in self.ec2.reader.pages(
+            "describe_volumes", "Volumes", filters, query.limit
+        ):
+            for volume in volumes:
+                # Checked here too: an EC2-compatible cloud may ignore the filter.
+                if not entities.is_gone_volume(volume):
+                    yield entities.storage(volume, self.ec2.reader.locate)
+
+    async def get(self, tenant: Tenant, kind_id: str, entity_id: str) -> Entity:
+        """One volume."""
+        return await self._read(tenant, entity_id)
+
+    async def _read(self, tenant: Tenant, volume_id: str) -> Resource:
+        return entities.storage(
+            await self.ec2.reader.volume(tenant, volume_id), self.ec2.reader.locate
         )
 
-    volume = await ec2.placement.using(make)
-    return entities.storage(volume, ec2.reader.locate)
+    async def create(self, tenant: Tenant, entity: Entity) -> Entity:
+        """Create an EBS volume in the default subnet's zone."""
+        unlinked(entity)
+        ec2 = self.ec2
+        size = whole_gib(entity.attributes.get("occi.storage.size"))
+        tags = ec2.tenancy.tags(tenant, entity.title, entity.attributes.get(CORE_SUMMARY))
 
+        async def make(place: Place) -> dict[str, Any]:
+            return await ec2.api.call(
+                "create_volume",
+                missing=InvalidRequestError,
+                Size=size,
+                AvailabilityZone=place.zone,
+                TagSpecifications=ec2.tenancy.specification("volume", tags),
+            )
 
-async def update(ec2: Ec2, tenant: Tenant, current: Entity, desired: Entity) -> Resource:
-    """Grow the volume, change its title."""
-    volume_id = current.id or ""
-    old = current.attributes.get("occi.storage.size")
-    new = desired.attributes.get("occi.storage.size", old)
-    if new != old:
-        await resize(ec2, tenant, volume_id, old, whole_gib(new))
-    await retitle(ec2, volume_id, current, desired)
-    return entities.storage(await ec2.reader.volume(tenant, volume_id), ec2.reader.locate)
+        volume = await ec2.placement.using(make)
+        return entities.storage(volume, ec2.reader.locate)
+
+    async def update(self, tenant: Tenant, current: Entity, desired: Entity) -> Entity:
+        """Grow the volume, change its title."""
+        volume_id = current.id or ""
+        old = current.attributes.get("occi.storage.size")
+        new = desired.attributes.get("occi.storage.size", old)
+        if new != old:
+            await resize(self.ec2, tenant, volume_id, old, whole_gib(new))
+        await retitle(self.ec2, volume_id, current, desired)
+        return await self._read(tenant, volume_id)
+
+    async def delete(self, tenant: Tenant, entity: Entity) -> None:
+        """Delete the volume: 409 while it is attached (detach first), 409 with Retry-After
+        while EC2 is still creating it, attaching or detaching it, or terminating the
+        instances it is attached to."""
+        volume_id = entity.id or ""
+        await _unless_refused(self.ec2, tenant, volume_id, "delete_volume", VolumeId=volume_id)
+
+    async def _snapshot(
+        self, kind: str, tenant: Tenant, entity: Entity, parameters: Mapping[str, Any]
+    ) -> ActionOutcome:
+        volume_id = entity.id or ""
+        await _unless_refused(
+            self.ec2,
+            tenant,
+            volume_id,
+            "create_snapshot",
+            VolumeId=volume_id,
+            Description=f"OCCI {kind} of {volume_id}",
+            TagSpecifications=self.ec2.tenancy.specification(
+                "snapshot", self.ec2.tenancy.tags(tenant)
+            ),
+        )
+        return ActionOutcome(entity=await self._read(tenant, volume_id))
+
+    async def _resize(
+        self, tenant: Tenant, entity: Entity, parameters: Mapping[str, Any]
+    ) -> ActionOutcome:
+        volume_id = entity.id or ""
+        old = entity.attributes.get("occi.storage.size")
+        await resize(self.ec2, tenant, volume_id, old, whole_gib(parameters.get("size"), "size"))
+        return ActionOutcome(entity=await self._read(tenant, volume_id))
 
 
 async def resize(ec2: Ec2, tenant: Tenant, volume_id: str, old: Any, new: int) -> None:
@@ -92,13 +170,6 @@ async def retitle(ec2: Ec2, resource_id: str, current: Entity, desired: Entity) 
             )
         else:
             await ec2.api.call("delete_tags", Resources=[resource_id], Tags=[{"Key": tag}])
-
-
-async def delete(ec2: Ec2, tenant: Tenant, volume_id: str) -> None:
-    """Delete the volume: 409 while it is attached (detach first), 409 with Retry-After
-    while EC2 is still creating it, attaching or detaching it, or terminating the
-    instances it is attached to."""
-    await _unless_refused(ec2, tenant, volume_id, "delete_volume", VolumeId=volume_id)
 
 
 async def _why_refused(
@@ -151,28 +222,6 @@ async def _terminating(ec2: Ec2, instance_ids: list[str]) -> dict[str, str]:
     }
 
 
-async def trigger(
-    ec2: Ec2, tenant: Tenant, entity: Entity, action_id: str, parameters: Mapping[str, Any]
-) -> Resource:
-    """backup and snapshot take an EBS snapshot; resize grows the volume."""
-    volume_id = entity.id or ""
-    if action_id in (BACKUP.id, SNAPSHOT.id):
-        kind = "backup" if action_id == BACKUP.id else "snapshot"
-        await _unless_refused(
-            ec2,
-            tenant,
-            volume_id,
-            "create_snapshot",
-            VolumeId=volume_id,
-            Description=f"OCCI {kind} of {volume_id}",
-            TagSpecifications=ec2.tenancy.specification("snapshot", ec2.tenancy.tags(tenant)),
-        )
-    elif action_id == RESIZE.id:
-        old = entity.attributes.get("occi.storage.size")
-        await resize(ec2, tenant, volume_id, old, whole_gib(parameters.get("size"), "size"))
-    return entities.storage(await ec2.reader.volume(tenant, volume_id), ec2.reader.locate)
-
-
 # --- attachments -------------------------------------------------------------------------
 
 
@@ -211,24 +260,25 @@ def _free_device(instance: dict[str, Any]) -> str:
     raise ConflictError("every device name from /dev/sdf to /dev/sdp is in use on this instance")
 
 
-async def create_link(ec2: Ec2, tenant: Tenant, link: Link) -> Entity:
-    """Attach at run time."""
-    instance = await ec2.reader.instance(tenant, source_instance(link))
-    link_id = await attach(ec2, tenant, instance, link)
-    await linkmeta.keep(ec2.api, instance["InstanceId"], link_id, link.attributes)
-    return await ec2.reader.get(tenant, ids.parse(link_id), link_id)  # type: ignore[arg-type]
+class StorageLinks(InstanceLinks):
+    """Volumes attached to instances."""
 
+    kinds = (STORAGELINK.id,)
 
-async def delete_link(ec2: Ec2, tenant: Tenant, link: Entity) -> None:
-    """Detach the volume (409 with Retry-After while EC2 is still attaching it)."""
-    parsed = ids.parse(link.id or "")
-    if parsed is None or parsed.second is None:
-        raise InvalidRequestError(f"{link.id!r} is not a storagelink of this cloud")
-    await _unless_refused(
-        ec2,
-        tenant,
-        parsed.second,
-        "detach_volume",
-        VolumeId=parsed.second,
-        InstanceId=parsed.first,
-    )
+    async def attach(self, tenant: Tenant, instance: dict[str, Any], link: Entity) -> str:
+        """Attach the volume the link targets."""
+        return await attach(self.ec2, tenant, instance, link)
+
+    async def detach(self, tenant: Tenant, link: Entity) -> None:
+        """Detach the volume (409 with Retry-After while EC2 is still attaching it)."""
+        parsed = ids.parse(link.id or "")
+        if parsed is None or parsed.second is None:
+            raise InvalidRequestError(f"{link.id!r} is not a storagelink of this cloud")
+        await _unless_refused(
+            self.ec2,
+            tenant,
+            parsed.second,
+            "detach_volume",
+            VolumeId=parsed.second,
+            InstanceId=parsed.first,
+        )

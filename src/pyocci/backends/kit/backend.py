@@ -12,7 +12,7 @@ answers with).
 from __future__ import annotations
 
 import functools
-from collections.abc import AsyncIterator, Iterator, Mapping, Sequence
+from collections.abc import AsyncIterator, Callable, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager, nullcontext
 from typing import Any
 
@@ -63,6 +63,14 @@ class KitBackend(Backend):
         collections raise backend errors themselves."""
         return nullcontext()
 
+    def keeping(self, query: Query) -> Callable[[Entity], bool] | None:
+        """What a listing keeps of what the collections give (`paging.chain`'s `keep`):
+        None by default, the collections applying every filter of the query themselves.
+        A cloud whose listings give every entity of their kinds (filters it can express
+        pushed down, the rest not) answers `query.matches`; its collections then take the
+        query's limit as the size of the page to ask the cloud for."""
+        return None
+
     def serving(self, kind_id: str | None) -> Collection:
         """The collection keeping entities of this kind; 501 when none does."""
         for collection in self.collections:
@@ -84,7 +92,7 @@ class KitBackend(Backend):
             if any(collection.serves(kind) for kind in query.kinds)
         ]
         with self.translating("listing"):
-            async for entity in chain(query, parts):
+            async for entity in chain(query, parts, self.keeping(query)):
                 yield entity
 
     async def count_entities(self, tenant: Tenant, query: Query) -> int | None:
