@@ -142,12 +142,6 @@ async def test_a_body_naming_an_unknown_action_is_refused(occi: ServiceDriver) -
         )
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="an action the standard gives the kind but the backend does not perform is "
-    "dropped from the served model, so the service answers 400 ('has no action') rather "
-    "than the 501 that Capabilities documents (its NotSupportedError check is unreachable)",
-)
 @pytest.mark.parametrize("action", [BACKUP, SNAPSHOT], ids=["backup", "snapshot"])
 async def test_an_action_the_backend_does_not_perform_is_not_supported(
     occi: ServiceDriver, action: Mixin

@@ -104,11 +104,6 @@ async def test_the_abstract_entity_kind_cannot_be_created(occi: ServiceDriver) -
         await occi.create(Resource(kind=ENTITY.id), ENTITY.id)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="a standard kind the backend does not serve is refused as 'not a kind of the "
-    "collection' (400) before the service's own check for unsupported kinds (501) runs",
-)
 async def test_a_standard_kind_the_backend_does_not_serve_is_not_supported(
     occi: ServiceDriver,
 ) -> None:

@@ -250,11 +250,6 @@ async def test_a_mixin_is_associated_only_with_the_kinds_it_applies_to(
         )
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="a PUT to a user mixin collection does not check what the mixin applies to, "
-    "as a POST to it does: a compute-only mixin takes a storage",
-)
 async def test_a_put_of_members_is_checked_against_what_the_mixin_applies_to(
     occi: ServiceDriver,
 ) -> None:
@@ -324,11 +319,6 @@ async def test_a_deleted_entity_leaves_its_mixins_and_its_links_leave_theirs(
     assert await tagged(occi, TAG.id) == []
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="a replacing PUT replaces the entity's provider mixins (its os_tpl goes) but "
-    "never disassociates user mixins it does not name: they survive the replacement",
-)
 async def test_a_put_replaces_user_mixins_as_it_does_provider_mixins(
     occi: ServiceDriver,
 ) -> None:

@@ -478,6 +478,10 @@ class OcciService:
         if entity.kind is None:
             raise BadRequestError(f"say which kind to create: {collection.id}")
         _check_references(entity)
+        if self.standard.is_kind_of(entity.kind, collection.id):
+            # A standard kind of this collection that this cloud does not serve is
+            # absent from the tenant's model: say so (501), not that it is misplaced.
+            self._check_supported_kind(model, entity.kind)
         if not model.is_kind_of(entity.kind, collection.id):
             raise BadRequestError(
                 f"{collection.location} holds {collection.term} entities; "
@@ -594,7 +598,7 @@ class OcciService:
             desired.attributes = self._replaced_attributes(model, current, entity)
             return desired
 
-        revised = await self._revise(tenant, model, path, replaced)
+        revised = await self._revise(tenant, model, path, replaced, replacing=True)
         if revised is None:
             return await self.create(tenant, model, path.kind, entity), True
         return Written([revised]), False
@@ -655,11 +659,18 @@ class OcciService:
             entity.mixins.append(mixin_id)
 
     async def _revise(
-        self, tenant: Tenant, model: Model, path: EntityPath, revise: Revision
+        self,
+        tenant: Tenant,
+        model: Model,
+        path: EntityPath,
+        revise: Revision,
+        *,
+        replacing: bool = False,
     ) -> Entity | None:
         """Update the entity at `path` to what `revise` makes of it, checked against the
         model, in one read and write of the backend (user mixins are the store's); None
-        when there is no entity at `path`."""
+        when there is no entity at `path`. `replacing`: the revision names every mixin
+        the entity keeps, so user mixins it does not name are disassociated too."""
         user_mixins: list[str] = []
 
         def checked(current: Entity) -> Entity:
@@ -689,7 +700,16 @@ class OcciService:
                 await self._runner.run(
                     self._store.associate, tenant.id, mixin_id, [updated.location]
                 )
+            if replacing:
+                await self._disassociate_others(tenant, updated.location, user_mixins)
         return (await self._present(tenant, model, [updated]))[0]
+
+    async def _disassociate_others(self, tenant: Tenant, location: str, kept: list[str]) -> None:
+        """Disassociate an entity from the user mixins other than `kept`."""
+        memberships = await self._runner.run(self._store.mixins_of, tenant.id, [location])
+        for mixin_id in memberships.get(location, ()):
+            if mixin_id not in kept:
+                await self._runner.run(self._store.disassociate, tenant.id, mixin_id, [location])
 
     async def delete(self, tenant: Tenant, model: Model, path: EntityPath) -> Written:
         """Delete an entity; a resource's links go with it. Done once no read finds it;
@@ -817,12 +837,17 @@ class OcciService:
                     f"the query says action={term} but the body names {action_id}"
                 )
             if action_id not in declared:
+                if action_id in self.standard.declared_actions(entity.kind or ""):
+                    self._check_supported_action(entity, action_id)
                 if self.standard.get(action_id) is not None or model.get(action_id) is not None:
                     raise BadRequestError(f"{action_id} is not an action of {entity.kind}")
                 raise BadRequestError(f"unknown action {action_id}")
         else:
             candidates = [a for a in declared if a.rsplit("#", 1)[-1] == term]
             if not candidates:
+                for action_id in self.standard.declared_actions(entity.kind or ""):
+                    if action_id.rsplit("#", 1)[-1] == term:
+                        self._check_supported_action(entity, action_id)
                 raise BadRequestError(f"{entity.kind} has no action {term!r}")
             if len(candidates) > 1:
                 raise StateConflictError(
@@ -830,8 +855,7 @@ class OcciService:
                     "send the action Category in the body"
                 )
             action_id = candidates[0]
-        if not self.backend.capabilities.supports_action(action_id):
-            raise NotSupportedError(f"this server cannot perform {action_id}")
+        self._check_supported_action(entity, action_id)
         if action_id not in entity.actions and not self._already_done(model, entity, action_id):
             machine = model.state_machine(entity.kind or "")
             state = entity.attributes.get(machine.attribute) if machine else None
@@ -846,6 +870,14 @@ class OcciService:
                 f"{term} does not apply to {entity.location} in state {state!r} now"
             )
         return action_id
+
+    def _check_supported_action(self, entity: Entity, action_id: str) -> None:
+        """501 for an action the standard gives the entity's kind (the served model
+        leaves it out) or the model declares, that this cloud does not perform."""
+        if not self.backend.capabilities.supports_action(action_id):
+            raise NotSupportedError(
+                f"this server cannot perform {action_id} on {entity.kind} entities"
+            )
 
     async def trigger_on_collection(
         self,
@@ -881,11 +913,7 @@ class OcciService:
             self.standard.get(mixin.id) is not None and model.templates(mixin.id)
         ):
             raise BadRequestError(f"associate a specific template, not {mixin.id} itself")
-        paths = [self._entity_path(model, location) for location in locations]
-        entities = [await self._fetch(tenant, path) for path in paths]
-        for entity in entities:
-            if entity.kind is not None and not model.mixin_applies_to(mixin.id, entity.kind):
-                raise BadRequestError(f"{mixin.id} does not apply to {entity.location}")
+        paths = await self._members(tenant, model, mixin, locations)
         if model.owns(mixin.id):
             await self._runner.run(
                 self._store.associate, tenant.id, mixin.id, [p.location for p in paths]
@@ -904,12 +932,22 @@ class OcciService:
                 "the members of a provider mixin change through their entities",
                 ("GET", "HEAD", "POST"),
             )
-        paths = [self._entity_path(model, location) for location in locations]
-        for path in paths:
-            await self._fetch(tenant, path)
+        paths = await self._members(tenant, model, mixin, locations)
         await self._runner.run(
             self._store.replace_members, tenant.id, mixin.id, [p.location for p in paths]
         )
+
+    async def _members(
+        self, tenant: Tenant, model: Model, mixin: Mixin, locations: Sequence[str]
+    ) -> list[EntityPath]:
+        """The paths of entities to make members of a mixin: each must exist, and the
+        mixin must apply to its kind."""
+        paths = [self._entity_path(model, location) for location in locations]
+        for path in paths:
+            entity = await self._fetch(tenant, path)
+            if entity.kind is not None and not model.mixin_applies_to(mixin.id, entity.kind):
+                raise BadRequestError(f"{mixin.id} does not apply to {entity.location}")
+        return paths
 
     async def remove_members(
         self, tenant: Tenant, model: Model, mixin: Mixin, locations: Sequence[str] | None
