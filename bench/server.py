@@ -381,7 +381,7 @@ def _fill_batched(
     while index < count:
         end = min(count, index + 5_000)
         with database.transaction() as connection:
-            work = Work(backend.cloud, connection, TENANT, time.time())
+            work = Work(backend.entities.cloud, connection, TENANT, time.time())
             quotas.lock_tenant(work)
             for number in range(index, end):
                 entity = compute(number)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from types import MappingProxyType
 from typing import Literal
 
 import pytest
@@ -71,3 +72,14 @@ def test_checks_across_settings_keep_their_own_message() -> None:
     with pytest.raises(ValueError, match=r"^policy 'fixed' needs key_name"):
         read_settings(Example, {"policy": "fixed"})
     assert read_settings(Example, {"policy": "fixed", "key_name": "k"}).key_name == "k"
+
+
+@dataclass(frozen=True, slots=True)
+class Nested:
+    limits: dict[str, int]
+    zones: tuple[str, ...] = ()
+
+
+def test_frozen_tables_are_read_as_the_server_hands_them_over() -> None:
+    frozen = MappingProxyType({"limits": MappingProxyType({"cores": 4}), "zones": ("a", "b")})
+    assert read_settings(Nested, frozen) == Nested(limits={"cores": 4}, zones=("a", "b"))

@@ -39,15 +39,15 @@ async def test_concurrent_creates_respect_quotas_and_share_pools(make_backend, t
 
 def test_writers_in_threads_never_hand_out_an_address_twice(make_backend):
     # Several tenants at once: the public pool and MACs are shared between them.
-    backend = make_backend(quotas=Quotas(public_ips=None))
+    entities = make_backend(quotas=Quotas(public_ips=None)).entities
     errors: list[BaseException] = []
 
     def worker(n: int) -> None:
         try:
             tenant = Tenant(f"tenant-{n % 3}")
             for _ in range(4):
-                backend._write(
-                    tenant, backend._create, compute(links=[nic(None, "/network/public")])
+                entities.write(
+                    tenant, entities._create, compute(links=[nic(None, "/network/public")])
                 )
         except BaseException as error:  # reported below
             errors.append(error)
@@ -60,10 +60,10 @@ def test_writers_in_threads_never_hand_out_an_address_twice(make_backend):
     assert errors == []
     seen_addresses, seen_macs = set(), set()
     for n in range(3):
-        computes = backend._read(
+        computes = entities.read(
             Tenant(f"tenant-{n}"),
             lambda work, n=n: [
-                backend._get(work, COMPUTE, row)
+                entities._get(work, COMPUTE, row)
                 for row in work.connection.exec_driver_sql(
                     "SELECT entity_id FROM sim_entities WHERE kind = "
                     "'http://schemas.ogf.org/occi/infrastructure#compute' AND tenant_id = "

@@ -227,7 +227,7 @@ async def test_paging_runs_across_the_shared_networks(backend, tenant, fleet):
 
 async def test_large_listings_stream_in_batches(make_backend, tenant, database, statements):
     backend = make_backend(quotas=Quotas(computes=None, cores=None, memory=None))
-    backend.batch_size = 4
+    backend.entities.batch_size = 4
     for n in range(10):
         await backend.create_entity(tenant, compute(title=f"vm{n}"))
     with statements(database.engine) as executed:
@@ -324,7 +324,7 @@ async def test_locations_come_from_the_index_alone_in_one_read(make_backend, ten
     backend = make_backend(quotas=Quotas(computes=None, cores=None, memory=None))
     for n in range(12):
         await backend.create_entity(tenant, compute(title=f"vm{n}"))
-    backend.batch_size = 4  # entity listings read three batches; locations ignore it
+    backend.entities.batch_size = 4  # entity listings read three batches; locations ignore it
     executed: list[tuple[str, Any]] = []
 
     def record(_conn, _cursor, statement, parameters, _context, _many) -> None:
@@ -352,7 +352,7 @@ async def test_location_batches_follow_creation_order_across_batches(
 ):
     backend = make_backend(quotas=Quotas(computes=None, cores=None, memory=None))
     created = [await backend.create_entity(tenant, compute(title=f"vm{n}")) for n in range(13)]
-    monkeypatch.setattr("pyocci.backends.sim.backend.LOCATION_BATCH", 5)
+    monkeypatch.setattr("pyocci.backends.sim.collection.LOCATION_BATCH", 5)
     batches = [b async for b in backend.list_locations(tenant, Query(kinds=(COMPUTE,)))]
     assert [len(b) for b in batches] == [5, 5, 3]
     assert [loc for b in batches for loc in b] == [e.location for e in created]

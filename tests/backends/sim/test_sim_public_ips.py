@@ -44,7 +44,7 @@ async def test_a_reservation_takes_a_public_address(backend, tenant, other):
 async def test_a_foreign_pool_is_refused(backend, tenant):
     from pyocci.model import Mixin
 
-    backend.cloud.catalogue.model.add(
+    backend.entities.cloud.catalogue.model.add(
         Mixin(
             scheme="http://example.org/pools#",
             term="elsewhere",

@@ -41,6 +41,16 @@ NonNegative = Annotated[float, Ge(0)]
 Count = Annotated[int, Ge(1)]
 
 
+def plain(value: Any) -> Any:
+    """Tables as dicts and arrays as lists, at any depth: the server hands settings over
+    frozen (read-only mappings), and pydantic reads a dataclass's fields from dicts."""
+    if isinstance(value, Mapping):
+        return {key: plain(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [plain(item) for item in value]
+    return value
+
+
 @functools.cache
 def _adapter(cls: type) -> TypeAdapter[Any]:
     return TypeAdapter(cls)
@@ -53,7 +63,7 @@ def read_settings(cls: type[T], data: Mapping[str, Any]) -> T:
     if unknown:
         raise ValueError("; ".join(_unknown(name, known) for name in unknown))
     try:
-        return _adapter(cls).validate_python(dict(data))  # type: ignore[no-any-return]
+        return _adapter(cls).validate_python(plain(data))  # type: ignore[no-any-return]
     except ValidationError as error:
         raise ValueError(_explained(error)) from None
 

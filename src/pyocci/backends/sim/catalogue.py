@@ -11,6 +11,7 @@ the database (`pyocci.backends.sim.images`).
 from __future__ import annotations
 
 from pyocci.backends.api import Capabilities
+from pyocci.backends.kit.context import CONTEXT_MIXINS
 from pyocci.backends.sim.settings import SimSettings
 from pyocci.model.attribute import AttributeDefinition, AttributeType
 from pyocci.model.category import Mixin, attribute_map
@@ -18,8 +19,6 @@ from pyocci.model.extensions import (
     AVAILABILITY_ZONE,
     FLOATINGIPPOOL,
     IPRESERVATION,
-    OPENSTACK_PUBLIC_KEY,
-    OPENSTACK_USER_DATA,
     SECURITYGROUP,
     SECURITYGROUPLINK,
 )
@@ -31,10 +30,8 @@ from pyocci.model.infrastructure import (
     NETWORKINTERFACE,
     OS_TPL,
     RESOURCE_TPL,
-    SSH_KEY,
     STORAGE,
     STORAGELINK,
-    USER_DATA,
 )
 from pyocci.model.registry import Model
 
@@ -91,14 +88,11 @@ KINDS = (
     IPRESERVATION,
 )
 
-#: The standard mixins the sim understands.
+#: The standard mixins the sim understands: contextualization (both spellings) among them.
 STANDARD_MIXINS = (
     OS_TPL,
     RESOURCE_TPL,
-    USER_DATA,
-    SSH_KEY,
-    OPENSTACK_USER_DATA,
-    OPENSTACK_PUBLIC_KEY,
+    *CONTEXT_MIXINS,
     IPNETWORK,
     IPNETWORKINTERFACE,
     AVAILABILITY_ZONE,
@@ -109,9 +103,7 @@ STANDARD_MIXINS = (
 MANAGED_MIXINS = frozenset({IPNETWORK.id, IPNETWORKINTERFACE.id, STORAGE_HISTORY.id})
 
 #: Contextualization: supplied once, at creation.
-CONTEXT_MIXINS = frozenset(
-    {USER_DATA.id, SSH_KEY.id, OPENSTACK_USER_DATA.id, OPENSTACK_PUBLIC_KEY.id}
-)
+CONTEXT_MIXIN_IDS = frozenset(mixin.id for mixin in CONTEXT_MIXINS)
 
 
 class Catalogue:

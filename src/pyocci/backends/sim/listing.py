@@ -5,7 +5,7 @@ attribute equality on scalars (strings, numbers, booleans), states (as of
 the reader's clock) and link ends are filtered in SQL, so `offset`/`limit`
 are too. What SQL cannot compare faithfully (lists, objects, null, derived
 messages) is filtered in Python, and then the paging is done in Python over
-a stream of batches.
+a stream of batches (`pyocci.backends.kit.paging.chain`, in `SimCollection`).
 
 Order is stable: the shared networks first, then the tenant's entities in
 creation order. Each batch costs one query for the entities and one for the

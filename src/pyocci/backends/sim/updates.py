@@ -17,9 +17,10 @@ from pyocci.backends.errors import (
     EntityNotFoundError,
     InvalidRequestError,
 )
+from pyocci.backends.kit.context import CONTEXT_ATTRIBUTES
 from pyocci.backends.securityrules import normalise_rules
 from pyocci.backends.sim import allocation, images, quotas, records, transitions
-from pyocci.backends.sim.catalogue import CONTEXT_MIXINS, MANAGED_MIXINS
+from pyocci.backends.sim.catalogue import CONTEXT_MIXIN_IDS, MANAGED_MIXINS
 from pyocci.backends.sim.context import Work
 from pyocci.backends.sim.inputs import (
     client_attributes,
@@ -40,17 +41,6 @@ from pyocci.model.infrastructure import (
     RESOURCE_TPL,
     STORAGE,
     STORAGELINK,
-)
-
-#: Contextualization attributes: supplied once, when the compute is created.
-CONTEXT_ATTRIBUTES = frozenset(
-    {
-        "occi.compute.userdata",
-        "occi.credentials.ssh.publickey",
-        "org.openstack.compute.user_data",
-        "org.openstack.credentials.publickey.name",
-        "org.openstack.credentials.publickey.data",
-    }
 )
 
 
@@ -99,6 +89,7 @@ def _merged_attributes(work: Work, record: Record, desired: Entity) -> dict[str,
         definition = definitions.get(name)
         if name in managed or (definition is not None and not definition.mutable):
             attributes[name] = value
+    # Contextualization attributes: supplied once, when the compute is created.
     for name in CONTEXT_ATTRIBUTES:
         stored = record.attributes.get(name)
         wanted = attributes.get(name)
@@ -114,12 +105,12 @@ def _merged_attributes(work: Work, record: Record, desired: Entity) -> dict[str,
 def _merged_mixins(work: Work, record: Record, desired: Entity, location: str) -> list[str]:
     mixins = kept_mixins(work, desired.mixins)
     for mixin_id in mixins:
-        if mixin_id in CONTEXT_MIXINS and mixin_id not in record.mixins:
+        if mixin_id in CONTEXT_MIXIN_IDS and mixin_id not in record.mixins:
             raise InvalidRequestError(
                 f"{mixin_id} can only be given when the compute is created, not to {location}"
             )
     for mixin_id in record.mixins:
-        if (mixin_id in MANAGED_MIXINS or mixin_id in CONTEXT_MIXINS) and mixin_id not in mixins:
+        if (mixin_id in MANAGED_MIXINS or mixin_id in CONTEXT_MIXIN_IDS) and mixin_id not in mixins:
             mixins.append(mixin_id)
     return mixins
 
