@@ -627,7 +627,7 @@ def test_users_file_problems_exit_2(
         ('backend = "sim"\n[backend_settings]\nflavours = 3\n', "backend_settings for sim"),
         (
             'backend = "openstack"\n[backend_settings]\ncloud = "x"\npaeg_size = 3\n',
-            "backend_settings for openstack: unknown setting(s) paeg_size",
+            "backend_settings for openstack: backend_settings.paeg_size: unknown setting",
         ),
         (
             'backend = "openstack"\n[backend_settings]\ncredentials = "caller"\n'

@@ -28,9 +28,9 @@ async def test_openstack_is_chosen_and_no_call_is_made_at_start() -> None:
 @pytest.mark.parametrize(
     ("settings", "message"),
     [
-        ({"cloud": "a", "paeg_size": 5}, "unknown setting"),
+        ({"cloud": "a", "paeg_size": 5}, r"backend_settings\.paeg_size: unknown setting"),
         ({}, "name the cloud one way"),
-        ({"cloud": "a", "retry_after": -1}, "retry_after must be a positive integer"),
+        ({"cloud": "a", "retry_after": -1}, r"backend_settings\.retry_after: .* greater than"),
     ],
 )
 async def test_bad_settings_are_a_config_error_naming_the_key(settings, message) -> None:

@@ -60,15 +60,30 @@ def test_the_service_account_is_the_default() -> None:
         ({"cloud": "a", "token": "t", "compute_endpoint": "http://x"}, "one way"),
         ({"auth_url": "https://k/v3"}, "needs username and password"),
         ({"token": "t"}, "needs compute_endpoint"),
-        ({"cloud": "a", "colud": "b"}, "unknown setting"),
-        ({"cloud": ""}, "non-empty string"),
-        ({"cloud": "a", "page_size": 0}, "positive integer"),
-        ({"cloud": "a", "page_size": True}, "positive integer"),
-        ({"cloud": "a", "template_ttl": "soon"}, "positive number"),
-        ({"cloud": "a", "credentials": "mine"}, "credentials must be one of service, caller"),
+        (
+            {"cloud": "a", "colud": "b"},
+            r"backend_settings\.colud: unknown setting; did you mean 'cloud'",
+        ),
+        ({"cloud": ""}, r"backend_settings\.cloud: String should have at least 1 character"),
+        (
+            {"cloud": "a", "page_size": 0},
+            r"backend_settings\.page_size: .* greater than or equal to 1",
+        ),
+        ({"cloud": "a", "page_size": True}, r"backend_settings\.page_size: .* valid integer"),
+        (
+            {"cloud": "a", "template_ttl": "soon"},
+            r"backend_settings\.template_ttl: .* valid number",
+        ),
+        (
+            {"cloud": "a", "credentials": "mine"},
+            r"backend_settings\.credentials: .* 'service' or 'caller'",
+        ),
         ({"credentials": "caller"}, "needs auth_url"),
-        ({"cloud": "a", "services": ["compute", "dns"]}, "services must be a list"),
-        ({"cloud": "a", "services": "volume"}, "services must be a list"),
+        (
+            {"cloud": "a", "services": ["compute", "dns"]},
+            r"backend_settings\.services\.1: .* 'network'",
+        ),
+        ({"cloud": "a", "services": "volume"}, r"backend_settings\.services: .* valid tuple"),
         (
             {"token": "t", "compute_endpoint": "http://n", "services": ["volume"]},
             "token needs volume_endpoint",

@@ -31,13 +31,8 @@ import openstack.exceptions as sdk_exceptions
 
 from pyocci.backends.api import Tenant
 from pyocci.backends.deadline import DEFAULT_DEADLINE
-from pyocci.backends.errors import (
-    BackendUnavailableError,
-    ConflictError,
-    EntityNotFoundError,
-    InvalidRequestError,
-    QuotaExceededError,
-)
+from pyocci.backends.errors import BackendUnavailableError, QuotaExceededError
+from pyocci.backends.kit.errors import by_status
 from pyocci.backends.openstack.settings import OpenStackSettings
 
 T = TypeVar("T")
@@ -73,6 +68,16 @@ def _message(error: Exception) -> str:
     return str(details or error).strip()
 
 
+def _status(error: Exception) -> int | None:
+    """The HTTP status of the OpenStack answer an error stands for; None when there was
+    no answer (the cloud could not be reached, timed out, is not in the catalogue)."""
+    if isinstance(error, sdk_exceptions.NotFoundException):
+        return 404  # also raised without an answer: nothing found by that name
+    if isinstance(error, sdk_exceptions.HttpException):
+        return error.status_code or 400
+    return None
+
+
 def translate(error: Exception, retry_after: int) -> Exception:
     """The backend error for an openstacksdk or keystoneauth exception."""
     if isinstance(error, sdk_exceptions.ConfigException):
@@ -81,29 +86,19 @@ def translate(error: Exception, retry_after: int) -> Exception:
             f"clouds.yaml): {_message(error)}",
             retry_after=retry_after,
         )
-    if isinstance(error, ks_exceptions.Unauthorized) or (
-        isinstance(error, sdk_exceptions.HttpException) and error.status_code == 401
-    ):
+    status = _status(error)
+    if isinstance(error, ks_exceptions.Unauthorized) or status == 401:
         return QuotaExceededError(
             f"OpenStack refused the credentials: {_message(error)}; authenticate again"
         )
-    if isinstance(error, sdk_exceptions.NotFoundException):
-        return EntityNotFoundError(f"OpenStack: {_message(error)}")
-    if isinstance(error, sdk_exceptions.ConflictException):
-        return ConflictError(f"OpenStack: {_message(error)}")
-    if isinstance(error, sdk_exceptions.ForbiddenException) or (
-        # Cinder answers an exceeded quota with 413.
-        isinstance(error, sdk_exceptions.HttpException) and error.status_code == 413
-    ):
-        return QuotaExceededError(f"OpenStack refused: {_message(error)}")
-    if isinstance(error, sdk_exceptions.BadRequestException):
-        return InvalidRequestError(f"OpenStack: {_message(error)}")
-    if isinstance(error, sdk_exceptions.HttpException) and (error.status_code or 0) < 500:
-        return InvalidRequestError(f"OpenStack: {_message(error)}")
-    # 5xx, connection refused, timeouts, failed discovery: the cloud is not serving.
-    return BackendUnavailableError(
-        f"OpenStack is not answering: {_message(error)}", retry_after=retry_after
-    )
+    if status is None or status >= 500:
+        # Connection refused, timeouts, failed discovery, 5xx: the cloud is not serving.
+        return BackendUnavailableError(
+            f"OpenStack is not answering: {_message(error)}", retry_after=retry_after
+        )
+    # Cinder answers an exceeded quota with 413.
+    said = "OpenStack refused" if status in (403, 413) else "OpenStack"
+    return by_status(status, f"{said}: {_message(error)}", retry_after=retry_after)
 
 
 class OpenStackApi:

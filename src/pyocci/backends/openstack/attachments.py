@@ -26,7 +26,7 @@ from collections.abc import AsyncIterator, Mapping, Sequence
 from typing import Any
 from urllib.parse import urlparse
 
-from pyocci.backends.api import Capabilities, Query, Tenant
+from pyocci.backends.api import Query, Tenant
 from pyocci.backends.errors import (
     ConflictError,
     EntityNotFoundError,
@@ -35,8 +35,7 @@ from pyocci.backends.errors import (
     QuotaExceededError,
 )
 from pyocci.backends.openstack.api import OpenStackApi
-from pyocci.backends.openstack.collection import Collection
-from pyocci.backends.openstack.compute import Computes, Locate, server_pages
+from pyocci.backends.openstack.compute import Computes, Locate, ServerLinks, server_pages
 from pyocci.backends.openstack.storage import Volumes, busy_error
 from pyocci.model.entity import CORE_ID, CORE_SOURCE, CORE_TARGET, Entity, Link
 from pyocci.model.infrastructure import COMPUTE, STORAGE, STORAGELINK
@@ -105,10 +104,10 @@ def _why_inactive(volume: Any, server_id: str) -> str | None:
     return None
 
 
-class StorageLinks(Collection):
+class StorageLinks(ServerLinks):
     """Volumes attached to Nova servers as OCCI storage links."""
 
-    capabilities = Capabilities(kinds=frozenset({STORAGELINK.id}), actions=frozenset())
+    kinds = (STORAGELINK.id,)
 
     def __init__(
         self, api: OpenStackApi, computes: Computes, volumes: Volumes, locate: Locate
@@ -141,13 +140,13 @@ class StorageLinks(Collection):
         link.location = self.locate(STORAGELINK.id, attributes[CORE_ID])
         return link
 
-    async def links_of(self, tenant: Tenant, servers: Sequence[Any]) -> dict[str, list[Link]]:
+    async def links_of(self, tenant: Tenant, sources: Sequence[Any]) -> dict[str, list[Link]]:
         """The volumes each server of a page has attached, from the servers' own records
         (Nova lists them, and the mount points kept in metadata, in its server details):
         no call at all."""
         return {
             server.id: [self._link(server, volume_id) for volume_id in _attached(server)]
-            for server in servers
+            for server in sources
             if _attached(server)
         }
 

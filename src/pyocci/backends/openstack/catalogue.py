@@ -10,26 +10,23 @@ Only images that can boot a compute now (Glance ``active``) are offered. An
 image whose data is still being written (``queued``, ``saving``: a ``save``
 just made it) is not: a compute naming it is refused with `BusyError` until
 it is active (`Catalogue.not_ready`). The images a save made, and those
-clients asked for while pending, are followed (`pyocci.backends.pending`:
-one Glance listing for all of them, at most once a second) and offered as
-soon as Glance has made them active, without waiting for the next refresh.
+clients asked for while pending, are followed (the kit's
+`TemplateCatalogue`: one Glance listing for all of them, at most once a
+second) and offered as soon as Glance has made them active, without waiting
+for the next refresh.
 """
 
 from __future__ import annotations
 
 import time
 import uuid
-from collections.abc import Callable
-from dataclasses import dataclass, field
+from collections.abc import Callable, Hashable
+from dataclasses import dataclass
 from typing import Any
 
 from pyocci.backends import pending
-from pyocci.backends.errors import (
-    BusyError,
-    EntityNotFoundError,
-    InvalidRequestError,
-)
-from pyocci.backends.expiring import Expiring
+from pyocci.backends.errors import BusyError, EntityNotFoundError, InvalidRequestError
+from pyocci.backends.kit.catalogue import Offer, TemplateCatalogue
 from pyocci.backends.openstack.api import OpenStackApi, current_tenant
 from pyocci.model.category import Mixin
 from pyocci.model.extensions import os_template, resource_template
@@ -44,9 +41,6 @@ PENDING_STATES = {
     "uploading": "its data is staged for an import",
     "importing": "Glance is importing its data",
 }
-#: Projects whose pending images are followed at once (with callers' tokens passed
-#: through, each project's apart), the least recently used dropped first.
-PENDING_PROJECTS = 256
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,19 +52,6 @@ class Flavor:
     cores: int
     memory: float
     disk: float
-
-
-@dataclass(slots=True)
-class Offer:
-    """The templates as read at one time."""
-
-    images: dict[str, Mixin] = field(default_factory=dict)
-    flavors: dict[str, Flavor] = field(default_factory=dict)
-    flavor_mixins: dict[str, Mixin] = field(default_factory=dict)
-
-    def mixins(self) -> list[Mixin]:
-        """Every template mixin, images first."""
-        return [*self.images.values(), *self.flavor_mixins.values()]
 
 
 def image_mixin(image_id: str, name: str | None) -> Mixin:
@@ -111,7 +92,7 @@ def _images(connection: Any) -> list[tuple[str, str | None]]:
     return [(image.id, image.name) for image in listed if image.status == "active"]
 
 
-class Catalogue:
+class Catalogue(TemplateCatalogue[Flavor]):
     """The templates of one cloud, read at most once per `template_ttl`.
 
     Read with the service account, they are the same for every tenant. When
@@ -123,43 +104,32 @@ class Catalogue:
     def __init__(
         self, api: OpenStackApi, ttl: float, clock: Callable[[], float] = time.monotonic
     ) -> None:
+        super().__init__(ttl, clock=clock)
         self._api = api
-        self._offers: Expiring[Offer] = Expiring(ttl, clock)
-        #: Per offer: the images Glance is still writing, offered once active.
-        self.pending = pending.PendingByKey(PENDING_PROJECTS, lambda: pending.Pending(clock=clock))
 
-    def _key(self) -> str | None:
+    def key(self) -> Hashable:
+        """The project whose callers' tokens read the templates, when they are its own."""
         settings = self._api.settings
         if settings.passes_tokens_through and not settings.has_service_account:
             tenant = current_tenant()
             return tenant.id if tenant is not None else None
         return None
 
-    async def offer(self) -> Offer:
-        """The templates, read again when older than the TTL; a followed image Glance
-        has made active since is offered at once."""
-        key = self._key()
-        offer = await self._offers.get(self._read, key)
-        for image_id, name in (await self.pending.ready(key, self._look)).items():
-            offer.images[OS_TPL_SCHEME + image_id] = image_mixin(image_id, name)
-        return offer
+    def image_mixin(self, image_id: str, name: str | None) -> Mixin:
+        """The os_tpl mixin of an image."""
+        return image_mixin(image_id, name)
 
-    async def _read(self) -> Offer:
+    async def read(self) -> Offer[Flavor]:
+        """Glance's active images and Nova's flavors, one paged listing each."""
         images = await self._api.call_as_service(_images)
         flavors = await self._api.call_as_service(_flavors)
         return Offer(
             images={mixin.id: mixin for mixin in (image_mixin(*i) for i in images)},
-            flavors={flavor.id: flavor for flavor in flavors},
-            flavor_mixins={flavor.id: flavor_mixin(flavor) for flavor in flavors},
+            sizes={flavor.id: flavor for flavor in flavors},
+            size_mixins={flavor.id: flavor_mixin(flavor) for flavor in flavors},
         )
 
-    def add_image(self, image_id: str, name: str | None) -> Mixin:
-        """The os_tpl of a just-saved image: not offered while Glance writes its data,
-        but followed, and offered once active (before the next refresh)."""
-        self.pending.follow(self._key(), image_id, name)
-        return image_mixin(image_id, name)
-
-    async def _look(self, image_ids: list[str]) -> pending.Looked:
+    async def look(self, image_ids: list[str]) -> pending.Looked:
         """What Glance says of followed images: one listing (Glance's ``in:`` filter on
         ids), whatever their number."""
 
@@ -191,7 +161,7 @@ class Catalogue:
         image = await self._image(image_id)
         if image is None or image.status not in PENDING_STATES:
             return None
-        self.pending.follow(self._key(), image_id, image.name)
+        self.follow(image_id, image.name)
         return BusyError(
             f"the image {image_id} cannot boot a compute yet (Glance status "
             f"{image.status}: {PENDING_STATES[image.status]}); try again in "

@@ -20,22 +20,22 @@ is waiting too, whatever its status.
 
 from __future__ import annotations
 
-import base64
-import binascii
 import contextlib
 import dataclasses
 import datetime
+import functools
 import hashlib
 import uuid
+from abc import abstractmethod
 from collections import OrderedDict
-from collections.abc import AsyncIterator, Callable, Mapping, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from typing import Any
 
 import anyio
 import openstack.exceptions as sdk_exceptions
 from openstack.compute.v2.server import Server
 
-from pyocci.backends.api import ActionOutcome, Capabilities, Query, Tenant
+from pyocci.backends.api import ActionOutcome, Query, Tenant
 from pyocci.backends.errors import (
     BackendUnavailableError,
     ConflictError,
@@ -43,52 +43,35 @@ from pyocci.backends.errors import (
     InvalidRequestError,
     NotSupportedError,
 )
+from pyocci.backends.kit import ActionHandler, Collection
+from pyocci.backends.kit.catalogue import Offer
+from pyocci.backends.kit.context import CONTEXT_MIXINS, chosen, public_key, user_data
 from pyocci.backends.openstack.api import OpenStackApi
 from pyocci.backends.openstack.catalogue import (
     OS_TPL_SCHEME,
     RESOURCE_TPL_SCHEME,
     Catalogue,
-    Offer,
+    Flavor,
 )
-from pyocci.backends.openstack.collection import Collection
 from pyocci.backends.openstack.zones import ZONE_SCHEME, Zones
+from pyocci.model.category import Mixin
 from pyocci.model.entity import CORE_ID, CORE_TITLE, Entity, Link, Resource
-from pyocci.model.extensions import AVAILABILITY_ZONE, OPENSTACK_PUBLIC_KEY, OPENSTACK_USER_DATA
+from pyocci.model.extensions import AVAILABILITY_ZONE
 from pyocci.model.infrastructure import (
     COMPUTE,
     OS_TPL,
-    RESIZE,
     RESOURCE_TPL,
     RESTART,
     SAVE,
-    SSH_KEY,
     START,
     STOP,
     SUSPEND,
-    USER_DATA,
 )
 
 Locate = Callable[[str, str], str]
 
-#: What the compute side serves: computes, their templates and actions.
-COMPUTE_CAPABILITIES = Capabilities(
-    kinds=frozenset({COMPUTE.id}),
-    actions=frozenset(action.id for action in (START, STOP, RESTART, SUSPEND, SAVE, RESIZE)),
-    mixins=frozenset(
-        mixin.id
-        for mixin in (
-            OS_TPL,
-            RESOURCE_TPL,
-            USER_DATA,
-            OPENSTACK_USER_DATA,
-            SSH_KEY,
-            OPENSTACK_PUBLIC_KEY,
-        )
-    ),
-)
-
-USER_DATA_ATTRIBUTES = ("occi.compute.userdata", "org.openstack.compute.user_data")
-SSH_KEY_ATTRIBUTES = ("occi.credentials.ssh.publickey", "org.openstack.credentials.publickey.data")
+#: The mixins computes understand: their templates and contextualization.
+COMPUTE_MIXINS = frozenset(mixin.id for mixin in (OS_TPL, RESOURCE_TPL, *CONTEXT_MIXINS))
 #: The names of the key pairs made for computes start with this: deleting a compute
 #: deletes its key pair only if it is one of these (never a key pair made by hand).
 KEY_PAIR_PREFIX = "occi-compute-"
@@ -139,7 +122,9 @@ def _reference_id(reference: Any) -> str | None:
     return None
 
 
-def to_compute(server: Any, offer: Offer, locate: Locate, links: Sequence[Link] = ()) -> Resource:
+def to_compute(
+    server: Any, offer: Offer[Flavor], locate: Locate, links: Sequence[Link] = ()
+) -> Resource:
     """A Nova server as a compute, with the links read for it (no further call needed)."""
     task_state = getattr(server, "task_state", None)
     message = f"Nova status {server.status}" + (f", task {task_state}" if task_state else "")
@@ -160,17 +145,17 @@ def to_compute(server: Any, offer: Offer, locate: Locate, links: Sequence[Link] 
     # Since compute API 2.47 a server embeds its flavor's name and sizes, not its id
     # (openstacksdk then puts the name where the id was).
     name = flavor.get("original_name") or flavor.get("name") or flavor.get("id")
-    flavor_id = next((known.id for known in offer.flavors.values() if known.name == name), None)
-    if flavor_id is None and flavor.get("id") in offer.flavors:
+    flavor_id = next((known.id for known in offer.sizes.values() if known.name == name), None)
+    if flavor_id is None and flavor.get("id") in offer.sizes:
         flavor_id = flavor["id"]
     if flavor_id:
         mixins.append(RESOURCE_TPL_SCHEME + str(flavor_id))
     if flavor.get("vcpus") is not None:
         attributes["occi.compute.cores"] = int(flavor["vcpus"])
         attributes["occi.compute.memory"] = (flavor.get("ram") or 0) / 1024
-    elif flavor_id in offer.flavors:
-        attributes["occi.compute.cores"] = offer.flavors[flavor_id].cores
-        attributes["occi.compute.memory"] = offer.flavors[flavor_id].memory
+    elif flavor_id in offer.sizes:
+        attributes["occi.compute.cores"] = offer.sizes[flavor_id].cores
+        attributes["occi.compute.memory"] = offer.sizes[flavor_id].memory
     resource = Resource(kind=COMPUTE.id, mixins=mixins, attributes=attributes, links=list(links))
     resource.location = locate(COMPUTE.id, server.id)
     return resource
@@ -184,28 +169,6 @@ def being_deleted(server: Any) -> bool:
         "DELETED",
         "SOFT_DELETED",
     )
-
-
-def _chosen(mixins: list[str], scheme: str) -> str | None:
-    return next((m[len(scheme) :] for m in mixins if m.startswith(scheme)), None)
-
-
-def _user_data(attributes: Mapping[str, Any]) -> str | None:
-    for name in USER_DATA_ATTRIBUTES:
-        value = attributes.get(name)
-        if value:
-            try:
-                base64.b64decode(str(value), validate=True)
-            except binascii.Error:
-                raise InvalidRequestError(f"{name} must be base64-encoded") from None
-            # Nova takes user data base64-encoded, as OCCI clients send it.
-            return str(value)
-    return None
-
-
-def _public_key(attributes: Mapping[str, Any]) -> str | None:
-    """The SSH public key given for a new compute (OCCI 1.2 or the OpenStack spelling)."""
-    return next((str(attributes[n]).strip() for n in SSH_KEY_ATTRIBUTES if attributes.get(n)), None)
 
 
 async def server_pages(
@@ -252,10 +215,26 @@ async def server_pages(
         marker = found[-1].id
 
 
+class ServerLinks(Collection):
+    """A collection of links from computes: read with each page of servers (`links_of`),
+    and made with a new compute as Nova boot options (`boot_options`)."""
+
+    @abstractmethod
+    async def boot_options(self, tenant: Tenant, links: Sequence[Link]) -> dict[str, Any]:
+        """Nova `create_server` arguments for the links of this collection's kinds that a
+        new compute is created with."""
+
+
+#: What an action does to a server: given the server, the compute and the action's
+#: parameters, what it made (the os_tpl of a saved image), if anything.
+ServerAction = Callable[[Any, Entity, Mapping[str, Any]], Awaitable[Mixin | None]]
+
+
 class Computes(Collection):
     """Everything the backend does with Nova servers."""
 
-    capabilities = COMPUTE_CAPABILITIES
+    kinds = (COMPUTE.id,)
+    mixins = COMPUTE_MIXINS
 
     def __init__(
         self,
@@ -273,13 +252,10 @@ class Computes(Collection):
         #: zone could not be updated).
         self.zones = zones
         if zones is not None:
-            self.capabilities = dataclasses.replace(
-                COMPUTE_CAPABILITIES,
-                mixins=COMPUTE_CAPABILITIES.mixins | {AVAILABILITY_ZONE.id},
-            )
+            self.mixins = COMPUTE_MIXINS | {AVAILABILITY_ZONE.id}
         #: The collections whose links start at computes (volumes, ports...): asked for
         #: the links of each page of servers, and for boot options at creation.
-        self.link_sources: Sequence[Collection] = ()
+        self.link_sources: Sequence[ServerLinks] = ()
         #: (tenant tag, position) -> the id of the server just before that position.
         self._markers: OrderedDict[tuple[str, int], str] = OrderedDict()
 
@@ -301,7 +277,7 @@ class Computes(Collection):
         return (await self._computes(tenant, [server], offer))[0]
 
     async def _computes(
-        self, tenant: Tenant, servers: Sequence[Any], offer: Offer
+        self, tenant: Tenant, servers: Sequence[Any], offer: Offer[Flavor]
     ) -> list[Resource]:
         """A page of servers as computes, their links read once for the whole page."""
         links: dict[str, list[Link]] = {}
@@ -379,7 +355,7 @@ class Computes(Collection):
         return server_pages(self.api, tenant, marker=marker, size=size)
 
     async def _entities(
-        self, tenant: Tenant, pages: AsyncIterator[list[Any]], offer: Offer
+        self, tenant: Tenant, pages: AsyncIterator[list[Any]], offer: Offer[Flavor]
     ) -> AsyncIterator[Entity]:
         async for servers in pages:
             for compute in await self._computes(tenant, servers, offer):
@@ -399,14 +375,14 @@ class Computes(Collection):
             raise InvalidRequestError("a compute is a resource, not a link")
         boot_links = await self._boot_options(tenant, entity.links)
         offer = await self.catalogue.offer()
-        image = _chosen(entity.mixins, OS_TPL_SCHEME) or self.settings.default_image
-        flavor = _chosen(entity.mixins, RESOURCE_TPL_SCHEME) or self.settings.default_flavor
+        image = chosen(entity.mixins, OS_TPL_SCHEME) or self.settings.default_image
+        flavor = chosen(entity.mixins, RESOURCE_TPL_SCHEME) or self.settings.default_flavor
         if image is None or flavor is None:
             missing = "an os_tpl (image)" if image is None else "a resource_tpl (flavor)"
             raise InvalidRequestError(
                 f"choose {missing} for the compute on OpenStack (this site sets no default)"
             )
-        if flavor not in offer.flavors:
+        if flavor not in offer.sizes:
             raise InvalidRequestError(f"no flavor {flavor!r}; see the resource_tpl mixins")
         if OS_TPL_SCHEME + image not in offer.images:
             # Not offered: an image Glance is still writing (a save not yet uploaded)
@@ -434,9 +410,10 @@ class Computes(Collection):
                 "delete_on_termination": True,
             }
             parameters["block_device_mapping_v2"] = [root, *boot_links["block_device_mapping_v2"]]
-        user_data = _user_data(entity.attributes)
-        if user_data is not None:
-            parameters["user_data"] = user_data
+        script = user_data(entity.attributes)
+        if script is not None:
+            # Nova takes user data base64-encoded, as OCCI clients send it.
+            parameters["user_data"] = script
         zone = await self._zone(entity.mixins)
         if zone is not None:
             parameters["availability_zone"] = zone
@@ -457,7 +434,7 @@ class Computes(Collection):
 
     async def _zone(self, mixins: list[str]) -> str | None:
         """The availability zone chosen for a new compute, if one was."""
-        zone = _chosen(mixins, ZONE_SCHEME)
+        zone = chosen(mixins, ZONE_SCHEME)
         if zone is None:
             return None
         if self.zones is None:
@@ -475,7 +452,7 @@ class Computes(Collection):
         the key, and a key pair shared by computes could not be deleted with one of
         them. Nova chooses the server's id only when it boots, so the key pair gets
         a name of its own, which the server then carries (``key_name``)."""
-        key = _public_key(attributes)
+        key = public_key(attributes)
         if key is None:
             return None
         name = KEY_PAIR_PREFIX + uuid.uuid4().hex
@@ -507,14 +484,14 @@ class Computes(Collection):
     async def update(self, tenant: Tenant, current: Entity, desired: Entity) -> Resource:
         """Resize to another flavor (resize, then confirm), or rename."""
         server = await self.server(tenant, current.id or "")
-        new_image = _chosen(desired.mixins, OS_TPL_SCHEME)
-        if new_image is not None and new_image != _chosen(current.mixins, OS_TPL_SCHEME):
+        new_image = chosen(desired.mixins, OS_TPL_SCHEME)
+        if new_image is not None and new_image != chosen(current.mixins, OS_TPL_SCHEME):
             raise NotSupportedError("changing a compute's os_tpl (rebuild) is not supported")
         zones = {m for m in desired.mixins if m.startswith(ZONE_SCHEME)}
         if zones - {m for m in current.mixins if m.startswith(ZONE_SCHEME)}:
             raise NotSupportedError("a compute stays in the availability zone it booted in")
-        old_flavor = _chosen(current.mixins, RESOURCE_TPL_SCHEME)
-        new_flavor = _chosen(desired.mixins, RESOURCE_TPL_SCHEME)
+        old_flavor = chosen(current.mixins, RESOURCE_TPL_SCHEME)
+        new_flavor = chosen(desired.mixins, RESOURCE_TPL_SCHEME)
         if new_flavor == old_flavor:
             for name in SIZE_ATTRIBUTES:
                 if desired.attributes.get(name, current.attributes.get(name)) != (
@@ -533,7 +510,7 @@ class Computes(Collection):
     async def resize(self, server: Any, flavor_id: str) -> None:
         """Resize to a flavor and confirm it once Nova asks (VERIFY_RESIZE)."""
         offer = await self.catalogue.offer()
-        if flavor_id not in offer.flavors:
+        if flavor_id not in offer.sizes:
             raise InvalidRequestError(f"no flavor {flavor_id!r}; see the resource_tpl mixins")
         if server.status not in ("ACTIVE", "SHUTOFF"):
             raise ConflictError(f"Nova resizes active or stopped servers, not {server.status}")
@@ -568,33 +545,23 @@ class Computes(Collection):
             # Nova copied the key into the server when it booted: the pair is not needed.
             await self._delete_key_pair(key_name)
 
-    async def trigger(
-        self, tenant: Tenant, entity: Entity, action_id: str, parameters: Mapping[str, Any]
-    ) -> ActionOutcome:
+    @property
+    def actions(self) -> Mapping[str, ActionHandler]:
         """start, stop, restart (soft or hard by method), suspend, save (snapshot)."""
+        acts: dict[str, ServerAction] = {
+            START.id: self._start,
+            STOP.id: lambda server, *_: self._call(lambda c: c.compute.stop_server(server)),
+            RESTART.id: self._restart,
+            SUSPEND.id: lambda server, *_: self._call(lambda c: c.compute.suspend_server(server)),
+            SAVE.id: self._save,
+        }
+        return {action: functools.partial(self._perform, act) for action, act in acts.items()}
+
+    async def _perform(
+        self, act: ServerAction, tenant: Tenant, entity: Entity, parameters: Mapping[str, Any]
+    ) -> ActionOutcome:
         server = await self.server(tenant, entity.id or "")
-        created = None
-        if action_id == START.id:
-            # OCCI starts a suspended compute too; Nova resumes (or unpauses) it instead.
-            if server.status == "SUSPENDED":
-                await self.api.call(lambda c: c.compute.resume_server(server))
-            elif server.status == "PAUSED":
-                await self.api.call(lambda c: c.compute.unpause_server(server))
-            else:
-                await self.api.call(lambda c: c.compute.start_server(server))
-        elif action_id == STOP.id:
-            await self.api.call(lambda c: c.compute.stop_server(server))
-        elif action_id == RESTART.id:
-            reboot = _REBOOT_TYPES.get(str(parameters.get("method") or "graceful"))
-            if reboot is None:
-                raise InvalidRequestError("restart method must be graceful, warm or cold")
-            await self.api.call(lambda c: c.compute.reboot_server(server, reboot))
-        elif action_id == SUSPEND.id:
-            await self.api.call(lambda c: c.compute.suspend_server(server))
-        elif action_id == SAVE.id:
-            created = await self._save(server, entity, parameters)
-        else:
-            raise NotSupportedError(f"OpenStack has no {action_id} for a compute")
+        created = await act(server, entity, parameters)
         # The answer renders the server as Nova has it now (waiting, mostly: the action
         # is under way), not as it was before the action.
         try:
@@ -603,7 +570,25 @@ class Computes(Collection):
             shown = dataclasses.replace(entity, attributes=dict(entity.attributes))
         return ActionOutcome(entity=shown, created=created)
 
-    async def _save(self, server: Any, entity: Entity, parameters: Mapping[str, Any]) -> Any:
+    async def _call(self, request: Callable[[Any], Any]) -> None:
+        await self.api.call(request)
+
+    async def _start(self, server: Any, entity: Entity, parameters: Mapping[str, Any]) -> None:
+        # OCCI starts a suspended compute too; Nova resumes (or unpauses) it instead.
+        if server.status == "SUSPENDED":
+            await self._call(lambda c: c.compute.resume_server(server))
+        elif server.status == "PAUSED":
+            await self._call(lambda c: c.compute.unpause_server(server))
+        else:
+            await self._call(lambda c: c.compute.start_server(server))
+
+    async def _restart(self, server: Any, entity: Entity, parameters: Mapping[str, Any]) -> None:
+        reboot = _REBOOT_TYPES.get(str(parameters.get("method") or "graceful"))
+        if reboot is None:
+            raise InvalidRequestError("restart method must be graceful, warm or cold")
+        await self._call(lambda c: c.compute.reboot_server(server, reboot))
+
+    async def _save(self, server: Any, entity: Entity, parameters: Mapping[str, Any]) -> Mixin:
         stamp = datetime.datetime.now(datetime.UTC).strftime("%Y%m%dT%H%M%SZ")
         name = str(parameters.get("name") or f"{entity.title or server.id}-{stamp}")
         # Nova answers with the new image's id (2.45+) before Glance has the data:

@@ -20,10 +20,10 @@ and their links so.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from typing import Any
 
-from pyocci.backends.api import Capabilities, Query, Tenant
+from pyocci.backends.api import Query, Tenant
 from pyocci.backends.errors import (
     ConflictError,
     EntityNotFoundError,
@@ -32,23 +32,19 @@ from pyocci.backends.errors import (
 )
 from pyocci.backends.expiring import Expiring
 from pyocci.backends.openstack.api import OpenStackApi
-from pyocci.backends.openstack.collection import Collection
-from pyocci.backends.openstack.compute import server_pages, tenant_tag
-from pyocci.backends.openstack.network import PUBLIC, Networks, is_neutron_id, neutron_request
+from pyocci.backends.openstack.compute import Locate, ServerLinks, server_pages, tenant_tag
+from pyocci.backends.openstack.network import (
+    PUBLIC,
+    Networks,
+    Record,
+    is_neutron_id,
+    neutron_request,
+)
 from pyocci.model.entity import CORE_ID, CORE_SOURCE, CORE_TARGET, Entity, Link
 from pyocci.model.infrastructure import COMPUTE, IPNETWORKINTERFACE, NETWORK, NETWORKINTERFACE
 
-Locate = Callable[[str, str], str]
-Record = Mapping[str, Any]
-
 PUBLIC_SUFFIX = "_" + PUBLIC
 ADDRESS = "occi.networkinterface.address"
-
-INTERFACE_CAPABILITIES = Capabilities(
-    kinds=frozenset({NETWORKINTERFACE.id}),
-    actions=frozenset(),
-    mixins=frozenset({IPNETWORKINTERFACE.id}),
-)
 
 _PORT_STATES = {"ACTIVE": "active", "DOWN": "inactive", "BUILD": "inactive", "ERROR": "error"}
 
@@ -127,10 +123,11 @@ class ExternalNetworks:
         return await self._ids.get(lambda: self.api.call(_external_network_ids))
 
 
-class Interfaces(Collection):
+class Interfaces(ServerLinks):
     """Everything the backend does with ports and floating IPs on servers."""
 
-    capabilities = INTERFACE_CAPABILITIES
+    kinds = (NETWORKINTERFACE.id,)
+    mixins = frozenset({IPNETWORKINTERFACE.id})
 
     def __init__(self, api: OpenStackApi, networks: Networks, locate: Locate) -> None:
         self.api = api
@@ -140,11 +137,11 @@ class Interfaces(Collection):
 
     # --- reading -----------------------------------------------------------------------
 
-    async def links_of(self, tenant: Tenant, servers: Sequence[Any]) -> dict[str, list[Link]]:
+    async def links_of(self, tenant: Tenant, sources: Sequence[Any]) -> dict[str, list[Link]]:
         """The interfaces of a page of servers: one ports call, one floating IPs call."""
-        if not servers:
+        if not sources:
             return {}
-        server_ids = [server.id for server in servers]
+        server_ids = [server.id for server in sources]
 
         def read(connection: Any) -> tuple[list[Record], list[Record]]:
             ports = neutron_request(connection, "GET", "/ports", params={"device_id": server_ids})

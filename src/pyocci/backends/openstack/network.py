@@ -20,27 +20,23 @@ Neutron applies.
 
 from __future__ import annotations
 
+import functools
 import ipaddress
 import re
-from collections.abc import AsyncIterator, Callable, Iterable, Mapping, Sequence
+from collections.abc import AsyncIterator, Iterable, Mapping, Sequence
 from typing import Any
 
 import openstack.exceptions as sdk_exceptions
 
-from pyocci.backends.api import ActionOutcome, Capabilities, Query, Tenant
-from pyocci.backends.errors import (
-    ConflictError,
-    EntityNotFoundError,
-    InvalidRequestError,
-    NotSupportedError,
-)
+from pyocci.backends.api import ActionOutcome, Query, Tenant
+from pyocci.backends.errors import ConflictError, EntityNotFoundError, InvalidRequestError
+from pyocci.backends.kit import ActionHandler, Collection
 from pyocci.backends.openstack.api import OpenStackApi
-from pyocci.backends.openstack.collection import Collection
-from pyocci.backends.openstack.compute import tenant_tag
+from pyocci.backends.openstack.compute import Locate, tenant_tag
 from pyocci.model.entity import CORE_ID, CORE_SUMMARY, CORE_TITLE, Entity, Resource
 from pyocci.model.infrastructure import DOWN, IPNETWORK, NETWORK, UP
 
-Locate = Callable[[str, str], str]
+#: A Neutron record, as its API answers it (JSON).
 Record = Mapping[str, Any]
 
 #: The id of the cloud's external networks as one OCCI network.
@@ -49,13 +45,6 @@ ADDRESS = "occi.network.address"
 GATEWAY = "occi.network.gateway"
 ALLOCATION = "occi.network.allocation"
 STATE = "occi.network.state"
-
-NETWORK_CAPABILITIES = Capabilities(
-    kinds=frozenset({NETWORK.id}),
-    actions=frozenset({UP.id, DOWN.id}),
-    mixins=frozenset({IPNETWORK.id}),
-    required={NETWORK.id: (ADDRESS,)},
-)
 
 #: OCCI attributes Neutron filters on, and the Neutron field each is.
 _PUSHED_DOWN = {CORE_TITLE: "name"}
@@ -244,7 +233,9 @@ class Routers:
 class Networks(Collection):
     """Everything the backend does with Neutron networks."""
 
-    capabilities = NETWORK_CAPABILITIES
+    kinds = (NETWORK.id,)
+    mixins = frozenset({IPNETWORK.id})
+    required = {NETWORK.id: (ADDRESS,)}
 
     def __init__(self, api: OpenStackApi, locate: Locate) -> None:
         self.api = api
@@ -447,16 +438,21 @@ class Networks(Collection):
         await self.routers.disconnect(tenant, network["id"])
         await self.api.call(lambda c: neutron_request(c, "DELETE", f"/networks/{network['id']}"))
 
-    async def trigger(
-        self, tenant: Tenant, entity: Entity, action_id: str, parameters: Mapping[str, Any]
-    ) -> ActionOutcome:
+    @property
+    def actions(self) -> Mapping[str, ActionHandler]:
         """up and down: the network's admin_state_up."""
-        if action_id not in (UP.id, DOWN.id):
-            raise NotSupportedError(f"OpenStack has no {action_id} for a network")
+        return {
+            UP.id: functools.partial(self._switch, True),
+            DOWN.id: functools.partial(self._switch, False),
+        }
+
+    async def _switch(
+        self, up: bool, tenant: Tenant, entity: Entity, parameters: Mapping[str, Any]
+    ) -> ActionOutcome:
         if entity.id == PUBLIC:
             raise ConflictError("/network/public is the cloud's and cannot be switched")
         network = await self.network(tenant, entity.id or "")
-        body = {"network": {"admin_state_up": action_id == UP.id}}
+        body = {"network": {"admin_state_up": up}}
         await self.api.call(
             lambda c: neutron_request(c, "PUT", f"/networks/{network['id']}", json=body)
         )

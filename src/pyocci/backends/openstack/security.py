@@ -21,20 +21,19 @@ tenant's group names are kept unique.
 from __future__ import annotations
 
 import ipaddress
-from collections.abc import AsyncIterator, Callable, Mapping, Sequence
+from collections.abc import AsyncIterator, Mapping, Sequence
 from typing import Any
 
-from pyocci.backends.api import Capabilities, Query, Tenant
+from pyocci.backends.api import Query, Tenant
 from pyocci.backends.errors import (
     ConflictError,
     EntityNotFoundError,
     InvalidRequestError,
 )
 from pyocci.backends.openstack.api import OpenStackApi
-from pyocci.backends.openstack.collection import Collection
-from pyocci.backends.openstack.compute import tenant_tag
+from pyocci.backends.openstack.compute import Locate, ServerLinks, tenant_tag
 from pyocci.backends.openstack.interfaces import last_segment, links_of_computes, tenant_server
-from pyocci.backends.openstack.network import is_neutron_id, neutron_request
+from pyocci.backends.openstack.network import Record, is_neutron_id, neutron_request
 from pyocci.backends.securityrules import normalise_rules
 from pyocci.model.entity import (
     CORE_ID,
@@ -49,14 +48,7 @@ from pyocci.model.entity import (
 from pyocci.model.extensions import SECURITYGROUP, SECURITYGROUPLINK
 from pyocci.model.infrastructure import COMPUTE
 
-Locate = Callable[[str, str], str]
-Record = Mapping[str, Any]
-
 RULES = "occi.securitygroup.rules"
-SECURITY_CAPABILITIES = Capabilities(
-    kinds=frozenset({SECURITYGROUP.id, SECURITYGROUPLINK.id}),
-    actions=frozenset(),
-)
 #: Neutron's other names of the OCCI protocols (it calls ICMP for IPv6 ipv6-icmp).
 _PROTOCOL_NAMES = {
     "6": "tcp",
@@ -137,10 +129,10 @@ def to_group(group: Record, locate: Locate) -> Resource:
     return resource
 
 
-class SecurityGroups(Collection):
+class SecurityGroups(ServerLinks):
     """Everything the backend does with security groups and their links."""
 
-    capabilities = SECURITY_CAPABILITIES
+    kinds = (SECURITYGROUP.id, SECURITYGROUPLINK.id)
 
     def __init__(self, api: OpenStackApi, locate: Locate) -> None:
         self.api = api
@@ -188,12 +180,12 @@ class SecurityGroups(Collection):
                 return link
         raise EntityNotFoundError(f"no securitygrouplink with id {entity_id!r}")
 
-    async def links_of(self, tenant: Tenant, servers: Sequence[Any]) -> dict[str, list[Link]]:
+    async def links_of(self, tenant: Tenant, sources: Sequence[Any]) -> dict[str, list[Link]]:
         """The groups on a page of servers: the names their records carry, looked up in
         one Neutron call."""
         names = {
             str(group["name"])
-            for server in servers
+            for server in sources
             for group in (getattr(server, "security_groups", None) or ())
             if group.get("name")
         }
@@ -210,7 +202,7 @@ class SecurityGroups(Collection):
             # Names are unique among a tenant's groups; the oldest wins otherwise.
             by_name.setdefault(group["name"], group)
         links: dict[str, list[Link]] = {}
-        for server in servers:
+        for server in sources:
             seen: set[str] = set()
             for named in getattr(server, "security_groups", None) or ():
                 group = by_name.get(str(named.get("name")))

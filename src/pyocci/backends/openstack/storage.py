@@ -24,10 +24,12 @@ conflict.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime
+import functools
 import json
 import time
-from collections.abc import AsyncIterator, Callable, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from typing import Any, TypeVar
 
 import openstack.exceptions as sdk_exceptions
@@ -43,14 +45,16 @@ from pyocci.backends.errors import (
     NotSupportedError,
     QuotaExceededError,
 )
+from pyocci.backends.kit import ActionHandler, Collection
 from pyocci.backends.openstack.api import OpenStackApi
-from pyocci.backends.openstack.collection import Collection
 from pyocci.backends.openstack.compute import Locate, being_deleted, tenant_tag
 from pyocci.backends.sizes import whole_gib
 from pyocci.model.entity import CORE_ID, CORE_SUMMARY, CORE_TITLE, Entity, Resource
 from pyocci.model.infrastructure import BACKUP, RESIZE, SNAPSHOT, STORAGE
 
 T = TypeVar("T")
+#: What an action does to a volume: given the tenant, the volume and the parameters.
+VolumeAction = Callable[[Tenant, Any, Mapping[str, Any]], Awaitable[None]]
 
 #: The volume (and snapshot, backup) metadata key holding the tenant's tag.
 TENANT_KEY = "occi_tenant"
@@ -146,6 +150,9 @@ def to_storage(volume: Any, locate: Locate) -> Resource:
 class Volumes(Collection):
     """Cinder volumes as OCCI storage."""
 
+    kinds = (STORAGE.id,)
+    attribute_notes = {STORAGE.id: {"occi.storage.size": SIZE_NOTE}}
+
     def __init__(self, api: OpenStackApi, locate: Locate) -> None:
         self.api = api
         self.locate = locate
@@ -157,14 +164,10 @@ class Volumes(Collection):
     def capabilities(self) -> Capabilities:
         """Storage with resize and snapshot, and backup unless the cloud was found to have
         no backup service; sizes are whole GiB (see `whole_gib`)."""
-        actions = {RESIZE.id, SNAPSHOT.id}
+        capabilities = super().capabilities
         if self._backup_offered is None or self._backup_offered[0]:
-            actions.add(BACKUP.id)
-        return Capabilities(
-            kinds=frozenset({STORAGE.id}),
-            actions=frozenset(actions),
-            attribute_notes={STORAGE.id: {"occi.storage.size": SIZE_NOTE}},
-        )
+            return capabilities
+        return dataclasses.replace(capabilities, actions=capabilities.actions - {BACKUP.id})
 
     def _owns(self, tenant: Tenant, volume: Any) -> bool:
         if not self.api.isolates_tenants:
@@ -358,32 +361,37 @@ class Volumes(Collection):
                 return []
         return servers
 
-    async def trigger(
-        self, tenant: Tenant, entity: Entity, action_id: str, parameters: Mapping[str, Any]
-    ) -> ActionOutcome:
+    @property
+    def actions(self) -> Mapping[str, ActionHandler]:
         """resize (extend), snapshot (a Cinder snapshot), backup (a Cinder backup)."""
+        acts: dict[str, VolumeAction] = {
+            RESIZE.id: self._resize,
+            SNAPSHOT.id: self._snapshot,
+            BACKUP.id: self._backup,
+        }
+        return {action: functools.partial(self._perform, act) for action, act in acts.items()}
+
+    async def _perform(
+        self, act: VolumeAction, tenant: Tenant, entity: Entity, parameters: Mapping[str, Any]
+    ) -> ActionOutcome:
         volume = await self.volume(tenant, entity.id or "")
-        stamp = datetime.datetime.now(datetime.UTC).strftime("%Y%m%dT%H%M%SZ")
-        name = f"{volume.name or volume.id}-{stamp}"
+        await act(tenant, volume, parameters)
+        return ActionOutcome(entity=await self.get(tenant, STORAGE.id, volume.id))
+
+    async def _resize(self, tenant: Tenant, volume: Any, parameters: Mapping[str, Any]) -> None:
+        await self._extend(tenant, volume, whole_gib(parameters.get("size"), "size"))
+
+    async def _snapshot(self, tenant: Tenant, volume: Any, parameters: Mapping[str, Any]) -> None:
         metadata = {TENANT_KEY: tenant_tag(tenant)}
-        if action_id == RESIZE.id:
-            await self._extend(tenant, volume, whole_gib(parameters.get("size"), "size"))
-        elif action_id == SNAPSHOT.id:
-            # force: Cinder snapshots an attached volume only when told to (the copy is
-            # then crash-consistent, as a snapshot of a running disk is).
-            await self._unless_busy(
-                tenant,
-                volume,
-                lambda c: c.block_storage.create_snapshot(
-                    volume_id=volume.id, name=name, metadata=metadata, force=True
-                ),
-            )
-        elif action_id == BACKUP.id:
-            await self._backup(tenant, volume, name)
-        else:
-            raise NotSupportedError(f"Cinder has no {action_id.rsplit('#', 1)[-1]} for a volume")
-        shown = await self.get(tenant, STORAGE.id, volume.id)
-        return ActionOutcome(entity=shown)
+        # force: Cinder snapshots an attached volume only when told to (the copy is
+        # then crash-consistent, as a snapshot of a running disk is).
+        await self._unless_busy(
+            tenant,
+            volume,
+            lambda c: c.block_storage.create_snapshot(
+                volume_id=volume.id, name=_copy_name(volume), metadata=metadata, force=True
+            ),
+        )
 
     async def backup_offered(self) -> bool:
         """Whether the cloud runs a backup service: Cinder's service list says (asked again
@@ -406,9 +414,10 @@ class Volumes(Collection):
         self._backup_offered = (offered, time.monotonic())
         return offered
 
-    async def _backup(self, tenant: Tenant, volume: Any, name: str) -> None:
+    async def _backup(self, tenant: Tenant, volume: Any, parameters: Mapping[str, Any]) -> None:
         if not await self.backup_offered():
             raise NotSupportedError("this cloud runs no Cinder backup service")
+        name = _copy_name(volume)
         try:
             # force: as for snapshots, an attached volume is backed up only when told to.
             await self._unless_busy(
@@ -424,3 +433,9 @@ class Volumes(Collection):
                     "this cloud runs no Cinder backup service (Cinder: " + str(error) + ")"
                 ) from None
             raise
+
+
+def _copy_name(volume: Any) -> str:
+    """The name of a snapshot or backup of a volume: the volume's, stamped with the time."""
+    stamp = datetime.datetime.now(datetime.UTC).strftime("%Y%m%dT%H%M%SZ")
+    return f"{volume.name or volume.id}-{stamp}"
