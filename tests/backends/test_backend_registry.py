@@ -93,7 +93,7 @@ def test_an_unknown_backend_is_refused_naming_the_installed_ones(thirdcloud):
 
 
 def test_settings_a_backend_refuses_name_the_backend_and_the_key():
-    with pytest.raises(BackendSetupError, match=r"backend_settings for sim: .*flavours"):
+    with pytest.raises(BackendSetupError, match=r"the sim backend's settings: .*flavours"):
         build_backend("sim", setup(flavours=3))
 
 

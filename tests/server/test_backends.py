@@ -61,5 +61,5 @@ async def test_ec2_timeouts_longer_than_the_deadline_are_a_config_error():
 )
 async def test_bad_ec2_settings_are_a_config_error_naming_the_key(settings, message):
     config = ServerConfig(backend="ec2", backend_settings=settings)
-    with pytest.raises(ConfigError, match="backend_settings for ec2: " + message):
+    with pytest.raises(ConfigError, match="the ec2 backend's settings: " + message):
         await open_backend(config, standard_model(), database=None)  # type: ignore[arg-type]

@@ -624,10 +624,10 @@ def test_users_file_problems_exit_2(
 @pytest.mark.parametrize(
     ("table", "expected"),
     [
-        ('backend = "sim"\n[backend_settings]\nflavours = 3\n', "backend_settings for sim"),
+        ('backend = "sim"\n[backend_settings]\nflavours = 3\n', "the sim backend's settings"),
         (
             'backend = "openstack"\n[backend_settings]\ncloud = "x"\npaeg_size = 3\n',
-            "backend_settings for openstack: backend_settings.paeg_size: unknown setting",
+            "the openstack backend's settings: backend_settings.paeg_size: unknown setting",
         ),
         (
             'backend = "openstack"\n[backend_settings]\ncredentials = "caller"\n'

@@ -79,7 +79,7 @@ def build_backend(name: str, setup: BackendSetup) -> Backend:
             f"{_install_hint(point, name)}"
         ) from None
     except (ValueError, TypeError) as error:
-        raise BackendSetupError(f"backend_settings for {name}: {error}") from None
+        raise BackendSetupError(f"the {name} backend's settings: {error}") from None
 
 
 def _entry_point(name: str) -> EntryPoint:

@@ -46,6 +46,9 @@ def test_one_string_where_a_list_is_expected_is_a_list_of_one() -> None:
         ({"policy": "maybe"}, "backend_settings.policy: Input should be 'import', 'fixed'"),
         ({"owners": ["a", 3]}, "backend_settings.owners.1"),
         ({"region": 4}, "backend_settings.region: Input should be a valid string (got 4)"),
+        ({"page_size": True}, "backend_settings.page_size: Input should be a valid integer"),
+        ({"page_size": "5"}, "backend_settings.page_size: Input should be a valid integer"),
+        ({"template_ttl": "5"}, "backend_settings.template_ttl: Input should be a valid number"),
     ],
 )
 def test_a_wrong_value_is_named_with_what_it_takes(data, named) -> None:

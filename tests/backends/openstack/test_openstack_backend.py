@@ -35,7 +35,7 @@ async def test_openstack_is_chosen_and_no_call_is_made_at_start() -> None:
 )
 async def test_bad_settings_are_a_config_error_naming_the_key(settings, message) -> None:
     config = ServerConfig(backend="openstack", backend_settings=settings)
-    with pytest.raises(ConfigError, match="backend_settings for openstack: " + message):
+    with pytest.raises(ConfigError, match="the openstack backend's settings: " + message):
         await open_backend(config, standard_model(), database=None)  # type: ignore[arg-type]
 
 

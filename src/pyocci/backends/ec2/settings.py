@@ -25,7 +25,7 @@ from typing import Annotated, Any, Literal, NamedTuple
 
 from annotated_types import MinLen
 
-from pyocci.backends.kit.settings import Count, Positive, Texts, read_settings
+from pyocci.backends.kit.settings import Count, Flag, Positive, Texts, read_settings
 
 #: Instance types offered when the configuration names none.
 DEFAULT_INSTANCE_TYPES = (
@@ -95,8 +95,8 @@ class Ec2Settings:
     template_ttl: Positive = 300.0
     tenancy: Literal["tag", "account"] = "tag"
     tenant_tag: Text = "occi:tenant"
-    public_ip_on_launch: bool = False
-    hibernation: bool = False
+    public_ip_on_launch: Flag = False
+    hibernation: Flag = False
     connect_timeout: Positive = 5.0
     read_timeout: Positive | None = None
     max_attempts: Count = 2

@@ -18,7 +18,7 @@ from collections.abc import Mapping
 from typing import Annotated, Any, TypeVar
 
 from annotated_types import Ge, Gt
-from pydantic import BeforeValidator, TypeAdapter, ValidationError
+from pydantic import BeforeValidator, Strict, StringConstraints, TypeAdapter, ValidationError
 
 T = TypeVar("T")
 
@@ -33,12 +33,18 @@ def _one_or_many(value: Any) -> Any:
 
 #: One string or a list of them.
 Texts = Annotated[tuple[str, ...], BeforeValidator(_one_or_many)]
+#: Text that says something: stripped, not empty.
+Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1)]
+# Numbers are numbers: neither ``true`` nor ``"5"`` stands for one (a value from the
+# environment is read as TOML first, so ``5`` there is the number).
 #: A number of seconds (or any quantity) above zero.
-Positive = Annotated[float, Gt(0)]
+Positive = Annotated[float, Strict(), Gt(0)]
 #: A number of seconds (or any quantity) of zero or more.
-NonNegative = Annotated[float, Ge(0)]
+NonNegative = Annotated[float, Strict(), Ge(0)]
 #: A whole number of one or more.
-Count = Annotated[int, Ge(1)]
+Count = Annotated[int, Strict(), Ge(1)]
+#: true or false, as TOML writes them (not ``"yes"`` or ``1``).
+Flag = Annotated[bool, Strict()]
 
 
 def plain(value: Any) -> Any:

@@ -17,17 +17,10 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Annotated, Any, Literal
+from typing import Any, Literal
 
-from pydantic import Strict, StringConstraints
+from pyocci.backends.kit.settings import Count, Positive, Text, read_settings
 
-from pyocci.backends.kit.settings import Count, Positive, read_settings
-
-#: A setting given as text: stripped, and not empty.
-Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1)]
-#: Numbers as numbers: neither ``true`` nor ``"5"`` stands for one.
-WholeNumber = Annotated[Count, Strict()]
-Seconds = Annotated[Positive, Strict()]
 #: The services the backend can serve OCCI from; compute is always served.
 SERVICES = ("compute", "volume", "network")
 #: The setting naming each service's endpoint.
@@ -64,17 +57,17 @@ class OpenStackSettings:
     services: tuple[Literal["compute", "volume", "network"], ...] | None = None
     #: The most servers asked of Nova per call (an OCCI page asks for no more than
     #: it shows); Nova's own default ceiling is 1000.
-    page_size: WholeNumber = 1000
+    page_size: Count = 1000
     #: The image (id) and the flavor (id) of a compute created without an os_tpl or a
     #: resource_tpl (OCCI 1.1-era tools create bare computes); None: it must name one.
     default_image: Text | None = None
     default_flavor: Text | None = None
-    #: Seconds images and flavors are kept before they are read again.
-    template_ttl: Seconds = 60.0
-    #: Seconds a resize may take before the request gives up.
-    action_timeout: Seconds = 300.0
-    #: Seconds clients are told to wait (Retry-After) when the cloud fails.
-    retry_after: WholeNumber = 5
+    #: Positive images and flavors are kept before they are read again.
+    template_ttl: Positive = 60.0
+    #: Positive a resize may take before the request gives up.
+    action_timeout: Positive = 300.0
+    #: Positive clients are told to wait (Retry-After) when the cloud fails.
+    retry_after: Count = 5
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> OpenStackSettings:

@@ -20,7 +20,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Annotated, Any, ClassVar
 
-from annotated_types import Ge, Gt
+from annotated_types import Ge
 from pydantic import (
     AfterValidator,
     BeforeValidator,
@@ -31,7 +31,7 @@ from pydantic import (
 )
 from pydantic_core import CoreSchema, core_schema
 
-from pyocci.backends.kit.settings import Texts, plain, read_settings
+from pyocci.backends.kit.settings import Count, Positive, Texts, plain, read_settings
 from pyocci.model.category import TERM_PATTERN, Mixin, occi11_term
 from pyocci.model.extensions import CRTP_SCHEME, crtp_templates, os_template, resource_template
 from pyocci.model.infrastructure import RESOURCE_TPL
@@ -128,9 +128,9 @@ class TemplateTable:
     __pydantic_config__: ClassVar[ConfigDict] = ConfigDict(extra="forbid")
 
     term: Term
-    cores: Annotated[int, Strict(), Ge(1)]
+    cores: Count
     #: GiB.
-    memory: Annotated[float, Strict(), Gt(0)]
+    memory: Positive
     #: GiB.
     ephemeral_storage: float | None = None
     title: str | None = None
