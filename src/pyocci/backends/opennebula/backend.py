@@ -1,0 +1,146 @@
+"""`OpenNebulaBackend`: OCCI in front of OpenNebula's oned, through pyone (XML-RPC).
+
+The backend keeps no copy of the cloud: VMs are read from oned when asked
+for, so what is done with Sunstone or the CLI shows at once. Only the
+templates are cached, per tenant group, for ``template_ttl`` seconds. Each
+tenant is an OpenNebula group (`tenancy`), and every call for it is made
+with a session of that group, so oned's own ACLs confine it.
+
+A kit backend (`pyocci.backends.kit`): computes, storage and networks, then their
+links, each a collection.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from typing import Any
+
+from pyocci.backends.api import ActionOutcome, Query, Tenant
+from pyocci.backends.errors import BusyError
+from pyocci.backends.kit import KitBackend
+from pyocci.backends.kit.errors import malformed_answers
+from pyocci.backends.opennebula import catalogue as catalogues
+from pyocci.backends.opennebula.api import OneApi
+from pyocci.backends.opennebula.catalogue import OS_TPL_SCHEME, Catalogue
+from pyocci.backends.opennebula.compute import Computes, pushed_down
+from pyocci.backends.opennebula.links import Interfaces, StorageLinks
+from pyocci.backends.opennebula.network import Networks
+from pyocci.backends.opennebula.settings import OpenNebulaSettings
+from pyocci.backends.opennebula.storage import Storages
+from pyocci.backends.opennebula.tenancy import Tenancy
+from pyocci.backends.registry import BackendSetup
+from pyocci.model.category import Mixin
+from pyocci.model.entity import Entity
+from pyocci.model.registry import Model
+
+#: The server's [auth] methods whose tenants carry OpenNebula credentials (`Tenant.token`):
+#: none yet, so callers' credentials reach the backend only from code that makes tenants.
+CALLER_AUTH_METHODS: frozenset[str] = frozenset()
+
+
+class OpenNebulaBackend(KitBackend):
+    """oned through pyone, every call in the backend's thread pool."""
+
+    name = "opennebula"
+    cloud = "OpenNebula"
+
+    def __init__(
+        self,
+        *,
+        model: Model,
+        settings: OpenNebulaSettings,
+        blocking_threads: int = 16,
+    ) -> None:
+        super().__init__(model=model, blocking_threads=blocking_threads)
+        self.settings = settings
+        self.retry_after = settings.retry_after
+        self.api = OneApi(settings, self.run_blocking)
+        self.tenancy = Tenancy(self.api)
+        self.catalogue = Catalogue(self.api, settings)
+        self.computes = Computes(self.api, self.tenancy, self.catalogue, self.location_of)
+        storages = Storages(self.api, self.tenancy, self.location_of)
+        networks = Networks(self.api, self.tenancy, self.location_of)
+        links = (StorageLinks(self.computes, storages), Interfaces(self.computes, networks))
+        self.computes.link_sources = links
+        #: Resources before links, as every backend lists them.
+        self.collections = (self.computes, storages, networks, *links)
+
+    @contextmanager
+    def translating(self, doing: str) -> Iterator[None]:
+        """An answer of oned's lacking what every such answer has is a 503 (oned's errors
+        are translated where it is called, `OneApi.call`)."""
+        with malformed_answers(self.cloud, doing, retry_after=self.retry_after):
+            yield
+
+    def keeping(self, query: Query) -> Callable[[Entity], bool] | None:
+        """oned pages a group's VMs itself; any other filter is checked here, the
+        collection then reading whole pages."""
+        return None if pushed_down(query) else query.matches
+
+    async def _acting(self, tenant: Tenant) -> None:
+        catalogues.current.set(await self.tenancy.acting(tenant))
+
+    async def provider_mixins(self, tenant: Tenant) -> Sequence[Mixin]:
+        """The tenant's usable VM templates and the configured sizes (cached)."""
+        with self.translating("reading the templates"):
+            await self._acting(tenant)
+            return await self.catalogue.templates()
+
+    async def pending_template(self, tenant: Tenant, mixin_id: str) -> BusyError | None:
+        """For the os_tpl of a VM template whose image oned is still writing, the 409
+        with Retry-After; else None."""
+        if not mixin_id.startswith(OS_TPL_SCHEME):
+            return None
+        with self.translating(f"reading {mixin_id}"):
+            await self._acting(tenant)
+            return await self.computes.busy_template(mixin_id.removeprefix(OS_TPL_SCHEME))
+
+    # Every request resolves the tenant's session (cached) before its collection runs,
+    # so that the catalogue reads the tenant's own templates.
+
+    async def list_entities(self, tenant: Tenant, query: Query) -> AsyncIterator[Entity]:
+        await self._acting(tenant)
+        async for entity in super().list_entities(tenant, query):
+            yield entity
+
+    async def get_entity(self, tenant: Tenant, kind_id: str, entity_id: str) -> Entity:
+        await self._acting(tenant)
+        return await super().get_entity(tenant, kind_id, entity_id)
+
+    async def create_entity(self, tenant: Tenant, entity: Entity) -> Entity:
+        await self._acting(tenant)
+        return await super().create_entity(tenant, entity)
+
+    async def update_entity(self, tenant: Tenant, current: Entity, desired: Entity) -> Entity:
+        await self._acting(tenant)
+        return await super().update_entity(tenant, current, desired)
+
+    async def delete_entity(self, tenant: Tenant, entity: Entity) -> None:
+        await self._acting(tenant)
+        await super().delete_entity(tenant, entity)
+
+    async def trigger_action(
+        self, tenant: Tenant, entity: Entity, action_id: str, parameters: Mapping[str, Any]
+    ) -> ActionOutcome:
+        await self._acting(tenant)
+        return await super().trigger_action(tenant, entity, action_id, parameters)
+
+
+def build(setup: BackendSetup) -> OpenNebulaBackend:
+    """The OpenNebula backend from ``[backend_settings]`` (see `OpenNebulaSettings`), its
+    call timeout within the server's cloud deadline: the ``opennebula`` entry point."""
+    settings = OpenNebulaSettings.from_dict(dict(setup.settings))
+    if settings.timeout > setup.cloud_deadline:
+        raise ValueError(
+            f"backend_settings.timeout ({settings.timeout:g} s) is longer than [limits] "
+            f"cloud_deadline ({setup.cloud_deadline:g} s): oned calls would go on after "
+            "clients were answered 503; lower it, or raise cloud_deadline"
+        )
+    if settings.credentials == "caller" and setup.auth_method not in CALLER_AUTH_METHODS:
+        raise ValueError(
+            'backend_settings.credentials = "caller" needs an [auth] method that hands the '
+            "backend each caller's OpenNebula credentials (user:password or a login token); "
+            f'[auth] method {setup.auth_method!r} does not: use credentials = "service"'
+        )
+    return OpenNebulaBackend(model=setup.model, settings=settings)

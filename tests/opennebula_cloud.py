@@ -1,0 +1,422 @@
+"""A real OpenNebula front-end per test session: OpenNebula's own ``oned`` with its dummy
+drivers, on loopback, provisioned through pyone.
+
+It comes from ``shared/opennebula`` beside the repository: OpenNebula's
+source tarball and the scripts that build it (``ci-one-dummy.sh``: Debian's
+build packages, ``scons``, ``install.sh``; 4 to 12 minutes on two cores),
+configure it as a loopback-only cloud with the dummy hypervisor
+(``configure.sh``) and start and stop it (``start.sh``, ``stop.sh``). The
+built install is kept as a tarball in ``~/.cache/pyocci-tests/one-dummy``
+(``PYOCCI_ONE_CACHE_DIR`` elsewhere), where the script itself caches it, so
+later sessions restore it in seconds.
+
+Each session gets a fresh cloud: the install unpacked into a new temporary
+directory (a new ``var/one.db``), ``oned`` on a free port, then, as
+``oneadmin``: a dummy host, a dummy system and image datastore, a dummy
+virtual network with an address range, an OS image and a VM template that
+every user may use (`OneCloud.provision`). `OneCloud.tenant` adds a group
+and a user for a tenant. The cloud stops at the end of the session.
+
+Building and running need root (``apt-get``, the ``oneadmin`` user); the
+tests that need the cloud skip, saying why, when ``shared/opennebula`` is
+missing or the tests are not root; ``PYOCCI_SKIP_OPENNEBULA=1`` skips them.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import hashlib
+import os
+import re
+import shutil
+import socket
+import subprocess
+import tempfile
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+SHARED_ONE = Path(__file__).resolve().parents[2] / "shared" / "opennebula"
+SKIP_VARIABLE = "PYOCCI_SKIP_OPENNEBULA"
+#: The first build compiles oned from source: minutes, more on a busy machine.
+BUILD_TIMEOUT = 1800
+START_TIMEOUT = 120
+#: How long a new dummy host may take to be monitored (3-4 s measured).
+HOST_TIMEOUT = 60
+#: How long a session waits for another session's cloud on this machine to stop.
+SLOT_TIMEOUT = 600
+
+#: The marker of every test that needs the session's oned.
+OPENNEBULA_MARKER = "opennebula: needs the session's OpenNebula oned (built once, cached)"
+
+
+class CloudUnavailableError(RuntimeError):
+    """oned could not be built or started."""
+
+
+def cache_dir() -> Path:
+    """Where the built install is kept (the script's ``ONE_CACHE_DIR``)."""
+    configured = os.environ.get("PYOCCI_ONE_CACHE_DIR")
+    if configured:
+        return Path(configured)
+    return Path.home() / ".cache" / "pyocci-tests" / "one-dummy"
+
+
+def _script() -> str:
+    return (SHARED_ONE / "ci-one-dummy.sh").read_text()
+
+
+def source_tarball() -> Path:
+    """OpenNebula's source tarball beside the scripts."""
+    found = sorted(SHARED_ONE.glob("opennebula-*.tar.gz"))
+    if not found:
+        raise CloudUnavailableError(f"no opennebula-*.tar.gz in {SHARED_ONE}")
+    return found[-1]
+
+
+def cached_build(tarball: Path) -> Path:
+    """Where the script keeps the install it built from `tarball`: its cache key is the
+    tarball's digest and the build options, as ``ci-one-dummy.sh`` computes it."""
+    options = re.search(r'^OPTS="([^"]*)"', _script(), re.MULTILINE)
+    if options is None:
+        raise CloudUnavailableError("ci-one-dummy.sh no longer says its OPTS; update this module")
+    digest = hashlib.sha256(tarball.read_bytes()).hexdigest()[:16]
+    key = hashlib.sha256(f"{digest}\n{options.group(1)}\n".encode()).hexdigest()[:16]
+    return cache_dir() / f"one-install-{key}.tar.gz"
+
+
+def _packages() -> list[str]:
+    """The Debian packages the script installs (build and run time)."""
+    block = re.search(r"apt-get install -y -qq(.*?)>\s*/dev/null", _script(), re.DOTALL)
+    if block is None:
+        return []
+    return [word for word in block.group(1).split() if word != "\\"]
+
+
+def _packages_installed() -> bool:
+    packages = _packages()
+    if not packages or shutil.which("dpkg-query") is None:
+        return False
+    done = subprocess.run(
+        ["dpkg-query", "-W", "-f=${db:Status-Status}\n", *packages],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    states = done.stdout.split()
+    return done.returncode == 0 and len(states) == len(packages) and set(states) == {"installed"}
+
+
+def _user_exists(name: str) -> bool:
+    import pwd
+
+    try:
+        pwd.getpwnam(name)
+    except KeyError:
+        return False
+    return True
+
+
+def free_port() -> int:
+    """A TCP port free on loopback now."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+@contextlib.contextmanager
+def _locked(path: Path) -> Iterator[None]:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("w") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+@dataclass(frozen=True)
+class TenantAccount:
+    """A tenant's group and user on the cloud, and the session string that logs in as it."""
+
+    name: str
+    group_id: int
+    user_id: int
+    session: str
+
+
+@dataclass
+class Provisioned:
+    """What `OneCloud.provision` made: the ids of the cloud's objects."""
+
+    host_id: int
+    system_datastore_id: int
+    image_datastore_id: int
+    network_id: int
+    vn_template_id: int
+    image_id: int
+    template_id: int
+    template_name: str
+
+
+@dataclass
+class OneCloud:
+    """One oned: started with `start`, provisioned with `provision`, stopped with `stop`."""
+
+    prefix: Path | None = None
+    port: int = 0
+    #: ``oneadmin:<password>``: the administrator's session string.
+    admin_session: str = ""
+    provisioned: Provisioned | None = None
+    #: Seconds each phase took (build or restore, start, provision), for reports.
+    timings: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def endpoint(self) -> str:
+        """oned's XML-RPC URL."""
+        return f"http://127.0.0.1:{self.port}/RPC2"
+
+    def _environment(self) -> dict[str, str]:
+        return {
+            **os.environ,
+            "ONE_LOCATION": str(self.prefix),
+            "ONE_PORT": str(self.port),
+            "ONE_CACHE_DIR": str(cache_dir()),
+        }
+
+    def _run(self, command: list[str], log: Path, timeout: float) -> None:
+        with log.open("a") as output:
+            try:
+                done = subprocess.run(
+                    command,
+                    stdout=output,
+                    stderr=subprocess.STDOUT,
+                    env=self._environment(),
+                    timeout=timeout,
+                    stdin=subprocess.DEVNULL,
+                    check=False,
+                )
+            except subprocess.TimeoutExpired as expired:
+                raise CloudUnavailableError(f"{command[0]} took over {timeout} s") from expired
+        if done.returncode != 0:
+            tail = log.read_text(errors="replace")[-3000:]
+            raise CloudUnavailableError(f"{' '.join(command)} failed ({done.returncode}):\n{tail}")
+
+    def start(self) -> None:
+        """Unpack the cached install (building it first if there is none) into a new
+        directory and start oned there, on a free port."""
+        tarball = source_tarball()
+        self.prefix = Path(tempfile.mkdtemp(prefix="pyocci-one-"))
+        # oned runs as oneadmin, which must reach the install through its parents.
+        self.prefix.chmod(0o755)
+        self.port = free_port()
+        log = self.prefix.parent / f"{self.prefix.name}.log"
+        with _locked(cache_dir() / ".lock"):
+            cached = cached_build(tarball)
+            began = time.monotonic()
+            if cached.exists() and _user_exists("oneadmin") and _packages_installed():
+                subprocess.run(["tar", "-xzf", str(cached), "-C", str(self.prefix)], check=True)
+                self.timings["restore"] = time.monotonic() - began
+                self._run(["bash", str(SHARED_ONE / "configure.sh")], log, START_TIMEOUT)
+                began = time.monotonic()
+                self._run(["bash", str(SHARED_ONE / "start.sh")], log, START_TIMEOUT)
+                self.timings["start"] = time.monotonic() - began
+            else:
+                # apt-get, build (or restore) into the cache, configure and start.
+                command = ["bash", str(SHARED_ONE / "ci-one-dummy.sh"), str(tarball)]
+                self._run([*command, str(self.prefix)], log, BUILD_TIMEOUT)
+                self.timings["build and start"] = time.monotonic() - began
+        auth = (self.prefix / "var" / ".one" / "one_auth").read_text().strip()
+        self.admin_session = auth
+
+    def stop(self) -> None:
+        """Stop oned and its probes, and delete the install."""
+        if self.prefix is None:
+            return
+        subprocess.run(
+            ["bash", str(SHARED_ONE / "stop.sh")],
+            env=self._environment(),
+            capture_output=True,
+            timeout=60,
+            check=False,
+        )
+        shutil.rmtree(self.prefix, ignore_errors=True)
+        with contextlib.suppress(FileNotFoundError):
+            (self.prefix.parent / f"{self.prefix.name}.log").unlink()
+        self.prefix = None
+
+    def client(self, session: str | None = None) -> Any:
+        """A pyone client of this cloud (as the administrator unless `session` says)."""
+        import pyone
+
+        return pyone.OneServer(self.endpoint, session=session or self.admin_session)
+
+    # --- provisioning ---------------------------------------------------------------
+
+    def provision(self) -> Provisioned:
+        """The cloud's objects, made through pyone: a dummy host (monitored), dummy
+        datastores, a dummy network, an OS image (ready) and a template using it. The
+        image, network and template are usable by every user."""
+        began = time.monotonic()
+        one = self.client()
+        host_id = one.host.allocate("dummy-host", "dummy", "dummy", -1)
+        system_id = one.datastore.allocate(
+            'NAME = "dummy-system"\nTYPE = "SYSTEM_DS"\nTM_MAD = "dummy"', -1
+        )
+        # LIMIT_MB: room for images at once, before oned's first monitoring of the
+        # datastore (up to 30 s) has measured it.
+        images_id = one.datastore.allocate(
+            'NAME = "dummy-images"\nDS_MAD = "dummy"\nTM_MAD = "dummy"\nLIMIT_MB = "204800"',
+            -1,
+        )
+        network_id = one.vn.allocate(
+            'NAME = "dummy-net"\nVN_MAD = "dummy"\nBRIDGE = "br0"\n'
+            'AR = [ TYPE = "IP4", IP = "10.0.0.2", SIZE = "200" ]',
+            -1,
+        )
+        # What tenants make their own networks from (users may not allocate networks
+        # in a cluster; instantiating a shared VN template needs only its USE).
+        vn_template_id = one.vntemplate.allocate(
+            'NAME = "private"\nVN_MAD = "dummy"\nBRIDGE = "br0"'
+        )
+        one.vntemplate.chmod(vn_template_id, 1, 1, 0, 1, 0, 0, 1, 0, 0)
+        image_id = one.image.allocate(
+            'NAME = "debian-12"\nTYPE = "OS"\nPATH = "/dev/null"\nSIZE = "1024"', images_id
+        )
+        template_name = "Debian 12 (dummy)"
+        template_id = one.template.allocate(
+            f'NAME = "{template_name}"\nCPU = "0.5"\nVCPU = "1"\nMEMORY = "256"\n'
+            f'DISK = [ IMAGE_ID = "{image_id}" ]\n'
+            f'SCHED_DS_REQUIREMENTS = "ID = {system_id}"'
+        )
+        # Every user may use them (OTHER_U): what a site shares with its tenants.
+        for pool, object_id in (("image", image_id), ("vn", network_id)):
+            getattr(one, pool).chmod(object_id, 1, 1, 0, 1, 0, 0, 1, 0, 0)
+        one.template.chmod(template_id, 1, 1, 0, 1, 0, 0, 1, 0, 0)
+        for datastore_id in (system_id, images_id):
+            one.datastore.chmod(datastore_id, 1, 1, 0, 1, 0, 0, 1, 0, 0)
+        self._wait(lambda: one.host.info(host_id).STATE == 2, HOST_TIMEOUT, "the dummy host")
+        self._wait(lambda: one.image.info(image_id).STATE == 1, HOST_TIMEOUT, "the image")
+        # The scheduler places VMs only on a system datastore it has measured (the
+        # dummy host reports it a few seconds after it is monitored).
+        self._wait(
+            lambda: int(one.datastore.info(system_id).FREE_MB) > 0,
+            HOST_TIMEOUT,
+            "the system datastore's monitoring",
+        )
+        self.provisioned = Provisioned(
+            host_id=host_id,
+            system_datastore_id=system_id,
+            image_datastore_id=images_id,
+            network_id=network_id,
+            vn_template_id=vn_template_id,
+            image_id=image_id,
+            template_id=template_id,
+            template_name=template_name,
+        )
+        self.timings["provision"] = time.monotonic() - began
+        return self.provisioned
+
+    def tenant(self, name: str) -> TenantAccount:
+        """A group named `name` with one user (``<name>-user``) whose primary group it is,
+        allowed to create what a tenant creates (``onegroup create``'s default rights)."""
+        one = self.client()
+        group_id = one.group.allocate(name)
+        # VMs, images, networks... may be created by the group's users (the CLI's
+        # default for a new group); the API's allocate grants nothing.
+        from pyone.acl import OneAcl
+
+        rights = "VM+NET+IMAGE+TEMPLATE+DOCUMENT+SECGROUP+VMGROUP+BACKUPJOB/* CREATE"
+        one.acl.addrule(*OneAcl().parse_rule(f"@{group_id} {rights}"))
+        password = hashlib.sha256(f"{name}-{time.time_ns()}".encode()).hexdigest()[:24]
+        user_name = f"{name}-user"
+        user_id = one.user.allocate(user_name, password, "core", [group_id])
+        return TenantAccount(name, group_id, user_id, f"{user_name}:{password}")
+
+    @staticmethod
+    def _wait(condition: Any, timeout: float, what: str) -> None:
+        deadline = time.monotonic() + timeout
+        while not condition():
+            if time.monotonic() > deadline:
+                raise CloudUnavailableError(f"{what} was not ready within {timeout} s")
+            time.sleep(0.2)
+
+
+def ensure_can_run() -> None:
+    """Skip the calling test, saying why, when no cloud can be built or started here."""
+    if os.environ.get(SKIP_VARIABLE) == "1":
+        pytest.skip(f"{SKIP_VARIABLE}=1: the OpenNebula tests are skipped")
+    if not (SHARED_ONE / "ci-one-dummy.sh").is_file():
+        pytest.skip(f"{SHARED_ONE} is missing: no OpenNebula to test with")
+    if os.geteuid() != 0:
+        pytest.skip("building and running oned needs root (apt-get, the oneadmin user)")
+    try:
+        import pyone  # noqa: F401
+    except ImportError:
+        pytest.skip("pyone is not installed (pip install -e '.[test]')")
+
+
+@contextlib.contextmanager
+def _machine_slot() -> Iterator[None]:
+    """The machine's one test cloud: oned's hook manager (ports 2101 and 2102), monitord
+    (4124) and the dummy driver's actions folder are fixed, so a second cloud waits
+    for the first to stop, and skips after `SLOT_TIMEOUT` seconds."""
+    path = cache_dir() / ".running"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("w") as handle:
+        deadline = time.monotonic() + SLOT_TIMEOUT
+        while True:
+            try:
+                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                if time.monotonic() > deadline:
+                    pytest.skip(
+                        "another test session's oned runs on this machine (its ports and "
+                        "the dummy driver's folder are fixed: one test cloud at a time)"
+                    )
+                time.sleep(1)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+@contextlib.contextmanager
+def running_cloud() -> Iterator[OneCloud]:
+    """A started and provisioned cloud for the block, stopped after it."""
+    ensure_can_run()
+    with _machine_slot():
+        cloud = OneCloud()
+        try:
+            cloud.start()
+            cloud.provision()
+        except Exception as error:
+            # Whatever failed, the oned started is stopped: it holds the machine's ports.
+            cloud.stop()
+            pytest.fail(f"OpenNebula unavailable: {error} (set {SKIP_VARIABLE}=1 to skip)")
+        try:
+            yield cloud
+        finally:
+            cloud.stop()
+
+
+_RUNNING = pytest.StashKey[OneCloud]()
+
+
+def session_cloud(config: pytest.Config) -> OneCloud:
+    """The session's cloud, started on first use and stopped when the session ends
+    (shared by every test directory that asks for it)."""
+    cloud = config.stash.get(_RUNNING, None)
+    if cloud is not None:
+        return cloud
+    stack = contextlib.ExitStack()
+    cloud = stack.enter_context(running_cloud())
+    config.stash[_RUNNING] = cloud
+    config.add_cleanup(stack.close)
+    return cloud
