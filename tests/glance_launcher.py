@@ -161,6 +161,31 @@ def _reply(start_response, status: str, body: dict):
     return [payload]
 
 
+class _RequestBody:
+    """A request's ``wsgi.input`` whose `close` leaves the connection open.
+
+    Glance closes the data it has stored (``glance.location`` closes the
+    stream it read an upload from). cheroot's input is the connection's own
+    socket file: closing it made the next request on that kept-alive
+    connection fail in cheroot with a 500, such as the read Nova makes right
+    after uploading a snapshot (which then fails, and Nova deletes the image).
+    The servers Glance is deployed under (uWSGI, mod_wsgi) own the input
+    stream and close it with the connection; so does cheroot, with this.
+    """
+
+    def __init__(self, stream) -> None:
+        self._stream = stream
+
+    def __getattr__(self, name: str):
+        return getattr(self._stream, name)
+
+    def __iter__(self):
+        return iter(self._stream)
+
+    def close(self) -> None:
+        """Nothing: the server closes the stream with its connection."""
+
+
 def _dispatcher(image_app):
     served = {"requests": 0}
     lock = threading.Lock()
@@ -180,6 +205,8 @@ def _dispatcher(image_app):
             environ["HTTP_X_USER_ID"] = environ["HTTP_X_USER_NAME"] = user
             environ["HTTP_X_PROJECT_ID"] = environ["HTTP_X_PROJECT_NAME"] = project
             environ["HTTP_X_ROLES"] = ADMIN_ROLES if user == "admin" else MEMBER_ROLES
+        if "wsgi.input" in environ:
+            environ["wsgi.input"] = _RequestBody(environ["wsgi.input"])
         # Without it Glance's context middleware answers 401 itself.
         return image_app(environ, start_response)
 

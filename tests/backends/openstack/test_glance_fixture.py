@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import hashlib
+import http.client
+import json
 from typing import Any
+from urllib.parse import urlsplit
 
 import httpx
 import openstack.exceptions
@@ -43,6 +46,38 @@ def test_image_lifecycle(glance: GlanceServer) -> None:
         sdk.image.delete_image(image)
     with pytest.raises(openstack.exceptions.NotFoundException):
         sdk.image.get_image(image.id)
+
+
+def test_a_connection_serves_the_next_request_after_a_streamed_upload(
+    glance: GlanceServer,
+) -> None:
+    # Nova streams a snapshot's disk (chunked, no length), then reads the image on the
+    # same kept-alive connection; Glance closes the request body it stored, which must
+    # not close the connection under it (the read would be answered 500).
+    token = project_token()
+    sdk = connect(glance.image_url, token)
+    image = make_image(sdk, "streamed", data=None)
+    address = urlsplit(glance.url)
+    connection = http.client.HTTPConnection(address.hostname or "", address.port, timeout=60)
+    try:
+        connection.request(
+            "PUT",
+            f"/v2/images/{image.id}/file",
+            body=iter([b"disk" * 1024]),
+            headers={"X-Auth-Token": token, "Content-Type": "application/octet-stream"},
+        )
+        uploaded = connection.getresponse()
+        uploaded.read()
+        assert uploaded.status == 204
+        assert not uploaded.will_close, "Glance kept the connection open"
+        connection.request("GET", f"/v2/images/{image.id}", headers={"X-Auth-Token": token})
+        shown = connection.getresponse()
+        body = shown.read()
+        assert shown.status == 200, body
+        assert json.loads(body)["status"] == "active"
+    finally:
+        connection.close()
+        sdk.image.delete_image(image)
 
 
 def test_listing_is_paged_with_limit_and_marker(glance: GlanceServer) -> None:
