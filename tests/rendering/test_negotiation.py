@@ -88,6 +88,9 @@ def test_media_type_of(content_type, expected):
         ("rOCCI-server OCCI/1.1 OCCI-CRTP/1.0 OCCI/1.2 OCCI-CRTP/1.1", (1, 2)),
         ("curl/8.0", None),
         (None, None),
+        ("OCCI/" + "9" * 5000 + ".1", None),
+        ("OCCI/1." + "1" * 10, None),
+        ("x OCCI/1." + "1" * 10 + " OCCI/1.1", (1, 1)),
     ],
 )
 def test_occi_version(user_agent, expected):

@@ -27,7 +27,9 @@ _TOKEN = r"[!#$%&'*+.^_`|~0-9A-Za-z-]+"
 # Entries arrive already split on commas outside quotes, so parameters run to the end.
 _MEDIA_RANGE = re.compile(rf"\s*({_TOKEN})/({_TOKEN})\s*((?:;.*)?)", re.DOTALL)
 _PARAMETER = re.compile(rf";\s*({_TOKEN})\s*=\s*(\"(?:[^\"\\]|\\.)*\"|{_TOKEN})")
-_OCCI_VERSION = re.compile(r"\bOCCI/(\d+)\.(\d+)")
+# At most nine digits a number: a longer one is no version (and would be costly, or
+# refused, for int() to read).
+_OCCI_VERSION = re.compile(r"\bOCCI/(\d{1,9})\.(\d{1,9})(?!\d)")
 
 
 @dataclass(frozen=True, slots=True)
