@@ -1,27 +1,30 @@
-"""The ASGI app's two ways of answering a read: straight from the scope (`answer_read`)
-and through the full handler. A plain GET of the query interface or of an entity
-takes the first; the same GET with any query string takes the second. Both must
-answer the same bytes, errors included."""
+"""The ASGI app answers every request one way: checks, authentication, the path
+resolved, then the handler of the target. These tests read through it as a client
+does: discovery and entity reads, with and without a query string, refusals,
+limits and authentication, listings whole and streamed, attribute filters."""
 
 from __future__ import annotations
 
 import base64
+import json
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from starlette.testclient import TestClient
 
-from pyocci.server import app as app_module
 from pyocci.server.app import create_app
 from pyocci.server.auth.hashing import hash_password
 from pyocci.server.auth.users import User, write_users_file
 from pyocci.server.config import load_config
+from pyocci.server.handlers import listings
 
 OCCI_JSON = "application/occi+json"
 TEXT_PLAIN = "text/plain"
 TEXT_OCCI = "text/occi"
-COMPUTE = "http://schemas.ogf.org/occi/infrastructure#compute"
+URI_LIST = "text/uri-list"
+INFRA = "http://schemas.ogf.org/occi/infrastructure#"
+COMPUTE = INFRA + "compute"
 
 
 def client_for(tmp_path: Path, config: str = "") -> TestClient:
@@ -37,117 +40,229 @@ def client(tmp_path: Path) -> Iterator[TestClient]:
         yield client
 
 
-def both_ways(client: TestClient, path: str, headers: dict[str, str]) -> tuple:
-    """The answers of the direct way and of the full handler to the same read."""
-    direct = client.get(path, headers=headers)
-    handled = client.get(path + "?via=handler", headers=headers)
-    return direct, handled
-
-
-def assert_same(direct, handled) -> None:
-    """Same status, body, media type, error and OCCI headers."""
-    assert direct.status_code == handled.status_code
-    assert direct.content == handled.content
-    for name in ("content-type", "x-occi-error", "www-authenticate", "retry-after"):
-        assert direct.headers.get(name) == handled.headers.get(name), name
-    assert [h for h in direct.headers.raw if h[0].lower().startswith(b"x-occi")] == [
-        h for h in handled.headers.raw if h[0].lower().startswith(b"x-occi")
-    ]
-
-
-@pytest.mark.parametrize("accept", [OCCI_JSON, TEXT_PLAIN, TEXT_OCCI, "*/*", None])
-def test_discovery_is_the_same_either_way(client: TestClient, accept: str | None) -> None:
-    headers = {"accept": accept} if accept else {}
-    direct, handled = both_ways(client, "/-/", headers)
-    assert direct.status_code == 200
-    assert_same(direct, handled)
-    # Sent twice from the kept messages, the answer does not change.
-    assert client.get("/-/", headers=headers).content == direct.content
-
-
-@pytest.mark.parametrize("accept", [OCCI_JSON, TEXT_PLAIN, TEXT_OCCI])
-def test_an_entity_is_the_same_either_way(client: TestClient, accept: str) -> None:
+def create_compute(client: TestClient, **attributes: object) -> str:
+    """The path of a new compute with these attributes."""
     created = client.post(
         "/compute/",
-        headers={"content-type": TEXT_PLAIN, "accept": TEXT_PLAIN},
-        content=f'Category: compute; scheme="{COMPUTE[: COMPUTE.index("#") + 1]}"; '
-        'class="kind"\n'
-        'Category: debian-12; scheme="http://schemas.pyocci.org/sim/os_tpl#"; class="mixin"\n'
-        'X-OCCI-Attribute: occi.core.title="web"\n',
+        json={"kind": COMPUTE, "attributes": attributes},
+        headers={"content-type": OCCI_JSON, "accept": OCCI_JSON},
     )
     assert created.status_code == 201, created.text
-    location = created.headers["location"].split("://", 1)[-1].split("/", 1)[-1]
-    direct, handled = both_ways(client, "/" + location, {"accept": accept})
-    assert direct.status_code == 200
-    assert b"web" in direct.content or "web" in direct.headers.get("x-occi-attribute", "")
-    assert_same(direct, handled)
+    return "/" + created.headers["location"].split("://", 1)[-1].split("/", 1)[-1]
+
+
+def occi_headers(response) -> list[tuple[bytes, bytes]]:
+    return [h for h in response.headers.raw if h[0].lower().startswith(b"x-occi")]
+
+
+def assert_same(first, second) -> None:
+    """Same status, body, media type, error and OCCI headers."""
+    assert first.status_code == second.status_code
+    assert first.content == second.content
+    for name in ("content-type", "x-occi-error", "www-authenticate", "retry-after"):
+        assert first.headers.get(name) == second.headers.get(name), name
+    assert occi_headers(first) == occi_headers(second)
 
 
 @pytest.mark.parametrize(
-    ("path", "headers", "status"),
+    ("accept", "media_type"),
     [
-        ("/compute/no-such-id", {"accept": OCCI_JSON}, 404),
-        ("/-/", {"accept": "image/png"}, 406),
-        ("/-/", {"accept": OCCI_JSON, "user-agent": "rOCCI-cli OCCI/9.9"}, 501),
-        ("/-/", {"accept": TEXT_PLAIN, "category": 'compute; scheme="x"'}, 400),
-        ("/nowhere/at/all", {"accept": TEXT_PLAIN}, 404),
+        (OCCI_JSON, OCCI_JSON),
+        (TEXT_PLAIN, TEXT_PLAIN),
+        (TEXT_OCCI, TEXT_OCCI),
+        ("*/*", TEXT_PLAIN),
+        (None, TEXT_PLAIN),
     ],
 )
-def test_refusals_are_the_same_either_way(
-    client: TestClient, path: str, headers: dict[str, str], status: int
+def test_discovery_lists_the_categories_in_the_asked_rendering(
+    client: TestClient, accept: str | None, media_type: str
 ) -> None:
-    direct, handled = both_ways(client, path, headers)
-    assert direct.status_code == status, direct.text
-    assert_same(direct, handled)
+    headers = {"accept": accept} if accept else {}
+    answer = client.get("/-/", headers=headers)
+    assert answer.status_code == 200
+    assert answer.headers["content-type"].startswith(media_type)
+    # text/occi shows the categories in Category header fields, the others in the body.
+    shown = answer.content + b"".join(value for _, value in answer.headers.raw)
+    assert f'compute; scheme="{INFRA}"'.encode() in shown or COMPUTE.encode() in shown
+    # Sent again from the kept rendering, and a query naming no filter changes nothing.
+    assert_same(client.get("/-/", headers=headers), answer)
+    assert_same(client.get("/-/?unrelated=1", headers=headers), answer)
 
 
-def test_too_many_headers_are_refused_either_way(tmp_path: Path) -> None:
+def test_discovery_filtered_by_category_names_only_those(client: TestClient) -> None:
+    everything = client.get("/-/", headers={"accept": OCCI_JSON}).json()
+    by_query = client.get("/-/", params={"category": COMPUTE}, headers={"accept": OCCI_JSON}).json()
+    by_header = client.get(
+        "/-/",
+        headers={"accept": OCCI_JSON, "category": f'compute; scheme="{INFRA}"; class="kind"'},
+    ).json()
+    assert [kind["term"] for kind in by_query["kinds"]] == ["compute"]
+    assert by_header == by_query
+    assert len(everything["kinds"]) > 1
+    # The compute's actions come with it; other kinds' do not.
+    assert {action["term"] for action in by_query["actions"]} >= {"start", "stop"}
+    assert len(by_query["actions"]) < len(everything["actions"])
+
+
+def test_head_answers_as_get_does(client: TestClient) -> None:
+    path = create_compute(client, **{"occi.core.title": "web"})
+    for target in ("/-/", path, "/compute/"):
+        got = client.get(target, headers={"accept": OCCI_JSON})
+        head = client.head(target, headers={"accept": OCCI_JSON})
+        assert head.status_code == got.status_code == 200
+        assert head.headers["content-type"] == got.headers["content-type"]
+
+
+@pytest.mark.parametrize("accept", [OCCI_JSON, TEXT_PLAIN, TEXT_OCCI])
+def test_an_entity_read_shows_it_and_follows_its_changes(client: TestClient, accept: str) -> None:
+    path = create_compute(client, **{"occi.core.title": "first-title"})
+    first = client.get(path, headers={"accept": accept})
+    assert first.status_code == 200
+    assert "first-title" in first.text + first.headers.get("x-occi-attribute", "")
+    # Read again with nothing changed: the same answer, with or without a query string.
+    assert_same(client.get(path, headers={"accept": accept}), first)
+    assert_same(client.get(path + "?unrelated=1", headers={"accept": accept}), first)
+    renamed = client.post(
+        path,
+        content='X-OCCI-Attribute: occi.core.title="second-title"\n',
+        headers={"content-type": TEXT_PLAIN, "accept": TEXT_PLAIN},
+    )
+    assert renamed.status_code == 200, renamed.text
+    after = client.get(path, headers={"accept": accept})
+    assert after.status_code == 200
+    shown = after.text + after.headers.get("x-occi-attribute", "")
+    # The title changed (the hostname, made from the first title, did not).
+    assert 'occi.core.title="second-title"' in shown or '"title":"second-title"' in shown
+    assert 'occi.core.title="first-title"' not in shown
+    assert '"title":"first-title"' not in shown
+
+
+@pytest.mark.parametrize(
+    ("path", "headers", "status", "words"),
+    [
+        ("/compute/no-such-id", {"accept": OCCI_JSON}, 404, "no-such-id"),
+        ("/-/", {"accept": "image/png"}, 406, "image/png"),
+        ("/-/", {"accept": OCCI_JSON, "user-agent": "rOCCI-cli OCCI/9.9"}, 501, "OCCI/9.9"),
+        ("/-/", {"accept": TEXT_PLAIN, "category": 'compute; scheme="x"'}, 400, "category"),
+        ("/-/?category=no-scheme", {"accept": TEXT_PLAIN}, 400, "scheme#term"),
+        ("/nowhere/at/all", {"accept": TEXT_PLAIN}, 404, "/nowhere/at/all"),
+        ("/compute/?page=0&number=5", {"accept": TEXT_PLAIN}, 400, "page="),
+        ("/-/", {"accept": URI_LIST}, 400, "cannot carry categories"),
+    ],
+)
+def test_a_refused_read_says_why(
+    client: TestClient, path: str, headers: dict[str, str], status: int, words: str
+) -> None:
+    refused = client.get(path, headers=headers)
+    assert refused.status_code == status, refused.text
+    assert words.lower() in refused.headers["x-occi-error"].lower()
+    if refused.headers["content-type"].startswith(OCCI_JSON):
+        assert json.loads(refused.content) == {
+            "status": status,
+            "error": refused.headers["x-occi-error"],
+        }
+
+
+def test_a_method_the_target_does_not_define_is_refused_with_allow(client: TestClient) -> None:
+    refused = client.request("PATCH", "/-/", headers={"accept": TEXT_PLAIN})
+    assert refused.status_code == 405
+    assert refused.headers["allow"] == "GET, HEAD, POST, DELETE"
+    refused = client.request("PATCH", "/compute/", headers={"accept": TEXT_PLAIN})
+    assert refused.status_code == 405
+    assert refused.headers["allow"] == "GET, HEAD, POST, DELETE"
+
+
+def test_too_many_headers_are_refused_in_the_asked_rendering(tmp_path: Path) -> None:
     with client_for(tmp_path, "[limits]\nmax_header_count = 8\n") as client:
         headers = {f"x-extra-{n}": "1" for n in range(10)}
-        direct, handled = both_ways(client, "/-/", headers)
-        assert direct.status_code == 431
-        assert_same(direct, handled)
+        refused = client.get("/-/", headers={**headers, "accept": OCCI_JSON})
+        assert refused.status_code == 431
+        assert refused.headers["content-type"].startswith(OCCI_JSON)
+        assert "request headers" in refused.headers["x-occi-error"]
+        assert client.get("/-/", headers={"accept": OCCI_JSON}).status_code == 200
 
 
-def test_authentication_is_asked_for_either_way(tmp_path: Path) -> None:
+def test_authentication_is_asked_for_and_checked_once(tmp_path: Path, verifications) -> None:
     users = tmp_path / "users"
     config = f'[auth]\nmethod = "basic"\nusers_file = "{users}"\n'
     write_users_file(
         users, {"alice": User("alice", "alice", password_hash=hash_password("alice-secret"))}
     )
     with client_for(tmp_path, config) as client:
-        direct, handled = both_ways(client, "/-/", {"accept": OCCI_JSON})
-        assert direct.status_code == 401
-        assert_same(direct, handled)
-        wrong = "Basic " + base64.b64encode(b"alice:not-her-secret").decode()
-        direct, handled = both_ways(client, "/-/", {"accept": OCCI_JSON, "authorization": wrong})
-        assert direct.status_code == 401
-        assert_same(direct, handled)
-        good = "Basic " + base64.b64encode(b"alice:alice-secret").decode()
-        direct, handled = both_ways(client, "/-/", {"accept": OCCI_JSON, "authorization": good})
-        assert direct.status_code == 200
-        assert_same(direct, handled)
+        path = create_compute_as(client, "alice:alice-secret")
+        for target in ("/-/", path, "/compute/"):
+            anonymous = client.get(target, headers={"accept": OCCI_JSON})
+            assert anonymous.status_code == 401
+            assert anonymous.headers["www-authenticate"].startswith("Basic")
+            wrong = basic("alice:not-her-secret")
+            refused = client.get(target, headers={"accept": OCCI_JSON, "authorization": wrong})
+            assert refused.status_code == 401
+            before = verifications.calls
+            good = basic("alice:alice-secret")
+            answer = client.get(target, headers={"accept": OCCI_JSON, "authorization": good})
+            assert answer.status_code == 200
+            # The credentials are verified once a request, whatever the target.
+            assert verifications.calls <= before + 1
 
 
-@pytest.mark.parametrize("accept", [OCCI_JSON, TEXT_PLAIN, "text/uri-list"])
+def basic(credentials: str) -> str:
+    return "Basic " + base64.b64encode(credentials.encode()).decode()
+
+
+def create_compute_as(client: TestClient, credentials: str) -> str:
+    created = client.post(
+        "/compute/",
+        json={"kind": COMPUTE, "attributes": {"occi.core.title": "web"}},
+        headers={
+            "content-type": OCCI_JSON,
+            "accept": OCCI_JSON,
+            "authorization": basic(credentials),
+        },
+    )
+    assert created.status_code == 201, created.text
+    return "/" + created.headers["location"].split("://", 1)[-1].split("/", 1)[-1]
+
+
+@pytest.mark.parametrize("accept", [OCCI_JSON, TEXT_PLAIN, URI_LIST])
 def test_a_small_listing_is_sent_whole_a_big_one_streamed(
     client: TestClient, accept: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     for title in ("a", "b", "c"):
-        created = client.post(
-            "/compute/",
-            json={"kind": COMPUTE, "attributes": {"occi.core.title": title}},
-            headers={"content-type": OCCI_JSON, "accept": OCCI_JSON},
-        )
-        assert created.status_code == 201, created.text
+        create_compute(client, **{"occi.core.title": title})
     whole = client.get("/compute/", headers={"accept": accept})
     assert whole.status_code == 200
     assert whole.headers["content-length"] == str(len(whole.content))
     assert whole.content.count(b"/compute/") >= 3
     # The same listing past the size sent whole: streamed, the same bytes.
-    monkeypatch.setattr(app_module, "WHOLE_LISTING_BYTES", 10)
+    monkeypatch.setattr(listings, "WHOLE_LISTING_BYTES", 10)
     streamed = client.get("/compute/", headers={"accept": accept})
     assert streamed.status_code == 200
     assert "content-length" not in streamed.headers
     assert streamed.content == whole.content
     assert streamed.headers["content-type"] == whole.headers["content-type"]
+
+
+def test_attribute_filters_sent_as_text_match_typed_values(client: TestClient) -> None:
+    two = create_compute(client, **{"occi.core.title": "two", "occi.compute.cores": 2})
+    create_compute(client, **{"occi.core.title": "one", "occi.compute.cores": 1})
+    # Text carries no types: "2" (quoted, a string) is read as the integer it stands for.
+    for value in ('"2"', "2"):
+        listed = client.get(
+            "/compute/",
+            headers={"accept": URI_LIST, "x-occi-attribute": f"occi.compute.cores={value}"},
+        )
+        assert listed.status_code == 200
+        assert [line.split("://", 1)[-1].partition("/")[2] for line in listed.text.split()] == [
+            two[1:]
+        ]
+
+
+def test_a_paged_listing_links_its_neighbours(client: TestClient) -> None:
+    for title in ("a", "b", "c"):
+        create_compute(client, **{"occi.core.title": title})
+    page = client.get("/compute/?page=2&number=1", headers={"accept": URI_LIST})
+    assert page.status_code == 200
+    assert len(page.text.split()) == 1
+    links = page.headers["link"]
+    for index, rel in ((1, "first"), (1, "prev"), (3, "next"), (3, "last")):
+        assert f'/compute/?page={index}&number=1>; rel="{rel}"' in links
