@@ -15,15 +15,11 @@ from typing import Any
 
 import pytest
 
-from pyocci.backends import errors as backend_errors
 from pyocci.backends.api import ActionOutcome, Tenant
 from pyocci.model.category import Category, Kind, Mixin
 from pyocci.model.entity import ActionInvocation, Entity, Link, Resource
 from pyocci.model.errors import (
-    CategoryConflictError,
     OcciError,
-    UnknownCategoryError,
-    ValidationError,
 )
 from pyocci.model.infrastructure import (
     COMPUTE,
@@ -33,7 +29,7 @@ from pyocci.model.infrastructure import (
     STORAGELINK,
 )
 from pyocci.model.registry import Model
-from pyocci.service import errors as service_errors
+from pyocci.server.responses import STATUS_OF
 from pyocci.service.occi import OcciService, PageRequest, Written
 from pyocci.service.paths import Collection, EntityPath, resolve
 
@@ -50,29 +46,9 @@ UBUNTU = "http://schemas.pyocci.org/memory/os_tpl#ubuntu-24_04"
 MAX_PAGE_SIZE = 50
 
 
-#: The status each error the service lets through is answered with, most specific class
-#: first: what clients rely on, stated here apart from the server's own table.
-STATUS_OF: list[tuple[type[OcciError], int]] = [
-    (ValidationError, 400),
-    (UnknownCategoryError, 400),
-    (CategoryConflictError, 409),
-    (service_errors.BadRequestError, 400),
-    (service_errors.NotFoundError, 404),
-    (service_errors.ForbiddenError, 403),
-    (service_errors.MethodNotAllowedError, 405),
-    (service_errors.PageTooLargeError, 413),
-    (service_errors.StateConflictError, 409),
-    (backend_errors.NotSupportedError, 501),
-    (backend_errors.EntityNotFoundError, 404),
-    (backend_errors.ConflictError, 409),
-    (backend_errors.QuotaExceededError, 403),
-    (backend_errors.InvalidRequestError, 400),
-    (backend_errors.BackendUnavailableError, 503),
-]
-
-
 def status_of(error: OcciError) -> int | None:
-    """The status an error is answered with; None for one no client should see."""
+    """The status the server answers an error with (its own table, tested with the
+    server); None for one no client should see."""
     return next((status for kind, status in STATUS_OF if isinstance(error, kind)), None)
 
 
