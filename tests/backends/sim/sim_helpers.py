@@ -132,3 +132,10 @@ async def assert_declared(backend: SimBackend, tenant: Tenant, entity: Entity) -
     """Every attribute and mixin of an entity (and its links) is declared (rOCCI-style)."""
     model = await served_model(backend, tenant)
     model.validate(entity, creating=False)
+
+
+def offered(backend: SimBackend, entity: Entity) -> list[str]:
+    """The actions the service shows on an entity in the state the sim gives it: those the
+    model's state machines allow now, among the sim's capabilities."""
+    supported = backend.capabilities.supports_action
+    return [a for a in backend.model.applicable_actions(entity) if supported(a)]

@@ -87,7 +87,6 @@ def to_network(network: Record, subnet: Record | None, locate: Locate) -> Resour
         attributes[ALLOCATION] = "dynamic" if subnet.get("enable_dhcp") else "static"
     resource = Resource(kind=NETWORK.id, mixins=mixins, attributes=attributes)
     resource.location = locate(NETWORK.id, network["id"])
-    resource.actions = [DOWN.id if attributes[STATE] == "active" else UP.id]
     return resource
 
 

@@ -280,7 +280,7 @@ class SimCollection(Collection):
         record = self._record(work, kind_id, entity_id)
         # An update changes the entity's own row only: the links read before it stand.
         links = self._links(work, record)
-        current = records.to_entity(self.cloud, record, links, work.now, with_actions=False)
+        current = records.to_entity(self.cloud, record, links, work.now)
         desired = revise(current)
         return records.to_entity(self.cloud, updates.apply(work, record, desired), links, work.now)
 

@@ -26,7 +26,6 @@ from pyocci.model.entity import (
     CORE_SOURCE_KIND,
     CORE_TARGET,
     CORE_TARGET_KIND,
-    Entity,
 )
 from pyocci.model.infrastructure import NETWORK
 from pyocci.model.registry import Model, normalize_location
@@ -61,12 +60,6 @@ class Cloud:
     def is_link_kind(self, kind_id: str) -> bool:
         """Whether entities of this kind are links."""
         return self.model.is_kind_of(kind_id, LINK.id)
-
-    def actions_of(self, entity: Entity) -> list[str]:
-        """The actions an entity offers now: those its state machine allows (the model
-        remembers them per kind, mixins and state) and the sim supports."""
-        supported = self.catalogue.capabilities.actions
-        return [a for a in self.model.applicable_actions(entity) if a in supported]
 
     @functools.cache  # noqa: B019 - one Cloud per backend, kinds are few
     def state_attributes(self, kind_id: str) -> tuple[str, ...]:

@@ -211,10 +211,7 @@ def fetch(
     links = records.links_from(connection, resources)
     # Listed entities come without their actions: the service presents every listing
     # with the actions that apply now, and working them out twice was a tenth of it.
-    entities = [
-        records.to_entity(cloud, row, links.get(row.seq, ()), now, with_actions=False)
-        for row in rows
-    ]
+    entities = [records.to_entity(cloud, row, links.get(row.seq, ()), now) for row in rows]
     return entities, rows[-1].seq
 
 

@@ -322,11 +322,9 @@ def to_entity(
     record: Record,
     links: Sequence[Record],
     now: float,
-    *,
-    with_actions: bool = True,
 ) -> Entity:
-    """The OCCI entity of a record, as of `now`, with its outgoing links if it is a resource;
-    without `with_actions`, its actions (and its links') are left empty."""
+    """The OCCI entity of a record, as of `now`, with its outgoing links if it is a resource.
+    Its actions are left empty: the service sets them, from the model's state machines."""
     attributes = dict(record.attributes)
     attributes[CORE_ID] = record.entity_id
     shown, becoming = transitions.effective(record, now)
@@ -350,11 +348,9 @@ def to_entity(
             mixins=list(record.mixins),
             attributes=attributes,
             links=[
-                to_entity(cloud, link, (), now, with_actions=with_actions)  # type: ignore[misc]
+                to_entity(cloud, link, (), now)  # type: ignore[misc]
                 for link in links
             ],
         )
     entity.location = location
-    if becoming is None and with_actions:
-        entity.actions = cloud.actions_of(entity)
     return entity
