@@ -21,6 +21,7 @@ import pytest
 import sqlalchemy as sa
 
 from postgres import SKIP_VARIABLE, PostgresServer, PostgresUnavailableError
+from pyocci.store.database import Database
 
 
 @pytest.fixture
@@ -65,26 +66,29 @@ def database_url(request: pytest.FixtureRequest, tmp_path) -> Iterator[str]:
 
 
 @pytest.fixture
-def statements() -> Callable[[sa.Engine], contextlib.AbstractContextManager[list[str]]]:
-    """``with statements(engine) as executed:`` collects the SQL the engine runs.
+def statements() -> Callable[[Database], contextlib.AbstractContextManager[list[str]]]:
+    """``with statements(database) as executed:`` collects the SQL the database runs.
 
-    On SQLite from SQLite's own trace of each connection handed out meanwhile (with
-    the parameters in the text, COMMIT included), since the store runs its hot
+    On SQLite from SQLite's own trace of its connections (with the parameters in the
+    text, BEGIN and COMMIT included): the ones it keeps between transactions, and any
+    it connects or takes from its pool meanwhile, since the store runs its hot
     statements on the driver; elsewhere from SQLAlchemy's executions.
     """
 
     @contextlib.contextmanager
-    def log(engine: sa.Engine) -> Iterator[list[str]]:
+    def log(database: Database) -> Iterator[list[str]]:
         executed: list[str] = []
-        if engine.dialect.name == "sqlite":
+        traced: list[Any] = []
+        engine = database.engine
+        if database.is_sqlite:
 
-            def trace(dbapi_connection, _record, _proxy) -> None:
-                dbapi_connection.set_trace_callback(executed.append)
+            def trace(driver: Any, *_record: Any) -> None:
+                driver.set_trace_callback(executed.append)
+                traced.append(driver)
 
-            def untrace(dbapi_connection, _record) -> None:
-                dbapi_connection.set_trace_callback(None)
-
-            hooks = [(engine, "checkout", trace), (engine, "checkin", untrace)]
+            for driver in database.kept_connections():
+                trace(driver)
+            hooks = [(engine, "connect", trace), (engine, "checkout", trace)]
         else:
 
             def record(_conn, _cursor, statement, _parameters, _context, _many) -> None:
@@ -98,6 +102,8 @@ def statements() -> Callable[[sa.Engine], contextlib.AbstractContextManager[list
         finally:
             for target, name, hook in hooks:
                 sa.event.remove(target, name, hook)
+            for driver in traced:
+                driver.set_trace_callback(None)
 
     return log
 

@@ -96,7 +96,7 @@ def test_an_unknown_synchronous_setting_is_refused(tmp_path):
 
 def test_sqlite_write_transactions_take_the_write_lock_first(tmp_path, statements):
     database = Database(f"sqlite:///{tmp_path / 'x.sqlite3'}")
-    with statements(database.engine) as executed:
+    with statements(database) as executed:
         with database.transaction() as connection:
             connection.exec_driver_sql("SELECT 1")
         with database.reading() as connection:

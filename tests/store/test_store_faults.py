@@ -52,8 +52,8 @@ def sqlite(tmp_path) -> Database:
 
 
 def limit_pages(database: Database, pages: int) -> None:
-    # Per connection; the test runs in one thread, so the pool hands out this one again.
-    with database.reading() as connection:
+    # Per connection: the thread's writing connection, which the database keeps.
+    with database.transaction() as connection:
         connection.exec_driver_sql(f"PRAGMA max_page_count = {pages}")
 
 

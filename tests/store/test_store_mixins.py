@@ -96,7 +96,7 @@ def test_mixins_of_answers_a_page_in_one_query(mixins, database, statements):
     mixins.associate("t1", db, ["/compute/a"])
     mixins.associate("t1", web, ["/compute/a", "/compute/b"])
     locations = ["/compute/a", "/compute/b", "/compute/c"]
-    with statements(database.engine) as executed:
+    with statements(database) as executed:
         found = mixins.mixins_of("t1", locations)
     assert found == {"/compute/a": [db, web], "/compute/b": [web], "/compute/c": []}
     assert len([s for s in executed if s.lstrip().upper().startswith("SELECT")]) == 1

@@ -131,13 +131,14 @@ def test_a_full_sqlite_database_is_storage_full_and_a_prepared_write_ends_it(tmp
     database.upgrade()
     insert = Prepared(sim_usage.insert())
     try:
-        with database.reading() as connection:
+        # Per connection: the thread's writing connection, which the database keeps.
+        with database.transaction() as connection:
             used = connection.exec_driver_sql("PRAGMA page_count").scalar()
             connection.exec_driver_sql(f"PRAGMA max_page_count = {used}")
         with pytest.raises(StorageFullError), database.transaction() as connection:
             database.change(connection, insert, {"tenant_id": "x" * 5000})
         assert database.incidents.current == "full"
-        with database.reading() as connection:
+        with database.transaction() as connection:
             connection.exec_driver_sql("PRAGMA max_page_count = 1000000")
         with database.transaction() as connection:
             database.change(connection, insert, {"tenant_id": "back"})

@@ -146,7 +146,7 @@ def test_upgrading_an_upgraded_database_does_nothing(url_and_dialect, statements
     try:
         _write_rows(database)
         rows = _rows(database)
-        with statements(database.engine) as executed:
+        with statements(database) as executed:
             database.upgrade()
         assert [s for s in executed if not s.lstrip().upper().startswith(READS)] == []
         assert describe(database.engine) == expected(dialect)

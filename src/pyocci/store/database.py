@@ -24,7 +24,9 @@ from __future__ import annotations
 import functools
 import hashlib
 import json
+import os
 import sqlite3
+import threading
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
@@ -169,6 +171,12 @@ class Database:
         self._limiter = CapacityLimiter(pool_size)
         self._writer = self.engine.execution_options(**{_WRITE_OPTION: True})
         self._watcher: sqlite3.Cursor | None = None
+        # SQLite: each thread keeps its writing and its reading connection checked out
+        # between transactions (see `_kept`); every one made is listed to be closed.
+        self._kept_here = threading.local()
+        self._kept_all: list[Connection] = []
+        self._kept_lock = threading.Lock()
+        self._kept_pid = os.getpid()
 
     def __repr__(self) -> str:
         return f"Database({self.url.render_as_string(hide_password=True)!r})"
@@ -227,7 +235,7 @@ class Database:
 
         On SQLite it holds the write lock from the start (``BEGIN IMMEDIATE``).
         """
-        with self._writer.begin() as connection:
+        with self._begun(writes=True) as connection:
             wrote(connection)  # forget what an earlier transaction on it did
             yield connection
             changed = wrote(connection)
@@ -236,9 +244,48 @@ class Database:
     @contextmanager
     def reading(self) -> Iterator[Connection]:
         """A read-only transaction: one consistent snapshot, no write lock."""
-        with self.engine.begin() as connection:
+        with self._begun(writes=False) as connection:
             yield connection
         self.incidents.succeeded(wrote=False)
+
+    @contextmanager
+    def _begun(self, *, writes: bool) -> Iterator[Connection]:
+        """A transaction on a connection: on SQLite, the thread's kept connection (its
+        writing one for `writes`); elsewhere, one from the pool for the transaction."""
+        if not self.is_sqlite:
+            with (self._writer if writes else self.engine).begin() as connection:
+                yield connection
+            return
+        connection = self._kept(writes)
+        with connection.begin():
+            yield connection
+
+    def kept_connections(self) -> list[Any]:
+        """The SQLite driver connections kept between transactions (by every thread so
+        far), for tools that trace what runs on them."""
+        with self._kept_lock:
+            kept = list(self._kept_all)
+        return [c.connection.driver_connection for c in kept if not c.closed]
+
+    def _kept(self, writes: bool) -> Connection:
+        """This thread's SQLite connection for writing (or reading), made on first use and
+        kept checked out: a transaction then costs SQLite's BEGIN and COMMIT, not the
+        pool's checkout, reset and return around them (several times SQLite's own time).
+        A connection SQLAlchemy invalidated (a lost file, say) reconnects on next use."""
+        if os.getpid() != self._kept_pid:
+            # A forked process must not share its parent's SQLite connections: it
+            # forgets them (unclosed: closing would end the parent's) and makes its own.
+            with self._kept_lock:
+                self._kept_all, self._kept_here = [], threading.local()
+                self._kept_pid = os.getpid()
+        slot = "writer" if writes else "reader"
+        connection: Connection | None = getattr(self._kept_here, slot, None)
+        if connection is None or connection.closed:
+            connection = (self._writer if writes else self.engine).connect()
+            setattr(self._kept_here, slot, connection)
+            with self._kept_lock:
+                self._kept_all.append(connection)
+        return connection
 
     # --- prepared statements ------------------------------------------------------------
 
@@ -432,6 +479,14 @@ class Database:
 
     def dispose(self) -> None:
         """Close every pooled connection (at shutdown, or in a forked worker)."""
+        with self._kept_lock:
+            kept, self._kept_all = self._kept_all, []
+            self._kept_here = threading.local()
+        for connection in kept:
+            try:
+                connection.close()
+            except (sa.exc.SQLAlchemyError, sqlite3.Error):
+                continue  # closing at shutdown: nothing is left to do with it
         self.engine.dispose()
         if self._watcher is not None:
             self._watcher.connection.close()

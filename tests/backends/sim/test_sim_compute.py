@@ -292,7 +292,7 @@ async def test_a_revision_reads_and_writes_in_one_transaction(backend, tenant, s
         seen.append(current)
         return retitled("new")(current)
 
-    with statements(backend.database.engine) as executed:
+    with statements(backend.database) as executed:
         revised = await backend.revise_entity(tenant, COMPUTE, created.id, revise)
     assert seen[0].title == created.title
     assert [link.location for link in seen[0].links] == [link.location for link in created.links]

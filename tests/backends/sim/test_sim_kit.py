@@ -87,7 +87,7 @@ async def test_a_full_page_stops_reading_the_table(make_backend, tenant, databas
     for n in range(8):
         await backend.create_entity(tenant, security_group([], title=f"sg{n}"))
     query = Query(kinds=(SECURITYGROUP,), attributes={"occi.securitygroup.rules": []}, limit=3)
-    with statements(database.engine) as executed:
+    with statements(database) as executed:
         page = [e async for e in backend.list_entities(tenant, query)]
     assert titles(page) == ["sg0", "sg1", "sg2"]
     # Two batches of two hold the page: the other four rows are never read.

@@ -230,12 +230,12 @@ async def test_large_listings_stream_in_batches(make_backend, tenant, database, 
     backend.entities.batch_size = 4
     for n in range(10):
         await backend.create_entity(tenant, compute(title=f"vm{n}"))
-    with statements(database.engine) as executed:
+    with statements(database) as executed:
         everything = await listing(backend, tenant, COMPUTE)
     assert titles(everything) == [f"vm{n}" for n in range(10)]
     entity_reads = [s for s in executed if "FROM sim_entities" in s and "source_seq IN" not in s]
     assert len(entity_reads) == 3
-    with statements(database.engine) as executed:
+    with statements(database) as executed:
         page = [
             e
             async for e in backend.list_entities(tenant, Query(kinds=(COMPUTE,), offset=3, limit=6))
@@ -271,14 +271,14 @@ async def test_resources_come_with_their_links_without_n_plus_one(
             tenant,
             compute(title=f"vm{n}", links=[nic(None, net.location), attach(None, disk.location)]),
         )
-    with statements(database.engine) as executed:
+    with statements(database) as executed:
         computes = await listing(backend, tenant, COMPUTE, limit=15)
     assert len(computes) == 15
     assert all(len(vm.links) == 2 for vm in computes)
     assert computes[0].links[0].attributes["occi.networkinterface.interface"] == "eth0"
     selects = [s for s in executed if s.lstrip().upper().startswith("SELECT")]
     assert len(selects) == 2, selects  # one for the page, one for all its links
-    with statements(database.engine) as executed:
+    with statements(database) as executed:
         assert await backend.count_entities(tenant, Query(kinds=(COMPUTE,))) == 20
     assert len([s for s in executed if "count(" in s.lower()]) == 1
 
