@@ -13,8 +13,8 @@ later sessions restore it in seconds.
 Each session gets a fresh cloud: the install unpacked into a new temporary
 directory (a new ``var/one.db``), ``oned`` on a free port, then, as
 ``oneadmin``: a dummy host, a dummy system and image datastore, a dummy
-virtual network with an address range, an OS image and a VM template that
-every user may use (`OneCloud.provision`). `OneCloud.tenant` adds a group
+virtual network with an address range, two OS images and a VM template of
+each that every user may use (`OneCloud.provision`). `OneCloud.tenant` adds a group
 and a user for a tenant. The cloud stops at the end of the session.
 
 Building and running need root (``apt-get``, the ``oneadmin`` user); the
@@ -50,6 +50,12 @@ START_TIMEOUT = 120
 HOST_TIMEOUT = 60
 #: How long a session waits for another session's cloud on this machine to stop.
 SLOT_TIMEOUT = 600
+
+#: CPUs and GiB of memory added to the dummy host's (8 and 16) by negative reservations.
+OVERCOMMIT = 1000
+#: MiB of each OS image: the dummy system datastore reports 20 GiB, and each VM's disk
+#: counts against it.
+OS_IMAGE_MIB = 16
 
 #: The marker of every test that needs the session's oned.
 OPENNEBULA_MARKER = "opennebula: needs the session's OpenNebula oned (built once, cached)"
@@ -162,6 +168,9 @@ class Provisioned:
     image_id: int
     template_id: int
     template_name: str
+    #: A second VM template (another OS image), for what needs two.
+    other_template_id: int
+    other_template_name: str
 
 
 @dataclass
@@ -250,6 +259,33 @@ class OneCloud:
             (self.prefix.parent / f"{self.prefix.name}.log").unlink()
         self.prefix = None
 
+    @contextlib.contextmanager
+    def oned_stopped(self) -> Iterator[None]:
+        """oned stopped for the block (its database kept), then started again on the same
+        port and waited for until its host is monitored again: the cloud is usable after."""
+        if self.prefix is None:
+            raise CloudUnavailableError("the cloud is not running")
+        log = self.prefix.parent / f"{self.prefix.name}.log"
+        self._run(["bash", str(SHARED_ONE / "stop.sh")], log, START_TIMEOUT)
+        try:
+            yield
+        finally:
+            self._run(["bash", str(SHARED_ONE / "start.sh")], log, START_TIMEOUT)
+            if self.provisioned is not None:
+                self._wait_monitored(
+                    self.client(), self.provisioned.host_id, self.provisioned.system_datastore_id
+                )
+
+    def _wait_monitored(self, one: Any, host_id: int, system_id: int) -> None:
+        """Until the host is monitored and the system datastore measured: the scheduler
+        places VMs only then."""
+        self._wait(lambda: one.host.info(host_id).STATE == 2, HOST_TIMEOUT, "the dummy host")
+        self._wait(
+            lambda: int(one.datastore.info(system_id).FREE_MB) > 0,
+            HOST_TIMEOUT,
+            "the system datastore's monitoring",
+        )
+
     def client(self, session: str | None = None) -> Any:
         """A pyone client of this cloud (as the administrator unless `session` says)."""
         import pyone
@@ -260,11 +296,18 @@ class OneCloud:
 
     def provision(self) -> Provisioned:
         """The cloud's objects, made through pyone: a dummy host (monitored), dummy
-        datastores, a dummy network, an OS image (ready) and a template using it. The
+        datastores, a dummy network, two OS images (ready) and a template using each. The
         image, network and template are usable by every user."""
         began = time.monotonic()
         one = self.client()
         host_id = one.host.allocate("dummy-host", "dummy", "dummy", -1)
+        # The dummy host reports 8 CPUs and 16 GiB: negative reservations (oned's
+        # overcommitment) give it room for the hundreds of VMs a session boots.
+        one.host.update(
+            host_id,
+            f'RESERVED_CPU = "{-OVERCOMMIT * 100}"\nRESERVED_MEM = "{-OVERCOMMIT * 1024 * 1024}"',
+            1,
+        )
         system_id = one.datastore.allocate(
             'NAME = "dummy-system"\nTYPE = "SYSTEM_DS"\nTM_MAD = "dummy"', -1
         )
@@ -286,29 +329,45 @@ class OneCloud:
         )
         one.vntemplate.chmod(vn_template_id, 1, 1, 0, 1, 0, 0, 1, 0, 0)
         image_id = one.image.allocate(
-            'NAME = "debian-12"\nTYPE = "OS"\nPATH = "/dev/null"\nSIZE = "1024"', images_id
+            f'NAME = "debian-12"\nTYPE = "OS"\nPATH = "/dev/null"\nSIZE = "{OS_IMAGE_MIB}"',
+            images_id,
         )
-        template_name = "Debian 12 (dummy)"
-        template_id = one.template.allocate(
-            f'NAME = "{template_name}"\nCPU = "0.5"\nVCPU = "1"\nMEMORY = "256"\n'
-            f'DISK = [ IMAGE_ID = "{image_id}" ]\n'
-            f'SCHED_DS_REQUIREMENTS = "ID = {system_id}"'
+        other_image_id = one.image.allocate(
+            f'NAME = "ubuntu-24.04"\nTYPE = "OS"\nPATH = "/dev/null"\nSIZE = "{OS_IMAGE_MIB}"',
+            images_id,
+        )
+        template_name, other_template_name = "Debian 12 (dummy)", "Ubuntu 24.04 (dummy)"
+        template_id, other_template_id = (
+            one.template.allocate(
+                f'NAME = "{name}"\nCPU = "0.5"\nVCPU = "1"\nMEMORY = "256"\n'
+                f'DISK = [ IMAGE_ID = "{disk_image}" ]\n'
+                f'SCHED_DS_REQUIREMENTS = "ID = {system_id}"'
+            )
+            for name, disk_image in (
+                (template_name, image_id),
+                (other_template_name, other_image_id),
+            )
         )
         # Every user may use them (OTHER_U): what a site shares with its tenants.
-        for pool, object_id in (("image", image_id), ("vn", network_id)):
+        for pool, object_id in (
+            ("image", image_id),
+            ("image", other_image_id),
+            ("vn", network_id),
+            ("template", template_id),
+            ("template", other_template_id),
+        ):
             getattr(one, pool).chmod(object_id, 1, 1, 0, 1, 0, 0, 1, 0, 0)
-        one.template.chmod(template_id, 1, 1, 0, 1, 0, 0, 1, 0, 0)
         for datastore_id in (system_id, images_id):
             one.datastore.chmod(datastore_id, 1, 1, 0, 1, 0, 0, 1, 0, 0)
-        self._wait(lambda: one.host.info(host_id).STATE == 2, HOST_TIMEOUT, "the dummy host")
-        self._wait(lambda: one.image.info(image_id).STATE == 1, HOST_TIMEOUT, "the image")
+        for made_image in (image_id, other_image_id):
+            self._wait(
+                lambda made_image=made_image: one.image.info(made_image).STATE == 1,
+                HOST_TIMEOUT,
+                "the images",
+            )
         # The scheduler places VMs only on a system datastore it has measured (the
         # dummy host reports it a few seconds after it is monitored).
-        self._wait(
-            lambda: int(one.datastore.info(system_id).FREE_MB) > 0,
-            HOST_TIMEOUT,
-            "the system datastore's monitoring",
-        )
+        self._wait_monitored(one, host_id, system_id)
         self.provisioned = Provisioned(
             host_id=host_id,
             system_datastore_id=system_id,
@@ -318,6 +377,8 @@ class OneCloud:
             image_id=image_id,
             template_id=template_id,
             template_name=template_name,
+            other_template_id=other_template_id,
+            other_template_name=other_template_name,
         )
         self.timings["provision"] = time.monotonic() - began
         return self.provisioned

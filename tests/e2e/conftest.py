@@ -17,7 +17,11 @@ served from the session's real Nova (``nova``, see `tests/novafixture.py`);
 each module's server acts for a tenant of its own (Nova servers carry their
 tenant's tag), and the servers a module booted are deleted when it ends.
 Tests on openstack are marked ``openstack`` (CI runs them with the
-OpenStack backend's own tests).
+OpenStack backend's own tests). The opennebula backend is served from the
+session's real oned (``one_cloud``, see `tests/opennebula_cloud.py`) through
+its administrator as the service account; each module's server keeps its
+tenants' groups under a prefix of its own, and the VMs a module made are
+terminated when it ends. Tests on opennebula are marked ``opennebula``.
 """
 
 from __future__ import annotations
@@ -46,13 +50,18 @@ from e2e.server import (
 from motoserver import MotoServer, moto_server, toml_settings
 from novafixture import OPENSTACK_MARKER, session_nova
 from novaserver import ADMIN_TOKEN, NovaServer
+from opennebula_cloud import OPENNEBULA_MARKER, OneCloud, session_cloud
 from pyocci.backends.memory.catalogue import OS_TPL_SCHEME as MEMORY_OS_TPL
+from pyocci.backends.opennebula.catalogue import OS_TPL_SCHEME as OPENNEBULA_OS_TPL
+from pyocci.backends.opennebula.catalogue import RESOURCE_TPL_SCHEME as OPENNEBULA_RESOURCE_TPL
+from pyocci.backends.opennebula.catalogue import template_term
 
 DATABASES = ("sqlite", "postgresql")
 #: The sim backend with its store on the session's PostgreSQL cluster.
 SIM_ON_POSTGRESQL = "sim-postgresql"
 OPENSTACK = "openstack"
 MEMORY = "memory"
+OPENNEBULA = "opennebula"
 #: Images of Nova's fake Glance that boot on its fake hosts (some others fit no host).
 NOVA_IMAGE = "155d900f-4e14-4e4c-a73d-069cbf4541e6"
 NOVA_OTHER_IMAGE = "76fa36fc-c930-4bf3-8c8a-ea2a2420deb6"
@@ -66,10 +75,12 @@ def pytest_configure(config: pytest.Config) -> None:
     )
     config.addinivalue_line(
         "markers",
-        "backends(*names): the backends (sim, ec2, openstack, memory) a test runs against; "
+        "backends(*names): the backends (sim, ec2, openstack, memory, opennebula) a test "
+        "runs against; "
         "sim if unmarked",
     )
     config.addinivalue_line("markers", OPENSTACK_MARKER)
+    config.addinivalue_line("markers", OPENNEBULA_MARKER)
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
@@ -81,8 +92,10 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     if "database_kind" not in metafunc.fixturenames:
         # The sim keeps everything in the store: serve it from PostgreSQL as well.
         names = tuple(v for n in names for v in ((n, SIM_ON_POSTGRESQL) if n == "sim" else (n,)))
-    # The openstack runs need Nova: marked, so that CI can run them in their own stage.
-    params = [pytest.param(n, marks=pytest.mark.openstack) if n == OPENSTACK else n for n in names]
+    # The openstack and opennebula runs need their clouds: marked, so that CI can run them
+    # in stages of their own.
+    cloud_marks = {OPENSTACK: pytest.mark.openstack, OPENNEBULA: pytest.mark.opennebula}
+    params = [pytest.param(n, marks=cloud_marks[n]) if n in cloud_marks else n for n in names]
     metafunc.parametrize("backend_name", params, scope="module")
 
 
@@ -150,6 +163,40 @@ def delete_servers_since(sdk: Any, since: datetime.datetime) -> None:
             sdk.compute.delete_server(server, ignore_missing=True)
 
 
+@pytest.fixture(scope="session")
+def one_cloud(request: pytest.FixtureRequest) -> OneCloud:
+    """The session's oned, provisioned (shared with the OpenNebula backend tests)."""
+    return session_cloud(request.config)
+
+
+def opennebula_config(cloud: OneCloud, tenant_prefix: str, config: str | None = None) -> str:
+    """A configuration serving the opennebula backend on `cloud`, oneadmin its service
+    account, the tenants' groups and users named from `tenant_prefix`."""
+    assert cloud.provisioned is not None
+    user, password = cloud.admin_session.split(":", 1)
+    settings = {
+        "endpoint": cloud.endpoint,
+        "username": user,
+        "password": password,
+        "tenant_prefix": tenant_prefix,
+        "image_datastore": cloud.provisioned.image_datastore_id,
+        "network_template": str(cloud.provisioned.vn_template_id),
+        # A saved image is offered within a second of oned writing it.
+        "template_ttl": 1,
+    }
+    return f'backend = "{OPENNEBULA}"\n' + (config or "") + "\n" + toml_settings(settings)
+
+
+def terminate_vms_of(cloud: OneCloud, tenant_prefix: str) -> None:
+    """Terminate the VMs of the groups named from `tenant_prefix` (a module's own), so that
+    oned does not keep them for the rest of the session."""
+    one = cloud.client()
+    for vm in one.vmpool.info(-2, -1, -1, -1).VM or []:
+        if vm.GNAME.startswith(tenant_prefix):
+            with contextlib.suppress(Exception):
+                one.vm.action("terminate-hard", vm.ID)
+
+
 @pytest.fixture(scope="module")
 def start_server(tmp_path_factory: pytest.TempPathFactory) -> StartServer:
     """``with start_server(config=..., database_url=..., workdir=...) as server:``.
@@ -187,6 +234,11 @@ def backend_config(request: pytest.FixtureRequest, backend_name: str) -> Callabl
             since = datetime.datetime.now(datetime.UTC) - datetime.timedelta(seconds=1)
             request.addfinalizer(lambda: delete_servers_since(sdk, since))
             return openstack_config(request.getfixturevalue("nova"), config)
+        if backend_name == OPENNEBULA:
+            cloud = request.getfixturevalue("one_cloud")
+            prefix = f"e2e-{uuid.uuid4().hex[:8]}-"
+            request.addfinalizer(lambda: terminate_vms_of(cloud, prefix))
+            return opennebula_config(cloud, prefix, config)
         moto = request.getfixturevalue("moto")
         moto.reset()
         return ec2_config(moto, config, **settings)
@@ -232,6 +284,16 @@ def offer(request: pytest.FixtureRequest, backend_name: str, server: RunningServ
             small=OPENSTACK_RESOURCE_TPL + NOVA_SMALL,
             large=OPENSTACK_RESOURCE_TPL + NOVA_LARGE,
             needs_resource_tpl=True,
+        )
+    if backend_name == OPENNEBULA:
+        made = request.getfixturevalue("one_cloud").provisioned
+        return Offer(
+            image=OPENNEBULA_OS_TPL + template_term(made.template_id, made.template_name),
+            other_image=OPENNEBULA_OS_TPL
+            + template_term(made.other_template_id, made.other_template_name),
+            small=OPENNEBULA_RESOURCE_TPL + "small",
+            large=OPENNEBULA_RESOURCE_TPL + "large",
+            needs_cidr=True,
         )
     images = request.getfixturevalue("moto").images
     return Offer(

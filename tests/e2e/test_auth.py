@@ -37,7 +37,10 @@ from e2e.occiclient import (
 from e2e.server import Offer, RunningServer, StartServer
 from e2e.waiting import wait_state
 
-pytestmark = [pytest.mark.e2e, pytest.mark.backends("sim", "ec2", "openstack", "memory")]
+pytestmark = [
+    pytest.mark.e2e,
+    pytest.mark.backends("sim", "ec2", "openstack", "memory", "opennebula"),
+]
 
 REALM = "e2e-realm"
 USERS = {"alice": "physics", "carol": "physics", "bob": "chemistry"}
@@ -206,7 +209,7 @@ def test_a_user_of_the_same_tenant_manages_the_same_entities(
     assert wait_state(alice, path, "inactive").attributes["occi.compute.state"] == "inactive"
 
 
-@pytest.mark.backends("sim", "ec2", "memory")  # storage is not served on OpenStack yet
+@pytest.mark.backends("sim", "ec2", "memory", "opennebula")  # no storage on OpenStack yet
 def test_links_cannot_reach_into_another_tenant(
     alice: httpx.Client, bob: httpx.Client, offer: Offer
 ) -> None:

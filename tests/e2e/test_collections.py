@@ -38,7 +38,10 @@ from e2e.occiclient import (
 from e2e.server import Offer, RunningServer, StartServer
 from e2e.waiting import wait_states
 
-pytestmark = [pytest.mark.e2e, pytest.mark.backends("sim", "ec2", "openstack", "memory")]
+pytestmark = [
+    pytest.mark.e2e,
+    pytest.mark.backends("sim", "ec2", "openstack", "memory", "opennebula"),
+]
 
 TITLE = "occi.core.title"
 MAX_PAGE = 10
@@ -141,7 +144,7 @@ def test_filter_by_kind(http: httpx.Client, population: Population, accept: str)
 
 
 # Storage is not served on OpenStack yet (400 to filter by).
-@pytest.mark.backends("sim", "ec2", "memory")
+@pytest.mark.backends("sim", "ec2", "memory", "opennebula")
 @pytest.mark.parametrize("accept", [*RENDERINGS, URI_LIST])
 def test_filter_by_the_storage_kind(
     http: httpx.Client, population: Population, accept: str
@@ -151,7 +154,7 @@ def test_filter_by_the_storage_kind(
 
 
 # Storage is not served on OpenStack yet (400 to filter by).
-@pytest.mark.backends("sim", "ec2", "memory")
+@pytest.mark.backends("sim", "ec2", "memory", "opennebula")
 def test_filter_by_an_unrelated_kind_is_empty(http: httpx.Client, population: Population) -> None:
     assert listed(http, "/compute/", **kind_filter(STORAGE)) == []
 
@@ -222,7 +225,7 @@ def test_pages_cover_the_collection_in_a_stable_order(
     assert again == pages, "the order is stable"
 
 
-# EC2 and Nova cannot count a listing without reading it.
+# EC2, Nova and oned cannot count a listing without reading it.
 @pytest.mark.backends("sim", "memory")
 def test_paging_links_first_prev_next_last(http: httpx.Client, population: Population) -> None:
     expected_rels = {1: {"first", "next", "last"}, 2: {"first", "prev", "next", "last"}}

@@ -48,7 +48,10 @@ from e2e.occiclient import (
 )
 from occi_schemas import assert_valid_model
 
-pytestmark = [pytest.mark.e2e, pytest.mark.backends("sim", "ec2", "openstack", "memory")]
+pytestmark = [
+    pytest.mark.e2e,
+    pytest.mark.backends("sim", "ec2", "openstack", "memory", "opennebula"),
+]
 
 QUERY_PATHS = ("/-/", "/.well-known/org/ogf/occi/-/")
 CORE_KINDS = (ENTITY, RESOURCE, LINK)
@@ -157,7 +160,7 @@ def test_compute_kind_attributes_and_actions(categories: dict[str, dict]) -> Non
     assert {"method", "name"} <= categories[COMPUTE_ACTION + "save"]["attributes"].keys()
 
 
-@pytest.mark.backends("sim", "ec2", "memory")  # storage is not served on OpenStack yet
+@pytest.mark.backends("sim", "ec2", "memory", "opennebula")  # no storage on OpenStack yet
 def test_storage_kind_attributes(categories: dict[str, dict]) -> None:
     assert categories[STORAGE]["attributes"]["occi.storage.size"]["required"] is True
 
@@ -211,7 +214,7 @@ def test_filter_by_a_mixin(http: httpx.Client, accept: str) -> None:
     assert UBUNTU not in found
 
 
-@pytest.mark.backends("sim", "ec2", "memory")  # filters by storage, not served on OpenStack yet
+@pytest.mark.backends("sim", "ec2", "memory", "opennebula")  # no storage on OpenStack yet
 @pytest.mark.parametrize("accept", RENDERINGS)
 def test_filter_by_category_query(http: httpx.Client, accept: str) -> None:
     found = read_categories(discover(http, accept, f"/-/?category={quote(STORAGE, safe='')}"))

@@ -39,7 +39,10 @@ from e2e.occiclient import (
 from e2e.server import Offer, RunningServer, StartServer
 from e2e.waiting import wait_states
 
-pytestmark = [pytest.mark.e2e, pytest.mark.backends("sim", "ec2", "openstack", "memory")]
+pytestmark = [
+    pytest.mark.e2e,
+    pytest.mark.backends("sim", "ec2", "openstack", "memory", "opennebula"),
+]
 
 MAX_BODY = 4096
 MAX_HEADERS = 30
@@ -316,7 +319,7 @@ def test_error_status_and_rendering(
     assert_error(case(http, accept, entities), status, accept, mentions)
 
 
-@pytest.mark.backends("sim", "ec2", "memory")  # storage is not served on OpenStack yet
+@pytest.mark.backends("sim", "ec2", "memory", "opennebula")  # no storage on OpenStack yet
 @pytest.mark.parametrize("accept", RENDERINGS)
 def test_a_missing_required_attribute_is_400(http: httpx.Client, accept: str) -> None:
     response = create(http, accept, EntityDoc(kind=STORAGE), "/storage/")

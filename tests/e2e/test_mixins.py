@@ -35,7 +35,10 @@ from e2e.occiclient import (
 )
 from e2e.server import Offer
 
-pytestmark = [pytest.mark.e2e, pytest.mark.backends("sim", "ec2", "openstack", "memory")]
+pytestmark = [
+    pytest.mark.e2e,
+    pytest.mark.backends("sim", "ec2", "openstack", "memory", "opennebula"),
+]
 
 USER_SCHEME = "http://example.org/occi/e2e#"
 
@@ -229,7 +232,7 @@ def test_removing_a_provider_mixin_is_403(
     assert_not_removable(http, {"image": offer.image, "template": offer.small}[which], rendering)
 
 
-@pytest.mark.backends("sim", "ec2", "memory")  # networks are not served on OpenStack yet
+@pytest.mark.backends("sim", "ec2", "memory", "opennebula")  # no networks on OpenStack yet
 @pytest.mark.parametrize("rendering", RENDERINGS)
 def test_removing_the_ipnetwork_mixin_is_403(http: httpx.Client, rendering: str) -> None:
     assert_not_removable(http, IPNETWORK, rendering)
@@ -306,7 +309,7 @@ def test_only_mixins_can_be_defined(http: httpx.Client) -> None:
 # --- templates through their collections -------------------------------------------------------
 
 
-@pytest.mark.backends("sim")  # EC2 and OpenStack cannot rebuild (501): see their own modules
+@pytest.mark.backends("sim")  # EC2, OpenStack, OpenNebula: no rebuild (501)
 def test_associating_an_os_template_rebuilds(http: httpx.Client) -> None:
     occi = Occi(http, TEXT_PLAIN)
     compute = occi.create("/compute/", EntityDoc(kind=COMPUTE, mixins=[DEBIAN, SMALL]))

@@ -1,5 +1,6 @@
 """Read your writes on the sim (with simulated time: computes boot and images are saved in
-`TRANSITION` seconds) and on EC2 (moto): the shared checks of `readwrites`."""
+`TRANSITION` seconds), on EC2 (moto), on the memory backend and on OpenNebula (a real
+oned with dummy drivers): the shared checks of `readwrites`."""
 
 from __future__ import annotations
 
@@ -19,7 +20,7 @@ from readwrites import (  # noqa: F401 (the shared tests, run on this module's f
     test_deleting_a_storage_still_being_created_succeeds_or_says_when,
 )
 
-pytestmark = [pytest.mark.e2e, pytest.mark.backends("sim", "ec2", "memory")]
+pytestmark = [pytest.mark.e2e, pytest.mark.backends("sim", "ec2", "memory", "opennebula")]
 
 #: Seconds a simulated boot, stop or image save takes.
 TRANSITION = 3
@@ -35,6 +36,10 @@ def writes_offer(
     if backend_name == "memory":
         offer = request.getfixturevalue("offer")
         return WritesOffer("memory", offer.image, offer.small, saved_image_ready_at_once=True)
+    if backend_name == "opennebula":
+        offer = request.getfixturevalue("offer")
+        # oned writes a saved image in the background: ready at once or a moment later.
+        return WritesOffer("opennebula", offer.image, offer.small, network_prefix="10.60")
     images = request.getfixturevalue("moto").images
     return WritesOffer(
         "ec2",

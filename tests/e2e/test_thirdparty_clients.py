@@ -4,8 +4,9 @@ rOCCI-cli runs every command it has in text/plain, in text/occi and with its
 default ``Content-Type: text/plain,text/occi``; jOCCI runs its example
 program in text/plain and text/occi. Each step checks what the client
 printed (the entity, its state, its links), on the sim (SQLite and
-PostgreSQL) and on ec2 (moto); the OpenStack backend's run, against the real
-Nova, Glance, Cinder and Neutron, is in ``tests/backends/openstack``. The
+PostgreSQL), on ec2 (moto) and on opennebula (a real oned, dummy drivers); the
+OpenStack backend's run, against the real Nova, Glance, Cinder and Neutron, is
+in ``tests/backends/openstack``. The
 clients are built from ``shared/clients`` (see `occiclients`).
 """
 
@@ -18,7 +19,7 @@ from e2e.occiclient import DEBIAN, LARGE, OCCI_JSON, SMALL, TEXT_PLAIN
 from e2e.server import EC2_OS_TPL, EC2_RESOURCE_TPL, RunningServer
 from interop import CloudOffer, offered_actions, test_jocci, test_rocci_cli  # noqa: F401 (run on this module's fixtures)
 
-pytestmark = [pytest.mark.e2e, pytest.mark.backends("sim", "ec2")]
+pytestmark = [pytest.mark.e2e, pytest.mark.backends("sim", "ec2", "opennebula")]
 
 
 @pytest.fixture(scope="module")
@@ -27,6 +28,17 @@ def cloud(request: pytest.FixtureRequest, backend_name: str, server: RunningServ
     actions = offered_actions(server.url)
     if backend_name.startswith("sim"):
         return CloudOffer(backend_name, DEBIAN, SMALL, LARGE, actions, shows_user_data=True)
+    if backend_name == "opennebula":
+        offer = request.getfixturevalue("offer")
+        return CloudOffer(
+            backend_name,
+            offer.image,
+            offer.small,
+            offer.large,
+            actions,
+            # Images are whole MiB: half a GiB stays half a GiB.
+            shown_size=0.5,
+        )
     images = request.getfixturevalue("moto").images
     return CloudOffer(
         backend_name,

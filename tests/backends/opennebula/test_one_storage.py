@@ -187,3 +187,39 @@ async def test_listing_every_kind_pages_across_them(backend, tenant) -> None:
     await delete(backend, tenant, vm)
     await wait_storage(backend, tenant, disk.id, "online")
     await backend.delete_entity(tenant, disk)
+
+
+async def test_links_made_with_a_compute_are_disks_and_nics_after_the_templates(
+    backend, tenant, one_cloud
+) -> None:
+    disk = await backend.create_entity(tenant, storage(1))
+    await wait_storage(backend, tenant, disk.id, "online")
+    net = await backend.create_entity(
+        tenant, Resource(kind=NETWORK.id, attributes={"occi.network.address": "10.8.0.0/24"})
+    )
+    await wait_network(backend, tenant, net.id)
+    wanted = compute(await os_tpl(backend, tenant))
+    wanted.links = [
+        link(STORAGELINK.id, None, disk.location),
+        link(NETWORKINTERFACE.id, None, net.location),
+    ]
+    vm = await backend.create_entity(tenant, wanted)
+    targets = {each.attributes["occi.core.target"]: each.kind for each in vm.links}
+    assert targets == {disk.location: STORAGELINK.id, net.location: NETWORKINTERFACE.id}
+    disks = one_cloud.client().vm.info(int(vm.id)).TEMPLATE["DISK"]
+    image_ids = [int(each["IMAGE_ID"]) for each in disks]
+    assert image_ids == [one_cloud.provisioned.image_id, int(disk.id)]
+    await delete(backend, tenant, vm)
+
+
+async def test_a_link_made_with_a_compute_to_another_tenants_network_is_refused(
+    backend, tenant, other
+) -> None:
+    theirs = await backend.create_entity(
+        other, Resource(kind=NETWORK.id, attributes={"occi.network.address": "10.7.0.0/24"})
+    )
+    wanted = compute(await os_tpl(backend, tenant))
+    wanted.links = [link(NETWORKINTERFACE.id, None, theirs.location)]
+    with pytest.raises(InvalidRequestError, match="none of your networks"):
+        await backend.create_entity(tenant, wanted)
+    assert await listed(backend, tenant, Query(kinds=(COMPUTE,))) == []

@@ -141,6 +141,21 @@ class Catalogue(TemplateCatalogue[Size]):
                 ready[str(template.ID)] = template.NAME
         return pending.Looked(ready=ready, pending=still)
 
+    async def still_writing(self, template_id: str) -> bool:
+        """Whether oned is still writing a VM template's images (it is followed then). A
+        followed template found ready is offered at once: a listing may have looked at it
+        less than a recheck ago, while it was still being written."""
+        looked = await self.look([template_id])
+        if template_id in looked.pending:
+            self.follow(template_id)
+            return True
+        followed = self.pending.get(self.key())
+        if template_id in looked.ready and followed is not None and template_id in followed:
+            self.forget(template_id)
+            mixin = self.image_mixin(template_id, looked.ready[template_id])
+            self.known().images[mixin.id] = mixin
+        return False
+
     async def template_named(self, term: str) -> int | None:
         """The id of the offered VM template with this os_tpl term, None when none is."""
         offer = await self.offer()

@@ -3,13 +3,15 @@
 A compute is a VM instantiated from the os_tpl's VM template, sized by the
 resource_tpl (CPU, VCPU, MEMORY) and contextualized with the user data and
 SSH key given (the template's ``CONTEXT`` kept, ``USER_DATA`` base64 and
-``SSH_PUBLIC_KEY`` added). Actions: start resumes a powered-off, suspended,
-stopped or undeployed VM (and releases a held one); stop powers off (hard
-with ``method=poweroff``); restart reboots (hard with ``method=cold``);
-suspend suspends; save copies the OS disk to a new image (disk-saveas) and
-makes a VM template of it at once, offered as an os_tpl once oned has
-written the image. Listings are one ``vmpool.infoextended`` call per page, the
-tenant's group and the page's offset and size pushed down to oned.
+``SSH_PUBLIC_KEY`` added); the links it is created with are disks and NICs
+of the instantiation, after the template's own. Actions: start resumes a
+powered-off, suspended, stopped or undeployed VM (and releases a held one);
+stop powers off (hard with ``method=poweroff``); restart reboots (hard with
+``method=cold``); suspend suspends; save copies the OS disk to a new image
+(disk-saveas) and makes a VM template of it at once, offered as an os_tpl
+once oned has written the image. Listings are one ``vmpool.infoextended``
+call per page, the tenant's group and the page's offset and size pushed
+down to oned.
 """
 
 from __future__ import annotations
@@ -18,6 +20,8 @@ import datetime
 from collections.abc import AsyncIterator, Mapping, Sequence
 from contextlib import aclosing
 from typing import Any
+
+import anyio
 
 from pyocci.backends.api import ActionOutcome, Query, Tenant
 from pyocci.backends.errors import (
@@ -63,6 +67,10 @@ SIZE_ATTRIBUTES = ("occi.compute.cores", "occi.compute.memory")
 #: Permissions given to what a tenant makes: its group uses and manages it (every
 #: user of the tenant's group, with callers' credentials passed through, sees it).
 GROUP_SHARED = (-1, -1, -1, 1, 1, -1, -1, -1, -1)
+#: Seconds a delete keeps asking oned to terminate a VM it is moving (a boot, a save,
+#: a hot-plug: moments), and the pause between two asks.
+MOVING_WAIT = 10.0
+MOVING_POLL = 0.5
 #: VM states start resumes from, and the action that does it.
 _STARTS = {
     states.VM.POWEROFF: "resume",
@@ -213,12 +221,8 @@ class Computes(Collection):
         """Instantiate the os_tpl's VM template with the size and context asked for."""
         if not isinstance(entity, Resource):
             raise InvalidRequestError("a compute is a resource, not a link")
-        if entity.links:
-            raise NotSupportedError(
-                "links cannot be made with a compute on OpenNebula here; create the compute, "
-                "then its links"
-            )
         acting = await self.tenancy.acting(tenant)
+        born = await self._born_links(tenant, entity.links)
         offer = await self.catalogue.offer()
         term = chosen(entity.mixins, OS_TPL_SCHEME)
         if term is None:
@@ -243,6 +247,13 @@ class Computes(Collection):
         context = await self._context(acting, template_id, entity.attributes)
         if context is not None:
             extra["CONTEXT"] = context
+        if born:
+            # An instantiation's DISK or NIC replaces the template's: theirs come first.
+            template = await self.api.call(
+                acting.session, "template.info", template_id, False, False
+            )
+            for vector, entries in born.items():
+                extra[vector] = [*one_list(body(template).get(vector)), *entries]
         name = entity.title or ""
         vm_id = await self.api.call(
             acting.session,
@@ -256,15 +267,27 @@ class Computes(Collection):
         await self.api.call(acting.session, "vm.chmod", vm_id, *GROUP_SHARED)
         return self.compute(await self.vm(acting, str(vm_id)), offer)
 
+    async def _born_links(self, tenant: Tenant, links: Sequence[Any]) -> dict[str, list[Any]]:
+        """The DISK and NIC entries of the links a compute is created with (by vector);
+        501 for links of kinds no collection here makes."""
+        born: dict[str, list[Any]] = {}
+        for link in links:
+            source = next((s for s in self.link_sources if s.serves(link.kind)), None)
+            if source is None:
+                raise NotSupportedError(
+                    f"links of kind {link.kind} cannot be made with a compute on OpenNebula"
+                )
+            entry = await source.entry_at_creation(tenant, link)
+            born.setdefault(source.vector, []).append(entry)
+        return born
+
     async def busy_template(self, term: str) -> BusyError | None:
         """Why an os_tpl cannot start a VM yet (its images still being written), if so."""
         template_id = template_id_of(term)
         if template_id is None:
             return None
-        looked = await self.catalogue.look([str(template_id)])
-        if str(template_id) not in looked.pending:
+        if not await self.catalogue.still_writing(str(template_id)):
             return None
-        self.catalogue.follow(str(template_id))
         retry = self.settings.retry_after
         return BusyError(
             f"the os_tpl {term!r} cannot start a compute yet: OpenNebula is still writing "
@@ -321,22 +344,28 @@ class Computes(Collection):
         return self.compute(await self.vm(acting, str(vm.ID)), offer)
 
     async def delete(self, tenant: Tenant, entity: Entity) -> None:
-        """Terminate the VM (oned finishes it by itself). While oned is moving it (booting,
-        saving...), oned refuses: a 409 with Retry-After, the state named."""
+        """Terminate the VM (oned finishes it by itself). oned refuses while it is moving
+        the VM (booting, saving, hot-plugging...), which it ends by itself in moments: the
+        terminate is tried again for up to `MOVING_WAIT` seconds, then answered 409 with
+        Retry-After, the state named."""
         acting = await self.tenancy.acting(tenant)
         vm = await self.vm(acting, entity.id or "")
-        try:
-            await self.api.call(acting.session, "vm.action", "terminate-hard", int(vm.ID))
-        except ConflictError as refused:
-            # oned terminates VMs in any state but the transient ones (BOOT, PROLOG,
-            # HOTPLUG...): refused means oned was moving it, which it ends by itself.
-            now = await self.vm(acting, str(vm.ID))
-            moving = states.state_message(int(now.STATE), int(now.LCM_STATE))
-            raise BusyError(
-                f"{refused}; OpenNebula is moving the VM (now {moving}), try again in "
-                f"{self.settings.retry_after} s",
-                retry_after=self.settings.retry_after,
-            ) from None
+        deadline = anyio.current_time() + min(MOVING_WAIT, self.settings.timeout)
+        while True:
+            try:
+                await self.api.call(acting.session, "vm.action", "terminate-hard", int(vm.ID))
+                return
+            except ConflictError as refused:
+                if anyio.current_time() < deadline:
+                    await anyio.sleep(MOVING_POLL)
+                    continue
+                now = await self.vm(acting, str(vm.ID))
+                moving = states.state_message(int(now.STATE), int(now.LCM_STATE))
+                raise BusyError(
+                    f"{refused}; OpenNebula is moving the VM (now {moving}), try again in "
+                    f"{self.settings.retry_after} s",
+                    retry_after=self.settings.retry_after,
+                ) from None
 
     # --- actions ------------------------------------------------------------------
 

@@ -5,7 +5,8 @@ so a page of computes comes with its links at no further call. A storage
 link is a disk made from one of the tenant's storages (a persistent image),
 id ``<vm>-disk-<disk id>``; a network interface is a NIC, id
 ``<vm>-nic-<nic id>``. Creating one hot-plugs the disk or NIC
-(``vm.attach``, ``vm.attachnic``), deleting it unplugs it.
+(``vm.attach``, ``vm.attachnic``), deleting it unplugs it; those a compute
+is created with are entries of the VM's template at instantiation.
 """
 
 from __future__ import annotations
@@ -161,6 +162,19 @@ class VmLinks(Collection):
             ) == str(target):
                 return self.link(after, entry)
         raise EntityNotFoundError(f"OpenNebula shows no new {self.vector} on compute {source}")
+
+    async def entry_at_creation(self, tenant: Tenant, link: Link) -> dict[str, Any]:
+        """The vector entry (a DISK, a NIC) that makes `link` with the VM being created;
+        a 400 naming a target that is none of the tenant's."""
+        target = _last(link.attributes.get(CORE_TARGET))
+        if target is None:
+            raise InvalidRequestError(
+                f"a link made with a compute here ends at one of your "
+                f"{self.target_kind.rsplit('#', 1)[-1]} resources; got "
+                f"{link.attributes.get(CORE_TARGET)!r}"
+            )
+        await self.target_check(tenant, target)
+        return {self.target_attribute: int(target)}
 
     async def target_check(self, tenant: Tenant, target: str) -> None:
         """Refuse a target that is not one of the tenant's resources (a 400 naming it)."""

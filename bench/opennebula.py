@@ -1,0 +1,280 @@
+"""Latency of the opennebula backend: OCCI through ``occi-server`` against pyone straight to oned.
+
+Run: ``python bench/opennebula.py [--rounds N] [--vms N]`` (as root, with
+``pip install -e '.[test]'``; the oned of the test suite, built once from
+``shared/opennebula`` and cached: see docs/backend-opennebula.md).
+
+One run starts the test suite's cloud (``tests/opennebula_cloud.py``: a real
+oned with the dummy drivers on a loopback port, provisioned with a host,
+datastores, a network and VM templates) and an ``occi-server`` with the
+opennebula backend in front of it, oned's administrator its service account.
+The tenant OCCI requests act for (``default``) gets its OpenNebula group and
+user on the first request; pyone then logs in as that same user, so both
+sides see the same VMs with the same ACLs. With N VMs (110 by default) in
+the group, it measures, alternating the two clients call by call:
+
+- create: ``POST /compute/`` (JSON) against ``template.instantiate``;
+- get: ``GET /compute/<id>`` (JSON) against ``vm.info``;
+- list 100: ``GET /compute/?page=1&number=100`` (JSON) against
+  ``vmpool.infoextended`` of the group's first 100 VMs (the call the backend
+  makes, the range pushed down to oned);
+- stop: ``POST /compute/<id>?action=stop`` against ``vm.action poweroff``.
+
+It prints the median and p90 of each in milliseconds and the ratio OCCI /
+pyone of the medians, with the target (OCCI adds at most 15% to get and
+list). Both clients speak HTTP with requests (pyone's own HTTP library), so
+the ratio shows what the OCCI server adds, not a difference between client
+libraries. Timings are wall-clock on this machine, oned included.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import pyone
+import requests
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
+
+from opennebula_cloud import OneCloud, running_cloud
+from pyocci.backends.api import Tenant
+from pyocci.backends.opennebula import OpenNebulaSettings
+from pyocci.backends.opennebula.api import OneApi
+from pyocci.backends.opennebula.catalogue import (
+    OS_TPL_SCHEME,
+    RESOURCE_TPL_SCHEME,
+    template_term,
+)
+from pyocci.backends.opennebula.tenancy import Tenancy
+
+OCCI_JSON = "application/occi+json"
+COMPUTE = "http://schemas.ogf.org/occi/infrastructure#compute"
+STOP = "http://schemas.ogf.org/occi/infrastructure/compute/action#stop"
+#: The tenant of occi-server's default authentication ("none").
+TENANT = Tenant("default")
+PREFIX = "bench-"
+#: The small size, as the backend sends it to oned.
+SMALL = 'CPU = "0.5"\nVCPU = "1"\nMEMORY = "1024"'
+TARGETS = {"get": 1.15, "list 100": 1.15}
+
+
+def settings(cloud: OneCloud) -> dict[str, Any]:
+    """The backend's settings: oned's administrator as the service account."""
+    assert cloud.provisioned is not None
+    user, password = cloud.admin_session.split(":", 1)
+    return {
+        "endpoint": cloud.endpoint,
+        "username": user,
+        "password": password,
+        "tenant_prefix": PREFIX,
+        "image_datastore": cloud.provisioned.image_datastore_id,
+        "network_template": str(cloud.provisioned.vn_template_id),
+    }
+
+
+def tenant_session(cloud: OneCloud) -> str:
+    """The session the backend acts for the tenant with (its user and derived password)."""
+    api = OneApi(OpenNebulaSettings.from_dict(settings(cloud)), run_blocking=None)  # type: ignore[arg-type]
+    return Tenancy(api)._session_of(TENANT)
+
+
+@contextmanager
+def occi_server(cloud: OneCloud, workdir: Path) -> Iterator[str]:
+    """Run occi-server with the opennebula backend on `cloud`; yield its URL."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    lines = ['backend = "opennebula"', 'log_level = "warning"', "[backend_settings]"]
+    for key, value in settings(cloud).items():
+        lines.append(f"{key} = {value!r}".replace("'", '"'))
+    config = workdir / "server.toml"
+    config.write_text("\n".join(lines) + "\n")
+    arguments = [sys.executable, "-m", "pyocci.server.cli", "--host", "127.0.0.1"]
+    arguments += ["--port", str(port), "--config", str(config)]
+    arguments += ["--database-url", f"sqlite:///{workdir / 'occi.db'}"]
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PYOCCI_")}
+    env["XDG_CONFIG_HOME"] = str(workdir / "config")
+    env["XDG_DATA_HOME"] = str(workdir / "data")
+    log = workdir / "server.log"
+    with log.open("wb") as output:
+        child = subprocess.Popen(arguments, stdout=output, stderr=subprocess.STDOUT, env=env)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            if child.poll() is not None or time.monotonic() > deadline:
+                raise SystemExit(f"occi-server did not start:\n{log.read_text()[-3000:]}")
+            try:
+                if requests.get(f"{url}/-/", timeout=5).status_code == 200:
+                    break
+            except requests.RequestException:
+                pass
+            time.sleep(0.2)
+        yield url
+    finally:
+        child.send_signal(signal.SIGTERM)
+        try:
+            child.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            child.kill()
+            child.wait()
+
+
+class Occi:
+    """The OCCI side: JSON over one kept-alive requests session."""
+
+    def __init__(self, url: str, os_tpl: str) -> None:
+        self.url = url
+        self.http = requests.Session()
+        self.http.headers.update({"Accept": OCCI_JSON, "Content-Type": OCCI_JSON})
+        self.os_tpl = os_tpl
+
+    def _check(self, response: requests.Response, *statuses: int) -> requests.Response:
+        if response.status_code not in statuses:
+            raise SystemExit(f"OCCI: {response.status_code} {response.text[:500]}")
+        return response
+
+    def create(self) -> str:
+        body = {
+            "kind": COMPUTE,
+            "mixins": [self.os_tpl, RESOURCE_TPL_SCHEME + "small"],
+            "attributes": {"occi.core.title": f"occi-{uuid.uuid4().hex[:8]}"},
+        }
+        response = self._check(self.http.post(f"{self.url}/compute/", json=body), 201)
+        return response.headers["location"].rsplit("/", 1)[1]
+
+    def get(self, vm_id: str) -> None:
+        self._check(self.http.get(f"{self.url}/compute/{vm_id}"), 200)
+
+    def list100(self) -> None:
+        response = self.http.get(f"{self.url}/compute/", params={"page": 1, "number": 100})
+        if len(self._check(response, 200).json()["resources"]) != 100:
+            raise SystemExit("OCCI listed fewer than 100 computes")
+
+    def stop(self, vm_id: str) -> None:
+        url = f"{self.url}/compute/{vm_id}?action=stop"
+        self._check(self.http.post(url, json={"action": STOP}), 200)
+
+
+class Direct:
+    """The pyone side, logged in as the tenant's user."""
+
+    def __init__(self, cloud: OneCloud, session: str, template_id: int) -> None:
+        self.one = pyone.OneServer(cloud.endpoint, session=session)
+        self.template_id = template_id
+
+    def create(self) -> str:
+        name = f"pyone-{uuid.uuid4().hex[:8]}"
+        return str(self.one.template.instantiate(self.template_id, name, False, SMALL, False))
+
+    def get(self, vm_id: str) -> None:
+        self.one.vm.info(int(vm_id))
+
+    def list100(self) -> None:
+        if len(self.one.vmpool.infoextended(-4, 0, -100, -1).VM) != 100:
+            raise SystemExit("pyone listed fewer than 100 VMs")
+
+    def stop(self, vm_id: str) -> None:
+        self.one.vm.action("poweroff", int(vm_id))
+
+
+def wait_running(one: Any, vm_ids: list[str]) -> None:
+    """Until oned runs every VM (a stop applies to running VMs)."""
+    deadline = time.monotonic() + 300
+    for vm_id in vm_ids:
+        while int((vm := one.vm.info(int(vm_id))).LCM_STATE) != pyone.LCM_STATE.RUNNING:
+            if time.monotonic() > deadline:
+                raise SystemExit(
+                    f"VM {vm_id} did not run within 5 minutes (STATE {vm.STATE}, "
+                    f"LCM_STATE {vm.LCM_STATE})"
+                )
+            time.sleep(0.2)
+
+
+def timed(call: Callable[[], Any]) -> float:
+    started = time.perf_counter()
+    call()
+    return time.perf_counter() - started
+
+
+def report(name: str, occi: list[float], direct: list[float]) -> None:
+    def p(values: list[float], q: float) -> float:
+        return sorted(values)[min(len(values) - 1, int(q * len(values)))] * 1000
+
+    ratio = statistics.median(occi) / statistics.median(direct)
+    target = f"≤ {TARGETS[name]:.2f}" if name in TARGETS else ""
+    print(
+        f"{name} | {p(occi, 0.5):.1f} | {p(occi, 0.9):.1f} | {p(direct, 0.5):.1f} | "
+        f"{p(direct, 0.9):.1f} | {ratio:.2f} | {target}"
+    )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--rounds", type=int, default=30, help="calls of each kind (30)")
+    parser.add_argument("--vms", type=int, default=110, help="VMs in the tenant's group (110)")
+    arguments = parser.parse_args()
+    rounds = arguments.rounds
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(1))
+    with (
+        running_cloud() as cloud,
+        tempfile.TemporaryDirectory(prefix="pyocci-bench-") as workdir,
+        occi_server(cloud, Path(workdir)) as url,
+    ):
+        made = cloud.provisioned
+        assert made is not None
+        occi = Occi(url, OS_TPL_SCHEME + template_term(made.template_id, made.template_name))
+        first = occi.create()  # the tenant's group and user made, the templates cached
+        direct = Direct(cloud, tenant_session(cloud), made.template_id)
+        wait_running(direct.one, [first])
+        filler: list[str] = []
+        while len(filler) < max(arguments.vms - 1, 100):
+            # A batch at a time: the dummy drivers deploy a few VMs at once.
+            batch = [direct.create() for _ in range(10)]
+            wait_running(direct.one, batch)
+            filler += batch
+        times: dict[str, tuple[list[float], list[float]]] = {}
+
+        def both(name: str, occi_call: Callable[[], Any], direct_call: Callable[[], Any]) -> None:
+            pair = times.setdefault(name, ([], []))
+            pair[0].append(timed(occi_call))
+            pair[1].append(timed(direct_call))
+
+        for _ in range(3):  # warm both sides up
+            occi.get(first), direct.get(first), occi.list100(), direct.list100()
+        created: tuple[list[str], list[str]] = ([], [])
+        for round_number in range(rounds):
+            pair = times.setdefault("create", ([], []))
+            for side, client, kept in ((0, occi, created[0]), (1, direct, created[1])):
+                started = time.perf_counter()
+                kept.append(client.create())
+                pair[side].append(time.perf_counter() - started)
+            vm_id = filler[round_number % len(filler)]
+            both("get", lambda v=vm_id: occi.get(v), lambda v=vm_id: direct.get(v))
+            both("list 100", occi.list100, direct.list100)
+        wait_running(direct.one, created[0] + created[1])
+        for occi_vm, direct_vm in zip(created[0], created[1], strict=True):
+            both("stop", lambda v=occi_vm: occi.stop(v), lambda v=direct_vm: direct.stop(v))
+        print(f"oned {cloud.client().system.version()}, {len(filler) + 1} VMs, {rounds} rounds")
+        print(
+            "operation | OCCI p50 ms | OCCI p90 ms | pyone p50 ms | pyone p90 ms | ratio | target"
+        )
+        for name in ("create", "get", "list 100", "stop"):
+            report(name, *times[name])
+
+
+if __name__ == "__main__":
+    main()
