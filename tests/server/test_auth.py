@@ -332,7 +332,8 @@ def test_build_authenticator_refuses_unknown_methods() -> None:
     with pytest.raises(ConfigError) as caught:
         build_authenticator(AuthConfig(method="ldap"))
     assert caught.value.message == (
-        "auth.method: expected one of 'none', 'basic', 'token', 'x509', 'keystone', got 'ldap'"
+        "auth.method: expected one of 'none', 'basic', 'token', 'x509', 'keystone', 'oidc', "
+        "got 'ldap'"
     )
 
 

@@ -205,7 +205,8 @@ PORT_RANGE = "port: expected an integer from 1 to 65535"
         (
             [],
             {"PYOCCI_AUTH_METHOD": "ldap"},
-            "auth.method: expected one of 'none', 'basic', 'token', 'x509', 'keystone', got 'ldap' "
+            "auth.method: expected one of 'none', 'basic', 'token', 'x509', 'keystone', 'oidc', "
+            "got 'ldap' "
             "(from environment variable PYOCCI_AUTH_METHOD)",
         ),
         (
@@ -240,7 +241,7 @@ def test_file_errors_exit_2(capsys: pytest.CaptureFixture[str], tmp_path: Path) 
     bad = tmp_path / "bad.toml"
     bad.write_text("[auth]\nmethod = 'ldap'\n")
     assert fails(capsys, "--config", str(bad), "config", "show") == (
-        "auth.method: expected one of 'none', 'basic', 'token', 'x509', 'keystone', "
+        "auth.method: expected one of 'none', 'basic', 'token', 'x509', 'keystone', 'oidc', "
         f"got 'ldap' (in {bad})"
     )
 

@@ -266,7 +266,7 @@ def test_port_in_range(tmp_path: Path, port: int) -> None:
 def test_unknown_auth_method(tmp_path: Path) -> None:
     path = write(tmp_path / "server.toml", '[auth]\nmethod = "ldap"\n')
     assert config_error(path) == (
-        "auth.method: expected one of 'none', 'basic', 'token', 'x509', 'keystone', "
+        "auth.method: expected one of 'none', 'basic', 'token', 'x509', 'keystone', 'oidc', "
         f"got 'ldap' (in {path})"
     )
 
@@ -392,7 +392,8 @@ def test_every_key_has_an_environment_variable() -> None:
         (
             "PYOCCI_AUTH_METHOD",
             "ldap",
-            "auth.method: expected one of 'none', 'basic', 'token', 'x509', 'keystone', got 'ldap'",
+            "auth.method: expected one of 'none', 'basic', 'token', 'x509', 'keystone', 'oidc', "
+            "got 'ldap'",
         ),
         ("PYOCCI_AUTH_CACHE_SECONDS", "soon", "auth.cache_seconds: expected a number"),
         ("PYOCCI_AUTH_CACHE_SECONDS", "nan", "auth.cache_seconds: expected a number"),

@@ -82,7 +82,7 @@ CONFIG_JSON_ENV = "PYOCCI_CONFIG_JSON"
 #: The prefix of every configuration environment variable.
 ENV_PREFIX = "PYOCCI_"
 
-AUTH_METHODS = ("none", "basic", "token", "x509", "keystone")
+AUTH_METHODS = ("none", "basic", "token", "x509", "keystone", "oidc")
 OCCI_VERSIONS = ("1.2", "1.1")
 SERVERS = ("uvicorn", "granian")
 LOG_LEVELS = ("critical", "error", "warning", "info", "debug", "trace")
@@ -259,7 +259,9 @@ class AuthConfig:
     #: basic against `users_file`), ``token`` (bearer tokens of `users_file`),
     #: ``x509`` (TLS client certificates checked by the server itself; every holder of
     #: a certificate the ``[tls] client_ca`` vouches for acts for `tenant`) or
-    #: ``keystone`` (OpenStack Keystone tokens, the tenant being the token's project).
+    #: ``keystone`` (OpenStack Keystone tokens, the tenant being the token's project) or
+    #: ``oidc`` (access tokens of the OpenID Providers of `oidc_issuers_file`, the tenant
+    #: mapped from their claims).
     method: str = field(default="none", metadata=_meta(_one_of(*AUTH_METHODS)))
     #: The one tenant of methods ``none`` and ``x509``.
     tenant: str = field(default="default", metadata=_meta(_non_empty))
@@ -267,13 +269,13 @@ class AuthConfig:
     users_file: Path | None = None
     #: The realm announced in ``WWW-Authenticate: Basic realm="..."`` (or ``Bearer``).
     realm: str = field(default="pyocci", metadata=_meta(_non_empty))
-    #: How long a successful (or failed) password verification, or a Keystone token
-    #: validation, is remembered, in seconds; 0 disables. A revoked Keystone token
+    #: How long a successful (or failed) password verification, or a Keystone or OIDC
+    #: token validation, is remembered, in seconds; 0 disables. A revoked Keystone token
     #: is accepted for at most this long.
     cache_seconds: float = field(default=60.0, metadata=_meta(_at_least(0)))
     #: How many verifications are remembered at most.
     cache_size: int = field(default=1024, metadata=_meta(_at_least(0)))
-    #: Failed authentications (methods ``basic``, ``token``, ``keystone``) for one
+    #: Failed authentications (methods ``basic``, ``token``, ``keystone``, ``oidc``) for one
     #: user name within `failure_window_seconds` after which that user's attempts
     #: get 429 for `lockout_seconds`, except from addresses the user logged in from
     #: recently; 0 turns the limit off.
@@ -306,8 +308,28 @@ class AuthConfig:
     #: How long one request to Keystone may take, in seconds, before the OCCI request
     #: is answered 503.
     keystone_timeout: float = field(default=5.0, metadata=_meta(_at_least(0.1)))
+    #: The trusted OpenID Providers of method ``oidc`` and how their tokens map to
+    #: tenants: a TOML file of ``[[issuers]]`` tables (docs/auth.md).
+    oidc_issuers_file: Path | None = None
+    #: CA certificates (file or directory) that verify the providers' TLS
+    #: certificates; None uses the system's.
+    oidc_ca: Path | None = None
+    #: How long one request to a provider (discovery, keys, introspection) may take,
+    #: in seconds, before the OCCI request is answered 503.
+    oidc_timeout: float = field(default=5.0, metadata=_meta(_at_least(0.1)))
+    #: The clock difference tolerated when checking a token's expiry, in seconds.
+    oidc_leeway_seconds: float = field(default=30.0, metadata=_meta(_between(0, 300)))
+    #: How long a provider's discovery document and signing keys are used before they
+    #: are fetched again, in seconds (a token signed with a key not yet seen fetches
+    #: them sooner, at most every 10 s).
+    oidc_keys_seconds: float = field(default=3600.0, metadata=_meta(_at_least(10)))
 
     def __post_init__(self) -> None:
+        if self.method == "oidc" and self.oidc_issuers_file is None:
+            raise ConfigError(
+                "auth.method 'oidc' needs auth.oidc_issuers_file: the file that lists the "
+                "trusted OpenID Providers and how their tokens map to tenants"
+            )
         if self.method != "keystone":
             return
         missing = [
@@ -499,6 +521,8 @@ _NOT_SET_NOTES: dict[str, Callable[[], str]] = {
     "auth.users_file": lambda: f"the default is {default_users_file()}",
     "auth.keystone_url": lambda: "needed by method keystone",
     "auth.keystone_ca": lambda: "the system's CA certificates verify Keystone",
+    "auth.oidc_issuers_file": lambda: "needed by method oidc",
+    "auth.oidc_ca": lambda: "the system's CA certificates verify the OpenID Providers",
     "tls.certificate": lambda: "plain HTTP",
 }
 

@@ -8,10 +8,13 @@ uses it). The methods (``[auth] method``), one module each:
 * ``token`` - `TokenAuth` (`token`): bearer tokens from the users file.
 * ``x509`` - `X509Auth` (`x509`): TLS client certificates.
 * ``keystone`` - `KeystoneAuth` (`keystone`): OpenStack Keystone tokens.
+* ``oidc`` - `OidcAuth` (`oidc`): OpenID Connect access tokens, with its
+  issuers file (`oidc_issuers`), signing keys (`oidc_keys`), introspection
+  (`oidc_introspection`) and claim-mapping rules (`oidc_mapping`).
 
 The users file of ``basic`` and ``token`` is in `users`, the hashing of its
 passwords and tokens in `hashing`. Failed authentications of ``basic``,
-``token`` and ``keystone`` are throttled per user name and client address by
+``token``, ``keystone`` and ``oidc`` are throttled per user name and client address by
 `throttle` (429 with Retry-After past ``[auth] max_failures_per_*``), and
 concurrent requests with the same credentials share one check (`flights`).
 Every public name of these modules can be imported from here.
@@ -37,6 +40,9 @@ from pyocci.server.auth.keystone import (
     keystone_challenge,
     keystone_v3_url,
 )
+from pyocci.server.auth.oidc import OidcAuth, oidc_challenge
+from pyocci.server.auth.oidc_issuers import TrustedIssuer, read_issuers_file
+from pyocci.server.auth.oidc_mapping import TenantRule
 from pyocci.server.auth.throttle import FailureThrottle, TooManyAttemptsError, client_address
 from pyocci.server.auth.token import TokenAuth, bearer_challenge
 from pyocci.server.auth.users import (
@@ -59,8 +65,11 @@ __all__ = [
     "IdentityServiceUnavailableError",
     "KeystoneAuth",
     "NoAuth",
+    "OidcAuth",
+    "TenantRule",
     "TokenAuth",
     "TooManyAttemptsError",
+    "TrustedIssuer",
     "User",
     "UsersFile",
     "X509Auth",
@@ -76,7 +85,9 @@ __all__ = [
     "hash_token",
     "keystone_challenge",
     "keystone_v3_url",
+    "oidc_challenge",
     "parse_basic_authorization",
+    "read_issuers_file",
     "read_users_file",
     "verify_password",
     "write_users_file",
@@ -112,6 +123,19 @@ def build_authenticator(config: AuthConfig) -> Authenticator:
             service_domain=config.keystone_service_domain,
             ca=config.keystone_ca,
             timeout=config.keystone_timeout,
+            cache_seconds=config.cache_seconds,
+            cache_size=config.cache_size,
+            throttle=build_throttle(config),
+        )
+    if config.method == "oidc":
+        assert config.oidc_issuers_file is not None  # AuthConfig insists
+        return OidcAuth(
+            read_issuers_file(config.oidc_issuers_file),
+            realm=config.realm,
+            timeout=config.oidc_timeout,
+            ca=config.oidc_ca,
+            leeway=config.oidc_leeway_seconds,
+            keys_seconds=config.oidc_keys_seconds,
             cache_seconds=config.cache_seconds,
             cache_size=config.cache_size,
             throttle=build_throttle(config),
