@@ -13,7 +13,6 @@ import hashlib
 import hmac
 import secrets
 import time
-from collections import OrderedDict
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -30,6 +29,7 @@ from pyocci.server.auth.base import (
 )
 from pyocci.server.auth.flights import SingleFlight
 from pyocci.server.auth.hashing import _b64decode, _password_bytes, hash_password, verify_password
+from pyocci.server.auth.outcomes import OutcomeCache
 from pyocci.server.auth.throttle import FailureThrottle, client_address
 from pyocci.server.auth.users import _CONTROL, User, UsersFile
 
@@ -130,7 +130,9 @@ class BasicAuth(Authenticator):
         # a client retrying a wrong password does not make the server pay scrypt each
         # time; and the whole cache is dropped when the users file changes, so a
         # removed user or changed password takes effect at once, not after the TTL.
-        self._cache: OrderedDict[tuple[str, bytes], _Verdict] = OrderedDict()
+        self._cache: OutcomeCache[tuple[str, bytes], _Verdict] = OutcomeCache(
+            seconds=self._cache_seconds, size=self._cache_size, clock=self._clock
+        )
         self._cache_secret = secrets.token_bytes(32)
         # Verified against for unknown users, so that they cost the same time as known
         # ones and response times do not reveal which user names exist.
@@ -173,7 +175,7 @@ class BasicAuth(Authenticator):
         )
         # A remembered or shared verdict is not a new guess: only a verification
         # counts as an attempt (in `_verify`).
-        verdict = self._cached(cache_key)
+        verdict = self._cache.get(cache_key)
         if verdict is None:
             verdict, _ = await self._flights.run(
                 cache_key, lambda: self._verify(user_name, password, address, cache_key)
@@ -202,30 +204,10 @@ class BasicAuth(Authenticator):
             verdict = _Verdict(self._clock() + self._cache_seconds, tenant)
             # A verification that straddled a reload is not cached.
             if generation == self._file.generation:
-                self._remember(cache_key, verdict)
+                self._cache.put(cache_key, verdict)
             if tenant is None:
                 attempt.failed()
             return verdict
-
-    # The verification cache.
-
-    def _cached(self, key: tuple[str, bytes]) -> _Verdict | None:
-        verdict = self._cache.get(key)
-        if verdict is None:
-            return None
-        if verdict.expires <= self._clock():
-            del self._cache[key]
-            return None
-        self._cache.move_to_end(key)
-        return verdict
-
-    def _remember(self, key: tuple[str, bytes], verdict: _Verdict) -> None:
-        if self._cache_seconds <= 0 or self._cache_size <= 0:
-            return
-        self._cache[key] = verdict
-        self._cache.move_to_end(key)
-        while len(self._cache) > self._cache_size:
-            self._cache.popitem(last=False)
 
     async def _decoy(self) -> str:
         if self._decoy_hash is None:

@@ -11,9 +11,7 @@ from __future__ import annotations
 import datetime
 import hashlib
 import re
-import ssl
 import time
-from collections import OrderedDict
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -31,6 +29,7 @@ from pyocci.server.auth.base import (
     logger,
 )
 from pyocci.server.auth.flights import SingleFlight
+from pyocci.server.auth.outcomes import OutcomeCache, tls_verification
 from pyocci.server.auth.throttle import FailureThrottle, client_address
 
 __all__ = [
@@ -126,7 +125,9 @@ class KeystoneAuth(Authenticator):
         self._cache_size = cache_size
         self._retry_after = retry_after
         self._clock = clock
-        self._cache: OrderedDict[bytes, _Validation] = OrderedDict()
+        self._cache: OutcomeCache[bytes, _Validation] = OutcomeCache(
+            seconds=self._cache_seconds, size=self._cache_size, clock=self._clock
+        )
         self._http: httpx.AsyncClient | None = None
         self._service_token: str | None = None
         self._service_token_expires = 0.0
@@ -151,7 +152,7 @@ class KeystoneAuth(Authenticator):
         key = hashlib.sha256(token.encode("ascii")).digest()
         # Only a validation by Keystone counts as an attempt; a remembered or
         # shared one is not a new guess.
-        validation = self._cached(key)
+        validation = self._cache.get(key)
         if validation is None:
             validation, _ = await self._flights.run(
                 key, lambda: self._throttled_validation(token, key, address)
@@ -167,7 +168,7 @@ class KeystoneAuth(Authenticator):
         as a failure, Keystone being unavailable does not."""
         with self._throttle.attempt(None, address) as attempt:
             validation = await self._validate(token)
-            self._remember(key, validation)
+            self._cache.put(key, validation)
             if validation.tenant is None:
                 attempt.failed()
             return validation
@@ -181,13 +182,7 @@ class KeystoneAuth(Authenticator):
 
     def _client(self) -> httpx.AsyncClient:
         if self._http is None:
-            verify: Any = True
-            if self._ca is not None:
-                verify = (
-                    ssl.create_default_context(capath=str(self._ca))
-                    if self._ca.is_dir()
-                    else ssl.create_default_context(cafile=str(self._ca))
-                )
+            verify = tls_verification(self._ca)
             self._http = httpx.AsyncClient(
                 timeout=self._timeout, verify=verify, headers={"Accept": "application/json"}
             )
@@ -263,26 +258,6 @@ class KeystoneAuth(Authenticator):
         lifetime = _seconds_left(response, default=self._cache_seconds)
         tenant = Tenant(id=str(project["id"]), name=project.get("name"), token=token)
         return _Validation(now + min(self._cache_seconds, lifetime), tenant)
-
-    # The validation cache.
-
-    def _cached(self, key: bytes) -> _Validation | None:
-        validation = self._cache.get(key)
-        if validation is None:
-            return None
-        if validation.expires <= self._clock():
-            del self._cache[key]
-            return None
-        self._cache.move_to_end(key)
-        return validation
-
-    def _remember(self, key: bytes, validation: _Validation) -> None:
-        if self._cache_seconds <= 0 or self._cache_size <= 0:
-            return
-        self._cache[key] = validation
-        self._cache.move_to_end(key)
-        while len(self._cache) > self._cache_size:
-            self._cache.popitem(last=False)
 
 
 def _seconds_left(response: httpx.Response, *, default: float) -> float:

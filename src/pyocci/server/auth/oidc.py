@@ -28,7 +28,6 @@ import json
 import math
 import re
 import time
-from collections import OrderedDict
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -46,6 +45,7 @@ from pyocci.server.auth.oidc_introspection import introspect
 from pyocci.server.auth.oidc_issuers import TrustedIssuer
 from pyocci.server.auth.oidc_keys import ProviderKeys
 from pyocci.server.auth.oidc_mapping import claim_values, map_tenant
+from pyocci.server.auth.outcomes import OutcomeCache
 from pyocci.server.auth.throttle import FailureThrottle, client_address
 from pyocci.server.auth.token import bearer_challenge
 
@@ -135,7 +135,9 @@ class OidcAuth(Authenticator):
             self._http, max_age=keys_seconds, min_refresh=keys_min_refresh, clock=clock
         )
         self._flights: SingleFlight[bytes, _Validation] = SingleFlight()
-        self._cache: OrderedDict[bytes, _Validation] = OrderedDict()
+        self._cache: OutcomeCache[bytes, _Validation] = OutcomeCache(
+            seconds=self._cache_seconds, size=self._cache_size, clock=self._clock
+        )
 
     @property
     def challenge(self) -> str:
@@ -158,7 +160,7 @@ class OidcAuth(Authenticator):
         # Before the cache: a locked address gets no answer about any token.
         self._throttle.check(None, address)
         key = hashlib.sha256(token.encode("ascii")).digest()
-        validation = self._cached(key)
+        validation = self._cache.get(key)
         if validation is None:
             validation, _ = await self._flights.run(
                 key, lambda: self._throttled_validation(token, key, address)
@@ -185,7 +187,7 @@ class OidcAuth(Authenticator):
                 validation = _Validation(self._clock() + self._cache_seconds, None, refusal.reason)
             else:
                 validation = _Validation(self._clock() + min(self._cache_seconds, lifetime), tenant)
-            self._remember(key, validation)
+            self._cache.put(key, validation)
             return validation
 
     # Checking tokens.
@@ -292,26 +294,6 @@ class OidcAuth(Authenticator):
                 f"{_shown(audience)}, expected {' or '.join(map(repr, issuer.audiences))}"
             )
         return expires + self._leeway - now
-
-    # The outcome cache.
-
-    def _cached(self, key: bytes) -> _Validation | None:
-        validation = self._cache.get(key)
-        if validation is None:
-            return None
-        if validation.expires <= self._clock():
-            del self._cache[key]
-            return None
-        self._cache.move_to_end(key)
-        return validation
-
-    def _remember(self, key: bytes, validation: _Validation) -> None:
-        if self._cache_seconds <= 0 or self._cache_size <= 0:
-            return
-        self._cache[key] = validation
-        self._cache.move_to_end(key)
-        while len(self._cache) > self._cache_size:
-            self._cache.popitem(last=False)
 
 
 def _is_time(value: Any) -> bool:

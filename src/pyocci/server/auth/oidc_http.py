@@ -9,7 +9,6 @@ fault.
 
 from __future__ import annotations
 
-import ssl
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -18,6 +17,7 @@ import httpx
 
 from pyocci.server.auth.base import logger
 from pyocci.server.auth.keystone import IdentityServiceUnavailableError
+from pyocci.server.auth.outcomes import tls_verification
 
 __all__ = ["MAX_ANSWER_BYTES", "ProviderHttp"]
 
@@ -61,13 +61,7 @@ class ProviderHttp:
 
     def _http(self) -> httpx.AsyncClient:
         if self._client is None:
-            verify: Any = True
-            if self._ca is not None:
-                verify = (
-                    ssl.create_default_context(capath=str(self._ca))
-                    if self._ca.is_dir()
-                    else ssl.create_default_context(cafile=str(self._ca))
-                )
+            verify = tls_verification(self._ca)
             self._client = httpx.AsyncClient(
                 timeout=self._timeout,
                 verify=verify,
