@@ -35,15 +35,11 @@ from __future__ import annotations
 
 import argparse
 import os
-import signal
-import socket
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -55,6 +51,7 @@ import urllib3
 from pyocci.backends.api import Query, Tenant
 from pyocci.backends.ec2 import Ec2Backend, Ec2Settings
 from pyocci.model import standard_model
+from serving import free_port, occi_server, process
 
 REGION = "us-east-1"
 CREDENTIALS = {"aws_access_key_id": "bench", "aws_secret_access_key": "bench"}
@@ -70,44 +67,6 @@ STOP = "http://schemas.ogf.org/occi/infrastructure/compute/action#stop"
 OS_TPL = "http://schemas.pyocci.org/ec2/os_tpl#"
 RESOURCE_TPL = "http://schemas.pyocci.org/ec2/resource_tpl#"
 TARGETS = {"get": 1.15, "list 100": 1.15}
-
-
-def free_port() -> int:
-    """A TCP port nobody listens on right now."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
-def wait_for(url: str, process: subprocess.Popen[bytes], log: Path) -> None:
-    """Until `url` answers (any status), or fail with the process's log."""
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise SystemExit(f"{process.args[2:4]} exited:\n{log.read_text()[-3000:]}")
-        try:
-            urllib3.request("GET", url, timeout=1, retries=False)
-            return
-        except urllib3.exceptions.HTTPError:
-            time.sleep(0.1)
-    raise SystemExit(f"{url} did not answer within 60 s:\n{log.read_text()[-3000:]}")
-
-
-@contextmanager
-def process(arguments: list[str], url: str, log: Path, env: dict[str, str]) -> Iterator[None]:
-    """Run a server process until the block ends."""
-    with log.open("wb") as output:
-        child = subprocess.Popen(arguments, stdout=output, stderr=subprocess.STDOUT, env=env)
-    try:
-        wait_for(url, child, log)
-        yield
-    finally:
-        child.send_signal(signal.SIGTERM)
-        try:
-            child.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            child.kill()
-            child.wait()
 
 
 def occi_config(endpoint: str, image: str) -> str:
@@ -334,9 +293,8 @@ def main() -> None:
     options = parser.parse_args()
     rounds = 5 if options.quick else options.rounds
     workdir = Path(tempfile.mkdtemp(prefix="pyocci-bench-ec2-"))
-    moto_port, occi_port = free_port(), free_port()
+    moto_port = free_port()
     moto_url = f"http://127.0.0.1:{moto_port}"
-    occi_url = f"http://127.0.0.1:{occi_port}"
     moto_env = {**os.environ, **MOTO_ENVIRONMENT}
     moto_args = [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(moto_port)]
     with process(moto_args, moto_url + "/moto-api/", workdir / "moto.log", moto_env):
@@ -345,15 +303,7 @@ def main() -> None:
             name: ec2.register_image(Name=name, RootDeviceName="/dev/xvda")["ImageId"]
             for name in ("debian-12", "ubuntu-24.04", "rocky-9")
         }
-        config = workdir / "server.toml"
-        config.write_text(occi_config(moto_url, images["debian-12"]))
-        occi_env = {k: v for k, v in os.environ.items() if not k.startswith("PYOCCI_")}
-        occi_env["XDG_CONFIG_HOME"] = str(workdir / "config")
-        occi_env["XDG_DATA_HOME"] = str(workdir / "data")
-        occi_args = [sys.executable, "-m", "pyocci.server.cli", "--host", "127.0.0.1"]
-        occi_args += ["--port", str(occi_port), "--config", str(config)]
-        occi_args += ["--database-url", f"sqlite:///{workdir / 'occi.db'}"]
-        with process(occi_args, occi_url + "/-/", workdir / "occi.log", occi_env):
+        with occi_server(occi_config(moto_url, images["debian-12"]), workdir) as occi_url:
             occi = OcciHttp(occi_url)
             bench = Bench(occi, ec2, images)
             # Warm both paths (connections, templates cache) before measuring.

@@ -30,17 +30,13 @@ libraries. Timings are wall-clock on this machine, oned included.
 from __future__ import annotations
 
 import argparse
-import os
 import signal
-import socket
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
 import uuid
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -59,6 +55,7 @@ from pyocci.backends.opennebula.catalogue import (
     template_term,
 )
 from pyocci.backends.opennebula.tenancy import Tenancy
+from serving import occi_server
 
 OCCI_JSON = "application/occi+json"
 COMPUTE = "http://schemas.ogf.org/occi/infrastructure#compute"
@@ -91,46 +88,12 @@ def tenant_session(cloud: OneCloud) -> str:
     return Tenancy(api)._session_of(TENANT)
 
 
-@contextmanager
-def occi_server(cloud: OneCloud, workdir: Path) -> Iterator[str]:
-    """Run occi-server with the opennebula backend on `cloud`; yield its URL."""
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
+def occi_config(cloud: OneCloud) -> str:
+    """occi-server's configuration for the opennebula backend on `cloud`."""
     lines = ['backend = "opennebula"', 'log_level = "warning"', "[backend_settings]"]
     for key, value in settings(cloud).items():
         lines.append(f"{key} = {value!r}".replace("'", '"'))
-    config = workdir / "server.toml"
-    config.write_text("\n".join(lines) + "\n")
-    arguments = [sys.executable, "-m", "pyocci.server.cli", "--host", "127.0.0.1"]
-    arguments += ["--port", str(port), "--config", str(config)]
-    arguments += ["--database-url", f"sqlite:///{workdir / 'occi.db'}"]
-    env = {k: v for k, v in os.environ.items() if not k.startswith("PYOCCI_")}
-    env["XDG_CONFIG_HOME"] = str(workdir / "config")
-    env["XDG_DATA_HOME"] = str(workdir / "data")
-    log = workdir / "server.log"
-    with log.open("wb") as output:
-        child = subprocess.Popen(arguments, stdout=output, stderr=subprocess.STDOUT, env=env)
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            if child.poll() is not None or time.monotonic() > deadline:
-                raise SystemExit(f"occi-server did not start:\n{log.read_text()[-3000:]}")
-            try:
-                if requests.get(f"{url}/-/", timeout=5).status_code == 200:
-                    break
-            except requests.RequestException:
-                pass
-            time.sleep(0.2)
-        yield url
-    finally:
-        child.send_signal(signal.SIGTERM)
-        try:
-            child.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            child.kill()
-            child.wait()
+    return "\n".join(lines) + "\n"
 
 
 class Occi:
@@ -232,7 +195,7 @@ def main() -> None:
     with (
         running_cloud() as cloud,
         tempfile.TemporaryDirectory(prefix="pyocci-bench-") as workdir,
-        occi_server(cloud, Path(workdir)) as url,
+        occi_server(occi_config(cloud), Path(workdir)) as url,
     ):
         made = cloud.provisioned
         assert made is not None

@@ -30,14 +30,11 @@ import argparse
 import math
 import os
 import signal
-import socket
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -51,9 +48,11 @@ sys.path.insert(0, str(_HERE.parent / "tests"))
 
 import openstack  # noqa: E402
 
+sys.path.append(str(_HERE))  # for the benchmarks' own modules, now openstacksdk is in
 from novaserver import ADMIN_TOKEN, NovaServer  # noqa: E402
 from pyocci.backends.api import Tenant  # noqa: E402
 from pyocci.backends.openstack.compute import tenant_tag  # noqa: E402
+from serving import occi_server  # noqa: E402
 
 URI_LIST = "text/uri-list"
 IMAGE = "155d900f-4e14-4e4c-a73d-069cbf4541e6"
@@ -129,55 +128,19 @@ def _wait_recorded(conn: Any, tag: str, count: int) -> None:
         time.sleep(2)
 
 
-@contextmanager
-def occi_server(nova: NovaServer, workdir: Path) -> Iterator[str]:
-    """Run occi-server with the openstack backend on `nova`; yield its URL."""
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    config = workdir / "server.toml"
-    config.write_text(
-        "\n".join(
-            [
-                'backend = "openstack"',
-                'log_level = "warning"',
-                "[backend_settings]",
-                f'token = "{ADMIN_TOKEN}"',
-                f'compute_endpoint = "{nova.compute_url}"',
-                f'image_endpoint = "{nova.image_url}"',
-                "page_size = 1000",
-            ]
-        )
+def occi_config(nova: NovaServer) -> str:
+    """occi-server's configuration for the openstack backend on `nova`."""
+    return "\n".join(
+        [
+            'backend = "openstack"',
+            'log_level = "warning"',
+            "[backend_settings]",
+            f'token = "{ADMIN_TOKEN}"',
+            f'compute_endpoint = "{nova.compute_url}"',
+            f'image_endpoint = "{nova.image_url}"',
+            "page_size = 1000",
+        ]
     )
-    arguments = [sys.executable, "-m", "pyocci.server.cli", "--host", "127.0.0.1"]
-    arguments += ["--port", str(port), "--config", str(config)]
-    arguments += ["--database-url", f"sqlite:///{workdir / 'occi.db'}"]
-    env = {k: v for k, v in os.environ.items() if not k.startswith("PYOCCI_")}
-    env["XDG_CONFIG_HOME"] = str(workdir / "config")
-    env["XDG_DATA_HOME"] = str(workdir / "data")
-    log = workdir / "server.log"
-    with log.open("wb") as output:
-        child = subprocess.Popen(arguments, stdout=output, stderr=subprocess.STDOUT, env=env)
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            if child.poll() is not None or time.monotonic() > deadline:
-                raise SystemExit(f"occi-server did not start:\n{log.read_text()[-3000:]}")
-            try:
-                if httpx.get(f"{url}/-/", timeout=5).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            time.sleep(0.2)
-        yield url
-    finally:
-        child.send_signal(signal.SIGTERM)
-        try:
-            child.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            child.kill()
-            child.wait()
 
 
 def occi_walk(client: httpx.Client, size: int) -> int:
@@ -236,7 +199,7 @@ def main() -> None:
         )
         with (
             tempfile.TemporaryDirectory(prefix="pyocci-bench-") as workdir,
-            occi_server(nova, Path(workdir)) as url,
+            occi_server(occi_config(nova), Path(workdir)) as url,
             httpx.Client(base_url=url, timeout=300) as client,
         ):
             occi_walk(client, max(sizes))  # templates read and cached before measuring
