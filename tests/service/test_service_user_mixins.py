@@ -168,11 +168,6 @@ async def test_a_user_mixin_filters_a_kind_collection(occi: ServiceDriver) -> No
     assert await occi.locations(STORAGE_ID, filters=[TAG]) == [storage.location]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="user-mixin filters reach the backend as bare ids (Query.ids): a compute and a "
-    "storage with the same id are both taken as members when only one is",
-)
 async def test_a_member_is_told_apart_from_an_entity_of_another_kind_with_its_id(
     occi: ServiceDriver,
 ) -> None:

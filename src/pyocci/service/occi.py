@@ -299,6 +299,11 @@ class OcciService:
                     locations = await self._runner.run(self._store.members, tenant.id, found.id)
                     members = {location.rsplit("/", 1)[-1] for location in locations}
                     ids = members if ids is None else ids & members
+                    # Ids alone would take an entity of another kind with a member's id
+                    # (ids are the client's to choose) for a member: only the kinds
+                    # whose collections hold members are asked.
+                    collections = {location.rsplit("/", 1)[0] + "/" for location in locations}
+                    kinds = [k for k in kinds if model.location_of(k, "") in collections]
                 elif found.id in _TEMPLATE_PARENTS or model.templates(found.id):
                     # A parent mixin (os_tpl): entities with any template under it.
                     any_mixins = frozenset(m.id for m in model.templates(found.id))
