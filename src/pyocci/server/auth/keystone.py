@@ -13,7 +13,6 @@ import hashlib
 import re
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -29,7 +28,7 @@ from pyocci.server.auth.base import (
     logger,
 )
 from pyocci.server.auth.flights import SingleFlight
-from pyocci.server.auth.outcomes import OutcomeCache, tls_verification
+from pyocci.server.auth.outcomes import OutcomeCache, TokenOutcome, tls_verification
 from pyocci.server.auth.throttle import FailureThrottle, client_address
 
 __all__ = [
@@ -56,15 +55,6 @@ def keystone_v3_url(url: str) -> str:
     if match is None:
         return url + "/v3"
     return url if match.group(1) == "3" else url[: match.start()] + "/v3"
-
-
-@dataclass(frozen=True, slots=True)
-class _Validation:
-    expires: float
-    #: The tenant of a valid project-scoped token; None for a refused token.
-    tenant: Tenant | None
-    #: Why a refused token was refused.
-    reason: str = ""
 
 
 class KeystoneAuth(Authenticator):
@@ -101,7 +91,7 @@ class KeystoneAuth(Authenticator):
         self.keystone_url = keystone_url.rstrip("/")
         self._throttle = throttle if throttle is not None else FailureThrottle.disabled()
         # Concurrent requests with the same token share one validation.
-        self._flights: SingleFlight[bytes, _Validation] = SingleFlight()
+        self._flights: SingleFlight[bytes, TokenOutcome] = SingleFlight()
         self._v3 = keystone_v3_url(self.keystone_url)
         self._challenge = keystone_challenge(self.keystone_url)
         self._service_auth = {
@@ -125,7 +115,7 @@ class KeystoneAuth(Authenticator):
         self._cache_size = cache_size
         self._retry_after = retry_after
         self._clock = clock
-        self._cache: OutcomeCache[bytes, _Validation] = OutcomeCache(
+        self._cache: OutcomeCache[bytes, TokenOutcome] = OutcomeCache(
             seconds=self._cache_seconds, size=self._cache_size, clock=self._clock
         )
         self._http: httpx.AsyncClient | None = None
@@ -163,7 +153,7 @@ class KeystoneAuth(Authenticator):
 
     async def _throttled_validation(
         self, token: str, key: bytes, address: str | None
-    ) -> _Validation:
+    ) -> TokenOutcome:
         """Validate a token with Keystone, as one throttled attempt: a refusal counts
         as a failure, Keystone being unavailable does not."""
         with self._throttle.attempt(None, address) as attempt:
@@ -219,7 +209,7 @@ class KeystoneAuth(Authenticator):
             self._service_token_expires = self._clock() + max(lifetime - 60.0, 0.0)
         return self._service_token
 
-    async def _validate(self, token: str) -> _Validation:
+    async def _validate(self, token: str) -> TokenOutcome:
         response = None
         for renew in (False, True):
             service = await self._service(renew=renew)
@@ -238,7 +228,7 @@ class KeystoneAuth(Authenticator):
                 f"service user needs the service or admin role"
             )
         if response.status_code == 404:
-            return _Validation(
+            return TokenOutcome(
                 now + self._cache_seconds,
                 None,
                 "the token is invalid or has expired: get a new one from Keystone",
@@ -250,14 +240,14 @@ class KeystoneAuth(Authenticator):
         except (ValueError, KeyError, TypeError, AttributeError):
             raise self._unavailable("answered a token validation with no token") from None
         if not isinstance(project, dict) or not project.get("id"):
-            return _Validation(
+            return TokenOutcome(
                 now + self._cache_seconds,
                 None,
                 "the token is not scoped to a project: get a project-scoped token",
             )
         lifetime = _seconds_left(response, default=self._cache_seconds)
         tenant = Tenant(id=str(project["id"]), name=project.get("name"), token=token)
-        return _Validation(now + min(self._cache_seconds, lifetime), tenant)
+        return TokenOutcome(now + min(self._cache_seconds, lifetime), tenant)
 
 
 def _seconds_left(response: httpx.Response, *, default: float) -> float:

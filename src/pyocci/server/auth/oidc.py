@@ -29,7 +29,6 @@ import math
 import re
 import time
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -45,7 +44,7 @@ from pyocci.server.auth.oidc_introspection import introspect
 from pyocci.server.auth.oidc_issuers import TrustedIssuer
 from pyocci.server.auth.oidc_keys import ProviderKeys
 from pyocci.server.auth.oidc_mapping import claim_values, map_tenant
-from pyocci.server.auth.outcomes import OutcomeCache
+from pyocci.server.auth.outcomes import OutcomeCache, TokenOutcome
 from pyocci.server.auth.throttle import FailureThrottle, client_address
 from pyocci.server.auth.token import bearer_challenge
 
@@ -78,16 +77,6 @@ def oidc_challenge(realm: str, description: str | None = None) -> str:
     # A quoted-string of printable ASCII without quotes or backslashes (RFC 6750 §3).
     cleaned = "".join(c for c in description if " " <= c <= "~" and c not in '"\\')
     return bearer_challenge(realm, "invalid_token") + f', error_description="{cleaned}"'
-
-
-@dataclass(frozen=True, slots=True)
-class _Validation:
-    #: Until when (the monotonic clock) this outcome may be reused.
-    expires: float
-    #: The tenant of an accepted token; None for a refused one.
-    tenant: Tenant | None
-    #: Why a refused token was refused.
-    reason: str = ""
 
 
 class _RefusedError(Exception):
@@ -134,8 +123,8 @@ class OidcAuth(Authenticator):
         self.keys = ProviderKeys(
             self._http, max_age=keys_seconds, min_refresh=keys_min_refresh, clock=clock
         )
-        self._flights: SingleFlight[bytes, _Validation] = SingleFlight()
-        self._cache: OutcomeCache[bytes, _Validation] = OutcomeCache(
+        self._flights: SingleFlight[bytes, TokenOutcome] = SingleFlight()
+        self._cache: OutcomeCache[bytes, TokenOutcome] = OutcomeCache(
             seconds=self._cache_seconds, size=self._cache_size, clock=self._clock
         )
 
@@ -176,7 +165,7 @@ class OidcAuth(Authenticator):
 
     async def _throttled_validation(
         self, token: str, key: bytes, address: str | None
-    ) -> _Validation:
+    ) -> TokenOutcome:
         """Check a token as one throttled attempt: a refusal counts as a failure, a
         provider being unavailable does not."""
         with self._throttle.attempt(None, address) as attempt:
@@ -184,9 +173,11 @@ class OidcAuth(Authenticator):
                 tenant, lifetime = await self._check(token)
             except _RefusedError as refusal:
                 attempt.failed()
-                validation = _Validation(self._clock() + self._cache_seconds, None, refusal.reason)
+                validation = TokenOutcome(self._clock() + self._cache_seconds, None, refusal.reason)
             else:
-                validation = _Validation(self._clock() + min(self._cache_seconds, lifetime), tenant)
+                validation = TokenOutcome(
+                    self._clock() + min(self._cache_seconds, lifetime), tenant
+                )
             self._cache.put(key, validation)
             return validation
 

@@ -12,8 +12,11 @@ from __future__ import annotations
 import ssl
 from collections import OrderedDict
 from collections.abc import Callable, Hashable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Generic, Protocol, TypeVar
+
+from pyocci.backends.api import Tenant
 
 
 class Expiring(Protocol):
@@ -21,6 +24,18 @@ class Expiring(Protocol):
 
     @property
     def expires(self) -> float: ...
+
+
+@dataclass(frozen=True, slots=True)
+class TokenOutcome:
+    """What checking a token decided: its tenant (None: refused, for `reason`)."""
+
+    #: Until when (the cache's clock) this outcome may be reused.
+    expires: float
+    #: The tenant of an accepted token; None for a refused one.
+    tenant: Tenant | None
+    #: Why a refused token was refused.
+    reason: str = ""
 
 
 K = TypeVar("K", bound=Hashable)
