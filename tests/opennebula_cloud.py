@@ -12,9 +12,10 @@ later sessions restore it in seconds.
 
 Each session gets a fresh cloud: the install unpacked into a new temporary
 directory (a new ``var/one.db``), ``oned`` on a free port, then, as
-``oneadmin``: a dummy host, a dummy system and image datastore, a dummy
-virtual network with an address range, two OS images and a VM template of
-each that every user may use (`OneCloud.provision`). `OneCloud.tenant` adds a group
+``oneadmin``: a dummy host, a second cluster with a dummy host of its own
+(an availability zone), a dummy system and image datastore, a dummy virtual
+network with an address range, two OS images and a VM template of each that
+every user may use (`OneCloud.provision`). `OneCloud.tenant` adds a group
 and a user for a tenant. The cloud stops at the end of the session.
 
 Building and running need root (``apt-get``, the ``oneadmin`` user); the
@@ -171,6 +172,10 @@ class Provisioned:
     #: A second VM template (another OS image), for what needs two.
     other_template_id: int
     other_template_name: str
+    #: A second cluster (an availability zone) with a dummy host of its own, sharing the
+    #: datastores, the network and the networks tenants make.
+    zone_cluster_id: int
+    zone_cluster_name: str
 
 
 @dataclass
@@ -300,14 +305,19 @@ class OneCloud:
         image, network and template are usable by every user."""
         began = time.monotonic()
         one = self.client()
+        zone_name = "zone-b"
+        zone_id = one.cluster.allocate(zone_name)
         host_id = one.host.allocate("dummy-host", "dummy", "dummy", -1)
-        # The dummy host reports 8 CPUs and 16 GiB: negative reservations (oned's
+        zone_host_id = one.host.allocate("dummy-host-b", "dummy", "dummy", zone_id)
+        # A dummy host reports 8 CPUs and 16 GiB: negative reservations (oned's
         # overcommitment) give it room for the hundreds of VMs a session boots.
-        one.host.update(
-            host_id,
-            f'RESERVED_CPU = "{-OVERCOMMIT * 100}"\nRESERVED_MEM = "{-OVERCOMMIT * 1024 * 1024}"',
-            1,
-        )
+        for each_host in (host_id, zone_host_id):
+            one.host.update(
+                each_host,
+                f'RESERVED_CPU = "{-OVERCOMMIT * 100}"\n'
+                f'RESERVED_MEM = "{-OVERCOMMIT * 1024 * 1024}"',
+                1,
+            )
         system_id = one.datastore.allocate(
             'NAME = "dummy-system"\nTYPE = "SYSTEM_DS"\nTM_MAD = "dummy"', -1
         )
@@ -324,9 +334,13 @@ class OneCloud:
         )
         # What tenants make their own networks from (users may not allocate networks
         # in a cluster; instantiating a shared VN template needs only its USE).
+        # In both clusters, so that a VM on either host may have a NIC on them.
         vn_template_id = one.vntemplate.allocate(
-            'NAME = "private"\nVN_MAD = "dummy"\nBRIDGE = "br0"'
+            f'NAME = "private"\nVN_MAD = "dummy"\nBRIDGE = "br0"\nCLUSTER_IDS = "0,{zone_id}"'
         )
+        for datastore_id in (system_id, images_id):
+            one.cluster.adddatastore(zone_id, datastore_id)
+        one.cluster.addvnet(zone_id, network_id)
         one.vntemplate.chmod(vn_template_id, 1, 1, 0, 1, 0, 0, 1, 0, 0)
         image_id = one.image.allocate(
             f'NAME = "debian-12"\nTYPE = "OS"\nPATH = "/dev/null"\nSIZE = "{OS_IMAGE_MIB}"',
@@ -368,6 +382,7 @@ class OneCloud:
         # The scheduler places VMs only on a system datastore it has measured (the
         # dummy host reports it a few seconds after it is monitored).
         self._wait_monitored(one, host_id, system_id)
+        self._wait_monitored(one, zone_host_id, system_id)
         self.provisioned = Provisioned(
             host_id=host_id,
             system_datastore_id=system_id,
@@ -379,6 +394,8 @@ class OneCloud:
             template_name=template_name,
             other_template_id=other_template_id,
             other_template_name=other_template_name,
+            zone_cluster_id=zone_id,
+            zone_cluster_name=zone_name,
         )
         self.timings["provision"] = time.monotonic() - began
         return self.provisioned

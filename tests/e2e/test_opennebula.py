@@ -48,11 +48,13 @@ from e2e.server import Offer
 from e2e.waiting import DEADLINE, POLL, wait_state
 from opennebula_cloud import OneCloud
 from pyocci.backends.opennebula.catalogue import OS_TPL_SCHEME, RESOURCE_TPL_SCHEME
+from pyocci.backends.opennebula.clusters import ZONE_SCHEME
 
 pytestmark = [pytest.mark.e2e, pytest.mark.backends("opennebula")]
 
 TITLE = "occi.core.title"
 STATE = "occi.compute.state"
+AVAILABILITY_ZONE = "http://schemas.ogf.org/occi/infrastructure#availability_zone"
 
 
 @pytest.fixture
@@ -193,6 +195,30 @@ def test_another_os_tpl_is_501(http: httpx.Client, offer: Offer) -> None:
     response = occi.update(path, EntityDoc(mixins=[offer.other_image]))
     assert response.status_code == 501, describe(response)
     assert offer.image in occi.get(path).mixins
+
+
+def test_clusters_are_availability_zones(
+    http: httpx.Client, offer: Offer, one: Any, one_cloud: OneCloud
+) -> None:
+    made = one_cloud.provisioned
+    assert made is not None
+    zone = ZONE_SCHEME + made.zone_cluster_name
+    categories = read_categories(http.get("/-/", headers={"Accept": OCCI_JSON}))
+    assert categories[zone]["depends"] == [AVAILABILITY_ZONE]
+    assert ZONE_SCHEME + "default" in categories
+    occi = Occi(http, TEXT_PLAIN)
+    doc = offer.compute(offer.small, zone, **{TITLE: unique("zoned")})
+    path = occi.create("/compute/", doc)
+    wait_state(occi, path, "active")
+    # oned placed it on the cluster's host, and the compute says where it is.
+    history = one.vm.info(one_id(path)).HISTORY_RECORDS.HISTORY
+    assert int(history[-1].CID) == made.zone_cluster_id
+    assert zone in occi.get(path).mixins
+    moved = occi.update(path, EntityDoc(mixins=[ZONE_SCHEME + "default"]))
+    assert moved.status_code == 501, describe(moved)
+    unknown = occi.post_entity("/compute/", offer.compute(offer.small, ZONE_SCHEME + "atlantis"))
+    assert unknown.status_code == 400, describe(unknown)
+    assert "availability zone 'atlantis'" in unknown.headers["x-occi-error"]
 
 
 # --- links -------------------------------------------------------------------------------------

@@ -103,7 +103,8 @@ class Tenant:
 
     id: str
     name: str | None = None
-    token: str | None = None
+    # A secret: never in a repr, so never in a log line or a traceback.
+    token: str | None = field(default=None, repr=False)
 
 
 @dataclass(frozen=True, slots=True)
@@ -234,6 +235,8 @@ class Backend(ABC):
 
     #: The name used in the server configuration (``backend = "sim"``).
     name: str = ""
+    #: The cloud's name in messages ("EC2", "OpenStack"); the backend's name if empty.
+    cloud: str = ""
     #: Seconds clients are told to wait (``Retry-After``) when this cloud fails them.
     retry_after: int = 5
     #: Whether a create or delete shows in every read as soon as its call returns (a
@@ -261,6 +264,19 @@ class Backend(ABC):
 
     async def close(self) -> None:  # noqa: B027 - optional hook, nothing to do by default
         """Release connections; called once at shutdown."""
+
+    #: Whether `check_caller` asks the cloud about callers' own credentials (the
+    #: server's ``[auth] method = "cloud"`` needs it).
+    checks_callers: bool = False
+
+    async def check_caller(self, user_name: str, secret: str) -> Tenant | None:
+        """The tenant of a caller whose own cloud credentials these are, carrying them
+        (`Tenant.token`) for the request's cloud calls; None when the cloud refuses them.
+
+        Only for backends that set `checks_callers`. An unreachable cloud raises
+        `BackendUnavailableError` (503), which is not a refusal.
+        """
+        raise NotSupportedError(f"the {self.name} backend does not check callers' credentials")
 
     def location_of(self, kind_id: str, entity_id: str) -> str:
         """Where an entity of this kind lives: its kind's location plus its id."""

@@ -42,6 +42,7 @@ class DeadlineBackend(Backend):
         self.inner = inner
         self.seconds = seconds
         self.name = inner.name
+        self.cloud = inner.cloud
         self.retry_after = inner.retry_after
         self.reads_own_writes = inner.reads_own_writes
 
@@ -84,7 +85,17 @@ class DeadlineBackend(Backend):
         """Run a blocking call in the inner backend's thread pool."""
         return await self.inner.run_blocking(function, *args, **kwargs)
 
+    @property
+    def checks_callers(self) -> bool:  # type: ignore[override]
+        """Whether the inner backend checks callers' own credentials."""
+        return self.inner.checks_callers
+
     # --- what may wait for the cloud: bounded -------------------------------------------------
+
+    async def check_caller(self, user_name: str, secret: str) -> Tenant | None:
+        """The inner backend's check of a caller's credentials, within the deadline."""
+        with self._deadline("checking the credentials"):
+            return await self.inner.check_caller(user_name, secret)
 
     async def provider_mixins(self, tenant: Tenant) -> Sequence[Mixin]:
         """The inner backend's templates, within the deadline."""

@@ -266,7 +266,7 @@ def create_app(config: ServerConfig) -> ASGIApp:
             max_page_size=config.limits.max_page_size,
             write_wait=config.limits.write_wait,
         )
-        authenticator = build_authenticator(config.auth)
+        authenticator = build_authenticator(config.auth, backend)
         state["app"] = OcciApplication(config, service, authenticator)
         # What startup built (modules, the model, codecs) lives as long as the worker:
         # out of the collector's sight, a full collection (which stops every request)

@@ -82,7 +82,7 @@ CONFIG_JSON_ENV = "PYOCCI_CONFIG_JSON"
 #: The prefix of every configuration environment variable.
 ENV_PREFIX = "PYOCCI_"
 
-AUTH_METHODS = ("none", "basic", "token", "x509", "keystone", "oidc")
+AUTH_METHODS = ("none", "basic", "token", "x509", "keystone", "oidc", "cloud")
 OCCI_VERSIONS = ("1.2", "1.1")
 SERVERS = ("uvicorn", "granian")
 LOG_LEVELS = ("critical", "error", "warning", "info", "debug", "trace")

@@ -23,6 +23,7 @@ from one_helpers import (
 from pyocci.backends.api import Query
 from pyocci.backends.errors import ConflictError, EntityNotFoundError, InvalidRequestError
 from pyocci.backends.opennebula.catalogue import OS_TPL_SCHEME, RESOURCE_TPL_SCHEME
+from pyocci.backends.opennebula.clusters import ZONE_SCHEME, with_cluster
 from pyocci.model.category import occi11_term
 
 pytestmark = pytest.mark.anyio
@@ -201,3 +202,26 @@ async def test_a_deleted_compute_is_gone(backend, tenant) -> None:
     assert await listed(backend, tenant, Query(kinds=(COMPUTE,))) == []
     with pytest.raises(EntityNotFoundError):
         await backend.get_entity(tenant, COMPUTE, "not-a-number")
+
+
+async def test_a_compute_in_a_zone_is_placed_on_the_clusters_hosts(
+    backend, tenant, one_cloud
+) -> None:
+    made = one_cloud.provisioned
+    zone = ZONE_SCHEME + made.zone_cluster_name
+    assert zone in {m.id for m in await backend.provider_mixins(tenant)}
+    entity = compute(await os_tpl(backend, tenant), "small")
+    entity.mixins.append(zone)
+    created = await backend.create_entity(tenant, entity)
+    running = await wait_state(backend, tenant, created.id, "active")
+    assert zone in running.mixins
+    vm = one_cloud.client().vm.info(int(created.id))
+    asked = vm.USER_TEMPLATE.get("SCHED_REQUIREMENTS") or vm.TEMPLATE.get("SCHED_REQUIREMENTS")
+    assert asked == f"CLUSTER_ID = {made.zone_cluster_id}"
+    assert int(vm.HISTORY_RECORDS.HISTORY[-1].CID) == made.zone_cluster_id
+    await delete(backend, tenant, running)
+
+
+def test_a_zone_keeps_the_templates_own_requirements() -> None:
+    assert with_cluster(None, 0) == "CLUSTER_ID = 0"
+    assert with_cluster('HYPERVISOR = "kvm"', 3) == '(HYPERVISOR = "kvm") & CLUSTER_ID = 3'

@@ -9,9 +9,9 @@ from one_helpers import COMPUTE, compute, delete, listed, os_tpl, wait_state
 
 from pyocci.backends.api import Query
 from pyocci.backends.errors import (
+    ConflictError,
     EntityNotFoundError,
     InvalidRequestError,
-    NotSupportedError,
 )
 from pyocci.model import Link, Resource
 from pyocci.model.infrastructure import (
@@ -74,14 +74,38 @@ async def test_a_storage_is_a_persistent_datablock_image(backend, tenant, one_cl
         await backend.get_entity(tenant, STORAGE.id, made.id)
 
 
-async def test_a_storage_keeps_its_size(backend, tenant) -> None:
+def resized(entity: Resource, size: float) -> Resource:
+    bigger = storage(size)
+    bigger.location, bigger.id = entity.location, entity.id
+    return bigger
+
+
+async def test_an_attached_storage_grows_through_its_vms_disk(backend, tenant, one_cloud) -> None:
     made = await backend.create_entity(tenant, storage(1))
     online = await wait_storage(backend, tenant, made.id, "online")
-    bigger = storage(2)
-    bigger.location, bigger.id = online.location, online.id
-    with pytest.raises(NotSupportedError, match="keeps its size"):
-        await backend.update_entity(tenant, online, bigger)
-    await backend.delete_entity(tenant, online)
+    # Not attached: OpenNebula has no disk to resize.
+    with pytest.raises(ConflictError, match="link it to a compute"):
+        await backend.update_entity(tenant, online, resized(online, 2))
+    vm = await backend.create_entity(tenant, compute(await os_tpl(backend, tenant)))
+    await wait_state(backend, tenant, vm.id, "active")
+    attached = await backend.create_entity(tenant, link(STORAGELINK.id, vm.location, made.location))
+    await wait_state(backend, tenant, vm.id, "active")
+    grown = await backend.update_entity(tenant, online, resized(online, 2.5))
+    assert grown.attributes["occi.storage.size"] == 2.5
+    assert int(one_cloud.client().image.info(int(made.id)).SIZE) == 2560
+    with pytest.raises(InvalidRequestError, match="never shrinks"):
+        await backend.update_entity(tenant, grown, resized(grown, 1))
+    await wait_state(backend, tenant, vm.id, "active")
+    await backend.delete_entity(tenant, attached)
+    await delete(backend, tenant, vm)
+    # Used by the VM until oned has detached it.
+    with anyio.fail_after(60):
+        while True:
+            try:
+                await backend.delete_entity(tenant, grown)
+                break
+            except ConflictError:
+                await anyio.sleep(0.2)
 
 
 async def test_a_size_that_is_not_positive_is_refused(backend, tenant) -> None:

@@ -5,7 +5,7 @@ and no other zone can be made without moving it (Nova refuses to move a
 host with servers back out of a zone, and the session's Nova is shared):
 that a zone chosen reaches Nova is read from the server's
 ``pinned_availability_zone`` (compute API 2.96), the zone it was asked
-for. The computes are served with zones (`Computes(..., zones=Zones(...))`);
+for. The computes are served with zones (`Computes(..., zones=nova_zones(...))`);
 the backend as built by default offers none.
 """
 
@@ -21,7 +21,7 @@ from pyocci.backends.errors import InvalidRequestError, NotSupportedError
 from pyocci.backends.openstack import OpenStackBackend
 from pyocci.backends.openstack.api import acting_for
 from pyocci.backends.openstack.compute import Computes
-from pyocci.backends.openstack.zones import ZONE_SCHEME, Zones, zone_mixin
+from pyocci.backends.openstack.zones import ZONE_SCHEME, nova_zones
 from pyocci.model.extensions import AVAILABILITY_ZONE
 
 pytestmark = pytest.mark.anyio
@@ -31,7 +31,7 @@ pytestmark = pytest.mark.anyio
 def zoned(backend: OpenStackBackend, tenant: Tenant) -> Computes:
     """The computes of `backend`, with zones read on every call (a TTL of 0)."""
     acting_for(tenant)
-    zones = Zones(backend.api, 0)
+    zones = nova_zones(backend.api, 0)
     return Computes(backend.api, backend.catalogue, backend.location_of, zones=zones)
 
 
@@ -55,7 +55,7 @@ async def test_a_compute_boots_in_the_zone_chosen_and_shows_it(
     zoned: Computes, backend: OpenStackBackend, tenant: Tenant, sdk: Any
 ) -> None:
     chosen = compute(**{"occi.core.title": "placed"})
-    chosen.mixins.append(zone_mixin("nova").id)
+    chosen.mixins.append(ZONE_SCHEME + "nova")
     created = await zoned.create(tenant, chosen)
     unplaced = await zoned.create(tenant, compute())
     assert pinned_zone(sdk, created.id or "") == "nova", "Nova was asked for the zone"

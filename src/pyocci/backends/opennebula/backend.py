@@ -23,6 +23,7 @@ from pyocci.backends.kit.errors import malformed_answers
 from pyocci.backends.opennebula import catalogue as catalogues
 from pyocci.backends.opennebula.api import OneApi
 from pyocci.backends.opennebula.catalogue import OS_TPL_SCHEME, Catalogue
+from pyocci.backends.opennebula.clusters import cluster_zones
 from pyocci.backends.opennebula.compute import Computes, pushed_down
 from pyocci.backends.opennebula.links import Interfaces, StorageLinks
 from pyocci.backends.opennebula.network import Networks
@@ -35,8 +36,8 @@ from pyocci.model.entity import Entity
 from pyocci.model.registry import Model
 
 #: The server's [auth] methods whose tenants carry OpenNebula credentials (`Tenant.token`):
-#: none yet, so callers' credentials reach the backend only from code that makes tenants.
-CALLER_AUTH_METHODS: frozenset[str] = frozenset()
+#: ``cloud``, which asks this backend (`OpenNebulaBackend.check_caller`).
+CALLER_AUTH_METHODS: frozenset[str] = frozenset({"cloud"})
 
 
 class OpenNebulaBackend(KitBackend):
@@ -58,13 +59,28 @@ class OpenNebulaBackend(KitBackend):
         self.api = OneApi(settings, self.run_blocking)
         self.tenancy = Tenancy(self.api)
         self.catalogue = Catalogue(self.api, settings)
-        self.computes = Computes(self.api, self.tenancy, self.catalogue, self.location_of)
+        self.zones = cluster_zones(self.api, self.tenancy, settings.template_ttl)
+        self.computes = Computes(
+            self.api, self.tenancy, self.catalogue, self.location_of, zones=self.zones
+        )
         storages = Storages(self.api, self.tenancy, self.location_of)
         networks = Networks(self.api, self.tenancy, self.location_of)
         links = (StorageLinks(self.computes, storages), Interfaces(self.computes, networks))
         self.computes.link_sources = links
         #: Resources before links, as every backend lists them.
         self.collections = (self.computes, storages, networks, *links)
+
+    @property
+    def checks_callers(self) -> bool:  # type: ignore[override]
+        """Whether callers' own OpenNebula credentials are the sessions (``credentials =
+        "caller"``)."""
+        return self.settings.credentials == "caller"
+
+    async def check_caller(self, user_name: str, secret: str) -> Tenant | None:
+        """The tenant of an OpenNebula user (its primary group), if oned takes the user
+        name with this password or login token; the tenant carries the session."""
+        with self.translating("checking the credentials"):
+            return await self.tenancy.caller(user_name, secret)
 
     @contextmanager
     def translating(self, doing: str) -> Iterator[None]:
@@ -82,10 +98,11 @@ class OpenNebulaBackend(KitBackend):
         catalogues.current.set(await self.tenancy.acting(tenant))
 
     async def provider_mixins(self, tenant: Tenant) -> Sequence[Mixin]:
-        """The tenant's usable VM templates and the configured sizes (cached)."""
+        """The tenant's usable VM templates, the configured sizes and the clusters as
+        availability zones (cached)."""
         with self.translating("reading the templates"):
             await self._acting(tenant)
-            return await self.catalogue.templates()
+            return [*await self.catalogue.templates(), *await self.zones.mixins()]
 
     async def pending_template(self, tenant: Tenant, mixin_id: str) -> BusyError | None:
         """For the os_tpl of a VM template whose image oned is still writing, the 409
@@ -137,10 +154,16 @@ def build(setup: BackendSetup) -> OpenNebulaBackend:
             f"cloud_deadline ({setup.cloud_deadline:g} s): oned calls would go on after "
             "clients were answered 503; lower it, or raise cloud_deadline"
         )
+    if settings.credentials == "service" and setup.auth_method in CALLER_AUTH_METHODS:
+        raise ValueError(
+            f"[auth] method {setup.auth_method!r} checks callers' own OpenNebula credentials, "
+            'which the backend then acts with: set backend_settings.credentials = "caller"'
+        )
     if settings.credentials == "caller" and setup.auth_method not in CALLER_AUTH_METHODS:
         raise ValueError(
             'backend_settings.credentials = "caller" needs an [auth] method that hands the '
-            "backend each caller's OpenNebula credentials (user:password or a login token); "
-            f'[auth] method {setup.auth_method!r} does not: use credentials = "service"'
+            "backend each caller's OpenNebula credentials (user:password or a login token): "
+            f'[auth] method = "cloud"; {setup.auth_method!r} does not (or use credentials = '
+            '"service")'
         )
     return OpenNebulaBackend(model=setup.model, settings=settings)

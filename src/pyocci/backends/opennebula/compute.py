@@ -34,6 +34,7 @@ from pyocci.backends.errors import (
 from pyocci.backends.kit import ActionHandler, Collection
 from pyocci.backends.kit.catalogue import Offer
 from pyocci.backends.kit.context import CONTEXT_MIXINS, chosen, public_key, user_data
+from pyocci.backends.kit.zones import Zones
 from pyocci.backends.opennebula import states
 from pyocci.backends.opennebula.api import OneApi
 from pyocci.backends.opennebula.catalogue import (
@@ -42,10 +43,12 @@ from pyocci.backends.opennebula.catalogue import (
     Catalogue,
     template_id_of,
 )
+from pyocci.backends.opennebula.clusters import ZONE_SCHEME, placed_in, with_cluster
 from pyocci.backends.opennebula.records import body, one_list, template_text
 from pyocci.backends.opennebula.settings import Size
 from pyocci.backends.opennebula.tenancy import Acting, Tenancy, read_owned
 from pyocci.model.entity import CORE_ID, CORE_TITLE, Entity, Resource
+from pyocci.model.extensions import AVAILABILITY_ZONE
 from pyocci.model.infrastructure import (
     COMPUTE,
     OS_TPL,
@@ -113,12 +116,23 @@ class Computes(Collection):
     kinds = (COMPUTE.id,)
     mixins = frozenset(mixin.id for mixin in (OS_TPL, RESOURCE_TPL, *CONTEXT_MIXINS))
 
-    def __init__(self, api: OneApi, tenancy: Tenancy, catalogue: Catalogue, locate: Any) -> None:
+    def __init__(
+        self,
+        api: OneApi,
+        tenancy: Tenancy,
+        catalogue: Catalogue,
+        locate: Any,
+        zones: Zones[int] | None = None,
+    ) -> None:
         self.api = api
         self.tenancy = tenancy
         self.catalogue = catalogue
         self.locate = locate
         self.settings = api.settings
+        #: The clusters as availability zones, when the backend offers them.
+        self.zones = zones
+        if zones is not None:
+            self.mixins = self.mixins | {AVAILABILITY_ZONE.id}
         #: The link collections whose links are entries of a VM (disks, NICs).
         self.link_sources: Sequence[Any] = ()
 
@@ -135,8 +149,18 @@ class Computes(Collection):
 
     # --- reading ------------------------------------------------------------------
 
-    def compute(self, vm: Any, offer: Offer[Size]) -> Resource:
-        """A VM as a compute."""
+    async def clusters(self) -> dict[int, str]:
+        """The names of the clusters offered as zones, by id (none without zones)."""
+        if self.zones is None:
+            return {}
+        return {cluster_id: name for name, cluster_id in (await self.zones.offered()).items()}
+
+    async def shown(self, vm: Any) -> Resource:
+        """A VM as a compute, with the current offer and zones."""
+        return self.compute(vm, await self.catalogue.offer(), await self.clusters())
+
+    def compute(self, vm: Any, offer: Offer[Size], clusters: Mapping[int, str]) -> Resource:
+        """A VM as a compute; `clusters` names the zones offered."""
         vm_body = body(vm)
         state, lcm_state = int(vm.STATE), int(vm.LCM_STATE)
         attributes: dict[str, Any] = {
@@ -162,6 +186,9 @@ class Computes(Collection):
         size = size_of(vm_body, offer)
         if size is not None:
             mixins.append(RESOURCE_TPL_SCHEME + size)
+        cluster = placed_in(vm)
+        if cluster in clusters:
+            mixins.append(ZONE_SCHEME + clusters[cluster])
         links = [link for source in self.link_sources for link in source.links_in(vm)]
         resource = Resource(kind=COMPUTE.id, mixins=mixins, attributes=attributes, links=links)
         resource.location = self.locate(COMPUTE.id, str(vm.ID))
@@ -178,7 +205,7 @@ class Computes(Collection):
         """One compute."""
         acting = await self.tenancy.acting(tenant)
         vm = await self.vm(acting, entity_id)
-        return self.compute(vm, await self.catalogue.offer())
+        return await self.shown(vm)
 
     async def listing(self, tenant: Tenant, query: Query) -> AsyncIterator[Entity]:
         """The tenant's computes, one vmpool.info per page: the group, the offset and the
@@ -188,6 +215,7 @@ class Computes(Collection):
             return
         acting = await self.tenancy.acting(tenant)
         offer = await self.catalogue.offer()
+        clusters = await self.clusters()
         if query.limit is not None:
             size = min(query.limit, self.settings.page_size)
         else:
@@ -200,7 +228,7 @@ class Computes(Collection):
                 # Counted by oned's offset, but gone for OCCI (see `states.terminating`).
                 if states.terminating(int(vm.STATE), int(vm.LCM_STATE)):
                     continue
-                yield self.compute(vm, offer)
+                yield self.compute(vm, offer, clusters)
                 shown += 1
                 if stops and query.limit is not None and shown >= query.limit:
                     return
@@ -247,13 +275,19 @@ class Computes(Collection):
         context = await self._context(acting, template_id, entity.attributes)
         if context is not None:
             extra["CONTEXT"] = context
-        if born:
-            # An instantiation's DISK or NIC replaces the template's: theirs come first.
-            template = await self.api.call(
-                acting.session, "template.info", template_id, False, False
+        cluster_id = await self._zone(entity.mixins)
+        if born or cluster_id is not None:
+            # An instantiation's DISK, NIC or SCHED_REQUIREMENTS replaces the
+            # template's: theirs are kept.
+            template = body(
+                await self.api.call(acting.session, "template.info", template_id, False, False)
             )
             for vector, entries in born.items():
-                extra[vector] = [*one_list(body(template).get(vector)), *entries]
+                extra[vector] = [*one_list(template.get(vector)), *entries]
+            if cluster_id is not None:
+                extra["SCHED_REQUIREMENTS"] = with_cluster(
+                    template.get("SCHED_REQUIREMENTS"), cluster_id
+                )
         name = entity.title or ""
         vm_id = await self.api.call(
             acting.session,
@@ -265,7 +299,15 @@ class Computes(Collection):
             False,
         )
         await self.api.call(acting.session, "vm.chmod", vm_id, *GROUP_SHARED)
-        return self.compute(await self.vm(acting, str(vm_id)), offer)
+        return await self.shown(await self.vm(acting, str(vm_id)))
+
+    async def _zone(self, mixins: Sequence[str]) -> int | None:
+        """The cluster a new compute's zone mixin chooses, if any."""
+        if self.zones is None:
+            if chosen(mixins, ZONE_SCHEME) is not None:
+                raise NotSupportedError("this server does not offer availability zones")
+            return None
+        return await self.zones.chosen(mixins)
 
     async def _born_links(self, tenant: Tenant, links: Sequence[Any]) -> dict[str, list[Any]]:
         """The DISK and NIC entries of the links a compute is created with (by vector);
@@ -324,6 +366,8 @@ class Computes(Collection):
                 "a VM keeps the template it was made from on OpenNebula; save it and create "
                 "a compute with the new os_tpl"
             )
+        if self.zones is not None:
+            self.zones.check_stays(current.mixins, desired.mixins)
         old_size = chosen(current.mixins, RESOURCE_TPL_SCHEME)
         new_size = chosen(desired.mixins, RESOURCE_TPL_SCHEME)
         for name in () if new_size != old_size else SIZE_ATTRIBUTES:
@@ -341,7 +385,7 @@ class Computes(Collection):
             await self.api.call(acting.session, "vm.resize", int(vm.ID), resized, False)
         if desired.title and desired.title != current.title:
             await self.api.call(acting.session, "vm.rename", int(vm.ID), desired.title)
-        return self.compute(await self.vm(acting, str(vm.ID)), offer)
+        return await self.shown(await self.vm(acting, str(vm.ID)))
 
     async def delete(self, tenant: Tenant, entity: Entity) -> None:
         """Terminate the VM (oned finishes it by itself). oned refuses while it is moving
@@ -374,7 +418,7 @@ class Computes(Collection):
         vm = await self.vm(acting, entity.id or "")
         await self.api.call(acting.session, "vm.action", action, int(vm.ID))
         after = await self.vm(acting, str(vm.ID))
-        return ActionOutcome(entity=self.compute(after, await self.catalogue.offer()))
+        return ActionOutcome(entity=await self.shown(after))
 
     async def _start(
         self, tenant: Tenant, entity: Entity, parameters: Mapping[str, Any]
@@ -432,6 +476,4 @@ class Computes(Collection):
         await self.api.call(acting.session, "template.chmod", template_id, *GROUP_SHARED)
         created = self.catalogue.add_image(str(template_id), name)
         after = await self.vm(acting, str(vm.ID))
-        return ActionOutcome(
-            entity=self.compute(after, await self.catalogue.offer()), created=created
-        )
+        return ActionOutcome(entity=await self.shown(after), created=created)

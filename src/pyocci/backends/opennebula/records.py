@@ -25,6 +25,15 @@ def one_list(value: Any) -> list[dict[str, Any]]:
     return [value] if isinstance(value, dict) else []
 
 
+def ids_of(value: Any) -> list[int]:
+    """The ids of a record's id list (a cluster's ``HOSTS``, an image's ``VMS``): none, one
+    or several."""
+    ids = getattr(value, "ID", None)
+    if ids is None:
+        return []
+    return [int(i) for i in (ids if isinstance(ids, list) else [ids])]
+
+
 def body(record: Any, part: str = "TEMPLATE") -> dict[str, Any]:
     """A record's template body as a dictionary (empty when it has none)."""
     value = getattr(record, part, None)

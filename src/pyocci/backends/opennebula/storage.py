@@ -2,7 +2,9 @@
 
 A storage is a persistent DATABLOCK image in the configured image datastore,
 its size in whole MiB (OCCI gives GiB). Online and offline enable and
-disable the image. The images a ``save`` makes (OS images) are os_tpl
+disable the image. OpenNebula resizes disks, not images: a storage attached
+to a compute grows through that VM's disk (``vm.diskresize``, which oned
+carries over to the persistent image). The images a ``save`` makes (OS images) are os_tpl
 templates' disks, not storage, and are left out. Listings read the group's
 images a page at a time (``imagepool.info``, the group and the offset pushed
 down) and keep the DATABLOCKs.
@@ -16,18 +18,19 @@ from collections.abc import AsyncIterator, Mapping
 from contextlib import aclosing
 from typing import Any
 
+import anyio
 import pyone
 
 from pyocci.backends.api import ActionOutcome, Query, Tenant
 from pyocci.backends.errors import (
+    ConflictError,
     EntityNotFoundError,
     InvalidRequestError,
-    NotSupportedError,
 )
 from pyocci.backends.kit import ActionHandler, Collection
 from pyocci.backends.opennebula.api import OneApi
-from pyocci.backends.opennebula.compute import GROUP_SHARED
-from pyocci.backends.opennebula.records import template_text
+from pyocci.backends.opennebula.compute import GROUP_SHARED, MOVING_POLL, MOVING_WAIT
+from pyocci.backends.opennebula.records import body, ids_of, one_list, template_text
 from pyocci.backends.opennebula.tenancy import Acting, Tenancy, read_owned
 from pyocci.model.entity import CORE_ID, CORE_TITLE, Entity, Resource
 from pyocci.model.infrastructure import OFFLINE, ONLINE, STORAGE
@@ -135,18 +138,45 @@ class Storages(Collection):
         return self.storage(await self.image(acting, str(image_id)))
 
     async def update(self, tenant: Tenant, current: Entity, desired: Entity) -> Entity:
-        """Rename; a size cannot change (OpenNebula resizes VMs' disks, not images)."""
+        """Rename, or grow an attached storage (through its VM's disk)."""
         acting = await self.tenancy.acting(tenant)
         image = await self.image(acting, current.id or "")
-        if desired.attributes.get(SIZE, current.attributes.get(SIZE)) != current.attributes.get(
-            SIZE
-        ):
-            raise NotSupportedError(
-                "OpenNebula resizes the disks of VMs, not images: a storage keeps its size"
-            )
+        size = desired.attributes.get(SIZE, current.attributes.get(SIZE))
+        if size != current.attributes.get(SIZE):
+            await self._grow(acting, image, size_in_mib(size, SIZE))
         if desired.title and desired.title != current.title:
             await self.api.call(acting.session, "image.rename", int(image.ID), desired.title)
         return self.storage(await self.image(acting, str(image.ID)))
+
+    async def _grow(self, acting: Acting, image: Any, size: int) -> None:
+        """Resize the disk the image is to `size` MiB, then wait (boundedly) until oned has
+        carried the new size over to the image."""
+        if size < int(image.SIZE):
+            raise InvalidRequestError(
+                f"{SIZE}: OpenNebula grows disks, never shrinks them; the storage has "
+                f"{int(image.SIZE) / 1024:g} GiB"
+            )
+        users = ids_of(getattr(image, "VMS", None))
+        if not users:
+            raise ConflictError(
+                "OpenNebula resizes a storage through the compute it is attached to: link it "
+                f"to a compute (a storagelink), then set {SIZE}"
+            )
+        vm = await self.api.call(acting.session, "vm.info", users[0], False)
+        disk = next(
+            (d for d in one_list(body(vm).get("DISK")) if str(d.get("IMAGE_ID")) == str(image.ID)),
+            None,
+        )
+        if disk is None:
+            raise ConflictError(f"OpenNebula is still attaching the storage {image.ID}; try again")
+        await self.api.call(
+            acting.session, "vm.diskresize", users[0], int(disk["DISK_ID"]), str(size)
+        )
+        deadline = anyio.current_time() + min(MOVING_WAIT, self.settings.timeout)
+        while anyio.current_time() < deadline:
+            if int((await self.image(acting, str(image.ID))).SIZE) == size:
+                return
+            await anyio.sleep(MOVING_POLL)
 
     async def delete(self, tenant: Tenant, entity: Entity) -> None:
         """Delete the image (oned refuses while a VM uses it: a conflict)."""

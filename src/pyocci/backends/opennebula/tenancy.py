@@ -102,10 +102,29 @@ class Tenancy:
             await self._create(tenant)
             user = await self.api.call(session, "user.info", -1, False)
         acting = Acting(session=session, user_id=int(user.ID), group_id=int(user.GID))
+        self._remember(session, acting)
+        return acting
+
+    async def caller(self, user_name: str, secret: str) -> Tenant | None:
+        """The tenant of a caller whose own credentials these are (``credentials =
+        "caller"``): the user's primary group, by id (names change); None when oned
+        refuses them. What oned said of the user is kept, so the request's first call
+        does not ask again."""
+        session = f"{user_name}:{secret}"
+        try:
+            user = await self.api.call(session, "user.info", -1, False)
+        except QuotaExceededError:
+            return None
+        self._remember(
+            session, Acting(session=session, user_id=int(user.ID), group_id=int(user.GID))
+        )
+        return Tenant(id=f"group-{int(user.GID)}", name=str(user.GNAME), token=session)
+
+    def _remember(self, session: str, acting: Acting) -> None:
         self._known[session] = acting
+        self._known.move_to_end(session)
         while len(self._known) > SESSIONS_KEPT:
             self._known.popitem(last=False)
-        return acting
 
     async def _create(self, tenant: Tenant) -> None:
         """The tenant's group (with the rights a group gets) and its user."""

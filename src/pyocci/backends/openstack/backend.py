@@ -26,7 +26,7 @@ from pyocci.backends.openstack.network import Networks
 from pyocci.backends.openstack.security import SecurityGroups
 from pyocci.backends.openstack.settings import OpenStackSettings
 from pyocci.backends.openstack.storage import Volumes
-from pyocci.backends.openstack.zones import Zones
+from pyocci.backends.openstack.zones import nova_zones
 from pyocci.backends.registry import BackendSetup
 from pyocci.model.category import Mixin
 from pyocci.model.registry import Model
@@ -52,7 +52,7 @@ class OpenStackBackend(KitBackend):
         self.retry_after = settings.retry_after
         self.api = OpenStackApi(settings, self.run_blocking, deadline)
         self.catalogue = Catalogue(self.api, settings.template_ttl)
-        self.zones = Zones(self.api, settings.template_ttl)
+        self.zones = nova_zones(self.api, settings.template_ttl)
         self.computes = Computes(self.api, self.catalogue, self.location_of, zones=self.zones)
         #: Every collection served, computes first (listings follow this order).
         self.collections: list[Collection] = [self.computes]

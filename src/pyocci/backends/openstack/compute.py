@@ -46,6 +46,7 @@ from pyocci.backends.errors import (
 from pyocci.backends.kit import ActionHandler, Collection
 from pyocci.backends.kit.catalogue import Offer
 from pyocci.backends.kit.context import CONTEXT_MIXINS, chosen, public_key, user_data
+from pyocci.backends.kit.zones import Zones
 from pyocci.backends.openstack.api import OpenStackApi
 from pyocci.backends.openstack.catalogue import (
     OS_TPL_SCHEME,
@@ -53,7 +54,7 @@ from pyocci.backends.openstack.catalogue import (
     Catalogue,
     Flavor,
 )
-from pyocci.backends.openstack.zones import ZONE_SCHEME, Zones
+from pyocci.backends.openstack.zones import ZONE_SCHEME
 from pyocci.model.category import Mixin
 from pyocci.model.entity import CORE_ID, CORE_TITLE, Entity, Link, Resource
 from pyocci.model.extensions import AVAILABILITY_ZONE
@@ -241,7 +242,7 @@ class Computes(Collection):
         api: OpenStackApi,
         catalogue: Catalogue,
         locate: Locate,
-        zones: Zones | None = None,
+        zones: Zones[str] | None = None,
     ) -> None:
         self.api = api
         self.catalogue = catalogue
@@ -434,16 +435,11 @@ class Computes(Collection):
 
     async def _zone(self, mixins: list[str]) -> str | None:
         """The availability zone chosen for a new compute, if one was."""
-        zone = chosen(mixins, ZONE_SCHEME)
-        if zone is None:
-            return None
         if self.zones is None:
-            raise NotSupportedError("this server does not offer availability zones")
-        if zone not in await self.zones.names():
-            raise InvalidRequestError(
-                f"no availability zone {zone!r}; see the mixins at /mixin/availability_zone/"
-            )
-        return zone
+            if chosen(mixins, ZONE_SCHEME) is not None:
+                raise NotSupportedError("this server does not offer availability zones")
+            return None
+        return await self.zones.chosen(mixins)
 
     async def _key_pair(self, attributes: Mapping[str, Any]) -> str | None:
         """A new Nova key pair holding the SSH key given for a compute, if one was.
@@ -487,9 +483,8 @@ class Computes(Collection):
         new_image = chosen(desired.mixins, OS_TPL_SCHEME)
         if new_image is not None and new_image != chosen(current.mixins, OS_TPL_SCHEME):
             raise NotSupportedError("changing a compute's os_tpl (rebuild) is not supported")
-        zones = {m for m in desired.mixins if m.startswith(ZONE_SCHEME)}
-        if zones - {m for m in current.mixins if m.startswith(ZONE_SCHEME)}:
-            raise NotSupportedError("a compute stays in the availability zone it booted in")
+        if self.zones is not None:
+            self.zones.check_stays(current.mixins, desired.mixins)
         old_flavor = chosen(current.mixins, RESOURCE_TPL_SCHEME)
         new_flavor = chosen(desired.mixins, RESOURCE_TPL_SCHEME)
         if new_flavor == old_flavor:

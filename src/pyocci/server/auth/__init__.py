@@ -11,10 +11,12 @@ uses it). The methods (``[auth] method``), one module each:
 * ``oidc`` - `OidcAuth` (`oidc`): OpenID Connect access tokens, with its
   issuers file (`oidc_issuers`), signing keys (`oidc_keys`), introspection
   (`oidc_introspection`) and claim-mapping rules (`oidc_mapping`).
+* ``cloud`` - `CloudAuth` (`cloud`): HTTP basic credentials of the cloud's own
+  users, checked by the backend's cloud and passed on to it.
 
 The users file of ``basic`` and ``token`` is in `users`, the hashing of its
 passwords and tokens in `hashing`. Failed authentications of ``basic``,
-``token``, ``keystone`` and ``oidc`` are throttled per user name and client address by
+``token``, ``keystone``, ``oidc`` and ``cloud`` are throttled per user name and client address by
 `throttle` (429 with Retry-After past ``[auth] max_failures_per_*``), and
 concurrent requests with the same credentials share one check (`flights`).
 Every public name of these modules can be imported from here.
@@ -26,8 +28,10 @@ name to ``AUTH_METHODS`` and its settings to `AuthConfig`, and a branch to
 
 from __future__ import annotations
 
+from pyocci.backends.api import Backend
 from pyocci.server.auth.base import AuthenticationError, Authenticator, Client, NoAuth
 from pyocci.server.auth.basic import BasicAuth, basic_challenge, parse_basic_authorization
+from pyocci.server.auth.cloud import CloudAuth
 
 # The scrypt defaults, importable from here as before (and, as before, not in `__all__`).
 from pyocci.server.auth.hashing import SCRYPT_N as SCRYPT_N
@@ -61,6 +65,7 @@ __all__ = [
     "Authenticator",
     "BasicAuth",
     "Client",
+    "CloudAuth",
     "FailureThrottle",
     "IdentityServiceUnavailableError",
     "KeystoneAuth",
@@ -94,9 +99,10 @@ __all__ = [
 ]
 
 
-def build_authenticator(config: AuthConfig) -> Authenticator:
-    """The authenticator an `AuthConfig` describes; ConfigError if it cannot be built
-    (an unknown method, a malformed users file)."""
+def build_authenticator(config: AuthConfig, backend: Backend | None = None) -> Authenticator:
+    """The authenticator an `AuthConfig` describes, for the server's `backend` (method
+    ``cloud`` asks it); ConfigError if it cannot be built (an unknown method, a
+    malformed users file, ``cloud`` with a backend that does not check callers)."""
     if config.method == "none":
         return NoAuth(config.tenant)
     if config.method == "basic":
@@ -136,6 +142,22 @@ def build_authenticator(config: AuthConfig) -> Authenticator:
             ca=config.oidc_ca,
             leeway=config.oidc_leeway_seconds,
             keys_seconds=config.oidc_keys_seconds,
+            cache_seconds=config.cache_seconds,
+            cache_size=config.cache_size,
+            throttle=build_throttle(config),
+        )
+    if config.method == "cloud":
+        if backend is None or not backend.checks_callers:
+            name = backend.name if backend is not None else "this"
+            raise ConfigError(
+                f"auth.method 'cloud' needs a backend that checks callers' own credentials; "
+                f"the {name} backend does not (the opennebula backend does, with "
+                'backend_settings.credentials = "caller")'
+            )
+        return CloudAuth(
+            backend.check_caller,
+            cloud=backend.cloud or backend.name,
+            realm=config.realm,
             cache_seconds=config.cache_seconds,
             cache_size=config.cache_size,
             throttle=build_throttle(config),
