@@ -36,6 +36,15 @@ PARENTS = {
     STORAGELINK: LINK,
 }
 
+#: GFD.224's names of its kinds (its section titles).
+NAMES = {
+    COMPUTE: "Compute",
+    STORAGE: "Storage",
+    NETWORK: "Network",
+    NETWORKINTERFACE: "NetworkInterface",
+    STORAGELINK: "StorageLink",
+}
+
 #: GFD.221 "Core kinds": the parents of the core kinds (entity has none).
 CORE_PARENTS = {RESOURCE: ENTITY, LINK: ENTITY}
 

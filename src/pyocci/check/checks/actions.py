@@ -104,8 +104,8 @@ def _cycle_check(
 
     @check(
         f"actions.{name}",
-        f"{term} on a {start} {spec.term_of(kind)}: 200, then {target}",
-        f"GFD.223 Trigger Action; GFD.224 {spec.term_of(kind).capitalize()} state diagram",
+        f"{term} on a {spec.term_of(kind)} in state {start}: 200, then {target}",
+        f"GFD.223 Trigger Action; GFD.224 {spec.NAMES[kind]} state diagram",
     )
     def cycle(run: Run) -> str:
         declared(run, kind, term)

@@ -71,7 +71,7 @@ def _read(name: str) -> None:
     @check(
         f"{name}.read",
         f"GET of the new {spec.term_of(kind)} renders what was asked, in a GFD.224 state",
-        "GFD.223 Entity GET; GFD.221 Entity; GFD.224 " + spec.term_of(kind).capitalize(),
+        "GFD.223 Entity GET; GFD.221 Entity; GFD.224 " + spec.NAMES[kind],
     )
     def read_check(run: Run) -> str:
         location = run.need(name)
