@@ -59,9 +59,12 @@ def choose_template(run: Run, parent: str, wanted: str | None) -> str | None:
     return offered[0].identifier
 
 
-def created_location(run: Run, answer: Answer, problems: list[str]) -> str | None:
+def created_location(
+    run: Run, answer: Answer, problems: list[str], collection: str | None = None
+) -> str | None:
     """Where a create answer says the new entity is (GFD.223: 201 with ``Location``, or
-    200 with a rendering), noting in `problems` what the answer lacks."""
+    200 with a rendering: then its id in the kind's `collection`), noting in `problems`
+    what the answer lacks."""
     header = answer.headers.get("location")
     if answer.status == 201 and not header:
         problems.append(f"{answer.method} {answer.url} -> 201 without a Location header")
@@ -81,7 +84,20 @@ def created_location(run: Run, answer: Answer, problems: list[str]) -> str | Non
             return None
         if isinstance(document, list) and document and isinstance(document[0], str):
             return run.wire.path(document[0])
+        if isinstance(document, dict) and isinstance(document.get("id"), str) and collection:
+            return collection + document["id"]
         return None
+    if collection and answer.media_type in (spec.TEXT_PLAIN, spec.TEXT_OCCI):
+        read = (
+            text.read_headers(answer.headers.multi_items())
+            if answer.media_type == spec.TEXT_OCCI
+            else text.read_body(body)
+        )
+        if read.locations:
+            return run.wire.path(read.locations[0])
+        identifier = read.attributes.get("occi.core.id")
+        if isinstance(identifier, str) and identifier:
+            return collection + identifier
     for line in body.splitlines():
         name, _, value = line.partition(":")
         if name.strip().lower() == "x-occi-location":
@@ -145,7 +161,7 @@ def create(
         if listed and answer.status == 501:
             raise Failed(f"the query interface lists {entity.kind}, yet {answer.describe()}")
         raise Failed(answer.describe())
-    location = created_location(run, answer, made.problems)
+    location = created_location(run, answer, made.problems, collection)
     title = made.facts["title"]
     if location is None and isinstance(title, str):
         location = find_by_title(run, collection, title)
