@@ -15,6 +15,12 @@ rest alone:
   (GFD.226: term and scheme are required).
 * ``truncated``: the JSON listing of ``/compute/`` is cut short (not JSON).
 * ``action-status``: action triggers answer 202 (GFD.223 wants 200).
+
+And one way of not offering something, which is no fault:
+
+* ``no-storagelink``: the query interface leaves the storagelink kind out
+  (in every rendering) and a POST to ``/storagelink/`` is 501, as a server
+  without storage links answers: the checker reports "not supported".
 """
 
 from __future__ import annotations
@@ -36,6 +42,12 @@ Send = Callable[[Message], Awaitable[None]]
 App = Callable[[Scope, Receive, Send], Awaitable[None]]
 
 FAULTS = ("version", "garbage", "location", "scheme", "truncated", "action-status")
+#: How the storagelink kind starts in a text rendering.
+STORAGELINK_KIND = (
+    b'storagelink; scheme="http://schemas.ogf.org/occi/infrastructure#"; class="kind"'
+)
+STORAGELINK_ID = "http://schemas.ogf.org/occi/infrastructure#storagelink"
+QUERY_INTERFACE = ("/-/", "/.well-known/org/ogf/occi/-/")
 
 
 def _header(scope: Scope, name: bytes) -> str:
@@ -73,6 +85,9 @@ class Broken:
         ):  # fault: garbage
             await _answer(send, 200, b"OK\n", "text/plain")
             return
+        if method == "POST" and path == "/storagelink/":  # no-storagelink
+            await _answer(send, 501, b"this server offers no storage links\n", "text/plain")
+            return
         answer = _Recorder()
         await self.app(scope, receive, answer.send)
         status, headers, content = answer.status, answer.headers, answer.body
@@ -82,10 +97,18 @@ class Broken:
                 (k, v) for k, v in headers if k.lower() not in (b"location", b"x-occi-location")
             ]
             content = b""
-        if method == "GET" and path == "/-/" and json_answer and status == 200:
-            document = json.loads(content)  # fault: scheme
-            document["kinds"][0].pop("scheme", None)
+        if method == "GET" and path in QUERY_INTERFACE and json_answer and status == 200:
+            document = json.loads(content)
+            document["kinds"] = [  # no-storagelink
+                k for k in document["kinds"] if k.get("scheme", "") + k["term"] != STORAGELINK_ID
+            ]
+            document["kinds"][0].pop("scheme", None)  # fault: scheme
             content = json.dumps(document).encode()
+        elif method == "GET" and path in QUERY_INTERFACE and status == 200:  # no-storagelink
+            content = b"".join(
+                line for line in content.splitlines(keepends=True) if STORAGELINK_KIND not in line
+            )
+            headers = [(k, v) for k, v in headers if not v.startswith(STORAGELINK_KIND)]
         if method == "GET" and path == "/compute/" and json_answer and status == 200:
             content = content[: max(1, len(content) // 2)]  # fault: truncated
         if method == "POST" and "action=" in query and status == 200:

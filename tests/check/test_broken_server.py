@@ -2,9 +2,10 @@
 
 The server is `broken_server.py`: a real occi-server (sim) in a process of
 its own, behind a layer that breaks a few answers (see its docstring). The
-checks for those points fail; the ones they do not touch pass; and the
-checker still deletes what it made, the storage whose create answer hid
-its location included.
+checks for those points fail; what the server says it does not offer
+(storage links) is "not supported"; the checks the faults do not touch
+pass; and the checker still deletes what it made, the storage whose create
+answer hid its location included.
 """
 
 from __future__ import annotations
@@ -34,15 +35,24 @@ EXPECTED_FAILURES = {
     "truncated": {"listings.json", "schema.collection"},
     "action-status": {"actions.compute-stop", "actions.compute-start"},
 }
+#: A server without storage links: not supported, not failed.
+NOT_SUPPORTED = {
+    "storagelink.create",
+    "storagelink.read",
+    "storagelink.renderings",
+    "storagelink.delete",
+}
 #: Checks no fault touches: they must still pass.
 UNTOUCHED = {
     "protocol.server-version",
     "discovery.text-plain",
     "discovery.text-occi",
+    "discovery.well-known",
     "compute.create",
     "compute.read",
     "network.create",
-    "storagelink.create",
+    "networkinterface.create",
+    "schema.entities",
     "mixins.associate",
     "listings.filter-attribute",
     "errors.not-found",
@@ -160,6 +170,16 @@ def test_the_details_say_what_is_wrong(checked: tuple[int, dict]) -> None:
     assert "not JSON" in details["listings.json"]
     assert "-> 202" in details["actions.compute-stop"]
     assert "-> 200" in details["errors.unparsable-text"]
+
+
+def test_what_the_server_does_not_offer_is_not_supported(checked: tuple[int, dict]) -> None:
+    _, report = checked
+    found = results(report)
+    assert {name: found[name] for name in NOT_SUPPORTED} == dict.fromkeys(
+        NOT_SUPPORTED, "not supported"
+    )
+    detail = next(c["detail"] for c in report["checks"] if c["name"] == "storagelink.create")
+    assert "does not list storagelink" in detail and "501" in detail
 
 
 def test_checks_no_fault_touches_pass(checked: tuple[int, dict]) -> None:
