@@ -15,9 +15,11 @@ from typing import Any, TextIO
 import click
 import yaml
 from rich.console import Console
+from rich.status import Status
 from rich.table import Table
 
 from pyocci.check import (
+    Check,
     CheckOptions,
     Outcome,
     Report,
@@ -135,7 +137,8 @@ def check(
         wait_timeout=wait_timeout,
         timeout=target.timeout,
     )
-    progress = _Progress(len(chosen))
+    # A spinner would tangle with the exchanges --verbose prints on the same terminal.
+    progress = _Progress(len(chosen), show=not target.verbose)
     try:
         report = run_checks(
             target.endpoint,
@@ -163,11 +166,11 @@ def check(
 class _Progress:
     """On a terminal, which check is running; nothing elsewhere."""
 
-    def __init__(self, total: int) -> None:
+    def __init__(self, total: int, *, show: bool) -> None:
         self.total = total
         self.done = 0
-        self._status = None
-        if sys.stderr.isatty():
+        self._status: Status | None = None
+        if show and sys.stderr.isatty():
             self._status = Console(stderr=True).status(f"checking (0/{total})")
             self._status.start()
 
@@ -225,7 +228,7 @@ def print_report(report: Report, style: str, stream: TextIO) -> None:
     console.print(report.summary_line())
 
 
-def _print_list(chosen: list, style: str, stream: TextIO) -> None:
+def _print_list(chosen: list[Check], style: str, stream: TextIO) -> None:
     records = [{"check": c.name, "title": c.title, "spec": c.spec} for c in chosen]
     if style == "json":
         stream.write(json.dumps(records, indent=2) + "\n")

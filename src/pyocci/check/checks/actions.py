@@ -49,6 +49,18 @@ def declared(run: Run, kind: str, term: str) -> str:
     return action
 
 
+def probe_undeclared(run: Run, fixture: str, kind: str, term: str, absent: NotSupported) -> None:
+    """An action the query interface does not list: NotSupported when the server refuses
+    it too (501, or 400 and 404 for an unknown action), Failed when it performs it."""
+    location = run.need(fixture)
+    answer = trigger(run, location, spec.action_id(kind, term), run.rendering)
+    if answer.status < 300:
+        raise Failed(f"{absent.detail}, yet {answer.describe()}")
+    if answer.status in (400, 404, 501):
+        raise NotSupported(f"{absent.detail}; {answer.describe()}")
+    raise Failed(f"{absent.detail}, and {answer.describe()} (GFD.223: 501)")
+
+
 def advertised_problems(view: EntityView, machine: StateMachine, state: str) -> list[str]:
     """GFD.221 Action: a rendering lists the actions applicable now; for the standard
     actions whose starting states GFD.224's diagram settles, that is what it draws."""
@@ -108,7 +120,10 @@ def _cycle_check(
         f"GFD.223 Trigger Action; GFD.224 {spec.NAMES[kind]} state diagram",
     )
     def cycle(run: Run) -> str:
-        declared(run, kind, term)
+        try:
+            declared(run, kind, term)
+        except NotSupported as absent:
+            probe_undeclared(run, fixture, kind, term, absent)
         location = run.need(fixture)
         reach(run, location, machine, start)
         media_type = via if via in run.renderings() else run.rendering
