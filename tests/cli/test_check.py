@@ -62,6 +62,16 @@ def test_entities_are_made_checked_and_deleted(occi, server: RunningServer) -> N
             assert "occi-check" not in http.get(collection).text
 
 
+def test_a_part_of_the_run_leaves_nothing_behind(occi, server: RunningServer) -> None:
+    # Tagging makes a compute that no chosen check deletes: the cleanup does.
+    with httpx.Client(base_url=server.url, headers={"Accept": "text/uri-list"}) as http:
+        before = set(http.get("/compute/").text.split())
+        done = occi("check", server.url, "--only", "mixins.associate,mixins.disassociate")
+        assert done.exit_code == 0, done.output
+        assert set(http.get("/compute/").text.split()) == before
+    assert "deleted 2 created by the checks" in done.output  # the compute and the mixin
+
+
 def test_skip_and_verbose(occi, server: RunningServer) -> None:
     done = occi(
         "check",

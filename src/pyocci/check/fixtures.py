@@ -250,7 +250,8 @@ def _user_mixin(run: Run) -> Made:
     says a client gives."""
     term = f"occi-check-{run.run_id}"
     scheme = f"http://schemas.occi-check.example.org/{run.run_id}/tags#"
-    location = f"/{term}/"
+    # Below the endpoint, whose path may have a prefix (https://host/occi1.2).
+    location = run.wire.path(run.wire.url(f"{term}/"))
     identifier = scheme + term
     value = text.category_value(identifier, "mixin", title=run.title("tag"), location=location)
     answer = run.send(

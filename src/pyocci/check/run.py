@@ -208,6 +208,11 @@ class Run:
         if made is not None and made.location is not None:
             self.forget(made.location)
 
+    def undo(self, name: str) -> None:
+        """The fixture `name` (an association, say) was undone by a check, what it joined
+        is still there: made again if another check needs it."""
+        self._made.pop(name, None)
+
     def title(self, label: str) -> str:
         """The title of something this run creates."""
         return f"occi-check {self.run_id} {label}"

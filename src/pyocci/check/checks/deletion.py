@@ -31,7 +31,7 @@ def disassociate(run: Run) -> str:
     )
     if answer.status != 200:
         raise Failed(f"{answer.describe()} (GFD.223: 200)")
-    run.gone("tagged")
+    run.undo("tagged")
     _, view = run.read(compute)
     if mixin in view.mixins:
         raise Failed(f"{compute} still shows the mixin {mixin}")
@@ -59,7 +59,7 @@ def remove(run: Run) -> str:
     if answer.status != 200:
         raise Failed(f"{answer.describe()} (GFD.223: 200)")
     run.forget(mixin)
-    run.gone("user_mixin")
+    run.undo("user_mixin")
     listed = run.wire.request("GET", "-/", accept=spec.TEXT_PLAIN)
     if mixin in {c.identifier for c in text.read_body(listed.text).categories}:
         raise Failed(f"GET /-/ still lists {mixin}")
