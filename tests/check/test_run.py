@@ -283,7 +283,11 @@ def test_waiting_gives_up_with_the_last_state(server: ScriptedServer, script: Sc
 
 @pytest.mark.parametrize(
     ("status", "said"),
-    [(401, "refused the credentials"), (404, "no OCCI query interface")],
+    [
+        (401, "refused the credentials"),
+        (404, "no OCCI query interface"),
+        (501, "does not serve OCCI 1.2 clients"),
+    ],
 )
 def test_a_server_that_cannot_be_checked(
     server: ScriptedServer, script: Script, status: int, said: str

@@ -357,6 +357,13 @@ def preflight(wire: Wire) -> str | None:
         return f"the server refused the credentials: {answer.describe()}{hint}"
     if answer.status == 404:
         return f"no OCCI query interface at {wire.url('-/')}: {answer.describe()}"
+    if answer.status == 501:
+        # GFD.223 Versioning: a server of a lower version refuses an OCCI/1.2 client so.
+        server = answer.headers.get("server", "no Server header")
+        return (
+            f"the server does not serve OCCI 1.2 clients ({answer.describe()}; Server: "
+            f"{server}); this checker checks OCCI 1.2"
+        )
     return None
 
 
