@@ -97,4 +97,4 @@ def paging(run: Run) -> str:
     past = listing(run, spec.TEXT_PLAIN, params={"page": len(everything) + 2, "number": 1})
     if past:
         raise Failed(f"page {len(everything) + 2} of number=1 holds {past}; GFD.223: empty")
-    return f"{len(seen)} pages of 1"
+    return f"{len(seen)} of {len(everything)} entities met in pages of one"

@@ -101,4 +101,4 @@ def collection(run: Run) -> str:
     ids = [m.get("id") for m in members if isinstance(m, dict)]
     if not ids:
         raise Failed(f"GET {where} in JSON does not hold {compute}")
-    return f"{len(ids)} resources valid"
+    return f"valid, with {len(ids)} of the run's computes"
