@@ -11,7 +11,7 @@ import sys
 import click
 
 from pyocci import __version__
-from pyocci.cli import actions, discovery, entities, links, mixins
+from pyocci.cli import actions, check, discovery, entities, links, mixins
 from pyocci.cli.messages import INPUT, explain
 from pyocci.cli.options import group_options
 
@@ -41,6 +41,7 @@ for command in (
     links.link,
     links.unlink,
     mixins.mixin,
+    check.check,
 ):
     cli.add_command(command)
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import uuid
 
 import pytest
@@ -340,3 +341,32 @@ def test_a_wrong_setting_is_named() -> None:
         build_backend("memory", setup)
     with pytest.raises(ValueError, match="did you mean 'computes'"):
         build(BackendSetup(model=MODEL, database=None, settings={"compute": 3}))
+
+
+async def test_links_get_the_devices_gfd224_gives_every_link(backend: MemoryBackend) -> None:
+    # GFD.224: a storage link's device id, an interface's name and MAC (multiplicity 1).
+    vm = await backend.create_entity(ALICE, compute())
+    disks = [await backend.create_entity(ALICE, storage()) for _ in range(2)]
+    net = await backend.create_entity(ALICE, resource(infra.NETWORK.id))
+    attached = [
+        await backend.create_entity(ALICE, link(infra.STORAGELINK.id, vm.location, d.location))
+        for d in disks
+    ]
+    assert [a.attributes["occi.storagelink.deviceid"] for a in attached] == [
+        "/dev/vdb",
+        "/dev/vdc",
+    ]
+    nic = await backend.create_entity(
+        ALICE, link(infra.NETWORKINTERFACE.id, vm.location, net.location)
+    )
+    assert nic.attributes["occi.networkinterface.interface"] == "eth0"
+    assert re.fullmatch(r"02(:[0-9a-f]{2}){5}", nic.attributes["occi.networkinterface.mac"])
+
+
+async def test_a_device_the_client_names_is_kept(backend: MemoryBackend) -> None:
+    vm = await backend.create_entity(ALICE, compute())
+    disk = await backend.create_entity(ALICE, storage())
+    wanted = link(infra.STORAGELINK.id, vm.location, disk.location)
+    wanted.attributes["occi.storagelink.deviceid"] = "/dev/sdq"
+    made = await backend.create_entity(ALICE, wanted)
+    assert made.attributes["occi.storagelink.deviceid"] == "/dev/sdq"

@@ -1,0 +1,1 @@
+"""Tests of occi check: its machinery, and against servers that answer right and wrong."""
