@@ -218,7 +218,7 @@ def test_clusters_are_availability_zones(
     assert moved.status_code == 501, describe(moved)
     unknown = occi.post_entity("/compute/", offer.compute(offer.small, ZONE_SCHEME + "atlantis"))
     assert unknown.status_code == 400, describe(unknown)
-    assert "availability zone 'atlantis'" in unknown.headers["x-occi-error"]
+    assert "unknown mixin" in unknown.headers["x-occi-error"]
 
 
 # --- links -------------------------------------------------------------------------------------

@@ -206,7 +206,7 @@ PORT_RANGE = "port: expected an integer from 1 to 65535"
             [],
             {"PYOCCI_AUTH_METHOD": "ldap"},
             "auth.method: expected one of 'none', 'basic', 'token', 'x509', 'keystone', 'oidc', "
-            "got 'ldap' "
+            "'cloud', got 'ldap' "
             "(from environment variable PYOCCI_AUTH_METHOD)",
         ),
         (
@@ -242,7 +242,7 @@ def test_file_errors_exit_2(capsys: pytest.CaptureFixture[str], tmp_path: Path) 
     bad.write_text("[auth]\nmethod = 'ldap'\n")
     assert fails(capsys, "--config", str(bad), "config", "show") == (
         "auth.method: expected one of 'none', 'basic', 'token', 'x509', 'keystone', 'oidc', "
-        f"got 'ldap' (in {bad})"
+        f"'cloud', got 'ldap' (in {bad})"
     )
 
 

@@ -267,7 +267,7 @@ def test_unknown_auth_method(tmp_path: Path) -> None:
     path = write(tmp_path / "server.toml", '[auth]\nmethod = "ldap"\n')
     assert config_error(path) == (
         "auth.method: expected one of 'none', 'basic', 'token', 'x509', 'keystone', 'oidc', "
-        f"got 'ldap' (in {path})"
+        f"'cloud', got 'ldap' (in {path})"
     )
 
 
@@ -393,7 +393,7 @@ def test_every_key_has_an_environment_variable() -> None:
             "PYOCCI_AUTH_METHOD",
             "ldap",
             "auth.method: expected one of 'none', 'basic', 'token', 'x509', 'keystone', 'oidc', "
-            "got 'ldap'",
+            "'cloud', got 'ldap'",
         ),
         ("PYOCCI_AUTH_CACHE_SECONDS", "soon", "auth.cache_seconds: expected a number"),
         ("PYOCCI_AUTH_CACHE_SECONDS", "nan", "auth.cache_seconds: expected a number"),

@@ -225,3 +225,19 @@ async def test_a_compute_in_a_zone_is_placed_on_the_clusters_hosts(
 def test_a_zone_keeps_the_templates_own_requirements() -> None:
     assert with_cluster(None, 0) == "CLUSTER_ID = 0"
     assert with_cluster('HYPERVISOR = "kvm"', 3) == '(HYPERVISOR = "kvm") & CLUSTER_ID = 3'
+
+
+async def test_a_failed_deploy_is_an_error_with_oneds_message(backend, tenant, one_cloud) -> None:
+    # The dummy driver fails the next deploy (OpenNebula's own fault injection).
+    fault = one_cloud.fault_folder / "deploy"
+    fault.write_text("failure\n")
+    try:
+        created = await backend.create_entity(tenant, compute(await os_tpl(backend, tenant)))
+        failed = await wait_state(backend, tenant, created.id, "error")
+    finally:
+        fault.unlink()
+    message = failed.attributes["occi.compute.state.message"]
+    assert "BOOT_FAILURE" in message
+    error = one_cloud.client().vm.info(int(created.id)).USER_TEMPLATE["ERROR"]
+    assert message.endswith(f": {error}")
+    await delete(backend, tenant, failed)

@@ -15,10 +15,13 @@ from pyocci.backends.errors import (
 )
 from pyocci.model import Link, Resource
 from pyocci.model.infrastructure import (
+    BACKUP,
     NETWORK,
     NETWORKINTERFACE,
     OFFLINE,
     ONLINE,
+    RESIZE,
+    SNAPSHOT,
     STORAGE,
     STORAGELINK,
 )
@@ -83,9 +86,11 @@ def resized(entity: Resource, size: float) -> Resource:
 async def test_an_attached_storage_grows_through_its_vms_disk(backend, tenant, one_cloud) -> None:
     made = await backend.create_entity(tenant, storage(1))
     online = await wait_storage(backend, tenant, made.id, "online")
-    # Not attached: OpenNebula has no disk to resize.
+    # Not attached: OpenNebula has no disk to resize or snapshot.
     with pytest.raises(ConflictError, match="link it to a compute"):
         await backend.update_entity(tenant, online, resized(online, 2))
+    with pytest.raises(ConflictError, match="snapshots a storage through the compute"):
+        await backend.trigger_action(tenant, online, SNAPSHOT.id, {})
     vm = await backend.create_entity(tenant, compute(await os_tpl(backend, tenant)))
     await wait_state(backend, tenant, vm.id, "active")
     attached = await backend.create_entity(tenant, link(STORAGELINK.id, vm.location, made.location))
@@ -95,6 +100,15 @@ async def test_an_attached_storage_grows_through_its_vms_disk(backend, tenant, o
     assert int(one_cloud.client().image.info(int(made.id)).SIZE) == 2560
     with pytest.raises(InvalidRequestError, match="never shrinks"):
         await backend.update_entity(tenant, grown, resized(grown, 1))
+    await wait_state(backend, tenant, vm.id, "active")
+    # OCCI 1.1's resize action does the same.
+    acted = await backend.trigger_action(tenant, grown, RESIZE.id, {"size": 3})
+    assert acted.entity.attributes["occi.storage.size"] == 3
+    await wait_state(backend, tenant, vm.id, "active")
+    await backend.trigger_action(tenant, grown, SNAPSHOT.id, {})
+    with anyio.fail_after(30):
+        while not getattr(one_cloud.client().image.info(int(made.id)).SNAPSHOTS, "SNAPSHOT", None):
+            await anyio.sleep(0.2)
     await wait_state(backend, tenant, vm.id, "active")
     await backend.delete_entity(tenant, attached)
     await delete(backend, tenant, vm)
@@ -106,6 +120,18 @@ async def test_an_attached_storage_grows_through_its_vms_disk(backend, tenant, o
                 break
             except ConflictError:
                 await anyio.sleep(0.2)
+
+
+async def test_a_backup_is_a_clone_of_the_image(backend, tenant, one_cloud) -> None:
+    made = await backend.create_entity(tenant, storage(1, **{"occi.core.title": "papers"}))
+    online = await wait_storage(backend, tenant, made.id, "online")
+    await backend.trigger_action(tenant, online, BACKUP.id, {})
+    storages = await listed(backend, tenant, Query(kinds=(STORAGE.id,)))
+    [backup] = [e for e in storages if e.id != made.id]
+    assert backup.title.startswith("papers-backup-")
+    assert backup.attributes["occi.storage.size"] == 1
+    for each in (await wait_storage(backend, tenant, backup.id, "online"), online):
+        await backend.delete_entity(tenant, each)
 
 
 async def test_a_size_that_is_not_positive_is_refused(backend, tenant) -> None:

@@ -110,6 +110,13 @@ def size_template(size: Size) -> dict[str, Any]:
     return {"CPU": f"{size.cpu:g}", "VCPU": size.vcpu, "MEMORY": round(size.memory * 1024)}
 
 
+def _why(occi_state: str, notes: Mapping[str, Any]) -> str:
+    """What oned noted of a VM in error (the driver's failure) or still waiting (why the
+    scheduler has not placed it), for the state message."""
+    note = {"error": notes.get("ERROR"), "waiting": notes.get("SCHED_MESSAGE")}.get(occi_state)
+    return f": {note}" if isinstance(note, str) and note else ""
+
+
 class Computes(Collection):
     """The tenant group's VMs."""
 
@@ -163,11 +170,13 @@ class Computes(Collection):
         """A VM as a compute; `clusters` names the zones offered."""
         vm_body = body(vm)
         state, lcm_state = int(vm.STATE), int(vm.LCM_STATE)
+        occi_state = states.compute_state(state, lcm_state)
         attributes: dict[str, Any] = {
             CORE_ID: str(vm.ID),
             CORE_TITLE: vm.NAME,
-            "occi.compute.state": states.compute_state(state, lcm_state),
-            "occi.compute.state.message": states.state_message(state, lcm_state),
+            "occi.compute.state": occi_state,
+            "occi.compute.state.message": states.state_message(state, lcm_state)
+            + _why(occi_state, body(vm, "USER_TEMPLATE")),
         }
         if "VCPU" in vm_body or "CPU" in vm_body:
             attributes["occi.compute.cores"] = int(vm_body.get("VCPU") or 1)

@@ -2,9 +2,11 @@
 
 A storage is a persistent DATABLOCK image in the configured image datastore,
 its size in whole MiB (OCCI gives GiB). Online and offline enable and
-disable the image. OpenNebula resizes disks, not images: a storage attached
-to a compute grows through that VM's disk (``vm.diskresize``, which oned
-carries over to the persistent image). The images a ``save`` makes (OS images) are os_tpl
+disable the image; backup clones it into a new storage. OpenNebula
+resizes and snapshots disks, not images: a storage attached to a compute
+grows (an update of its size, or resize) and is snapshotted through that
+VM's disk (``vm.diskresize``, ``vm.disksnapshotcreate``), which oned carries
+over to the persistent image. The images a ``save`` makes (OS images) are os_tpl
 templates' disks, not storage, and are left out. Listings read the group's
 images a page at a time (``imagepool.info``, the group and the offset pushed
 down) and keep the DATABLOCKs.
@@ -12,6 +14,7 @@ down) and keep the DATABLOCKs.
 
 from __future__ import annotations
 
+import datetime
 import math
 import uuid
 from collections.abc import AsyncIterator, Mapping
@@ -33,7 +36,7 @@ from pyocci.backends.opennebula.compute import GROUP_SHARED, MOVING_POLL, MOVING
 from pyocci.backends.opennebula.records import body, ids_of, one_list, template_text
 from pyocci.backends.opennebula.tenancy import Acting, Tenancy, read_owned
 from pyocci.model.entity import CORE_ID, CORE_TITLE, Entity, Resource
-from pyocci.model.infrastructure import OFFLINE, ONLINE, STORAGE
+from pyocci.model.infrastructure import BACKUP, OFFLINE, ONLINE, RESIZE, SNAPSHOT, STORAGE
 
 IMAGE = pyone.IMAGE_STATES
 SIZE = "occi.storage.size"
@@ -80,8 +83,15 @@ class Storages(Collection):
 
     @property
     def actions(self) -> Mapping[str, ActionHandler]:
-        """online and offline: the image enabled or disabled."""
-        return {ONLINE.id: self._online, OFFLINE.id: self._offline}
+        """online and offline (the image enabled or disabled), backup (a clone), snapshot
+        and resize (of the disk it is)."""
+        return {
+            ONLINE.id: self._online,
+            OFFLINE.id: self._offline,
+            BACKUP.id: self._backup,
+            SNAPSHOT.id: self._snapshot,
+            RESIZE.id: self._resize,
+        }
 
     def storage(self, image: Any) -> Resource:
         """An image as a storage."""
@@ -148,19 +158,13 @@ class Storages(Collection):
             await self.api.call(acting.session, "image.rename", int(image.ID), desired.title)
         return self.storage(await self.image(acting, str(image.ID)))
 
-    async def _grow(self, acting: Acting, image: Any, size: int) -> None:
-        """Resize the disk the image is to `size` MiB, then wait (boundedly) until oned has
-        carried the new size over to the image."""
-        if size < int(image.SIZE):
-            raise InvalidRequestError(
-                f"{SIZE}: OpenNebula grows disks, never shrinks them; the storage has "
-                f"{int(image.SIZE) / 1024:g} GiB"
-            )
+    async def _disk(self, acting: Acting, image: Any, doing: str) -> tuple[int, int]:
+        """The VM and the disk id the image is attached as; 409 when it is not."""
         users = ids_of(getattr(image, "VMS", None))
         if not users:
             raise ConflictError(
-                "OpenNebula resizes a storage through the compute it is attached to: link it "
-                f"to a compute (a storagelink), then set {SIZE}"
+                f"OpenNebula {doing} a storage through the compute it is attached to: link it "
+                "to a compute (a storagelink) first"
             )
         vm = await self.api.call(acting.session, "vm.info", users[0], False)
         disk = next(
@@ -169,9 +173,18 @@ class Storages(Collection):
         )
         if disk is None:
             raise ConflictError(f"OpenNebula is still attaching the storage {image.ID}; try again")
-        await self.api.call(
-            acting.session, "vm.diskresize", users[0], int(disk["DISK_ID"]), str(size)
-        )
+        return users[0], int(disk["DISK_ID"])
+
+    async def _grow(self, acting: Acting, image: Any, size: int) -> None:
+        """Resize the disk the image is to `size` MiB, then wait (boundedly) until oned has
+        carried the new size over to the image."""
+        if size < int(image.SIZE):
+            raise InvalidRequestError(
+                f"{SIZE}: OpenNebula grows disks, never shrinks them; the storage has "
+                f"{int(image.SIZE) / 1024:g} GiB"
+            )
+        vm_id, disk_id = await self._disk(acting, image, "resizes")
+        await self.api.call(acting.session, "vm.diskresize", vm_id, disk_id, str(size))
         deadline = anyio.current_time() + min(MOVING_WAIT, self.settings.timeout)
         while anyio.current_time() < deadline:
             if int((await self.image(acting, str(image.ID))).SIZE) == size:
@@ -199,3 +212,41 @@ class Storages(Collection):
         self, tenant: Tenant, entity: Entity, parameters: Mapping[str, Any]
     ) -> ActionOutcome:
         return await self._enable(tenant, entity, False)
+
+    async def _backup(
+        self, tenant: Tenant, entity: Entity, parameters: Mapping[str, Any]
+    ) -> ActionOutcome:
+        """A clone of the image, a new storage of the group named after this one."""
+        acting = await self.tenancy.acting(tenant)
+        image = await self.image(acting, entity.id or "")
+        name = f"{image.NAME}-backup-{_stamp()}"
+        clone = await self.api.call(
+            acting.session, "image.clone", int(image.ID), name, self.settings.image_datastore
+        )
+        await self.api.call(acting.session, "image.chmod", clone, *GROUP_SHARED)
+        return ActionOutcome(entity=self.storage(await self.image(acting, str(image.ID))))
+
+    async def _snapshot(
+        self, tenant: Tenant, entity: Entity, parameters: Mapping[str, Any]
+    ) -> ActionOutcome:
+        """A snapshot of the disk the storage is (oned keeps it with the image)."""
+        acting = await self.tenancy.acting(tenant)
+        image = await self.image(acting, entity.id or "")
+        vm_id, disk_id = await self._disk(acting, image, "snapshots")
+        await self.api.call(
+            acting.session, "vm.disksnapshotcreate", vm_id, disk_id, f"occi-{_stamp()}"
+        )
+        return ActionOutcome(entity=self.storage(await self.image(acting, str(image.ID))))
+
+    async def _resize(
+        self, tenant: Tenant, entity: Entity, parameters: Mapping[str, Any]
+    ) -> ActionOutcome:
+        """Grow the storage to ``size`` GiB (OCCI 1.1's action for a size update)."""
+        acting = await self.tenancy.acting(tenant)
+        image = await self.image(acting, entity.id or "")
+        await self._grow(acting, image, size_in_mib(parameters.get("size"), "size"))
+        return ActionOutcome(entity=self.storage(await self.image(acting, str(image.ID))))
+
+
+def _stamp() -> str:
+    return datetime.datetime.now(datetime.UTC).strftime("%Y%m%dT%H%M%SZ")
