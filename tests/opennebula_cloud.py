@@ -49,8 +49,6 @@ BUILD_TIMEOUT = 1800
 START_TIMEOUT = 120
 #: How long a new dummy host may take to be monitored (3-4 s measured).
 HOST_TIMEOUT = 60
-#: How long a session waits for another session's cloud on this machine to stop.
-SLOT_TIMEOUT = 600
 
 #: CPUs and GiB of memory added to the dummy host's (8 and 16) by negative reservations.
 OVERCOMMIT = 1000
@@ -203,14 +201,20 @@ class OneCloud:
             "ONE_CACHE_DIR": str(cache_dir()),
         }
 
-    def _run(self, command: list[str], log: Path, timeout: float) -> None:
+    def _run(
+        self,
+        command: list[str],
+        log: Path,
+        timeout: float,
+        environment: dict[str, str] | None = None,
+    ) -> None:
         with log.open("a") as output:
             try:
                 done = subprocess.run(
                     command,
                     stdout=output,
                     stderr=subprocess.STDOUT,
-                    env=self._environment(),
+                    env=environment or self._environment(),
                     timeout=timeout,
                     stdin=subprocess.DEVNULL,
                     check=False,
@@ -223,7 +227,7 @@ class OneCloud:
 
     def start(self) -> None:
         """Unpack the cached install (building it first if there is none) into a new
-        directory and start oned there, on a free port."""
+        directory, give it ports and a fault folder of its own, and start oned there."""
         tarball = source_tarball()
         self.prefix = Path(tempfile.mkdtemp(prefix="pyocci-one-"))
         # oned runs as oneadmin, which must reach the install through its parents.
@@ -232,21 +236,78 @@ class OneCloud:
         log = self.prefix.parent / f"{self.prefix.name}.log"
         with _locked(cache_dir() / ".lock"):
             cached = cached_build(tarball)
-            began = time.monotonic()
-            if cached.exists() and _user_exists("oneadmin") and _packages_installed():
-                subprocess.run(["tar", "-xzf", str(cached), "-C", str(self.prefix)], check=True)
-                self.timings["restore"] = time.monotonic() - began
-                self._run(["bash", str(SHARED_ONE / "configure.sh")], log, START_TIMEOUT)
-                began = time.monotonic()
-                self._run(["bash", str(SHARED_ONE / "start.sh")], log, START_TIMEOUT)
-                self.timings["start"] = time.monotonic() - began
-            else:
-                # apt-get, build (or restore) into the cache, configure and start.
-                command = ["bash", str(SHARED_ONE / "ci-one-dummy.sh"), str(tarball)]
-                self._run([*command, str(self.prefix)], log, BUILD_TIMEOUT)
-                self.timings["build and start"] = time.monotonic() - began
+            if not (cached.exists() and _user_exists("oneadmin") and _packages_installed()):
+                self._build(tarball, log)
+        began = time.monotonic()
+        subprocess.run(["tar", "-xzf", str(cached), "-C", str(self.prefix)], check=True)
+        self.timings["restore"] = time.monotonic() - began
+        self._run(["bash", str(SHARED_ONE / "configure.sh")], log, START_TIMEOUT)
+        self._isolate()
+        began = time.monotonic()
+        self._run(["bash", str(SHARED_ONE / "start.sh")], log, START_TIMEOUT)
+        self.timings["start"] = time.monotonic() - began
         auth = (self.prefix / "var" / ".one" / "one_auth").read_text().strip()
         self.admin_session = auth
+
+    def _build(self, tarball: Path, log: Path) -> None:
+        """apt-get, build into the cache (the script then starts what it built, with the
+        stock ports: stopped at once, and thrown away)."""
+        began = time.monotonic()
+        scratch = Path(tempfile.mkdtemp(prefix="pyocci-one-build-"))
+        scratch.chmod(0o755)
+        environment = {**self._environment(), "ONE_LOCATION": str(scratch)}
+        try:
+            command = ["bash", str(SHARED_ONE / "ci-one-dummy.sh"), str(tarball), str(scratch)]
+            self._run(command, log, BUILD_TIMEOUT, environment)
+        finally:
+            subprocess.run(
+                ["bash", str(SHARED_ONE / "stop.sh")],
+                env=environment,
+                capture_output=True,
+                timeout=60,
+                check=False,
+            )
+            shutil.rmtree(scratch, ignore_errors=True)
+        self.timings["build"] = time.monotonic() - began
+
+    def _isolate(self) -> None:
+        """Ports and a fault folder of this cloud's own, where the stock configuration
+        fixes them for the machine (the hook manager's 2101 and 2102, monitord's 4124,
+        the dummy driver's /tmp/opennebula_dummy_actions): several clouds (test sessions)
+        can then run on one machine at once."""
+        assert self.prefix is not None
+        etc = self.prefix / "etc"
+        oned = etc / "oned.conf"
+        text = oned.read_text()
+        hooks = f"-p {free_port()} -l {free_port()} -b 127.0.0.1"
+        text, found = re.subn(r"-p 2101 -l 2102 -b 127\.0\.0\.1", hooks, text)
+        monitord = etc / "monitord.conf"
+        monitor_text, monitor_found = re.subn(
+            r"(?m)^(\s*PORT\s*=\s*)4124,", rf"\g<1>{free_port()},", monitord.read_text()
+        )
+        driver = self.prefix / "lib" / "mads" / "one_vmm_dummy.rb"
+        driver_text, driver_found = re.subn(
+            r'(?m)^DUMMY_ACTIONS_DIR = ".*"$',
+            f'DUMMY_ACTIONS_DIR = "{self.fault_folder}"',
+            driver.read_text(),
+        )
+        if (found, monitor_found, driver_found) != (1, 1, 1):
+            raise CloudUnavailableError(
+                "oned.conf, monitord.conf or one_vmm_dummy.rb no longer hold the stock ports "
+                "and folder this module moves; update OneCloud._isolate"
+            )
+        oned.write_text(text)
+        monitord.write_text(monitor_text)
+        driver.write_text(driver_text)
+        self.fault_folder.mkdir()
+        shutil.chown(self.fault_folder, "oneadmin", "oneadmin")
+
+    @property
+    def fault_folder(self) -> Path:
+        """Where a file named after a dummy driver action (``deploy``...) holding
+        ``failure`` makes the next such action fail (OpenNebula's dummy VMM driver)."""
+        assert self.prefix is not None
+        return self.prefix / "var" / "dummy_actions"
 
     def stop(self) -> None:
         """Stop oned and its probes, and delete the install."""
@@ -440,48 +501,21 @@ def ensure_can_run() -> None:
 
 
 @contextlib.contextmanager
-def _machine_slot() -> Iterator[None]:
-    """The machine's one test cloud: oned's hook manager (ports 2101 and 2102), monitord
-    (4124) and the dummy driver's actions folder are fixed, so a second cloud waits
-    for the first to stop, and skips after `SLOT_TIMEOUT` seconds."""
-    path = cache_dir() / ".running"
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with path.open("w") as handle:
-        deadline = time.monotonic() + SLOT_TIMEOUT
-        while True:
-            try:
-                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                break
-            except BlockingIOError:
-                if time.monotonic() > deadline:
-                    pytest.skip(
-                        "another test session's oned runs on this machine (its ports and "
-                        "the dummy driver's folder are fixed: one test cloud at a time)"
-                    )
-                time.sleep(1)
-        try:
-            yield
-        finally:
-            fcntl.flock(handle, fcntl.LOCK_UN)
-
-
-@contextlib.contextmanager
 def running_cloud() -> Iterator[OneCloud]:
     """A started and provisioned cloud for the block, stopped after it."""
     ensure_can_run()
-    with _machine_slot():
-        cloud = OneCloud()
-        try:
-            cloud.start()
-            cloud.provision()
-        except Exception as error:
-            # Whatever failed, the oned started is stopped: it holds the machine's ports.
-            cloud.stop()
-            pytest.fail(f"OpenNebula unavailable: {error} (set {SKIP_VARIABLE}=1 to skip)")
-        try:
-            yield cloud
-        finally:
-            cloud.stop()
+    cloud = OneCloud()
+    try:
+        cloud.start()
+        cloud.provision()
+    except Exception as error:
+        # Whatever failed, the oned started is stopped: it holds ports and memory.
+        cloud.stop()
+        pytest.fail(f"OpenNebula unavailable: {error} (set {SKIP_VARIABLE}=1 to skip)")
+    try:
+        yield cloud
+    finally:
+        cloud.stop()
 
 
 _RUNNING = pytest.StashKey[OneCloud]()
