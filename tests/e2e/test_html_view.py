@@ -346,7 +346,7 @@ def test_a_form_posted_from_another_origin_is_refused(
 
         WebDriverWait(driver, WAIT).until(lambda d: d.current_url.startswith(server.url))
         assert driver.find_element("tag name", "h1").text == "Forbidden"
-        assert "another site" in main_text(driver)
+        assert "not this server's" in main_text(driver)
         screenshot(driver, "forgery-refused")
     finally:
         attacker.shutdown()

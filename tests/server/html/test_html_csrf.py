@@ -90,9 +90,9 @@ def test_default_ports_are_the_same_origin() -> None:
 @pytest.mark.parametrize(
     ("headers", "says"),
     [
-        ({"sec-fetch-site": "cross-site"}, "another site"),
-        ({"sec-fetch-site": "same-site"}, "another site"),
-        ({"sec-fetch-site": "none"}, "another site"),
+        ({"sec-fetch-site": "cross-site"}, "not this server's"),
+        ({"sec-fetch-site": "same-site"}, "not this server's"),
+        ({"sec-fetch-site": "none"}, "not this server's"),
         ({"origin": "http://occi.example.org"}, "not from this server"),
         ({"origin": "https://occi.example.org:8787"}, "not from this server"),
         ({"origin": "http://evil.example:8787"}, "not from this server"),

@@ -290,8 +290,8 @@ def test_a_form_that_is_not_utf8_or_too_long_is_400(client: TestClient) -> None:
 @pytest.mark.parametrize(
     ("headers", "says"),
     [
-        ({"sec-fetch-site": "cross-site"}, "another site"),
-        ({"sec-fetch-site": "same-site"}, "another site"),
+        ({"sec-fetch-site": "cross-site"}, "not this server&#39;s"),
+        ({"sec-fetch-site": "same-site"}, "not this server&#39;s"),
         ({"origin": "http://evil.example"}, "sent from http://evil.example"),
         ({"origin": "null"}, "sent from null"),
         ({"origin": "http://testserver:8080"}, "sent from http://testserver:8080"),
@@ -392,3 +392,20 @@ def test_a_bearer_token_opens_the_pages_where_tokens_are_configured(tmp_path: Pa
         page = client.get("/-/", headers={"accept": BROWSER, "authorization": "Bearer t0ken-t0ken"})
     assert page.status_code == 200
     assert "Acting for <strong>astro</strong>" in page.text
+
+
+def test_a_mixin_collection_lists_its_members(client: TestClient) -> None:
+    create_compute(client, "on debian")
+    page = client.get("/mixin/os_tpl/debian-12/")
+    assert page.status_code == 200
+    assert ">on debian</a>" in page.text
+    assert "Create a" not in page.text  # entities are created in their kind's collection
+
+
+def test_an_occi_11_server_has_the_view_too(tmp_path: Path) -> None:
+    with client_for(tmp_path, 'occi_version = "1.1"\n') as client:
+        page = client.get("/-/", headers={"accept": BROWSER})
+        plain = client.get("/-/", headers={"accept": "*/*"})
+    assert page.headers["content-type"] == "text/html; charset=utf-8"
+    assert "OCCI 1.1" in page.text
+    assert plain.headers["content-type"].startswith("text/plain")

@@ -73,8 +73,8 @@ class CsrfGuard:
         site = headers.get("sec-fetch-site")
         if site is not None and site != "same-origin":
             raise ForbiddenError(
-                f"this form was sent from another site (Sec-Fetch-Site: {site}); "
-                "use the forms of this server's own pages"
+                f"this form was sent from a page that is not this server's (Sec-Fetch-Site: "
+                f"{site}); use the forms of this server's own pages"
             )
         origin = headers.get("origin")
         if origin is not None and not self._is_own_origin(origin, scope):

@@ -25,7 +25,6 @@ from pyocci.server.html.forms import read_form
 from pyocci.server.html.responses import error_page, page, see_other
 from pyocci.server.origins import Origins
 from pyocci.server.responses import Dialect
-from pyocci.service.errors import MethodNotAllowedError
 from pyocci.service.occi import OcciService
 from pyocci.service.paths import Collection, EntityPath, QueryInterface, Target
 
@@ -54,8 +53,6 @@ class HtmlView:
             self.csrf.check(exchange.headers, exchange.scope, exchange.tenant, form.csrf_token)
             location = await self.actor.act(exchange, target, form)
             return see_other(exchange.absolute(location), exchange.dialect)
-        if exchange.method not in METHODS:
-            raise MethodNotAllowedError(f"the HTML view answers {', '.join(METHODS)}", METHODS)
         nonce, set_cookie = self.csrf.nonce(exchange.headers, exchange.scope)
         frame = Frame(
             csrf_token=self.csrf.token(nonce, exchange.tenant),
