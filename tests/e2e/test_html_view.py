@@ -169,6 +169,7 @@ def test_the_navigation_and_landmarks_are_there(driver: Any, server: RunningServ
     assert driver.find_elements("css selector", "nav[aria-label='Main']")
     assert len(driver.find_elements("tag name", "main")) == 1
     assert driver.find_element("tag name", "h1").text == "All entities"
+    screenshot(driver, "home")
     nav = driver.find_element("css selector", "nav[aria-label='Main']")
     nav.find_element("link text", "Compute").click()
     assert driver.find_element("tag name", "h1").text == "Compute Resource"
@@ -178,7 +179,6 @@ def test_the_navigation_and_landmarks_are_there(driver: Any, server: RunningServ
     for control in driver.find_elements("css selector", "select, input:not([type=hidden])"):
         control_id = control.get_attribute("id")
         assert driver.find_elements("css selector", f"label[for='{control_id}']"), control_id
-    screenshot(driver, "home")
 
 
 # --- a compute's life ------------------------------------------------------------------------
