@@ -9,6 +9,7 @@ from pyocci.rendering.negotiation import (
     negotiate,
     occi_version,
     parse_accept,
+    prefers_html,
 )
 
 OFFERED = [TEXT_PLAIN, TEXT_OCCI, OCCI_JSON, URI_LIST]
@@ -95,3 +96,36 @@ def test_media_type_of(content_type, expected):
 )
 def test_occi_version(user_agent, expected):
     assert occi_version(user_agent) == expected
+
+
+#: The Accept headers of browsers as they navigate.
+CHROMIUM = (
+    "text/html,application/xhtml+xml,application/xml;q=0.9,image/avif,image/webp,"
+    "image/apng,*/*;q=0.8,application/signed-exchange;v=b3;q=0.7"
+)
+FIREFOX = "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8"
+
+
+@pytest.mark.parametrize(
+    ("accept", "html"),
+    [
+        (CHROMIUM, True),
+        (FIREFOX, True),
+        ("text/html", True),
+        ("text/html;q=0.9, text/plain;q=0.5", True),
+        # API clients: no Accept, curl's, rOCCI-cli's, an OCCI type, wildcards.
+        (None, False),
+        ("", False),
+        ("*/*", False),
+        ("text/*", False),
+        ("text/plain,text/occi;q=0.2", False),
+        ("application/occi+json", False),
+        # A tie goes to the OCCI rendering; so does a lower q for html.
+        ("text/plain, text/html", False),
+        ("application/occi+json, text/html", False),
+        ("text/html;q=0.5, application/occi+json", False),
+        ("text/html;q=0", False),
+    ],
+)
+def test_prefers_html(accept, html):
+    assert prefers_html(accept, OFFERED) is html

@@ -3,7 +3,8 @@
 `negotiate` implements HTTP Accept (RFC 9110 §12.5.1) with q-values and
 wildcards, and the OCCI 1.1 rule that a client sending no Accept, or only
 ``*/*``, gets text/plain. `occi_version` reads the ``OCCI/x.y`` token that
-clients put in User-Agent.
+clients put in User-Agent. `prefers_html` tells a browser, which wants the
+HTML view, from an API client, which must get an OCCI rendering.
 """
 
 from __future__ import annotations
@@ -99,6 +100,19 @@ def negotiate(
         if best is None or rank > best:
             best, chosen = rank, media_type
     return chosen
+
+
+def prefers_html(
+    accept: str | None, offered: Sequence[str], *, default: str = DEFAULT_MEDIA_TYPE
+) -> bool:
+    """Whether a client prefers text/html to every OCCI rendering in `offered`.
+
+    Browsers list ``text/html`` first and everything else (``*/*``) at a
+    lower q; API clients send no Accept, ``*/*``, ``text/*`` or an OCCI type,
+    and keep what `negotiate` gives them: every tie goes to `offered`, so
+    text/html wins only where it is named and ranked above them all.
+    """
+    return negotiate(accept, [*offered, HTML], default=default) == HTML
 
 
 def _quality_of(media_type: str, ranges: Sequence[MediaRange]) -> tuple[float, int]:

@@ -43,6 +43,7 @@ from pyocci.server.handlers import (
     Exchange,
     QueryInterfaceHandler,
 )
+from pyocci.server.html import HtmlView
 from pyocci.server.origins import Origins
 from pyocci.server.responses import DIALECTS, HttpError, codec_named, send_response
 from pyocci.server.turns import Turns
@@ -68,6 +69,7 @@ class OcciApplication:
         self.entities = EntityHandler(service)
         self.collections = CollectionHandler(service, Turns())
         self.actions = ActionHandler(service)
+        self.html = HtmlView(service, self.origins) if config.html_view else None
 
     # --- the request ----------------------------------------------------------------
 
@@ -84,6 +86,8 @@ class OcciApplication:
         answering. `receive` is read only for the body of a write.
         """
         codec: Codec | None = None
+        # Whether the HTML view answers (a browser asks): its pages, forms and errors.
+        html = False
         try:
             fields = scope["headers"]
             # The first value of each field, as Starlette's Headers.get gives it, taken
@@ -96,8 +100,9 @@ class OcciApplication:
                 if key not in headers:
                     headers[key] = value.decode("latin-1")
             accept = headers.get("accept")
+            html = self.html is not None and self.html.wanted(scope["method"], accept, self.dialect)
             media_type = self.dialect.negotiate(accept)
-            if media_type is None:
+            if media_type is None and not html:
                 raise HttpError(
                     406,
                     f"cannot render {accept}; this server speaks "
@@ -105,7 +110,7 @@ class OcciApplication:
                 )
             user_agent = headers.get("user-agent")
             version = _client_version(user_agent)
-            codec = self._codec(media_type, scope, user_agent, version)
+            codec = self._codec(media_type or TEXT_PLAIN, scope, user_agent, version)
             self._check_limits(len(fields), size)
             self._check_version(version)
             tenant = await self.auth.authenticate(headers, scope.get("client"))
@@ -135,8 +140,12 @@ class OcciApplication:
                 scope,
                 self.origins,
             )
+            if html and self.html is not None:
+                return await self.html.route(exchange, target)
             return await self._route(exchange, target)
         except Exception as error:
+            if html:
+                return HtmlView.error(error, scope["method"], scope["path"], self.dialect)
             return self.dialect.error(error, codec)
 
     async def _route(self, exchange: Exchange, target: Target) -> Response:

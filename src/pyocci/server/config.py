@@ -413,6 +413,9 @@ class ServerConfig:
     #: The OCCI version the server speaks: ``1.2``, or ``1.1`` to behave as a 1.1
     #: server does (``Server: ... OCCI/1.1``, text renderings only, no JSON).
     occi_version: str = field(default="1.2", metadata=_meta(_one_of(*OCCI_VERSIONS)))
+    #: Whether browsers (an Accept that prefers text/html) get the HTML view; false
+    #: answers them as any client (docs/html.md).
+    html_view: bool = True
     #: The log level of the HTTP server and of pyocci.
     log_level: str = field(default="info", metadata=_meta(_one_of(*LOG_LEVELS)))
     #: Settings passed as they are to the backend (``[backend_settings]``).

@@ -166,17 +166,7 @@ def error_response(error: Exception, codec: Codec | None, dialect: Dialect = OCC
     else:
         message = bounded(error.message if isinstance(error, OcciError) else str(error))
     one_line = " ".join(message.split())
-    headers = {**dialect.headers, "x-occi-error": _latin1(one_line)}
-    if isinstance(error, HttpError):
-        headers.update(error.headers)
-    if isinstance(error, AuthenticationError):
-        headers["www-authenticate"] = error.challenge
-    # Every error a client should retry later (503, 507, 429) says when.
-    retry_after = getattr(error, "retry_after", None)
-    if retry_after is not None:
-        headers["retry-after"] = str(retry_after)
-    if isinstance(error, service_errors.MethodNotAllowedError):
-        headers["allow"] = ", ".join(error.allowed)
+    headers = {**dialect.headers, "x-occi-error": _latin1(one_line), **error_headers(error)}
     media_type = codec.media_type if codec is not None else "text/plain"
     if media_type in (OCCI_JSON, "application/json"):
         body = json.dumps({"status": status, "error": message}).encode()
@@ -189,6 +179,23 @@ def error_response(error: Exception, codec: Codec | None, dialect: Dialect = OCC
         media_type="text/plain; charset=utf-8",
         headers=headers,
     )
+
+
+def error_headers(error: Exception) -> dict[str, str]:
+    """The headers an error's answer carries in every rendering: the challenge of a 401,
+    when to retry, the methods a path allows."""
+    headers: dict[str, str] = {}
+    if isinstance(error, HttpError):
+        headers.update(error.headers)
+    if isinstance(error, AuthenticationError):
+        headers["www-authenticate"] = error.challenge
+    # Every error a client should retry later (503, 507, 429) says when.
+    retry_after = getattr(error, "retry_after", None)
+    if retry_after is not None:
+        headers["retry-after"] = str(retry_after)
+    if isinstance(error, service_errors.MethodNotAllowedError):
+        headers["allow"] = ", ".join(error.allowed)
+    return headers
 
 
 #: The longest error message sent: messages quote the client's input, which can be
