@@ -10,11 +10,13 @@ the answer, or the error, is rendered in the client's media type.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import functools
 import gc
 import os
 from collections.abc import AsyncIterator, Mapping
+from typing import TYPE_CHECKING
 from urllib.parse import parse_qsl
 
 from starlette.applications import Starlette
@@ -22,6 +24,8 @@ from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from pyocci.backends.api import Backend
+from pyocci.backends.measured import MeasuredBackend
 from pyocci.model.standard import standard_model
 from pyocci.rendering import Codec
 from pyocci.rendering.negotiation import (
@@ -43,6 +47,7 @@ from pyocci.server.handlers import (
     Exchange,
     QueryInterfaceHandler,
 )
+from pyocci.server.observation import RequestObserver, current_request, target_label
 from pyocci.server.origins import Origins
 from pyocci.server.responses import DIALECTS, HttpError, codec_named, send_response
 from pyocci.server.turns import Turns
@@ -52,13 +57,24 @@ from pyocci.service.paths import EntityPath, QueryInterface, Target, resolve
 from pyocci.store.database import Database, default_database_url
 from pyocci.store.mixins import MixinRepository
 
+if TYPE_CHECKING:
+    from pyocci.server.metrics_page import MetricsPage
+
 _BODY_METHODS = ("POST", "PUT", "DELETE")
 
 
 class OcciApplication:
     """The per-process state the handlers share: service, authenticator, limits, caches."""
 
-    def __init__(self, config: ServerConfig, service: OcciService, auth: Authenticator) -> None:
+    def __init__(
+        self,
+        config: ServerConfig,
+        service: OcciService,
+        auth: Authenticator,
+        *,
+        observer: RequestObserver | None = None,
+        metrics_page: MetricsPage | None = None,
+    ) -> None:
         self.config = config
         self.service = service
         self.auth = auth
@@ -68,12 +84,26 @@ class OcciApplication:
         self.entities = EntityHandler(service)
         self.collections = CollectionHandler(service, Turns())
         self.actions = ActionHandler(service)
+        #: Request ids, metrics and the access log (see `observation`); None: none of them.
+        self.observer = observer
+        #: ``/metrics`` on the OCCI port; None: not served here.
+        self.metrics_page = metrics_page
 
     # --- the request ----------------------------------------------------------------
 
     async def serve(self, scope: Scope, receive: Receive, send: Send) -> None:
         """Answer one HTTP request of the ASGI server."""
-        response = await self.answer(scope, receive)
+        if self.observer is None:
+            await self._respond(scope, receive, send)
+        else:
+            await self.observer.observe(scope, receive, send, self._respond)
+
+    async def _respond(self, scope: Scope, receive: Receive, send: Send) -> None:
+        page = self.metrics_page
+        if page is not None and scope["path"] == page.path:
+            response = page.answer(scope)
+        else:
+            response = await self.answer(scope, receive)
         await send_response(response, send, scope, receive)
 
     async def answer(self, scope: Scope, receive: Receive) -> Response:
@@ -109,6 +139,9 @@ class OcciApplication:
             self._check_limits(len(fields), size)
             self._check_version(version)
             tenant = await self.auth.authenticate(headers, scope.get("client"))
+            record = current_request.get()
+            if record is not None:
+                record.tenant = tenant.id
             model = await self.service.model_for(tenant)
             path = scope["path"]
             target = resolve(model, path)
@@ -135,6 +168,8 @@ class OcciApplication:
                 scope,
                 self.origins,
             )
+            if record is not None:
+                record.target = target_label(target, method, query)
             return await self._route(exchange, target)
         except Exception as error:
             return self.dialect.error(error, codec)
@@ -257,7 +292,9 @@ def create_app(config: ServerConfig) -> ASGIApp:
         database = Database(config.database_url or default_database_url())
         await database.run(database.upgrade)
         standard = standard_model()
-        backend = await open_backend(config, standard, database)
+        opened = await open_backend(config, standard, database)
+        watching = _watching(config, opened)
+        backend: Backend = opened if watching is None else watching.backend
         service = OcciService(
             standard=standard,
             backend=backend,
@@ -267,7 +304,14 @@ def create_app(config: ServerConfig) -> ASGIApp:
             write_wait=config.limits.write_wait,
         )
         authenticator = build_authenticator(config.auth)
-        state["app"] = OcciApplication(config, service, authenticator)
+        state["app"] = OcciApplication(
+            config,
+            service,
+            authenticator,
+            observer=watching.observer if watching else None,
+            metrics_page=watching.page if watching else None,
+        )
+        counting = watching.count_entities(service) if watching else None
         # What startup built (modules, the model, codecs) lives as long as the worker:
         # out of the collector's sight, a full collection (which stops every request)
         # has a tenth of the objects to walk.
@@ -275,6 +319,8 @@ def create_app(config: ServerConfig) -> ASGIApp:
         try:
             yield
         finally:
+            if counting is not None:
+                counting.cancel()
             await authenticator.close()
             await backend.close()
             database.close()
@@ -292,6 +338,50 @@ def create_app(config: ServerConfig) -> ASGIApp:
             await lifecycle(scope, receive, send)
 
     return application
+
+
+class _Watching:
+    """What watches the server, when its configuration asks for metrics or an access log:
+    the request observer, the measured backend, the metrics page and the entity census."""
+
+    def __init__(self, config: ServerConfig, backend: Backend) -> None:
+        self.config = config
+        metrics = None
+        self.page: MetricsPage | None = None
+        if config.metrics.enabled:
+            # Only now: prometheus-client must be imported after the multiprocess
+            # directory is known (see pyocci.server.metrics).
+            from pyocci.server.metrics import server_metrics
+            from pyocci.server.metrics_page import MetricsPage
+
+            metrics = server_metrics()
+            metrics.describe_server(config.backend, config.auth.method)
+            if config.metrics.port is None:
+                self.page = MetricsPage(metrics, config.metrics.token)
+        self.metrics = metrics
+        self.backend = MeasuredBackend(backend, metrics.backend_call if metrics else None)
+        self.observer = RequestObserver(
+            metrics=metrics, access=config.access_log, auth_method=config.auth.method
+        )
+
+    def count_entities(self, service: OcciService) -> asyncio.Task[None] | None:
+        """Start counting the entities for the metrics, if they are on and asked for."""
+        seconds = self.config.metrics.census_seconds
+        if self.metrics is None or seconds <= 0:
+            return None
+        from pyocci.server.census import keep_counting
+        from pyocci.server.metrics import known_states
+
+        states = known_states(service.standard, service.backend.capabilities.kinds)
+        return asyncio.get_running_loop().create_task(
+            keep_counting(self.backend, self.metrics, states, seconds)
+        )
+
+
+def _watching(config: ServerConfig, backend: Backend) -> _Watching | None:
+    if not config.metrics.enabled and not config.access_log:
+        return None
+    return _Watching(config, backend)
 
 
 def create_app_from_environment() -> ASGIApp:
