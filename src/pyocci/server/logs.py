@@ -46,8 +46,9 @@ class RequestIdFilter(logging.Filter):
 
 class JsonFormatter(logging.Formatter):
     """One JSON object per line: ``time`` (UTC, ISO 8601), ``level``, ``logger``,
-    ``message``, ``request_id`` when answering a request, the access record's fields
-    for an access line, ``exception`` with the traceback of an error."""
+    ``process`` (the worker's id), ``message``, ``request_id`` when answering a request,
+    the access record's fields for an access line, ``exception`` with the traceback of
+    an error."""
 
     def format(self, record: logging.LogRecord) -> str:
         line: dict[str, Any] = {
@@ -56,6 +57,8 @@ class JsonFormatter(logging.Formatter):
             ),
             "level": record.levelname.lower(),
             "logger": record.name,
+            # Which worker process wrote it: each has its own caches and connections.
+            "process": record.process,
             "message": record.getMessage(),
         }
         for name in _PLAIN_FIELDS:
