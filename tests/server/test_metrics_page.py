@@ -146,3 +146,41 @@ def test_with_a_port_of_its_own_the_occi_port_has_no_page(tmp_path: Path) -> Non
     config = "[metrics]\nenabled = true\nport = 1\ncensus_seconds = 0\n"
     with client_for(tmp_path, config) as client:
         assert client.get("/metrics", headers=SCRAPER).status_code == 404
+
+
+def test_an_unreachable_identity_service_is_counted_as_unavailable(tmp_path: Path) -> None:
+    from e2e.server import free_port
+
+    closed = f"http://127.0.0.1:{free_port()}/v3"
+    config = CONFIG + (
+        f'[auth]\nmethod = "keystone"\nkeystone_url = "{closed}"\n'
+        'keystone_service_user = "occi"\nkeystone_service_password = "pw"\n'
+        'keystone_service_project = "service"\nkeystone_timeout = 2\n'
+    )
+    with client_for(tmp_path, config) as client:
+        before = scrape(client)
+        assert client.get("/-/", headers={"X-Auth-Token": "gAAAA-some-token"}).status_code == 503
+        after = scrape(client)
+    name = "pyocci_auth_failures_total"
+    labels = {"method": "keystone", "reason": "unavailable"}
+    assert count(after, name, **labels) - count(before, name, **labels) == 1
+
+
+def test_the_credential_cache_counts_its_lookups(tmp_path: Path) -> None:
+    users = tmp_path / "users.toml"
+    write_users_file(users, {"alice": User("alice", "physics", hash_password("right"))})
+    config = CONFIG + f'[auth]\nmethod = "basic"\nusers_file = "{users}"\n'
+    alice = {"Authorization": basic("alice:right")}
+    with client_for(tmp_path, config) as client:
+        before = scrape(client)
+        for _ in range(3):
+            assert client.get("/-/", headers=alice).status_code == 200
+        after = scrape(client)
+
+    def grew(result: str) -> float:
+        labels = {"cache": "auth", "result": result}
+        name = "pyocci_cache_lookups_total"
+        return count(after, name, **labels) - count(before, name, **labels)
+
+    # The password is checked once (scrypt); then the kept outcome answers.
+    assert (grew("miss"), grew("hit")) == (1, 2)

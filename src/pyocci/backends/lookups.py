@@ -21,7 +21,7 @@ CACHES = {
     "auth": "what checking a credential decided (basic, keystone, oidc)",
     "model": "each tenant's categories (the catalog of discovery and parsing)",
     "entity": "rendered entities, while the backend says nothing changed",
-    "templates": "a cloud's templates (images and sizes) read by the backend",
+    "templates": "a cloud's templates (images and sizes): ec2, openstack, opennebula",
 }
 
 
