@@ -10,7 +10,6 @@ the answer, or the error, is rendered in the client's media type.
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import functools
 import gc
@@ -25,7 +24,6 @@ from starlette.responses import Response
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from pyocci.backends.api import Backend
-from pyocci.backends.measured import MeasuredBackend
 from pyocci.model.standard import standard_model
 from pyocci.rendering import Codec
 from pyocci.rendering.negotiation import (
@@ -51,6 +49,7 @@ from pyocci.server.observation import RequestObserver, current_request, target_l
 from pyocci.server.origins import Origins
 from pyocci.server.responses import DIALECTS, HttpError, codec_named, send_response
 from pyocci.server.turns import Turns
+from pyocci.server.watching import watching_for
 from pyocci.service.errors import NotFoundError
 from pyocci.service.occi import OcciService
 from pyocci.service.paths import EntityPath, QueryInterface, Target, resolve
@@ -58,6 +57,7 @@ from pyocci.store.database import Database, default_database_url
 from pyocci.store.mixins import MixinRepository
 
 if TYPE_CHECKING:
+    # Imported where metrics are on only: see pyocci.server.metrics.
     from pyocci.server.metrics_page import MetricsPage
 
 _BODY_METHODS = ("POST", "PUT", "DELETE")
@@ -293,7 +293,7 @@ def create_app(config: ServerConfig) -> ASGIApp:
         await database.run(database.upgrade)
         standard = standard_model()
         opened = await open_backend(config, standard, database)
-        watching = _watching(config, opened)
+        watching = watching_for(config, opened)
         backend: Backend = opened if watching is None else watching.backend
         service = OcciService(
             standard=standard,
@@ -338,50 +338,6 @@ def create_app(config: ServerConfig) -> ASGIApp:
             await lifecycle(scope, receive, send)
 
     return application
-
-
-class _Watching:
-    """What watches the server, when its configuration asks for metrics or an access log:
-    the request observer, the measured backend, the metrics page and the entity census."""
-
-    def __init__(self, config: ServerConfig, backend: Backend) -> None:
-        self.config = config
-        metrics = None
-        self.page: MetricsPage | None = None
-        if config.metrics.enabled:
-            # Only now: prometheus-client must be imported after the multiprocess
-            # directory is known (see pyocci.server.metrics).
-            from pyocci.server.metrics import server_metrics
-            from pyocci.server.metrics_page import MetricsPage
-
-            metrics = server_metrics()
-            metrics.describe_server(config.backend, config.auth.method)
-            if config.metrics.port is None:
-                self.page = MetricsPage(metrics, config.metrics.token)
-        self.metrics = metrics
-        self.backend = MeasuredBackend(backend, metrics.backend_call if metrics else None)
-        self.observer = RequestObserver(
-            metrics=metrics, access=config.access_log, auth_method=config.auth.method
-        )
-
-    def count_entities(self, service: OcciService) -> asyncio.Task[None] | None:
-        """Start counting the entities for the metrics, if they are on and asked for."""
-        seconds = self.config.metrics.census_seconds
-        if self.metrics is None or seconds <= 0:
-            return None
-        from pyocci.server.census import keep_counting
-        from pyocci.server.metrics import known_states
-
-        states = known_states(service.standard, service.backend.capabilities.kinds)
-        return asyncio.get_running_loop().create_task(
-            keep_counting(self.backend, self.metrics, states, seconds)
-        )
-
-
-def _watching(config: ServerConfig, backend: Backend) -> _Watching | None:
-    if not config.metrics.enabled and not config.access_log:
-        return None
-    return _Watching(config, backend)
 
 
 def create_app_from_environment() -> ASGIApp:
