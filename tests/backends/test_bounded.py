@@ -125,3 +125,8 @@ async def test_a_deadline_is_set_only_around_calls_that_may_wait(tmp_path, on_lo
         assert (inner.watches[0] is None) is on_loop
     finally:
         database.dispose()
+
+
+async def test_the_census_is_the_inner_backends(bounded, sim) -> None:
+    await bounded.create_entity(TENANT, compute("counted"))
+    assert await bounded.census() == await sim.census() == {(COMPUTE, "active"): 1}

@@ -273,6 +273,9 @@ def test_serve_with_uvicorn(
 ) -> None:
     status, out, err = run(capsys, "--port", "9999", "--workers", "2")
     assert status == 0, err
+    log_config = uvicorn_calls[0].pop("log_config")
+    assert log_config["loggers"]["pyocci"]["handlers"] == ["pyocci"]
+    assert log_config["formatters"]["pyocci"] == {"()": "pyocci.server.logs.TextFormatter"}
     assert uvicorn_calls == [
         {
             "app": "pyocci.server.app:create_app_from_environment",
@@ -285,6 +288,8 @@ def test_serve_with_uvicorn(
             "timeout_keep_alive": 5.0,
             "server_header": False,
             "proxy_headers": True,
+            # pyocci writes the access log itself.
+            "access_log": False,
         }
     ]
     assert out.count("\n") == 1
@@ -643,3 +648,127 @@ def test_wrong_backend_settings_stop_the_server_before_it_serves(
     config = tmp_path / "server.toml"
     config.write_text(table)
     assert expected in fails(capsys, "--config", str(config))
+
+
+# --- metrics and logs ------------------------------------------------------------------------
+
+MULTIPROCESS = "PROMETHEUS_MULTIPROC_DIR"
+
+
+@pytest.fixture
+def no_multiprocess_dir(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The command sets prometheus-client's directory for its workers; undo it after."""
+    monkeypatch.delenv(MULTIPROCESS, raising=False)
+
+
+def test_a_metrics_port_serves_every_workers_metrics_while_serving(
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+    handover: None,
+    no_multiprocess_dir: None,
+) -> None:
+    import httpx
+    import uvicorn
+
+    from e2e.server import free_port
+
+    port = free_port()
+    seen: dict[str, Any] = {}
+
+    def serving(app: str, **kwargs: Any) -> None:
+        directory = Path(os.environ[MULTIPROCESS])
+        seen["directory"] = directory
+        seen["existed"] = directory.is_dir()
+        seen["scrape"] = httpx.get(f"http://127.0.0.1:{port}/metrics", timeout=10)
+
+    monkeypatch.setattr(uvicorn, "run", serving)
+    status, out, err = run(capsys, "--metrics-port", str(port))
+    assert status == 0, err
+    assert f"metrics at http://127.0.0.1:{port}/metrics" in out
+    assert seen["existed"]
+    assert seen["scrape"].status_code == 200
+    assert ServerConfig.from_json(os.environ[CONFIG_JSON_ENV]).metrics.enabled
+    # The directory was this run's: gone with it, and so is the variable.
+    assert not seen["directory"].exists()
+    assert MULTIPROCESS not in os.environ
+
+
+def test_an_operators_multiprocess_directory_is_emptied_and_kept(
+    capsys: pytest.CaptureFixture[str],
+    uvicorn_calls: list[dict[str, Any]],
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
+) -> None:
+    directory = tmp_path / "prometheus"
+    directory.mkdir()
+    (directory / "counter_123.db").write_bytes(b"stale")
+    (directory / "notes.txt").write_text("not ours")
+    monkeypatch.setenv(MULTIPROCESS, str(directory))
+    monkeypatch.setenv("PYOCCI_METRICS_ENABLED", "true")
+    monkeypatch.setenv("PYOCCI_METRICS_TOKEN", "0123456789abcdef0123")
+    status, out, err = run(capsys)
+    assert status == 0, err
+    assert "metrics at http://127.0.0.1:8787/metrics (with the token)" in out
+    assert sorted(p.name for p in directory.iterdir()) == ["notes.txt"]
+    assert os.environ[MULTIPROCESS] == str(directory)
+
+
+def test_a_busy_metrics_port_is_one_line(
+    capsys: pytest.CaptureFixture[str],
+    uvicorn_calls: list[dict[str, Any]],
+    no_multiprocess_dir: None,
+) -> None:
+    import socket
+
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        message = fails(capsys, "--metrics-port", str(port))
+    assert message.startswith(f"cannot serve metrics on 127.0.0.1 port {port}: ")
+    assert "--metrics-port" in message
+    assert uvicorn_calls == []
+    assert MULTIPROCESS not in os.environ
+
+
+def test_metrics_without_port_or_token_are_refused(
+    capsys: pytest.CaptureFixture[str],
+    uvicorn_calls: list[dict[str, Any]],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("PYOCCI_METRICS_ENABLED", "true")
+    assert "needs metrics.token" in fails(capsys)
+    assert uvicorn_calls == []
+
+
+def test_json_logs_are_handed_to_uvicorn(
+    capsys: pytest.CaptureFixture[str], uvicorn_calls: list[dict[str, Any]]
+) -> None:
+    status, _, err = run(capsys, "--log-format", "json")
+    assert status == 0, err
+    handlers = uvicorn_calls[0]["log_config"]["handlers"]
+    assert {handler["formatter"] for handler in handlers.values()} == {"pyocci"}
+    assert uvicorn_calls[0]["log_config"]["formatters"]["pyocci"] == {
+        "()": "pyocci.server.logs.JsonFormatter"
+    }
+
+
+def test_a_bad_log_format_names_the_option(capsys: pytest.CaptureFixture[str]) -> None:
+    assert fails(capsys, "--log-format", "xml").startswith(
+        "log_format: expected one of 'text', 'json', got 'xml' (from command-line option "
+        "--log-format)"
+    )
+
+
+def test_granian_gets_pyocci_logging(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, handover: None
+) -> None:
+    granian = pytest.importorskip("granian")
+    FakeGranian.instances = []
+    monkeypatch.setattr(granian, "Granian", FakeGranian)
+    status, _, err = run(capsys, "--server", "granian", "--log-format", "json")
+    assert status == 0, err
+    kwargs = FakeGranian.instances[0].kwargs
+    assert kwargs["log_access"] is False
+    assert kwargs["log_dictconfig"]["loggers"]["pyocci"]["handlers"] == ["pyocci"]
+    assert "_granian" in kwargs["log_dictconfig"]["loggers"]

@@ -17,6 +17,7 @@ from pyocci.server.config import (
     AuthConfig,
     ConfigError,
     Limits,
+    MetricsConfig,
     ServerConfig,
     TlsConfig,
     config_from_environment,
@@ -612,11 +613,12 @@ def test_the_example_file_loads_and_holds_the_defaults() -> None:
 def test_the_example_mentions_every_key() -> None:
     text = (DOCS / "server.example.toml").read_text()
     mentioned = set(re.findall(r"^#? ?([a-z_0-9]+) = ", text, re.MULTILINE))
-    for section in ("limits", "auth", "tls", "backend_settings"):
+    for section in ("limits", "auth", "tls", "metrics", "backend_settings"):
         assert f"[{section}]" in text
     expected = {"host", "port", "workers", "server", "base_url", "database_url", "backend"}
-    expected |= {"log_level", *Limits.__dataclass_fields__, *AuthConfig.__dataclass_fields__}
-    expected |= set(TlsConfig.__dataclass_fields__)
+    expected |= {"log_level", "log_format", "access_log"}
+    expected |= {*Limits.__dataclass_fields__, *AuthConfig.__dataclass_fields__}
+    expected |= {*TlsConfig.__dataclass_fields__, *MetricsConfig.__dataclass_fields__}
     assert expected <= mentioned
 
 
@@ -708,3 +710,76 @@ def test_tls_settings_from_the_environment(tmp_path: Path) -> None:
         require_client_certificate=True,
     )
     assert config.tls.enabled and not TlsConfig().enabled
+
+
+# --- metrics and logs -------------------------------------------------------------------------
+
+TOKEN = "0123456789abcdef0123"
+
+
+def test_metrics_and_logs_defaults() -> None:
+    config = ServerConfig()
+    assert config.metrics == MetricsConfig(
+        enabled=False, port=None, address="127.0.0.1", token=None, census_seconds=60.0
+    )
+    assert (config.log_format, config.access_log) == ("text", True)
+
+
+def test_metrics_from_a_file_and_the_environment(tmp_path: Path) -> None:
+    path = write(
+        tmp_path / "s.toml",
+        f'log_format = "json"\naccess_log = false\n[metrics]\nenabled = true\ntoken = "{TOKEN}"\n',
+    )
+    config = load_config(path, {"PYOCCI_METRICS_CENSUS_SECONDS": "5"})
+    assert config.metrics.enabled and config.metrics.token == TOKEN
+    assert config.metrics.census_seconds == 5
+    assert (config.log_format, config.access_log) == ("json", False)
+    on_port = load_config(
+        environ={"PYOCCI_METRICS_ENABLED": "yes", "PYOCCI_METRICS_PORT": "9100"}
+    ).metrics
+    assert (on_port.port, on_port.address, on_port.token) == (9100, "127.0.0.1", None)
+
+
+def test_metrics_on_the_occi_port_need_a_token() -> None:
+    message = config_error(environ={"PYOCCI_METRICS_ENABLED": "true"})
+    assert message == (
+        "metrics.enabled serves /metrics on the OCCI port, which needs metrics.token (the "
+        "bearer token scrapers send); or set metrics.port for a listener of its own"
+    )
+    # Switched off, nothing is needed.
+    assert not load_config(environ={"PYOCCI_METRICS_PORT": "9100"}).metrics.enabled
+
+
+@pytest.mark.parametrize("token", ["short", "x" * 15, "has a space in it!!", "caf\u00e9" * 5])
+def test_a_metrics_token_must_be_long_and_plain(token: str) -> None:
+    message = config_error(environ={"PYOCCI_METRICS_TOKEN": token})
+    assert message.startswith(
+        "metrics.token: expected at least 16 printable ASCII characters without spaces"
+    )
+
+
+@pytest.mark.parametrize("address", ["127.0.0.1", "0.0.0.0"])
+def test_the_metrics_port_cannot_be_the_occi_port(address: str) -> None:
+    environ = {
+        "PYOCCI_PORT": "9000",
+        "PYOCCI_METRICS_ENABLED": "true",
+        "PYOCCI_METRICS_PORT": "9000",
+        "PYOCCI_METRICS_ADDRESS": address,
+    }
+    assert config_error(environ=environ).startswith("metrics.port 9000 is the OCCI port")
+    # Another address of the host may take the same port number.
+    environ["PYOCCI_HOST"], environ["PYOCCI_METRICS_ADDRESS"] = "127.0.0.1", "127.0.0.2"
+    assert load_config(environ=environ).metrics.port == 9000
+
+
+def test_a_bad_log_format_is_named() -> None:
+    assert config_error(environ={"PYOCCI_LOG_FORMAT": "xml"}).startswith(
+        "log_format: expected one of 'text', 'json', got 'xml'"
+    )
+
+
+def test_the_metrics_token_is_masked_but_handed_to_the_workers() -> None:
+    config = load_config(environ={"PYOCCI_METRICS_ENABLED": "true", "PYOCCI_METRICS_TOKEN": TOKEN})
+    assert TOKEN not in config.to_toml()
+    assert 'token = "***"' in config.to_toml()
+    assert ServerConfig.from_json(config.to_json()).metrics.token == TOKEN

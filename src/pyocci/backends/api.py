@@ -80,6 +80,7 @@ __all__ = [
     "BackendUnavailableError",
     "BusyError",
     "Capabilities",
+    "Census",
     "ConflictError",
     "EntityNotFoundError",
     "InvalidRequestError",
@@ -215,6 +216,11 @@ class _Pager:
         return True
 
 
+#: How many entities there are, by (kind id, state): the state is the value of the
+#: kind's state attribute (``occi.compute.state``...), ``""`` for a kind without one.
+Census = Mapping[tuple[str, str], int]
+
+
 #: What an update makes of an entity: given the entity as the cloud has it, the
 #: entity as it should be (a new object; the one given is left as it is).
 Revision = Callable[[Entity], Entity]
@@ -341,6 +347,16 @@ class Backend(ABC):
     async def count_entities(self, tenant: Tenant, query: Query) -> int | None:
         """How many entities match the query's filters (paging ignored), or None if the
         cloud cannot tell cheaply; it gives listings their `last` page link."""
+        return None
+
+    async def census(self) -> Census | None:
+        """How many entities of each kind are in each state, every tenant's together, if
+        the cloud can say so in one cheap read (one query of a store); None when it
+        cannot (the default: a cloud would be asked for every tenant's every entity).
+
+        The server's metrics ask this now and then (``[metrics] census_seconds``),
+        never while answering a request.
+        """
         return None
 
     async def pending_template(self, tenant: Tenant, mixin_id: str) -> BusyError | None:

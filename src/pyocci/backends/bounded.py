@@ -18,6 +18,7 @@ from pyocci.backends.api import (
     ActionOutcome,
     Backend,
     Capabilities,
+    Census,
     Query,
     Revision,
     Tenant,
@@ -142,6 +143,11 @@ class DeadlineBackend(Backend):
         """The inner backend's count, within the deadline."""
         with self._deadline("counting entities"):
             return await self.inner.count_entities(tenant, query)
+
+    async def census(self) -> Census | None:
+        """The inner backend's census, within the deadline."""
+        with self._deadline("counting entities"):
+            return await self.inner.census()
 
     async def pending_template(self, tenant: Tenant, mixin_id: str) -> BusyError | None:
         """The inner backend's word on a template it is still preparing, within the deadline."""

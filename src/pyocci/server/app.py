@@ -15,6 +15,7 @@ import functools
 import gc
 import os
 from collections.abc import AsyncIterator, Mapping
+from typing import TYPE_CHECKING
 from urllib.parse import parse_qsl
 
 from starlette.applications import Starlette
@@ -22,6 +23,7 @@ from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from pyocci.backends.api import Backend
 from pyocci.model.standard import standard_model
 from pyocci.rendering import Codec
 from pyocci.rendering.negotiation import (
@@ -44,14 +46,20 @@ from pyocci.server.handlers import (
     QueryInterfaceHandler,
 )
 from pyocci.server.html import HtmlView
+from pyocci.server.observation import RequestObserver, current_request, target_label
 from pyocci.server.origins import Origins
 from pyocci.server.responses import DIALECTS, HttpError, codec_named, send_response
 from pyocci.server.turns import Turns
+from pyocci.server.watching import watching_for
 from pyocci.service.errors import NotFoundError
 from pyocci.service.occi import OcciService
 from pyocci.service.paths import EntityPath, QueryInterface, Target, resolve
 from pyocci.store.database import Database, default_database_url
 from pyocci.store.mixins import MixinRepository
+
+if TYPE_CHECKING:
+    # Imported where metrics are on only: see pyocci.server.metrics.
+    from pyocci.server.metrics_page import MetricsPage
 
 _BODY_METHODS = ("POST", "PUT", "DELETE")
 
@@ -59,7 +67,15 @@ _BODY_METHODS = ("POST", "PUT", "DELETE")
 class OcciApplication:
     """The per-process state the handlers share: service, authenticator, limits, caches."""
 
-    def __init__(self, config: ServerConfig, service: OcciService, auth: Authenticator) -> None:
+    def __init__(
+        self,
+        config: ServerConfig,
+        service: OcciService,
+        auth: Authenticator,
+        *,
+        observer: RequestObserver | None = None,
+        metrics_page: MetricsPage | None = None,
+    ) -> None:
         self.config = config
         self.service = service
         self.auth = auth
@@ -70,12 +86,26 @@ class OcciApplication:
         self.collections = CollectionHandler(service, Turns())
         self.actions = ActionHandler(service)
         self.html = HtmlView(service, self.origins) if config.html_view else None
+        #: Request ids, metrics and the access log (see `observation`); None: none of them.
+        self.observer = observer
+        #: ``/metrics`` on the OCCI port; None: not served here.
+        self.metrics_page = metrics_page
 
     # --- the request ----------------------------------------------------------------
 
     async def serve(self, scope: Scope, receive: Receive, send: Send) -> None:
         """Answer one HTTP request of the ASGI server."""
-        response = await self.answer(scope, receive)
+        if self.observer is None:
+            await self._respond(scope, receive, send)
+        else:
+            await self.observer.observe(scope, receive, send, self._respond)
+
+    async def _respond(self, scope: Scope, receive: Receive, send: Send) -> None:
+        page = self.metrics_page
+        if page is not None and scope["path"] == page.path:
+            response = page.answer(scope)
+        else:
+            response = await self.answer(scope, receive)
         await send_response(response, send, scope, receive)
 
     async def answer(self, scope: Scope, receive: Receive) -> Response:
@@ -114,6 +144,9 @@ class OcciApplication:
             self._check_limits(len(fields), size)
             self._check_version(version)
             tenant = await self.auth.authenticate(headers, scope.get("client"))
+            record = current_request.get()
+            if record is not None:
+                record.tenant = tenant.id
             model = await self.service.model_for(tenant)
             path = scope["path"]
             target = resolve(model, path)
@@ -140,6 +173,8 @@ class OcciApplication:
                 scope,
                 self.origins,
             )
+            if record is not None:
+                record.target = target_label(target, method, query)
             if html and self.html is not None:
                 return await self.html.route(exchange, target)
             return await self._route(exchange, target)
@@ -266,7 +301,9 @@ def create_app(config: ServerConfig) -> ASGIApp:
         database = Database(config.database_url or default_database_url())
         await database.run(database.upgrade)
         standard = standard_model()
-        backend = await open_backend(config, standard, database)
+        opened = await open_backend(config, standard, database)
+        watching = watching_for(config, opened)
+        backend: Backend = opened if watching is None else watching.backend
         service = OcciService(
             standard=standard,
             backend=backend,
@@ -276,7 +313,14 @@ def create_app(config: ServerConfig) -> ASGIApp:
             write_wait=config.limits.write_wait,
         )
         authenticator = build_authenticator(config.auth, backend)
-        state["app"] = OcciApplication(config, service, authenticator)
+        state["app"] = OcciApplication(
+            config,
+            service,
+            authenticator,
+            observer=watching.observer if watching else None,
+            metrics_page=watching.page if watching else None,
+        )
+        counting = watching.count_entities(service) if watching else None
         # What startup built (modules, the model, codecs) lives as long as the worker:
         # out of the collector's sight, a full collection (which stops every request)
         # has a tenth of the objects to walk.
@@ -284,6 +328,8 @@ def create_app(config: ServerConfig) -> ASGIApp:
         try:
             yield
         finally:
+            if counting is not None:
+                counting.cancel()
             await authenticator.close()
             await backend.close()
             database.close()

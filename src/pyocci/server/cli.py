@@ -2,6 +2,7 @@
 
     occi-server [--config PATH] [--host H] [--port P] [--workers N] [--backend NAME]
                 [--database-url URL] [--server uvicorn|granian] [--log-level LEVEL]
+                [--log-format text|json] [--metrics-port PORT]
     occi-server user add NAME --tenant T [--users-file PATH] [--password-stdin | --token]
                 [--replace]
     occi-server user remove NAME [--users-file PATH]
@@ -17,12 +18,15 @@ never a traceback.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import getpass
 import importlib.util
 import os
+import shutil
 import ssl
 import sys
-from collections.abc import Sequence
+import tempfile
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any, NoReturn
 
@@ -68,6 +72,8 @@ _SERVE_OPTIONS = {
     "database_url": "database_url",
     "server": "server",
     "log_level": "log_level",
+    "log_format": "log_format",
+    "metrics_port": "metrics.port",
 }
 
 
@@ -133,6 +139,15 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="LEVEL",
         help="critical, error, warning, info (default), debug or trace",
     )
+    serving.add_argument(
+        "--log-format", metavar="{text,json}", help="text (default) or json: one object per line"
+    )
+    serving.add_argument(
+        "--metrics-port",
+        metavar="PORT",
+        help="collect metrics and serve /metrics on this port of [metrics] address "
+        "(default 127.0.0.1)",
+    )
     parser.set_defaults(handler=_serve)
 
     commands = parser.add_subparsers(dest="command", title="commands", metavar="COMMAND")
@@ -196,6 +211,9 @@ def _effective_config(args: argparse.Namespace) -> ServerConfig:
         for option, key in _SERVE_OPTIONS.items()
         if getattr(args, option, None) is not None
     }
+    if "metrics.port" in overrides:
+        # A port to serve metrics on is asking for metrics.
+        overrides["metrics.enabled"] = "true"
     return load_config(args.config, os.environ, overrides=overrides)
 
 
@@ -219,8 +237,18 @@ def describe_serving(config: ServerConfig) -> str:
     return (
         f"{PROG} {__version__}: serving OCCI 1.2 at {_listen_url(config)}{public} "
         f"with backend {config.backend!r}, database {database}, auth {config.auth.method!r}, "
-        f"{workers} on {config.server}{_client_certificates(config)}"
+        f"{workers} on {config.server}{_client_certificates(config)}{_metrics_at(config)}"
     )
+
+
+def _metrics_at(config: ServerConfig) -> str:
+    metrics = config.metrics
+    if not metrics.enabled:
+        return ""
+    if metrics.port is None:
+        return f", metrics at {_listen_url(config)}metrics (with the token)"
+    host = f"[{metrics.address}]" if ":" in metrics.address else metrics.address
+    return f", metrics at http://{host}:{metrics.port}/metrics"
 
 
 def _client_certificates(config: ServerConfig) -> str:
@@ -246,10 +274,59 @@ def _serve(args: argparse.Namespace) -> int:
     # Workers are separate processes and inherit the environment: this is how
     # every one of them serves exactly the configuration resolved here.
     os.environ[CONFIG_JSON_ENV] = config.to_json()
-    print(describe_serving(config), flush=True)
-    _make_room_for_connections(config)
-    runner(config)
+    with _metrics_collected(config):
+        print(describe_serving(config), flush=True)
+        _make_room_for_connections(config)
+        runner(config)
     return 0
+
+
+#: prometheus-client's multiprocess directory (see `pyocci.server.metrics`); named
+#: here because the metrics module must not be imported before it is set.
+MULTIPROCESS_ENV = "PROMETHEUS_MULTIPROC_DIR"
+
+
+@contextlib.contextmanager
+def _metrics_collected(config: ServerConfig) -> Iterator[None]:
+    """With metrics on, every process (workers, and this one) keeps its values in files of
+    one directory, which any of them reads whole for a scrape; and with ``[metrics]
+    port``, this process serves them on a listener of its own."""
+    if not config.metrics.enabled:
+        yield
+        return
+    given = os.environ.get(MULTIPROCESS_ENV)
+    if given:
+        # The operator's directory: the files of an earlier run would add to this one's.
+        directory = Path(given)
+        directory.mkdir(parents=True, exist_ok=True)
+        for stale in directory.glob("*.db"):
+            stale.unlink()
+    else:
+        directory = Path(tempfile.mkdtemp(prefix="pyocci-metrics-"))
+        # Before anything imports prometheus-client: it decides at import.
+        os.environ[MULTIPROCESS_ENV] = str(directory)
+    listener = None
+    try:
+        if config.metrics.port is not None:
+            from pyocci.server.metrics_listener import MetricsListener
+
+            metrics = config.metrics
+            try:
+                listener = MetricsListener(metrics.address, metrics.port, metrics.token)
+            except OSError as error:
+                raise CommandError(
+                    f"cannot serve metrics on {metrics.address} port {metrics.port}: "
+                    f"{error.strerror or error}; choose another with --metrics-port or "
+                    "[metrics] port"
+                ) from None
+            listener.start()
+        yield
+    finally:
+        if listener is not None:
+            listener.stop()
+        if not given:
+            del os.environ[MULTIPROCESS_ENV]
+            shutil.rmtree(directory, ignore_errors=True)
 
 
 def _make_room_for_connections(config: ServerConfig) -> None:
@@ -320,7 +397,9 @@ def accept_proxy_certificates(config: Any, default: Any) -> ssl.SSLContext:
 
 def _run_uvicorn(config: ServerConfig) -> None:
     import uvicorn
+    from uvicorn.config import LOGGING_CONFIG
 
+    from pyocci.server.logs import logging_config
     from pyocci.server.uvicorn_protocol import LimitedHttpToolsProtocol
 
     uvicorn.run(
@@ -330,6 +409,10 @@ def _run_uvicorn(config: ServerConfig) -> None:
         port=config.port,
         workers=config.workers,
         log_level=config.log_level,
+        # pyocci's loggers and format, applied in every worker; pyocci writes the
+        # access log itself (with request ids and tenants), so uvicorn's is off.
+        log_config=logging_config(config.log_format, config.log_level, LOGGING_CONFIG),
+        access_log=False,
         # uvicorn's httptools protocol with the limits of [limits]: head size, header
         # and body deadlines, open connections (it reads them in each worker).
         http=LimitedHttpToolsProtocol,
@@ -345,7 +428,9 @@ def _run_granian(config: ServerConfig) -> None:
     from granian import Granian
     from granian.constants import Interfaces
     from granian.http import HTTP1Settings
-    from granian.log import LogLevels
+    from granian.log import LOGGING_CONFIG, LogLevels
+
+    from pyocci.server.logs import logging_config
 
     # granian has no "trace" level; debug is the closest.
     level = "debug" if config.log_level == "trace" else config.log_level
@@ -369,6 +454,9 @@ def _run_granian(config: ServerConfig) -> None:
         port=config.port,
         workers=config.workers,
         log_level=LogLevels(level),
+        # pyocci's loggers and format, applied in every worker; the access log is pyocci's.
+        log_dictconfig=logging_config(config.log_format, config.log_level, LOGGING_CONFIG),
+        log_access=False,
         # Connections past the cap wait in the listen backlog (granian has no refusal).
         backpressure=connection_cap(limits.max_connections),
         http1_settings=HTTP1Settings(

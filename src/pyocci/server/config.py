@@ -55,11 +55,13 @@ __all__ = [
     "CONFIG_ENV",
     "CONFIG_JSON_ENV",
     "ENV_PREFIX",
+    "LOG_FORMATS",
     "LOG_LEVELS",
     "SERVERS",
     "AuthConfig",
     "ConfigError",
     "Limits",
+    "MetricsConfig",
     "ServerConfig",
     "TlsConfig",
     "config_from_environment",
@@ -86,6 +88,7 @@ AUTH_METHODS = ("none", "basic", "token", "x509", "keystone", "oidc", "cloud")
 OCCI_VERSIONS = ("1.2", "1.1")
 SERVERS = ("uvicorn", "granian")
 LOG_LEVELS = ("critical", "error", "warning", "info", "debug", "trace")
+LOG_FORMATS = ("text", "json")
 
 KIB = 1024
 MIB = 1024 * KIB
@@ -386,6 +389,48 @@ class TlsConfig:
         return self.certificate is not None
 
 
+#: The shortest bearer token a scraper of ``/metrics`` may be given: a guessable one
+#: would leave the page as open as none.
+MIN_METRICS_TOKEN = 16
+
+
+def _metrics_token(value: Any) -> str | None:
+    if value is None:
+        return None
+    printable = value.isascii() and value.isprintable() and " " not in value
+    if len(value) >= MIN_METRICS_TOKEN and printable:
+        return None
+    return f"at least {MIN_METRICS_TOKEN} printable ASCII characters without spaces"
+
+
+@dataclass(frozen=True, slots=True)
+class MetricsConfig:
+    """``/metrics``: Prometheus metrics of requests, backend calls, caches and entities
+    (see ``docs/operations.md``)."""
+
+    #: Whether metrics are collected and served.
+    enabled: bool = False
+    #: A listener of its own for ``/metrics`` on `address`, run by ``occi-server``'s
+    #: main process for every worker; None serves ``/metrics`` on the OCCI port, which
+    #: then needs `token`.
+    port: int | None = field(default=None, metadata=_meta(_between(1, 65535)))
+    #: The address of the listener of `port`.
+    address: str = field(default="127.0.0.1", metadata=_meta(_non_empty))
+    #: The bearer token a scraper sends (``Authorization: Bearer <token>``); required
+    #: on the OCCI port, optional on a listener of its own.
+    token: str | None = field(default=None, metadata=_meta(_metrics_token))
+    #: How often each worker counts the entities by kind and state, in seconds, on
+    #: backends that can count them in one query (the sim); 0 turns counting off.
+    census_seconds: float = field(default=60.0, metadata=_meta(_at_least(0)))
+
+    def __post_init__(self) -> None:
+        if self.enabled and self.port is None and self.token is None:
+            raise ConfigError(
+                "metrics.enabled serves /metrics on the OCCI port, which needs metrics.token "
+                "(the bearer token scrapers send); or set metrics.port for a listener of its own"
+            )
+
+
 def _frozen_settings() -> Mapping[str, Any]:
     return MappingProxyType({})
 
@@ -418,11 +463,16 @@ class ServerConfig:
     html_view: bool = True
     #: The log level of the HTTP server and of pyocci.
     log_level: str = field(default="info", metadata=_meta(_one_of(*LOG_LEVELS)))
+    #: ``text`` (lines for people) or ``json`` (one JSON object per line) for every log line.
+    log_format: str = field(default="text", metadata=_meta(_one_of(*LOG_FORMATS)))
+    #: Whether every request is logged: one line at level info (logger ``pyocci.access``).
+    access_log: bool = True
     #: Settings passed as they are to the backend (``[backend_settings]``).
     backend_settings: Mapping[str, Any] = field(default_factory=_frozen_settings)
     limits: Limits = field(default_factory=Limits)
     auth: AuthConfig = field(default_factory=AuthConfig)
     tls: TlsConfig = field(default_factory=TlsConfig)
+    metrics: MetricsConfig = field(default_factory=MetricsConfig)
     #: The file the configuration was read from, if any (informational, not a key).
     config_file: Path | None = None
 
@@ -440,6 +490,12 @@ class ServerConfig:
                 "auth.method 'x509' needs [tls] certificate, client_ca and "
                 "require_client_certificate = true: occi-server checks client certificates "
                 "at the TLS handshake"
+            )
+        metrics = self.metrics
+        if metrics.enabled and metrics.port == self.port and _same_host(metrics.address, self.host):
+            raise ConfigError(
+                f"metrics.port {metrics.port} is the OCCI port; choose another port, or leave "
+                "metrics.port out to serve /metrics on the OCCI port (with metrics.token)"
             )
 
     # JSON: how the parent process hands the effective configuration to workers.
@@ -509,7 +565,12 @@ class ServerConfig:
         return "\n".join(lines) + "\n"
 
 
-_SECTIONS: dict[str, type] = {"limits": Limits, "auth": AuthConfig, "tls": TlsConfig}
+_SECTIONS: dict[str, type] = {
+    "limits": Limits,
+    "auth": AuthConfig,
+    "tls": TlsConfig,
+    "metrics": MetricsConfig,
+}
 _NOT_TOP_LEVEL = frozenset({"backend_settings", "config_file", *_SECTIONS})
 _TOP_LEVEL_KEYS = tuple(
     f.name for f in dataclasses.fields(ServerConfig) if f.name not in _NOT_TOP_LEVEL
@@ -527,7 +588,15 @@ _NOT_SET_NOTES: dict[str, Callable[[], str]] = {
     "auth.oidc_issuers_file": lambda: "needed by method oidc",
     "auth.oidc_ca": lambda: "the system's CA certificates verify the OpenID Providers",
     "tls.certificate": lambda: "plain HTTP",
+    "metrics.port": lambda: "/metrics is served on the OCCI port",
+    "metrics.token": lambda: "scrapers send no token",
 }
+
+
+def _same_host(first: str, second: str) -> bool:
+    """Whether two listen addresses may be the same socket (every interface overlaps all)."""
+    every = ("0.0.0.0", "::", "")
+    return first == second or first in every or second in every
 
 
 # --- reading ----------------------------------------------------------------------------

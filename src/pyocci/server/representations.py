@@ -17,6 +17,10 @@ from collections.abc import Hashable
 
 from starlette.responses import Response
 
+from pyocci.backends.lookups import lookups
+
+_LOOKUPS = lookups("entity")
+
 #: How many rendered entities are kept at most (a few KiB each).
 DEFAULT_CAPACITY = 4096
 
@@ -35,10 +39,14 @@ class Representations:
         if revision != self._revision:
             self._kept.clear()
             self._revision = revision
+            _LOOKUPS.miss()
             return None
         response = self._kept.get(key)
-        if response is not None:
+        if response is None:
+            _LOOKUPS.miss()
+        else:
             self._kept.move_to_end(key)
+            _LOOKUPS.hit()
         return response
 
     def keep(self, revision: Hashable, key: Hashable, response: Response) -> None:

@@ -14,6 +14,7 @@ import time
 from collections.abc import Callable, Mapping
 
 from pyocci.backends.api import Backend, Tenant
+from pyocci.backends.lookups import lookups
 from pyocci.model.attribute import AttributeDefinition
 from pyocci.model.category import Action, Category, Kind, Mixin
 from pyocci.model.core import CORE_KINDS
@@ -22,6 +23,7 @@ from pyocci.model.registry import Model
 from pyocci.service.ports import MixinStore, Runner
 
 _CORE_KIND_IDS = frozenset(kind.id for kind in CORE_KINDS)
+_LOOKUPS = lookups("model")
 
 
 def served_model(standard: Model, backend: Backend) -> Model:
@@ -123,7 +125,9 @@ class Catalog:
         cached = self._cache.get(tenant.id)
         now = self._clock()
         if cached is not None and now - cached[0] < self._ttl:
+            _LOOKUPS.hit()
             return cached[1]
+        _LOOKUPS.miss()
         provided = Model(base=self.served)
         for mixin in await self._backend.provider_mixins(tenant):
             try:

@@ -116,3 +116,25 @@ async def test_images_found_pending_by_a_read_are_offered_once_ready() -> None:
     cloud.images["p"] = ("Pending", "ready")
     assert terms(await catalogue.templates()) == ["a", "p"]
     assert terms((await catalogue.offer()).mixins()) == ["a", "p"]
+
+
+async def test_lookups_count_a_read_as_a_miss_and_a_kept_offer_as_a_hit() -> None:
+    from pyocci.backends.lookups import lookups
+
+    counted = {"hit": 0, "miss": 0}
+    templates = lookups("templates")
+    templates.count_with(
+        lambda: counted.__setitem__("hit", counted["hit"] + 1),
+        lambda: counted.__setitem__("miss", counted["miss"] + 1),
+    )
+    try:
+        clock, cloud = FakeClock(0), Cloud()
+        catalogue = Catalogue(cloud, clock)
+        await catalogue.templates()
+        await catalogue.templates()
+        clock.advance(61)
+        await catalogue.templates()
+    finally:
+        templates.stop_counting()
+    assert counted == {"hit": 1, "miss": 2}
+    assert cloud.reads == 2

@@ -25,6 +25,7 @@ from typing import Generic, TypeVar
 
 from pyocci.backends import pending
 from pyocci.backends.expiring import Expiring
+from pyocci.backends.lookups import lookups
 from pyocci.model.category import Mixin
 
 #: What a size is on a cloud (an instance type, a flavor...).
@@ -32,6 +33,8 @@ S = TypeVar("S")
 
 #: Keys (projects) whose followed images are kept at once, least recently used dropped.
 PENDING_KEYS = 256
+
+_LOOKUPS = lookups("templates")
 
 
 @dataclass(slots=True)
@@ -91,6 +94,10 @@ class TemplateCatalogue(ABC, Generic[S]):
         """The templates, read again when older than `ttl`; a followed image the cloud
         has made ready since is offered at once."""
         key = self.key()
+        if self._offers.fresh(key) is None:
+            _LOOKUPS.miss()
+        else:
+            _LOOKUPS.hit()
         offer = await self._offers.get(self.read, key)
         for image_id, name in (await self.pending.ready(key, self.look)).items():
             mixin = self.image_mixin(image_id, name)

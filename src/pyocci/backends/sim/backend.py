@@ -18,7 +18,7 @@ from collections.abc import AsyncIterator, Callable, Hashable, Sequence
 
 import sqlalchemy as sa
 
-from pyocci.backends.api import Capabilities, Query, Revision, Tenant
+from pyocci.backends.api import Capabilities, Census, Query, Revision, Tenant
 from pyocci.backends.errors import BusyError
 from pyocci.backends.kit.backend import KitBackend
 from pyocci.backends.registry import BackendSetup
@@ -117,6 +117,26 @@ class SimBackend(KitBackend):
             return list(connection.scalars(_FINISHING))
 
     # --- reading ---------------------------------------------------------------------------------
+
+    async def census(self) -> Census:
+        """The simulated cloud's entities (every tenant's; not the shared networks, which
+        no tenant owns) by kind and the state each shows now: one grouped query."""
+        return await self.database.run(self._census)
+
+    def _census(self) -> Census:
+        shown = (
+            sa.select(
+                sim_entities.c.kind,
+                transitions.effective_state_column(self.clock()).label("shown"),
+            )
+        ).subquery()
+        counted = sa.select(shown.c.kind, shown.c.shown, sa.func.count()).group_by(
+            shown.c.kind, shown.c.shown
+        )
+        with self.database.reading() as connection:
+            return {
+                (kind, state or ""): number for kind, state, number in connection.execute(counted)
+            }
 
     async def provider_mixins(self, tenant: Tenant) -> Sequence[Mixin]:
         """Images, resource templates, the zone, the floating IP pool, the sim's own

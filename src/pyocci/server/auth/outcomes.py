@@ -17,6 +17,9 @@ from pathlib import Path
 from typing import Generic, Protocol, TypeVar
 
 from pyocci.backends.api import Tenant
+from pyocci.backends.lookups import lookups
+
+_LOOKUPS = lookups("auth")
 
 
 class Expiring(Protocol):
@@ -56,11 +59,14 @@ class OutcomeCache(Generic[K, V]):
         """The outcome kept for `key`, if it has not expired."""
         outcome = self._kept.get(key)
         if outcome is None:
+            _LOOKUPS.miss()
             return None
         if outcome.expires <= self._clock():
             del self._kept[key]
+            _LOOKUPS.miss()
             return None
         self._kept.move_to_end(key)
+        _LOOKUPS.hit()
         return outcome
 
     def put(self, key: K, outcome: V) -> None:
