@@ -21,6 +21,7 @@ the test run.
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import hashlib
 import json
 import os
@@ -86,7 +87,17 @@ class Release:
             raise error(f"{what} failed ({result.returncode}): {output}")
 
     def ensure_venv(self, venv: Path, error: type[Exception] = ServiceUnavailableError) -> Path:
-        """The Python of a virtual environment with the release installed, built if needed."""
+        """The Python of a virtual environment with the release installed, built if needed
+        (by one test session at a time: the others wait for it, then use it)."""
+        venv.parent.mkdir(parents=True, exist_ok=True)
+        with venv.with_name(venv.name + ".lock").open("w") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            try:
+                return self._ensure_venv(venv, error)
+            finally:
+                fcntl.flock(lock, fcntl.LOCK_UN)
+
+    def _ensure_venv(self, venv: Path, error: type[Exception]) -> Path:
         python = venv / "bin" / "python"
         stamp_file = venv / f"pyocci-{self.key}.stamp"
         if stamp_file.exists() and stamp_file.read_text() == self._stamp():
@@ -221,6 +232,13 @@ class ServiceProcess:
 S = TypeVar("S", bound=ServiceProcess)
 
 
+def machine_cache() -> Path:
+    """Where builds the tests make are kept between runs and checkouts:
+    ``$PYOCCI_TEST_CACHE``, else ``~/.cache/pyocci-tests``."""
+    configured = os.environ.get("PYOCCI_TEST_CACHE")
+    return Path(configured) if configured else Path.home() / ".cache" / "pyocci-tests"
+
+
 @contextlib.contextmanager
 def running(
     service: type[S], config: pytest.Config, *args: object, **kwargs: object
@@ -231,11 +249,10 @@ def running(
     release = service.release
     if os.environ.get(release.skip_variable) == "1":
         pytest.skip(f"{release.skip_variable}=1: tests against {release.name} skipped")
-    assert config.cache is not None
     try:
-        python = release.ensure_venv(
-            release.venv_in(config.cache.mkdir(f"pyocci-{release.key}")), service.unavailable
-        )
+        # Kept where the machine keeps test builds (not in the checkout): a clean clone
+        # reuses it instead of installing the service again (minutes).
+        python = release.ensure_venv(release.venv_in(machine_cache()), service.unavailable)
         server = service(python, *args, **kwargs)  # type: ignore[arg-type]
         server.start()
     except ServiceUnavailableError as error:
