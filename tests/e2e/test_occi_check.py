@@ -22,7 +22,7 @@ import pytest
 
 from e2e.server import Offer, RunningServer
 
-pytestmark = [pytest.mark.e2e, pytest.mark.backends("sim", "memory", "ec2")]
+pytestmark = [pytest.mark.e2e, pytest.mark.backends("sim", "memory", "ec2", "opennebula")]
 
 OCCI = Path(sys.executable).parent / "occi"
 #: What occi-server answers that the checker reports as a warning (see docs/cli.md):

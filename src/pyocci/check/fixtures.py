@@ -215,6 +215,19 @@ def _storage(run: Run) -> Made:
     return settle(run, create(run, "storage", entity, spec.TEXT_PLAIN), spec.STORAGE)
 
 
+def _spare_storage(run: Run) -> Made:
+    """A storage no link ever joins, for the storage actions: a cloud may rightly refuse
+    to take a disk a compute uses offline (409), which says nothing of the actions."""
+    entity = NewEntity(
+        spec.STORAGE,
+        attributes={
+            "occi.core.title": run.title("spare storage"),
+            "occi.storage.size": run.options.storage_size,
+        },
+    )
+    return settle(run, create(run, "storage", entity, spec.TEXT_PLAIN), spec.STORAGE)
+
+
 def _network(run: Run) -> Made:
     attributes: dict[str, Any] = {"occi.core.title": run.title("network")}
     mixins: tuple[str, ...] = ()
@@ -306,6 +319,7 @@ def _tagged(run: Run) -> Made:
 FIXTURES: dict[str, Callable[[Run], Made]] = {
     "compute": _compute,
     "storage": _storage,
+    "spare_storage": _spare_storage,
     "network": _network,
     "storagelink": _link(spec.STORAGELINK, "storage", spec.STORAGE),
     "networkinterface": _link(spec.NETWORKINTERFACE, "network", spec.NETWORK),

@@ -52,7 +52,22 @@ def served_model(standard: Model, backend: Backend) -> Model:
             kept.append(dataclasses.replace(category, actions=actions))
         elif isinstance(category, Action) and capabilities.supports_action(category.id):
             kept.append(category)
-    return standard.with_categories(kept)
+    return standard.with_categories(_applying_to_served(kept))
+
+
+def _applying_to_served(categories: list[Category]) -> list[Category]:
+    """The categories, each mixin applying only to kinds served (discovery names no kind
+    a client cannot find); a mixin left applying to none is not served."""
+    served = {c.id for c in categories if isinstance(c, Kind)}
+    kept: list[Category] = []
+    for category in categories:
+        if isinstance(category, Mixin) and category.applies:
+            applies = tuple(kind for kind in category.applies if kind in served)
+            if not applies:
+                continue
+            category = dataclasses.replace(category, applies=applies)
+        kept.append(category)
+    return kept
 
 
 def _with_required(

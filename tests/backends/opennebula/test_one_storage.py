@@ -95,6 +95,9 @@ async def test_an_attached_storage_grows_through_its_vms_disk(backend, tenant, o
     await wait_state(backend, tenant, vm.id, "active")
     attached = await backend.create_entity(tenant, link(STORAGELINK.id, vm.location, made.location))
     await wait_state(backend, tenant, vm.id, "active")
+    # A disk a VM uses cannot be disabled: oned's refusal is a conflict, not a failure.
+    with pytest.raises(ConflictError, match="cannot be in state"):
+        await backend.trigger_action(tenant, online, OFFLINE.id, {})
     grown = await backend.update_entity(tenant, online, resized(online, 2.5))
     assert grown.attributes["occi.storage.size"] == 2.5
     assert int(one_cloud.client().image.info(int(made.id)).SIZE) == 2560

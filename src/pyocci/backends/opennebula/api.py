@@ -63,6 +63,12 @@ class _TimedTransport(server_xrpc.RequestsTransport):
         return self.parse_response(response)
 
 
+#: What oned answers INTERNAL (as for a failure of its own) when it refuses a request for
+#: the object's state: a name in use (``NAME is already taken by ...``), an image a VM
+#: uses that cannot be disabled (``Image cannot be in state USED``).
+_INTERNAL_REFUSALS = ("already taken", "cannot be in state")
+
+
 def translate(error: Exception, *, retry_after: int) -> BackendError:
     """The backend error for what pyone raised, oned's message kept."""
     message = f"OpenNebula: {error}"
@@ -74,8 +80,7 @@ def translate(error: Exception, *, retry_after: int) -> BackendError:
         return ConflictError(message)
     if isinstance(error, pyone.OneApiException):
         return InvalidRequestError(message)
-    if "already taken" in str(error):
-        # oned says INTERNAL for a name in use (``NAME is already taken by ...``).
+    if any(refusal in str(error) for refusal in _INTERNAL_REFUSALS):
         return ConflictError(message)
     return BackendUnavailableError(message, retry_after=retry_after)
 

@@ -136,8 +136,8 @@ _cycle_check("compute-stop", spec.COMPUTE_MACHINE, "compute", "active", "stop", 
 _cycle_check("compute-start", spec.COMPUTE_MACHINE, "compute", "inactive", "start", spec.TEXT_PLAIN)
 _cycle_check("network-up", spec.NETWORK_MACHINE, "network", "inactive", "up", spec.TEXT_OCCI)
 _cycle_check("network-down", spec.NETWORK_MACHINE, "network", "active", "down", None)
-_cycle_check("storage-online", spec.STORAGE_MACHINE, "storage", "offline", "online", None)
-_cycle_check("storage-offline", spec.STORAGE_MACHINE, "storage", "online", "offline", None)
+_cycle_check("storage-online", spec.STORAGE_MACHINE, "spare_storage", "offline", "online", None)
+_cycle_check("storage-offline", spec.STORAGE_MACHINE, "spare_storage", "online", "offline", None)
 
 
 @check(
