@@ -181,6 +181,8 @@ def opennebula_config(cloud: OneCloud, tenant_prefix: str, config: str | None = 
         "tenant_prefix": tenant_prefix,
         "image_datastore": cloud.provisioned.image_datastore_id,
         "network_template": str(cloud.provisioned.vn_template_id),
+        # The provisioned network every user may use, by name: /network/public.
+        "public_network": "dummy-net",
         # A saved image is offered within a second of oned writing it.
         "template_ttl": 1,
     }

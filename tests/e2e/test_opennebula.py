@@ -300,6 +300,32 @@ def test_changes_made_with_pyone_show_at_once(http: httpx.Client, offer: Offer, 
     wait_until_gone(occi, path)
 
 
+def test_a_link_to_the_public_network_is_a_nic_on_the_sites_network(
+    http: httpx.Client, offer: Offer, one: Any, one_cloud: OneCloud
+) -> None:
+    made = one_cloud.provisioned
+    assert made is not None
+    occi = Occi(http, OCCI_JSON)
+    public = occi.get("/network/public")
+    assert public.attributes["occi.core.id"] == "public"
+    assert public.attributes["occi.core.title"] == "dummy-net"
+    assert "/network/public" in occi.list("/network/")
+    path = booted(occi, offer)
+    link = occi.create(
+        "/networkinterface/",
+        EntityDoc(kind=NETWORKINTERFACE, source=path, target="/network/public"),
+    )
+    wait_state(occi, path, "active")
+    nic = occi.get(link)
+    assert path_of(nic.attributes["occi.core.target"]) == "/network/public"
+    assert nic.attributes["occi.networkinterface.address"].startswith("10.0.0.")
+    nics = one.vm.info(one_id(path)).TEMPLATE["NIC"]
+    nics = nics if isinstance(nics, list) else [nics]
+    assert [int(n["NETWORK_ID"]) for n in nics] == [made.network_id]
+    assert occi.delete("/network/public").status_code == 409
+    assert_status(occi.delete(link), 200, 202, 204)
+
+
 # Last: the cloud is stopped and started again under the running server.
 def test_oned_stopped_is_503_then_the_server_recovers(
     http: httpx.Client, offer: Offer, one_cloud: OneCloud

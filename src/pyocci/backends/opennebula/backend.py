@@ -64,7 +64,7 @@ class OpenNebulaBackend(KitBackend):
             self.api, self.tenancy, self.catalogue, self.location_of, zones=self.zones
         )
         storages = Storages(self.api, self.tenancy, self.location_of)
-        networks = Networks(self.api, self.tenancy, self.location_of)
+        self.networks = networks = Networks(self.api, self.tenancy, self.location_of)
         links = (StorageLinks(self.computes, storages), Interfaces(self.computes, networks))
         self.computes.link_sources = links
         #: Resources before links, as every backend lists them.
@@ -95,7 +95,11 @@ class OpenNebulaBackend(KitBackend):
         return None if pushed_down(query) else query.matches
 
     async def _acting(self, tenant: Tenant) -> None:
-        catalogues.current.set(await self.tenancy.acting(tenant))
+        acting = await self.tenancy.acting(tenant)
+        catalogues.current.set(acting)
+        # Known before any VM is shown: its NICs there link to /network/public (a call
+        # the first time only, when the network is named by name).
+        await self.networks.public_number(acting)
 
     async def provider_mixins(self, tenant: Tenant) -> Sequence[Mixin]:
         """The tenant's usable VM templates, the configured sizes and the clusters as

@@ -20,6 +20,7 @@ from pyocci.backends.errors import EntityNotFoundError, InvalidRequestError
 from pyocci.backends.kit import Collection
 from pyocci.backends.opennebula import states
 from pyocci.backends.opennebula.compute import Computes
+from pyocci.backends.opennebula.network import PUBLIC
 from pyocci.backends.opennebula.records import body, one_list, template_text
 from pyocci.model.entity import CORE_ID, CORE_SOURCE, CORE_TARGET, Entity, Link
 from pyocci.model.infrastructure import (
@@ -35,8 +36,7 @@ from pyocci.model.infrastructure import (
 def _last(location: Any) -> str | None:
     if not location:
         return None
-    last = str(location).rstrip("/").rsplit("/", 1)[-1]
-    return last if last.isdigit() else None
+    return str(location).rstrip("/").rsplit("/", 1)[-1] or None
 
 
 class VmLinks(Collection):
@@ -70,6 +70,20 @@ class VmLinks(Collection):
         """The vector entries of the VM that are links here."""
         return [e for e in one_list(body(vm).get(self.vector)) if e.get(self.target_attribute)]
 
+    def target_id(self, entry: Mapping[str, Any]) -> str:
+        """The OCCI id of the resource an entry ends at."""
+        return str(entry[self.target_attribute])
+
+    async def target_number(self, tenant: Tenant, target: str) -> int:
+        """The OpenNebula id of the resource with OCCI id `target` (a 400 for an id no
+        resource here can have)."""
+        if not target.isdigit():
+            raise InvalidRequestError(
+                f"the target {self.locate(self.target_kind, target)} is none of your "
+                f"{self.target_kind.rsplit('#', 1)[-1]}s"
+            )
+        return int(target)
+
     def link(self, vm: Any, entry: Mapping[str, Any]) -> Link:
         """One entry of a VM as a link."""
         link_id = f"{vm.ID}-{self.infix}-{entry[self.id_attribute]}"
@@ -79,7 +93,7 @@ class VmLinks(Collection):
             attributes={
                 CORE_ID: link_id,
                 CORE_SOURCE: self.locate(COMPUTE.id, str(vm.ID)),
-                CORE_TARGET: self.locate(self.target_kind, str(entry[self.target_attribute])),
+                CORE_TARGET: self.locate(self.target_kind, self.target_id(entry)),
             },
         )
         link.location = self.locate(kind, link_id)
@@ -128,7 +142,7 @@ class VmLinks(Collection):
     def _ends(self, entity: Entity) -> tuple[str, str]:
         source = _last(entity.attributes.get(CORE_SOURCE))
         target = _last(entity.attributes.get(CORE_TARGET))
-        if source is None or target is None:
+        if source is None or not source.isdigit() or target is None:
             raise InvalidRequestError(
                 f"a link here joins one of your computes to one of your "
                 f"{self.target_kind.rsplit('#', 1)[-1]} resources; got "
@@ -154,12 +168,13 @@ class VmLinks(Collection):
         vm = await self.computes.vm(acting, source)
         before = {str(e.get(self.id_attribute)) for e in self.entries(vm)}
         await self.target_check(tenant, target)
-        await self.attach(acting, int(vm.ID), int(target))
+        number = await self.target_number(tenant, target)
+        await self.attach(acting, int(vm.ID), number)
         after = await self.computes.vm(acting, source)
         for entry in self.entries(after):
             if str(entry.get(self.id_attribute)) not in before and str(
                 entry.get(self.target_attribute)
-            ) == str(target):
+            ) == str(number):
                 return self.link(after, entry)
         raise EntityNotFoundError(f"OpenNebula shows no new {self.vector} on compute {source}")
 
@@ -174,7 +189,7 @@ class VmLinks(Collection):
                 f"{link.attributes.get(CORE_TARGET)!r}"
             )
         await self.target_check(tenant, target)
-        return {self.target_attribute: int(target)}
+        return {self.target_attribute: await self.target_number(tenant, target)}
 
     async def target_check(self, tenant: Tenant, target: str) -> None:
         """Refuse a target that is not one of the tenant's resources (a 400 naming it)."""
@@ -212,13 +227,27 @@ class StorageLinks(VmLinks):
 
 
 class Interfaces(VmLinks):
-    """NICs on the tenant's networks."""
+    """NICs on the tenant's networks, and on the site's public network (``/network/public``,
+    when one is configured)."""
 
     kinds = (NETWORKINTERFACE.id,)
     mixins = frozenset({IPNETWORKINTERFACE.id})
     vector, id_attribute, infix = "NIC", "NIC_ID", "nic"
     target_kind, target_attribute = NETWORK.id, "NETWORK_ID"
     attach_method, detach_method = "vm.attachnic", "vm.detachnic"
+
+    def target_id(self, entry: Mapping[str, Any]) -> str:
+        """``public`` for a NIC on the public network, else the network's id."""
+        found = str(entry[self.target_attribute])
+        return PUBLIC if found == str(self.targets.public_id) else found
+
+    async def target_number(self, tenant: Tenant, target: str) -> int:
+        """The public network's virtual network for ``public``."""
+        if target == PUBLIC:
+            public = await self.targets.public_number(await self.tenancy.acting(tenant))
+            if public is not None:
+                return public
+        return await super().target_number(tenant, target)
 
     def describe(self, link: Link, vm: Any, entry: Mapping[str, Any]) -> None:
         link.mixins = [IPNETWORKINTERFACE.id]

@@ -6,6 +6,11 @@ allocated with the configured driver and bridge), with one address range:
 ``occi.network.address`` (a CIDR, required) gives its first usable address
 and size, ``occi.network.gateway`` its gateway. Up and down are not offered:
 oned has no such switch. A network oned is deleting is gone.
+
+With ``public_network`` set, ``/network/public`` is that virtual network (the
+site's, shared with the tenants): listed first, read with the tenant's own
+session, neither changed nor deleted through OCCI; a networkinterface to it
+is a NIC on it, an address of the site's public range.
 """
 
 from __future__ import annotations
@@ -19,6 +24,7 @@ from typing import Any
 from pyocci.backends.api import Query, Tenant
 from pyocci.backends.errors import (
     BackendUnavailableError,
+    ConflictError,
     EntityNotFoundError,
     InvalidRequestError,
     NotSupportedError,
@@ -28,9 +34,11 @@ from pyocci.backends.opennebula.api import OneApi
 from pyocci.backends.opennebula.compute import GROUP_SHARED
 from pyocci.backends.opennebula.records import body, listed, template_text
 from pyocci.backends.opennebula.tenancy import Acting, Tenancy, read_owned
-from pyocci.model.entity import CORE_ID, CORE_TITLE, Entity, Resource
+from pyocci.model.entity import CORE_ID, CORE_SUMMARY, CORE_TITLE, Entity, Resource
 from pyocci.model.infrastructure import IPNETWORK, NETWORK
 
+#: The id of the site's public network.
+PUBLIC = "public"
 ADDRESS = "occi.network.address"
 GATEWAY = "occi.network.gateway"
 #: Virtual network states (oned's VirtualNetwork::VirtualNetworkState).
@@ -78,6 +86,39 @@ class Networks(Collection):
         self.tenancy = tenancy
         self.locate = locate
         self.settings = api.settings
+        named = self.settings.public_network
+        #: The public network's virtual network id, once known (named by id: at once).
+        self.public_id: int | None = int(named) if named and named.isdigit() else None
+
+    async def public_number(self, acting: Acting) -> int | None:
+        """The public network's virtual network id (looked up once when it is named by
+        name); None when none is configured."""
+        named = self.settings.public_network
+        if named is None or self.public_id is not None:
+            return self.public_id
+        pool = await self.api.call(acting.session, "vnpool.info", -2, -1, -1)
+        for vnet in listed(pool, "VNET"):
+            if named == vnet.NAME:
+                self.public_id = int(vnet.ID)
+                return self.public_id
+        raise BackendUnavailableError(
+            f"backend_settings.public_network: no virtual network {named!r} the tenants may "
+            "use; share it with their groups (USE)",
+            retry_after=self.settings.retry_after,
+        )
+
+    async def public(self, acting: Acting) -> Resource:
+        """``/network/public``: 404 where none is configured."""
+        number = await self.public_number(acting)
+        if number is None:
+            raise EntityNotFoundError("this site offers no public network")
+        resource = self.network(await self.api.call(acting.session, "vn.info", number, False))
+        resource.attributes[CORE_ID] = PUBLIC
+        resource.attributes[CORE_SUMMARY] = (
+            "The site's public network: link a compute here for a public address"
+        )
+        resource.location = self.locate(NETWORK.id, PUBLIC)
+        return resource
 
     def network(self, vnet: Any) -> Resource:
         """A virtual network as a network."""
@@ -118,6 +159,8 @@ class Networks(Collection):
         acting = await self.tenancy.acting(tenant)
 
         async def every() -> AsyncIterator[Entity]:
+            if self.settings.public_network is not None:
+                yield await self.public(acting)
             vnets = self.api.pool(acting.session, "vnpool.info", "VNET")
             async with aclosing(vnets):
                 async for vnet in vnets:
@@ -128,8 +171,10 @@ class Networks(Collection):
             yield entity
 
     async def get(self, tenant: Tenant, kind_id: str, entity_id: str) -> Entity:
-        """One network."""
+        """One network (``public``: the site's public network)."""
         acting = await self.tenancy.acting(tenant)
+        if entity_id == PUBLIC:
+            return await self.public(acting)
         return self.network(await self.vnet(acting, entity_id))
 
     async def create(self, tenant: Tenant, entity: Entity) -> Entity:
@@ -169,6 +214,8 @@ class Networks(Collection):
 
     async def update(self, tenant: Tenant, current: Entity, desired: Entity) -> Entity:
         """Rename; the address range stays as it was made."""
+        if current.id == PUBLIC:
+            raise ConflictError("/network/public is the site's and cannot be changed")
         acting = await self.tenancy.acting(tenant)
         vnet = await self.vnet(acting, current.id or "")
         for name in (ADDRESS, GATEWAY):
@@ -182,6 +229,8 @@ class Networks(Collection):
 
     async def delete(self, tenant: Tenant, entity: Entity) -> None:
         """Delete the virtual network (oned refuses while VMs use it: a conflict)."""
+        if entity.id == PUBLIC:
+            raise ConflictError("/network/public is the site's and cannot be deleted")
         acting = await self.tenancy.acting(tenant)
         vnet = await self.vnet(acting, entity.id or "")
         await self.api.call(acting.session, "vn.delete", int(vnet.ID))

@@ -86,6 +86,9 @@ class OpenNebulaSettings:
     #: the address range asked for. None: networks are allocated with `network_driver`
     #: and `network_bridge`, which oned allows only to those who administer a cluster.
     network_template: Text | None = None
+    #: The site's public network (a virtual network the tenants may use, by name or id):
+    #: ``/network/public``, a NIC on it for a compute linked there. None: no public network.
+    public_network: Text | None = None
     network_driver: Text = "bridge"
     network_bridge: Text | None = None
     #: Seconds templates are kept before they are read again.
