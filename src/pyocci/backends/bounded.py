@@ -10,14 +10,13 @@ entities), so a listing from a cloud that keeps answering is not cut for being l
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable, Hashable, Mapping, Sequence
+from collections.abc import AsyncIterator, Mapping, Sequence
 from contextlib import AbstractContextManager, nullcontext
 from typing import Any, TypeVar
 
 from pyocci.backends.api import (
     ActionOutcome,
     Backend,
-    Capabilities,
     Census,
     Query,
     Revision,
@@ -25,6 +24,7 @@ from pyocci.backends.api import (
 )
 from pyocci.backends.deadline import within_deadline
 from pyocci.backends.errors import BusyError
+from pyocci.backends.wrapping import WrappingBackend
 from pyocci.model.category import Mixin
 from pyocci.model.entity import Entity
 
@@ -35,17 +35,12 @@ T = TypeVar("T")
 LISTING_PART = 100
 
 
-class DeadlineBackend(Backend):
+class DeadlineBackend(WrappingBackend):
     """`inner`, with a deadline of `seconds` on every call that may wait for the cloud."""
 
     def __init__(self, inner: Backend, seconds: float) -> None:
-        super().__init__(model=inner.model)
-        self.inner = inner
+        super().__init__(inner)
         self.seconds = seconds
-        self.name = inner.name
-        self.cloud = inner.cloud
-        self.retry_after = inner.retry_after
-        self.reads_own_writes = inner.reads_own_writes
 
     def _deadline(self, what: str) -> AbstractContextManager[None]:
         if self.inner.reads_on_loop:
@@ -53,43 +48,6 @@ class DeadlineBackend(Backend):
             # is no cloud to be silent, and a cancel scope could not stop them anyway.
             return nullcontext()
         return within_deadline(self.seconds, what, retry_after=self.retry_after)
-
-    # --- what costs no cloud call: passed straight through -------------------------------------
-
-    @property
-    def capabilities(self) -> Capabilities:
-        """The inner backend's capabilities."""
-        return self.inner.capabilities
-
-    async def open(self) -> None:
-        """Open the inner backend (no deadline: backends ask their cloud on first use)."""
-        await self.inner.open()
-
-    async def close(self) -> None:
-        """Close the inner backend."""
-        await self.inner.close()
-
-    def location_of(self, kind_id: str, entity_id: str) -> str:
-        """Where the inner backend puts an entity."""
-        return self.inner.location_of(kind_id, entity_id)
-
-    @property
-    def reads_on_loop(self) -> bool:
-        """Whether the inner backend reads listings on the event loop."""
-        return self.inner.reads_on_loop
-
-    def revision(self) -> Hashable | None:
-        """The inner backend's revision token."""
-        return self.inner.revision()
-
-    async def run_blocking(self, function: Callable[..., T], *args: Any, **kwargs: Any) -> T:
-        """Run a blocking call in the inner backend's thread pool."""
-        return await self.inner.run_blocking(function, *args, **kwargs)
-
-    @property
-    def checks_callers(self) -> bool:  # type: ignore[override]
-        """Whether the inner backend checks callers' own credentials."""
-        return self.inner.checks_callers
 
     # --- what may wait for the cloud: bounded -------------------------------------------------
 

@@ -13,7 +13,7 @@ the server spent rendering them in between.
 from __future__ import annotations
 
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable, Hashable, Mapping, Sequence
+from collections.abc import AsyncIterator, Awaitable, Mapping, Sequence
 from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import Any, Protocol, TypeVar
@@ -21,7 +21,6 @@ from typing import Any, Protocol, TypeVar
 from pyocci.backends.api import (
     ActionOutcome,
     Backend,
-    Capabilities,
     Census,
     Query,
     Revision,
@@ -36,6 +35,7 @@ from pyocci.backends.errors import (
     NotSupportedError,
     QuotaExceededError,
 )
+from pyocci.backends.wrapping import WrappingBackend
 from pyocci.model.category import Mixin
 from pyocci.model.entity import Entity
 
@@ -111,22 +111,12 @@ current_tally: ContextVar[CallTally | None] = ContextVar("pyocci_backend_calls",
 _clock = time.perf_counter
 
 
-class MeasuredBackend(Backend):
+class MeasuredBackend(WrappingBackend):
     """`inner`, each call told to `observer` (if any) and added to the current tally."""
 
     def __init__(self, inner: Backend, observer: CallObserver | None = None) -> None:
-        super().__init__(model=inner.model, blocking_threads=1)
-        self.inner = inner
+        super().__init__(inner)
         self.observer = observer
-        self.name = inner.name
-        self.cloud = inner.cloud
-        self.retry_after = inner.retry_after
-        self.reads_own_writes = inner.reads_own_writes
-
-    @property
-    def checks_callers(self) -> bool:  # type: ignore[override]
-        """Whether the inner backend checks callers' own credentials."""
-        return self.inner.checks_callers
 
     async def check_caller(self, user_name: str, secret: str) -> Tenant | None:
         """The inner backend's check of a caller's credentials, measured."""
@@ -151,38 +141,6 @@ class MeasuredBackend(Backend):
             tally.seconds += seconds
         if self.observer is not None:
             self.observer(operation, seconds, error)
-
-    # --- what costs no cloud call: passed straight through -------------------------------------
-
-    @property
-    def capabilities(self) -> Capabilities:
-        """The inner backend's capabilities."""
-        return self.inner.capabilities
-
-    async def open(self) -> None:
-        """Open the inner backend."""
-        await self.inner.open()
-
-    async def close(self) -> None:
-        """Close the inner backend."""
-        await self.inner.close()
-
-    def location_of(self, kind_id: str, entity_id: str) -> str:
-        """Where the inner backend puts an entity."""
-        return self.inner.location_of(kind_id, entity_id)
-
-    @property
-    def reads_on_loop(self) -> bool:
-        """Whether the inner backend reads listings on the event loop."""
-        return self.inner.reads_on_loop
-
-    def revision(self) -> Hashable | None:
-        """The inner backend's revision token."""
-        return self.inner.revision()
-
-    async def run_blocking(self, function: Callable[..., T], *args: Any, **kwargs: Any) -> T:
-        """Run a blocking call in the inner backend's thread pool."""
-        return await self.inner.run_blocking(function, *args, **kwargs)
 
     # --- what may ask the cloud: measured -------------------------------------------------------
 

@@ -204,28 +204,25 @@ def _compute(run: Run) -> Made:
     return settle(run, made, spec.COMPUTE)
 
 
-def _storage(run: Run) -> Made:
-    entity = NewEntity(
-        spec.STORAGE,
-        attributes={
-            "occi.core.title": run.title("storage"),
-            "occi.storage.size": run.options.storage_size,
-        },
-    )
-    return settle(run, create(run, "storage", entity, spec.TEXT_PLAIN), spec.STORAGE)
+def _storage_titled(label: str) -> Callable[[Run], Made]:
+    def make(run: Run) -> Made:
+        entity = NewEntity(
+            spec.STORAGE,
+            attributes={
+                "occi.core.title": run.title(label),
+                "occi.storage.size": run.options.storage_size,
+            },
+        )
+        return settle(run, create(run, "storage", entity, spec.TEXT_PLAIN), spec.STORAGE)
+
+    return make
 
 
-def _spare_storage(run: Run) -> Made:
-    """A storage no link ever joins, for the storage actions: a cloud may rightly refuse
-    to take a disk a compute uses offline (409), which says nothing of the actions."""
-    entity = NewEntity(
-        spec.STORAGE,
-        attributes={
-            "occi.core.title": run.title("spare storage"),
-            "occi.storage.size": run.options.storage_size,
-        },
-    )
-    return settle(run, create(run, "storage", entity, spec.TEXT_PLAIN), spec.STORAGE)
+#: The storage the links join.
+_storage = _storage_titled("storage")
+#: A storage no link ever joins, for the storage actions: a cloud may rightly refuse to
+#: take a disk a compute uses offline (409), which says nothing of the actions.
+_spare_storage = _storage_titled("spare storage")
 
 
 def _network(run: Run) -> Made:
