@@ -195,7 +195,7 @@ def test_conflict(occi):
         (["create", "compute", "--os", "ubuntu"], "matches several OS templates"),
         (
             ["create", "compute", "--os", "cirros", "-a", "occi.compute.cores=many"],
-            "must be a number",
+            'occi.compute.cores must be an integer, got "many"',
         ),
         (["create", "compute", "-a", "colour"], "write NAME=VALUE"),
         (["create", "compute", "--user-data", "missing.txt"], "missing.txt"),

@@ -14,9 +14,9 @@ the model before sending it, and follows paging while listing::
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any
+from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
 import httpx
@@ -27,20 +27,25 @@ from pyocci.client.discovery import QUERY_INTERFACE, Discovery, discover, respon
 from pyocci.client.errors import InvalidInputError, ProtocolError, ServerError
 from pyocci.client.templates import Template
 from pyocci.client.transport import EventHooks, HeaderList, Transport
-from pyocci.client.validation import check_entity, check_invocation, check_kind
+from pyocci.client.validation import check_entity, check_invocation, check_kind, value_problem
 from pyocci.client.waiting import Progress, wait_for_offer, wait_for_state
 from pyocci.model.category import Action, Category, Kind, Mixin
 from pyocci.model.core import ENTITY
 from pyocci.model.entity import ActionInvocation, Entity, Link, Resource
 from pyocci.model.registry import Model
-from pyocci.rendering import Codec, codec_for
+from pyocci.rendering import Codec, Rendering, codec_for
 from pyocci.rendering.errors import ParseError, UnsupportedDocumentError
 from pyocci.rendering.json import JsonCodec
 from pyocci.rendering.negotiation import TEXT_OCCI
-from pyocci.rendering.textgrammar import format_attribute, format_category_reference
+from pyocci.rendering.textgrammar import (
+    RenderError,
+    format_attribute,
+    format_category_reference,
+)
 
 #: Items per page when listing; the pyocci server's own default maximum.
 DEFAULT_PAGE_SIZE = 1000
+T = TypeVar("T")
 
 INFRA = "http://schemas.ogf.org/occi/infrastructure#"
 LINK_KIND = "http://schemas.ogf.org/occi/core#link"
@@ -276,8 +281,18 @@ class OcciClient:
                 ("category", format_category_reference(category.id, category.category_class))
             )
         if attributes:
+            problems = [
+                "an attribute filter needs a value: " + name if value is None else problem
+                for name, value in attributes.items()
+                if value is None or (problem := value_problem(name, value)) is not None
+            ]
+            if problems:
+                raise InvalidInputError(problems)
             # Servers read filters from request headers, whatever the rendering.
-            rendered = ", ".join(format_attribute(n, v) for n, v in attributes.items())
+            try:
+                rendered = ", ".join(format_attribute(n, v) for n, v in attributes.items())
+            except RenderError as error:
+                raise InvalidInputError(f"cannot filter on {error}") from None
             headers.append(("x-occi-attribute", rendered))
         return headers
 
@@ -395,7 +410,7 @@ class OcciClient:
         kind = check_kind(self.model, entity.kind or "")
         if kind.location is None:
             raise InvalidInputError(f"kind {kind.id!r} has no collection to create in")
-        response = self._send("POST", kind.location, self.codec.render_entity(entity))
+        response = self._send("POST", kind.location, self._render(self.codec.render_entity, entity))
         return self._created_location(response)
 
     def update(
@@ -416,13 +431,13 @@ class OcciClient:
         probe = Resource(kind=kind.id, mixins=list(changes.mixins), attributes=changes.attributes)
         check_entity(self.model, probe, creating=False)
         changes.attributes = probe.attributes
-        response = self._send("POST", location, self.codec.render_entity(changes))
+        response = self._send("POST", location, self._render(self.codec.render_entity, changes))
         return self._answered_entity(response, location) or self.get(location)
 
     def replace(self, location: str, entity: Entity) -> Entity:
         """PUT a whole entity at its location; the entity as it is now."""
         check_entity(self.model, entity, creating=False)
-        response = self._send("PUT", location, self.codec.render_entity(entity))
+        response = self._send("PUT", location, self._render(self.codec.render_entity, entity))
         if response.status_code == 201:
             return self.get(location)
         return self._answered_entity(response, location) or self.get(location)
@@ -502,7 +517,8 @@ class OcciClient:
     def _trigger(self, location: str, name: str, parameters: Mapping[str, Any]) -> httpx.Response:
         action = self.action(location, name)
         coerced = check_invocation(action, dict(parameters))
-        rendering = self.codec.render_action(ActionInvocation(action=action.id, attributes=coerced))
+        invocation = ActionInvocation(action=action.id, attributes=coerced)
+        rendering = self._render(self.codec.render_action, invocation)
         return self._send("POST", location, rendering, params={"action": action.term})
 
     # --- links -------------------------------------------------------------------------
@@ -635,6 +651,15 @@ class OcciClient:
                 f"{location} is not an entity location of this server (like /compute/<id>)"
             )
         return kind
+
+    @staticmethod
+    def _render(render: Callable[[T], Rendering], document: T) -> Rendering:
+        """A document rendered to send; InvalidInputError, nothing sent, when the rendering
+        in use cannot carry it (a line break in a text/plain value, say)."""
+        try:
+            return render(document)
+        except UnsupportedDocumentError as error:
+            raise InvalidInputError(str(error)) from None
 
     def _send(
         self,
