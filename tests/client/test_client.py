@@ -225,6 +225,10 @@ def test_wait_for_gives_up_after_its_timeout(server: RunningServer):
             lambda o: o.create(o.new_compute(os="debian-12", mixins=[USER_DATA_MIXIN])),
             "occi.compute.userdata is required",
         ),
+        (
+            lambda o: o.define_mixin("os_tpl"),
+            "os_tpl is the term of http://schemas.ogf.org/occi/infrastructure#os_tpl",
+        ),
         (lambda o: o.update("/nowhere/x", attributes={"a": 1}), "not an entity location"),
         (lambda o: o.unlink("/compute/x"), "is a compute, not a link; nothing was deleted"),
         (lambda o: o.get("http://elsewhere.example/compute/1"), "is not on the endpoint"),
@@ -245,6 +249,7 @@ def test_wait_for_gives_up_after_its_timeout(server: RunningServer):
         "parameter-type",
         "filter-value",
         "required",
+        "provider-term",
         "location",
         "unlink-a-resource",
         "other-host",

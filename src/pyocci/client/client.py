@@ -572,6 +572,14 @@ class OcciClient:
         )
         if self.model.get(mixin.id) is not None:
             raise InvalidInputError(f"the server already has a category {mixin.id!r}")
+        # A term that names a kind or mixin already would name two: `occi list TERM`
+        # could no longer tell which (occi-server refuses a provider's term, 409).
+        for category in self.model:
+            if isinstance(category, Kind | Mixin) and category.term == term:
+                raise InvalidInputError(
+                    f"{term} is the term of {category.id} (a {category.category_class} of "
+                    "the server); choose another term for a user mixin"
+                )
         self._send("POST", QUERY_INTERFACE, self.codec.render_categories([mixin]))
         self._discovery = None
         defined = self.model.get(mixin.id)
