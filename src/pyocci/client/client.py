@@ -21,6 +21,7 @@ from urllib.parse import urlsplit
 
 import httpx
 
+from pyocci.client import matching
 from pyocci.client import templates as template_choice
 from pyocci.client.auth import Credentials
 from pyocci.client.discovery import QUERY_INTERFACE, Discovery, discover, response_headers
@@ -184,6 +185,19 @@ class OcciClient:
         listed = ", ".join(c.id for c in candidates)
         raise InvalidInputError(f"{spec!r} names several categories ({listed}); give the full id")
 
+    def find_category(self, spec: str, *, kinds: bool = True, mixins: bool = True) -> Kind | Mixin:
+        """A Kind or Mixin chosen as templates are (`pyocci.client.matching`): by identifier,
+        term or collection location, else by title, else by a unique part of its term or
+        title (``ubuntu``, ``"extra memory"``)."""
+        wanted = spec.strip()
+        if "/" in wanted and "#" not in wanted:
+            wanted = self._transport.path(wanted)
+        allowed = (Kind,) * kinds + (Mixin,) * mixins
+        candidates = [c for c in self.model if isinstance(c, allowed)]
+        what = "kind or mixin" if kinds and mixins else "kind" if kinds else "mixin"
+        plural = "kinds or mixins" if kinds and mixins else None
+        return matching.match(candidates, wanted, what, plural)  # type: ignore[return-value]
+
     # --- reading -----------------------------------------------------------------------
 
     def locations(
@@ -276,7 +290,7 @@ class OcciClient:
         """Category and X-OCCI-Attribute request headers that filter a listing."""
         headers: HeaderList = []
         for spec in filters:
-            category = self.category(spec)
+            category = self.find_category(spec)
             headers.append(
                 ("category", format_category_reference(category.id, category.category_class))
             )
