@@ -11,6 +11,7 @@ from pyocci.cli.output import Output, category_record, entities_output, records_
 from pyocci.cli.progress import wait_display
 from pyocci.cli.runner import execute, key_values
 from pyocci.client import OcciClient
+from pyocci.client.validation import check_invocation
 from pyocci.client.waiting import state_of
 from pyocci.model.entity import Entity
 
@@ -60,15 +61,22 @@ def trigger(
     wait: bool,
     wait_timeout: float,
 ) -> None:
-    """Trigger ACTION (start, stop, restart, suspend, ...) on an entity."""
+    """Trigger ACTION (start, stop, restart, suspend, ...) on an entity.
+
+    Parameters are checked against what the server's discovery says the action
+    takes (names, types, allowed values, required ones) before anything is sent.
+    """
 
     def work(client: OcciClient, target: Target) -> Output:
         parameters = key_values(params, "--param")
         if method is not None:
             parameters["method"] = method
+        # The parameters against what discovery says the action takes, before any
+        # request about the entity: a wrong one ends here, with what the action takes.
+        chosen = client.action(location, action)
+        check_invocation(chosen, parameters)
         expected = None
         if wait:
-            chosen = client.action(location, action)
             expected = _next_state(client, client.get(location), chosen.id)
         answered = client.trigger(location, action, **parameters)
         if expected is None and answered is not None and not wait:
