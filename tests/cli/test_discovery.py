@@ -24,7 +24,7 @@ def test_a_repeated_term_shows_its_scheme(occi: RunOcci) -> None:
     terms = Counter(row[1] for row in rows)
     assert terms["up"] >= 2 and terms["user_data"] == 2  # the sim's, as every server's
     for row in rows:
-        category_class, term, _location, _title, scheme = row
+        _class, term, _location, _title, scheme = row
         if terms[term] > 1:
             assert scheme.endswith("#"), row
         else:

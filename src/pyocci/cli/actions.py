@@ -4,6 +4,11 @@ from __future__ import annotations
 
 import click
 
+from pyocci.cli.completion import (
+    complete_actions,
+    complete_locations,
+    complete_resource_templates,
+)
 from pyocci.cli.endpoints import Target
 from pyocci.cli.entities import wait_options
 from pyocci.cli.options import command_options
@@ -38,8 +43,8 @@ def _next_state(client: OcciClient, entity: Entity, action_id: str) -> str | Non
 
 
 @click.command()
-@click.argument("location", metavar="URL")
-@click.argument("action", metavar="ACTION")
+@click.argument("location", metavar="URL", shell_complete=complete_locations)
+@click.argument("action", metavar="ACTION", shell_complete=complete_actions)
 @click.option("--method", help="The action's method parameter (stop: graceful, acpioff, poweroff).")
 @click.option(
     "-p",
@@ -89,7 +94,7 @@ def trigger(
 
 
 @click.command()
-@click.argument("location", metavar="URL")
+@click.argument("location", metavar="URL", shell_complete=complete_locations)
 @click.option("--name", help="Name of the new OS template.")
 @click.option(
     "--method", type=click.Choice(("hot", "deferred")), help="hot or deferred (the default)."
@@ -119,9 +124,12 @@ def save(
 
 
 @click.command()
-@click.argument("location", metavar="URL")
+@click.argument("location", metavar="URL", shell_complete=complete_locations)
 @click.option(
-    "--size", metavar="SPEC", help="The new resource template (term, or part of term/title)."
+    "--size",
+    metavar="SPEC",
+    shell_complete=complete_resource_templates,
+    help="The new resource template (term, or part of term/title).",
 )
 @click.option("--cores", type=click.IntRange(min=1), help="The smallest template with N cores.")
 @click.option("--memory", type=click.FloatRange(min=0), help="... and at least N GiB of memory.")

@@ -261,10 +261,21 @@ class OcciClient:
                 yield entities, locations
                 response = upcoming.result() if upcoming is not None else None
 
-    def _first_page(self, location: str, headers: HeaderList) -> httpx.Response:
-        """The first page, at the client's page size or, if the server refuses it with 413
-        (its maximum is lower), at half that, and so on."""
-        size = self.page_size
+    def first_locations(self, category: str | Kind | Mixin, limit: int) -> list[str]:
+        """At most `limit` locations of a collection, from its first page alone: a glance
+        (what shell completion offers), never a walk through every page."""
+        target = category if isinstance(category, Kind | Mixin) else self.category(category)
+        response = self._first_page(target.location or "/", [], size=max(1, limit))
+        entities, locations = self._listing(response)
+        found = [e.location or "" for e in entities] if entities is not None else locations
+        return found[:limit]
+
+    def _first_page(
+        self, location: str, headers: HeaderList, size: int | None = None
+    ) -> httpx.Response:
+        """The first page, at `size` (default: the client's page size) or, if the server
+        refuses it with 413 (its maximum is lower), at half that, and so on."""
+        size = min(size or self.page_size, self.page_size)
         while True:
             try:
                 return self._get(location, headers, {"page": 1, "number": size})
