@@ -68,7 +68,7 @@ def test_a_wrong_value_is_named_with_what_it_takes(data, named) -> None:
         ({"owners": 5}, "backend_settings.owners: Input should be an array (got 5)"),
         ({"region": {"a": 1}}, "backend_settings.region: Input should be a valid string (got an"),
         ({"region": True}, "backend_settings.region: Input should be a valid string (got true)"),
-        ({"region": "x" * 3, "page_size": "5"}, '(got "5")'),
+        ({"region": "x" * 3, "page_size": "5"}, "(got '5')"),
         (
             {"template_ttl": math.inf},
             "template_ttl: Input should be a finite number (got infinity)",

@@ -85,7 +85,7 @@ def test_the_service_account_is_the_default() -> None:
         ),
         (
             {"cloud": "a", "services": "volume"},
-            r"backend_settings\.services: Input should be an array \(got \"volume\"\)",
+            r"backend_settings\.services: Input should be an array \(got 'volume'\)",
         ),
         (
             {"token": "t", "compute_endpoint": "http://n", "services": ["volume"]},

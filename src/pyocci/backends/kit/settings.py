@@ -112,6 +112,8 @@ def _explained(error: ValidationError) -> str:
         if not location:
             problems.append(message)  # from __post_init__: the message names the keys
             continue
-        given = shown(problem.get("input"))
+        value = problem.get("input")
+        # A string as TOML's literal strings write it, as pydantic quotes the choices.
+        given = repr(value) if isinstance(value, str) else shown(value)
         problems.append(f"{SECTION}.{'.'.join(location)}: {message} (got {given})")
     return "; ".join(problems)
