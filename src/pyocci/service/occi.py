@@ -196,8 +196,8 @@ class OcciService:
                 and not tenants.owns(category.id)
             ):
                 raise StateConflictError(
-                    f"{mixin.term} is the term of {category.id} (a {category.category_class} "
-                    "of this server); choose another term for a user mixin"
+                    f"{mixin.term} is the term of {category.id} (a {category.category_class}); "
+                    "choose another term for a user mixin"
                 )
 
     def _check_user_location(self, model: Model, mixin: Mixin) -> None:
