@@ -4,9 +4,10 @@ click completes commands and options by itself; these ``shell_complete``
 callbacks add the values only the server knows. The shell runs ``occi``
 anew at every TAB, so each answer must come fast and never get in the way:
 
-* **bounded in time**: each request waits at most `REQUEST_SECONDS`, all of
-  them together at most `BUDGET_SECONDS` (past it, what was found so far is
-  offered); no password is asked for; nothing is printed, even on failure;
+* **bounded in time**: each request waits at most `REQUEST_SECONDS`, and none
+  starts once `BUDGET_SECONDS` have passed (what was found so far is then
+  offered, and not cached); no password is asked for; nothing is printed,
+  even on failure;
 * **bounded in size**: one page of at most `MAX_PER_COLLECTION` locations
   per collection, at most `MAX_ITEMS` candidates in all;
 * **cached briefly**: answers are kept `CACHE_SECONDS` in a file of the
