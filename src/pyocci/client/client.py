@@ -306,11 +306,13 @@ class OcciClient:
                 ("category", format_category_reference(category.id, category.category_class))
             )
         if attributes:
-            problems = [
-                "an attribute filter needs a value: " + name if value is None else problem
-                for name, value in attributes.items()
-                if value is None or (problem := value_problem(name, value)) is not None
-            ]
+            problems = []
+            for name, value in attributes.items():
+                problem = value_problem(name, value)
+                if value is None:
+                    problems.append(f"the filter on {name} needs a value")
+                elif problem is not None:
+                    problems.append(problem)
             if problems:
                 raise InvalidInputError(problems)
             # Servers read filters from request headers, whatever the rendering.
