@@ -2,8 +2,8 @@
 
 ``occi(...)`` runs the command in this process through click's runner;
 ``occi_process(...)`` runs the installed ``occi`` executable. Both keep the
-user's own configuration and environment out (``XDG_CONFIG_HOME`` points to
-a fresh directory, ``OCCI_*`` variables are cleared).
+user's own configuration and environment out (``XDG_CONFIG_HOME`` and
+``XDG_CACHE_HOME`` point to fresh directories, ``OCCI_*`` variables are cleared).
 """
 
 from __future__ import annotations
@@ -47,6 +47,8 @@ def clean_env(tmp_path: Path) -> dict[str, str]:
         name: None for name in os.environ if name.startswith("OCCI_")
     }
     overrides["XDG_CONFIG_HOME"] = str(tmp_path / "config")
+    # Shell completion keeps answers in the user cache directory.
+    overrides["XDG_CACHE_HOME"] = str(tmp_path / "cache")
     overrides["OCCI_NO_PROMPT"] = "1"
     return overrides  # type: ignore[return-value]
 

@@ -91,3 +91,25 @@ def test_on_a_terminal_all_asks_first(
     status, errors = run_on_terminal(server, clean_env, ["delete", "/compute/", "--all"], b"y\n")
     assert status == 0, errors
     assert computes(occi) == []
+
+
+def test_list_filter_names_a_category_as_os_does(occi: RunOcci) -> None:
+    """``--filter`` takes what ``--os`` takes: a term, a title, or a unique part of either."""
+    debian = occi("create", "compute", "--os", "debian", "--size", "small").stdout.strip()
+    cirros = occi("create", "compute", "--os", "cirros", "--size", "medium").stdout.strip()
+    try:
+        for spec in ("debian-12", "debian", "Debian 12 (bookworm)", "bookworm", "DEBIAN"):
+            listed = occi("list", "compute", "--filter", spec)
+            assert listed.exit_code == 0, (spec, listed.output)
+            assert debian in listed.stdout and cirros not in listed.stdout, spec
+        # A resource template by its title; the exact title wins over longer ones.
+        listed = occi("list", "compute", "--filter", "Medium instance").stdout
+        assert cirros in listed and debian not in listed
+        ambiguous = occi("list", "compute", "--filter", "ubuntu")
+        assert ambiguous.exit_code == 2
+        assert "'ubuntu' matches several kinds or mixins: ubuntu-24_04" in ambiguous.stderr
+        unknown = occi("list", "compute", "--filter", "windows")
+        assert unknown.exit_code == 2
+        assert "no kind or mixin matches 'windows'" in unknown.stderr
+    finally:
+        occi("delete", debian, cirros)

@@ -195,7 +195,7 @@ def test_conflict(occi):
         (["create", "compute", "--os", "ubuntu"], "matches several OS templates"),
         (
             ["create", "compute", "--os", "cirros", "-a", "occi.compute.cores=many"],
-            "must be a number",
+            'occi.compute.cores must be an integer, got "many"',
         ),
         (["create", "compute", "-a", "colour"], "write NAME=VALUE"),
         (["create", "compute", "--user-data", "missing.txt"], "missing.txt"),
@@ -206,6 +206,8 @@ def test_conflict(occi):
         (["create", "compute", "--user-data", "-"], "standard input is empty"),
         (["unlink", "/compute/x"], "is a compute, not a link"),
         (["describe", "http://elsewhere.example/compute/1"], "is not on the endpoint"),
+        (["mixin", "define", "os_tpl"], "os_tpl is the term of"),
+        (["mixin", "define", "compute"], "compute is the term of"),
     ],
 )
 def test_bad_input_is_caught_before_sending(occi, arguments, message):

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from pyocci.cli.messages import AUTH, CONFLICT, INPUT, NOT_FOUND, SERVER, UNREACHABLE, WAIT, explain
@@ -92,3 +94,29 @@ def test_an_unexpected_error_says_it_is_a_bug():
 def test_retry_after_is_kept_in_seconds(header, seconds):
     # An HTTP date (which occi-server never sends) is not kept.
     assert refused(409, retry_after=header).retry_after == seconds
+
+
+PYTHON_TYPE_NAMES = re.compile(r"\b(dict|float|int|str|NoneType|list|bool|tuple|bytes)\b")
+
+
+@pytest.mark.parametrize("rendering", ["json", "text"])
+def test_bad_values_on_the_command_line_are_explained_in_occi_words(occi, rendering):
+    """What a user types as -a NAME=VALUE or -p NAME=VALUE, refused by occi or by the server."""
+    made = occi("create", "compute", "--os", "cirros", "--size", "small").stdout.strip()
+    attempts = [
+        ["create", "compute", "--os", "cirros", "-a", f"{name}={value}"]
+        for name in ("occi.compute.cores", "occi.compute.memory", "occi.compute.architecture")
+        for value in ("1.5", "abc", "inf", "nan", "[1,2]", '{"a":1}', "true", "")
+    ]
+    attempts += [["update", made, "-a", f"occi.compute.hostname={v}"] for v in ("", "a b", "1")]
+    attempts += [["trigger", made, "stop", "--method", v] for v in ("1.5", "[]", "")]
+    try:
+        for arguments in attempts:
+            result = occi("--rendering", rendering, *arguments)
+            if result.exit_code == 0:
+                continue
+            assert "occi: error: " in result.stderr, (arguments, result.stderr)
+            assert not PYTHON_TYPE_NAMES.search(result.stderr), (arguments, result.stderr)
+            assert "bug" not in result.stderr, (arguments, result.stderr)
+    finally:
+        occi("delete", made)

@@ -4,6 +4,7 @@ paging, waiting, and every error path."""
 from __future__ import annotations
 
 import base64
+import math
 from concurrent.futures import ThreadPoolExecutor
 
 import httpx
@@ -188,7 +189,15 @@ def test_wait_for_gives_up_after_its_timeout(server: RunningServer):
         (lambda o: o.new_compute(cores=64), "no resource template has 64 cores"),
         (
             lambda o: o.create(o.new_compute(attributes={"occi.compute.cores": "many"})),
-            "occi.compute.cores must be a number",
+            'occi.compute.cores must be an integer, got "many"',
+        ),
+        (
+            lambda o: o.create(o.new_compute(attributes={"occi.compute.cores": 1.5})),
+            "occi.compute.cores must be an integer, got 1.5",
+        ),
+        (
+            lambda o: o.create(o.new_compute(attributes={"occi.compute.memory": math.inf})),
+            "occi.compute.memory cannot be sent: got infinity",
         ),
         (
             lambda o: o.create(o.new_compute(attributes={"org.example.colour": "red"})),
@@ -197,8 +206,28 @@ def test_wait_for_gives_up_after_its_timeout(server: RunningServer):
         (lambda o: o.trigger("/compute/x", "explode"), "compute has no action 'explode'"),
         (lambda o: o.trigger("/compute/x", "stop", speed=3), "stop takes no parameter 'speed'"),
         (
+            lambda o: o.trigger("/compute/x", "stop", method="sideways"),
+            'stop: method must be one of graceful, acpioff, poweroff, got "sideways"',
+        ),
+        (
+            lambda o: o.trigger("/storage/x", "resize"),
+            "resize needs the parameter 'size' (it takes: size (a number))",
+        ),
+        (
+            lambda o: o.trigger("/storage/x", "resize", size="big"),
+            'resize: size must be a number, got "big"',
+        ),
+        (
+            lambda o: list(o.list("compute", attributes={"occi.compute.cores": math.nan})),
+            "occi.compute.cores cannot be sent",
+        ),
+        (
             lambda o: o.create(o.new_compute(os="debian-12", mixins=[USER_DATA_MIXIN])),
             "occi.compute.userdata is required",
+        ),
+        (
+            lambda o: o.define_mixin("os_tpl"),
+            "os_tpl is the term of http://schemas.ogf.org/occi/infrastructure#os_tpl",
         ),
         (lambda o: o.update("/nowhere/x", attributes={"a": 1}), "not an entity location"),
         (lambda o: o.unlink("/compute/x"), "is a compute, not a link; nothing was deleted"),
@@ -210,10 +239,17 @@ def test_wait_for_gives_up_after_its_timeout(server: RunningServer):
         "ambiguous-os",
         "size",
         "type",
+        "not-whole",
+        "infinite",
         "undeclared",
         "action",
         "parameter",
+        "parameter-value",
+        "missing-parameter",
+        "parameter-type",
+        "filter-value",
         "required",
+        "provider-term",
         "location",
         "unlink-a-resource",
         "other-host",

@@ -9,11 +9,13 @@ import pytest
 
 from e2e.server import RunningServer, occi_server
 from pyocci.client import InvalidInputError, OcciClient, ServerError
-from pyocci.client.discovery import media_type_named, model_of
-from pyocci.model import Kind, Mixin
+from pyocci.client.discovery import media_type_named, model_of, typed_as_standard
+from pyocci.model import AttributeDefinition, AttributeType, Kind, Mixin, standard_model
 from pyocci.model.infrastructure import COMPUTE
+from pyocci.rendering import codec_for
 
 INFRA = "http://schemas.ogf.org/occi/infrastructure#"
+CORES = "occi.compute.cores"
 
 
 @pytest.fixture(scope="module")
@@ -94,3 +96,46 @@ def test_a_category_listed_twice_is_kept_once():
     assert [c.id for c in model] == [kind.id, tag.id, COMPUTE.id]
     # pyocci's state machines come along, for waiting on the standard kinds a server lists.
     assert model.state_machine(COMPUTE.id).attribute == "occi.compute.state"
+
+
+@pytest.mark.parametrize("rendering", ["application/occi+json", "text/plain", "text/occi"])
+def test_integer_attributes_are_checked_before_sending(server: RunningServer, rendering: str):
+    """The server refuses 1.5 cores: whatever the rendering, the client knows before sending
+    (JSON says integer in its `pattern`; text says no type, so the standard's is taken)."""
+    sent: list[str] = []
+    hooks = {"request": [lambda request: sent.append(request.method)]}
+    with OcciClient(server.url, media_type=rendering, event_hooks=hooks) as occi:
+        definitions = occi.model.attribute_definitions(COMPUTE.id)
+        assert definitions["occi.compute.cores"].type is AttributeType.INTEGER
+        assert definitions["occi.compute.memory"].type is AttributeType.NUMBER
+        stop = occi.model.get("http://schemas.ogf.org/occi/infrastructure/compute/action#stop")
+        assert {"graceful", "acpioff", "poweroff"} <= set(stop.attributes["method"].enum)
+        compute = occi.new_compute(os="debian", size="small", attributes={CORES: "1.5"})
+        with pytest.raises(InvalidInputError) as raised:
+            occi.create(compute)
+        assert raised.value.problems == ["occi.compute.cores must be an integer, got 1.5"]
+        # A whole number is fine, even written with a decimal point (small has 1 core).
+        compute = occi.new_compute(os="debian", size="small", attributes={CORES: "1.0"})
+        location = occi.create(compute)
+        assert occi.get(location).attributes[CORES] == 1
+        occi.delete(location)
+    assert sent.count("POST") == 1, sent
+
+
+def test_text_discovery_keeps_what_the_server_said_besides_the_type():
+    standard = standard_model()
+    codec = codec_for("text/plain")
+    parsed = codec.parse_categories(codec.render_categories(list(standard)).body)
+    typed = {category.id: category for category in typed_as_standard(parsed)}
+    cores = typed[COMPUTE.id].attributes[CORES]
+    assert cores.type is AttributeType.INTEGER
+    assert cores.mutable == standard.get(COMPUTE.id).attributes[CORES].mutable
+    # An attribute no standard category defines stays untyped.
+    thing = Kind(
+        scheme="http://example.org/k#",
+        term="thing",
+        location="/thing/",
+        attributes={"org.example.size": AttributeDefinition(name="org.example.size")},
+    )
+    (again,) = typed_as_standard([thing])
+    assert again.attributes["org.example.size"].type is AttributeType.STRING

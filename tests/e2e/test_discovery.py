@@ -113,6 +113,25 @@ def test_json_validates_against_gfd226_and_rocci_schemas(http: httpx.Client) -> 
     document = response.json()
     assert_valid_model(document)
     assert {"kinds", "mixins", "actions"} <= document.keys()
+    # A rOCCI client gets no `pattern` objects, and a document its own schema takes.
+    rocci = discover(http, OCCI_JSON, headers={"User-Agent": "rOCCI-core/5.0.0 OCCI/1.2"})
+    assert b'"pattern"' not in rocci.content
+    assert_valid_model(rocci.json(), for_rocci=True)
+
+
+def test_json_says_which_attributes_take_integers_only(http: httpx.Client) -> None:
+    """GFD.226's way: `type` number, and a JSON Schema in `pattern` saying integer."""
+    document = discover(http, OCCI_JSON).json()
+    compute = next(kind for kind in document["kinds"] if kind["term"] == "compute")
+    cores = compute["attributes"]["occi.compute.cores"]
+    assert cores["type"] == "number"
+    assert cores["pattern"]["type"] == "integer"
+    memory = compute["attributes"]["occi.compute.memory"]
+    assert memory["type"] == "number" and "pattern" not in memory
+    stop = next(action for action in document["actions"] if action["term"] == "stop")
+    method = stop["attributes"]["method"]
+    assert method["type"] == "string"
+    assert set(method["pattern"]["enum"]) >= {"graceful", "acpioff", "poweroff"}
 
 
 def test_json_attribute_descriptions_are_explicit(http: httpx.Client) -> None:

@@ -15,6 +15,7 @@ from e2e.occiclient import (
     IPNETWORK,
     LARGE,
     OCCI_JSON,
+    OS_TPL,
     RENDERINGS,
     SMALL,
     TEXT_OCCI,
@@ -269,6 +270,23 @@ def test_the_ogf_scheme_is_reserved(http: httpx.Client, rendering: str) -> None:
     response = define(http, identifier, "/e2e/mine/", rendering)
     assert response.status_code == 400, describe(response)
     assert "scheme" in response.headers.get("x-occi-error", "")
+    assert identifier not in read_categories(http.get("/-/"))
+
+
+@pytest.mark.parametrize("rendering", RENDERINGS)
+@pytest.mark.parametrize("taken", [OS_TPL, COMPUTE, "{image}"])
+def test_a_provider_categorys_term_is_refused(
+    http: httpx.Client, offer: Offer, rendering: str, taken: str
+) -> None:
+    """Clients name categories by term: a user mixin os_tpl (in any scheme) would make
+    the term name two categories, and the provider's unreachable by it."""
+    taken = taken.format(image=offer.image)
+    _, term = split_id(taken)
+    identifier = USER_SCHEME + term
+    response = define(http, identifier, f"/e2e/tags/{term}-{uuid.uuid4().hex[:6]}/", rendering)
+    assert response.status_code == 409, describe(response)
+    message = response.headers.get("x-occi-error", "")
+    assert f"{term} is the term of {taken}" in message
     assert identifier not in read_categories(http.get("/-/"))
 
 

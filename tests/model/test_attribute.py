@@ -38,7 +38,7 @@ def test_legal_values_have_no_problem(definition, value):
             "z",
             "must be one of x, y",
         ),
-        (AttributeDefinition(name="a", type=AttributeType.LIST), {"k": 1}, "must be a list"),
+        (AttributeDefinition(name="a", type=AttributeType.LIST), {"k": 1}, "must be an array"),
         (AttributeDefinition(name="a", type=AttributeType.OBJECT), [1], "must be an object"),
         (AttributeDefinition(name="a", pattern=r"[a-z]+"), "ABC", "must match the pattern"),
     ],
@@ -72,7 +72,8 @@ def test_coerce_brings_wire_forms_to_the_declared_type(attribute_type, wire, exp
     ("attribute_type", "wire"),
     [
         (AttributeType.BOOLEAN, "yes"),
-        (AttributeType.INTEGER, "4.5"),
+        (AttributeType.INTEGER, "four"),
+        (AttributeType.INTEGER, "inf"),
         (AttributeType.INTEGER, 4.5),
         (AttributeType.NUMBER, "nan"),
         (AttributeType.LIST, '{"not": "a list"}'),
@@ -82,6 +83,33 @@ def test_coerce_brings_wire_forms_to_the_declared_type(attribute_type, wire, exp
 )
 def test_coerce_leaves_unconvertible_values_for_validation_to_report(attribute_type, wire):
     assert AttributeDefinition(name="a", type=attribute_type).coerce(wire) == wire
+
+
+def test_a_decimal_text_for_an_integer_is_refused_as_the_number_it_is():
+    # -a occi.compute.cores=1.5 arrives as text: the message shows the number.
+    cores = AttributeDefinition(name="occi.compute.cores", type=AttributeType.INTEGER)
+    assert cores.coerce("2.0") == 2
+    assert cores.problem_with(cores.coerce("1.5")) == (
+        "occi.compute.cores must be an integer, got 1.5"
+    )
+
+
+@pytest.mark.parametrize(
+    ("attribute_type", "value", "message"),
+    [
+        (AttributeType.INTEGER, 1.5, "x.y must be an integer, got 1.5"),
+        (AttributeType.INTEGER, "abc", 'x.y must be an integer, got "abc"'),
+        (AttributeType.INTEGER, None, "x.y must be an integer, got null"),
+        (AttributeType.NUMBER, math.inf, "x.y must be a finite number, got infinity"),
+        (AttributeType.NUMBER, {"a": 1}, 'x.y must be a number, got an object {"a": 1}'),
+        (AttributeType.STRING, [1, 2], "x.y must be a string, got an array [1, 2]"),
+        (AttributeType.BOOLEAN, "yes", 'x.y must be true or false, got "yes"'),
+        (AttributeType.LIST, 3, "x.y must be an array, got 3"),
+        (AttributeType.OBJECT, True, "x.y must be an object, got true"),
+    ],
+)
+def test_messages_show_values_as_renderings_write_them(attribute_type, value, message):
+    assert AttributeDefinition(name="x.y", type=attribute_type).problem_with(value) == message
 
 
 def test_coerce_maps_legacy_enum_spellings():

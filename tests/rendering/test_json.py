@@ -19,6 +19,7 @@ from pyocci.model import (
     Kind,
     Link,
     Mixin,
+    Model,
     Resource,
     standard_model,
 )
@@ -41,6 +42,7 @@ ACTION = "http://schemas.ogf.org/occi/infrastructure/compute/action#"
 
 CODEC = JsonCodec()
 MODEL = standard_model()
+DRAFT_04 = "http://json-schema.org/draft-04/schema#"
 
 
 def doc(value: object) -> bytes:
@@ -753,12 +755,15 @@ def test_render_the_standard_model():
         "mutable": True,
         "required": False,
         "type": "number",
+        "pattern": {"$schema": DRAFT_04, "type": "integer"},
         "description": "Number of virtual CPU cores",
     }
     state = compute_kind["attributes"]["occi.compute.state"]
     assert state["type"] == "string" and state["default"] == "inactive"
     assert state["mutable"] is False
-    assert b'"pattern"' not in CODEC.render_categories(MODEL).body
+    standard_states = MODEL.get(COMPUTE).attributes["occi.compute.state"].enum
+    assert state["pattern"]["enum"] == list(standard_states)
+    assert {"active", "inactive", "suspended", "error"} <= set(standard_states)
 
 
 def test_attribute_descriptions_always_say_mutable_required_and_type():
@@ -766,31 +771,52 @@ def test_attribute_descriptions_always_say_mutable_required_and_type():
         for category in section:
             for description in category.get("attributes", {}).values():
                 assert {"mutable", "required", "type"} <= description.keys()
-                assert "pattern" not in description
                 assert description["type"] in {"string", "number", "boolean", "array", "object"}
+                assert isinstance(description.get("pattern", {}), dict)
+
+
+def test_the_rocci_variant_writes_no_pattern():
+    # rOCCI-core 5 reads `pattern` as a regex string and refuses an object.
+    rocci = JsonCodec(value_schemas=False)
+    assert b'"pattern"' not in rocci.render_categories(MODEL).body
+    assert rocci.variant != CODEC.variant
+    body = rendered(rocci.render_categories(MODEL))
+    compute_kind = next(k for k in body["kinds"] if k["term"] == "compute")
+    assert compute_kind["attributes"]["occi.compute.cores"]["type"] == "number"
 
 
 @pytest.mark.parametrize(
-    ("attribute_type", "json_type"),
+    ("attribute_type", "json_type", "pattern"),
     [
-        (AttributeType.STRING, "string"),
-        (AttributeType.ENUM, "string"),
-        (AttributeType.NUMBER, "number"),
-        (AttributeType.INTEGER, "number"),
-        (AttributeType.BOOLEAN, "boolean"),
-        (AttributeType.LIST, "array"),
-        (AttributeType.OBJECT, "object"),
+        (AttributeType.STRING, "string", None),
+        (AttributeType.ENUM, "string", {"$schema": DRAFT_04, "type": "string", "enum": ["x"]}),
+        (AttributeType.NUMBER, "number", None),
+        (AttributeType.INTEGER, "number", {"$schema": DRAFT_04, "type": "integer"}),
+        (AttributeType.BOOLEAN, "boolean", None),
+        (AttributeType.LIST, "array", None),
+        (AttributeType.OBJECT, "object", None),
     ],
 )
-def test_attribute_types_use_the_gfd226_names(attribute_type, json_type):
+def test_attribute_types_use_the_gfd226_names(attribute_type, json_type, pattern):
+    # GFD.226 allows five type names; an integer or the values of an enum are said
+    # by a JSON Schema in `pattern`. A regex pattern of the model is not rendered.
     definition = AttributeDefinition(name="a.b", type=attribute_type, pattern="x+", enum=("x",))
     action = Action(scheme="s#", term="t", attributes={"a.b": definition})
     (rendered_action,) = rendered(CODEC.render_categories([action]))["actions"]
-    assert rendered_action["attributes"]["a.b"] == {
-        "mutable": True,
-        "required": False,
-        "type": json_type,
-    }
+    expected = {"mutable": True, "required": False, "type": json_type}
+    if pattern is not None:
+        expected["pattern"] = pattern
+    assert rendered_action["attributes"]["a.b"] == expected
+
+
+def test_integer_and_enum_types_survive_the_round_trip():
+    parsed = Model()
+    for category in CODEC.parse_categories(CODEC.render_categories(MODEL).body):
+        parsed.add(category)
+    for category in MODEL:
+        for name, definition in category.attributes.items():
+            again = parsed.get(category.id).attributes[name]
+            assert (again.type, again.enum) == (definition.type, definition.enum), name
 
 
 @pytest.mark.parametrize(
@@ -865,8 +891,9 @@ def test_parse_categories_round_trips_the_standard_model():
     assert isinstance(compute_kind, Kind)
     assert compute_kind.parent == CORE + "resource"
     assert compute_kind.location == "/compute/"
-    # INTEGER and ENUM travel as number and string.
-    assert compute_kind.attributes["occi.compute.cores"].type is AttributeType.NUMBER
+    # INTEGER travels as number with a JSON Schema saying integer.
+    assert compute_kind.attributes["occi.compute.cores"].type is AttributeType.INTEGER
+    assert compute_kind.attributes["occi.compute.memory"].type is AttributeType.NUMBER
     assert compute_kind.attributes["occi.compute.state"].default == "inactive"
 
 

@@ -51,6 +51,9 @@ jsonschema = pytest.importorskip("jsonschema")
 referencing = pytest.importorskip("referencing")
 
 CODEC = JsonCodec()
+#: What a client whose User-Agent names rOCCI gets.
+ROCCI_CODEC = JsonCodec(value_schemas=False)
+SECTIONS = (("kinds", "kind"), ("mixins", "mixin"), ("actions", "action"))
 MODEL = standard_model()
 INFRA = "http://schemas.ogf.org/occi/infrastructure#"
 ACTION = "http://schemas.ogf.org/occi/infrastructure/compute/action#"
@@ -87,9 +90,16 @@ def check_collection(members: list[Resource | Link]) -> None:
 
 
 def check_categories(categories: list[Any]) -> None:
+    """GFD.226's schema for what every client gets (with `pattern` objects), and both
+    schemas for what rOCCI clients get (without them: rOCCI-core wants a regex string)."""
     document = body(CODEC.render_categories(categories))
+    assert_valid(document, gfd("model"))
+    for section, definition in SECTIONS:
+        for item in document.get(section, []):
+            assert_valid(item, gfd(definition))
+    document = body(ROCCI_CODEC.render_categories(categories))
     assert_valid(document, gfd("model"), rocci("model.json"))
-    for section, definition in (("kinds", "kind"), ("mixins", "mixin"), ("actions", "action")):
+    for section, definition in SECTIONS:
         for item in document.get(section, []):
             assert_valid(item, gfd(definition), rocci_definition(definition))
 
@@ -116,6 +126,13 @@ def test_the_validators_do_reject_what_they_should():
 
 def test_the_standard_model_validates():
     check_categories([*MODEL, *crtp_templates()])
+
+
+def test_value_schemas_are_what_rocci_refuses():
+    # The reason for the rOCCI variant: its schema wants `pattern` to be a string.
+    document = body(CODEC.render_categories(list(MODEL.kinds)))
+    assert errors(rocci("model.json"), document)
+    assert not errors(gfd("model"), document)
 
 
 def test_each_standard_category_validates_alone():

@@ -56,11 +56,15 @@ def carried_definition(definition: AttributeDefinition, media_type: str) -> Attr
         return AttributeDefinition(
             name=definition.name, mutable=definition.mutable, required=definition.required
         )
-    json_type = {
-        AttributeType.INTEGER: AttributeType.NUMBER,
-        AttributeType.ENUM: AttributeType.STRING,
-    }.get(definition.type, definition.type)
-    return dataclasses.replace(definition, type=json_type, pattern=None, enum=(), legacy_values={})
+    # JSON says integer, and an enum's values, in a `pattern` JSON Schema; a regex
+    # pattern and legacy spellings are not carried.
+    enum = definition.enum if definition.type is AttributeType.ENUM else ()
+    json_type = definition.type
+    if json_type is AttributeType.ENUM and not enum:
+        json_type = AttributeType.STRING
+    return dataclasses.replace(
+        definition, type=json_type, pattern=None, enum=enum, legacy_values={}
+    )
 
 
 def carried_category(category: Category, media_type: str) -> Category:

@@ -6,6 +6,7 @@ import importlib.util
 import io
 import json
 import os
+import socket
 import stat
 import subprocess
 import sys
@@ -251,8 +252,14 @@ def test_file_errors_exit_2(capsys: pytest.CaptureFixture[str], tmp_path: Path) 
 
 @pytest.fixture
 def handover(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Let the command set PYOCCI_CONFIG_JSON, and undo it after the test."""
+    """Let the command set PYOCCI_CONFIG_JSON, and undo it after the test.
+
+    The tests that use it fake the ASGI server, which never listens: whether their
+    port is free on this machine (8787 may be a developer's own server) does not
+    matter to them; the busy-port tests below run the real process.
+    """
     monkeypatch.setenv(CONFIG_JSON_ENV, "")
+    monkeypatch.setattr(cli, "listen_problem", lambda host, port: None)
 
 
 @pytest.fixture
@@ -772,3 +779,61 @@ def test_granian_gets_pyocci_logging(
     assert kwargs["log_access"] is False
     assert kwargs["log_dictconfig"]["loggers"]["pyocci"]["handlers"] == ["pyocci"]
     assert "_granian" in kwargs["log_dictconfig"]["loggers"]
+
+
+# --- a busy port ---------------------------------------------------------------------------
+
+
+@pytest.fixture
+def busy_port() -> Iterator[int]:
+    """A loopback port another program listens on for the test's length."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        yield taken.getsockname()[1]
+
+
+@pytest.mark.parametrize("server", ["uvicorn", "granian"])
+def test_a_busy_port_is_one_line_naming_the_port_options(
+    tmp_path: Path, busy_port: int, server: str
+) -> None:
+    """The real process, on a port another program holds: one line that says so and how
+    to choose another port, no traceback, and it does not claim to be serving."""
+    environ = {k: v for k, v in os.environ.items() if not k.startswith("PYOCCI_")}
+    environ.update(
+        XDG_CONFIG_HOME=str(tmp_path / "config"),
+        XDG_DATA_HOME=str(tmp_path / "data"),
+        PYOCCI_DATABASE_URL=f"sqlite:///{tmp_path / 'occi.db'}",
+    )
+    completed = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pyocci.server.cli",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(busy_port),
+            "--server",
+            server,
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env=environ,
+        check=False,
+    )
+    assert completed.returncode == 2, (completed.stdout, completed.stderr)
+    assert completed.stderr == (
+        f"occi-server: error: 127.0.0.1:{busy_port} is already in use by another program; "
+        f"choose another port with --port N or PYOCCI_PORT=N (or port = N in the "
+        f"configuration file), or stop the program that holds it\n"
+    )
+    assert "serving" not in completed.stdout
+
+
+def test_an_address_of_no_interface_here_is_one_line(capsys: pytest.CaptureFixture[str]) -> None:
+    # 192.0.2.1 (TEST-NET-1) is no address of this machine.
+    message = fails(capsys, "--host", "192.0.2.1", "--port", "8787")
+    assert message.startswith("cannot listen on 192.0.2.1:8787: ")
+    assert "--host" in message and "PYOCCI_HOST" in message

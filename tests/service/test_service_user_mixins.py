@@ -62,10 +62,20 @@ async def test_a_mixin_keeps_the_location_it_is_defined_with(occi: ServiceDriver
         (Mixin(scheme=SCHEME, term="9 lives", location="/tags/9/"), 400, "not a valid"),
         (Mixin(scheme=SCHEME, term="tag", location="/compute/tag/"), 400, "where /compute/"),
         (Mixin(scheme=SCHEME, term="tag", location="/mixin/os_tpl/"), 400, "already in use"),
+        (Mixin(scheme=SCHEME, term="tag", location="/ipreservation/"), 400, "the kind"),
         (Mixin(scheme=SCHEME, term="d", depends=("http://x.org/a#b",)), 400, "unknown mixin"),
         (Mixin(scheme=SCHEME, term="a", applies=("http://x.org/a#k",)), 400, "unknown kind"),
     ],
-    ids=["reserved-scheme", "kind", "term", "under-a-kind", "taken", "depends", "applies"],
+    ids=[
+        "reserved-scheme",
+        "kind",
+        "term",
+        "under-a-kind",
+        "taken",
+        "unserved-kind",
+        "depends",
+        "applies",
+    ],
 )
 async def test_a_definition_a_client_may_not_make_is_refused(
     occi: ServiceDriver, category: Mixin | Kind, status: int, message: str
@@ -73,6 +83,33 @@ async def test_a_definition_a_client_may_not_make_is_refused(
     with refused(status, message):
         await occi.define(category)
     assert not (await occi.model()).owns(category.id)
+
+
+@pytest.mark.parametrize(
+    ("term", "taken_by"),
+    [
+        ("os_tpl", OS_TPL.id),
+        ("compute", COMPUTE_ID),
+        ("debian-12", DEBIAN),
+    ],
+    ids=["standard-mixin", "kind", "template"],
+)
+async def test_a_user_mixin_may_not_take_a_provider_categorys_term(
+    occi: ServiceDriver, term: str, taken_by: str
+) -> None:
+    """Another scheme would make it a new category, but the term would name two:
+    `occi list os_tpl` could no longer tell which is meant."""
+    with refused(409, f"{term} is the term of {taken_by}"):
+        await occi.define(Mixin(scheme=SCHEME, term=term))
+    assert not (await occi.model()).owns(SCHEME + term)
+    if not taken_by.startswith("http://schemas.ogf.org/"):  # reserved, refused already
+        # Its very identifier, too.
+        scheme = taken_by.partition("#")[0] + "#"
+        with refused(409, f"{term} is the term of {taken_by}"):
+            await occi.define(Mixin(scheme=scheme, term=term, location="/mine/"))
+    # The tenant's own terms are the tenant's business: a second scheme may reuse one.
+    await occi.define(Mixin(scheme=SCHEME, term="web"))
+    await occi.define(Mixin(scheme="http://example.org/other#", term="web", location="/o/web/"))
 
 
 async def test_a_mixin_with_attributes_cannot_be_defined(occi: ServiceDriver) -> None:

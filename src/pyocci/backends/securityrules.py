@@ -13,6 +13,7 @@ import ipaddress
 from typing import Any
 
 from pyocci.backends.errors import InvalidRequestError
+from pyocci.model.values import shown
 
 RULE_TYPES = ("inbound", "outbound")
 PROTOCOLS = ("tcp", "udp", "icmp", "any")
@@ -24,7 +25,7 @@ def normalise_rules(value: Any) -> list[dict[str, str]]:
     """The rules in canonical form; InvalidRequestError naming every problem found."""
     if not isinstance(value, list):
         raise InvalidRequestError(
-            "occi.securitygroup.rules must be a list of rule objects "
+            "occi.securitygroup.rules must be an array of rule objects "
             '(e.g. [{"type": "inbound", "protocol": "tcp", "port": "22", '
             '"range": "0.0.0.0/0", "ipversion": "IPv4"}])'
         )
@@ -42,23 +43,23 @@ def normalise_rules(value: Any) -> list[dict[str, str]]:
 
 def _check_rule(rule: Any) -> tuple[list[str], dict[str, str] | None]:
     if not isinstance(rule, dict):
-        return [f"must be an object with {', '.join(_KEYS)}, not {type(rule).__name__}"], None
+        return [f"must be an object with {', '.join(_KEYS)}, got {shown(rule)}"], None
     problems: list[str] = []
     unknown = sorted(set(rule) - set(_KEYS))
     if unknown:
         problems.append(f"unknown keys {', '.join(unknown)} (allowed: {', '.join(_KEYS)})")
     kind = rule.get("type")
     if kind not in RULE_TYPES:
-        problems.append(f"type must be inbound or outbound, not {kind!r}")
+        problems.append(f"type must be inbound or outbound, got {shown(kind)}")
     protocol = rule.get("protocol")
     if isinstance(protocol, str):
         protocol = protocol.lower()
     if protocol not in PROTOCOLS:
-        problems.append(f"protocol must be one of {', '.join(PROTOCOLS)}, not {protocol!r}")
+        problems.append(f"protocol must be one of {', '.join(PROTOCOLS)}, got {shown(protocol)}")
     port = _port(rule.get("port"), protocol, problems)
     version = rule.get("ipversion")
     if version is not None and version not in IP_VERSIONS:
-        problems.append(f"ipversion must be IPv4 or IPv6, not {version!r}")
+        problems.append(f"ipversion must be IPv4 or IPv6, got {shown(version)}")
         version = None
     network = None
     raw_range = rule.get("range")
@@ -66,7 +67,7 @@ def _check_rule(rule: Any) -> tuple[list[str], dict[str, str] | None]:
         try:
             network = ipaddress.ip_network(str(raw_range), strict=False)
         except ValueError:
-            problems.append(f"range must be a CIDR such as 10.0.0.0/8, not {raw_range!r}")
+            problems.append(f"range must be a CIDR such as 10.0.0.0/8, got {shown(raw_range)}")
     if network is not None and version is not None and f"IPv{network.version}" != version:
         problems.append(f"range {network} is not an {version} range")
     if problems:
@@ -92,12 +93,12 @@ def _port(value: Any, protocol: Any, problems: list[str]) -> str | None:
         first = int(low)
         last = int(high) if high else first
     except ValueError:
-        problems.append(f"port must be a number or a range like 8000-8080, not {value!r}")
+        problems.append(f"port must be a number or a range like 8000-8080, got {shown(value)}")
         return None
     if not (1 <= first <= 65535 and 1 <= last <= 65535):
-        problems.append(f"ports are between 1 and 65535; got {value!r}")
+        problems.append(f"ports are between 1 and 65535, got {shown(value)}")
         return None
     if first > last:
-        problems.append(f"port range {value!r} ends before it starts")
+        problems.append(f"port range {shown(value)} ends before it starts")
         return None
     return str(first) if first == last else f"{first}-{last}"

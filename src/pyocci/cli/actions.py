@@ -4,6 +4,11 @@ from __future__ import annotations
 
 import click
 
+from pyocci.cli.completion import (
+    complete_actions,
+    complete_locations,
+    complete_resource_templates,
+)
 from pyocci.cli.endpoints import Target
 from pyocci.cli.entities import wait_options
 from pyocci.cli.options import command_options
@@ -11,6 +16,7 @@ from pyocci.cli.output import Output, category_record, entities_output, records_
 from pyocci.cli.progress import wait_display
 from pyocci.cli.runner import execute, key_values
 from pyocci.client import OcciClient
+from pyocci.client.validation import check_invocation
 from pyocci.client.waiting import state_of
 from pyocci.model.entity import Entity
 
@@ -37,8 +43,8 @@ def _next_state(client: OcciClient, entity: Entity, action_id: str) -> str | Non
 
 
 @click.command()
-@click.argument("location", metavar="URL")
-@click.argument("action", metavar="ACTION")
+@click.argument("location", metavar="URL", shell_complete=complete_locations)
+@click.argument("action", metavar="ACTION", shell_complete=complete_actions)
 @click.option("--method", help="The action's method parameter (stop: graceful, acpioff, poweroff).")
 @click.option(
     "-p",
@@ -60,15 +66,22 @@ def trigger(
     wait: bool,
     wait_timeout: float,
 ) -> None:
-    """Trigger ACTION (start, stop, restart, suspend, ...) on an entity."""
+    """Trigger ACTION (start, stop, restart, suspend, ...) on an entity.
+
+    Parameters are checked against what the server's discovery says the action
+    takes (names, types, allowed values, required ones) before anything is sent.
+    """
 
     def work(client: OcciClient, target: Target) -> Output:
         parameters = key_values(params, "--param")
         if method is not None:
             parameters["method"] = method
+        # The parameters against what discovery says the action takes, before any
+        # request about the entity: a wrong one ends here, with what the action takes.
+        chosen = client.action(location, action)
+        check_invocation(chosen, parameters)
         expected = None
         if wait:
-            chosen = client.action(location, action)
             expected = _next_state(client, client.get(location), chosen.id)
         answered = client.trigger(location, action, **parameters)
         if expected is None and answered is not None and not wait:
@@ -81,7 +94,7 @@ def trigger(
 
 
 @click.command()
-@click.argument("location", metavar="URL")
+@click.argument("location", metavar="URL", shell_complete=complete_locations)
 @click.option("--name", help="Name of the new OS template.")
 @click.option(
     "--method", type=click.Choice(("hot", "deferred")), help="hot or deferred (the default)."
@@ -111,9 +124,12 @@ def save(
 
 
 @click.command()
-@click.argument("location", metavar="URL")
+@click.argument("location", metavar="URL", shell_complete=complete_locations)
 @click.option(
-    "--size", metavar="SPEC", help="The new resource template (term, or part of term/title)."
+    "--size",
+    metavar="SPEC",
+    shell_complete=complete_resource_templates,
+    help="The new resource template (term, or part of term/title).",
 )
 @click.option("--cores", type=click.IntRange(min=1), help="The smallest template with N cores.")
 @click.option("--memory", type=click.FloatRange(min=0), help="... and at least N GiB of memory.")

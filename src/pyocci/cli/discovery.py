@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections import Counter
+
 import click
 
 from pyocci.cli.endpoints import Target
@@ -26,7 +28,11 @@ CLASSES = ("kind", "mixin", "action")
 @command_options
 @click.pass_context
 def discover(ctx: click.Context, classes: tuple[str, ...]) -> None:
-    """List the kinds, mixins and actions the server offers."""
+    """List the kinds, mixins and actions the server offers.
+
+    Where two categories share a term (the network's and the network interface's
+    ``up``, say), the SCHEME column tells them apart.
+    """
 
     def work(client: OcciClient, target: Target) -> Output:
         records = []
@@ -53,7 +59,17 @@ def discover(ctx: click.Context, classes: tuple[str, ...]) -> None:
             ("location", "LOCATION"),
             ("title", "TITLE"),
         ]
-        return records_output(records, client.url, columns)
+        output = records_output(records, client.url, columns)
+        # Two categories with one term (every standard network action is `up` or `down`)
+        # are told apart by their scheme, shown where a term repeats: after the term in
+        # a table, last in plain text (where the other columns keep their places).
+        repeated = {t for t, n in Counter(r["term"] for r in records).items() if n > 1}
+        if repeated:
+            for row in output.rows:
+                row["shown_scheme"] = row["scheme"] if row["term"] in repeated else ""
+            output.columns.insert(2, ("shown_scheme", "SCHEME"))
+            output.plain = [*(key for key, _ in columns), "shown_scheme"]
+        return output
 
     execute(ctx, work)
 

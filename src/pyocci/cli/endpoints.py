@@ -70,8 +70,11 @@ class Target:
         )
 
 
-def targets(options: dict[str, Any]) -> list[Target]:
-    """The endpoints the options name; SitesError or click.UsageError when they are wrong."""
+def targets(options: dict[str, Any], *, interactive: bool = True) -> list[Target]:
+    """The endpoints the options name; SitesError or click.UsageError when they are wrong.
+
+    Not `interactive` (shell completion), a missing password is never asked for.
+    """
     sites_file = options.get("sites_file")
     path = Path(sites_file).expanduser() if sites_file else None
     site_name = options.get("site") or (
@@ -93,10 +96,11 @@ def targets(options: dict[str, Any]) -> list[Target]:
         sites = load_sites(path, required=sites_file is not None)
         default = sites.default
         chosen = [sites.site(default)] if default else [Site("", DEFAULT_ENDPOINT)]
-    return [_target(site, options, several=len(chosen) > 1) for site in chosen]
+    several = len(chosen) > 1
+    return [_target(site, options, ask=interactive and not several) for site in chosen]
 
 
-def _target(site: Site, options: dict[str, Any], *, several: bool) -> Target:
+def _target(site: Site, options: dict[str, Any], *, ask: bool) -> Target:
     values = site.credential_fields()
     for flag, name in CREDENTIAL_FLAGS.items():
         if options.get(flag) not in (None, False):
@@ -111,7 +115,7 @@ def _target(site: Site, options: dict[str, Any], *, several: bool) -> Target:
         and values.get("username")
         and not values.get("password")
         and not values.get("token")
-        and not several
+        and ask
     ):
         values["password"] = _ask_password(values["username"], site.name or site.endpoint)
     known = {field.name for field in fields(Credentials)}

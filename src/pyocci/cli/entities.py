@@ -10,6 +10,14 @@ from typing import Any, TypeVar
 
 import click
 
+from pyocci.cli.completion import (
+    complete_categories,
+    complete_kinds,
+    complete_locations,
+    complete_mixins,
+    complete_os_templates,
+    complete_resource_templates,
+)
 from pyocci.cli.endpoints import Target
 from pyocci.cli.options import command_options, settings
 from pyocci.cli.output import Output, entities_output, records_output
@@ -50,13 +58,15 @@ def wait_options(waits_for: str) -> Callable[[F], F]:
 
 
 @click.command(name="list")
-@click.argument("category", metavar="KIND|MIXIN")
+@click.argument("category", metavar="KIND|MIXIN", shell_complete=complete_categories)
 @click.option(
     "--filter",
     "filters",
     metavar="CATEGORY",
     multiple=True,
-    help="Only entities with this kind or mixin too (repeatable).",
+    shell_complete=complete_categories,
+    help="Only entities with this kind or mixin too (repeatable): a term, or part of a term "
+    "or title.",
 )
 @click.option(
     "-a",
@@ -99,7 +109,9 @@ def list_(
 
 
 @click.command()
-@click.argument("locations", metavar="URL...", nargs=-1, required=True)
+@click.argument(
+    "locations", metavar="URL...", nargs=-1, required=True, shell_complete=complete_locations
+)
 @command_options
 @click.pass_context
 def describe(ctx: click.Context, locations: tuple[str, ...]) -> None:
@@ -130,12 +142,19 @@ def _read(path: str, option: str) -> str:
 
 
 @click.command()
-@click.argument("kind", metavar="KIND")
+@click.argument("kind", metavar="KIND", shell_complete=complete_kinds)
 @click.option(
-    "--os", "os_spec", metavar="SPEC", help="OS template: a term, or part of a term or title."
+    "--os",
+    "os_spec",
+    metavar="SPEC",
+    shell_complete=complete_os_templates,
+    help="OS template: a term, or part of a term or title.",
 )
 @click.option(
-    "--size", metavar="SPEC", help="Resource template: a term, or part of a term or title."
+    "--size",
+    metavar="SPEC",
+    shell_complete=complete_resource_templates,
+    help="Resource template: a term, or part of a term or title.",
 )
 @click.option(
     "--cores", type=click.IntRange(min=1), help="The smallest resource template with N cores."
@@ -157,10 +176,16 @@ def _read(path: str, option: str) -> str:
     "links",
     metavar="LOCATION",
     multiple=True,
+    shell_complete=complete_locations,
     help="Link to a network or storage (repeatable), e.g. /network/public.",
 )
 @click.option(
-    "--mixin", "mixins", metavar="MIXIN", multiple=True, help="Another mixin (repeatable)."
+    "--mixin",
+    "mixins",
+    metavar="MIXIN",
+    multiple=True,
+    shell_complete=complete_mixins,
+    help="Another mixin (repeatable).",
 )
 @click.option(
     "-a",
@@ -262,9 +287,16 @@ def _short(target: Target, location: str) -> str:
 
 
 @click.command()
-@click.argument("location", metavar="URL")
+@click.argument("location", metavar="URL", shell_complete=complete_locations)
 @click.option("--title", help="New occi.core.title.")
-@click.option("--mixin", "mixins", metavar="MIXIN", multiple=True, help="Add a mixin (repeatable).")
+@click.option(
+    "--mixin",
+    "mixins",
+    metavar="MIXIN",
+    multiple=True,
+    shell_complete=complete_mixins,
+    help="Add a mixin (repeatable).",
+)
 @click.option(
     "-a",
     "--attribute",
@@ -297,7 +329,9 @@ def update(
 
 
 @click.command()
-@click.argument("locations", metavar="URL...", nargs=-1, required=True)
+@click.argument(
+    "locations", metavar="URL...", nargs=-1, required=True, shell_complete=complete_locations
+)
 @click.option(
     "--all",
     "everything",

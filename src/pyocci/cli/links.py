@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import click
 
+from pyocci.cli.completion import complete_kinds, complete_locations, complete_mixins
 from pyocci.cli.endpoints import Target
 from pyocci.cli.entities import deleted
 from pyocci.cli.options import command_options
@@ -13,15 +14,21 @@ from pyocci.client import OcciClient
 
 
 @click.command()
-@click.argument("source", metavar="SOURCE_URL")
-@click.argument("target_location", metavar="TARGET_URL")
+@click.argument("source", metavar="SOURCE_URL", shell_complete=complete_locations)
+@click.argument("target_location", metavar="TARGET_URL", shell_complete=complete_locations)
 @click.option(
     "--kind",
     metavar="KIND",
+    shell_complete=complete_kinds,
     help="The link kind (default: networkinterface to a network, storagelink to a storage).",
 )
 @click.option(
-    "--mixin", "mixins", metavar="MIXIN", multiple=True, help="A mixin of the link (repeatable)."
+    "--mixin",
+    "mixins",
+    metavar="MIXIN",
+    multiple=True,
+    shell_complete=complete_mixins,
+    help="A mixin of the link (repeatable).",
 )
 @click.option(
     "-a",
@@ -56,7 +63,9 @@ def link(
 
 
 @click.command()
-@click.argument("locations", metavar="LINK_URL...", nargs=-1, required=True)
+@click.argument(
+    "locations", metavar="LINK_URL...", nargs=-1, required=True, shell_complete=complete_locations
+)
 @command_options
 @click.pass_context
 def unlink(ctx: click.Context, locations: tuple[str, ...]) -> None:

@@ -1,7 +1,8 @@
 """The ``occi`` command: the group, its commands, and the entry point.
 
 Shell completion comes from click: ``eval "$(_OCCI_COMPLETE=bash_source occi)"``
-(``zsh_source``, ``fish_source`` for those shells).
+(``zsh_source``, ``fish_source`` for those shells); the values only the server
+knows (kinds, templates, entity locations) from `pyocci.cli.completion`.
 """
 
 from __future__ import annotations

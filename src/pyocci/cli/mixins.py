@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import click
 
+from pyocci.cli.completion import complete_kinds, complete_locations, complete_mixins
 from pyocci.cli.endpoints import Target
 from pyocci.cli.options import command_options
 from pyocci.cli.output import Output, category_record, records_output
@@ -24,9 +25,19 @@ def mixin() -> None:
 @click.option("--title", help="A title.")
 @click.option("--location", help="Its collection path (default: chosen by the server).")
 @click.option(
-    "--depends", metavar="MIXIN", multiple=True, help="A mixin it depends on (repeatable)."
+    "--depends",
+    metavar="MIXIN",
+    multiple=True,
+    shell_complete=complete_mixins,
+    help="A mixin it depends on (repeatable).",
 )
-@click.option("--applies", metavar="KIND", multiple=True, help="A kind it applies to (repeatable).")
+@click.option(
+    "--applies",
+    metavar="KIND",
+    multiple=True,
+    shell_complete=complete_kinds,
+    help="A kind it applies to (repeatable).",
+)
 @command_options
 @click.pass_context
 def define(
@@ -51,8 +62,10 @@ def define(
 
 
 @mixin.command()
-@click.argument("name", metavar="MIXIN")
-@click.argument("locations", metavar="URL...", nargs=-1, required=True)
+@click.argument("name", metavar="MIXIN", shell_complete=complete_mixins)
+@click.argument(
+    "locations", metavar="URL...", nargs=-1, required=True, shell_complete=complete_locations
+)
 @command_options
 @click.pass_context
 def associate(ctx: click.Context, name: str, locations: tuple[str, ...]) -> None:
@@ -66,8 +79,8 @@ def associate(ctx: click.Context, name: str, locations: tuple[str, ...]) -> None
 
 
 @mixin.command()
-@click.argument("name", metavar="MIXIN")
-@click.argument("locations", metavar="[URL...]", nargs=-1)
+@click.argument("name", metavar="MIXIN", shell_complete=complete_mixins)
+@click.argument("locations", metavar="[URL...]", nargs=-1, shell_complete=complete_locations)
 @command_options
 @click.pass_context
 def remove(ctx: click.Context, name: str, locations: tuple[str, ...]) -> None:

@@ -14,33 +14,39 @@ the model before sending it, and follows paging while listing::
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any
+from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
 import httpx
 
+from pyocci.client import matching
 from pyocci.client import templates as template_choice
 from pyocci.client.auth import Credentials
 from pyocci.client.discovery import QUERY_INTERFACE, Discovery, discover, response_headers
 from pyocci.client.errors import InvalidInputError, ProtocolError, ServerError
 from pyocci.client.templates import Template
 from pyocci.client.transport import EventHooks, HeaderList, Transport
-from pyocci.client.validation import check_entity, check_invocation, check_kind
+from pyocci.client.validation import check_entity, check_invocation, check_kind, value_problem
 from pyocci.client.waiting import Progress, wait_for_offer, wait_for_state
 from pyocci.model.category import Action, Category, Kind, Mixin
 from pyocci.model.core import ENTITY
 from pyocci.model.entity import ActionInvocation, Entity, Link, Resource
 from pyocci.model.registry import Model
-from pyocci.rendering import Codec, codec_for
+from pyocci.rendering import Codec, Rendering, codec_for
 from pyocci.rendering.errors import ParseError, UnsupportedDocumentError
 from pyocci.rendering.json import JsonCodec
 from pyocci.rendering.negotiation import TEXT_OCCI
-from pyocci.rendering.textgrammar import format_attribute, format_category_reference
+from pyocci.rendering.textgrammar import (
+    RenderError,
+    format_attribute,
+    format_category_reference,
+)
 
 #: Items per page when listing; the pyocci server's own default maximum.
 DEFAULT_PAGE_SIZE = 1000
+T = TypeVar("T")
 
 INFRA = "http://schemas.ogf.org/occi/infrastructure#"
 LINK_KIND = "http://schemas.ogf.org/occi/core#link"
@@ -179,6 +185,19 @@ class OcciClient:
         listed = ", ".join(c.id for c in candidates)
         raise InvalidInputError(f"{spec!r} names several categories ({listed}); give the full id")
 
+    def find_category(self, spec: str, *, kinds: bool = True, mixins: bool = True) -> Kind | Mixin:
+        """A Kind or Mixin chosen as templates are (`pyocci.client.matching`): by identifier,
+        term or collection location, else by title, else by a unique part of its term or
+        title (``ubuntu``, ``"extra memory"``)."""
+        wanted = spec.strip()
+        if "/" in wanted and "#" not in wanted:
+            wanted = self._transport.path(wanted)
+        allowed = (Kind,) * kinds + (Mixin,) * mixins
+        candidates = [c for c in self.model if isinstance(c, allowed)]
+        what = "kind or mixin" if kinds and mixins else "kind" if kinds else "mixin"
+        plural = "kinds or mixins" if kinds and mixins else None
+        return matching.match(candidates, wanted, what, plural)  # type: ignore[return-value]
+
     # --- reading -----------------------------------------------------------------------
 
     def locations(
@@ -242,10 +261,21 @@ class OcciClient:
                 yield entities, locations
                 response = upcoming.result() if upcoming is not None else None
 
-    def _first_page(self, location: str, headers: HeaderList) -> httpx.Response:
-        """The first page, at the client's page size or, if the server refuses it with 413
-        (its maximum is lower), at half that, and so on."""
-        size = self.page_size
+    def first_locations(self, category: str | Kind | Mixin, limit: int) -> list[str]:
+        """At most `limit` locations of a collection, from its first page alone: a glance
+        (what shell completion offers), never a walk through every page."""
+        target = category if isinstance(category, Kind | Mixin) else self.category(category)
+        response = self._first_page(target.location or "/", [], size=max(1, limit))
+        entities, locations = self._listing(response)
+        found = [e.location or "" for e in entities] if entities is not None else locations
+        return found[:limit]
+
+    def _first_page(
+        self, location: str, headers: HeaderList, size: int | None = None
+    ) -> httpx.Response:
+        """The first page, at `size` (default: the client's page size) or, if the server
+        refuses it with 413 (its maximum is lower), at half that, and so on."""
+        size = min(size or self.page_size, self.page_size)
         while True:
             try:
                 return self._get(location, headers, {"page": 1, "number": size})
@@ -271,13 +301,25 @@ class OcciClient:
         """Category and X-OCCI-Attribute request headers that filter a listing."""
         headers: HeaderList = []
         for spec in filters:
-            category = self.category(spec)
+            category = self.find_category(spec)
             headers.append(
                 ("category", format_category_reference(category.id, category.category_class))
             )
         if attributes:
+            problems = []
+            for name, value in attributes.items():
+                problem = value_problem(name, value)
+                if value is None:
+                    problems.append(f"the filter on {name} needs a value")
+                elif problem is not None:
+                    problems.append(problem)
+            if problems:
+                raise InvalidInputError(problems)
             # Servers read filters from request headers, whatever the rendering.
-            rendered = ", ".join(format_attribute(n, v) for n, v in attributes.items())
+            try:
+                rendered = ", ".join(format_attribute(n, v) for n, v in attributes.items())
+            except RenderError as error:
+                raise InvalidInputError(f"cannot filter on {error}") from None
             headers.append(("x-occi-attribute", rendered))
         return headers
 
@@ -395,7 +437,7 @@ class OcciClient:
         kind = check_kind(self.model, entity.kind or "")
         if kind.location is None:
             raise InvalidInputError(f"kind {kind.id!r} has no collection to create in")
-        response = self._send("POST", kind.location, self.codec.render_entity(entity))
+        response = self._send("POST", kind.location, self._render(self.codec.render_entity, entity))
         return self._created_location(response)
 
     def update(
@@ -416,13 +458,13 @@ class OcciClient:
         probe = Resource(kind=kind.id, mixins=list(changes.mixins), attributes=changes.attributes)
         check_entity(self.model, probe, creating=False)
         changes.attributes = probe.attributes
-        response = self._send("POST", location, self.codec.render_entity(changes))
+        response = self._send("POST", location, self._render(self.codec.render_entity, changes))
         return self._answered_entity(response, location) or self.get(location)
 
     def replace(self, location: str, entity: Entity) -> Entity:
         """PUT a whole entity at its location; the entity as it is now."""
         check_entity(self.model, entity, creating=False)
-        response = self._send("PUT", location, self.codec.render_entity(entity))
+        response = self._send("PUT", location, self._render(self.codec.render_entity, entity))
         if response.status_code == 201:
             return self.get(location)
         return self._answered_entity(response, location) or self.get(location)
@@ -502,7 +544,8 @@ class OcciClient:
     def _trigger(self, location: str, name: str, parameters: Mapping[str, Any]) -> httpx.Response:
         action = self.action(location, name)
         coerced = check_invocation(action, dict(parameters))
-        rendering = self.codec.render_action(ActionInvocation(action=action.id, attributes=coerced))
+        invocation = ActionInvocation(action=action.id, attributes=coerced)
+        rendering = self._render(self.codec.render_action, invocation)
         return self._send("POST", location, rendering, params={"action": action.term})
 
     # --- links -------------------------------------------------------------------------
@@ -556,6 +599,14 @@ class OcciClient:
         )
         if self.model.get(mixin.id) is not None:
             raise InvalidInputError(f"the server already has a category {mixin.id!r}")
+        # A term that names a kind or mixin already would name two: `occi list TERM`
+        # could no longer tell which (occi-server refuses a provider's term, 409).
+        for category in self.model:
+            if isinstance(category, Kind | Mixin) and category.term == term:
+                raise InvalidInputError(
+                    f"{term} is the term of {category.id} (a {category.category_class} of "
+                    "the server); choose another term for a user mixin"
+                )
         self._send("POST", QUERY_INTERFACE, self.codec.render_categories([mixin]))
         self._discovery = None
         defined = self.model.get(mixin.id)
@@ -635,6 +686,15 @@ class OcciClient:
                 f"{location} is not an entity location of this server (like /compute/<id>)"
             )
         return kind
+
+    @staticmethod
+    def _render(render: Callable[[T], Rendering], document: T) -> Rendering:
+        """A document rendered to send; InvalidInputError, nothing sent, when the rendering
+        in use cannot carry it (a line break in a text/plain value, say)."""
+        try:
+            return render(document)
+        except UnsupportedDocumentError as error:
+            raise InvalidInputError(str(error)) from None
 
     def _send(
         self,

@@ -4,19 +4,23 @@ The query interface (``GET /-/``) is asked once, in JSON when the server
 takes it (a 1.1 server answers text/plain, or 406 to a JSON-only Accept).
 The answer becomes a `Model` over pyocci's standard state machines and
 legacy names, so that waiting for a state and validating input work the
-same against any server.
+same against any server. A text answer carries no attribute types: there
+the standard attributes (``occi.compute.cores``...) and the parameters of
+the standard actions get the types the OCCI specifications give them.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import dataclasses
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 import httpx
 
 from pyocci.client.errors import ProtocolError, ServerError
 from pyocci.client.transport import Transport
-from pyocci.model.category import Category
+from pyocci.model.attribute import AttributeDefinition, AttributeType
+from pyocci.model.category import Action, Category
 from pyocci.model.errors import CategoryConflictError
 from pyocci.model.registry import Model
 from pyocci.model.standard import standard_model
@@ -107,6 +111,8 @@ def discover(transport: Transport, media_type: str | None = None) -> Discovery:
         ) from None
     if version is not None:
         transport.set_occi_version(min(version, (1, 2)))
+    if answered not in (OCCI_JSON, JSON):
+        categories = typed_as_standard(categories)
     return Discovery(
         model=model_of(categories),
         categories=tuple(categories),
@@ -135,6 +141,50 @@ def model_of(categories: Sequence[Category]) -> Model:
         except CategoryConflictError:
             continue
     return model
+
+
+def typed_as_standard(categories: Sequence[Category]) -> list[Category]:
+    """Categories read from a text rendering, their untyped attribute definitions given
+    the standard's type where the standard defines the attribute (by name, for kinds
+    and mixins: a template's ``occi.compute.cores`` too) or the action (by identifier).
+
+    What the server said (mutable, required, default) is kept; only the type and the
+    allowed values come from the standard.
+    """
+    standard = standard_model()
+    by_name: dict[str, AttributeDefinition] = {}
+    for category in standard:
+        if not isinstance(category, Action):
+            for name, definition in category.attributes.items():
+                by_name.setdefault(name, definition)
+    typed: list[Category] = []
+    for category in categories:
+        if isinstance(category, Action):
+            known = standard.get(category.id)
+            definitions: Mapping[str, AttributeDefinition] = known.attributes if known else {}
+        else:
+            definitions = by_name
+        attributes = {
+            name: _typed(definition, definitions.get(name))
+            for name, definition in category.attributes.items()
+        }
+        if attributes != dict(category.attributes):
+            category = dataclasses.replace(category, attributes=attributes)
+        typed.append(category)
+    return typed
+
+
+def _typed(
+    definition: AttributeDefinition, standard: AttributeDefinition | None
+) -> AttributeDefinition:
+    if standard is None or definition.type is not AttributeType.STRING:
+        return definition
+    return dataclasses.replace(
+        definition,
+        type=standard.type,
+        enum=standard.enum,
+        legacy_values=standard.legacy_values,
+    )
 
 
 def response_headers(response: httpx.Response) -> list[tuple[str, str]]:

@@ -1,10 +1,11 @@
 """Templates chosen by a readable spec: ``--os ubuntu``, ``--size small``, ``--cores 2``.
 
 OS templates (images) and resource templates (flavours) are mixins that
-depend on ``os_tpl`` and ``resource_tpl``. A spec matches a template by
-identifier or term exactly, else by a case-insensitive substring of its
-term or title; size constraints pick the smallest resource template that
-has at least the cores and memory asked for.
+depend on ``os_tpl`` and ``resource_tpl``. A spec matches a template as
+`pyocci.client.matching` matches any category: by identifier, term or
+location, else by title, else by a case-insensitive part of its term or
+title; size constraints pick the smallest resource template that has at
+least the cores and memory asked for.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from pyocci.client import matching
 from pyocci.client.errors import InvalidInputError
 from pyocci.model.category import Mixin
 from pyocci.model.registry import OS_TPL_ID, RESOURCE_TPL_ID, Model
@@ -46,6 +48,11 @@ class Template:
         """The mixin title."""
         return self.mixin.title
 
+    @property
+    def location(self) -> str | None:
+        """The mixin's collection."""
+        return self.mixin.location
+
 
 def templates(model: Model, kind: str = "os") -> list[Template]:
     """The OS (``kind="os"``) or resource (``"resource"``) templates of a model."""
@@ -78,29 +85,12 @@ def _number(value: object, kind: type) -> int | float | None:
 
 def match(candidates: Sequence[Template], spec: str, what: str) -> Template:
     """The one template a spec names; InvalidInputError listing candidates otherwise."""
-    wanted = spec.strip()
-    for template in candidates:
-        if wanted in (template.id, template.term, template.mixin.location):
-            return template
-    found = containing(candidates, wanted)
-    if len(found) == 1:
-        return found[0]
-    if not found:
-        listed = _listing(candidates) or "none"
-        raise InvalidInputError(f"no {what} matches {spec!r}; the server offers: {listed}")
-    raise InvalidInputError(
-        f"{spec!r} matches several {what}s: {_listing(found)}; give one of these terms"
-    )
+    return matching.match(candidates, spec, what)
 
 
 def containing(candidates: Sequence[Template], text: str) -> list[Template]:
     """The templates whose term or title contains `text`, ignoring case."""
-    lowered = text.strip().lower()
-    return [
-        template
-        for template in candidates
-        if lowered in template.term.lower() or lowered in (template.title or "").lower()
-    ]
+    return matching.containing(candidates, text)
 
 
 def fitting(
@@ -150,9 +140,3 @@ def _constraint(cores: int | None, memory: float | None) -> str:
     if memory is not None:
         parts.append(f"{memory:g} GiB of memory")
     return " and ".join(parts) or "the size asked for"
-
-
-def _listing(candidates: Sequence[Template]) -> str:
-    return ", ".join(
-        f"{t.term} ({t.title})" if t.title and t.title != t.term else t.term for t in candidates
-    )

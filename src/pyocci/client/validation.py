@@ -1,14 +1,18 @@
 """Input checked against the discovered model before it is sent.
 
-Unknown kinds, mixins and actions, attributes nobody declares and values of
-the wrong type are reported with what to fix, without a round trip. Only
-what the server published is checked: a text rendering carries no
-attribute types, so values of attributes declared as plain strings are
-left for the server to judge.
+Unknown kinds, mixins and actions, attributes nobody declares, values of
+the wrong type, action parameters the action does not take or lacks, and
+values no rendering can carry (an infinite number, bytes...) are reported
+with what to fix, without a round trip. Only what the server published is
+checked: a text rendering carries no attribute types (the standard's are
+assumed for the standard attributes, see `pyocci.client.discovery`), so
+values of other attributes declared as plain strings are left for the
+server to judge.
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from typing import Any
 
@@ -25,6 +29,7 @@ from pyocci.model.entity import (
     Resource,
 )
 from pyocci.model.registry import Model
+from pyocci.model.values import shown
 
 #: Attributes every entity may carry whatever the server's definitions say.
 _ALWAYS_ALLOWED = frozenset({CORE_ID, CORE_SOURCE, CORE_SOURCE_KIND, CORE_TARGET, CORE_TARGET_KIND})
@@ -70,20 +75,81 @@ def check_entity(model: Model, entity: Entity, *, creating: bool) -> None:
 
 
 def check_invocation(action: Action, attributes: dict[str, Any]) -> dict[str, Any]:
-    """Action parameters coerced to their types; InvalidInputError for unknown or bad ones."""
+    """Action parameters coerced to their types; InvalidInputError for unknown, bad or
+    missing ones, each problem naming the action and what it takes."""
     problems: list[str] = []
     coerced: dict[str, Any] = {}
     for name, value in attributes.items():
         definition = action.attributes.get(name)
         if definition is None:
-            allowed = ", ".join(action.attributes) or "none"
-            problems.append(f"{action.term} takes no parameter {name!r} (it takes: {allowed})")
+            problems.append(f"{action.term} takes no parameter {name!r} ({_takes(action)})")
             continue
         coerced[name] = definition.coerce(value)
-    problems.extend(_attribute_problems(action.attributes, coerced, action.term, what="parameter"))
+    problems.extend(
+        f"{action.term}: {problem}"
+        for problem in _attribute_problems(action.attributes, coerced, action.term, "parameter")
+    )
+    problems.extend(
+        f"{action.term} needs the parameter {name!r} ({_takes(action)})"
+        for name, definition in action.attributes.items()
+        if definition.required and definition.default is None and coerced.get(name) is None
+    )
     if problems:
         raise InvalidInputError(problems)
     return coerced
+
+
+def _takes(action: Action) -> str:
+    """What an action takes, for a message: ``it takes: method (graceful, acpioff)``."""
+    if not action.attributes:
+        return "it takes none"
+    described = []
+    for name, definition in action.attributes.items():
+        if definition.enum:
+            described.append(f"{name} ({', '.join(definition.enum)})")
+        elif definition.type is not AttributeType.STRING:
+            described.append(f"{name} ({_TYPE_WORDS[definition.type]})")
+        else:
+            described.append(name)
+    return "it takes: " + ", ".join(described)
+
+
+_TYPE_WORDS = {
+    AttributeType.STRING: "a string",
+    AttributeType.ENUM: "a string",
+    AttributeType.NUMBER: "a number",
+    AttributeType.INTEGER: "an integer",
+    AttributeType.BOOLEAN: "true or false",
+    AttributeType.LIST: "an array",
+    AttributeType.OBJECT: "an object",
+}
+
+
+def value_problem(name: str, value: Any) -> str | None:
+    """Why no OCCI rendering can carry `value` (an infinite number, bytes, a set...),
+    or None when one can: JSON values with finite numbers."""
+    if _carriable(value, depth=0):
+        return None
+    return (
+        f"{name} cannot be sent: got {shown(value)}; OCCI carries strings, finite numbers, "
+        "true or false, arrays and objects"
+    )
+
+
+def _carriable(value: Any, depth: int) -> bool:
+    if value is None or isinstance(value, str | bool | int):
+        return True
+    if isinstance(value, float):
+        return math.isfinite(value)
+    if depth > 50:  # deeper than any attribute value; a list that holds itself
+        return False
+    if isinstance(value, list):
+        return all(_carriable(item, depth + 1) for item in value)
+    if isinstance(value, dict):
+        return all(
+            isinstance(key, str) and _carriable(item, depth + 1) for key, item in value.items()
+        )
+    return False
 
 
 def _attribute_problems(
@@ -94,6 +160,10 @@ def _attribute_problems(
 ) -> list[str]:
     problems = []
     for name, value in attributes.items():
+        unsendable = value_problem(name, value)
+        if unsendable is not None:
+            problems.append(unsendable)
+            continue
         definition = definitions.get(name)
         if definition is None:
             if what == "attribute" and name not in _ALWAYS_ALLOWED:

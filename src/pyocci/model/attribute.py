@@ -14,6 +14,8 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
+from pyocci.model.values import shown
+
 
 class AttributeType(StrEnum):
     """The value types GFD.221 and GFD.226 allow, refined where the spec says so."""
@@ -83,38 +85,43 @@ class AttributeDefinition:
     legacy_values: Mapping[str, str] = field(default_factory=dict)
 
     def problem_with(self, value: Any) -> str | None:
-        """Return why `value` is not legal for this attribute, or None if it is."""
+        """Return why `value` is not legal for this attribute, or None if it is.
+
+        The reason names the attribute and shows the value as a rendering writes
+        it (`pyocci.model.values.shown`): "occi.compute.cores must be an integer,
+        got 1.5".
+        """
         expected = self.type
         if expected is AttributeType.STRING or expected is AttributeType.ENUM:
             if not isinstance(value, str):
-                return f"{self.name} must be a string, not {_describe(value)}"
+                return f"{self.name} must be a string, got {shown(value)}"
             if expected is AttributeType.ENUM and self.enum and value not in self.enum:
                 allowed = ", ".join(self.enum)
-                return f"{self.name} must be one of {allowed}; got {value!r}"
+                return f"{self.name} must be one of {allowed}, got {shown(value)}"
             compiled = None if self.pattern is None else compile_pattern(self.pattern)
             if compiled is not None and compiled.fullmatch(value) is None:
-                return f"{self.name} must match the pattern {self.pattern!r}; got {value!r}"
+                return f"{self.name} must match the pattern {self.pattern}, got {shown(value)}"
             return None
         if expected is AttributeType.INTEGER:
             if isinstance(value, bool) or not isinstance(value, int):
-                return f"{self.name} must be an integer, not {_describe(value)}"
+                return f"{self.name} must be an integer, got {shown(value)}"
             return None
         if expected is AttributeType.NUMBER:
             if isinstance(value, bool) or not isinstance(value, int | float):
-                return f"{self.name} must be a number, not {_describe(value)}"
+                return f"{self.name} must be a number, got {shown(value)}"
             if isinstance(value, float) and not math.isfinite(value):
-                return f"{self.name} must be a finite number; got {value!r}"
+                return f"{self.name} must be a finite number, got {shown(value)}"
             return None
         if expected is AttributeType.BOOLEAN:
             if not isinstance(value, bool):
-                return f"{self.name} must be true or false, not {_describe(value)}"
+                return f"{self.name} must be true or false, got {shown(value)}"
             return None
         if expected is AttributeType.LIST:
             if not isinstance(value, list):
-                return f"{self.name} must be a list, not {_describe(value)}"
+                return f"{self.name} must be an array, got {shown(value)}"
             return None
         if not isinstance(value, dict):
-            return f"{self.name} must be an object, not {_describe(value)}"
+            return f"{self.name} must be an object, got {shown(value)}"
         return None
 
     def coerce(self, value: Any) -> Any:
@@ -137,7 +144,16 @@ class AttributeDefinition:
                 try:
                     return int(value.strip())
                 except ValueError:
+                    pass
+                # "2.0" is 2; "1.5" becomes 1.5, for validation to refuse as a number
+                # that is not whole (rather than as text).
+                try:
+                    number = float(value.strip())
+                except ValueError:
                     return value
+                if not math.isfinite(number):
+                    return value
+                value = number
             if isinstance(value, float) and value.is_integer():
                 return int(value)
         elif expected is AttributeType.NUMBER and isinstance(value, str):
@@ -156,12 +172,6 @@ class AttributeDefinition:
         elif expected is AttributeType.ENUM and isinstance(value, str):
             return self.legacy_values.get(value, value)
         return value
-
-
-def _describe(value: Any) -> str:
-    if value is None:
-        return "null"
-    return f"{type(value).__name__} {value!r}"
 
 
 #: POSIX bracket classes (rOCCI-core writes ``[[:alnum:]]``) and what Python's re calls them.

@@ -6,8 +6,12 @@ one: `attributes` is always present and holds every attribute value
 (``occi.core.*`` included, as rOCCI does), empty arrays and objects are
 otherwise left out (rOCCI's arrays need at least one, unique, item), nulls
 are never written, attribute descriptions always say `mutable`, `required`
-and `type`, `pattern` is never written (the schemas disagree on its type),
-and every Kind and Mixin has a `location`.
+and `type`, and every Kind and Mixin has a `location`. An integer or an enum
+attribute is described as GFD.226 says: `type` ``number`` or ``string``
+with a `pattern` JSON Schema saying ``integer`` or listing the allowed
+values. rOCCI-core 5 takes `pattern` for a regular expression string and
+refuses the object, so the codec made for its clients (``value_schemas=False``)
+leaves `pattern` out, and its documents validate against its schema too.
 
 Parsing is tolerant of what other implementations send: top-level `id`,
 `title` and `summary` merged into the attributes; OCCI 1.1-era nested
@@ -859,12 +863,20 @@ def _kinded(location: str, kind: Any) -> dict[str, str]:
     return {"location": location, "kind": kind} if isinstance(kind, str) else {"location": location}
 
 
-def _description_object(definition: AttributeDefinition) -> dict[str, Any]:
+#: The JSON Schema dialect of GFD.226's `pattern` objects.
+_DRAFT_04 = "http://json-schema.org/draft-04/schema#"
+
+
+def _description_object(definition: AttributeDefinition, value_schemas: bool) -> dict[str, Any]:
     rendered: dict[str, Any] = {
         "mutable": definition.mutable,
         "required": definition.required,
         "type": definition.type.json_type,
     }
+    if value_schemas:
+        schema = _value_schema(definition)
+        if schema is not None:
+            rendered["pattern"] = schema
     default = definition.default
     # GFD.226's schema admits only scalar defaults (rOCCI's also arrays/objects).
     if isinstance(default, str | int | float):
@@ -874,7 +886,19 @@ def _description_object(definition: AttributeDefinition) -> dict[str, Any]:
     return rendered
 
 
-def _category_object(category: Category) -> dict[str, Any]:
+def _value_schema(definition: AttributeDefinition) -> dict[str, Any] | None:
+    """GFD.226's `pattern` for what `type` alone cannot say: an integer, allowed strings.
+
+    Only what `_description` reads back is written, so a model makes the round trip.
+    """
+    if definition.type is AttributeType.INTEGER:
+        return {"$schema": _DRAFT_04, "type": "integer"}
+    if definition.type is AttributeType.ENUM and definition.enum:
+        return {"$schema": _DRAFT_04, "type": "string", "enum": list(definition.enum)}
+    return None
+
+
+def _category_object(category: Category, value_schemas: bool) -> dict[str, Any]:
     rendered: dict[str, Any] = {"term": category.term, "scheme": category.scheme}
     if category.title is not None:
         rendered["title"] = category.title
@@ -892,7 +916,7 @@ def _category_object(category: Category) -> dict[str, Any]:
         rendered["location"] = category.location or f"/{category.term}/"
     if category.attributes:
         rendered["attributes"] = {
-            name: _description_object(definition)
+            name: _description_object(definition, value_schemas)
             for name, definition in category.attributes.items()
         }
     if isinstance(category, Kind | Mixin) and category.actions:
@@ -976,6 +1000,16 @@ class JsonCodec(Codec):
     #: Request media types the parsers accept.
     accepted_media_types = ACCEPTED_MEDIA_TYPES
 
+    def __init__(self, *, value_schemas: bool = True) -> None:
+        #: Whether attribute descriptions carry GFD.226 `pattern` objects (an integer's
+        #: type, an enum's values); False for rOCCI-core 5, which refuses them.
+        self.value_schemas = value_schemas
+
+    @property
+    def variant(self) -> str:
+        """The media type, marked when `pattern` objects are left out (a cache key)."""
+        return self.media_type if self.value_schemas else f"{self.media_type} rOCCI"
+
     # --- categories ---------------------------------------------------------------
 
     def render_categories(self, categories: Iterable[Category]) -> Rendering:
@@ -985,7 +1019,7 @@ class JsonCodec(Codec):
         """
         sections: dict[str, list[dict[str, Any]]] = {"kinds": [], "mixins": [], "actions": []}
         for category in categories:
-            sections[_section(category)].append(_category_object(category))
+            sections[_section(category)].append(_category_object(category, self.value_schemas))
         document = {name: items for name, items in sections.items() if items}
         return Rendering(self.media_type, _encode(document))
 

@@ -49,6 +49,7 @@ from pyocci.model.category import (
     split_identifier,
 )
 from pyocci.model.core import LINK as CORE_LINK
+from pyocci.model.values import shown
 
 # --- structures ---------------------------------------------------------------------------
 
@@ -624,7 +625,7 @@ def format_float(number: float, what: str) -> str:
     text = repr(number)
     if "e" in text or "n" in text:  # exponent, inf or nan
         if not math.isfinite(number):
-            raise RenderError(f"{what} (the non-finite number {text})")
+            raise RenderError(f"{what} (the number {shown(number)}, which no rendering carries)")
         text = format(Decimal(text), "f")
         if "." not in text:
             text += ".0"
@@ -657,7 +658,7 @@ def format_value(value: Any, what: str) -> str:
         except (TypeError, ValueError):
             raise RenderError(f"{what} (a list or object JSON cannot encode)") from None
         return quote(encoded, what)
-    raise RenderError(f"{what} (a value of type {kind.__name__})")
+    raise RenderError(f"{what} ({shown(value)})")
 
 
 def format_attribute(name: str, value: Any) -> str:

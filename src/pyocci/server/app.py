@@ -26,6 +26,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from pyocci.backends.api import Backend
 from pyocci.model.standard import standard_model
 from pyocci.rendering import Codec
+from pyocci.rendering.json import JsonCodec
 from pyocci.rendering.negotiation import (
     TEXT_OCCI,
     TEXT_OCCI_PLAIN,
@@ -241,11 +242,18 @@ class OcciApplication:
             if self._speaks_occi11(version):
                 return occi11_uri_list(self.origins.base_url(scope))
             return UriListCodec(base=self.origins.base_url(scope))
+        rocci = user_agent is not None and "rOCCI" in user_agent
         if media_type in _TEXT_TYPES and self._speaks_occi11(version):
             # rOCCI-core reads text/occi headers its own way (see Occi11TextCodec).
-            rocci = media_type == TEXT_OCCI and user_agent is not None and "rOCCI" in user_agent
-            return _occi11_codec(media_type, self.origins.base_url(scope), rocci)
-        return codec_named(media_type)
+            return _occi11_codec(
+                media_type, self.origins.base_url(scope), rocci and media_type == TEXT_OCCI
+            )
+        codec = codec_named(media_type)
+        if rocci and isinstance(codec, JsonCodec):
+            # rOCCI-core 5 takes an attribute's `pattern` for a regex string and refuses
+            # GFD.226's JSON Schema objects: its clients get descriptions without them.
+            return _rocci_json_codec(type(codec))
+        return codec
 
     def _speaks_occi11(self, version: tuple[int, int] | None) -> bool:
         # A client that names no OCCI version (jOCCI, curl, 1.1-era scripts) gets what
@@ -282,6 +290,11 @@ _TEXT_TYPES = frozenset((TEXT_PLAIN, TEXT_OCCI, TEXT_OCCI_PLAIN))
 @functools.lru_cache(maxsize=64)
 def _occi11_codec(media_type: str, base: str, for_rocci: bool) -> Codec:
     return Occi11TextCodec(codec_named(media_type), base, for_rocci=for_rocci)
+
+
+@functools.lru_cache(maxsize=2)
+def _rocci_json_codec(codec_class: type[JsonCodec]) -> Codec:
+    return codec_class(value_schemas=False)
 
 
 @functools.lru_cache(maxsize=512)

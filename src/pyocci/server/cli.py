@@ -50,6 +50,7 @@ from pyocci.server.config import (
     redact_url,
     user_data_dir,
 )
+from pyocci.server.listening import listen_problem
 from pyocci.server.open_files import connection_cap, raise_open_files_limit
 
 __all__ = ["APP_FACTORY", "main"]
@@ -268,6 +269,10 @@ def _serve(args: argparse.Namespace) -> int:
             "granian is not installed: install it (pip install granian) or use --server uvicorn"
         )
     _check_tls_files(config)
+    # A busy port is one clear line here, not a line among uvicorn's or a Rust backtrace.
+    problem = listen_problem(config.host, config.port)
+    if problem is not None:
+        raise CommandError(problem)
     # A wrong backend setting is one clear line here, not a traceback from each
     # worker's startup.
     check_backend(config)

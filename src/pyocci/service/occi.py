@@ -159,7 +159,8 @@ class OcciService:
         """Define user mixins (tags, groupings), persisted for the tenant."""
         # Check against a scratch layer: the tenant's model is shared by concurrent
         # requests and must not see mixins of a definition that fails half-way.
-        model = Model(base=await self.model_for(tenant))
+        tenants = await self.model_for(tenant)
+        model = Model(base=tenants)
         defined: list[Mixin] = []
         for category in categories:
             if not isinstance(category, Mixin):
@@ -174,6 +175,7 @@ class OcciService:
             mixin = category
             if mixin.location is None:
                 mixin = dataclasses.replace(mixin, location=f"/mixin/user/{mixin.term}/")
+            self._check_user_term(tenants, mixin)
             self._check_user_location(model, mixin)
             model.add_user_mixin(mixin)
             defined.append(mixin)
@@ -182,16 +184,40 @@ class OcciService:
         self.catalog.forget(tenant)
         return defined
 
+    def _check_user_term(self, tenants: Model, mixin: Mixin) -> None:
+        """A user mixin takes no term of a kind or provider mixin (a template, say), in
+        any scheme: clients name categories by term, and one term naming two would
+        leave `occi list os_tpl` unable to tell them apart. The tenant's own mixins
+        (those its model owns) may share a term across schemes: the tenant's choice."""
+        for category in (*tenants, *self.standard):
+            if (
+                isinstance(category, Kind | Mixin)
+                and category.term == mixin.term
+                and not tenants.owns(category.id)
+            ):
+                raise StateConflictError(
+                    f"{mixin.term} is the term of {category.id} (a {category.category_class}); "
+                    "choose another term for a user mixin"
+                )
+
     def _check_user_location(self, model: Model, mixin: Mixin) -> None:
         location = mixin.location or ""
         check_location_path(location)
         if resolve(model, location) is not None:
             raise BadRequestError(f"{location} is already in use; choose another location")
         parent = location.rstrip("/").rpartition("/")[0] + "/"
-        if isinstance(model.by_location(parent), Kind):
-            raise BadRequestError(
-                f"{location} lies where {parent} entities live; choose a location outside it"
-            )
+        for layer in (model, self.standard):
+            # The standard's kind collections too: a backend that serves a kind later
+            # (or another backend on the same store) would find a mixin in its way.
+            kind = layer.by_location(location)
+            if isinstance(kind, Kind):
+                raise BadRequestError(
+                    f"{location} is the collection of the kind {kind.id}; choose another location"
+                )
+            if isinstance(layer.by_location(parent), Kind):
+                raise BadRequestError(
+                    f"{location} lies where {parent} entities live; choose a location outside it"
+                )
 
     async def remove_mixins(self, tenant: Tenant, identifiers: Sequence[str]) -> None:
         """Remove user mixins and their associations; provider mixins cannot be removed."""

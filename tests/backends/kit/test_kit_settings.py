@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+import re
 from dataclasses import dataclass
 from types import MappingProxyType
 from typing import Literal
@@ -33,6 +35,9 @@ def test_defaults_and_values_of_the_declared_types() -> None:
     assert read.page_size == 7
 
 
+PYTHON_TYPE_NAMES = re.compile(r"\b(dict|float|int|str|NoneType|list|bool|tuple|True|False)\b")
+
+
 def test_one_string_where_a_list_is_expected_is_a_list_of_one() -> None:
     assert read_settings(Example, {"owners": "me"}).owners == ("me",)
 
@@ -55,6 +60,27 @@ def test_a_wrong_value_is_named_with_what_it_takes(data, named) -> None:
     with pytest.raises(ValueError) as raised:
         read_settings(Example, data)
     assert named in str(raised.value)
+
+
+@pytest.mark.parametrize(
+    ("data", "named"),
+    [
+        ({"owners": 5}, "backend_settings.owners: Input should be an array (got 5)"),
+        ({"region": {"a": 1}}, "backend_settings.region: Input should be a valid string (got an"),
+        ({"region": True}, "backend_settings.region: Input should be a valid string (got true)"),
+        ({"region": "x" * 3, "page_size": "5"}, "(got '5')"),
+        (
+            {"template_ttl": math.inf},
+            "template_ttl: Input should be a finite number (got infinity)",
+        ),
+    ],
+)
+def test_what_was_given_is_shown_in_toml_words(data, named) -> None:
+    """Neither Python's type names (tuple, dict) nor its reprs (True, {'a': 1})."""
+    with pytest.raises(ValueError) as raised:
+        read_settings(Example, data)
+    assert named in str(raised.value)
+    assert not PYTHON_TYPE_NAMES.search(str(raised.value)), str(raised.value)
 
 
 def test_every_wrong_value_is_named_at_once() -> None:

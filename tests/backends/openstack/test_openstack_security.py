@@ -126,7 +126,7 @@ async def test_an_update_changes_only_the_difference(groups, tenant, neutron_sdk
     [
         ([{"type": "sideways", "protocol": "tcp"}], "type must be inbound or outbound"),
         ([{"type": "inbound", "protocol": "icmp", "port": "22"}], "takes no port"),
-        ("all", "must be a list"),
+        ("all", "must be an array"),
     ],
 )
 async def test_bad_rules_are_refused_with_the_reason(

@@ -83,7 +83,10 @@ def test_the_service_account_is_the_default() -> None:
             {"cloud": "a", "services": ["compute", "dns"]},
             r"backend_settings\.services\.1: .* 'network'",
         ),
-        ({"cloud": "a", "services": "volume"}, r"backend_settings\.services: .* valid tuple"),
+        (
+            {"cloud": "a", "services": "volume"},
+            r"backend_settings\.services: Input should be an array \(got 'volume'\)",
+        ),
         (
             {"token": "t", "compute_endpoint": "http://n", "services": ["volume"]},
             "token needs volume_endpoint",

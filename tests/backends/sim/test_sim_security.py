@@ -65,7 +65,7 @@ async def test_rules_are_kept_in_canonical_form(backend, tenant):
 @pytest.mark.parametrize(
     ("rules", "message"),
     [
-        ("open", "must be a list of rule objects"),
+        ("open", "must be an array of rule objects"),
         (["ssh"], "rule 1: must be an object"),
         ([{**SSH, "type": "sideways"}], "rule 1: type must be inbound or outbound"),
         ([{**SSH, "protocol": "sctp"}], "protocol must be one of tcp, udp, icmp, any"),

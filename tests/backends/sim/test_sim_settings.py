@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from types import MappingProxyType
 
 import pytest
@@ -110,6 +111,9 @@ def test_an_empty_table_gives_the_defaults():
         ({"transition_seconds": -1}, "must not be negative"),
         ({"transition_seconds": "soon"}, "transition_seconds: Input should be a valid number"),
         ({"transition_seconds": True}, "transition_seconds: Input should be a valid number"),
+        ({"transition_seconds": math.inf}, "transition_seconds: Input should be a finite number"),
+        ({"quotas": [1, 2]}, r"quotas: Input should be a table \(got an array \[1, 2\]\)"),
+        ({"quotas": {"memory": math.inf}}, "quotas.memory: Input should be a finite number"),
         ({"availability_zones": ["a b"]}, "availability_zones: 'a b' is not a valid OCCI term"),
         ({"image_scheme": "http://x.org/os"}, "image_scheme must end with '#'"),
         ({"saved_image_scheme": "http://schemas.pyocci.org/sim/os_tpl#"}, "must differ"),

@@ -18,7 +18,16 @@ from collections.abc import Mapping
 from typing import Annotated, Any, TypeVar
 
 from annotated_types import Ge, Gt
-from pydantic import BeforeValidator, Strict, StringConstraints, TypeAdapter, ValidationError
+from pydantic import (
+    AllowInfNan,
+    BeforeValidator,
+    Strict,
+    StringConstraints,
+    TypeAdapter,
+    ValidationError,
+)
+
+from pyocci.model.values import shown
 
 T = TypeVar("T")
 
@@ -37,10 +46,10 @@ Texts = Annotated[tuple[str, ...], BeforeValidator(_one_or_many)]
 Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1)]
 # Numbers are numbers: neither ``true`` nor ``"5"`` stands for one (a value from the
 # environment is read as TOML first, so ``5`` there is the number).
-#: A number of seconds (or any quantity) above zero.
-Positive = Annotated[float, Strict(), Gt(0)]
+#: A number of seconds (or any quantity) above zero (TOML's inf is no quantity).
+Positive = Annotated[float, Strict(), Gt(0), AllowInfNan(False)]
 #: A number of seconds (or any quantity) of zero or more.
-NonNegative = Annotated[float, Strict(), Ge(0)]
+NonNegative = Annotated[float, Strict(), Ge(0), AllowInfNan(False)]
 #: A whole number of one or more.
 Count = Annotated[int, Strict(), Ge(1)]
 #: true or false, as TOML writes them (not ``"yes"`` or ``1``).
@@ -80,15 +89,31 @@ def _unknown(name: str, known: list[str]) -> str:
     return f"{SECTION}.{name}: unknown setting; {hint}"
 
 
+#: pydantic's messages that name Python types, in the words of a TOML file.
+_TOML_WORDS = {
+    "dict_type": "Input should be a table",
+    "dataclass_type": "Input should be a table",
+    "model_type": "Input should be a table",
+    "list_type": "Input should be an array",
+    "tuple_type": "Input should be an array",
+    "set_type": "Input should be an array",
+    "frozen_set_type": "Input should be an array",
+}
+
+
 def _explained(error: ValidationError) -> str:
-    """Each problem as ``backend_settings.key: what it takes (got what it was)``."""
+    """Each problem as ``backend_settings.key: what it takes (got what it was)``, the
+    value shown as a configuration file writes it, never as Python."""
     problems = []
     for problem in error.errors(include_url=False):
-        message = str(problem["msg"]).removeprefix("Value error, ")
+        message = _TOML_WORDS.get(problem["type"]) or str(problem["msg"])
+        message = message.removeprefix("Value error, ")
         location = [str(part) for part in problem["loc"]]
         if not location:
             problems.append(message)  # from __post_init__: the message names the keys
             continue
-        shown = problem.get("input")
-        problems.append(f"{SECTION}.{'.'.join(location)}: {message} (got {shown!r})")
+        value = problem.get("input")
+        # A string as TOML's literal strings write it, as pydantic quotes the choices.
+        given = repr(value) if isinstance(value, str) else shown(value)
+        problems.append(f"{SECTION}.{'.'.join(location)}: {message} (got {given})")
     return "; ".join(problems)

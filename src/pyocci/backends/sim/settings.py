@@ -23,6 +23,7 @@ from typing import Annotated, Any, ClassVar
 from annotated_types import Ge
 from pydantic import (
     AfterValidator,
+    AllowInfNan,
     BeforeValidator,
     ConfigDict,
     GetCoreSchemaHandler,
@@ -74,7 +75,7 @@ def _limit(value: Any) -> Any:
 #: A count quota: a whole number of zero or more, or None (unlimited).
 CountLimit = Annotated[Annotated[int, Ge(0)] | None, BeforeValidator(_limit)]
 #: A size quota (GiB): a number of zero or more, or None (unlimited).
-SizeLimit = Annotated[Annotated[float, Ge(0)] | None, BeforeValidator(_limit)]
+SizeLimit = Annotated[Annotated[float, Ge(0), AllowInfNan(False)] | None, BeforeValidator(_limit)]
 
 
 @dataclass(frozen=True, slots=True)
@@ -132,7 +133,7 @@ class TemplateTable:
     #: GiB.
     memory: Positive
     #: GiB.
-    ephemeral_storage: float | None = None
+    ephemeral_storage: Annotated[float, AllowInfNan(False)] | None = None
     title: str | None = None
 
 
@@ -240,7 +241,7 @@ class SimSettings:
     #: How long a compute shows `waiting` before reaching the state an action
     #: (or its creation) leads to, and how long an image the ``save`` action makes
     #: takes to be ready (not offered until then); 0 makes every change immediate.
-    transition_seconds: Annotated[float, Strict()] = 0.0
+    transition_seconds: Annotated[float, Strict(), AllowInfNan(False)] = 0.0
 
     def __post_init__(self) -> None:
         problems = self._problems()
