@@ -27,6 +27,7 @@ import pytest
 
 from e2e.occiclient import COMPUTE, DEBIAN, TEXT_PLAIN, URI_LIST, EntityDoc, Occi
 from e2e.server import RunningServer, StartServer
+from occiclients import jocci_auth, run
 from oidc_provider import AUDIENCE, OpenIdProviders, issuers_file, providers_or_skip
 from pyocci.client import OcciClient
 from pyocci.client.auth import Credentials, connection_options
@@ -126,7 +127,7 @@ def claims_of(token: str) -> dict:
 def test_a_401_points_at_the_token_endpoint(server: RunningServer) -> None:
     response = httpx.get(server.url + "/-/", headers={"Accept": TEXT_PLAIN})
     assert response.status_code == 401
-    assert response.headers["www-authenticate"] == f"Keystone uri='{server.url}{IDENTITY}'"
+    assert response.headers["www-authenticate"] == f"Keystone uri='{server.url}/-/identity'"
 
 
 def test_a_refused_bearer_token_hears_why_from_the_bearer_challenge(
@@ -146,7 +147,10 @@ def test_the_versions_are_discovered_as_from_keystone(server: RunningServer) -> 
     assert document["links"] == [{"rel": "self", "href": f"{server.url}{IDENTITY}/"}]
     root = httpx.get(server.url + "/-/identity")
     assert root.status_code == 300
-    assert root.json()["versions"]["values"] == [document]
+    v3, v2 = root.json()["versions"]["values"]
+    assert v3 == document
+    assert v2["id"] == "v2.0" and v2["status"] == "deprecated"
+    assert v2["links"] == [{"rel": "self", "href": f"{server.url}/-/identity/v2.0/"}]
 
 
 def test_the_public_url_of_the_server_is_in_the_challenge(
@@ -155,7 +159,7 @@ def test_the_public_url_of_the_server_is_in_the_challenge(
     config = "base_url = 'https://occi.example.org/cloud'\n" + handshake_config(providers, tmp_path)
     with start_server(config=config) as proxied:
         response = httpx.get(proxied.url + "/-/")
-        expected = f"Keystone uri='https://occi.example.org/cloud{IDENTITY}'"
+        expected = "Keystone uri='https://occi.example.org/cloud/-/identity'"
         assert response.headers["www-authenticate"] == expected
 
 
@@ -570,3 +574,87 @@ def test_a_basic_server_takes_passwords_at_the_endpoint(
             "list", "compute",
         )  # fmt: skip
         assert direct.returncode == 0, direct.stderr
+
+
+# --- the v2.0 API: jOCCI's -----------------------------------------------------------------------
+
+
+V2 = "/-/identity/v2.0"
+
+
+@pytest.fixture(scope="module")
+def basic_server(
+    start_server: StartServer, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[RunningServer]:
+    """A server whose method is basic (alice of physics), with the handshake."""
+    workdir = tmp_path_factory.mktemp("handshake-basic")
+    users = workdir / "users.toml"
+    fast = {"n": 16, "r": 1, "p": 1}
+    write_users_file(
+        users, {"alice": User("alice", "physics", hash_password("alice pass", **fast))}
+    )
+    config = (
+        f'[auth]\nmethod = "basic"\nusers_file = "{users}"\nkeystone_handshake = true\n'
+        "max_failures_per_address = 0\n"
+    )
+    with start_server(workdir=workdir, config=config) as running:
+        yield running
+
+
+def v2_token(server: RunningServer, auth: dict) -> httpx.Response:
+    return httpx.post(server.url + V2 + "/tokens", json={"auth": auth}, timeout=30)
+
+
+def test_the_v2_api_exchanges_passwords_and_tokens(basic_server: RunningServer) -> None:
+    version = httpx.get(basic_server.url + V2).json()["version"]
+    assert version["id"] == "v2.0"
+    password = {"passwordCredentials": {"username": "alice", "password": "alice pass"}}
+    unscoped = v2_token(basic_server, password)
+    assert unscoped.status_code == 200, unscoped.text
+    access = unscoped.json()["access"]
+    assert access["user"]["name"] == "alice" and "tenant" not in access["token"]
+    token = access["token"]["id"]
+    tenants = httpx.get(basic_server.url + V2 + "/tenants", headers={"X-Auth-Token": token})
+    assert tenants.json()["tenants"] == [
+        {"id": "physics", "name": "physics", "enabled": True, "description": ""}
+    ]
+    rescoped = v2_token(basic_server, {"token": {"id": token}, "tenantName": "physics"})
+    assert rescoped.status_code == 200, rescoped.text
+    scoped = rescoped.json()["access"]
+    assert scoped["token"]["tenant"]["name"] == "physics"
+    assert scoped["serviceCatalog"][0]["endpoints"][0]["publicURL"] == basic_server.url + "/"
+    with with_token(basic_server, scoped["token"]["id"]) as http:
+        assert http.get("/compute/").status_code == 200
+    direct = v2_token(basic_server, {**password, "tenantName": "physics"})
+    assert direct.json()["access"]["token"]["tenant"]["id"] == "physics"
+
+
+def test_the_v2_api_refuses_what_v3_refuses(basic_server: RunningServer) -> None:
+    wrong = v2_token(basic_server, {"passwordCredentials": {"username": "alice", "password": "x"}})
+    refused(wrong, "unknown user or wrong password")
+    assert wrong.headers["www-authenticate"] == f"Keystone uri='{basic_server.url}/-/identity'"
+    password = {"passwordCredentials": {"username": "alice", "password": "alice pass"}}
+    refused(v2_token(basic_server, {**password, "tenantName": "chemistry"}), "not one of yours")
+    # This server exchanges no certificates (and plain HTTP carries none).
+    refused(v2_token(basic_server, {"voms": True}), "exchanges no client certificates")
+    refused(v2_token(basic_server, {"token": {"id": "forged"}}), "malformed token")
+    malformed = v2_token(basic_server, {"apiKeyCredentials": {}})
+    assert malformed.status_code == 400
+    assert '"voms": true' in malformed.json()["error"]["message"]
+
+
+def test_jocci_basic_falls_back_to_the_handshake(basic_server: RunningServer) -> None:
+    command = jocci_auth()
+    with httpx.Client(base_url=basic_server.url, auth=("alice", "alice pass"), timeout=30) as http:
+        path = new_compute(http)
+    # jOCCI sends its password only when challenged for Basic; the handshake's 401 names
+    # Keystone, so jOCCI logs in through it (v2.0, passwordCredentials).
+    ran = run(
+        [*command, basic_server.url, "-",
+         "basic", "alice", "alice pass"]
+    )  # fmt: skip
+    assert ran.returncode == 0, ran.explain()
+    assert f"LISTED {basic_server.url}{path}" in ran.stdout.splitlines()
+    wrong = run([*command, basic_server.url, "-", "basic", "alice", "nope"])
+    assert wrong.returncode != 0
+    assert "FAILED" in wrong.stdout

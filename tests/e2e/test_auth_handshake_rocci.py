@@ -8,12 +8,15 @@ Keystone uri='...'``:
   ``OS-FEDERATION/identity_providers/egi.eu/protocols/oidc/auth`` for an
   unscoped token, which is scoped to ``$ROCCI_CLIENT_KEYSTONE_TENANT`` or else
   to the first project of ``GET /v3/auth/projects`` that works;
-* ``--auth x509`` (``--voms``) falling back to the same with protocol
-  ``mapped`` and the certificate (``test_auth_handshake_x509.py``);
+* ``--auth x509`` (``--voms``) falling back, when the certificate alone gets a
+  401, to Keystone's v2.0 API (``{"auth": {"voms": true}}``, tried first) or to
+  v3's federation protocol ``mapped``, with the certificate
+  (``test_auth_handshake_x509.py``);
 * ``--auth token --token <token>``: a token got elsewhere, sent as it is;
-* ``--auth basic`` falling back to Keystone v2.0 or to v3's password method,
-  which rOCCI-api leaves unimplemented ("Needs to be implemented"): it cannot
-  log in with a password through the handshake.
+* ``--auth basic`` falling back to v2.0's ``passwordCredentials`` (v3's
+  password method it leaves unimplemented). It never gets there against
+  occi-server: it sends the password at once, and a refused password is
+  answered with the method's own challenge, not Keystone's.
 
 The tokens come from the real test OpenID Provider (``tests/oidc_provider.py``).
 """

@@ -7,7 +7,8 @@ the ``mapped`` federation protocol, for a token of
 ``[auth] handshake_certificate_tenant``. So a user with a VOMS proxy and
 one with an OIDC token share one endpoint, each through the flow their
 client knows: rOCCI-cli's ``--auth x509 --voms`` falls back to exactly this
-exchange when the certificate alone gets a 401.
+exchange when the certificate alone gets a 401 (through Keystone's v2.0 API,
+which it tries first), and so does jOCCI's VOMS authentication.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from __future__ import annotations
 import base64
 import datetime
 import json
+import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -24,7 +26,7 @@ from cryptography import x509
 
 from e2e.occiclient import COMPUTE, DEBIAN, TEXT_PLAIN, URI_LIST, EntityDoc, Occi
 from e2e.test_auth_handshake import handshake_config
-from occiclients import ROCCI, ensure, run
+from occiclients import ROCCI, ensure, jocci_auth, run
 from oidc_provider import OpenIdProviders, providers_or_skip
 from pki import Pki, make_pki
 from pyocci.client.auth import Credentials, connection_options
@@ -122,7 +124,7 @@ def test_the_token_serves_without_the_certificate(server: TlsServer, pki: Pki) -
     with https(server, user(pki), Accept=TEXT_PLAIN) as http:
         refused = http.get("/compute/")
     assert refused.status_code == 401
-    assert refused.headers["www-authenticate"] == (f"Keystone uri='{server.url}/-/identity/v3'")
+    assert refused.headers["www-authenticate"] == (f"Keystone uri='{server.url}/-/identity'")
 
 
 @pytest.mark.parametrize("kind", ["proxy", "voms"])
@@ -245,3 +247,22 @@ def test_the_lifetime_caps_the_token(tmp_path: Path, pki: Pki, providers: OpenId
     issued = datetime.datetime.fromisoformat(response.json()["token"]["issued_at"])
     expires = datetime.datetime.fromisoformat(response.json()["token"]["expires_at"])
     assert (expires - issued).total_seconds() == pytest.approx(120, abs=1)
+
+
+# --- jOCCI's VOMS flow --------------------------------------------------------------------------
+
+
+def test_jocci_voms_falls_back_to_the_handshake(
+    server: TlsServer, pki: Pki, tmp_path: Path
+) -> None:
+    command = jocci_auth()
+    with https(server, anonymous(pki), **{"X-Auth-Token": scoped(server, user(pki))}) as http:
+        path = Occi(http, TEXT_PLAIN).create("/compute/", EntityDoc(kind=COMPUTE, mixins=[DEBIAN]))
+    # jOCCI's CA path: a directory of *.pem files.
+    authorities = tmp_path / "ca"
+    authorities.mkdir()
+    shutil.copy(pki.ca, authorities / "ca.pem")
+    proxy, _ = make_voms_proxy(pki, tmp_path / "voms")
+    ran = run([*command, server.url, str(authorities), "voms", str(proxy)])
+    assert ran.returncode == 0, ran.explain()
+    assert f"LISTED {server.url}{path}" in ran.stdout.splitlines()

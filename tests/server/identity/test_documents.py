@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from pyocci.server.auth.issued import IssuedToken
 from pyocci.server.identity.documents import (
+    access_document,
     error_document,
     projects_document,
+    tenants_document,
     token_document,
     user_id,
     version_document,
@@ -28,7 +30,11 @@ def test_the_version_links_to_the_api() -> None:
     version = version_document(V3)["version"]
     assert version["id"].startswith("v3.") and version["status"] == "stable"
     assert version["links"] == [{"rel": "self", "href": V3 + "/"}]
-    assert versions_document(V3) == {"versions": {"values": [version]}}
+    v2_url = V3.replace("/v3", "/v2.0")
+    values = versions_document(V3, v2_url)["versions"]["values"]
+    assert values[0] == version
+    assert values[1]["id"] == "v2.0" and values[1]["status"] == "deprecated"
+    assert values[1]["links"] == [{"rel": "self", "href": v2_url + "/"}]
 
 
 def test_an_unscoped_token_names_its_user_only() -> None:
@@ -80,3 +86,29 @@ def test_errors_are_in_keystones_shape() -> None:
         "error": {"code": 401, "title": "Unauthorized", "message": "no"}
     }
     assert error_document(418, "tea")["error"]["title"] == "Error"
+
+
+def test_v2_access_carries_the_token_and_its_tenant() -> None:
+    access = access_document(TOKEN, "the-token", "https://occi.example.org/")["access"]
+    assert access["token"]["id"] == "the-token"
+    assert access["token"]["expires"] == "2023-11-14T23:13:20.500000Z"
+    assert "tenant" not in access["token"] and access["serviceCatalog"] == []
+    assert access["user"]["username"] == "carol" and access["user"]["roles"] == []
+    scoped = IssuedToken(
+        user="carol",
+        projects=("vo.alpha.org",),
+        project="vo.alpha.org",
+        methods=("mapped",),
+        issued_at=0,
+        expires_at=60,
+        audit_id="a",
+    )
+    access = access_document(scoped, "t2", "https://occi.example.org/")["access"]
+    assert access["token"]["tenant"] == {
+        "id": "vo.alpha.org",
+        "name": "vo.alpha.org",
+        "enabled": True,
+        "description": "",
+    }
+    assert access["serviceCatalog"][0]["endpoints"][0]["publicURL"] == "https://occi.example.org/"
+    assert tenants_document(TOKEN)["tenants"][1]["name"] == "vo/odd name"

@@ -6,7 +6,11 @@ import json
 
 import pytest
 
-from pyocci.server.identity.requests import TokenRequest, parse_token_request
+from pyocci.server.identity.requests import (
+    TokenRequest,
+    parse_token_request,
+    parse_v2_token_request,
+)
 from pyocci.service.errors import BadRequestError
 
 
@@ -73,4 +77,46 @@ def test_a_password_names_its_user() -> None:
 def test_a_wrong_body_says_what_to_send(raw: bytes, message: str) -> None:
     with pytest.raises(BadRequestError) as caught:
         parse_token_request(raw)
+    assert message in caught.value.message
+
+
+# --- v2.0 ---------------------------------------------------------------------------------------
+
+
+def v2(auth: object) -> bytes:
+    return json.dumps({"auth": auth}).encode()
+
+
+@pytest.mark.parametrize(
+    ("auth", "request_made"),
+    [
+        ({"voms": True}, TokenRequest("voms")),
+        ({"voms": True, "tenantName": "grid"}, TokenRequest("voms", project="grid")),
+        (
+            {"passwordCredentials": {"username": "alice", "password": "pw"}, "tenantId": "p"},
+            TokenRequest("password", user="alice", password="pw", project="p"),
+        ),
+        (
+            {"token": {"id": "abc"}, "tenantName": "p"},
+            TokenRequest("token", token="abc", project="p"),
+        ),
+    ],
+)
+def test_v2_requests(auth: object, request_made: TokenRequest) -> None:
+    assert parse_v2_token_request(v2(auth)) == request_made
+
+
+@pytest.mark.parametrize(
+    ("raw", "message"),
+    [
+        (b"{", "the body is not JSON"),
+        (v2({"voms": True, "tenantName": 5}), "auth.tenantName: a tenant name is needed"),
+        (v2({"passwordCredentials": {"username": "a"}}), "a username and a password"),
+        (v2({"token": {}}), "auth.token.id: a token is needed"),
+        (v2({"voms": "yes"}), 'send "passwordCredentials", "token" or "voms": true'),
+    ],
+)
+def test_wrong_v2_requests_say_what_to_send(raw: bytes, message: str) -> None:
+    with pytest.raises(BadRequestError) as caught:
+        parse_v2_token_request(raw)
     assert message in caught.value.message

@@ -17,8 +17,11 @@ from pyocci.server.auth.issued import IssuedToken
 __all__ = [
     "API_VERSION",
     "DOMAIN",
+    "V2_VERSION",
+    "access_document",
     "error_document",
     "projects_document",
+    "tenants_document",
     "token_document",
     "user_id",
     "version_document",
@@ -46,26 +49,34 @@ _TITLES = {
 }
 
 
-def _version(v3_url: str) -> dict[str, Any]:
+#: The v2.0 API, kept for the clients that speak nothing else (jOCCI).
+V2_VERSION = "v2.0"
+
+
+def _version(url: str, version: str = API_VERSION) -> dict[str, Any]:
+    v2 = version == V2_VERSION
     return {
-        "id": API_VERSION,
-        "status": "stable",
-        "updated": _UPDATED,
-        "links": [{"rel": "self", "href": v3_url + "/"}],
+        "id": version,
+        "status": "deprecated" if v2 else "stable",
+        "updated": "2014-04-17T00:00:00Z" if v2 else _UPDATED,
+        "links": [{"rel": "self", "href": url + "/"}],
         "media-types": [
-            {"base": "application/json", "type": "application/vnd.openstack.identity-v3+json"}
+            {
+                "base": "application/json",
+                "type": f"application/vnd.openstack.identity-{'v2.0' if v2 else 'v3'}+json",
+            }
         ],
     }
 
 
-def version_document(v3_url: str) -> dict[str, Any]:
-    """``GET /v3``: the one version, its ``self`` link being where the API is."""
-    return {"version": _version(v3_url)}
+def version_document(url: str, version: str = API_VERSION) -> dict[str, Any]:
+    """``GET /v3`` (or ``/v2.0``): the one version, its ``self`` link being where the API is."""
+    return {"version": _version(url, version)}
 
 
-def versions_document(v3_url: str) -> dict[str, Any]:
+def versions_document(v3_url: str, v2_url: str) -> dict[str, Any]:
     """``GET /`` (answered 300 Multiple Choices, as Keystone does): the versions offered."""
-    return {"versions": {"values": [_version(v3_url)]}}
+    return {"versions": {"values": [_version(v3_url), _version(v2_url, V2_VERSION)]}}
 
 
 def _timestamp(seconds: float) -> str:
@@ -104,6 +115,45 @@ def token_document(token: IssuedToken, occi_url: str) -> dict[str, Any]:
             }
         ]
     return {"token": body}
+
+
+def access_document(token: IssuedToken, value: str, occi_url: str) -> dict[str, Any]:
+    """The body of v2.0's ``POST /tokens``: the token itself (``access.token.id``), its
+    tenant when scoped, its user, and the OCCI endpoint as the service catalogue."""
+    issued: dict[str, Any] = {
+        "id": value,
+        "issued_at": _timestamp(token.issued_at),
+        "expires": _timestamp(token.expires_at),
+        "audit_ids": [token.audit_id],
+    }
+    catalog: list[dict[str, Any]] = []
+    if token.project is not None:
+        issued["tenant"] = _tenant(token.project)
+        catalog = [
+            {
+                "type": "occi",
+                "name": "occi",
+                "endpoints": [{"region": "", "publicURL": occi_url, "id": "occi-public"}],
+                "endpoints_links": [],
+            }
+        ]
+    user = {
+        "id": user_id(token.user),
+        "name": token.user,
+        "username": token.user,
+        "roles": [{"name": _ROLE["name"]}] if token.project is not None else [],
+        "roles_links": [],
+    }
+    return {"access": {"token": issued, "user": user, "serviceCatalog": catalog}}
+
+
+def _tenant(project: str) -> dict[str, Any]:
+    return {"id": project, "name": project, "enabled": True, "description": ""}
+
+
+def tenants_document(token: IssuedToken) -> dict[str, Any]:
+    """v2.0's ``GET /tenants``: the tenants the token's holder may scope to."""
+    return {"tenants": [_tenant(project) for project in token.projects], "tenants_links": []}
 
 
 def projects_document(token: IssuedToken, v3_url: str) -> dict[str, Any]:

@@ -3,14 +3,18 @@
 What Keystone clients (rOCCI-cli's, jOCCI's, pyocci's, keystoneauth's)
 ask of Keystone, answered for occi-server's own tokens:
 
-* ``GET /-/identity``: the versions offered (300, as Keystone's root);
+* ``GET /-/identity``: the versions offered (300, as Keystone's root): what
+  the 401's ``WWW-Authenticate: Keystone uri='...'`` names;
 * ``GET /-/identity/v3``: the v3 API's version document;
 * ``POST /-/identity/v3/OS-FEDERATION/identity_providers/<idp>/protocols/<protocol>/auth``:
   an unscoped token for the request's credentials;
 * ``POST /-/identity/v3/auth/tokens``: a token for a token (rescoping to a
   project) or for a password;
 * ``GET /-/identity/v3/auth/tokens``: what ``X-Subject-Token`` says;
-* ``GET /-/identity/v3/auth/projects``: the projects ``X-Auth-Token`` may scope to.
+* ``GET /-/identity/v3/auth/projects``: the projects ``X-Auth-Token`` may scope to;
+* ``POST /-/identity/v2.0/tokens`` and ``GET /-/identity/v2.0/tenants``: the
+  same in the v2.0 API, for jOCCI (which speaks nothing else) and rOCCI-cli's
+  certificates (which it tries there first).
 
 The federation endpoint takes what the server's method takes: an OIDC access
 token (``Authorization: Bearer``) for ``oidc``, a password for ``basic``, a
@@ -49,13 +53,20 @@ from pyocci.server.auth import (
 from pyocci.server.auth.base import Identity
 from pyocci.server.auth.certificates import certificate_identity
 from pyocci.server.identity.documents import (
+    V2_VERSION,
+    access_document,
     error_document,
     projects_document,
+    tenants_document,
     token_document,
     version_document,
     versions_document,
 )
-from pyocci.server.identity.requests import TokenRequest, parse_token_request
+from pyocci.server.identity.requests import (
+    TokenRequest,
+    parse_token_request,
+    parse_v2_token_request,
+)
 from pyocci.server.origins import Origins
 from pyocci.server.responses import HttpError, status_of
 
@@ -96,13 +107,18 @@ class IdentityEndpoint:
         """Whether `path` is the endpoint's."""
         return path == IDENTITY_PATH or path.startswith(IDENTITY_PATH + "/")
 
+    def url(self, scope: Scope) -> str:
+        """The endpoint's URL (its versions), as the request named the server."""
+        return self.origins.base_url(scope) + IDENTITY_PATH.lstrip("/")
+
     def v3_url(self, scope: Scope) -> str:
-        """The v3 API's URL, as the request named the server."""
-        return self.origins.base_url(scope) + IDENTITY_PATH.lstrip("/") + "/v3"
+        """The v3 API's URL."""
+        return self.url(scope) + "/v3"
 
     def challenge(self, scope: Scope) -> str:
-        """``Keystone uri='<the v3 API>'``: what a 401 of the handshake carries."""
-        return keystone_challenge(self.v3_url(scope))
+        """``Keystone uri='<the endpoint>'``: what a 401 of the handshake carries. It names
+        no version: rOCCI-cli reads the versions there, and jOCCI appends ``/v2.0``."""
+        return keystone_challenge(self.url(scope))
 
     async def answer(self, scope: Scope, receive: Receive, headers: Mapping[str, str]) -> Response:
         """The response to one request of the endpoint; every failure in Keystone's shape."""
@@ -119,10 +135,22 @@ class IdentityEndpoint:
         reading = method in ("GET", "HEAD")
         if path == "":
             self._allow(method, reading, "GET, HEAD")
-            return self._json(versions_document(self.v3_url(scope)), 300)
+            document = versions_document(self.v3_url(scope), self.url(scope) + "/v2.0")
+            return self._json(document, 300)
         if path == "/v3":
             self._allow(method, reading, "GET, HEAD")
             return self._json(version_document(self.v3_url(scope)))
+        if path == "/v2.0":
+            self._allow(method, reading, "GET, HEAD")
+            return self._json(version_document(self.url(scope) + "/v2.0", V2_VERSION))
+        if path == "/v2.0/tokens":
+            self._allow(method, method == "POST", "POST")
+            request = parse_v2_token_request(await _body(scope, receive, headers))
+            return await self._v2_token(scope, headers, request)
+        if path == "/v2.0/tenants":
+            self._allow(method, reading, "GET, HEAD")
+            token = self.auth.issued(self._auth_token(headers), scope.get("client"))
+            return self._json(tenants_document(token))
         if path == "/v3/auth/tokens":
             if reading:
                 return self._validation(scope, headers)
@@ -177,24 +205,34 @@ class IdentityEndpoint:
             )
         return certificate_identity(certificate, (tenant,))
 
+    async def _password_holder(self, scope: Scope, request: TokenRequest) -> Identity:
+        """Who a password of the users file names (method basic only)."""
+        if self.auth.method_name != "basic":
+            raise AuthenticationError(
+                "this server takes no passwords: exchange the credentials of its method "
+                f"({self.auth.method_name}) at {self.url(scope)}/v3/OS-FEDERATION/"
+                "identity_providers/<idp>/protocols/<protocol>/auth",
+                challenge=self.challenge(scope),
+            )
+        basic = f"{request.user}:{request.password}".encode()
+        return await self.auth.identify(
+            {"authorization": "Basic " + base64.b64encode(basic).decode("ascii")},
+            scope.get("client"),
+        )
+
+    def _check_project(self, scope: Scope, request: TokenRequest, identity: Identity) -> None:
+        if request.project is not None and request.project not in identity.tenants:
+            raise self.auth.refused(
+                _not_yours(request.project, identity.tenants), scope.get("client")
+            )
+
     async def _token(
         self, scope: Scope, headers: Mapping[str, str], request: TokenRequest
     ) -> Response:
         client = scope.get("client")
         if request.method == "password":
-            if self.auth.method_name != "basic":
-                raise AuthenticationError(
-                    "this server takes no passwords: exchange the credentials of its method "
-                    f"({self.auth.method_name}) at {self.v3_url(scope)}{_FEDERATION}"
-                    "<idp>/protocols/<protocol>/auth",
-                    challenge=self.challenge(scope),
-                )
-            basic = f"{request.user}:{request.password}".encode()
-            identity = await self.auth.identify(
-                {"authorization": "Basic " + base64.b64encode(basic).decode("ascii")}, client
-            )
-            if request.project is not None and request.project not in identity.tenants:
-                raise self.auth.refused(_not_yours(request.project, identity.tenants), client)
+            identity = await self._password_holder(scope, request)
+            self._check_project(scope, request, identity)
             return self._issue(scope, identity, ["password"], project=request.project)
         value = request.token if request.token is not None else self._auth_token(headers)
         token = self.auth.issued(value, client)
@@ -206,6 +244,30 @@ class IdentityEndpoint:
             raise AuthenticationError(refusal.reason, challenge=self.challenge(scope)) from None
         self._log(scoped, scope)
         return self._token_response(issued, scoped, scope)
+
+    async def _v2_token(
+        self, scope: Scope, headers: Mapping[str, str], request: TokenRequest
+    ) -> Response:
+        """v2.0's ``POST /tokens``: a token for a certificate, a password or a token,
+        scoped to the tenant named (unscoped without one); 200 with the token in the body."""
+        client = scope.get("client")
+        if request.method == "token":
+            token = self.auth.issued(request.token or "", client)
+            if request.project is not None and request.project not in token.projects:
+                raise self.auth.refused(_not_yours(request.project, token.projects), client)
+            try:
+                value, issued = self.auth.tokens.rescope(token, request.project)
+            except TokenRefusedError as refusal:
+                raise AuthenticationError(refusal.reason, challenge=self.challenge(scope)) from None
+        else:
+            if request.method == "voms":
+                identity, methods = await self._certificate_holder(scope, headers), ["mapped"]
+            else:
+                identity, methods = await self._password_holder(scope, request), ["password"]
+            self._check_project(scope, request, identity)
+            value, issued = self._new_token(scope, identity, methods, project=request.project)
+        self._log(issued, scope)
+        return self._json(access_document(issued, value, self.origins.base_url(scope)))
 
     def _validation(self, scope: Scope, headers: Mapping[str, str]) -> Response:
         """``GET /v3/auth/tokens``: what the subject token says, to its own holder."""
@@ -221,11 +283,11 @@ class IdentityEndpoint:
             raise HttpError(403, "a token may only be looked at by its own holder")
         return self._json(token_document(token, self.origins.base_url(scope)), 200)
 
-    def _issue(
+    def _new_token(
         self, scope: Scope, identity: Identity, methods: list[str], *, project: str | None
-    ) -> Response:
+    ) -> tuple[str, IssuedToken]:
         try:
-            issued, token = self.auth.tokens.issue(
+            return self.auth.tokens.issue(
                 user=identity.user,
                 projects=identity.tenants,
                 project=project,
@@ -234,6 +296,11 @@ class IdentityEndpoint:
             )
         except TokenRefusedError as refusal:
             raise AuthenticationError(refusal.reason, challenge=self.challenge(scope)) from None
+
+    def _issue(
+        self, scope: Scope, identity: Identity, methods: list[str], *, project: str | None
+    ) -> Response:
+        issued, token = self._new_token(scope, identity, methods, project=project)
         self._log(token, scope)
         return self._token_response(issued, token, scope)
 

@@ -12,6 +12,12 @@ Keystone's body is ``{"auth": {"identity": {"methods": [...], <method>: {...}},
 The scope is ``{"project": {"id": ...}}`` or ``{"project": {"name": ...,
 "domain": ...}}`` (an id and a name are the same thing here), ``"unscoped"``,
 or absent (unscoped). Anything else is a `BadRequestError` saying what to send.
+
+The v2.0 API's ``POST /v2.0/tokens`` (`parse_v2_token_request`), which
+jOCCI speaks and rOCCI-cli tries first for certificates, takes
+``{"auth": {<credentials>, "tenantName": ...}}`` with ``"voms": true`` (the
+TLS client certificate), ``"passwordCredentials": {"username", "password"}``
+or ``"token": {"id": ...}``, and ``tenantName`` or ``tenantId`` to scope to.
 """
 
 from __future__ import annotations
@@ -22,7 +28,7 @@ from typing import Any
 
 from pyocci.service.errors import BadRequestError
 
-__all__ = ["TokenRequest", "parse_token_request"]
+__all__ = ["TokenRequest", "parse_token_request", "parse_v2_token_request"]
 
 _METHODS = ("token", "password")
 
@@ -31,7 +37,7 @@ _METHODS = ("token", "password")
 class TokenRequest:
     """One request for a token."""
 
-    #: ``token`` or ``password``.
+    #: ``token``, ``password``, or (v2.0) ``voms``: the TLS client certificate.
     method: str
     #: The token to rescope (method ``token``); None: the request's X-Auth-Token.
     token: str | None = None
@@ -77,6 +83,37 @@ def parse_token_request(body: bytes) -> TokenRequest:
     if not isinstance(name, str) or not name or not isinstance(password, str):
         raise BadRequestError("auth.identity.password.user: a name and a password are needed")
     return TokenRequest(method, user=name, password=password, project=project)
+
+
+def parse_v2_token_request(body: bytes) -> TokenRequest:
+    """The request a v2.0 body makes; BadRequestError naming what is wrong."""
+    try:
+        document = json.loads(body)
+    except (ValueError, UnicodeDecodeError):
+        raise BadRequestError(
+            'the body is not JSON: send {"auth": {"passwordCredentials": {...}, '
+            '"tenantName": "..."}}'
+        ) from None
+    auth = _object(document, "auth", "the body")
+    project = auth.get("tenantName", auth.get("tenantId"))
+    if project is not None and (not isinstance(project, str) or not project):
+        raise BadRequestError("auth.tenantName: a tenant name is needed")
+    if auth.get("voms") is True:
+        return TokenRequest("voms", project=project)
+    if "passwordCredentials" in auth:
+        credentials = _object(auth, "passwordCredentials", "auth")
+        name, password = credentials.get("username"), credentials.get("password")
+        if not isinstance(name, str) or not name or not isinstance(password, str):
+            raise BadRequestError("auth.passwordCredentials: a username and a password are needed")
+        return TokenRequest("password", user=name, password=password, project=project)
+    if "token" in auth:
+        token = _object(auth, "token", "auth").get("id")
+        if not isinstance(token, str) or not token:
+            raise BadRequestError("auth.token.id: a token is needed")
+        return TokenRequest("token", token=token, project=project)
+    raise BadRequestError(
+        'auth: send "passwordCredentials", "token" or "voms": true (with a client certificate)'
+    )
 
 
 def _object(container: Any, key: str, where: str) -> dict[str, Any]:
