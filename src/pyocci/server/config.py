@@ -333,7 +333,7 @@ class AuthConfig:
     #: them sooner, at most every 10 s).
     oidc_keys_seconds: float = field(default=3600.0, metadata=_meta(_at_least(10)))
     #: Whether occi-server serves the Keystone-like handshake (docs/auth.md): a token
-    #: endpoint in the shape of Keystone's v3 API at ``/-/identity/v3`` that exchanges
+    #: endpoint in the shape of Keystone's API at ``/-/identity`` that exchanges
     #: what the method accepts (an OIDC access token, a password, a client certificate)
     #: for a project-scoped occi-server token sent as ``X-Auth-Token``; a 401 then
     #: carries ``WWW-Authenticate: Keystone uri='...'``. Not with ``none`` or ``keystone``.
