@@ -203,8 +203,10 @@ class OcciApplication:
         except AuthenticationError as error:
             # With the handshake, a client that sent no Authorization (none at all, an
             # issued token, a certificate alone) is told where to get a token; one whose
-            # Authorization was refused hears why from its method's challenge.
-            if self.identity is not None and "authorization" not in headers:
+            # Authorization was refused hears why from its method's challenge, if any.
+            if self.identity is not None and (
+                "authorization" not in headers or not error.challenge
+            ):
                 error.challenge = self.identity.challenge(scope)
             raise
 
