@@ -111,6 +111,7 @@ def test_a_changed_claim_breaks_the_signature(tokens: IssuedTokens) -> None:
 
 def test_a_token_of_a_replaced_key_is_refused(tokens: IssuedTokens, keys: SigningKeyFile) -> None:
     value, _ = issue(tokens)
+    assert tokens.read(value)  # verified once, and remembered
     keys.replace()
     assert "a key this server no longer uses" in refusal(tokens, value)
 
@@ -148,3 +149,15 @@ def test_an_unsigned_token_is_refused(tokens: IssuedTokens) -> None:
     _, payload, _ = value.split(".")
     none = base64.urlsafe_b64encode(b'{"alg":"none"}').rstrip(b"=").decode()
     assert refusal(tokens, f"{none}.{payload}.").startswith("malformed token")
+
+
+def test_remembered_tokens_are_bounded(
+    tokens: IssuedTokens, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("pyocci.server.auth.issued.VERIFIED_SIZE", 3)
+    values = [issue(tokens)[0] for _ in range(5)]
+    for value in values:
+        assert tokens.read(value)
+    assert len(tokens._verified) == 3
+    # Forgotten ones are verified again, as the first time.
+    assert tokens.read(values[0]).user == "carol"

@@ -23,8 +23,10 @@ hold nothing the holder does not know (their own name and tenants).
 
 from __future__ import annotations
 
+import hashlib
 import secrets
 import time
+from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -35,12 +37,21 @@ from joserfc.jwk import OctKey
 
 from pyocci.server.auth.signing_key import SigningKey, SigningKeyFile
 
-__all__ = ["ISSUER", "MAX_TOKEN_LENGTH", "IssuedToken", "IssuedTokens", "TokenRefusedError"]
+__all__ = [
+    "ISSUER",
+    "MAX_TOKEN_LENGTH",
+    "VERIFIED_SIZE",
+    "IssuedToken",
+    "IssuedTokens",
+    "TokenRefusedError",
+]
 
 #: The ``iss`` of issued tokens: they are occi-server's own.
 ISSUER = "pyocci-handshake"
 #: The longest token read: 64 tenants of long names fit well below.
 MAX_TOKEN_LENGTH = 16384
+#: How many verified tokens are remembered (about half a kilobyte each).
+VERIFIED_SIZE = 4096
 _ALGORITHM = "HS256"
 
 
@@ -86,6 +97,9 @@ class IssuedTokens:
         self.lifetime = lifetime
         self._clock = clock
         self._jwk: tuple[SigningKey, OctKey] | None = None
+        # Verified tokens by SHA-256: the key id they were verified under, and what
+        # they say; the least recently used go first.
+        self._verified: OrderedDict[bytes, tuple[str, IssuedToken]] = OrderedDict()
 
     def issue(
         self,
@@ -140,11 +154,24 @@ class IssuedTokens:
         )
 
     def read(self, value: str) -> IssuedToken:
-        """What a token says, once its signature and expiry are checked; TokenRefusedError."""
+        """What a token says, once its signature and expiry are checked; TokenRefusedError.
+
+        Clients send the same token with every request: a token verified before under
+        the current key is remembered (by its hash) until it expires, which spares
+        the signature check (a tenth of a millisecond) on all but the first.
+        """
         value = value.strip()
         if not value or len(value) > MAX_TOKEN_LENGTH or not value.isascii():
             raise TokenRefusedError("malformed token")
         key, jwk = self._key()
+        digest = hashlib.sha256(value.encode("ascii")).digest()
+        known = self._verified.get(digest)
+        if known is not None and known[0] == key.id:
+            self._verified.move_to_end(digest)
+            if known[1].expires_at > self._clock():
+                return known[1]
+            del self._verified[digest]
+            raise TokenRefusedError("the token has expired: get a new one")
         try:
             header = jws.extract_compact(value.encode("ascii")).protected
         except (JoseError, ValueError, TypeError):
@@ -165,6 +192,9 @@ class IssuedTokens:
             raise TokenRefusedError("malformed token: not one this server issued")
         if token.expires_at <= self._clock():
             raise TokenRefusedError("the token has expired: get a new one")
+        self._verified[digest] = (key.id, token)
+        while len(self._verified) > VERIFIED_SIZE:
+            self._verified.popitem(last=False)
         return token
 
     # ---
