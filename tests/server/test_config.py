@@ -701,6 +701,11 @@ def test_the_keystone_service_password_is_masked(tmp_path: Path) -> None:
             "auth.keystone_handshake needs a method that checks credentials (basic, token, "
             "x509 or oidc): method 'keystone' sends clients to the real Keystone",
         ),
+        (
+            '[auth]\nmethod = "cloud"\nkeystone_handshake = true',
+            "auth.keystone_handshake needs a method that checks credentials (basic, token, "
+            "x509 or oidc): method 'cloud' passes callers' own credentials on to the cloud",
+        ),
         ("[auth]\nhandshake_lifetime_seconds = 0.5", "auth.handshake_lifetime_seconds: expected"),
         (
             '[auth]\nmethod = "basic"\nhandshake_certificate_tenant = "grid"',

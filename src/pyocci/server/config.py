@@ -260,6 +260,15 @@ class Limits:
         return self.max_header_bytes + self.max_url_bytes
 
 
+#: The methods the Keystone-like handshake cannot stand in front of, and why.
+_NO_HANDSHAKE = {
+    "none": "checks no credential to exchange for a token",
+    "keystone": "sends clients to the real Keystone, which is the handshake",
+    "cloud": "passes callers' own credentials on to the cloud, which a token of the "
+    "handshake does not carry",
+}
+
+
 @dataclass(frozen=True, slots=True)
 class AuthConfig:
     """How requests are authenticated and which tenant they act for."""
@@ -353,12 +362,8 @@ class AuthConfig:
     )
 
     def __post_init__(self) -> None:
-        if self.keystone_handshake and self.method in ("none", "keystone"):
-            why = (
-                "checks no credential to exchange for a token"
-                if self.method == "none"
-                else "sends clients to the real Keystone, which is the handshake"
-            )
+        if self.keystone_handshake and self.method in _NO_HANDSHAKE:
+            why = _NO_HANDSHAKE[self.method]
             raise ConfigError(
                 f"auth.keystone_handshake needs a method that checks credentials (basic, "
                 f"token, x509 or oidc): method {self.method!r} {why}"
