@@ -154,3 +154,35 @@ def run(command: list[str], *, environment: dict[str, str] | None = None) -> Ran
         check=False,
     )
     return Ran(tuple(command), done.returncode, done.stdout, done.stderr)
+
+
+#: A small jOCCI program of pyocci's tests: authenticate (VOMS or basic, with jOCCI's
+#: Keystone fallback), then list computes (see its header).
+JOCCI_AUTH_SOURCE = Path(__file__).resolve().parent / "jocci" / "JocciAuth.java"
+
+
+def jocci_auth() -> list[str]:
+    """The command that runs `JOCCI_AUTH_SOURCE` against jOCCI, compiled first when it
+    is not (or changed); skips like `ensure` when jOCCI cannot be built here."""
+    ensure(JOCCI)
+    destination = clients_dir() / "jocci-auth"
+    classpath = (clients_dir() / "jocci" / "classpath.txt").read_text().strip()
+    source = JOCCI_AUTH_SOURCE.read_bytes()
+    stamp = destination / "source.sha256"
+    fingerprint = hashlib.sha256(source).hexdigest()
+    with _locked(clients_dir() / ".lock"):
+        if _read(stamp) != fingerprint:
+            shutil.rmtree(destination, ignore_errors=True)
+            destination.mkdir(parents=True)
+            compiled = subprocess.run(
+                ["javac", "-nowarn", "-d", str(destination), "-cp", classpath,
+                 str(JOCCI_AUTH_SOURCE)],
+                capture_output=True,
+                text=True,
+                timeout=_SETUP_TIMEOUT,
+                check=False,
+            )  # fmt: skip
+            if compiled.returncode != 0:
+                pytest.fail(f"javac {JOCCI_AUTH_SOURCE.name} failed: {compiled.stderr[-3000:]}")
+            stamp.write_text(fingerprint)
+    return ["java", "-cp", f"{classpath}:{destination}", "JocciAuth"]

@@ -67,6 +67,10 @@ PROVIDERS: dict[str, dict[str, dict[str, Any]]] = {
             ]
         },
         "nobody": {"eduperson_entitlement": [entitlement("vo.alpha.org", "observer")]},
+        # A member of two VOs: two tenants, the first the one a request gets.
+        "carol": {
+            "eduperson_entitlement": [entitlement("vo.alpha.org"), entitlement("vo.beta.org")]
+        },
         INTROSPECTION_CLIENT[0]: {},
     },
     "lab": {
@@ -293,6 +297,42 @@ class OpenIdProviders:
                 self.process.kill()
                 self.process.wait(timeout=5)
         shutil.rmtree(self.directory, ignore_errors=True)
+
+
+def issuers_file(providers: OpenIdProviders, path: Path) -> Path:
+    """An issuers file trusting "egi" (a tenant per VO of the EGI entitlements; it
+    introspects opaque tokens) and "lab" (a tenant per occi- group, else per user)."""
+    egi, lab = providers.issuers["egi"], providers.issuers["lab"]
+    client_id, secret = INTROSPECTION_CLIENT
+    path.write_text(
+        f"""
+[[issuers]]
+issuer = "{egi}"
+audience = "{AUDIENCE}"
+client_id = "{client_id}"
+client_secret = "{secret}"
+
+[[issuers.tenants]]
+claim = "eduperson_entitlement"
+match = '^urn:mace:egi\\.eu:group:(?P<vo>[^:#]+):role=member#aai\\.egi\\.eu$'
+tenant = "{{vo}}"
+
+[[issuers]]
+issuer = "{lab}"
+audience = ["https://other.example", "{AUDIENCE}"]
+
+[[issuers.tenants]]
+claim = "groups"
+match = "occi-(?P<group>[a-z]+)"
+tenant = "lab-{{group}}"
+
+[[issuers.tenants]]
+claim = "sub"
+match = ".+"
+tenant = "user-{{0}}"
+"""
+    )
+    return path
 
 
 _shared: OpenIdProviders | None = None

@@ -8,7 +8,11 @@
   proxy certificate, its key and the user certificate - the layout
   ``voms-proxy-init`` writes (``proxy.pem``);
 * a user certificate from another CA, which the server must refuse;
-* the user key encrypted with a passphrase (``user-encrypted.key``).
+* the user key encrypted with a passphrase (``user-encrypted.key``);
+* the user certificate and key as PKCS#12, protected by `PKCS12_PASSWORD`
+  (``user.p12``) and by no password (``user-open.p12``);
+* the CA's key (``ca.key``), for tests that issue more certificates
+  (`issue_certificate`).
 """
 
 from __future__ import annotations
@@ -20,7 +24,8 @@ from pathlib import Path
 
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.hazmat.primitives.asymmetric import ec, rsa
+from cryptography.hazmat.primitives.serialization import pkcs12
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
 # proxyCertInfo (RFC 3820 §3.8) with the inherit-all policy and no path length:
@@ -29,7 +34,10 @@ from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 _PROXY_CERT_INFO = x509.ObjectIdentifier("1.3.6.1.5.5.7.1.14")
 _INHERIT_ALL_DER = bytes.fromhex("300c300a06082b06010505071501")
 
-_KeyType = ec.EllipticCurvePrivateKey
+_KeyType = ec.EllipticCurvePrivateKey | rsa.RSAPrivateKey
+
+#: The password of ``user.p12``.
+PKCS12_PASSWORD = "p12 secret"
 
 
 @dataclass(frozen=True)
@@ -37,6 +45,7 @@ class Pki:
     """Where `make_pki` put each file."""
 
     ca: Path
+    ca_key: Path
     server_certificate: Path
     server_key: Path
     user_certificate: Path
@@ -46,6 +55,8 @@ class Pki:
     stranger_certificate: Path
     stranger_key: Path
     user_subject: str
+    user_pkcs12: Path
+    user_open_pkcs12: Path
 
 
 def _key() -> _KeyType:
@@ -76,7 +87,10 @@ def _builder(
 
 
 def _ca(name: str) -> tuple[x509.Certificate, _KeyType]:
-    key = _key()
+    # RSA: voms-proxy-fake signs a proxy with the digest of its user certificate's
+    # signature, which it finds for RSA signatures only (SHA-1, which OpenSSL 3
+    # refuses, otherwise).
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
     subject = _name(name)
     certificate = (
         _builder(subject, subject, key)
@@ -102,9 +116,14 @@ def _ca(name: str) -> tuple[x509.Certificate, _KeyType]:
 
 
 def _leaf(
-    ca: x509.Certificate, ca_key: _KeyType, name: str, *, server: bool
+    ca: x509.Certificate,
+    ca_key: _KeyType,
+    name: str,
+    *,
+    server: bool,
+    key: _KeyType | None = None,
 ) -> tuple[x509.Certificate, _KeyType]:
-    key = _key()
+    key = key if key is not None else _key()
     usage = ExtendedKeyUsageOID.SERVER_AUTH if server else ExtendedKeyUsageOID.CLIENT_AUTH
     builder = (
         _builder(_name(name), ca.subject, key)
@@ -114,6 +133,7 @@ def _leaf(
             x509.AuthorityKeyIdentifier.from_issuer_public_key(ca_key.public_key()),
             critical=False,
         )
+        .add_extension(x509.SubjectKeyIdentifier.from_public_key(key.public_key()), critical=False)
     )
     if server:
         builder = builder.add_extension(
@@ -185,8 +205,17 @@ def make_pki(directory: Path) -> Pki:
         path.chmod(0o600)
         return path
 
+    def p12(password: bytes | None) -> bytes:
+        encryption: serialization.KeySerializationEncryption = (
+            serialization.BestAvailableEncryption(password)
+            if password
+            else serialization.NoEncryption()
+        )
+        return pkcs12.serialize_key_and_certificates(b"alice", user_key, user, [ca], encryption)
+
     return Pki(
         ca=write("ca.pem", _pem(ca)),
+        ca_key=write("ca.key", _key_pem(ca_key)),
         server_certificate=write("server.pem", _pem(server)),
         server_key=write("server.key", _key_pem(server_key)),
         user_certificate=write("user.pem", _pem(user)),
@@ -197,4 +226,25 @@ def make_pki(directory: Path) -> Pki:
         stranger_certificate=write("stranger.pem", _pem(stranger)),
         stranger_key=write("stranger.key", _key_pem(stranger_key)),
         user_subject=user.subject.rfc4514_string(),
+        user_pkcs12=write("user.p12", p12(PKCS12_PASSWORD.encode())),
+        user_open_pkcs12=write("user-open.p12", p12(None)),
     )
+
+
+def issue_certificate(
+    pki: Pki, directory: Path, name: str, *, server: bool = False
+) -> tuple[Path, Path]:
+    """A certificate and RSA key (``<name>.pem``, ``<name>.key``) that `pki`'s CA issues
+    for `name`: RSA for the tools that know no other keys (voms-proxy-fake)."""
+    ca = x509.load_pem_x509_certificate(pki.ca.read_bytes())
+    ca_key = serialization.load_pem_private_key(pki.ca_key.read_bytes(), None)
+    assert isinstance(ca_key, rsa.RSAPrivateKey)
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    certificate, _ = _leaf(ca, ca_key, name, server=server, key=key)
+    stem = name.replace(" ", "-").lower()
+    certificate_file = directory / f"{stem}.pem"
+    key_file = directory / f"{stem}.key"
+    certificate_file.write_bytes(_pem(certificate))
+    key_file.write_bytes(_key_pem(key))
+    key_file.chmod(0o600)
+    return certificate_file, key_file

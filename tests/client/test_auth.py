@@ -5,8 +5,10 @@ processes (methods ``basic`` and ``token``) over HTTP. oidc-agent itself needs
 an OpenID provider, which the tests cannot reach: a small ``oidc-token``
 script on PATH stands in for it, honouring the command's contract (the access
 token on stdout, exit status 1 and a message on stderr on failure). Keystone's
-handshake is tested end to end in ``tests/e2e/test_auth_keystone.py``, x509
-over TLS in ``tests/e2e/test_auth_x509.py``.
+handshake is tested end to end in ``tests/e2e/test_auth_keystone.py`` and
+``tests/e2e/test_auth_handshake.py``; client certificates (PEM, encrypted
+keys, PKCS#12, VOMS proxies made by voms-proxy-fake) against an occi-server
+serving HTTPS here and in ``tests/e2e/test_auth_x509.py``.
 """
 
 from __future__ import annotations
@@ -20,10 +22,13 @@ from pathlib import Path
 import anyio
 import httpx
 import pytest
+from cryptography import x509
+from cryptography.hazmat.primitives import serialization
 
 from e2e.occiclient import COMPUTE, DEBIAN, TEXT_PLAIN, URI_LIST, EntityDoc, Occi
 from e2e.server import RunningServer, occi_server
-from pki import Pki, make_pki
+from pki import PKCS12_PASSWORD, Pki, make_pki
+from pyocci.client import OcciClient
 from pyocci.client.auth import (
     BearerAuth,
     ConnectionOptions,
@@ -31,10 +36,13 @@ from pyocci.client.auth import (
     CredentialsError,
     KeystoneAuth,
     OidcAgentAuth,
+    certificate_needs_password,
     connection_options,
     keystone_url_from_challenge,
 )
 from pyocci.server.auth import User, generate_token, hash_password, hash_token, write_users_file
+from tls_server import TlsServer, tls_occi_server, tls_section
+from voms import VOMS_AC, make_voms_proxy
 
 FAST = {"n": 16, "r": 1, "p": 1}  # cheap scrypt for test users
 PASSWORDS = {"alice": "alice pass", "bob": "bob pass"}
@@ -96,7 +104,19 @@ def status_with(server: RunningServer, credentials: Credentials) -> int:
         (Credentials(method="oidc"), "oidc authentication needs the oidc-agent account name"),
         (Credentials(method="x509"), "x509 authentication needs a client certificate"),
         (Credentials(method="x509", certificate="/nonexistent/cert.pem"), "does not exist"),
-        (Credentials(method="keystone"), "needs a user name and password, or a Keystone token"),
+        (Credentials(method="keystone"), "needs a user name and password, a Keystone token, or"),
+        (
+            Credentials(method="keystone", identity_provider="egi.eu"),
+            "a federated login at egi.eu needs an OIDC access token",
+        ),
+        (
+            Credentials(method="keystone", identity_provider="egi.eu", protocol="mapped"),
+            "the mapped protocol exchanges your client certificate: give it (--cert)",
+        ),
+        (
+            Credentials(method="keystone", identity_provider="egi/eu", token="t"),
+            "the identity provider and the protocol are names",
+        ),
         (Credentials(method="keystone", username="u"), "needs a user name and password"),
         (Credentials(ca="/nonexistent/ca.pem"), "CA bundle or directory /nonexistent/ca.pem"),
     ],
@@ -117,8 +137,12 @@ def test_a_token_variable_that_is_not_set_is_named(monkeypatch: pytest.MonkeyPat
 
 
 def test_secrets_stay_out_of_repr() -> None:
-    shown = repr(Credentials(method="basic", username="alice", password="hunter2", token="t0k"))
-    assert "hunter2" not in shown and "t0k" not in shown
+    shown = repr(
+        Credentials(
+            method="basic", username="alice", password="hunter2", token="t0k", cert_password="p12"
+        )
+    )
+    assert "hunter2" not in shown and "t0k" not in shown and "p12" not in shown
     assert "alice" in shown and "***" in shown
 
 
@@ -185,6 +209,135 @@ def test_a_ca_that_is_not_pem_is_refused(tmp_path: Path) -> None:
     bogus.write_text("not a certificate\n")
     with pytest.raises(CredentialsError, match=f"cannot load CA certificates from {bogus}"):
         connection_options(Credentials(ca=str(bogus)))
+
+
+def p12(pki: Pki, password: str | None = PKCS12_PASSWORD, **extra: object) -> Credentials:
+    return Credentials(
+        method="x509",
+        certificate=str(pki.user_pkcs12),
+        cert_password=password,
+        ca=str(pki.ca),
+        **extra,  # type: ignore[arg-type]
+    )
+
+
+def test_a_pkcs12_file_opens_with_its_password(pki: Pki) -> None:
+    options = connection_options(p12(pki))
+    assert options.cert == str(pki.user_pkcs12)
+    assert options.ssl_context is not None
+    assert not certificate_needs_password(str(pki.user_open_pkcs12))
+    open_file = Credentials(method="x509", certificate=str(pki.user_open_pkcs12))
+    assert connection_options(open_file).cert == str(pki.user_open_pkcs12)
+
+
+@pytest.mark.parametrize(
+    ("password", "message"),
+    [
+        (None, "is protected by a password: give it (--cert-password, or $OCCI_CERT_PASSWORD)"),
+        ("wrong", "the password is wrong, or it is not PKCS#12"),
+    ],
+)
+def test_a_pkcs12_file_without_its_password_says_so(
+    pki: Pki, password: str | None, message: str
+) -> None:
+    assert certificate_needs_password(str(pki.user_pkcs12))
+    with pytest.raises(CredentialsError) as caught:
+        connection_options(p12(pki, password))
+    assert message in str(caught.value)
+    assert str(pki.user_pkcs12) in str(caught.value)
+
+
+def test_a_der_file_that_is_no_pkcs12_is_refused(pki: Pki, tmp_path: Path) -> None:
+    der = tmp_path / "user.der"
+    der.write_bytes(
+        x509.load_pem_x509_certificate(pki.user_certificate.read_bytes()).public_bytes(
+            serialization.Encoding.DER
+        )
+    )
+    with pytest.raises(CredentialsError, match="the password is wrong, or it is not PKCS#12"):
+        connection_options(Credentials(method="x509", certificate=str(der), cert_password="x"))
+
+
+def test_an_encrypted_key_opens_with_its_password(pki: Pki) -> None:
+    credentials = Credentials(
+        method="x509",
+        certificate=str(pki.user_certificate),
+        key=str(pki.user_encrypted_key),
+        cert_password="secret",
+    )
+    assert connection_options(credentials).cert == (
+        str(pki.user_certificate),
+        str(pki.user_encrypted_key),
+    )
+    assert certificate_needs_password(str(pki.user_certificate), str(pki.user_encrypted_key))
+    assert not certificate_needs_password(str(pki.user_certificate), str(pki.user_key))
+    wrong = Credentials(
+        method="x509",
+        certificate=str(pki.user_certificate),
+        key=str(pki.user_encrypted_key),
+        cert_password="not it",
+    )
+    with pytest.raises(CredentialsError, match="cannot decrypt the client key"):
+        connection_options(wrong)
+
+
+def test_a_certificate_for_a_plain_http_endpoint_is_refused(pki: Pki) -> None:
+    credentials = Credentials(method="x509", certificate=str(pki.proxy))
+    with pytest.raises(CredentialsError) as caught:
+        OcciClient("http://occi.example.org:8787", credentials)
+    assert str(caught.value) == (
+        "a client certificate is presented over HTTPS only, and http://occi.example.org:8787 "
+        "is plain HTTP: use its https:// URL, or leave out the certificate (--cert)"
+    )
+    # Over HTTPS the same credentials are taken (nothing is sent until a request).
+    OcciClient("https://occi.example.org", credentials).close()
+
+
+# --- certificates over TLS, against a real occi-server ------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def tls_server(tmp_path_factory: pytest.TempPathFactory, pki: Pki) -> Iterator[TlsServer]:
+    workdir = tmp_path_factory.mktemp("x509")
+    config = '[auth]\nmethod = "x509"\ntenant = "grid"\n' + tls_section(pki)
+    with tls_occi_server(workdir, pki, config) as running:
+        yield running
+
+
+def tls_status(server: TlsServer, credentials: Credentials) -> int:
+    options = connection_options(credentials)
+    with httpx.Client(base_url=server.url, timeout=30, **options.httpx_options()) as http:
+        return http.get("/-/", headers={"Accept": TEXT_PLAIN}).status_code
+
+
+def test_a_pkcs12_certificate_is_presented(tls_server: TlsServer, pki: Pki) -> None:
+    assert tls_status(tls_server, p12(pki)) == 200
+    open_file = Credentials(method="x509", certificate=str(pki.user_open_pkcs12), ca=str(pki.ca))
+    assert tls_status(tls_server, open_file) == 200
+
+
+def test_an_encrypted_key_is_presented(tls_server: TlsServer, pki: Pki) -> None:
+    credentials = Credentials(
+        method="x509",
+        certificate=str(pki.user_certificate),
+        key=str(pki.user_encrypted_key),
+        cert_password="secret",
+        ca=str(pki.ca),
+    )
+    assert tls_status(tls_server, credentials) == 200
+
+
+def test_a_voms_proxy_is_presented(
+    tls_server: TlsServer, pki: Pki, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    proxy, _ = make_voms_proxy(pki, tmp_path_factory.mktemp("voms"))
+    # voms-proxy-init's layout, and the VOMS attribute certificate in the proxy.
+    assert b"-----BEGIN RSA PRIVATE KEY-----" in proxy.read_bytes()
+    extensions = x509.load_pem_x509_certificate(proxy.read_bytes()).extensions
+    assert extensions.get_extension_for_oid(VOMS_AC)
+    assert tls_status(tls_server, Credentials(certificate=str(proxy), ca=str(pki.ca))) == 200
+    with pytest.raises(httpx.TransportError):
+        tls_status(tls_server, Credentials(ca=str(pki.ca)))
 
 
 # --- basic ------------------------------------------------------------------------------------

@@ -25,7 +25,13 @@ import pytest
 
 from e2e.occiclient import COMPUTE, DEBIAN, TEXT_PLAIN, URI_LIST, EntityDoc, Occi
 from e2e.server import RunningServer, StartServer
-from oidc_provider import AUDIENCE, INTROSPECTION_CLIENT, OpenIdProviders, providers_or_skip
+from oidc_provider import (
+    AUDIENCE,
+    INTROSPECTION_CLIENT,
+    OpenIdProviders,
+    issuers_file,
+    providers_or_skip,
+)
 from pyocci.client.auth import Credentials, connection_options
 
 pytestmark = pytest.mark.e2e
@@ -36,40 +42,6 @@ OCCI_EXECUTABLE = Path(sys.executable).parent / "occi"
 @pytest.fixture(scope="module")
 def providers() -> OpenIdProviders:
     return providers_or_skip()
-
-
-def issuers_file(providers: OpenIdProviders, path: Path) -> Path:
-    egi, lab = providers.issuers["egi"], providers.issuers["lab"]
-    client_id, secret = INTROSPECTION_CLIENT
-    path.write_text(
-        f"""
-[[issuers]]
-issuer = "{egi}"
-audience = "{AUDIENCE}"
-client_id = "{client_id}"
-client_secret = "{secret}"
-
-[[issuers.tenants]]
-claim = "eduperson_entitlement"
-match = '^urn:mace:egi\\.eu:group:(?P<vo>[^:#]+):role=member#aai\\.egi\\.eu$'
-tenant = "{{vo}}"
-
-[[issuers]]
-issuer = "{lab}"
-audience = ["https://other.example", "{AUDIENCE}"]
-
-[[issuers.tenants]]
-claim = "groups"
-match = "occi-(?P<group>[a-z]+)"
-tenant = "lab-{{group}}"
-
-[[issuers.tenants]]
-claim = "sub"
-match = ".+"
-tenant = "user-{{0}}"
-"""
-    )
-    return path
 
 
 def server_config(providers: OpenIdProviders, directory: Path, *, cache_seconds: float = 60) -> str:

@@ -266,3 +266,21 @@ def test_a_paged_listing_links_its_neighbours(client: TestClient) -> None:
     links = page.headers["link"]
     for index, rel in ((1, "first"), (1, "prev"), (3, "next"), (3, "last")):
         assert f'/compute/?page={index}&number=1>; rel="{rel}"' in links
+
+
+def test_the_handshakes_401_always_names_a_challenge(tmp_path: Path) -> None:
+    # Method x509 has no challenge of its own: a refused issued token, even beside an
+    # Authorization header, is answered with the Keystone one rather than none.
+    config = (
+        f'[auth]\nmethod = "x509"\nkeystone_handshake = true\n'
+        f'handshake_key_file = "{tmp_path / "handshake.key"}"\n'
+        f'[tls]\ncertificate = "{tmp_path / "c.pem"}"\nclient_ca = "{tmp_path / "ca.pem"}"\n'
+        "require_client_certificate = true\n"
+    )
+    with client_for(tmp_path, config) as client:
+        response = client.get(
+            "/-/", headers={"X-Auth-Token": "forged", "Authorization": "Basic eDp5"}
+        )
+    assert response.status_code == 401
+    assert response.headers["www-authenticate"] == "Keystone uri='http://testserver/-/identity'"
+    assert "malformed token" in response.headers["x-occi-error"]

@@ -338,6 +338,42 @@ def test_serve_does_not_start_on_bad_configuration(
     assert uvicorn_calls == []
 
 
+def test_serving_the_handshake_makes_its_key_first(
+    capsys: pytest.CaptureFixture[str],
+    uvicorn_calls: list[dict[str, Any]],
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
+) -> None:
+    users = tmp_path / "users.toml"
+    users.write_text("")
+    monkeypatch.setenv("PYOCCI_AUTH_METHOD", "basic")
+    monkeypatch.setenv("PYOCCI_AUTH_USERS_FILE", str(users))
+    monkeypatch.setenv("PYOCCI_AUTH_KEYSTONE_HANDSHAKE", "true")
+    key = tmp_path / "keys" / "handshake.key"
+    monkeypatch.setenv("PYOCCI_AUTH_HANDSHAKE_KEY_FILE", str(key))
+    status, _, err = run(capsys)
+    assert status == 0, err
+    assert stat.S_IMODE(key.stat().st_mode) == 0o600
+    # A key file that holds no key stops the server with one line, before any worker.
+    key.write_text("nonsense\n")
+    uvicorn_calls.clear()
+    assert fails(capsys).startswith(f"auth.handshake_key_file: {key} holds no key")
+    assert uvicorn_calls == []
+
+
+def test_tokens_revoke_replaces_the_key(
+    capsys: pytest.CaptureFixture[str], isolated_env: Path
+) -> None:
+    key = isolated_env.parent / "user-data" / "handshake.key"
+    status, out, _ = run(capsys, "tokens", "revoke")
+    assert status == 0
+    assert out.startswith(f"revoked every issued token: a new signing key is in {key}")
+    assert "keystone_handshake is off in this configuration" in out
+    first = key.read_text()
+    assert run(capsys, "tokens", "revoke")[0] == 0
+    assert key.read_text() != first
+
+
 def test_serve_reports_the_server_exit_status(
     capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, handover: None
 ) -> None:

@@ -689,6 +689,43 @@ def test_the_keystone_service_password_is_masked(tmp_path: Path) -> None:
             "tls.require_client_certificate needs tls.client_ca",
         ),
         ('[tls]\nrequire_client_certificate = "yes"', "tls.require_client_certificate: expected"),
+        (
+            "[auth]\nkeystone_handshake = true",
+            "auth.keystone_handshake needs a method that checks credentials (basic, token, "
+            "x509 or oidc): method 'none' checks no credential to exchange for a token",
+        ),
+        (
+            '[auth]\nmethod = "keystone"\nkeystone_handshake = true\n'
+            'keystone_url = "https://k.example.org/v3"\nkeystone_service_user = "u"\n'
+            'keystone_service_password = "p"\nkeystone_service_project = "s"',
+            "auth.keystone_handshake needs a method that checks credentials (basic, token, "
+            "x509 or oidc): method 'keystone' sends clients to the real Keystone",
+        ),
+        (
+            '[auth]\nmethod = "cloud"\nkeystone_handshake = true',
+            "auth.keystone_handshake needs a method that checks credentials (basic, token, "
+            "x509 or oidc): method 'cloud' passes callers' own credentials on to the cloud",
+        ),
+        ("[auth]\nhandshake_lifetime_seconds = 0.5", "auth.handshake_lifetime_seconds: expected"),
+        (
+            '[auth]\nmethod = "basic"\nhandshake_certificate_tenant = "grid"',
+            "auth.handshake_certificate_tenant is for auth.keystone_handshake with a method",
+        ),
+        (
+            '[auth]\nmethod = "basic"\nkeystone_handshake = true\n'
+            'handshake_certificate_tenant = "grid"',
+            "auth.handshake_certificate_tenant needs [tls] certificate and client_ca",
+        ),
+        (
+            'server = "granian"\n[auth]\nmethod = "basic"\nkeystone_handshake = true\n'
+            'handshake_certificate_tenant = "grid"\n[tls]\ncertificate = "c.pem"\n'
+            'client_ca = "ca.pem"',
+            "auth.handshake_certificate_tenant needs server = 'uvicorn'",
+        ),
+        (
+            '[auth]\nhandshake_certificate_tenant = "a\\u0001b"',
+            "auth.handshake_certificate_tenant: expected a non-empty string",
+        ),
     ],
 )
 def test_auth_and_tls_mistakes(tmp_path: Path, text: str, expected: str) -> None:

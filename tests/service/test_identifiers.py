@@ -48,3 +48,9 @@ def test_plain_locations_pass(location: str) -> None:
 def test_other_locations_are_refused(location: str) -> None:
     with pytest.raises(BadRequestError, match="location"):
         check_location_path(location)
+
+
+@pytest.mark.parametrize("location", ["/-/identity/", "/-/mine/", "/.well-known/x/"])
+def test_the_servers_own_paths_are_refused(location: str) -> None:
+    with pytest.raises(BadRequestError, match="are the server's own"):
+        check_location_path(location)

@@ -20,6 +20,7 @@ import click
 from pyocci.cli.sites import SITE_KEYS, Site, SitesError, load_sites
 from pyocci.cli.verbose import exchange_hooks
 from pyocci.client import Credentials, OcciClient
+from pyocci.client.auth import certificate_needs_password
 from pyocci.client.discovery import media_type_named
 
 #: Where ``occi`` goes when told nothing: the local occi-server's default address.
@@ -32,6 +33,7 @@ CREDENTIAL_FLAGS = {key: name for key, name in SITE_KEYS.items() if name is not 
 
 #: With no --auth, the method a credential flag implies.
 _IMPLIED_METHOD = (
+    ("identity_provider", "keystone"),
     ("oidc_account", "oidc"),
     ("certificate", "x509"),
     ("token", "token"),
@@ -118,6 +120,14 @@ def _target(site: Site, options: dict[str, Any], *, ask: bool) -> Target:
         and ask
     ):
         values["password"] = _ask_password(values["username"], site.name or site.endpoint)
+    certificate = values.get("certificate")
+    if (
+        certificate
+        and values.get("cert_password") is None
+        and not several
+        and certificate_needs_password(str(certificate), values.get("key"))
+    ):
+        values["cert_password"] = _ask_certificate_password(str(certificate))
     known = {field.name for field in fields(Credentials)}
     credentials = Credentials(**{k: v for k, v in values.items() if k in known})
     rendering = options.get("rendering") or site.settings.get("rendering")
@@ -137,6 +147,13 @@ def _ask_password(user: str, where: str) -> str | None:
     if not (sys.stdin.isatty() and os.environ.get("OCCI_NO_PROMPT") != "1"):
         return None
     return click.prompt(f"Password of {user} at {where}", hide_input=True, err=True)
+
+
+def _ask_certificate_password(certificate: str) -> str | None:
+    """Ask on the terminal; None (the credentials check then says what to give) elsewhere."""
+    if not (sys.stdin.isatty() and os.environ.get("OCCI_NO_PROMPT") != "1"):
+        return None
+    return click.prompt(f"Password of the certificate {certificate}", hide_input=True, err=True)
 
 
 def run_on(

@@ -147,5 +147,8 @@ def _auth_hint(challenge: str | None) -> str:
     if scheme == "bearer":
         return "give --auth token --token TOKEN, or --auth oidc --oidc-account ACCOUNT"
     if scheme == "keystone":
-        return "give --auth keystone --user NAME --project PROJECT (or --token)"
+        return (
+            "give --auth keystone --user NAME --project PROJECT (or --token); for an OIDC "
+            "access token, --identity-provider NAME with --token or --oidc-account"
+        )
     return "give credentials with --auth METHOD (none, basic, token, x509, oidc, keystone)"

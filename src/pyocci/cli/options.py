@@ -117,13 +117,33 @@ def _options(with_environment: bool) -> list[Callable[[F], F]]:
         click.option(
             "--cert",
             type=click.Path(dir_okay=False),
-            help="Client certificate PEM, or a VOMS proxy (x509).",
+            help="Client certificate: PEM, a VOMS proxy, or PKCS#12 (.p12) (x509).",
             **common,
         ),
         click.option(
             "--key", type=click.Path(dir_okay=False), help="Client key PEM (x509).", **common
         ),
+        click.option(
+            "--cert-password",
+            help="Password of a PKCS#12 certificate or an encrypted key; asked for on a "
+            "terminal when missing.",
+            **env("OCCI_CERT_PASSWORD"),
+            **common,
+        ),
         click.option("--project", help="Keystone project to scope the token to.", **common),
+        click.option(
+            "--identity-provider",
+            metavar="NAME",
+            help="Keystone identity provider to exchange an OIDC token (--token, "
+            "--oidc-account) or, with --protocol mapped, the certificate at (keystone).",
+            **common,
+        ),
+        click.option(
+            "--protocol",
+            metavar="NAME",
+            help="Keystone federation protocol (default openid; mapped for certificates).",
+            **common,
+        ),
         click.option(
             "--ca", type=click.Path(), help="CA bundle or directory to verify the server.", **common
         ),

@@ -44,8 +44,11 @@ SITE_KEYS: dict[str, str | None] = {
     "oidc_account": "oidc_account",
     "cert": "certificate",
     "key": "key",
+    "cert_password": "cert_password",
     "project": "project",
     "user_domain": "user_domain",
+    "identity_provider": "identity_provider",
+    "protocol": "protocol",
     "ca": "ca",
     "insecure": "insecure",
 }

@@ -16,14 +16,19 @@ The methods:
 * ``oidc`` - a bearer token from oidc-agent: ``oidc-token <account>`` is run
   when the first request is made and again, once, when the server refuses the
   token (access tokens live minutes; a long ``--wait`` outlives one).
-* ``x509`` - a TLS client certificate: a certificate and key, or one PEM file
-  holding certificate, key and chain (an RFC 3820 / VOMS proxy as made by
-  ``voms-proxy-init``).
+* ``x509`` - a TLS client certificate: a certificate and key (the key may be
+  encrypted: ``cert_password``), one PEM file holding certificate, key and
+  chain (an RFC 3820 / VOMS proxy as made by ``voms-proxy-init``), or a
+  PKCS#12 file (``.p12``, as browsers export certificates) with its password.
+  A certificate given with another method is presented as well.
 * ``keystone`` - the OpenStack Keystone handshake: the server answers 401 with
   ``WWW-Authenticate: Keystone uri='<keystone>'``; the client gets a
-  project-scoped token from that Keystone (v3 API, with a password or an
-  existing token) and repeats the request with ``X-Auth-Token``. The token is
+  project-scoped token from that Keystone (v3 API, with a password, an
+  existing token, or - naming an ``identity_provider`` - a federated
+  credential: an OIDC access token, or the client certificate for protocol
+  ``mapped``) and repeats the request with ``X-Auth-Token``. The token is
   kept for later requests and renewed once when the server refuses it.
+  occi-server's own handshake (``[auth] keystone_handshake``) answers the same.
 
 Use::
 
@@ -41,26 +46,34 @@ from __future__ import annotations
 import functools
 import os
 import re
+import secrets
 import shutil
 import ssl
 import subprocess
+import tempfile
 import threading
-from collections.abc import AsyncGenerator, Generator
+from collections.abc import AsyncGenerator, Callable, Generator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote, urlsplit
 
 import anyio.to_thread
 import httpx
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.serialization import pkcs12
 
 __all__ = [
     "AUTH_METHODS",
+    "DEFAULT_PROTOCOL",
     "BearerAuth",
     "ConnectionOptions",
     "Credentials",
     "CredentialsError",
     "KeystoneAuth",
     "OidcAgentAuth",
+    "certificate_needs_password",
+    "check_certificate_scheme",
     "connection_options",
     "keystone_url_from_challenge",
     "oidc_agent_token",
@@ -71,6 +84,9 @@ AUTH_METHODS = ("none", "basic", "token", "x509", "oidc", "keystone")
 
 #: The Keystone domain of users and projects when none is named (Keystone's own default).
 DEFAULT_DOMAIN = "Default"
+#: The federation protocol of OIDC access tokens when none is named: the name Keystone
+#: deployments (EGI's among them) give it. Protocol ``mapped`` exchanges certificates.
+DEFAULT_PROTOCOL = "openid"
 
 #: How long ``oidc-token`` may take: it talks to a local agent, which may ask the
 #: identity provider for a fresh token.
@@ -79,6 +95,9 @@ OIDC_TOKEN_TIMEOUT = 30.0
 
 class CredentialsError(Exception):
     """The credentials cannot be used; the message says what to fix."""
+
+
+_SECRETS = frozenset({"password", "token", "cert_password"})
 
 
 @dataclass(frozen=True)
@@ -97,11 +116,14 @@ class Credentials:
     ca: str | None = None  # CA bundle/dir to verify the server (any method)
     insecure: bool = False  # skip server certificate verification
     user_domain: str | None = None  # keystone: the user's domain name (default "Default")
+    cert_password: str | None = None  # x509: of a PKCS#12 file or an encrypted key
+    identity_provider: str | None = None  # keystone: exchange a federated credential there
+    protocol: str | None = None  # keystone federation: "openid" (default) or "mapped"
 
     def __repr__(self) -> str:
         # Never show a secret in a traceback, a log line or --verbose output.
         shown = {
-            name: ("***" if name in ("password", "token") and value else value)
+            name: ("***" if name in _SECRETS and value else value)
             for name, value in vars(self).items()
             if value not in (None, False)
         }
@@ -137,9 +159,9 @@ def connection_options(credentials: Credentials) -> ConnectionOptions:
         raise CredentialsError(
             f"unknown authentication method {method!r}; use one of: {', '.join(AUTH_METHODS)}"
         )
-    cert = _client_certificate(credentials) if method == "x509" else None
+    cert = _client_certificate(credentials) if method == "x509" or credentials.certificate else None
     verify = _verification(credentials)
-    context = _ssl_context(verify, cert)
+    context = _ssl_context(verify, cert, credentials.cert_password)
     return ConnectionOptions(
         auth=_auth_flow(credentials), cert=cert, verify=verify, ssl_context=context
     )
@@ -166,6 +188,12 @@ def _auth_flow(credentials: Credentials) -> httpx.Auth | None:
         _find_oidc_token_command()
         return OidcAgentAuth(account)
     if method == "keystone":
+        if credentials.identity_provider:
+            return KeystoneAuth(
+                federation=_federation(credentials),
+                project=credentials.project,
+                user_domain=credentials.user_domain or DEFAULT_DOMAIN,
+            )
         return KeystoneAuth(
             username=credentials.username,
             password=credentials.password,
@@ -176,6 +204,33 @@ def _auth_flow(credentials: Credentials) -> httpx.Auth | None:
             user_domain=credentials.user_domain or DEFAULT_DOMAIN,
         )
     return None  # none, x509: nothing in the HTTP exchange itself
+
+
+def _federation(credentials: Credentials) -> Federation:
+    """How a federated credential is exchanged for a Keystone token."""
+    provider = (credentials.identity_provider or "").strip()
+    protocol = (credentials.protocol or DEFAULT_PROTOCOL).strip()
+    if not protocol or "/" in protocol or "/" in provider:
+        raise CredentialsError(
+            "the identity provider and the protocol are names (such as egi.eu and openid)"
+        )
+    if protocol == "mapped":
+        if not credentials.certificate:
+            raise CredentialsError(
+                "the mapped protocol exchanges your client certificate: give it (--cert)"
+            )
+        return Federation(provider, protocol, None)
+    account = (credentials.oidc_account or "").strip()
+    if account:
+        _find_oidc_token_command()
+        return Federation(provider, protocol, functools.partial(oidc_agent_token, account))
+    if not (credentials.token or credentials.token_env):
+        raise CredentialsError(
+            f"a federated login at {provider} needs an OIDC access token: give it "
+            f"(--token or --token-env) or name the oidc-agent account (--oidc-account); "
+            f"or use --protocol mapped with a client certificate"
+        )
+    return Federation(provider, protocol, functools.partial(_static_token, credentials))
 
 
 # --- bearer tokens --------------------------------------------------------------------------
@@ -328,13 +383,27 @@ def _keystone_message(response: httpx.Response) -> str:
     return f"{reason}: {message}" if isinstance(message, str) and message else reason
 
 
+@dataclass(frozen=True)
+class Federation:
+    """A federated login at a Keystone: the identity provider and protocol to exchange
+    a credential at, and where the OIDC access token comes from (None: the exchange
+    takes the TLS client certificate, protocol ``mapped``)."""
+
+    identity_provider: str
+    protocol: str
+    access_token: Callable[[], str] | None
+
+
 class KeystoneAuth(httpx.Auth):
     """The Keystone handshake: 401 challenge, a project-scoped v3 token, ``X-Auth-Token``.
 
     The Keystone requests go through the same ``httpx.Client`` as the OCCI ones, so
     they use the same TLS settings and proxies. Getting a token:
 
-    1. an unscoped token - from the user name and password, or the token given;
+    1. an unscoped token - from the user name and password, the token given, or a
+       federated credential (``POST /v3/OS-FEDERATION/identity_providers/<idp>/
+       protocols/<protocol>/auth`` with the OIDC access token as a bearer token, or
+       with the client certificate alone);
     2. the projects that token may use (``GET /v3/auth/projects``), to find the one
        named by `project` (id or name), or the only one when none is named;
     3. a token scoped to that project (``POST /v3/auth/tokens`` with method ``token``).
@@ -354,11 +423,14 @@ class KeystoneAuth(httpx.Auth):
         token: str | None = None,
         project: str | None = None,
         user_domain: str = DEFAULT_DOMAIN,
+        federation: Federation | None = None,
     ) -> None:
-        if token is None and not (username and password is not None):
+        if federation is None and token is None and not (username and password is not None):
             raise CredentialsError(
-                "keystone authentication needs a user name and password, or a Keystone token"
+                "keystone authentication needs a user name and password, a Keystone token, "
+                "or an identity provider to log in at (--identity-provider)"
             )
+        self._federation = federation
         self._username = username
         self._password = password
         self._given_token = token
@@ -426,6 +498,8 @@ class KeystoneAuth(httpx.Auth):
         return _v3_from_discovery(response) or f"{keystone}/v3"
 
     def _unscoped_token(self, v3: str) -> Generator[httpx.Request, httpx.Response, str]:
+        if self._federation is not None:
+            return (yield from self._federated_token(v3, self._federation))
         if self._given_token is not None:
             return self._given_token
         body = {
@@ -444,6 +518,26 @@ class KeystoneAuth(httpx.Auth):
         }
         response = yield self._keystone_request("POST", f"{v3}/auth/tokens", json=body)
         return self._subject_token(response, v3, f"a token for user {self._username}")
+
+    def _federated_token(
+        self, v3: str, federation: Federation
+    ) -> Generator[httpx.Request, httpx.Response, str]:
+        url = (
+            f"{v3}/OS-FEDERATION/identity_providers/{quote(federation.identity_provider)}"
+            f"/protocols/{quote(federation.protocol)}/auth"
+        )
+        headers = {}
+        if federation.access_token is not None:
+            headers["Authorization"] = f"Bearer {federation.access_token()}"
+        response = yield self._keystone_request("POST", url, headers=headers)
+        what = "client certificate" if federation.access_token is None else "OIDC access token"
+        if response.status_code == 401:
+            raise CredentialsError(
+                f"Keystone at {v3} refused the {what} ({_keystone_message(response)})"
+            )
+        return self._subject_token(
+            response, v3, f"a token for your {what} at {federation.identity_provider}"
+        )
 
     def _choose_project(
         self, v3: str, unscoped: str
@@ -560,12 +654,133 @@ def _client_certificate(credentials: Credentials) -> str | tuple[str, str]:
     if not credentials.certificate:
         raise CredentialsError(
             "x509 authentication needs a client certificate (--cert): a PEM certificate "
-            "with --key, or a proxy file holding certificate and key"
+            "with --key, a proxy file holding certificate and key, or a PKCS#12 file"
         )
     certificate = _readable_file(credentials.certificate, "client certificate")
     if credentials.key:
         return certificate, _readable_file(credentials.key, "client key")
     return certificate
+
+
+def check_certificate_scheme(endpoint: str, credentials: Credentials) -> None:
+    """Refuse (CredentialsError) a client certificate for a plain-HTTP endpoint: it can
+    only be presented in a TLS handshake, and would silently not be."""
+    if credentials.certificate and urlsplit(endpoint).scheme == "http":
+        raise CredentialsError(
+            f"a client certificate is presented over HTTPS only, and {endpoint} is plain "
+            f"HTTP: use its https:// URL, or leave out the certificate (--cert)"
+        )
+
+
+def certificate_needs_password(certificate: str, key: str | None = None) -> bool:
+    """Whether a client certificate cannot be used without a password: a PKCS#12 file
+    that does not open without one, or an encrypted PEM key. False when the files
+    cannot be read (`connection_options` then says why)."""
+    try:
+        data = Path(certificate).expanduser().read_bytes()
+        if key is not None:
+            return _encrypted_pem(Path(key).expanduser().read_bytes())
+    except OSError:
+        return False
+    if _is_pkcs12(data):
+        try:
+            _open_pkcs12(data, None, certificate)
+        except CredentialsError:
+            return True
+        return False
+    return _encrypted_pem(data)
+
+
+_PEM_KEY = re.compile(
+    rb"-----BEGIN (?P<kind>[A-Z ]*PRIVATE KEY)-----.*?-----END (?P=kind)-----", re.DOTALL
+)
+
+
+def _check_key_password(path: str, password: str) -> None:
+    """Say so (CredentialsError) when the password does not decrypt an encrypted PEM key:
+    OpenSSL would only say "PEM lib"."""
+    try:
+        found = _PEM_KEY.search(Path(path).read_bytes())
+    except OSError:
+        return  # loading the chain says why
+    if found is None or not _encrypted_pem(found.group(0)):
+        return
+    try:
+        serialization.load_pem_private_key(found.group(0), password.encode("utf-8"))
+    except (ValueError, TypeError):
+        raise CredentialsError(
+            f"cannot decrypt the client key {path}: is the password right?"
+        ) from None
+
+
+def _encrypted_pem(data: bytes) -> bool:
+    return b"-----BEGIN ENCRYPTED PRIVATE KEY-----" in data or b"Proc-Type: 4,ENCRYPTED" in data
+
+
+def _is_pkcs12(data: bytes) -> bool:
+    """PKCS#12 files are DER (a SEQUENCE); PEM files are text with BEGIN lines."""
+    return data[:1] == b"\x30" and b"-----BEGIN" not in data
+
+
+def _open_pkcs12(data: bytes, password: str | None, path: str) -> pkcs12.PKCS12KeyAndCertificates:
+    """The key and certificates of a PKCS#12 file; CredentialsError when it does not open
+    (a missing or wrong password, or no PKCS#12 at all)."""
+    tried = [password.encode("utf-8")] if password is not None else [None, b""]
+    for attempt in tried:
+        try:
+            loaded = pkcs12.load_pkcs12(data, attempt)
+        except ValueError:
+            continue
+        if loaded.key is None or loaded.cert is None:
+            raise CredentialsError(
+                f"the PKCS#12 file {path} holds no certificate with its private key"
+            )
+        return loaded
+    if password is None:
+        raise CredentialsError(
+            f"the PKCS#12 file {path} is protected by a password: give it (--cert-password, "
+            f"or $OCCI_CERT_PASSWORD)"
+        )
+    raise CredentialsError(
+        f"cannot open the PKCS#12 file {path}: the password is wrong, or it is not PKCS#12"
+    )
+
+
+def _load_pkcs12(context: ssl.SSLContext, path: str, password: str | None) -> None:
+    """Load the certificate, chain and key of a PKCS#12 file into `context`.
+
+    The ssl module reads keys from files only: they go through a private temporary
+    file (mode 0600, removed at once) in which the key is encrypted under a random
+    password, so that it never lies on disk in the clear.
+    """
+    try:
+        data = Path(path).read_bytes()
+    except OSError as error:
+        raise CredentialsError(
+            f"cannot read the client certificate {path}: {error.strerror}"
+        ) from None
+    loaded = _open_pkcs12(data, password, path)
+    assert loaded.key is not None and loaded.cert is not None  # _open_pkcs12 insists
+    wrapping = secrets.token_urlsafe(24)
+    pem = loaded.cert.certificate.public_bytes(serialization.Encoding.PEM)
+    pem += b"".join(
+        extra.certificate.public_bytes(serialization.Encoding.PEM)
+        for extra in loaded.additional_certs
+    )
+    pem += loaded.key.private_bytes(
+        serialization.Encoding.PEM,
+        serialization.PrivateFormat.PKCS8,
+        serialization.BestAvailableEncryption(wrapping.encode("ascii")),
+    )
+    with tempfile.NamedTemporaryFile(prefix="pyocci-cert-", suffix=".pem") as file:
+        file.write(pem)
+        file.flush()
+        try:
+            context.load_cert_chain(file.name, password=wrapping)
+        except ssl.SSLError as error:
+            raise CredentialsError(
+                f"cannot use the client certificate of {path}: {error.reason or error}"
+            ) from None
 
 
 def _verification(credentials: Credentials) -> bool | str:
@@ -583,12 +798,16 @@ def _no_key_password() -> str:
     # Called by OpenSSL only for an encrypted key; without it, OpenSSL would prompt
     # on the terminal, in the middle of a command.
     raise CredentialsError(
-        "the client key is encrypted; decrypt it (openssl pkey -in KEY -out NEW) "
-        "or use an unencrypted proxy"
+        "the client key is encrypted: give its password (--cert-password, or "
+        "$OCCI_CERT_PASSWORD), or decrypt it (openssl pkey -in KEY -out NEW)"
     )
 
 
-def _ssl_context(verify: bool | str, cert: str | tuple[str, str] | None) -> ssl.SSLContext:
+def _ssl_context(
+    verify: bool | str,
+    cert: str | tuple[str, str] | None,
+    password: str | None = None,
+) -> ssl.SSLContext:
     """One TLS context for server verification and the client certificate."""
     if verify is False:
         context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
@@ -604,25 +823,39 @@ def _ssl_context(verify: bool | str, cert: str | tuple[str, str] | None) -> ssl.
             raise CredentialsError(f"cannot load CA certificates from {verify}: {error}") from None
     else:
         context = _default_context()
-    if cert is not None:
-        certificate, key = (cert, None) if isinstance(cert, str) else cert
-        try:
-            context.load_cert_chain(certificate, key, password=_no_key_password)
-        except ssl.SSLError as error:
-            if key is None:
-                # OpenSSL only says "PEM lib": the usual cause is a certificate alone.
-                raise CredentialsError(
-                    f"cannot use the client certificate {certificate}: it holds no matching "
-                    f"private key (a proxy file holds both); give the key with --key"
-                ) from None
+    if cert is None:
+        return context
+    certificate, key = (cert, None) if isinstance(cert, str) else cert
+    try:
+        head = Path(certificate).read_bytes()[:4096]
+    except OSError as error:
+        raise CredentialsError(
+            f"cannot read the client certificate {certificate}: {error.strerror}"
+        ) from None
+    if key is None and _is_pkcs12(head):
+        _load_pkcs12(context, certificate, password)
+        return context
+    if password is not None:
+        _check_key_password(key or certificate, password)
+    try:
+        context.load_cert_chain(
+            certificate, key, password=password if password is not None else _no_key_password
+        )
+    except ssl.SSLError as error:
+        if key is None:
+            # OpenSSL only says "PEM lib": the usual cause is a certificate alone.
             raise CredentialsError(
-                f"cannot use the client certificate {certificate} with the key {key} "
-                f"({error.reason or error}): do they match, and are both PEM?"
+                f"cannot use the client certificate {certificate}: it holds no matching "
+                f"private key (a proxy file holds both); give the key with --key"
             ) from None
-        except OSError as error:
-            raise CredentialsError(
-                f"cannot read the client certificate {certificate}: {error.strerror}"
-            ) from None
+        raise CredentialsError(
+            f"cannot use the client certificate {certificate} with the key {key} "
+            f"({error.reason or error}): do they match, and are both PEM?"
+        ) from None
+    except OSError as error:
+        raise CredentialsError(
+            f"cannot read the client certificate {certificate}: {error.strerror}"
+        ) from None
     return context
 
 

@@ -17,7 +17,7 @@ from urllib.parse import urljoin, urlsplit
 import httpx
 
 from pyocci import __version__
-from pyocci.client.auth import Credentials, connection_options
+from pyocci.client.auth import Credentials, check_certificate_scheme, connection_options
 from pyocci.client.errors import (
     InvalidInputError,
     RequestTimeoutError,
@@ -57,6 +57,7 @@ class Transport:
     ) -> None:
         self.endpoint = normalize_endpoint(endpoint)
         self.timeout = timeout
+        check_certificate_scheme(self.endpoint, credentials)
         options = connection_options(credentials)
         self.user_agent = f"pyocci/{__version__}"
         parts = urlsplit(self.endpoint)

@@ -23,7 +23,7 @@ from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from pyocci.backends.api import Backend
+from pyocci.backends.api import Backend, Tenant
 from pyocci.model.standard import standard_model
 from pyocci.rendering import Codec
 from pyocci.rendering.json import JsonCodec
@@ -36,7 +36,12 @@ from pyocci.rendering.negotiation import (
 )
 from pyocci.rendering.occi11 import Occi11TextCodec, occi11_uri_list
 from pyocci.rendering.urilist import UriListCodec
-from pyocci.server.auth import Authenticator, build_authenticator
+from pyocci.server.auth import (
+    AuthenticationError,
+    Authenticator,
+    HandshakeAuth,
+    build_authenticator,
+)
 from pyocci.server.backends import open_backend
 from pyocci.server.config import ServerConfig, config_from_environment
 from pyocci.server.handlers import (
@@ -47,6 +52,7 @@ from pyocci.server.handlers import (
     QueryInterfaceHandler,
 )
 from pyocci.server.html import HtmlView
+from pyocci.server.identity import IdentityEndpoint
 from pyocci.server.observation import RequestObserver, current_request, target_label
 from pyocci.server.origins import Origins
 from pyocci.server.responses import DIALECTS, HttpError, codec_named, send_response
@@ -91,6 +97,10 @@ class OcciApplication:
         self.observer = observer
         #: ``/metrics`` on the OCCI port; None: not served here.
         self.metrics_page = metrics_page
+        #: The token endpoint of the Keystone-like handshake, when it is served.
+        self.identity = (
+            IdentityEndpoint(auth, self.origins) if isinstance(auth, HandshakeAuth) else None
+        )
 
     # --- the request ----------------------------------------------------------------
 
@@ -130,6 +140,10 @@ class OcciApplication:
                 key = name.decode("latin-1")
                 if key not in headers:
                     headers[key] = value.decode("latin-1")
+            if self.identity is not None and self.identity.serves(scope["path"]):
+                # The token endpoint speaks Keystone's JSON, whatever the client accepts.
+                self._check_limits(len(fields), size)
+                return await self.identity.answer(scope, receive, headers)
             accept = headers.get("accept")
             html = self.html is not None and self.html.wanted(scope["method"], accept, self.dialect)
             media_type = self.dialect.negotiate(accept)
@@ -144,7 +158,7 @@ class OcciApplication:
             codec = self._codec(media_type or TEXT_PLAIN, scope, user_agent, version)
             self._check_limits(len(fields), size)
             self._check_version(version)
-            tenant = await self.auth.authenticate(headers, scope.get("client"))
+            tenant = await self._authenticate(headers, scope)
             record = current_request.get()
             if record is not None:
                 record.tenant = tenant.id
@@ -183,6 +197,19 @@ class OcciApplication:
             if html:
                 return HtmlView.error(error, scope["method"], scope["path"], self.dialect)
             return self.dialect.error(error, codec)
+
+    async def _authenticate(self, headers: Mapping[str, str], scope: Scope) -> Tenant:
+        try:
+            return await self.auth.authenticate(headers, scope.get("client"))
+        except AuthenticationError as error:
+            # With the handshake, a client that sent no Authorization (none at all, an
+            # issued token, a certificate alone) is told where to get a token; one whose
+            # Authorization was refused hears why from its method's challenge, if any.
+            if self.identity is not None and (
+                "authorization" not in headers or not error.challenge
+            ):
+                error.challenge = self.identity.challenge(scope)
+            raise
 
     async def _route(self, exchange: Exchange, target: Target) -> Response:
         """The target's handler: its read for GET and HEAD, the action handler for

@@ -8,6 +8,7 @@
     occi-server user remove NAME [--users-file PATH]
     occi-server user list [--users-file PATH]
     occi-server config show
+    occi-server tokens revoke
 
 Options override the environment, which overrides the configuration file
 (see ``docs/server-config.md``). Operator mistakes - a bad option, a wrong
@@ -32,6 +33,7 @@ from typing import Any, NoReturn
 
 from pyocci import __version__
 from pyocci.server.auth import (
+    SigningKeyFile,
     User,
     check_tenant_id,
     check_user_name,
@@ -203,6 +205,19 @@ def build_parser() -> argparse.ArgumentParser:
     )
     _add_config_option(show, top=False)
     show.set_defaults(handler=_config_show)
+
+    tokens = commands.add_parser(
+        "tokens", help="the tokens of the Keystone-like handshake ([auth] keystone_handshake)"
+    )
+    _add_config_option(tokens, top=False)
+    token_commands = tokens.add_subparsers(dest="tokens_command", metavar="ACTION", required=True)
+    revoke = token_commands.add_parser(
+        "revoke",
+        help="revoke every token the handshake issued, by replacing its signing key "
+        "([auth] handshake_key_file); running servers notice within a second",
+    )
+    _add_config_option(revoke, top=False)
+    revoke.set_defaults(handler=_tokens_revoke)
     return parser
 
 
@@ -276,6 +291,10 @@ def _serve(args: argparse.Namespace) -> int:
     # A wrong backend setting is one clear line here, not a traceback from each
     # worker's startup.
     check_backend(config)
+    if config.auth.keystone_handshake:
+        # Created (or read) here, so that a wrong path is one line rather than a
+        # traceback from each worker, and so that the workers share one key.
+        SigningKeyFile(config.auth.effective_handshake_key_file).current()
     # Workers are separate processes and inherit the environment: this is how
     # every one of them serves exactly the configuration resolved here.
     os.environ[CONFIG_JSON_ENV] = config.to_json()
@@ -571,6 +590,22 @@ def _user_list(args: argparse.Namespace) -> int:
 
 def _config_show(args: argparse.Namespace) -> int:
     sys.stdout.write(_effective_config(args).to_toml(redact=True))
+    return 0
+
+
+# --- the handshake's tokens -----------------------------------------------------------------
+
+
+def _tokens_revoke(args: argparse.Namespace) -> int:
+    config = _effective_config(args)
+    keys = SigningKeyFile(config.auth.effective_handshake_key_file)
+    keys.replace()
+    print(
+        f"revoked every issued token: a new signing key is in {keys.path} "
+        f"(copy it to the other hosts that serve the same tenants, if any)"
+    )
+    if not config.auth.keystone_handshake:
+        print(f"{PROG}: note: [auth] keystone_handshake is off in this configuration")
     return 0
 
 

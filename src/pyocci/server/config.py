@@ -66,6 +66,7 @@ __all__ = [
     "TlsConfig",
     "config_from_environment",
     "default_config_file",
+    "default_handshake_key_file",
     "default_users_file",
     "find_config_file",
     "load_config",
@@ -116,6 +117,11 @@ def default_config_file() -> Path:
 def default_users_file() -> Path:
     """The users file of HTTP basic authentication when ``auth.users_file`` is not set."""
     return user_config_dir() / "users.toml"
+
+
+def default_handshake_key_file() -> Path:
+    """Where the handshake's signing key is kept when ``auth.handshake_key_file`` is not set."""
+    return user_data_dir() / "handshake.key"
 
 
 # --- validation helpers ---------------------------------------------------------------
@@ -254,6 +260,15 @@ class Limits:
         return self.max_header_bytes + self.max_url_bytes
 
 
+#: The methods the Keystone-like handshake cannot stand in front of, and why.
+_NO_HANDSHAKE = {
+    "none": "checks no credential to exchange for a token",
+    "keystone": "sends clients to the real Keystone, which is the handshake",
+    "cloud": "passes callers' own credentials on to the cloud, which a token of the "
+    "handshake does not carry",
+}
+
+
 @dataclass(frozen=True, slots=True)
 class AuthConfig:
     """How requests are authenticated and which tenant they act for."""
@@ -326,8 +341,33 @@ class AuthConfig:
     #: are fetched again, in seconds (a token signed with a key not yet seen fetches
     #: them sooner, at most every 10 s).
     oidc_keys_seconds: float = field(default=3600.0, metadata=_meta(_at_least(10)))
+    #: Whether occi-server serves the Keystone-like handshake (docs/auth.md): a token
+    #: endpoint in the shape of Keystone's API at ``/-/identity`` that exchanges
+    #: what the method accepts (an OIDC access token, a password, a client certificate)
+    #: for a project-scoped occi-server token sent as ``X-Auth-Token``; a 401 then
+    #: carries ``WWW-Authenticate: Keystone uri='...'``. Not with ``none`` or ``keystone``.
+    keystone_handshake: bool = False
+    #: How long a token the handshake issues lives at most, in seconds; never past the
+    #: credential it was exchanged for.
+    handshake_lifetime_seconds: float = field(default=3600.0, metadata=_meta(_at_least(1)))
+    #: The secret issued tokens are signed with, created at the first start; every
+    #: worker and host that serves the same tenants must read the same file. None
+    #: means `default_handshake_key_file()`.
+    handshake_key_file: Path | None = None
+    #: The tenant that holders of a TLS client certificate (``[tls] client_ca``) get
+    #: from the handshake when the method is not ``x509``; None exchanges no
+    #: certificates (with ``x509``, they get `tenant`).
+    handshake_certificate_tenant: str | None = field(
+        default=None, metadata=_meta(lambda value: None if value is None else _non_empty(value))
+    )
 
     def __post_init__(self) -> None:
+        if self.keystone_handshake and self.method in _NO_HANDSHAKE:
+            why = _NO_HANDSHAKE[self.method]
+            raise ConfigError(
+                f"auth.keystone_handshake needs a method that checks credentials (basic, "
+                f"token, x509 or oidc): method {self.method!r} {why}"
+            )
         if self.method == "oidc" and self.oidc_issuers_file is None:
             raise ConfigError(
                 "auth.method 'oidc' needs auth.oidc_issuers_file: the file that lists the "
@@ -355,6 +395,13 @@ class AuthConfig:
     def effective_users_file(self) -> Path:
         """The users file basic authentication reads."""
         return self.users_file if self.users_file is not None else default_users_file()
+
+    @property
+    def effective_handshake_key_file(self) -> Path:
+        """The file the handshake's signing key is kept in."""
+        if self.handshake_key_file is not None:
+            return self.handshake_key_file
+        return default_handshake_key_file()
 
 
 @dataclass(frozen=True, slots=True)
@@ -497,6 +544,22 @@ class ServerConfig:
                 f"metrics.port {metrics.port} is the OCCI port; choose another port, or leave "
                 "metrics.port out to serve /metrics on the OCCI port (with metrics.token)"
             )
+        if self.auth.handshake_certificate_tenant is not None:
+            if self.auth.method == "x509" or not self.auth.keystone_handshake:
+                raise ConfigError(
+                    "auth.handshake_certificate_tenant is for auth.keystone_handshake with "
+                    "a method other than x509 (with x509, certificate holders get auth.tenant)"
+                )
+            if self.tls.client_ca is None:
+                raise ConfigError(
+                    "auth.handshake_certificate_tenant needs [tls] certificate and client_ca: "
+                    "occi-server asks for client certificates at the TLS handshake"
+                )
+            if self.server != "uvicorn":
+                raise ConfigError(
+                    "auth.handshake_certificate_tenant needs server = 'uvicorn': granian does "
+                    "not hand the client's certificate to the application"
+                )
 
     # JSON: how the parent process hands the effective configuration to workers.
 
@@ -587,6 +650,8 @@ _NOT_SET_NOTES: dict[str, Callable[[], str]] = {
     "auth.keystone_ca": lambda: "the system's CA certificates verify Keystone",
     "auth.oidc_issuers_file": lambda: "needed by method oidc",
     "auth.oidc_ca": lambda: "the system's CA certificates verify the OpenID Providers",
+    "auth.handshake_key_file": lambda: f"the default is {default_handshake_key_file()}",
+    "auth.handshake_certificate_tenant": lambda: "the handshake exchanges no certificates",
     "tls.certificate": lambda: "plain HTTP",
     "metrics.port": lambda: "/metrics is served on the OCCI port",
     "metrics.token": lambda: "scrapers send no token",

@@ -19,6 +19,10 @@ as its ``http`` protocol class, adds, from `pyocci.server.config.Limits`:
   what the open-files limit holds): a connection past it is answered 503
   at once and closed, so that it costs a descriptor only for that moment.
 
+Over TLS, each request's scope also carries the ASGI TLS extension with the
+client's verified certificate (`tls_extension`), which uvicorn leaves out:
+the Keystone-like handshake exchanges it for a token.
+
 Idle keep-alive is uvicorn's own ``timeout_keep_alive`` (``keep_alive_timeout``).
 Each refusal closes the connection: what follows a refused head cannot be
 trusted to be the next request.
@@ -29,6 +33,7 @@ from __future__ import annotations
 import asyncio
 import functools
 import logging
+import ssl
 import time
 from typing import Any, ClassVar
 
@@ -42,7 +47,7 @@ from uvicorn.protocols.http.httptools_impl import (
 from pyocci.server.config import Limits, config_from_environment
 from pyocci.server.open_files import connection_cap
 
-__all__ = ["LimitedHttpToolsProtocol", "refusal"]
+__all__ = ["LimitedHttpToolsProtocol", "refusal", "tls_extension"]
 
 logger = logging.getLogger("uvicorn.error")
 
@@ -76,6 +81,29 @@ def _worker_limits() -> Limits:
 
 # One getrlimit call per process rather than per connection.
 _connection_cap = functools.cache(connection_cap)
+
+
+#: TLS versions as the ASGI TLS extension numbers them (their wire values).
+_TLS_VERSIONS = {"TLSv1.2": 0x0303, "TLSv1.3": 0x0304}
+
+
+def tls_extension(transport: asyncio.BaseTransport) -> dict[str, Any] | None:
+    """The ASGI TLS extension (``scope["extensions"]["tls"]``) of a connection: the
+    client's certificate, which the handshake verified against ``[tls] client_ca``, as
+    ``client_cert_chain`` (PEM). Python's ssl module gives the peer's own certificate,
+    not the chain it sent, so the list holds that one. None over plain HTTP."""
+    ssl_object = transport.get_extra_info("ssl_object")
+    if ssl_object is None:
+        return None
+    der = ssl_object.getpeercert(binary_form=True)
+    return {
+        "server_cert": None,
+        "client_cert_chain": [ssl.DER_cert_to_PEM_cert(der)] if der else [],
+        "client_cert_name": None,
+        "client_cert_error": None,
+        "tls_version": _TLS_VERSIONS.get(ssl_object.version() or ""),
+        "cipher_suite": None,
+    }
 
 
 class _RefusalError(Exception):
@@ -134,6 +162,8 @@ class LimitedHttpToolsProtocol(HttpToolsProtocol):
         self._send_timer: asyncio.TimerHandle | None = None
         #: The requests of this connection the app has (several when pipelined).
         self._cycles: list[RequestResponseCycle] = []
+        #: The ASGI TLS extension of this connection's requests; None over plain HTTP.
+        self._tls: dict[str, Any] | None = None
         self._reset_message_state()
 
     def _reset_message_state(self) -> None:
@@ -163,6 +193,7 @@ class LimitedHttpToolsProtocol(HttpToolsProtocol):
             transport.close()
             return
         super().connection_made(transport)
+        self._tls = tls_extension(transport)
         # A new connection owes a request head: the clock runs from now.
         self._set_head_deadline()
 
@@ -235,6 +266,8 @@ class LimitedHttpToolsProtocol(HttpToolsProtocol):
     def on_message_begin(self) -> None:
         super().on_message_begin()
         self._head_started = True
+        if self._tls is not None:
+            self.scope["extensions"] = {"tls": self._tls}
 
     def on_headers_complete(self) -> None:
         refusal = self._head_refusal(complete=True)

@@ -20,6 +20,10 @@ MAX_ID_LENGTH = 200
 
 _UNRESERVED = re.compile(r"[A-Za-z0-9._~-]+")
 
+#: Where no collection may live: the query interface's paths and what the server
+#: serves beside it (the token endpoint of the Keystone-like handshake, /-/identity).
+RESERVED_LOCATIONS = ("/-/", "/.well-known/")
+
 
 def check_entity_id(entity_id: str) -> None:
     """Refuse (BadRequestError) an entity id a client chose that a URL cannot carry as is."""
@@ -47,4 +51,9 @@ def check_location_path(location: str) -> None:
         raise BadRequestError(
             f"the location {location!r} cannot be used: a location is a path such as "
             "/my/stuff/ whose segments are made of ASCII letters, digits and - . _ ~"
+        )
+    if location.startswith(RESERVED_LOCATIONS):
+        raise BadRequestError(
+            f"the location {location!r} cannot be used: the paths under "
+            f"{' and '.join(RESERVED_LOCATIONS)} are the server's own"
         )

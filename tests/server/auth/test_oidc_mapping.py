@@ -7,7 +7,13 @@ from pathlib import Path
 import pytest
 
 from pyocci.server.auth.oidc_issuers import parse_issuers, read_issuers_file
-from pyocci.server.auth.oidc_mapping import TenantRule, claim_values, map_tenant
+from pyocci.server.auth.oidc_mapping import (
+    MAX_TENANTS,
+    TenantRule,
+    claim_values,
+    map_tenant,
+    map_tenants,
+)
 from pyocci.server.config import ConfigError
 
 EGI = TenantRule.parse(
@@ -43,6 +49,28 @@ def test_no_matching_value_is_no_tenant() -> None:
     claims = {"eduperson_entitlement": [entitlement("vo.a.org", "observer")]}
     assert map_tenant(claims, [EGI]) is None
     assert map_tenant({}, [EGI, USER]) is None
+
+
+def test_every_tenant_of_a_token_each_once_the_first_the_one_a_request_gets() -> None:
+    claims = {
+        "sub": "abc",
+        "eduperson_entitlement": [
+            entitlement("vo.b.org"),
+            entitlement("vo.a.org", "observer"),
+            entitlement("vo.a.org"),
+            entitlement("vo.b.org"),
+        ],
+    }
+    assert map_tenants(claims, [EGI, USER]) == ("vo.b.org", "vo.a.org", "user-abc")
+    assert map_tenants(claims, [EGI, USER])[0] == map_tenant(claims, [EGI, USER])
+    assert map_tenants({"eduperson_entitlement": []}, [EGI]) == ()
+
+
+def test_a_token_maps_to_a_bounded_number_of_tenants() -> None:
+    claims = {"eduperson_entitlement": [entitlement(f"vo{n}.org") for n in range(500)]}
+    tenants = map_tenants(claims, [EGI])
+    assert len(tenants) == MAX_TENANTS
+    assert tenants[:2] == ("vo0.org", "vo1.org")
 
 
 def test_the_expression_must_match_the_whole_value() -> None:

@@ -14,11 +14,18 @@ uses it). The methods (``[auth] method``), one module each:
 * ``cloud`` - `CloudAuth` (`cloud`): HTTP basic credentials of the cloud's own
   users, checked by the backend's cloud and passed on to it.
 
+``[auth] keystone_handshake`` wraps any of ``basic``, ``token``, ``x509`` and
+``oidc`` in `HandshakeAuth` (`handshake`): the tokens of the Keystone-like
+handshake (`issued`, signed with the key of `signing_key`) are accepted as
+well; certificate holders are named by `certificates`. The token endpoint
+itself is `pyocci.server.identity`.
+
 The users file of ``basic`` and ``token`` is in `users`, the hashing of its
 passwords and tokens in `hashing`. Failed authentications of ``basic``,
-``token``, ``keystone``, ``oidc`` and ``cloud`` are throttled per user name and client address by
-`throttle` (429 with Retry-After past ``[auth] max_failures_per_*``), and
-concurrent requests with the same credentials share one check (`flights`).
+``token``, ``keystone``, ``oidc``, ``cloud`` and of the handshake's tokens are
+throttled per user name and client address by `throttle` (429 with Retry-After
+past ``[auth] max_failures_per_*``), and concurrent requests with the same
+credentials share one check (`flights`).
 Every public name of these modules can be imported from here.
 
 A new method subclasses `Authenticator` in a module of its own, adds its
@@ -29,15 +36,17 @@ name to ``AUTH_METHODS`` and its settings to `AuthConfig`, and a branch to
 from __future__ import annotations
 
 from pyocci.backends.api import Backend
-from pyocci.server.auth.base import AuthenticationError, Authenticator, Client, NoAuth
+from pyocci.server.auth.base import AuthenticationError, Authenticator, Client, Identity, NoAuth
 from pyocci.server.auth.basic import BasicAuth, basic_challenge, parse_basic_authorization
 from pyocci.server.auth.cloud import CloudAuth
+from pyocci.server.auth.handshake import HandshakeAuth
 
 # The scrypt defaults, importable from here as before (and, as before, not in `__all__`).
 from pyocci.server.auth.hashing import SCRYPT_N as SCRYPT_N
 from pyocci.server.auth.hashing import SCRYPT_P as SCRYPT_P
 from pyocci.server.auth.hashing import SCRYPT_R as SCRYPT_R
 from pyocci.server.auth.hashing import generate_token, hash_password, hash_token, verify_password
+from pyocci.server.auth.issued import IssuedToken, IssuedTokens, TokenRefusedError
 from pyocci.server.auth.keystone import (
     IdentityServiceUnavailableError,
     KeystoneAuth,
@@ -47,6 +56,7 @@ from pyocci.server.auth.keystone import (
 from pyocci.server.auth.oidc import OidcAuth, oidc_challenge
 from pyocci.server.auth.oidc_issuers import TrustedIssuer, read_issuers_file
 from pyocci.server.auth.oidc_mapping import TenantRule
+from pyocci.server.auth.signing_key import SigningKeyFile
 from pyocci.server.auth.throttle import FailureThrottle, TooManyAttemptsError, client_address
 from pyocci.server.auth.token import TokenAuth, bearer_challenge
 from pyocci.server.auth.users import (
@@ -67,12 +77,18 @@ __all__ = [
     "Client",
     "CloudAuth",
     "FailureThrottle",
+    "HandshakeAuth",
+    "Identity",
     "IdentityServiceUnavailableError",
+    "IssuedToken",
+    "IssuedTokens",
     "KeystoneAuth",
     "NoAuth",
     "OidcAuth",
+    "SigningKeyFile",
     "TenantRule",
     "TokenAuth",
+    "TokenRefusedError",
     "TooManyAttemptsError",
     "TrustedIssuer",
     "User",
@@ -102,7 +118,32 @@ __all__ = [
 def build_authenticator(config: AuthConfig, backend: Backend | None = None) -> Authenticator:
     """The authenticator an `AuthConfig` describes, for the server's `backend` (method
     ``cloud`` asks it); ConfigError if it cannot be built (an unknown method, a
-    malformed users file, ``cloud`` with a backend that does not check callers)."""
+    malformed users file, ``cloud`` with a backend that does not check callers, an
+    unreadable handshake key file).
+
+    With ``keystone_handshake`` the method is wrapped in a `HandshakeAuth`, and both
+    count failures in one throttle.
+    """
+    throttle = build_throttle(config)
+    method = _build_method(config, throttle, backend)
+    if not config.keystone_handshake:
+        return method
+    keys = SigningKeyFile(config.effective_handshake_key_file)
+    keys.current()  # created, or read, now: a problem is one line at startup
+    return HandshakeAuth(
+        method,
+        IssuedTokens(keys, lifetime=config.handshake_lifetime_seconds),
+        method_name=config.method,
+        throttle=throttle,
+        certificate_tenant=(
+            config.tenant if config.method == "x509" else config.handshake_certificate_tenant
+        ),
+    )
+
+
+def _build_method(
+    config: AuthConfig, throttle: FailureThrottle, backend: Backend | None
+) -> Authenticator:
     if config.method == "none":
         return NoAuth(config.tenant)
     if config.method == "basic":
@@ -111,12 +152,10 @@ def build_authenticator(config: AuthConfig, backend: Backend | None = None) -> A
             realm=config.realm,
             cache_seconds=config.cache_seconds,
             cache_size=config.cache_size,
-            throttle=build_throttle(config),
+            throttle=throttle,
         )
     if config.method == "token":
-        return TokenAuth(
-            config.effective_users_file, realm=config.realm, throttle=build_throttle(config)
-        )
+        return TokenAuth(config.effective_users_file, realm=config.realm, throttle=throttle)
     if config.method == "x509":
         return X509Auth(config.tenant)
     if config.method == "keystone":
@@ -131,7 +170,7 @@ def build_authenticator(config: AuthConfig, backend: Backend | None = None) -> A
             timeout=config.keystone_timeout,
             cache_seconds=config.cache_seconds,
             cache_size=config.cache_size,
-            throttle=build_throttle(config),
+            throttle=throttle,
         )
     if config.method == "oidc":
         assert config.oidc_issuers_file is not None  # AuthConfig insists
@@ -144,7 +183,7 @@ def build_authenticator(config: AuthConfig, backend: Backend | None = None) -> A
             keys_seconds=config.oidc_keys_seconds,
             cache_seconds=config.cache_seconds,
             cache_size=config.cache_size,
-            throttle=build_throttle(config),
+            throttle=throttle,
         )
     if config.method == "cloud":
         if backend is None or not backend.checks_callers:
@@ -160,7 +199,7 @@ def build_authenticator(config: AuthConfig, backend: Backend | None = None) -> A
             realm=config.realm,
             cache_seconds=config.cache_seconds,
             cache_size=config.cache_size,
-            throttle=build_throttle(config),
+            throttle=throttle,
         )
     raise ConfigError(
         f"auth.method: expected one of {', '.join(map(repr, AUTH_METHODS))}, got {config.method!r}"

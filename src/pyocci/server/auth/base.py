@@ -25,12 +25,13 @@ from __future__ import annotations
 import logging
 from abc import ABC, abstractmethod
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from pyocci.backends.api import Tenant
 from pyocci.model.errors import OcciError
 
-__all__ = ["AuthenticationError", "Authenticator", "Client", "NoAuth"]
+__all__ = ["AuthenticationError", "Authenticator", "Client", "Identity", "NoAuth"]
 
 #: The ASGI scope's ``client``: ``(host, port)`` of the caller, or None when the
 #: ASGI server does not know it.
@@ -57,6 +58,19 @@ class AuthenticationError(OcciError):
         self.challenge = challenge
 
 
+@dataclass(frozen=True, slots=True)
+class Identity:
+    """Who a credential names and every tenant it may act for: what the Keystone-like
+    handshake (`pyocci.server.auth.handshake`) exchanges for a token."""
+
+    #: The user, as the method knows them (a user name, an OIDC ``sub``, a DN).
+    user: str
+    #: The tenants the credential may act for, the one a request gets first.
+    tenants: tuple[str, ...]
+    #: When the credential itself expires (seconds since the epoch); None: not known.
+    expires_at: float | None = None
+
+
 class Authenticator(ABC):
     """Turns request headers into the tenant the request acts for."""
 
@@ -75,6 +89,13 @@ class Authenticator(ABC):
         wrong, and TooManyAttemptsError when the user or the address failed too
         often recently (the credentials are then not checked at all).
         """
+
+    async def identify(self, headers: Mapping[str, str], client: Client = None) -> Identity:
+        """Who the credentials of a request name and every tenant they may act for; the
+        same errors as `authenticate`. By default the one tenant `authenticate` gives,
+        which also stands for the user; methods that know more say more."""
+        tenant = await self.authenticate(headers, client)
+        return Identity(user=tenant.name or tenant.id, tenants=(tenant.id,))
 
     async def close(self) -> None:  # noqa: B027 - optional hook, nothing to do by default
         """Release what the method holds (HTTP clients to an identity service); at shutdown."""

@@ -26,6 +26,7 @@ from pyocci.server.auth.base import (
     AuthenticationError,
     Authenticator,
     Client,
+    Identity,
 )
 from pyocci.server.auth.flights import SingleFlight
 from pyocci.server.auth.hashing import _b64decode, _password_bytes, hash_password, verify_password
@@ -184,6 +185,11 @@ class BasicAuth(Authenticator):
             raise AuthenticationError("unknown user or wrong password", challenge=self._challenge)
         self._throttle.succeeded(user_name, address)
         return Tenant(id=verdict.tenant)
+
+    async def identify(self, headers: Mapping[str, str], client: Client = None) -> Identity:
+        tenant = await self.authenticate(headers, client)
+        user_name, _ = parse_basic_authorization(headers["authorization"])
+        return Identity(user=user_name, tenants=(tenant.id,))
 
     async def _verify(
         self, user_name: str, password: str, address: str | None, cache_key: tuple[str, bytes]

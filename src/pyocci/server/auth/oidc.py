@@ -36,14 +36,14 @@ from joserfc import jws, jwt
 from joserfc.errors import JoseError
 
 from pyocci.backends.api import Tenant
-from pyocci.server.auth.base import AuthenticationError, Authenticator, Client, logger
+from pyocci.server.auth.base import AuthenticationError, Authenticator, Client, Identity, logger
 from pyocci.server.auth.flights import SingleFlight
 from pyocci.server.auth.keystone import IdentityServiceUnavailableError
 from pyocci.server.auth.oidc_http import ProviderHttp
 from pyocci.server.auth.oidc_introspection import introspect
 from pyocci.server.auth.oidc_issuers import TrustedIssuer
 from pyocci.server.auth.oidc_keys import ProviderKeys
-from pyocci.server.auth.oidc_mapping import claim_values, map_tenant
+from pyocci.server.auth.oidc_mapping import claim_values, map_tenants
 from pyocci.server.auth.outcomes import OutcomeCache, TokenOutcome
 from pyocci.server.auth.throttle import FailureThrottle, client_address
 from pyocci.server.auth.token import bearer_challenge
@@ -133,6 +133,20 @@ class OidcAuth(Authenticator):
         return self._challenge
 
     async def authenticate(self, headers: Mapping[str, str], client: Client = None) -> Tenant:
+        tenant = (await self._accepted(headers, client)).tenant
+        assert tenant is not None  # _accepted refuses the others
+        return tenant
+
+    async def identify(self, headers: Mapping[str, str], client: Client = None) -> Identity:
+        """The token's user (its issuer's ``user_claim``), every tenant the issuer's rules
+        map it to, and its expiry."""
+        identity = (await self._accepted(headers, client)).identity
+        assert identity is not None  # every accepted outcome has one
+        return identity
+
+    async def _accepted(self, headers: Mapping[str, str], client: Client) -> TokenOutcome:
+        """What checking the request's token decided, when it was accepted;
+        AuthenticationError otherwise."""
         value = headers.get("authorization")
         if value is None:
             raise AuthenticationError(
@@ -158,7 +172,7 @@ class OidcAuth(Authenticator):
             raise AuthenticationError(
                 validation.reason, challenge=oidc_challenge(self._realm, validation.reason)
             )
-        return validation.tenant
+        return validation
 
     async def close(self) -> None:
         await self._http.close()
@@ -170,29 +184,33 @@ class OidcAuth(Authenticator):
         provider being unavailable does not."""
         with self._throttle.attempt(None, address) as attempt:
             try:
-                tenant, lifetime = await self._check(token)
+                identity, lifetime = await self._check(token)
             except _RefusedError as refusal:
                 attempt.failed()
                 validation = TokenOutcome(self._clock() + self._cache_seconds, None, refusal.reason)
             else:
+                tenant = Tenant(id=identity.tenants[0], name=identity.tenants[0])
                 validation = TokenOutcome(
-                    self._clock() + min(self._cache_seconds, lifetime), tenant
+                    self._clock() + min(self._cache_seconds, lifetime),
+                    tenant,
+                    identity=identity,
                 )
             self._cache.put(key, validation)
             return validation
 
     # Checking tokens.
 
-    async def _check(self, token: str) -> tuple[Tenant, float]:
-        """The tenant of a token and how long it still lives, in seconds; _RefusedError."""
+    async def _check(self, token: str) -> tuple[Identity, float]:
+        """Who a token names, the tenants it maps to, and how long it still lives, in
+        seconds; _RefusedError."""
         if token.count(".") == 2:
             issuer, claims = await self._verified_jwt(token)
         else:
             issuer, claims = await self._introspected(token)
         lifetime = self._check_claims(issuer, claims)
-        tenant = map_tenant(claims, issuer.rules)
+        tenants = map_tenants(claims, issuer.rules)
         user = next(iter(claim_values(claims, issuer.user_claim)), None)
-        if tenant is None:
+        if not tenants:
             logger.info(
                 "OIDC token of %r (issuer %s) maps to no tenant: no rule matches its claims",
                 user,
@@ -202,8 +220,13 @@ class OidcAuth(Authenticator):
                 "the token grants no tenant on this server: none of its claims matches "
                 "the rules for its issuer (is its user a member of a supported group or VO?)"
             )
-        logger.debug("OIDC user %r of %s acts for tenant %r", user, issuer.issuer, tenant)
-        return Tenant(id=tenant, name=tenant), lifetime
+        logger.debug("OIDC user %r of %s acts for tenant %r", user, issuer.issuer, tenants[0])
+        identity = Identity(
+            user=user if user is not None else tenants[0],
+            tenants=tenants,
+            expires_at=float(claims["exp"]),
+        )
+        return identity, lifetime
 
     async def _verified_jwt(self, token: str) -> tuple[TrustedIssuer, dict[str, Any]]:
         try:

@@ -19,13 +19,17 @@ from __future__ import annotations
 
 import re
 import string
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from pyocci.server.auth.users import check_tenant_id
 
-__all__ = ["TenantRule", "claim_values", "map_tenant"]
+__all__ = ["MAX_TENANTS", "TenantRule", "claim_values", "map_tenant", "map_tenants"]
+
+#: The most tenants one token maps to (`map_tenants`): what a token of the Keystone-like
+#: handshake can list; nobody is a member of more VOs than this.
+MAX_TENANTS = 64
 
 # The longest claim value a rule looks at: nobody's group names are this long, and a
 # regular expression should not run over megabytes an issuer was made to sign.
@@ -69,6 +73,10 @@ class TenantRule:
 
     def apply(self, claims: Mapping[str, Any]) -> str | None:
         """The tenant this rule maps `claims` to, or None when no value matches."""
+        return next(self.tenants(claims), None)
+
+    def tenants(self, claims: Mapping[str, Any]) -> Iterator[str]:
+        """Every tenant this rule maps `claims` to, in the order of the claim's values."""
         for value in claim_values(claims, self.claim):
             found = self.match.fullmatch(value)
             if found is None:
@@ -77,8 +85,7 @@ class TenantRule:
             named = {name: group or "" for name, group in found.groupdict().items()}
             tenant = self.tenant.format(*groups, **named)
             if check_tenant_id(tenant) is None:
-                return tenant
-        return None
+                yield tenant
 
 
 def claim_values(claims: Mapping[str, Any], name: str) -> list[str]:
@@ -103,3 +110,16 @@ def map_tenant(claims: Mapping[str, Any], rules: Sequence[TenantRule]) -> str | 
         if tenant is not None:
             return tenant
     return None
+
+
+def map_tenants(claims: Mapping[str, Any], rules: Sequence[TenantRule]) -> tuple[str, ...]:
+    """Every tenant the rules map `claims` to (at most `MAX_TENANTS`), each once: the
+    rules in order, within a rule the claim's values in order, so that the first is
+    the one `map_tenant` gives."""
+    found: dict[str, None] = {}
+    for rule in rules:
+        for tenant in rule.tenants(claims):
+            found.setdefault(tenant)
+            if len(found) >= MAX_TENANTS:
+                return tuple(found)
+    return tuple(found)

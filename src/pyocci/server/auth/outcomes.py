@@ -18,6 +18,7 @@ from typing import Generic, Protocol, TypeVar
 
 from pyocci.backends.api import Tenant
 from pyocci.backends.lookups import lookups
+from pyocci.server.auth.base import Identity
 
 _LOOKUPS = lookups("auth")
 
@@ -39,6 +40,9 @@ class TokenOutcome:
     tenant: Tenant | None
     #: Why a refused token was refused.
     reason: str = ""
+    #: Who an accepted token names and every tenant it may act for, for methods that
+    #: know (the Keystone-like handshake exchanges it); None otherwise.
+    identity: Identity | None = None
 
 
 K = TypeVar("K", bound=Hashable)
