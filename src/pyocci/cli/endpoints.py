@@ -124,7 +124,7 @@ def _target(site: Site, options: dict[str, Any], *, ask: bool) -> Target:
     if (
         certificate
         and values.get("cert_password") is None
-        and not several
+        and ask
         and certificate_needs_password(str(certificate), values.get("key"))
     ):
         values["cert_password"] = _ask_certificate_password(str(certificate))
