@@ -345,8 +345,9 @@ class SecurityGroupLinks(Collection):
         """Make sure the groups the tenant sees are known for `links_in` (read at most
         once per TTL, or again soon when the VM carries a group not known yet)."""
         acting = catalogues.current.get()
-        if acting is not None:
-            await self.visible.ids(acting, self.on_nics(vm).keys())
+        carried = self.on_nics(vm).keys()
+        if acting is not None and carried:
+            await self.visible.ids(acting, carried)
 
     def links_in(self, vm: Any) -> list[Link]:
         """The VM's security groups the tenant sees, as links (see `ready`)."""
