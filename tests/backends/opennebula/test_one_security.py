@@ -272,3 +272,31 @@ async def test_a_group_put_on_a_nic_with_pyone_shows_as_a_link(backend, tenant, 
                 break
             await anyio.sleep(0.5)
     await delete(backend, tenant, vm)
+
+
+async def test_reading_a_compute_asks_oned_for_the_vm_alone(make_backend, tenant) -> None:
+    """The groups a tenant sees are cached with its templates: a compute whose NIC carries
+    security groups costs one oned call to read, as one without does."""
+    backend = await make_backend(template_ttl=600)
+    made = await backend.create_entity(tenant, group([SSH]))
+    net = await network(backend, tenant, "10.34.0.0/28")
+    wanted = compute(await os_tpl(backend, tenant))
+    wanted.links = [
+        link(NETWORKINTERFACE.id, None, net.location),
+        link(SECURITYGROUPLINK.id, None, made.location),
+    ]
+    vm = await backend.create_entity(tenant, wanted)
+    await backend.get_entity(tenant, vm.kind, vm.id)
+    asked: list[str] = []
+    real = backend.api.call
+
+    async def counted(session: str, method: str, *arguments: Any) -> Any:
+        asked.append(method)
+        return await real(session, method, *arguments)
+
+    backend.api.call = counted
+    read = await backend.get_entity(tenant, vm.kind, vm.id)
+    backend.api.call = real
+    assert asked == ["vm.info"]
+    assert f"{vm.id}-sg-{made.id}" in {each.id for each in read.links}
+    await delete(backend, tenant, vm)
