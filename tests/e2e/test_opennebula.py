@@ -2,9 +2,10 @@
 
 Computes in every rendering, their templates (VM templates, configured
 sizes), every compute action the backend declares, save then a compute from
-the saved os_tpl, resize, links made with a compute and at run time, what
-the backend refuses (501), changes made with pyone behind OCCI's back, and
-oned stopped and started again under a running server. oned works
+the saved os_tpl, resize, links made with a compute and at run time,
+security groups and their links, what the backend refuses (501), changes
+made with pyone behind OCCI's back, and oned stopped and started again
+under a running server. oned works
 asynchronously with its dummy drivers too (a new VM is ``PENDING``, then
 ``BOOT``, before ``RUNNING``): the tests wait for the states they expect
 (`e2e.waiting`). The modules shared with the other backends (discovery,
@@ -30,6 +31,8 @@ from e2e.occiclient import (
     OS_TPL,
     RENDERINGS,
     RESOURCE_TPL,
+    SECURITYGROUP,
+    SECURITYGROUPLINK,
     STORAGE,
     STORAGELINK,
     TEXT_PLAIN,
@@ -275,6 +278,145 @@ def test_links_at_run_time(http: httpx.Client, offer: Offer) -> None:
         assert occi.request("GET", link).status_code == 404, target
     remaining = {path_of(link.target) for link in occi.get(compute).links}
     assert not {disk, network} & remaining
+
+
+# --- security groups ---------------------------------------------------------------------------
+
+RULES = "occi.securitygroup.rules"
+SSH = {"type": "inbound", "protocol": "tcp", "port": "22", "range": "0.0.0.0/0"}
+WEB = {"type": "inbound", "protocol": "tcp", "port": "8000-8080", "range": "10.20.0.0/16"}
+PING6 = {"type": "inbound", "protocol": "icmp", "range": "2001:db8::/120"}
+OUT = [
+    {"type": "outbound", "protocol": "any", "range": "0.0.0.0/0"},
+    {"type": "outbound", "protocol": "any", "range": "::/0"},
+]
+
+
+def as_set(rules: list[dict[str, Any]]) -> set[tuple[tuple[str, Any], ...]]:
+    """Rules as normalised (the version named), in any order."""
+    found = set()
+    for rule in rules:
+        version = rule.get("ipversion") or ("IPv6" if ":" in rule["range"] else "IPv4")
+        found.add(tuple(sorted({**rule, "ipversion": version}.items())))
+    return found
+
+
+def group_rules_on(one: Any, vm_path: str, group: str) -> set[tuple[str | None, ...]]:
+    """The rules of a group oned has carried to a VM (its SECURITY_GROUP_RULEs)."""
+    found = one.vm.info(one_id(vm_path)).TEMPLATE.get("SECURITY_GROUP_RULE") or []
+    found = found if isinstance(found, list) else [found]
+    return {
+        (rule.get("PROTOCOL"), rule.get("RANGE"), rule.get("IP"))
+        for rule in found
+        if rule.get("SECURITY_GROUP_ID") == str(one_id(group))
+    }
+
+
+def nic_groups(one: Any, vm_path: str) -> set[int]:
+    nic = one.vm.info(one_id(vm_path)).TEMPLATE["NIC"]
+    return {int(each) for each in nic["SECURITY_GROUPS"].split(",")}
+
+
+def test_discovery_offers_security_groups_and_their_links(http: httpx.Client) -> None:
+    categories = read_categories(http.get("/-/", headers={"Accept": OCCI_JSON}))
+    assert categories[SECURITYGROUP]["location"] == "/securitygroup/"
+    assert categories[SECURITYGROUPLINK]["location"] == "/securitygrouplink/"
+
+
+def test_security_groups_linked_at_creation_and_at_run_time(
+    http: httpx.Client, offer: Offer, one: Any
+) -> None:
+    occi = Occi(http, OCCI_JSON)
+    asked = [SSH, WEB, PING6, *OUT]
+    web = occi.create(
+        "/securitygroup/",
+        EntityDoc(kind=SECURITYGROUP, attributes={TITLE: unique("web"), RULES: asked}),
+    )
+    assert as_set(occi.get(web).attributes[RULES]) == as_set(asked)
+    # OpenNebula has the rules as its own: 0.0.0.0/0 alone as two halves, everywhere of
+    # both versions as one rule without an address.
+    vectors = one.secgroup.info(one_id(web)).TEMPLATE["RULE"]
+    assert {(v["PROTOCOL"], v.get("RANGE"), v.get("IP"), v.get("SIZE")) for v in vectors} == {
+        ("TCP", "22", "0.0.0.0", "2147483648"),
+        ("TCP", "22", "128.0.0.0", "2147483648"),
+        ("TCP", "8000:8080", "10.20.0.0", "65536"),
+        ("ICMPV6", None, "2001:db8::", "256"),
+        ("ALL", None, None, None),
+    }
+
+    network = occi.create("/network/", offer.network())
+    compute = booted(
+        occi,
+        offer,
+        LinkDoc(kind=NETWORKINTERFACE, target=network, target_kind=NETWORK),
+        LinkDoc(kind=SECURITYGROUPLINK, target=web, target_kind=SECURITYGROUP),
+    )
+    assert one_id(web) in nic_groups(one, compute)
+    [born] = [
+        link
+        for link in occi.get(compute).links_of(SECURITYGROUPLINK)
+        if path_of(link.target) == web
+    ]
+    assert occi.request("GET", path_of(born.location or "")).status_code == 200
+
+    # At run time: a second group on the NIC.
+    admin = occi.create(
+        "/securitygroup/",
+        EntityDoc(
+            kind=SECURITYGROUP,
+            attributes={TITLE: unique("admin"), RULES: [{**SSH, "range": "10.0.0.0/8"}]},
+        ),
+    )
+    linked = occi.create(
+        "/securitygrouplink/",
+        EntityDoc(kind=SECURITYGROUPLINK, source=compute, target=admin, target_kind=SECURITYGROUP),
+    )
+    assert linked == f"/securitygrouplink/{one_id(compute)}-sg-{one_id(admin)}"
+    assert {one_id(web), one_id(admin)} <= nic_groups(one, compute)
+
+    # New rules replace the old, and oned carries them to the VM.
+    response = occi.update(web, EntityDoc(attributes={RULES: [WEB, *OUT]}))
+    assert_status(response, 200)
+    assert as_set(occi.get(web).attributes[RULES]) == as_set([WEB, *OUT])
+    deadline = time.monotonic() + DEADLINE
+    while group_rules_on(one, compute, web) != {
+        ("TCP", "8000:8080", "10.20.0.0"),
+        ("ALL", None, None),
+    }:
+        assert time.monotonic() < deadline, group_rules_on(one, compute, web)
+        time.sleep(POLL)
+
+    # A group in use stays; unlinked, it goes.
+    assert_status(occi.delete(web), 409)
+    assert_status(occi.delete(path_of(born.location or "")), 200, 204)
+    assert occi.request("GET", path_of(born.location or "")).status_code == 404
+    assert one_id(web) not in nic_groups(one, compute)
+    assert_status(occi.delete(web), 200, 204)
+    assert occi.request("GET", web).status_code == 404
+    assert_status(occi.delete(linked), 200, 204)
+    assert_status(occi.delete(admin), 200, 204)
+
+
+def test_what_opennebula_cannot_keep_is_400_and_a_compute_without_a_nic_409(
+    http: httpx.Client, offer: Offer
+) -> None:
+    occi = Occi(http, TEXT_PLAIN)
+    wide = {"type": "inbound", "protocol": "tcp", "range": "2001:db8::/64"}
+    response = Occi(http, OCCI_JSON).post_entity(
+        "/securitygroup/", EntityDoc(kind=SECURITYGROUP, attributes={RULES: [SSH, wide]})
+    )
+    assert response.status_code == 400, describe(response)
+    assert "/97 or longer" in response.headers["x-occi-error"]
+    group = Occi(http, OCCI_JSON).create(
+        "/securitygroup/", EntityDoc(kind=SECURITYGROUP, attributes={RULES: [SSH]})
+    )
+    compute = occi.create("/compute/", offer.compute(offer.small))
+    response = occi.post_entity(
+        "/securitygrouplink/",
+        EntityDoc(kind=SECURITYGROUPLINK, source=compute, target=group, target_kind=SECURITYGROUP),
+    )
+    assert response.status_code == 409, describe(response)
+    assert "no network interface" in response.headers["x-occi-error"]
 
 
 # --- oned changed behind OCCI's back -----------------------------------------------------------

@@ -14,6 +14,7 @@ from pyocci.backends.errors import (
     InvalidRequestError,
 )
 from pyocci.model import Link, Resource
+from pyocci.model.extensions import SECURITYGROUPLINK
 from pyocci.model.infrastructure import (
     BACKUP,
     NETWORK,
@@ -194,7 +195,8 @@ async def test_disks_and_nics_are_hot_plugged_links(backend, tenant) -> None:
     )
     assert nic.attributes["occi.networkinterface.address"] == "10.8.0.1"
     running = await wait_state(backend, tenant, vm.id, "active")
-    assert {link.id for link in running.links} == {attached.id, nic.id}
+    # OpenNebula's default security group comes with every network's NICs.
+    assert {link.id for link in running.links} == {attached.id, nic.id, f"{vm.id}-sg-0"}
     links = await listed(backend, tenant, Query(kinds=(STORAGELINK.id, NETWORKINTERFACE.id)))
     assert {link.id for link in links} == {attached.id, nic.id}
     assert (await backend.get_entity(tenant, STORAGELINK.id, attached.id)).id == attached.id
@@ -258,7 +260,11 @@ async def test_links_made_with_a_compute_are_disks_and_nics_after_the_templates(
     ]
     vm = await backend.create_entity(tenant, wanted)
     targets = {each.attributes["occi.core.target"]: each.kind for each in vm.links}
-    assert targets == {disk.location: STORAGELINK.id, net.location: NETWORKINTERFACE.id}
+    assert targets == {
+        disk.location: STORAGELINK.id,
+        net.location: NETWORKINTERFACE.id,
+        "/securitygroup/0": SECURITYGROUPLINK.id,
+    }
     disks = one_cloud.client().vm.info(int(vm.id)).TEMPLATE["DISK"]
     image_ids = [int(each["IMAGE_ID"]) for each in disks]
     assert image_ids == [one_cloud.provisioned.image_id, int(disk.id)]

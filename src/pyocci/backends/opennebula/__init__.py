@@ -8,7 +8,9 @@ The files, in the order to read them:
 - `tenancy`: one OpenNebula group per tenant, and the session acting in it;
 - `catalogue`: VM templates as os_tpl, configured sizes as resource_tpl;
 - `records` and `states`: what oned answers, read;
-- `compute`: VMs as computes.
+- `compute`: VMs as computes;
+- `storage`, `network`, `links`: images, virtual networks, disks and NICs;
+- `security` and `rules`: security groups, their rules, and their links.
 """
 
 from pyocci.backends.opennebula.backend import OpenNebulaBackend, build

@@ -35,6 +35,9 @@ from pyocci.backends.opennebula.settings import OpenNebulaSettings
 RunBlocking = Callable[..., Awaitable[Any]]
 #: A pool call's filter for the objects of the session's (effective) group.
 GROUP_FILTER = -4
+#: A pool call's filter for every object the session may use (its group's, and those
+#: shared with it).
+USABLE_FILTER = -2
 #: Clients kept, one per session string, the least recently used dropped first.
 CLIENTS_KEPT = 256
 
@@ -148,14 +151,17 @@ class OneApi:
         *after: Any,
         offset: int = 0,
         size: int | None = None,
+        owners: int = GROUP_FILTER,
     ) -> AsyncIterator[Any]:
         """The records (``tag``: ``VM``, ``IMAGE``...) of the session's group in a pool
         (``vmpool.infoextended``...), from `offset` on, one call per page of `size`
-        (`page_size` by default); `after` are the call's arguments after the range."""
+        (`page_size` by default); `after` are the call's arguments after the range.
+        `owners` is the pool's filter: the group's by default, ``-2`` for every object
+        the session may use."""
         # oned reads an end id below -1 as a page size (-1 would mean no limit at all).
         size = max(size or self.settings.page_size, 2)
         while True:
-            answer = await self.call(session, method, GROUP_FILTER, offset, -size, *after)
+            answer = await self.call(session, method, owners, offset, -size, *after)
             records = listed(answer, tag)
             for record in records:
                 yield record

@@ -6,8 +6,8 @@ templates are cached, per tenant group, for ``template_ttl`` seconds. Each
 tenant is an OpenNebula group (`tenancy`), and every call for it is made
 with a session of that group, so oned's own ACLs confine it.
 
-A kit backend (`pyocci.backends.kit`): computes, storage and networks, then their
-links, each a collection.
+A kit backend (`pyocci.backends.kit`): computes, storage, networks and security
+groups, then their links, each a collection.
 """
 
 from __future__ import annotations
@@ -27,6 +27,11 @@ from pyocci.backends.opennebula.clusters import cluster_zones
 from pyocci.backends.opennebula.compute import Computes, pushed_down
 from pyocci.backends.opennebula.links import Interfaces, StorageLinks
 from pyocci.backends.opennebula.network import Networks
+from pyocci.backends.opennebula.security import (
+    SecurityGroupLinks,
+    SecurityGroups,
+    VisibleGroups,
+)
 from pyocci.backends.opennebula.settings import OpenNebulaSettings
 from pyocci.backends.opennebula.storage import Storages
 from pyocci.backends.opennebula.tenancy import Tenancy
@@ -65,10 +70,16 @@ class OpenNebulaBackend(KitBackend):
         )
         storages = Storages(self.api, self.tenancy, self.location_of)
         self.networks = networks = Networks(self.api, self.tenancy, self.location_of)
-        links = (StorageLinks(self.computes, storages), Interfaces(self.computes, networks))
+        visible = VisibleGroups(self.api, settings.template_ttl)
+        groups = SecurityGroups(self.api, self.tenancy, self.location_of, visible)
+        links = (
+            StorageLinks(self.computes, storages),
+            Interfaces(self.computes, networks),
+            SecurityGroupLinks(self.computes, groups),
+        )
         self.computes.link_sources = links
         #: Resources before links, as every backend lists them.
-        self.collections = (self.computes, storages, networks, *links)
+        self.collections = (self.computes, storages, networks, groups, *links)
 
     @property
     def checks_callers(self) -> bool:  # type: ignore[override]

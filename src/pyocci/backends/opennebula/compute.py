@@ -4,7 +4,8 @@ A compute is a VM instantiated from the os_tpl's VM template, sized by the
 resource_tpl (CPU, VCPU, MEMORY) and contextualized with the user data and
 SSH key given (the template's ``CONTEXT`` kept, ``USER_DATA`` base64 and
 ``SSH_PUBLIC_KEY`` added); the links it is created with are disks and NICs
-of the instantiation, after the template's own. Actions: start resumes a
+of the instantiation, after the template's own, and security groups on
+every NIC. Actions: start resumes a
 powered-off, suspended, stopped or undeployed VM (and releases a held one);
 stop powers off (hard with ``method=poweroff``); restart reboots (hard with
 ``method=cold``); suspend suspends; save copies the OS disk to a new image
@@ -44,7 +45,7 @@ from pyocci.backends.opennebula.catalogue import (
     template_id_of,
 )
 from pyocci.backends.opennebula.clusters import ZONE_SCHEME, placed_in, with_cluster
-from pyocci.backends.opennebula.records import body, one_list, template_text
+from pyocci.backends.opennebula.records import body, one_list, template_text, with_groups
 from pyocci.backends.opennebula.settings import Size
 from pyocci.backends.opennebula.tenancy import Acting, Tenancy, read_owned
 from pyocci.model.entity import CORE_ID, CORE_TITLE, Entity, Resource
@@ -140,7 +141,10 @@ class Computes(Collection):
         self.zones = zones
         if zones is not None:
             self.mixins = self.mixins | {AVAILABILITY_ZONE.id}
-        #: The link collections whose links are entries of a VM (disks, NICs).
+        #: The link collections whose links are read from a VM record: each gives
+        #: `links_in(vm)` (after an awaited `ready(vm)`, where it has one); at creation,
+        #: disks and NICs are entries of a vector (`entry_at_creation`), security groups
+        #: go on the NICs (`group_at_creation`).
         self.link_sources: Sequence[Any] = ()
 
     @property
@@ -164,7 +168,17 @@ class Computes(Collection):
 
     async def shown(self, vm: Any) -> Resource:
         """A VM as a compute, with the current offer and zones."""
-        return self.compute(vm, await self.catalogue.offer(), await self.clusters())
+        offer, clusters = await self.catalogue.offer(), await self.clusters()
+        await self.links_ready(vm)
+        return self.compute(vm, offer, clusters)
+
+    async def links_ready(self, vm: Any) -> None:
+        """Let the link collections that need to learn something (from a cache, mostly)
+        before showing a VM's links do so."""
+        for source in self.link_sources:
+            ready = getattr(source, "ready", None)
+            if ready is not None:
+                await ready(vm)
 
     def compute(self, vm: Any, offer: Offer[Size], clusters: Mapping[int, str]) -> Resource:
         """A VM as a compute; `clusters` names the zones offered."""
@@ -237,6 +251,7 @@ class Computes(Collection):
                 # Counted by oned's offset, but gone for OCCI (see `states.terminating`).
                 if states.terminating(int(vm.STATE), int(vm.LCM_STATE)):
                     continue
+                await self.links_ready(vm)
                 yield self.compute(vm, offer, clusters)
                 shown += 1
                 if stops and query.limit is not None and shown >= query.limit:
@@ -259,7 +274,7 @@ class Computes(Collection):
         if not isinstance(entity, Resource):
             raise InvalidRequestError("a compute is a resource, not a link")
         acting = await self.tenancy.acting(tenant)
-        born = await self._born_links(tenant, entity.links)
+        born, groups = await self._born_links(tenant, entity.links)
         offer = await self.catalogue.offer()
         term = chosen(entity.mixins, OS_TPL_SCHEME)
         if term is None:
@@ -285,14 +300,21 @@ class Computes(Collection):
         if context is not None:
             extra["CONTEXT"] = context
         cluster_id = await self._zone(entity.mixins)
-        if born or cluster_id is not None:
+        if born or groups or cluster_id is not None:
             # An instantiation's DISK, NIC or SCHED_REQUIREMENTS replaces the
             # template's: theirs are kept.
             template = body(
                 await self.api.call(acting.session, "template.info", template_id, False, False)
             )
-            for vector, entries in born.items():
-                extra[vector] = [*one_list(template.get(vector)), *entries]
+            for vector in {*born, *(["NIC"] if groups else [])}:
+                extra[vector] = [*one_list(template.get(vector)), *born.get(vector, [])]
+            if groups:
+                if not extra["NIC"]:
+                    raise InvalidRequestError(
+                        "OpenNebula puts security groups on a VM's NICs, and this compute would "
+                        "have none: link it to a network (a networkinterface) in the same request"
+                    )
+                extra["NIC"] = [with_groups(nic, groups) for nic in extra["NIC"]]
             if cluster_id is not None:
                 extra["SCHED_REQUIREMENTS"] = with_cluster(
                     template.get("SCHED_REQUIREMENTS"), cluster_id
@@ -318,19 +340,28 @@ class Computes(Collection):
             return None
         return await self.zones.chosen(mixins)
 
-    async def _born_links(self, tenant: Tenant, links: Sequence[Any]) -> dict[str, list[Any]]:
-        """The DISK and NIC entries of the links a compute is created with (by vector);
-        501 for links of kinds no collection here makes."""
+    async def _born_links(
+        self, tenant: Tenant, links: Sequence[Any]
+    ) -> tuple[dict[str, list[Any]], list[int]]:
+        """The DISK and NIC entries of the links a compute is created with (by vector),
+        and the security groups to put on its NICs; 501 for links of kinds no collection
+        here makes."""
         born: dict[str, list[Any]] = {}
+        groups: list[int] = []
         for link in links:
             source = next((s for s in self.link_sources if s.serves(link.kind)), None)
             if source is None:
                 raise NotSupportedError(
                     f"links of kind {link.kind} cannot be made with a compute on OpenNebula"
                 )
+            if hasattr(source, "group_at_creation"):
+                group_id = await source.group_at_creation(tenant, link)
+                if group_id not in groups:
+                    groups.append(group_id)
+                continue
             entry = await source.entry_at_creation(tenant, link)
             born.setdefault(source.vector, []).append(entry)
-        return born
+        return born, groups
 
     async def busy_template(self, term: str) -> BusyError | None:
         """Why an os_tpl cannot start a VM yet (its images still being written), if so."""

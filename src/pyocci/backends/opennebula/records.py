@@ -34,6 +34,19 @@ def ids_of(value: Any) -> list[int]:
     return [int(i) for i in (ids if isinstance(ids, list) else [ids])]
 
 
+def security_groups(nic: Mapping[str, Any]) -> list[int]:
+    """The ids of the security groups on a NIC (its ``SECURITY_GROUPS``: ``"0,105"``)."""
+    found = (part.strip() for part in str(nic.get("SECURITY_GROUPS") or "").split(","))
+    return [int(part) for part in found if part.isdigit()]
+
+
+def with_groups(nic: Mapping[str, Any], group_ids: list[int]) -> dict[str, Any]:
+    """A NIC entry with these security groups added to its own."""
+    on = security_groups(nic)
+    on += [group_id for group_id in group_ids if group_id not in on]
+    return {**nic, "SECURITY_GROUPS": ",".join(map(str, on))}
+
+
 def body(record: Any, part: str = "TEMPLATE") -> dict[str, Any]:
     """A record's template body as a dictionary (empty when it has none)."""
     value = getattr(record, part, None)
