@@ -37,6 +37,8 @@ from typing import ClassVar, TypeVar
 
 import pytest
 
+from keystone import cache_dir
+
 INSTALL_TIMEOUT = 1800
 START_TIMEOUT = 300
 #: The administrator's token of every launcher (``user:project`` tokens, no Keystone).
@@ -232,13 +234,6 @@ class ServiceProcess:
 S = TypeVar("S", bound=ServiceProcess)
 
 
-def machine_cache() -> Path:
-    """Where builds the tests make are kept between runs and checkouts:
-    ``$PYOCCI_TEST_CACHE``, else ``~/.cache/pyocci-tests``."""
-    configured = os.environ.get("PYOCCI_TEST_CACHE")
-    return Path(configured) if configured else Path.home() / ".cache" / "pyocci-tests"
-
-
 @contextlib.contextmanager
 def running(
     service: type[S], config: pytest.Config, *args: object, **kwargs: object
@@ -252,7 +247,7 @@ def running(
     try:
         # Kept where the machine keeps test builds (not in the checkout): a clean clone
         # reuses it instead of installing the service again (minutes).
-        python = release.ensure_venv(release.venv_in(machine_cache()), service.unavailable)
+        python = release.ensure_venv(release.venv_in(cache_dir()), service.unavailable)
         server = service(python, *args, **kwargs)  # type: ignore[arg-type]
         server.start()
     except ServiceUnavailableError as error:
