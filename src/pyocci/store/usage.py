@@ -1,0 +1,226 @@
+"""Accounting: what each compute was (state, size, image) and when, kept for billing.
+
+Every change the server makes to a compute (create, an action, an update, a
+delete) is an `Observation` at an instant. `UsageRepository.observe` keeps
+one interval per stretch of time a compute spent alike: an observation
+equal to the open interval changes nothing, a different one ends it and
+opens the next. A delete ends the last interval and the compute's life.
+Rows stay after the compute is gone, so a period that saw it is exported
+whenever it is asked for, across restarts of the server.
+
+Every method is a blocking call that runs in its own transaction; from async
+code call them through `Database.run`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+
+from pyocci.store.database import Database
+from pyocci.store.tables import usage_computes, usage_intervals
+
+
+@dataclass(frozen=True, slots=True)
+class Observation:
+    """A compute as one change left it: what accounting tells apart."""
+
+    #: ``occi.compute.state``: active, inactive, suspended, error, waiting.
+    state: str
+    #: ``occi.compute.cores``.
+    cores: int | None = None
+    #: ``occi.compute.memory``, in GiB.
+    memory: float | None = None
+    #: ``occi.compute.ephemeral_storage.size``, in GiB.
+    disk: float | None = None
+    #: The OS template mixin's identifier (scheme and term).
+    image: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Interval:
+    """A stretch of a compute's life in one state, size and image; `ended_at` None while
+    it lasts."""
+
+    observation: Observation
+    started_at: float
+    ended_at: float | None
+
+
+@dataclass(frozen=True, slots=True)
+class ComputeUsage:
+    """One compute's life as the server saw it, with its intervals, oldest first."""
+
+    tenant_id: str
+    entity_id: str
+    tenant_name: str | None
+    machine_name: str | None
+    created_at: float
+    deleted_at: float | None
+    intervals: tuple[Interval, ...]
+
+
+def _lock_name(tenant_id: str, entity_id: str) -> str:
+    return f"pyocci:usage:{tenant_id}:{entity_id}"
+
+
+class UsageRepository:
+    """The computes' lives and intervals, in the store's ``occi_usage_*`` tables."""
+
+    def __init__(self, database: Database) -> None:
+        self.database = database
+
+    def observe(
+        self,
+        tenant_id: str,
+        entity_id: str,
+        observation: Observation,
+        at: float,
+        *,
+        tenant_name: str | None = None,
+        machine_name: str | None = None,
+    ) -> None:
+        """Record that the compute is as `observation` says from `at` on. The first
+        observation of a compute begins its life; one equal to what it is changes nothing.
+        An observation of a compute already deleted is ignored (a late answer)."""
+        with self.database.transaction() as connection:
+            self.database.lock(connection, _lock_name(tenant_id, entity_id))
+            compute = connection.execute(
+                sa.select(usage_computes.c.seq, usage_computes.c.deleted_at).where(
+                    usage_computes.c.tenant_id == tenant_id,
+                    usage_computes.c.entity_id == entity_id,
+                )
+            ).first()
+            if compute is None:
+                seq = connection.execute(
+                    sa.insert(usage_computes).values(
+                        tenant_id=tenant_id,
+                        entity_id=entity_id,
+                        tenant_name=tenant_name,
+                        machine_name=machine_name,
+                        created_at=at,
+                    )
+                ).inserted_primary_key[0]
+            elif compute.deleted_at is not None:
+                return
+            else:
+                seq = compute.seq
+                if machine_name is not None:
+                    connection.execute(
+                        sa.update(usage_computes)
+                        .where(usage_computes.c.seq == seq)
+                        .values(machine_name=machine_name)
+                    )
+            current = _open_interval(connection, seq)
+            if current is not None:
+                if _observation(current) == observation:
+                    return
+                # A clock that stepped back must not make an interval end before it began.
+                at = max(at, current.started_at)
+                _end(connection, current.seq, at)
+            connection.execute(
+                sa.insert(usage_intervals).values(
+                    compute_seq=seq,
+                    state=observation.state,
+                    cores=observation.cores,
+                    memory=observation.memory,
+                    disk=observation.disk,
+                    image=observation.image,
+                    started_at=at,
+                )
+            )
+
+    def deleted(self, tenant_id: str, entity_id: str, at: float) -> bool:
+        """Record that the compute was deleted at `at`: its last interval and its life end
+        there. False when the server never saw the compute (nothing to end)."""
+        with self.database.transaction() as connection:
+            self.database.lock(connection, _lock_name(tenant_id, entity_id))
+            compute = connection.execute(
+                sa.select(usage_computes.c.seq, usage_computes.c.deleted_at).where(
+                    usage_computes.c.tenant_id == tenant_id,
+                    usage_computes.c.entity_id == entity_id,
+                )
+            ).first()
+            if compute is None or compute.deleted_at is not None:
+                return False
+            current = _open_interval(connection, compute.seq)
+            if current is not None:
+                at = max(at, current.started_at)
+                _end(connection, current.seq, at)
+            connection.execute(
+                sa.update(usage_computes)
+                .where(usage_computes.c.seq == compute.seq)
+                .values(deleted_at=at)
+            )
+            return True
+
+    def usage(self, since: float, until: float) -> list[ComputeUsage]:
+        """Every compute alive at some instant of ``[since, until)``, with all its
+        intervals, in the order the server first saw them."""
+        if until <= since:
+            return []
+        alive = (
+            sa.select(usage_computes)
+            .where(
+                usage_computes.c.created_at < until,
+                sa.or_(usage_computes.c.deleted_at.is_(None), usage_computes.c.deleted_at > since),
+            )
+            .order_by(usage_computes.c.seq)
+        )
+        with self.database.reading() as connection:
+            computes = connection.execute(alive).all()
+            intervals: dict[int, list[Interval]] = {row.seq: [] for row in computes}
+            for row in _intervals_of(connection, list(intervals)):
+                intervals[row.compute_seq].append(
+                    Interval(_observation(row), row.started_at, row.ended_at)
+                )
+        return [
+            ComputeUsage(
+                tenant_id=row.tenant_id,
+                entity_id=row.entity_id,
+                tenant_name=row.tenant_name,
+                machine_name=row.machine_name,
+                created_at=row.created_at,
+                deleted_at=row.deleted_at,
+                intervals=tuple(intervals[row.seq]),
+            )
+            for row in computes
+        ]
+
+
+# Bound parameters per IN list; SQLite allows 32,766 per statement.
+_CHUNK = 5000
+
+
+def _intervals_of(connection: Connection, seqs: list[int]) -> Iterator[sa.Row]:
+    for start in range(0, len(seqs), _CHUNK):
+        chunk = seqs[start : start + _CHUNK]
+        yield from connection.execute(
+            sa.select(usage_intervals)
+            .where(usage_intervals.c.compute_seq.in_(chunk))
+            .order_by(usage_intervals.c.compute_seq, usage_intervals.c.started_at)
+        )
+
+
+def _open_interval(connection: Connection, compute_seq: int) -> sa.Row | None:
+    return connection.execute(
+        sa.select(usage_intervals)
+        .where(usage_intervals.c.compute_seq == compute_seq, usage_intervals.c.ended_at.is_(None))
+        .order_by(usage_intervals.c.seq.desc())
+        .limit(1)
+    ).first()
+
+
+def _end(connection: Connection, interval_seq: int, at: float) -> None:
+    connection.execute(
+        sa.update(usage_intervals).where(usage_intervals.c.seq == interval_seq).values(ended_at=at)
+    )
+
+
+def _observation(row: sa.Row) -> Observation:
+    return Observation(
+        state=row.state, cores=row.cores, memory=row.memory, disk=row.disk, image=row.image
+    )

@@ -1,0 +1,106 @@
+"""The computes' lives for accounting, on SQLite and PostgreSQL: intervals kept across
+restarts, a delete ending the life, periods finding what overlapped them."""
+
+from __future__ import annotations
+
+from pyocci.store import Database
+from pyocci.store.usage import Interval, Observation, UsageRepository
+
+ACTIVE = Observation("active", cores=2, memory=4.0, disk=20.0, image="os#ubuntu")
+STOPPED = Observation("inactive", cores=2, memory=4.0, disk=20.0, image="os#ubuntu")
+BIGGER = Observation("active", cores=4, memory=8.0, disk=20.0, image="os#ubuntu")
+
+
+def test_a_life_is_a_chain_of_intervals(database: Database) -> None:
+    usage = UsageRepository(database)
+    usage.observe("t1", "vm", ACTIVE, 100.0, tenant_name="Team", machine_name="vm.example")
+    usage.observe("t1", "vm", ACTIVE, 150.0)  # the same: nothing changes
+    usage.observe("t1", "vm", STOPPED, 200.0)
+    usage.observe("t1", "vm", BIGGER, 300.0)
+    assert usage.deleted("t1", "vm", 400.0)
+
+    [vm] = usage.usage(0.0, 1000.0)
+    assert (vm.tenant_id, vm.entity_id, vm.tenant_name, vm.machine_name) == (
+        "t1",
+        "vm",
+        "Team",
+        "vm.example",
+    )
+    assert (vm.created_at, vm.deleted_at) == (100.0, 400.0)
+    assert vm.intervals == (
+        Interval(ACTIVE, 100.0, 200.0),
+        Interval(STOPPED, 200.0, 300.0),
+        Interval(BIGGER, 300.0, 400.0),
+    )
+
+
+def test_a_deleted_compute_takes_no_more_changes(database: Database) -> None:
+    usage = UsageRepository(database)
+    usage.observe("t1", "vm", ACTIVE, 100.0)
+    assert usage.deleted("t1", "vm", 200.0)
+    assert not usage.deleted("t1", "vm", 300.0)  # deleted once
+    usage.observe("t1", "vm", STOPPED, 250.0)  # a late answer
+    [vm] = usage.usage(0.0, 1000.0)
+    assert vm.deleted_at == 200.0
+    assert vm.intervals == (Interval(ACTIVE, 100.0, 200.0),)
+
+
+def test_deleting_an_unseen_compute_records_nothing(database: Database) -> None:
+    usage = UsageRepository(database)
+    assert not usage.deleted("t1", "never-seen", 100.0)
+    assert usage.usage(0.0, 1000.0) == []
+
+
+def test_a_period_finds_the_computes_alive_in_it(database: Database) -> None:
+    usage = UsageRepository(database)
+    usage.observe("t1", "before", ACTIVE, 10.0)
+    usage.deleted("t1", "before", 90.0)
+    usage.observe("t1", "across", ACTIVE, 50.0)
+    usage.observe("t1", "inside", ACTIVE, 120.0)
+    usage.deleted("t1", "inside", 150.0)
+    usage.observe("t2", "running", ACTIVE, 130.0)
+    usage.observe("t1", "after", ACTIVE, 250.0)
+
+    found = [(u.tenant_id, u.entity_id) for u in usage.usage(100.0, 200.0)]
+    assert found == [("t1", "across"), ("t1", "inside"), ("t2", "running")]
+    assert usage.usage(200.0, 100.0) == []
+    # Deleted exactly when the period begins: not alive in it.
+    assert [u.entity_id for u in usage.usage(90.0, 95.0)] == ["across"]
+
+
+def test_the_same_id_in_two_tenants_is_two_computes(database: Database) -> None:
+    usage = UsageRepository(database)
+    usage.observe("t1", "vm", ACTIVE, 100.0)
+    usage.observe("t2", "vm", STOPPED, 100.0)
+    usage.deleted("t1", "vm", 200.0)
+    lives = {u.tenant_id: u for u in usage.usage(0.0, 1000.0)}
+    assert lives["t1"].deleted_at == 200.0
+    assert lives["t2"].deleted_at is None
+    assert lives["t2"].intervals == (Interval(STOPPED, 100.0, None),)
+
+
+def test_records_outlive_the_process(database_url: str) -> None:
+    first = Database(database_url)
+    first.upgrade()
+    UsageRepository(first).observe("t1", "vm", ACTIVE, 100.0)
+    first.dispose()
+
+    second = Database(database_url)
+    second.upgrade()
+    try:
+        usage = UsageRepository(second)
+        usage.observe("t1", "vm", STOPPED, 500.0)
+        [vm] = usage.usage(0.0, 1000.0)
+        assert vm.intervals == (Interval(ACTIVE, 100.0, 500.0), Interval(STOPPED, 500.0, None))
+    finally:
+        second.dispose()
+
+
+def test_a_clock_stepping_back_never_makes_an_interval_end_before_it_began(
+    database: Database,
+) -> None:
+    usage = UsageRepository(database)
+    usage.observe("t1", "vm", ACTIVE, 100.0)
+    usage.observe("t1", "vm", STOPPED, 90.0)
+    [vm] = usage.usage(0.0, 1000.0)
+    assert vm.intervals == (Interval(ACTIVE, 100.0, 100.0), Interval(STOPPED, 100.0, None))
