@@ -44,8 +44,8 @@ class Site:
     """Who reports: the site and its cloud service, as the accounting repository knows
     them, and the cloud's middleware."""
 
-    name: str
-    cloud_compute_service: str
+    name: str | None
+    cloud_compute_service: str | None
     cloud_type: str
 
 
@@ -55,8 +55,8 @@ class UsageRecord:
     message's order (names as APEL spells them, by `fields`)."""
 
     VMUUID: str
-    SiteName: str
-    CloudComputeService: str
+    SiteName: str | None
+    CloudComputeService: str | None
     MachineName: str | None
     LocalUserId: str | None
     LocalGroupId: str | None
