@@ -200,3 +200,31 @@ def test_apel_values_stay_on_their_line() -> None:
     site = Site("EXAMPLE-SITE", "occi.example.org", "sim")
     [record] = parse_apel(render_apel(records([life], 0.0, 10.0, site)))
     assert record["LocalUserId"] == "Team VMUUID: forged"
+
+
+def test_the_documented_message_is_what_the_export_writes(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """docs/operations.md's example: 2 h running, 30 min suspended, 1 h running, deleted."""
+    url = f"sqlite:///{tmp_path / 'store.sqlite3'}"
+    monkeypatch.setenv("PYOCCI_DATABASE_URL", url)
+    monkeypatch.setenv("PYOCCI_ACCOUNTING_SITE_NAME", "EXAMPLE-SITE")
+    monkeypatch.setenv("PYOCCI_ACCOUNTING_CLOUD_COMPUTE_SERVICE", "occi.example.org")
+    database = Database(url)
+    database.upgrade()
+    try:
+        usage = UsageRepository(database)
+        image = "http://schemas.pyocci.org/sim/os_tpl#debian-12"
+        running = Observation("active", cores=2, memory=2.0, disk=20.0, image=image)
+        suspended = Observation("suspended", cores=2, memory=2.0, disk=20.0, image=image)
+        vm, start = "6f1c2e1a-7d35-4d8e-9a52-2c3b1f0e9d11", DEC_1 + 6 * 3600
+        usage.observe("team-a", vm, running, start, machine_name="worker-1.example.org")
+        usage.observe("team-a", vm, suspended, start + 7200)
+        usage.observe("team-a", vm, running, start + 9000)
+        usage.deleted("team-a", vm, start + 12600)
+    finally:
+        database.dispose()
+    status, out, _ = _export(capsys, "--since", "2026-12-01", "--until", "2026-12-02")
+    assert status == 0
+    documented = (Path(__file__).parents[2] / "docs" / "operations.md").read_text()
+    assert f"```text\n{out}```" in documented
