@@ -155,3 +155,42 @@ def test_a_passing_state_counts_as_the_state_the_change_leads_to() -> None:
     assert observation_of(model, waiting).state == "waiting"
     odd = Resource(kind=COMPUTE_ID, attributes={"occi.compute.cores": True})
     assert observation_of(model, odd) == Observation("inactive")
+
+
+async def test_changes_the_cloud_is_still_making_count_as_where_they_lead(
+    database: Database, clock: FakeClock
+) -> None:
+    """The sim with timed transitions: a create and a stop show ``waiting`` for a minute;
+    the stop is not counted as running during it, nor the create as stopped."""
+    from pyocci.backends.sim.backend import SimBackend
+    from pyocci.backends.sim.settings import SimSettings
+
+    standard = standard_model()
+    sim = SimBackend(
+        model=standard,
+        database=database,
+        settings=SimSettings(transition_seconds=60.0),
+        clock=clock,
+    )
+    await sim.open()
+    try:
+        service = OcciService(
+            standard=standard,
+            backend=sim,
+            store=MixinRepository(database),
+            runner=database,
+            usage=UsageRecorder(UsageRepository(database), database, clock=clock),
+        )
+        occi = ServiceDriver(service, new_tenant())
+        compute = await occi.compute()
+        assert compute.attributes["occi.compute.state"] == "waiting"
+        clock.advance(120)  # the create is done
+        stopping = (await occi.trigger(compute.location or "", "stop")).entity
+        assert stopping.attributes["occi.compute.state"] == "waiting"
+    finally:
+        await sim.close()
+    [life] = UsageRepository(database).usage(0, T0 * 2)
+    assert [(i.observation.state, i.started_at) for i in life.intervals] == [
+        ("active", T0),
+        ("inactive", T0 + 120),
+    ]
