@@ -228,3 +228,15 @@ def test_the_documented_message_is_what_the_export_writes(
     assert status == 0
     documented = (Path(__file__).parents[2] / "docs" / "operations.md").read_text()
     assert f"```text\n{out}```" in documented
+
+
+def test_an_unreachable_database_is_one_line(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Port 1 on loopback: nothing listens there, the connection is refused at once.
+    monkeypatch.setenv("PYOCCI_DATABASE_URL", "postgresql+psycopg://occi:s3cret@127.0.0.1:1/occi")
+    status, out, err = _export(capsys, "--since", "2026-12-01", "--format", "json")
+    assert (status, out) == (2, "")
+    assert "cannot reach its database" in err and "127.0.0.1:1" in err
+    assert "s3cret" not in err
+    assert len(err.strip().splitlines()) == 1

@@ -22,9 +22,10 @@ import json
 import math
 from collections.abc import Sequence
 
-from pyocci.server.config import ServerConfig
+from pyocci.server.config import ServerConfig, redact_url
 from pyocci.service.usage_records import FIELDS, Site, UsageRecord, records
 from pyocci.store.database import Database, default_database_url
+from pyocci.store.errors import StoreError
 from pyocci.store.usage import UsageRepository
 
 #: The formats `render` writes.
@@ -110,6 +111,12 @@ def export(config: ServerConfig, since: float, until: float, format_: str) -> st
         # The same schema the server migrates to: an export may come first.
         database.upgrade()
         usages = UsageRepository(database).usage(since, until)
+    except StoreError as error:
+        detail = getattr(error, "detail", "")
+        raise ExportError(
+            f"database {redact_url(str(database.url.render_as_string(hide_password=True)))}: "
+            f"{error.message}" + (f" ({' '.join(detail.split())})" if detail else "")
+        ) from None
     finally:
         database.dispose()
     found = records(usages, since, until, site)

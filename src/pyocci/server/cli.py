@@ -22,6 +22,7 @@ import argparse
 import contextlib
 import getpass
 import importlib.util
+import logging
 import os
 import shutil
 import ssl
@@ -640,12 +641,19 @@ def _accounting_export(args: argparse.Namespace) -> int:
     from pyocci.server.accounting import ExportError, export, parse_instant
 
     config = _effective_config(args)
+    # The store logs a database incident for a server's operator; here the command's
+    # own one-line error says it.
+    store_log = logging.getLogger("pyocci.store")
+    level = store_log.level
+    store_log.setLevel(logging.CRITICAL)
     try:
         since = parse_instant(args.since, "--since")
         until = time.time() if args.until is None else parse_instant(args.until, "--until")
         sys.stdout.write(export(config, since, until, args.format))
     except ExportError as error:
         raise CommandError(str(error)) from None
+    finally:
+        store_log.setLevel(level)
     return 0
 
 
