@@ -104,3 +104,25 @@ def test_a_clock_stepping_back_never_makes_an_interval_end_before_it_began(
     usage.observe("t1", "vm", STOPPED, 90.0)
     [vm] = usage.usage(0.0, 1000.0)
     assert vm.intervals == (Interval(ACTIVE, 100.0, 100.0), Interval(STOPPED, 100.0, None))
+
+
+def test_a_period_is_read_a_page_at_a_time(database: Database) -> None:
+    usage = UsageRepository(database)
+    for number in range(5):
+        usage.observe("t1", f"vm-{number}", ACTIVE, 100.0 + number)
+    usage.deleted("t1", "vm-1", 110.0)  # gone before the period
+    pages = list(usage.pages(120.0, 1000.0, page_size=2))
+    assert [[u.entity_id for u in page] for page in pages] == [
+        ["vm-0", "vm-2"],
+        ["vm-3", "vm-4"],
+    ]
+    assert [u for page in pages for u in page] == usage.usage(120.0, 1000.0)
+
+
+def test_a_period_reads_only_the_intervals_that_overlap_it(database: Database) -> None:
+    usage = UsageRepository(database)
+    usage.observe("t1", "vm", ACTIVE, 100.0)
+    usage.observe("t1", "vm", STOPPED, 200.0)
+    usage.observe("t1", "vm", BIGGER, 300.0)
+    [vm] = usage.usage(250.0, 260.0)
+    assert vm.intervals == (Interval(STOPPED, 200.0, 300.0),)

@@ -11,16 +11,21 @@ names, and writes the records in one of two formats:
   the server does not know is written ``NULL``.
 - ``json``: ``{"since", "until", "records": [...]}``, instants as ISO 8601
   UTC text, each record an object with APEL's field names (null for what
-  is unknown).
+  is unknown), one record a line.
+
+Both are written a page of computes at a time, so an export of a large
+site holds one page in memory, not the whole period.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import datetime
+import io
 import json
 import math
-from collections.abc import Sequence
+from collections.abc import Iterable
+from typing import TextIO
 
 from pyocci.server.config import ServerConfig, redact_url
 from pyocci.service.usage_records import FIELDS, Site, UsageRecord, records
@@ -99,8 +104,9 @@ def site_of(config: ServerConfig, format_: str) -> Site:
     )
 
 
-def export(config: ServerConfig, since: float, until: float, format_: str) -> str:
-    """The usage records of ``[since, until)`` in the configured store, as `format_`."""
+def export(config: ServerConfig, since: float, until: float, format_: str, out: TextIO) -> None:
+    """Write the usage records of ``[since, until)`` in the configured store to `out`, as
+    `format_`, a page of computes at a time (memory does not grow with their number)."""
     if format_ not in FORMATS:
         raise ExportError(f"--format: expected one of {', '.join(FORMATS)}, got {format_!r}")
     if until <= since:
@@ -110,27 +116,35 @@ def export(config: ServerConfig, since: float, until: float, format_: str) -> st
     try:
         # The same schema the server migrates to: an export may come first.
         database.upgrade()
-        usages = UsageRepository(database).usage(since, until)
+        pages = UsageRepository(database).pages(since, until)
+        found = (record for page in pages for record in records(page, since, until, site))
+        if format_ == "apel":
+            write_apel(found, out)
+        else:
+            write_json(found, since, until, out)
     except StoreError as error:
         detail = getattr(error, "detail", "")
         raise ExportError(
-            f"database {redact_url(str(database.url.render_as_string(hide_password=True)))}: "
+            f"database {redact_url(database.url.render_as_string(hide_password=True))}: "
             f"{error.message}" + (f" ({' '.join(detail.split())})" if detail else "")
         ) from None
     finally:
         database.dispose()
-    found = records(usages, since, until, site)
-    return render_apel(found) if format_ == "apel" else render_json(found, since, until)
 
 
-def render_apel(found: Sequence[UsageRecord]) -> str:
-    """An APEL cloud usage record message (v0.4) of the records."""
-    lines = [APEL_HEADER]
+def write_apel(found: Iterable[UsageRecord], out: TextIO) -> None:
+    """Write an APEL cloud usage record message (v0.4) of the records."""
+    out.write(APEL_HEADER + "\n")
     for record in found:
-        for name in FIELDS:
-            lines.append(f"{name}: {_apel_value(getattr(record, name))}")
-        lines.append(APEL_SEPARATOR)
-    return "\n".join(lines) + "\n"
+        lines = [f"{name}: {_apel_value(getattr(record, name))}" for name in FIELDS]
+        out.write("\n".join([*lines, APEL_SEPARATOR]) + "\n")
+
+
+def render_apel(found: Iterable[UsageRecord]) -> str:
+    """An APEL cloud usage record message (v0.4) of the records, as one string."""
+    text = io.StringIO()
+    write_apel(found, text)
+    return text.getvalue()
 
 
 def _apel_value(value: object) -> str:
@@ -140,14 +154,16 @@ def _apel_value(value: object) -> str:
     return " ".join(str(value).split())
 
 
-def render_json(found: Sequence[UsageRecord], since: float, until: float) -> str:
-    """The records as one JSON document, with the period they cover."""
-    document = {
-        "since": _iso(since),
-        "until": _iso(until),
-        "records": [dataclasses.asdict(record) for record in found],
-    }
-    return json.dumps(document, indent=2) + "\n"
+def write_json(found: Iterable[UsageRecord], since: float, until: float, out: TextIO) -> None:
+    """Write the records as one JSON document, with the period they cover: an object with
+    ``since``, ``until`` and ``records``, one record a line."""
+    period = json.dumps({"since": _iso(since), "until": _iso(until)})
+    out.write(period[:-1] + ', "records": [')
+    separator = "\n  "
+    for record in found:
+        out.write(separator + json.dumps(dataclasses.asdict(record)))
+        separator = ",\n  "
+    out.write("\n]}\n")
 
 
 def _iso(seconds: float) -> str:

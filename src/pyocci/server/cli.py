@@ -649,7 +649,7 @@ def _accounting_export(args: argparse.Namespace) -> int:
     try:
         since = parse_instant(args.since, "--since")
         until = time.time() if args.until is None else parse_instant(args.until, "--until")
-        sys.stdout.write(export(config, since, until, args.format))
+        export(config, since, until, args.format, sys.stdout)
     except ExportError as error:
         raise CommandError(str(error)) from None
     finally:

@@ -158,10 +158,27 @@ class UsageRepository:
             return True
 
     def usage(self, since: float, until: float) -> list[ComputeUsage]:
-        """Every compute alive at some instant of ``[since, until)``, with all its
-        intervals, in the order the server first saw them."""
-        if until <= since:
-            return []
+        """Every compute alive at some instant of ``[since, until)``, with its intervals
+        that overlap it, in the order the server first saw them."""
+        return [usage for page in self.pages(since, until) for usage in page]
+
+    def pages(
+        self, since: float, until: float, *, page_size: int = 1000
+    ) -> Iterator[list[ComputeUsage]]:
+        """`usage` a page of at most `page_size` computes at a time, each page read in a
+        transaction of its own: an export of many computes holds one page in memory."""
+        after = None
+        while until > since:
+            page = self._page(since, until, after, page_size)
+            if page:
+                yield [usage for _, usage in page]
+            if len(page) < page_size:
+                return
+            after = page[-1][0]
+
+    def _page(
+        self, since: float, until: float, after: int | None, size: int
+    ) -> list[tuple[int, ComputeUsage]]:
         alive = (
             sa.select(usage_computes)
             .where(
@@ -169,23 +186,29 @@ class UsageRepository:
                 sa.or_(usage_computes.c.deleted_at.is_(None), usage_computes.c.deleted_at > since),
             )
             .order_by(usage_computes.c.seq)
+            .limit(size)
         )
+        if after is not None:
+            alive = alive.where(usage_computes.c.seq > after)
         with self.database.reading() as connection:
             computes = connection.execute(alive).all()
             intervals: dict[int, list[Interval]] = {row.seq: [] for row in computes}
-            for row in _intervals_of(connection, list(intervals)):
+            for row in _intervals_of(connection, list(intervals), since, until):
                 intervals[row.compute_seq].append(
                     Interval(_observation(row), row.started_at, row.ended_at)
                 )
         return [
-            ComputeUsage(
-                tenant_id=row.tenant_id,
-                entity_id=row.entity_id,
-                tenant_name=row.tenant_name,
-                machine_name=row.machine_name,
-                created_at=row.created_at,
-                deleted_at=row.deleted_at,
-                intervals=tuple(intervals[row.seq]),
+            (
+                row.seq,
+                ComputeUsage(
+                    tenant_id=row.tenant_id,
+                    entity_id=row.entity_id,
+                    tenant_name=row.tenant_name,
+                    machine_name=row.machine_name,
+                    created_at=row.created_at,
+                    deleted_at=row.deleted_at,
+                    intervals=tuple(intervals[row.seq]),
+                ),
             )
             for row in computes
         ]
@@ -195,12 +218,19 @@ class UsageRepository:
 _CHUNK = 5000
 
 
-def _intervals_of(connection: Connection, seqs: list[int]) -> Iterator[sa.Row]:
+def _intervals_of(
+    connection: Connection, seqs: list[int], since: float, until: float
+) -> Iterator[sa.Row]:
+    """The intervals of these computes that overlap ``[since, until)``."""
     for start in range(0, len(seqs), _CHUNK):
         chunk = seqs[start : start + _CHUNK]
         yield from connection.execute(
             sa.select(usage_intervals)
-            .where(usage_intervals.c.compute_seq.in_(chunk))
+            .where(
+                usage_intervals.c.compute_seq.in_(chunk),
+                usage_intervals.c.started_at < until,
+                sa.or_(usage_intervals.c.ended_at.is_(None), usage_intervals.c.ended_at > since),
+            )
             .order_by(usage_intervals.c.compute_seq, usage_intervals.c.started_at)
         )
 
