@@ -90,7 +90,7 @@ def parse_apel(text: str) -> dict[str, dict[str, str]]:
     """The records of an APEL cloud message (v0.4), by VMUUID."""
     header, _, body = text.partition("\n")
     assert header == "APEL-cloud-message: v0.4"
-    assert body.endswith("%%\n")
+    assert body == "" or body.endswith("%%\n")
     found = {}
     for block in body.split("%%\n")[:-1]:
         fields = dict(line.split(": ", 1) for line in block.splitlines())
@@ -179,3 +179,21 @@ def test_usage_across_a_restart_is_exported_as_apel_and_json(
     # A period after the delete: the deleted compute is not in it.
     later = ("--since", f"{deleted + 1:.3f}", "--until", f"{until:.3f}")
     assert set(parse_apel(export(workdir, database_url, *later))) == {kept_id}
+
+
+def test_a_server_with_accounting_off_records_nothing(
+    start_server: StartServer, tmp_path: Path, database_url: str
+) -> None:
+    workdir = tmp_path / "server"
+    workdir.mkdir()
+    begin = time.time()
+    config = CONFIG.replace("[accounting]\n", "[accounting]\nenabled = false\n")
+    with (
+        start_server(workdir=workdir, database_url=database_url, config=config) as server,
+        server.client() as http,
+    ):
+        occi = Occi(http, OCCI_JSON)
+        compute = occi.create("/compute/", EntityDoc(kind=COMPUTE, mixins=[DEBIAN, SMALL]))
+        ok(occi.act(compute, COMPUTE_ACTION + "stop", method="poweroff"))
+    period = ("--since", f"{begin - 60:.3f}")
+    assert parse_apel(export(workdir, database_url, *period)) == {}
