@@ -3,6 +3,8 @@ restarts, a delete ending the life, periods finding what overlapped them."""
 
 from __future__ import annotations
 
+import sqlalchemy as sa
+
 from pyocci.store import Database
 from pyocci.store.usage import Interval, Observation, UsageRepository
 
@@ -126,3 +128,18 @@ def test_a_period_reads_only_the_intervals_that_overlap_it(database: Database) -
     usage.observe("t1", "vm", BIGGER, 300.0)
     [vm] = usage.usage(250.0, 260.0)
     assert vm.intervals == (Interval(STOPPED, 200.0, 300.0),)
+
+
+def test_the_accounting_revision_goes_down_and_up_again(database: Database) -> None:
+    from alembic import command
+
+    config = database.alembic_config()
+    with database.transaction() as connection:
+        config.attributes["connection"] = connection
+        command.downgrade(config, "0002_listing_index")
+    tables = set(sa.inspect(database.engine).get_table_names())
+    assert not tables & {"occi_usage_computes", "occi_usage_intervals"}
+    assert "occi_user_mixins" in tables
+    database.upgrade()
+    UsageRepository(database).observe("t1", "vm", ACTIVE, 100.0)
+    assert len(UsageRepository(database).usage(0.0, 1000.0)) == 1
