@@ -13,7 +13,9 @@ from clocks import FakeClock
 from pyocci.backends.api import Tenant
 from pyocci.model import standard_model
 from pyocci.model.entity import Resource
+from pyocci.model.errors import OcciError
 from pyocci.model.extensions import CRTP_SCHEME
+from pyocci.model.infrastructure import USER_DATA
 from pyocci.service.accounting import UsageRecorder, observation_of
 from pyocci.service.occi import OcciService
 from pyocci.store import Database
@@ -109,6 +111,20 @@ async def test_a_computes_life_is_recorded_change_by_change(
         Interval(was, T0 + 200, T0 + 210),
         Interval(after, T0 + 210, T0 + 250),
     )
+
+
+async def test_computes_a_failed_multi_create_deleted_again_were_used_meanwhile(
+    occi: ServiceDriver, database: Database
+) -> None:
+    # Valid for the model; the cloud refuses user data that is not base64.
+    refused_by_cloud = Resource(
+        kind=COMPUTE_ID, mixins=[USER_DATA.id], attributes={"occi.compute.userdata": "!!"}
+    )
+    with pytest.raises(OcciError, match="were deleted again"):
+        await occi.create_all(COMPUTE_ID, [Resource(kind=COMPUTE_ID), refused_by_cloud])
+    [life] = UsageRepository(database).usage(0, T0 * 2)
+    assert (life.created_at, life.deleted_at) == (T0, T0)
+    assert [i.observation.state for i in life.intervals] == ["active"]
 
 
 async def test_what_is_not_a_compute_is_not_recorded(

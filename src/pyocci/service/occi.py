@@ -423,6 +423,9 @@ class OcciService:
         for number, (entity, user_mixins) in enumerate(zip(entities, prepared, strict=True), 1):
             try:
                 created.append(await self._create_prepared(tenant, model, entity, user_mixins))
+                if self.usage is not None:
+                    # At once: a compute a later failure leaves (or undoes) was used too.
+                    await self.usage.changed(tenant, model, created[-1], CREATED_STATE)
             except BackendUnavailableError as error:
                 # The cloud is unreachable or silent: deleting now would wait for it
                 # again, once per entity. Say what exists, and that this one may.
@@ -439,9 +442,6 @@ class OcciService:
                 raise _numbered(
                     error, number, count, undone if created else "nothing was created"
                 ) from None
-        if self.usage is not None:
-            for entity in created:
-                await self.usage.changed(tenant, model, entity, CREATED_STATE)
         return await self._read_back(tenant, model, created)
 
     async def _read_back(self, tenant: Tenant, model: Model, created: list[Entity]) -> Written:
