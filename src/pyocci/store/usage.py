@@ -21,6 +21,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from pyocci.store.database import Database
+from pyocci.store.prepared import Prepared
 from pyocci.store.tables import usage_computes, usage_intervals
 
 
@@ -63,6 +64,48 @@ class ComputeUsage:
     intervals: tuple[Interval, ...]
 
 
+# The compute and its open interval, if any, in one read: (compute seq, deleted_at,
+# machine_name, interval seq, started_at, then the `Observation` fields in order).
+_CURRENT = Prepared(
+    sa.select(
+        usage_computes.c.seq,
+        usage_computes.c.deleted_at,
+        usage_computes.c.machine_name,
+        usage_intervals.c.seq,
+        usage_intervals.c.started_at,
+        usage_intervals.c.state,
+        usage_intervals.c.cores,
+        usage_intervals.c.memory,
+        usage_intervals.c.disk,
+        usage_intervals.c.image,
+    )
+    .select_from(
+        usage_computes.outerjoin(
+            usage_intervals,
+            sa.and_(
+                usage_intervals.c.compute_seq == usage_computes.c.seq,
+                usage_intervals.c.ended_at.is_(None),
+            ),
+        )
+    )
+    .where(
+        usage_computes.c.tenant_id == sa.bindparam("tenant_id"),
+        usage_computes.c.entity_id == sa.bindparam("entity_id"),
+    )
+    .order_by(usage_intervals.c.seq.desc())
+    .limit(1)
+)
+_INSERT_COMPUTE = Prepared(usage_computes.insert())
+_INSERT_INTERVAL = Prepared(usage_intervals.insert())
+# The columns an UPDATE sets are the parameters it is given besides row_seq.
+_UPDATE_COMPUTE = Prepared(
+    usage_computes.update().where(usage_computes.c.seq == sa.bindparam("row_seq"))
+)
+_END_INTERVAL = Prepared(
+    usage_intervals.update().where(usage_intervals.c.seq == sa.bindparam("row_seq"))
+)
+
+
 def _lock_name(tenant_id: str, entity_id: str) -> str:
     return f"pyocci:usage:{tenant_id}:{entity_id}"
 
@@ -86,75 +129,72 @@ class UsageRepository:
         """Record that the compute is as `observation` says from `at` on. The first
         observation of a compute begins its life; one equal to what it is changes nothing.
         An observation of a compute already deleted is ignored (a late answer)."""
-        with self.database.transaction() as connection:
-            self.database.lock(connection, _lock_name(tenant_id, entity_id))
-            compute = connection.execute(
-                sa.select(usage_computes.c.seq, usage_computes.c.deleted_at).where(
-                    usage_computes.c.tenant_id == tenant_id,
-                    usage_computes.c.entity_id == entity_id,
-                )
-            ).first()
-            if compute is None:
-                seq = connection.execute(
-                    sa.insert(usage_computes).values(
-                        tenant_id=tenant_id,
-                        entity_id=entity_id,
-                        tenant_name=tenant_name,
-                        machine_name=machine_name,
-                        created_at=at,
-                    )
-                ).inserted_primary_key[0]
-            elif compute.deleted_at is not None:
-                return
+        database = self.database
+        with database.transaction() as connection:
+            database.lock(connection, _lock_name(tenant_id, entity_id))
+            rows = database.fetch(
+                connection, _CURRENT, {"tenant_id": tenant_id, "entity_id": entity_id}
+            )
+            if not rows:
+                seq = database.change(
+                    connection,
+                    _INSERT_COMPUTE,
+                    {
+                        "tenant_id": tenant_id,
+                        "entity_id": entity_id,
+                        "tenant_name": tenant_name,
+                        "machine_name": machine_name,
+                        "created_at": at,
+                    },
+                ).inserted
             else:
-                seq = compute.seq
-                if machine_name is not None:
-                    connection.execute(
-                        sa.update(usage_computes)
-                        .where(usage_computes.c.seq == seq)
-                        .values(machine_name=machine_name)
-                    )
-            current = _open_interval(connection, seq)
-            if current is not None:
-                if _observation(current) == observation:
+                seq, deleted_at, known_name, interval_seq, started_at, *current = rows[0]
+                if deleted_at is not None:
                     return
-                # A clock that stepped back must not make an interval end before it began.
-                at = max(at, current.started_at)
-                _end(connection, current.seq, at)
-            connection.execute(
-                sa.insert(usage_intervals).values(
-                    compute_seq=seq,
-                    state=observation.state,
-                    cores=observation.cores,
-                    memory=observation.memory,
-                    disk=observation.disk,
-                    image=observation.image,
-                    started_at=at,
-                )
+                if machine_name is not None and machine_name != known_name:
+                    database.change(
+                        connection, _UPDATE_COMPUTE, {"row_seq": seq, "machine_name": machine_name}
+                    )
+                if interval_seq is not None:
+                    if Observation(*current) == observation:
+                        return
+                    # A clock that stepped back must not end an interval before it began.
+                    at = max(at, started_at)
+                    database.change(
+                        connection, _END_INTERVAL, {"row_seq": interval_seq, "ended_at": at}
+                    )
+            database.change(
+                connection,
+                _INSERT_INTERVAL,
+                {
+                    "compute_seq": seq,
+                    "state": observation.state,
+                    "cores": observation.cores,
+                    "memory": observation.memory,
+                    "disk": observation.disk,
+                    "image": observation.image,
+                    "started_at": at,
+                },
             )
 
     def deleted(self, tenant_id: str, entity_id: str, at: float) -> bool:
         """Record that the compute was deleted at `at`: its last interval and its life end
         there. False when the server never saw the compute (nothing to end)."""
-        with self.database.transaction() as connection:
-            self.database.lock(connection, _lock_name(tenant_id, entity_id))
-            compute = connection.execute(
-                sa.select(usage_computes.c.seq, usage_computes.c.deleted_at).where(
-                    usage_computes.c.tenant_id == tenant_id,
-                    usage_computes.c.entity_id == entity_id,
-                )
-            ).first()
-            if compute is None or compute.deleted_at is not None:
-                return False
-            current = _open_interval(connection, compute.seq)
-            if current is not None:
-                at = max(at, current.started_at)
-                _end(connection, current.seq, at)
-            connection.execute(
-                sa.update(usage_computes)
-                .where(usage_computes.c.seq == compute.seq)
-                .values(deleted_at=at)
+        database = self.database
+        with database.transaction() as connection:
+            database.lock(connection, _lock_name(tenant_id, entity_id))
+            rows = database.fetch(
+                connection, _CURRENT, {"tenant_id": tenant_id, "entity_id": entity_id}
             )
+            if not rows or rows[0][1] is not None:
+                return False
+            seq, _, _, interval_seq, started_at, *_ = rows[0]
+            if interval_seq is not None:
+                at = max(at, started_at)
+                database.change(
+                    connection, _END_INTERVAL, {"row_seq": interval_seq, "ended_at": at}
+                )
+            database.change(connection, _UPDATE_COMPUTE, {"row_seq": seq, "deleted_at": at})
             return True
 
     def usage(self, since: float, until: float) -> list[ComputeUsage]:
@@ -233,21 +273,6 @@ def _intervals_of(
             )
             .order_by(usage_intervals.c.compute_seq, usage_intervals.c.started_at)
         )
-
-
-def _open_interval(connection: Connection, compute_seq: int) -> sa.Row | None:
-    return connection.execute(
-        sa.select(usage_intervals)
-        .where(usage_intervals.c.compute_seq == compute_seq, usage_intervals.c.ended_at.is_(None))
-        .order_by(usage_intervals.c.seq.desc())
-        .limit(1)
-    ).first()
-
-
-def _end(connection: Connection, interval_seq: int, at: float) -> None:
-    connection.execute(
-        sa.update(usage_intervals).where(usage_intervals.c.seq == interval_seq).values(ended_at=at)
-    )
 
 
 def _observation(row: sa.Row) -> Observation:
