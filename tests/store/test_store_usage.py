@@ -143,3 +143,19 @@ def test_the_accounting_revision_goes_down_and_up_again(database: Database) -> N
     database.upgrade()
     UsageRepository(database).observe("t1", "vm", ACTIVE, 100.0)
     assert len(UsageRepository(database).usage(0.0, 1000.0)) == 1
+
+
+def test_the_prepared_read_gives_connection_executes_row(database: Database) -> None:
+    from pyocci.store import usage as module
+
+    usage = UsageRepository(database)
+    usage.observe("t1", "vm", ACTIVE, 100.0, machine_name="vm.example")
+    usage.observe("t1", "vm", STOPPED, 200.0)
+    parameters = {"tenant_id": "t1", "entity_id": "vm"}
+    with database.reading() as connection:
+        prepared = [tuple(row) for row in database.fetch(connection, module._CURRENT, parameters)]
+        executed = [tuple(row) for row in connection.execute(module._CURRENT.statement, parameters)]
+    assert prepared == executed
+    [(_, deleted_at, name, _, started_at, *observed)] = prepared
+    assert (deleted_at, name, started_at) == (None, "vm.example", 200.0)
+    assert Observation(*observed) == STOPPED
