@@ -14,6 +14,7 @@ from hypothesis import strategies as st
 from pyocci.model.errors import OcciError
 from pyocci.server.config import (
     CONFIG_JSON_ENV,
+    AccountingConfig,
     AuthConfig,
     ConfigError,
     Limits,
@@ -613,12 +614,13 @@ def test_the_example_file_loads_and_holds_the_defaults() -> None:
 def test_the_example_mentions_every_key() -> None:
     text = (DOCS / "server.example.toml").read_text()
     mentioned = set(re.findall(r"^#? ?([a-z_0-9]+) = ", text, re.MULTILINE))
-    for section in ("limits", "auth", "tls", "metrics", "backend_settings"):
+    for section in ("limits", "auth", "tls", "metrics", "accounting", "backend_settings"):
         assert f"[{section}]" in text
     expected = {"host", "port", "workers", "server", "base_url", "database_url", "backend"}
     expected |= {"log_level", "log_format", "access_log"}
     expected |= {*Limits.__dataclass_fields__, *AuthConfig.__dataclass_fields__}
     expected |= {*TlsConfig.__dataclass_fields__, *MetricsConfig.__dataclass_fields__}
+    expected |= {*AccountingConfig.__dataclass_fields__}
     assert expected <= mentioned
 
 

@@ -25,10 +25,14 @@ LEGACY_REVISIONS = Path(__file__).parent / "legacy_revisions"
 LEGACY_HEAD = "0002_listing_index"
 
 #: The heads of a database brought up to date: the store's chain and the sim's branch.
-HEADS = ("0002_listing_index", "sim_0001_tables")
+HEADS = ("0003_usage", "sim_0001_tables")
 
-STORE_TABLES = {"occi_user_mixins", "occi_mixin_members"}
+#: The accounting tables ``0003_usage`` added after the single chain.
+USAGE_TABLES = {"occi_usage_computes", "occi_usage_intervals"}
+STORE_TABLES = {"occi_user_mixins", "occi_mixin_members", *USAGE_TABLES}
 SIM_TABLES = {"sim_entities", "sim_addresses", "sim_images", "sim_usage"}
+#: The tables a database made by the single chain has.
+LEGACY_TABLES = (STORE_TABLES - USAGE_TABLES) | SIM_TABLES
 
 _TYPES = {
     "sqlite": {
@@ -98,6 +102,54 @@ SCHEMA: dict[str, dict[str, Any]] = {
         ],
         "indexes": [],
         "foreign_keys": [],
+    },
+    "occi_usage_computes": {
+        "columns": [
+            ("seq", "key", False),
+            ("tenant_id", "text", False),
+            ("entity_id", "text", False),
+            ("tenant_name", "text", True),
+            ("machine_name", "text", True),
+            ("created_at", "float", False),
+            ("deleted_at", "float", True),
+        ],
+        "primary_key": ("pk_occi_usage_computes", ["seq"]),
+        "unique": [
+            ("uq_occi_usage_computes_tenant_id_entity_id", ["tenant_id", "entity_id"]),
+        ],
+        "indexes": [("ix_occi_usage_computes_created_at", ["created_at"], False)],
+        "foreign_keys": [],
+    },
+    "occi_usage_intervals": {
+        "columns": [
+            ("seq", "key", False),
+            ("compute_seq", "key", False),
+            ("state", "text", False),
+            ("cores", "int", True),
+            ("memory", "float", True),
+            ("disk", "float", True),
+            ("image", "text", True),
+            ("started_at", "float", False),
+            ("ended_at", "float", True),
+        ],
+        "primary_key": ("pk_occi_usage_intervals", ["seq"]),
+        "unique": [],
+        "indexes": [
+            (
+                "ix_occi_usage_intervals_compute_seq_started_at",
+                ["compute_seq", "started_at"],
+                False,
+            )
+        ],
+        "foreign_keys": [
+            (
+                "fk_occi_usage_intervals_compute_seq_occi_usage_computes",
+                ["compute_seq"],
+                "occi_usage_computes",
+                ["seq"],
+                "CASCADE",
+            )
+        ],
     },
     "sim_addresses": {
         "columns": [

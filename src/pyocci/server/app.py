@@ -58,11 +58,13 @@ from pyocci.server.origins import Origins
 from pyocci.server.responses import DIALECTS, HttpError, codec_named, send_response
 from pyocci.server.turns import Turns
 from pyocci.server.watching import watching_for
+from pyocci.service.accounting import UsageRecorder
 from pyocci.service.errors import NotFoundError
 from pyocci.service.occi import OcciService
 from pyocci.service.paths import EntityPath, QueryInterface, Target, resolve
 from pyocci.store.database import Database, default_database_url
 from pyocci.store.mixins import MixinRepository
+from pyocci.store.usage import UsageRepository
 
 if TYPE_CHECKING:
     # Imported where metrics are on only: see pyocci.server.metrics.
@@ -351,6 +353,11 @@ def create_app(config: ServerConfig) -> ASGIApp:
             runner=database,
             max_page_size=config.limits.max_page_size,
             write_wait=config.limits.write_wait,
+            usage=(
+                UsageRecorder(UsageRepository(database), database)
+                if config.accounting.enabled
+                else None
+            ),
         )
         authenticator = build_authenticator(config.auth, backend)
         state["app"] = OcciApplication(

@@ -22,11 +22,13 @@ import argparse
 import contextlib
 import getpass
 import importlib.util
+import logging
 import os
 import shutil
 import ssl
 import sys
 import tempfile
+import time
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any, NoReturn
@@ -218,6 +220,28 @@ def build_parser() -> argparse.ArgumentParser:
     )
     _add_config_option(revoke, top=False)
     revoke.set_defaults(handler=_tokens_revoke)
+
+    accounting = commands.add_parser("accounting", help="usage records of computes")
+    _add_config_option(accounting, top=False)
+    accounting_commands = accounting.add_subparsers(
+        dest="accounting_command", metavar="ACTION", required=True
+    )
+    export = accounting_commands.add_parser(
+        "export",
+        help="write the usage records of a period to standard output (APEL cloud v0.4 or JSON)",
+    )
+    export.add_argument(
+        "--since",
+        required=True,
+        help="the period's start: ISO 8601 date or date and time (UTC unless it says), "
+        "or seconds since the epoch",
+    )
+    export.add_argument("--until", help="the period's end, excluded (default: now)")
+    export.add_argument(
+        "--format", choices=("apel", "json"), default="apel", help="apel (default) or json"
+    )
+    _add_config_option(export, top=False)
+    export.set_defaults(handler=_accounting_export)
     return parser
 
 
@@ -606,6 +630,30 @@ def _tokens_revoke(args: argparse.Namespace) -> int:
     )
     if not config.auth.keystone_handshake:
         print(f"{PROG}: note: [auth] keystone_handshake is off in this configuration")
+    return 0
+
+
+# --- accounting ------------------------------------------------------------------------------
+
+
+def _accounting_export(args: argparse.Namespace) -> int:
+    # Imported here: the other commands need neither the store nor the service.
+    from pyocci.server.accounting import ExportError, export, parse_instant
+
+    config = _effective_config(args)
+    # The store logs a database incident for a server's operator; here the command's
+    # own one-line error says it.
+    store_log = logging.getLogger("pyocci.store")
+    level = store_log.level
+    store_log.setLevel(logging.CRITICAL)
+    try:
+        since = parse_instant(args.since, "--since")
+        until = time.time() if args.until is None else parse_instant(args.until, "--until")
+        export(config, since, until, args.format, sys.stdout)
+    except ExportError as error:
+        raise CommandError(str(error)) from None
+    finally:
+        store_log.setLevel(level)
     return 0
 
 

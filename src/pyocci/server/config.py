@@ -58,6 +58,7 @@ __all__ = [
     "LOG_FORMATS",
     "LOG_LEVELS",
     "SERVERS",
+    "AccountingConfig",
     "AuthConfig",
     "ConfigError",
     "Limits",
@@ -197,6 +198,10 @@ def _database_url(value: Any) -> str | None:
     if value is None or _DATABASE_URL.match(value):
         return None
     return "a SQLAlchemy database URL such as 'postgresql+psycopg://user:pw@host/db'"
+
+
+def _optional_name(value: Any) -> str | None:
+    return None if value is None else _non_empty(value)
 
 
 def _meta(check: Check | None = None, doc: str = "") -> dict[str, Any]:
@@ -478,6 +483,24 @@ class MetricsConfig:
             )
 
 
+@dataclass(frozen=True, slots=True)
+class AccountingConfig:
+    """Usage records of computes, exported as APEL cloud records or JSON by ``occi-server
+    accounting export`` (see ``docs/operations.md``)."""
+
+    #: Whether the server records each compute's changes (create, actions, updates,
+    #: delete) in the store.
+    enabled: bool = True
+    #: The site's name in the accounting repository (APEL ``SiteName``, the GOCDB name);
+    #: needed by the APEL format.
+    site_name: str | None = field(default=None, metadata=_meta(_optional_name))
+    #: The cloud service's name in the accounting repository (APEL
+    #: ``CloudComputeService``); needed by the APEL format.
+    cloud_compute_service: str | None = field(default=None, metadata=_meta(_optional_name))
+    #: The cloud's middleware (APEL ``CloudType``); None reports the backend's name.
+    cloud_type: str | None = field(default=None, metadata=_meta(_optional_name))
+
+
 def _frozen_settings() -> Mapping[str, Any]:
     return MappingProxyType({})
 
@@ -520,6 +543,7 @@ class ServerConfig:
     auth: AuthConfig = field(default_factory=AuthConfig)
     tls: TlsConfig = field(default_factory=TlsConfig)
     metrics: MetricsConfig = field(default_factory=MetricsConfig)
+    accounting: AccountingConfig = field(default_factory=AccountingConfig)
     #: The file the configuration was read from, if any (informational, not a key).
     config_file: Path | None = None
 
@@ -633,6 +657,7 @@ _SECTIONS: dict[str, type] = {
     "auth": AuthConfig,
     "tls": TlsConfig,
     "metrics": MetricsConfig,
+    "accounting": AccountingConfig,
 }
 _NOT_TOP_LEVEL = frozenset({"backend_settings", "config_file", *_SECTIONS})
 _TOP_LEVEL_KEYS = tuple(
@@ -655,6 +680,9 @@ _NOT_SET_NOTES: dict[str, Callable[[], str]] = {
     "tls.certificate": lambda: "plain HTTP",
     "metrics.port": lambda: "/metrics is served on the OCCI port",
     "metrics.token": lambda: "scrapers send no token",
+    "accounting.site_name": lambda: "needed by the APEL format",
+    "accounting.cloud_compute_service": lambda: "needed by the APEL format",
+    "accounting.cloud_type": lambda: "the backend's name",
 }
 
 

@@ -36,6 +36,7 @@ from pyocci.model.entity import (
 )
 from pyocci.model.errors import OcciError
 from pyocci.model.registry import OS_TPL_ID, RESOURCE_TPL_ID, SETTABLE_AT_CREATION, Model
+from pyocci.service.accounting import CREATED_STATE, UsageRecorder
 from pyocci.service.catalog import Catalog, served_model
 from pyocci.service.errors import (
     BadRequestError,
@@ -115,8 +116,11 @@ class OcciService:
         batch_size: int = 100,
         catalog_ttl: float = 1.0,
         write_wait: float = 10.0,
+        usage: UsageRecorder | None = None,
     ) -> None:
         self.standard = standard
+        #: Where compute changes are recorded for accounting (None: they are not).
+        self.usage = usage
         self.backend = backend
         self.max_page_size = max_page_size
         self._store = store
@@ -419,6 +423,9 @@ class OcciService:
         for number, (entity, user_mixins) in enumerate(zip(entities, prepared, strict=True), 1):
             try:
                 created.append(await self._create_prepared(tenant, model, entity, user_mixins))
+                if self.usage is not None:
+                    # At once: a compute a later failure leaves (or undoes) was used too.
+                    await self.usage.changed(tenant, model, created[-1], CREATED_STATE)
             except BackendUnavailableError as error:
                 # The cloud is unreachable or silent: deleting now would wait for it
                 # again, once per entity. Say what exists, and that this one may.
@@ -703,8 +710,13 @@ class OcciService:
         when there is no entity at `path`. `replacing`: the revision names every mixin
         the entity keeps, so user mixins it does not name are disassociated too."""
         user_mixins: list[str] = []
+        # The state before the change: where a resize the cloud is still making returns.
+        before: list[Any] = [None]
 
         def checked(current: Entity) -> Entity:
+            machine = model.state_machine(current.kind or "")
+            if machine is not None:
+                before[0] = current.attributes.get(machine.attribute)
             desired = revise(current)
             problems = [
                 p
@@ -726,6 +738,10 @@ class OcciService:
             )
         except EntityNotFoundError:
             return None
+        if self.usage is not None:
+            await self.usage.changed(
+                tenant, model, updated, before[0] if isinstance(before[0], str) else None
+            )
         if updated.location:
             for mixin_id in user_mixins:
                 await self._runner.run(
@@ -754,6 +770,8 @@ class OcciService:
         memberships (and its links'); the entity as it was."""
         current = await self._fetch(tenant, path)
         await self.backend.delete_entity(tenant, current)
+        if self.usage is not None:
+            await self.usage.deleted(tenant, current)
         gone = [current.location or path.location]
         if isinstance(current, Resource):
             gone.extend(link.location for link in current.links if link.location)
@@ -851,6 +869,14 @@ class OcciService:
             if name not in parameters and definition.default is not None:
                 parameters[name] = definition.default
         outcome = await self.backend.trigger_action(tenant, entity, action_id, parameters)
+        if self.usage is not None:
+            machine = model.state_machine(entity.kind or "")
+            expected = (
+                machine.next_state(action_id, entity.attributes.get(machine.attribute))
+                if machine is not None
+                else None
+            )
+            await self.usage.changed(tenant, model, outcome.entity, expected)
         if outcome.created is not None:
             self.catalog.forget(tenant)
             model = await self.model_for(tenant)

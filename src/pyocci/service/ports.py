@@ -6,6 +6,7 @@ from collections.abc import Callable, Sequence
 from typing import Any, Protocol, TypeVar
 
 from pyocci.model.category import Mixin
+from pyocci.store.usage import Observation
 
 T = TypeVar("T")
 
@@ -38,3 +39,21 @@ class MixinStore(Protocol):
     def replace_members(self, tenant_id: str, mixin_id: str, locations: Sequence[str]) -> None: ...
 
     def forget_entity(self, tenant_id: str, location: str) -> None: ...
+
+
+class UsageStore(Protocol):
+    """The computes' lives for accounting: what each was, and when (see
+    `pyocci.store.usage`)."""
+
+    def observe(
+        self,
+        tenant_id: str,
+        entity_id: str,
+        observation: Observation,
+        at: float,
+        *,
+        tenant_name: str | None = None,
+        machine_name: str | None = None,
+    ) -> None: ...
+
+    def deleted(self, tenant_id: str, entity_id: str, at: float) -> bool: ...

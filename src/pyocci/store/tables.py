@@ -66,3 +66,39 @@ mixin_members = sa.Table(
     sa.UniqueConstraint("tenant_id", "mixin_id", "location"),
     sa.Index(None, "tenant_id", "location"),
 )
+
+# --- accounting: what each compute was, and for how long -----------------------------
+
+usage_computes = sa.Table(
+    "occi_usage_computes",
+    metadata,
+    # One row per compute the server saw created (or first saw changed), kept after
+    # it is deleted: an export for a past period still finds it.
+    sa.Column("seq", SEQUENCE, primary_key=True, autoincrement=True),
+    sa.Column("tenant_id", sa.String(), nullable=False),
+    sa.Column("entity_id", sa.String(), nullable=False),
+    sa.Column("tenant_name", sa.String(), nullable=True),
+    sa.Column("machine_name", sa.String(), nullable=True),
+    sa.Column("created_at", sa.Float(), nullable=False),
+    sa.Column("deleted_at", sa.Float(), nullable=True),
+    sa.UniqueConstraint("tenant_id", "entity_id"),
+    sa.Index(None, "created_at"),
+)
+
+usage_intervals = sa.Table(
+    "occi_usage_intervals",
+    metadata,
+    # A stretch of time a compute spent in one state with one size and image; the
+    # open one (ended_at NULL) is what it is now.
+    sa.Column("seq", SEQUENCE, primary_key=True, autoincrement=True),
+    sa.Column("compute_seq", SEQUENCE, nullable=False),
+    sa.Column("state", sa.String(), nullable=False),
+    sa.Column("cores", sa.Integer(), nullable=True),
+    sa.Column("memory", sa.Float(), nullable=True),
+    sa.Column("disk", sa.Float(), nullable=True),
+    sa.Column("image", sa.String(), nullable=True),
+    sa.Column("started_at", sa.Float(), nullable=False),
+    sa.Column("ended_at", sa.Float(), nullable=True),
+    sa.ForeignKeyConstraint(["compute_seq"], ["occi_usage_computes.seq"], ondelete="CASCADE"),
+    sa.Index(None, "compute_seq", "started_at"),
+)

@@ -1,0 +1,212 @@
+"""Accounting at the service: each change the service makes to a compute is recorded, at
+the instant a controlled clock tells, over the memory backend and a real SQLite store."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from service_driver import COMPUTE_ID, DEBIAN, UBUNTU, ServiceDriver, new_tenant
+
+from clocks import FakeClock
+from pyocci.backends.api import Tenant
+from pyocci.model import standard_model
+from pyocci.model.entity import Resource
+from pyocci.model.errors import OcciError
+from pyocci.model.extensions import CRTP_SCHEME
+from pyocci.model.infrastructure import USER_DATA
+from pyocci.service.accounting import UsageRecorder, observation_of
+from pyocci.service.occi import OcciService
+from pyocci.store import Database
+from pyocci.store.errors import StoreUnavailableError
+from pyocci.store.mixins import MixinRepository
+from pyocci.store.usage import Interval, Observation, UsageRepository
+
+pytestmark = pytest.mark.anyio
+
+SMALL = CRTP_SCHEME + "small"
+LARGE = CRTP_SCHEME + "large"
+T0 = 1_800_000_000.0
+
+
+@pytest.fixture
+def clock() -> FakeClock:
+    return FakeClock(T0)
+
+
+@pytest.fixture
+def database(tmp_path: Path) -> Iterator[Database]:
+    db = Database(f"sqlite:///{tmp_path / 'store.sqlite3'}")
+    db.upgrade()
+    try:
+        yield db
+    finally:
+        db.dispose()
+
+
+def _service(database: Database, usage: UsageRecorder) -> OcciService:
+    from pyocci.backends.memory.backend import MemoryBackend
+
+    standard = standard_model()
+    return OcciService(
+        standard=standard,
+        backend=MemoryBackend(model=standard),
+        store=MixinRepository(database),
+        runner=database,
+        usage=usage,
+    )
+
+
+@pytest.fixture
+def occi(database: Database, clock: FakeClock) -> ServiceDriver:
+    recorder = UsageRecorder(UsageRepository(database), database, clock=clock)
+    return ServiceDriver(_service(database, recorder), Tenant("t-acct", "Team Accounting"))
+
+
+async def test_a_computes_life_is_recorded_change_by_change(
+    occi: ServiceDriver, database: Database, clock: FakeClock
+) -> None:
+    compute = await occi.create(Resource(kind=COMPUTE_ID, mixins=[DEBIAN, SMALL]))
+    location = compute.location or ""
+    small = (compute.attributes["occi.compute.cores"], compute.attributes["occi.compute.memory"])
+    clock.advance(100)
+    await occi.trigger(location, "stop")
+    clock.advance(50)
+    await occi.trigger(location, "start")
+    clock.advance(30)
+    await occi.trigger(location, "suspend")
+    clock.advance(20)
+    await occi.trigger(location, "start")
+    clock.advance(10)
+    resized = await occi.update(location, Resource(kind=None, mixins=[LARGE, UBUNTU]))
+    large = (resized.attributes["occi.compute.cores"], resized.attributes["occi.compute.memory"])
+    assert large != small
+    clock.advance(40)
+    await occi.delete(location)
+
+    [life] = UsageRepository(database).usage(T0 - 1, T0 + 1000)
+    assert (life.tenant_id, life.tenant_name, life.entity_id) == (
+        "t-acct",
+        "Team Accounting",
+        compute.id,
+    )
+    assert (life.created_at, life.deleted_at) == (T0, T0 + 250)
+    disk = compute.attributes["occi.compute.ephemeral_storage.size"]
+    was = Observation("active", cores=small[0], memory=small[1], disk=disk, image=DEBIAN)
+    stopped = Observation("inactive", cores=small[0], memory=small[1], disk=disk, image=DEBIAN)
+    suspended = Observation("suspended", cores=small[0], memory=small[1], disk=disk, image=DEBIAN)
+    after = Observation(
+        "active",
+        cores=large[0],
+        memory=large[1],
+        disk=resized.attributes.get("occi.compute.ephemeral_storage.size"),
+        image=UBUNTU,
+    )
+    assert life.intervals == (
+        Interval(was, T0, T0 + 100),
+        Interval(stopped, T0 + 100, T0 + 150),
+        Interval(was, T0 + 150, T0 + 180),
+        Interval(suspended, T0 + 180, T0 + 200),
+        Interval(was, T0 + 200, T0 + 210),
+        Interval(after, T0 + 210, T0 + 250),
+    )
+
+
+async def test_computes_a_failed_multi_create_deleted_again_were_used_meanwhile(
+    occi: ServiceDriver, database: Database
+) -> None:
+    # Valid for the model; the cloud refuses user data that is not base64.
+    refused_by_cloud = Resource(
+        kind=COMPUTE_ID, mixins=[USER_DATA.id], attributes={"occi.compute.userdata": "!!"}
+    )
+    with pytest.raises(OcciError, match="were deleted again"):
+        await occi.create_all(COMPUTE_ID, [Resource(kind=COMPUTE_ID), refused_by_cloud])
+    [life] = UsageRepository(database).usage(0, T0 * 2)
+    assert (life.created_at, life.deleted_at) == (T0, T0)
+    assert [i.observation.state for i in life.intervals] == ["active"]
+
+
+async def test_what_is_not_a_compute_is_not_recorded(
+    occi: ServiceDriver, database: Database
+) -> None:
+    storage = await occi.storage(size=5.0)
+    await occi.delete(storage.location or "")
+    assert UsageRepository(database).usage(0, T0 * 2) == []
+
+
+async def test_an_action_already_done_records_nothing_new(
+    occi: ServiceDriver, database: Database, clock: FakeClock
+) -> None:
+    compute = await occi.compute()
+    clock.advance(60)
+    await occi.trigger(compute.location or "", "start")  # active already: a no-op
+    [life] = UsageRepository(database).usage(0, T0 * 2)
+    assert [i.started_at for i in life.intervals] == [T0]
+
+
+async def test_a_failing_store_does_not_fail_the_change(
+    database: Database, clock: FakeClock, caplog: pytest.LogCaptureFixture
+) -> None:
+    class Unavailable(UsageRepository):
+        """The store refusing every write, as a full disk makes it."""
+
+        def observe(self, *args: object, **kwargs: object) -> None:
+            raise StoreUnavailableError("the disk is full")
+
+    recorder = UsageRecorder(Unavailable(database), database, clock=clock)
+    occi = ServiceDriver(_service(database, recorder), new_tenant())
+    compute = await occi.compute()
+    stopped = (await occi.trigger(compute.location or "", "stop")).entity
+    assert stopped.attributes["occi.compute.state"] == "inactive"
+    assert "was not recorded" in caplog.text and "the disk is full" in caplog.text
+
+
+def test_a_passing_state_counts_as_the_state_the_change_leads_to() -> None:
+    model = standard_model()
+    waiting = Resource(
+        kind=COMPUTE_ID, attributes={"occi.compute.state": "waiting", "occi.compute.cores": 2}
+    )
+    assert observation_of(model, waiting, "inactive").state == "inactive"
+    assert observation_of(model, waiting).state == "waiting"
+    odd = Resource(kind=COMPUTE_ID, attributes={"occi.compute.cores": True})
+    assert observation_of(model, odd) == Observation("inactive")
+
+
+async def test_changes_the_cloud_is_still_making_count_as_where_they_lead(
+    database: Database, clock: FakeClock
+) -> None:
+    """The sim with timed transitions: a create and a stop show ``waiting`` for a minute;
+    the stop is not counted as running during it, nor the create as stopped."""
+    from pyocci.backends.sim.backend import SimBackend
+    from pyocci.backends.sim.settings import SimSettings
+
+    standard = standard_model()
+    sim = SimBackend(
+        model=standard,
+        database=database,
+        settings=SimSettings(transition_seconds=60.0),
+        clock=clock,
+    )
+    await sim.open()
+    try:
+        service = OcciService(
+            standard=standard,
+            backend=sim,
+            store=MixinRepository(database),
+            runner=database,
+            usage=UsageRecorder(UsageRepository(database), database, clock=clock),
+        )
+        occi = ServiceDriver(service, new_tenant())
+        compute = await occi.compute()
+        assert compute.attributes["occi.compute.state"] == "waiting"
+        clock.advance(120)  # the create is done
+        stopping = (await occi.trigger(compute.location or "", "stop")).entity
+        assert stopping.attributes["occi.compute.state"] == "waiting"
+    finally:
+        await sim.close()
+    [life] = UsageRepository(database).usage(0, T0 * 2)
+    assert [(i.observation.state, i.started_at) for i in life.intervals] == [
+        ("active", T0),
+        ("inactive", T0 + 120),
+    ]
