@@ -20,6 +20,7 @@ from typing import Any
 import httpx
 import pytest
 
+from browser import artifacts_dir
 from e2e.server import Offer, RunningServer
 
 pytestmark = [
@@ -68,6 +69,8 @@ def leftovers(http: httpx.Client) -> list[str]:
         "/networkinterface/",
     ):
         answer = http.get(collection, headers={"Accept": "application/occi+json"})
+        if answer.status_code == 404:
+            continue  # a kind this backend does not serve: nothing can be left there
         assert answer.status_code == 200, answer.text
         document = answer.json()
         for member in document.get("resources", []) + document.get("links", []):
@@ -83,6 +86,10 @@ def test_occi_check_passes(
     backend_name: str, server: RunningServer, offer: Offer, http: httpx.Client
 ) -> None:
     status, report = run_occi_check(server.url, *check_arguments(offer))
+    # Kept for people to read: what the checker said of this backend.
+    kept = artifacts_dir() / "occi-check" / f"{backend_name}.json"
+    kept.parent.mkdir(parents=True, exist_ok=True)
+    kept.write_text(json.dumps(report, indent=1))
     results = {check["name"]: check for check in report["checks"]}
     failed = {
         name: check["detail"]
