@@ -90,3 +90,4 @@ def test_nothing_to_go_by(run: Run) -> None:
     assert (
         created_location(run, answer(200, [("Content-Type", "text/plain")], "OK"), problems) is None
     )
+    assert problems == []

@@ -189,6 +189,20 @@ def opennebula_config(cloud: OneCloud, tenant_prefix: str, config: str | None = 
     return f'backend = "{OPENNEBULA}"\n' + (config or "") + "\n" + toml_settings(settings)
 
 
+def opennebula_offer(cloud: OneCloud) -> Offer:
+    """What the opennebula backend offers on `cloud`: its two VM templates, the sizes."""
+    made = cloud.provisioned
+    assert made is not None
+    return Offer(
+        image=OPENNEBULA_OS_TPL + template_term(made.template_id, made.template_name),
+        other_image=OPENNEBULA_OS_TPL
+        + template_term(made.other_template_id, made.other_template_name),
+        small=OPENNEBULA_RESOURCE_TPL + "small",
+        large=OPENNEBULA_RESOURCE_TPL + "large",
+        needs_cidr=True,
+    )
+
+
 def terminate_vms_of(cloud: OneCloud, tenant_prefix: str) -> None:
     """Terminate the VMs of the groups named from `tenant_prefix` (a module's own), so that
     oned does not keep them for the rest of the session."""
@@ -288,15 +302,7 @@ def offer(request: pytest.FixtureRequest, backend_name: str, server: RunningServ
             needs_resource_tpl=True,
         )
     if backend_name == OPENNEBULA:
-        made = request.getfixturevalue("one_cloud").provisioned
-        return Offer(
-            image=OPENNEBULA_OS_TPL + template_term(made.template_id, made.template_name),
-            other_image=OPENNEBULA_OS_TPL
-            + template_term(made.other_template_id, made.other_template_name),
-            small=OPENNEBULA_RESOURCE_TPL + "small",
-            large=OPENNEBULA_RESOURCE_TPL + "large",
-            needs_cidr=True,
-        )
+        return opennebula_offer(request.getfixturevalue("one_cloud"))
     images = request.getfixturevalue("moto").images
     return Offer(
         image=EC2_OS_TPL + images["debian-12"],

@@ -16,12 +16,11 @@ from typing import Any
 import httpx
 import pytest
 
-from e2e.conftest import opennebula_config, terminate_vms_of
+from e2e.conftest import opennebula_config, opennebula_offer, terminate_vms_of
 from e2e.occiclient import COMPUTE, TEXT_PLAIN, URI_LIST, Occi, describe, path_of, read_locations
-from e2e.server import Offer, RunningServer, StartServer
+from e2e.server import RunningServer, StartServer
 from e2e.waiting import wait_state
 from opennebula_cloud import OneCloud, TenantAccount
-from pyocci.backends.opennebula.catalogue import OS_TPL_SCHEME, RESOURCE_TPL_SCHEME, template_term
 
 pytestmark = [pytest.mark.e2e, pytest.mark.opennebula, pytest.mark.backends("opennebula")]
 
@@ -58,24 +57,14 @@ def as_user(server: RunningServer, session: str) -> httpx.Client:
     return server.client(auth=(user, password))
 
 
-def offer_of(one_cloud: OneCloud) -> Offer:
-    made = one_cloud.provisioned
-    assert made is not None
-    return Offer(
-        image=OS_TPL_SCHEME + template_term(made.template_id, made.template_name),
-        other_image=OS_TPL_SCHEME + template_term(made.other_template_id, made.other_template_name),
-        small=RESOURCE_TPL_SCHEME + "small",
-        large=RESOURCE_TPL_SCHEME + "large",
-        needs_cidr=True,
-    )
-
-
 def test_a_callers_compute_is_made_as_the_caller_in_its_group(
     callers_server: RunningServer, one_cloud: OneCloud, team: TenantAccount, rivals: TenantAccount
 ) -> None:
     with as_user(callers_server, team.session) as http:
         occi = Occi(http, TEXT_PLAIN)
-        path = occi.create("/compute/", offer_of(one_cloud).compute(offer_of(one_cloud).small))
+        path = occi.create(
+            "/compute/", opennebula_offer(one_cloud).compute(opennebula_offer(one_cloud).small)
+        )
         wait_state(occi, path, "active")
     vm: Any = one_cloud.client().vm.info(int(path.rstrip("/").rsplit("/", 1)[1]))
     assert int(vm.UID) == team.user_id
@@ -125,7 +114,7 @@ def test_wrong_or_missing_credentials_are_401_and_failures_are_throttled(
 
 
 def test_a_service_account_server_refuses_the_cloud_method(
-    start_server: StartServer, one_cloud: OneCloud, tmp_path: Any
+    start_server: StartServer, one_cloud: OneCloud
 ) -> None:
     config = opennebula_config(one_cloud, "never-", CALLER_AUTH)
     refused = pytest.raises(

@@ -16,6 +16,8 @@ from typing import Generic, TypeVar
 
 import anyio
 
+from pyocci.backends.lookups import Lookups
+
 V = TypeVar("V")
 
 
@@ -24,10 +26,17 @@ class Expiring(Generic[V]):
     for at most `max_keys` keys."""
 
     def __init__(
-        self, ttl: float, clock: Callable[[], float] = time.monotonic, max_keys: int = 1024
+        self,
+        ttl: float,
+        clock: Callable[[], float] = time.monotonic,
+        max_keys: int = 1024,
+        lookups: Lookups | None = None,
     ) -> None:
         self.ttl = ttl
         self.max_keys = max_keys
+        #: Where hits and misses are counted (a request that waited for another's read
+        #: is a hit), if anywhere.
+        self.lookups = lookups
         self._clock = clock
         self._values: dict[Hashable, tuple[float, V]] = {}
         self._lock = anyio.Lock()
@@ -48,12 +57,18 @@ class Expiring(Generic[V]):
         """The value for `key`, read with `read` when none is fresh."""
         value = self.fresh(key)
         if value is not None:
+            if self.lookups is not None:
+                self.lookups.hit()
             return value
         async with self._lock:
             # Another request may have read it while this one waited.
             value = self.fresh(key)
             if value is not None:
+                if self.lookups is not None:
+                    self.lookups.hit()
                 return value
+            if self.lookups is not None:
+                self.lookups.miss()
             value = await read()
             # Read last, dropped last: the dict keeps the order of the reads.
             self._values.pop(key, None)

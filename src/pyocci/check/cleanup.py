@@ -17,7 +17,6 @@ from pyocci.check.run import Created, Run
 from pyocci.check.text import category_value, write_lines
 from pyocci.check.wire import UnreachableError
 
-GONE = (404, 410)
 #: Pauses between attempts at a refused delete.
 FIRST_PAUSE, LONGEST_PAUSE = 0.5, 5.0
 
@@ -63,7 +62,7 @@ def _delete(run: Run, created: Created) -> str | None:
     pause = FIRST_PAUSE
     while True:
         answer = run.send("DELETE", created.location)
-        if answer.status in GONE:
+        if answer.status in spec.GONE:
             return None
         if answer.status < 300:
             return _confirm_gone(run, created.location, deadline)
@@ -78,7 +77,7 @@ def _confirm_gone(run: Run, location: str, deadline: float) -> str | None:
     pause = FIRST_PAUSE
     while True:
         answer = run.wire.request("GET", location, accept=run.rendering)
-        if answer.status in GONE:
+        if answer.status in spec.GONE:
             return None
         if run.clock() + pause > deadline:
             return f"deleted, but GET still answers {answer.status}"
@@ -90,6 +89,6 @@ def _remove_mixin(run: Run, identifier: str) -> str | None:
     """GFD.223 "Query Interface DELETE": the user mixin named in the body."""
     body = write_lines([("Category", category_value(identifier, "mixin"))])
     answer = run.send("DELETE", "-/", content_type=spec.TEXT_PLAIN, body=body)
-    if answer.status < 300 or answer.status in GONE:
+    if answer.status < 300 or answer.status in spec.GONE:
         return None
     return answer.describe()

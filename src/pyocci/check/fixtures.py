@@ -18,7 +18,7 @@ from typing import Any
 
 from pyocci.check import spec, text
 from pyocci.check.documents import NewEntity, request_body
-from pyocci.check.outcome import Failed, NotSupported, Skipped, Verdict
+from pyocci.check.outcome import Failed, NotSupported, Skipped, Verdict, Warned
 from pyocci.check.run import Made, Run
 from pyocci.check.wire import Answer
 
@@ -339,9 +339,8 @@ def creation_verdict(run: Run, name: str) -> str:
 
 
 def _accepted(made: Made) -> Verdict:
-    from pyocci.check.outcome import Warned
-
+    assert made.answer is not None  # creation_verdict's caller checked
     return Warned(
-        f"{made.answer.describe() if made.answer else ''}: 202 Accepted is OCCI 1.1's "
+        f"{made.answer.describe()}: 202 Accepted is OCCI 1.1's "
         "asynchronous creation; GFD.223 answers 201 or 200"
     )

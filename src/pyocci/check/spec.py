@@ -179,3 +179,7 @@ def term_of(identifier: str) -> str:
 def scheme_of(identifier: str) -> str:
     """The scheme of a category identifier, ``#`` included."""
     return identifier.rsplit("#", 1)[0] + "#"
+
+
+#: Statuses that say an entity is gone (GFD.223: 404; 410 where a server remembers it).
+GONE = (404, 410)

@@ -48,6 +48,7 @@ from pyocci.server.auth import (
 from pyocci.server.backends import check_backend
 from pyocci.server.config import (
     CONFIG_JSON_ENV,
+    MULTIPROCESS_ENV,
     ConfigError,
     ServerConfig,
     load_config,
@@ -327,11 +328,6 @@ def _serve(args: argparse.Namespace) -> int:
         _make_room_for_connections(config)
         runner(config)
     return 0
-
-
-#: prometheus-client's multiprocess directory (see `pyocci.server.metrics`); named
-#: here because the metrics module must not be imported before it is set.
-MULTIPROCESS_ENV = "PROMETHEUS_MULTIPROC_DIR"
 
 
 @contextlib.contextmanager

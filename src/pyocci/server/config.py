@@ -86,6 +86,9 @@ CONFIG_JSON_ENV = "PYOCCI_CONFIG_JSON"
 #: The prefix of every configuration environment variable.
 ENV_PREFIX = "PYOCCI_"
 
+#: The directory of prometheus-client's per-process files (multiprocess mode): set by
+#: ``occi-server`` before anything imports prometheus-client (`pyocci.server.metrics`).
+MULTIPROCESS_ENV = "PROMETHEUS_MULTIPROC_DIR"
 AUTH_METHODS = ("none", "basic", "token", "x509", "keystone", "oidc", "cloud")
 OCCI_VERSIONS = ("1.2", "1.1")
 SERVERS = ("uvicorn", "granian")
@@ -362,9 +365,7 @@ class AuthConfig:
     #: The tenant that holders of a TLS client certificate (``[tls] client_ca``) get
     #: from the handshake when the method is not ``x509``; None exchanges no
     #: certificates (with ``x509``, they get `tenant`).
-    handshake_certificate_tenant: str | None = field(
-        default=None, metadata=_meta(lambda value: None if value is None else _non_empty(value))
-    )
+    handshake_certificate_tenant: str | None = field(default=None, metadata=_meta(_optional_name))
 
     def __post_init__(self) -> None:
         if self.keystone_handshake and self.method in _NO_HANDSHAKE:

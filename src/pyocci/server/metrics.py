@@ -46,6 +46,7 @@ from pyocci.backends.lookups import CACHES, lookups
 from pyocci.backends.measured import error_kind
 from pyocci.model.category import Kind
 from pyocci.model.registry import Model
+from pyocci.server.config import MULTIPROCESS_ENV
 
 __all__ = [
     "METRICS_PATH",
@@ -59,8 +60,6 @@ __all__ = [
 
 #: Where the page is served.
 METRICS_PATH = "/metrics"
-#: The directory of prometheus-client's per-process files (multiprocess mode).
-MULTIPROCESS_ENV = "PROMETHEUS_MULTIPROC_DIR"
 
 #: Request latency buckets, in seconds: from a kept entity read to a slow cloud.
 REQUEST_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30)

@@ -63,7 +63,7 @@ class TemplateCatalogue(ABC, Generic[S]):
         recheck_seconds: float = pending.RECHECK_SECONDS,
         keys: int = PENDING_KEYS,
     ) -> None:
-        self._offers: Expiring[Offer[S]] = Expiring(ttl, clock)
+        self._offers: Expiring[Offer[S]] = Expiring(ttl, clock, lookups=_LOOKUPS)
         self._clock = clock
         #: Seconds between two looks at followed images (for images followed from now on).
         self.recheck_seconds = recheck_seconds
@@ -94,10 +94,6 @@ class TemplateCatalogue(ABC, Generic[S]):
         """The templates, read again when older than `ttl`; a followed image the cloud
         has made ready since is offered at once."""
         key = self.key()
-        if self._offers.fresh(key) is None:
-            _LOOKUPS.miss()
-        else:
-            _LOOKUPS.hit()
         offer = await self._offers.get(self.read, key)
         for image_id, name in (await self.pending.ready(key, self.look)).items():
             mixin = self.image_mixin(image_id, name)

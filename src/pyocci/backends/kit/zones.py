@@ -88,3 +88,19 @@ class Zones(Generic[Z]):
         mine = {m for m in current if m.startswith(self.scheme)}
         if {m for m in desired if m.startswith(self.scheme)} - mine:
             raise NotSupportedError("a compute stays in the availability zone it was made in")
+
+
+async def chosen_zone(zones: Zones[Z] | None, scheme: str, mixins: Iterable[str]) -> Z | None:
+    """The zone a new compute's mixins (of `scheme`) choose; 501 when the backend offers no
+    zones but one was chosen."""
+    if zones is None:
+        if chosen(list(mixins), scheme) is not None:
+            raise NotSupportedError("this server does not offer availability zones")
+        return None
+    return await zones.chosen(mixins)
+
+
+def keep_zone(zones: Zones[Z] | None, current: Iterable[str], desired: Iterable[str]) -> None:
+    """501 when an update would move a compute to another zone (see `Zones.check_stays`)."""
+    if zones is not None:
+        zones.check_stays(current, desired)

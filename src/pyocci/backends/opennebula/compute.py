@@ -35,7 +35,7 @@ from pyocci.backends.errors import (
 from pyocci.backends.kit import ActionHandler, Collection
 from pyocci.backends.kit.catalogue import Offer
 from pyocci.backends.kit.context import CONTEXT_MIXINS, chosen, public_key, user_data
-from pyocci.backends.kit.zones import Zones
+from pyocci.backends.kit.zones import Zones, chosen_zone, keep_zone
 from pyocci.backends.opennebula import states
 from pyocci.backends.opennebula.api import OneApi
 from pyocci.backends.opennebula.catalogue import (
@@ -299,7 +299,7 @@ class Computes(Collection):
         context = await self._context(acting, template_id, entity.attributes)
         if context is not None:
             extra["CONTEXT"] = context
-        cluster_id = await self._zone(entity.mixins)
+        cluster_id = await chosen_zone(self.zones, ZONE_SCHEME, entity.mixins)
         if born or groups or cluster_id is not None:
             # An instantiation's DISK, NIC or SCHED_REQUIREMENTS replaces the
             # template's: theirs are kept.
@@ -331,14 +331,6 @@ class Computes(Collection):
         )
         await self.api.call(acting.session, "vm.chmod", vm_id, *GROUP_SHARED)
         return await self.shown(await self.vm(acting, str(vm_id)))
-
-    async def _zone(self, mixins: Sequence[str]) -> int | None:
-        """The cluster a new compute's zone mixin chooses, if any."""
-        if self.zones is None:
-            if chosen(mixins, ZONE_SCHEME) is not None:
-                raise NotSupportedError("this server does not offer availability zones")
-            return None
-        return await self.zones.chosen(mixins)
 
     async def _born_links(
         self, tenant: Tenant, links: Sequence[Any]
@@ -406,8 +398,7 @@ class Computes(Collection):
                 "a VM keeps the template it was made from on OpenNebula; save it and create "
                 "a compute with the new os_tpl"
             )
-        if self.zones is not None:
-            self.zones.check_stays(current.mixins, desired.mixins)
+        keep_zone(self.zones, current.mixins, desired.mixins)
         old_size = chosen(current.mixins, RESOURCE_TPL_SCHEME)
         new_size = chosen(desired.mixins, RESOURCE_TPL_SCHEME)
         for name in () if new_size != old_size else SIZE_ATTRIBUTES:

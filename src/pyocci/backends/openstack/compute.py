@@ -46,7 +46,7 @@ from pyocci.backends.errors import (
 from pyocci.backends.kit import ActionHandler, Collection
 from pyocci.backends.kit.catalogue import Offer
 from pyocci.backends.kit.context import CONTEXT_MIXINS, chosen, public_key, user_data
-from pyocci.backends.kit.zones import Zones
+from pyocci.backends.kit.zones import Zones, chosen_zone, keep_zone
 from pyocci.backends.openstack.api import OpenStackApi
 from pyocci.backends.openstack.catalogue import (
     OS_TPL_SCHEME,
@@ -415,7 +415,7 @@ class Computes(Collection):
         if script is not None:
             # Nova takes user data base64-encoded, as OCCI clients send it.
             parameters["user_data"] = script
-        zone = await self._zone(entity.mixins)
+        zone = await chosen_zone(self.zones, ZONE_SCHEME, entity.mixins)
         if zone is not None:
             parameters["availability_zone"] = zone
         key_name = await self._key_pair(entity.attributes)
@@ -432,14 +432,6 @@ class Computes(Collection):
         created = server.id
         server = await self.api.call(lambda c: c.compute.get_server(created))
         return (await self._computes(tenant, [server], offer))[0]
-
-    async def _zone(self, mixins: list[str]) -> str | None:
-        """The availability zone chosen for a new compute, if one was."""
-        if self.zones is None:
-            if chosen(mixins, ZONE_SCHEME) is not None:
-                raise NotSupportedError("this server does not offer availability zones")
-            return None
-        return await self.zones.chosen(mixins)
 
     async def _key_pair(self, attributes: Mapping[str, Any]) -> str | None:
         """A new Nova key pair holding the SSH key given for a compute, if one was.
@@ -483,8 +475,7 @@ class Computes(Collection):
         new_image = chosen(desired.mixins, OS_TPL_SCHEME)
         if new_image is not None and new_image != chosen(current.mixins, OS_TPL_SCHEME):
             raise NotSupportedError("changing a compute's os_tpl (rebuild) is not supported")
-        if self.zones is not None:
-            self.zones.check_stays(current.mixins, desired.mixins)
+        keep_zone(self.zones, current.mixins, desired.mixins)
         old_flavor = chosen(current.mixins, RESOURCE_TPL_SCHEME)
         new_flavor = chosen(desired.mixins, RESOURCE_TPL_SCHEME)
         if new_flavor == old_flavor:

@@ -65,20 +65,17 @@ def listing(run: Run, media_type: str, **request: object) -> list[str]:
     return locations(run, answer)
 
 
-GONE = (404, 410)
-
-
 def delete_and_confirm(run: Run, location: str) -> Answer:
     """DELETE, then GET until 404 (a cloud may take a moment); Failed when the delete is
     refused or the entity stays."""
     answer = run.send("DELETE", location)
-    if answer.status >= 300 and answer.status not in GONE:
+    if answer.status >= 300 and answer.status not in spec.GONE:
         raise Failed(f"{answer.describe()} (GFD.223: 200)")
     deadline = run.clock() + run.options.wait_timeout
     pause = 0.25
     while True:
         read = run.wire.request("GET", location, accept=spec.TEXT_PLAIN)
-        if read.status in GONE:
+        if read.status in spec.GONE:
             run.forget(location)
             return answer
         if run.clock() + pause > deadline:

@@ -10,8 +10,6 @@ from pyocci.check.registry import check
 from pyocci.check.run import Run
 from pyocci.check.wire import Answer
 
-GONE = (404, 410)
-
 
 @check(
     "mixins.disassociate",

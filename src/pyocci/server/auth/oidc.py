@@ -36,6 +36,7 @@ from joserfc import jws, jwt
 from joserfc.errors import JoseError
 
 from pyocci.backends.api import Tenant
+from pyocci.model.values import shown
 from pyocci.server.auth.base import AuthenticationError, Authenticator, Client, Identity, logger
 from pyocci.server.auth.flights import SingleFlight
 from pyocci.server.auth.keystone import IdentityServiceUnavailableError
@@ -240,18 +241,18 @@ class OidcAuth(Authenticator):
         issuer = self._issuers.get(claims.get("iss"))  # type: ignore[arg-type]
         if issuer is None:
             raise _RefusedError(
-                f"the token's issuer {_shown(claims.get('iss'))} is not trusted here"
+                f"the token's issuer {shown(claims.get('iss'))} is not trusted here"
             )
         algorithm = header.get("alg")
         if algorithm not in SIGNING_ALGORITHMS:
             raise _RefusedError(
-                f"the token is signed with {_shown(algorithm)}, which is not accepted"
+                f"the token is signed with {shown(algorithm)}, which is not accepted"
             )
         kid = header.get("kid")
         key = await self.keys.key(issuer, kid if isinstance(kid, str) else None)
         if key is None:
             raise _RefusedError(
-                f"the token is signed with a key ({_shown(kid)}) that {issuer.issuer} "
+                f"the token is signed with a key ({shown(kid)}) that {issuer.issuer} "
                 f"does not publish"
             )
         try:
@@ -278,9 +279,7 @@ class OidcAuth(Authenticator):
             if claims is not None:
                 claims.setdefault("iss", issuer.issuer)
                 if claims["iss"] != issuer.issuer:
-                    raise _RefusedError(
-                        f"the token's issuer {_shown(claims['iss'])} is not trusted"
-                    )
+                    raise _RefusedError(f"the token's issuer {shown(claims['iss'])} is not trusted")
                 return issuer, claims
         if unavailable is not None:
             # Perhaps the provider that could not be asked issued it.
@@ -305,16 +304,10 @@ class OidcAuth(Authenticator):
         if not isinstance(audiences, list) or not set(audiences) & set(issuer.audiences):
             raise _RefusedError(
                 f"the token is not meant for this server: its audience is "
-                f"{_shown(audience)}, expected {' or '.join(map(repr, issuer.audiences))}"
+                f"{shown(audience)}, expected {' or '.join(map(shown, issuer.audiences))}"
             )
         return expires + self._leeway - now
 
 
 def _is_time(value: Any) -> bool:
     return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
-
-
-def _shown(value: Any) -> str:
-    """A value from a token, quoted and cut short for a message."""
-    text = repr(value)
-    return text if len(text) <= 80 else text[:77] + "..."
