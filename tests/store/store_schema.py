@@ -25,7 +25,7 @@ LEGACY_REVISIONS = Path(__file__).parent / "legacy_revisions"
 LEGACY_HEAD = "0002_listing_index"
 
 #: The heads of a database brought up to date: the store's chain and the sim's branch.
-HEADS = ("0003_usage", "sim_0001_tables")
+HEADS = ("0004_change_notices", "sim_0002_change_notices")
 
 #: The accounting tables ``0003_usage`` added after the single chain.
 USAGE_TABLES = {"occi_usage_computes", "occi_usage_intervals"}

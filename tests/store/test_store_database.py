@@ -53,11 +53,8 @@ def test_data_version_moves_on_every_commit_from_any_connection(tmp_path):
         elsewhere.dispose()
 
 
-def test_data_version_is_unknown_where_sqlite_cannot_tell(database_url):
-    if database_url.startswith("sqlite"):
-        database = Database("sqlite://")  # in memory: each connection its own database
-    else:
-        database = Database(database_url)
+def test_data_version_is_unknown_where_sqlite_cannot_tell():
+    database = Database("sqlite://")  # in memory: each connection its own database
     try:
         assert database.data_version() is None
     finally:

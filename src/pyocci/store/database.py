@@ -28,10 +28,10 @@ import os
 import sqlite3
 import threading
 import time
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Hashable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import anyio.to_thread
 import orjson
@@ -47,6 +47,9 @@ from pyocci.store.faults import Incidents, mark_write, translate, watch_faults, 
 from pyocci.store.prepared import Changed, Prepared
 from pyocci.store.schema import STORE, Migrations, installed
 from pyocci.store.values import guard_values
+
+if TYPE_CHECKING:
+    from pyocci.store.changes import ChangeNotices
 
 T = TypeVar("T")
 
@@ -171,6 +174,7 @@ class Database:
         self._limiter = CapacityLimiter(pool_size)
         self._writer = self.engine.execution_options(**{_WRITE_OPTION: True})
         self._watcher: sqlite3.Cursor | None = None
+        self._change_notices: ChangeNotices | None = None
         # SQLite: each thread keeps its writing and its reading connection checked out
         # between transactions (see `_kept`); every one made is listed to be closed.
         self._kept_here = threading.local()
@@ -346,16 +350,19 @@ class Database:
             key = int.from_bytes(digest, "big", signed=True)
             connection.execute(sa.text("SELECT pg_advisory_xact_lock(:key)"), {"key": key})
 
-    def data_version(self) -> int | None:
-        """A number that changes whenever another connection commits a change (SQLite's
-        ``PRAGMA data_version``, asked on a connection of its own that never writes), so
-        readers can keep what they read until it does; None when the database cannot tell
-        (PostgreSQL, an in-memory SQLite database): keep nothing then.
+    def data_version(self) -> Hashable | None:
+        """A value that changes whenever any connection, of this process or another,
+        commits a change, so readers can keep what they read until it does; None when
+        the database cannot tell (an in-memory SQLite database; PostgreSQL while no
+        connection listens): keep nothing then. It never waits on the database.
 
-        Every write of the store goes through the engine's connections, never through
-        the watching one, so every committed change, from this process or another one
-        on the same file, moves the number.
+        SQLite: ``PRAGMA data_version``, asked on a connection of its own that never
+        writes (every write of the store goes through the engine's connections, so
+        every committed change moves the number). PostgreSQL: the change notices this
+        process heard (see `pyocci.store.changes`).
         """
+        if self.is_postgresql:
+            return self._notices().version()
         watcher = self._watcher
         if watcher is None:
             if not self._watchable():
@@ -367,6 +374,14 @@ class Database:
             watcher = self._watcher = connection.cursor()
         watcher.execute("PRAGMA data_version")
         return watcher.fetchone()[0]
+
+    def _notices(self) -> ChangeNotices:
+        if self._change_notices is None:
+            # Imported here: psycopg is installed only where PostgreSQL is used.
+            from pyocci.store.changes import ChangeNotices
+
+            self._change_notices = ChangeNotices(self.url)
+        return self._change_notices
 
     def _watchable(self) -> bool:
         database = self.url.database
@@ -491,6 +506,8 @@ class Database:
         if self._watcher is not None:
             self._watcher.connection.close()
             self._watcher = None
+        if self._change_notices is not None:
+            self._change_notices.close()
 
     def close(self) -> None:
         """Release the database at shutdown (the same as `dispose`)."""

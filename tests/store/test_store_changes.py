@@ -1,0 +1,90 @@
+"""`ChangeNotices`: PostgreSQL's notices of commits to the tables entity reads show, heard
+without waiting, from this process's writes and from any other's."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Hashable, Iterator
+
+import pytest
+import sqlalchemy as sa
+
+from pyocci.model import Mixin
+from pyocci.store import Database
+from pyocci.store.changes import ChangeNotices, conninfo
+from pyocci.store.mixins import MixinRepository
+
+TAG = Mixin(scheme="http://example.org/tags#", term="x", location="/tags/x/")
+
+
+@pytest.fixture
+def database(postgres_server) -> Iterator[Database]:
+    url = postgres_server.create_database()
+    database = Database(url)
+    database.upgrade()
+    try:
+        yield database
+    finally:
+        database.dispose()
+        postgres_server.drop_database(url.rsplit("/", 1)[1])
+
+
+def moved(database: Database, before: Hashable | None, seconds: float = 5) -> Hashable | None:
+    """The data version once it differs from `before` (or after `seconds`): a notice
+    reaches the listening connection a moment after the writer's commit returns."""
+    deadline = time.monotonic() + seconds
+    while (current := database.data_version()) == before and time.monotonic() < deadline:
+        time.sleep(0.002)
+    return current
+
+
+def test_a_commit_through_another_engine_is_heard(database):
+    before = database.data_version()
+    assert before is not None
+    elsewhere = Database(database.url)  # another process, as far as PostgreSQL sees
+    try:
+        MixinRepository(elsewhere).add_user_mixin("alice", TAG)
+    finally:
+        elsewhere.dispose()
+    assert moved(database, before) != before
+
+
+def test_reads_and_rolled_back_writes_are_not_heard(database):
+    repository = MixinRepository(database)
+    repository.add_user_mixin("alice", TAG)
+    before = moved(database, None)
+    while (after := moved(database, before, 0.05)) != before:  # every earlier notice in
+        before = after
+    repository.list_user_mixins("alice")
+    with pytest.raises(RuntimeError), database.transaction() as connection:
+        connection.exec_driver_sql("DELETE FROM occi_user_mixins")
+        raise RuntimeError("rolled back")
+    assert moved(database, before, 0.2) == before
+    assert [mixin.term for mixin in repository.list_user_mixins("alice")] == ["x"]
+
+
+def test_a_write_outside_pyocci_is_heard(database):
+    # The triggers announce any writer's change: an operator's SQL, a restore script.
+    before = database.data_version()
+    with sa.create_engine(database.url).begin() as connection:
+        connection.exec_driver_sql("DELETE FROM occi_mixin_members")
+    assert moved(database, before) != before
+
+
+def test_the_conninfo_names_libpqs_scheme_and_keeps_the_password():
+    url = sa.engine.make_url("postgresql+psycopg://occi:s3cret@db.example:5433/occi")
+    assert conninfo(url) == "postgresql://occi:s3cret@db.example:5433/occi"
+
+
+def test_an_unreachable_database_is_not_listened_to_and_tried_again_later(postgres_server):
+    now = [0.0]
+    notices = ChangeNotices(
+        sa.engine.make_url("postgresql+psycopg://nobody@127.0.0.1:1/none"), clock=lambda: now[0]
+    )
+    started = time.monotonic()
+    assert notices.version() is None
+    assert notices.version() is None  # not tried again yet: no wait on the event loop
+    assert time.monotonic() - started < 1.5
+    now[0] += 60
+    assert notices.version() is None
+    notices.close()
