@@ -51,6 +51,7 @@ from pyocci.server.handlers import (
     Exchange,
     QueryInterfaceHandler,
 )
+from pyocci.server.health import HealthPage
 from pyocci.server.html import HtmlView
 from pyocci.server.identity import IdentityEndpoint
 from pyocci.server.observation import RequestObserver, current_request, target_label
@@ -84,6 +85,7 @@ class OcciApplication:
         *,
         observer: RequestObserver | None = None,
         metrics_page: MetricsPage | None = None,
+        health: HealthPage | None = None,
     ) -> None:
         self.config = config
         self.service = service
@@ -99,6 +101,8 @@ class OcciApplication:
         self.observer = observer
         #: ``/metrics`` on the OCCI port; None: not served here.
         self.metrics_page = metrics_page
+        #: ``/healthz`` and ``/livez``; None: not served (an app built without a store).
+        self.health = health
         #: The token endpoint of the Keystone-like handshake, when it is served.
         self.identity = (
             IdentityEndpoint(auth, self.origins) if isinstance(auth, HandshakeAuth) else None
@@ -114,9 +118,11 @@ class OcciApplication:
             await self.observer.observe(scope, receive, send, self._respond)
 
     async def _respond(self, scope: Scope, receive: Receive, send: Send) -> None:
-        page = self.metrics_page
+        page, health = self.metrics_page, self.health
         if page is not None and scope["path"] == page.path:
             response = page.answer(scope)
+        elif health is not None and health.serves(scope["path"]):
+            response = await health.answer(scope)
         else:
             response = await self.answer(scope, receive)
         await send_response(response, send, scope, receive)
@@ -366,6 +372,7 @@ def create_app(config: ServerConfig) -> ASGIApp:
             authenticator,
             observer=watching.observer if watching else None,
             metrics_page=watching.page if watching else None,
+            health=HealthPage(database, backend),
         )
         counting = watching.count_entities(service) if watching else None
         # What startup built (modules, the model, codecs) lives as long as the worker:

@@ -350,6 +350,12 @@ class Database:
             key = int.from_bytes(digest, "big", signed=True)
             connection.execute(sa.text("SELECT pg_advisory_xact_lock(:key)"), {"key": key})
 
+    def ping(self) -> None:
+        """Ask the database the cheapest question (``SELECT 1``); its failure is raised as
+        the store error it is (blocking: call it through `run`)."""
+        with self.reading() as connection:
+            connection.exec_driver_sql("SELECT 1").scalar()
+
     def data_version(self) -> Hashable | None:
         """A value that changes whenever any connection, of this process or another,
         commits a change, so readers can keep what they read until it does; None when

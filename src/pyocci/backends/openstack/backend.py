@@ -12,6 +12,7 @@ is absent from discovery and answered 501.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 from pyocci.backends.api import Tenant
 from pyocci.backends.deadline import DEFAULT_DEADLINE
@@ -84,6 +85,14 @@ class OpenStackBackend(KitBackend):
         """Close the connections."""
         await self.run_blocking(self.api.close)
 
+    async def check_health(self) -> str | None:
+        """Nova lists a flavor to the service account; None without one (callers' own
+        tokens are the only way in, and a health probe has none)."""
+        if not self.settings.has_service_account:
+            return None
+        await self.api.call_as_service(_first_flavor)
+        return "Nova's flavors"
+
     async def provider_mixins(self, tenant: Tenant) -> Sequence[Mixin]:
         """The images, flavors and availability zones offered (cached for `template_ttl`)."""
         acting_for(tenant)
@@ -98,6 +107,10 @@ class OpenStackBackend(KitBackend):
         acting_for(tenant)
         image_id = mixin_id.removeprefix(OS_TPL_SCHEME)
         return await self.catalogue.not_ready(image_id, self.settings.retry_after)
+
+
+def _first_flavor(connection: Any) -> object:
+    return next(iter(connection.compute.flavors()), None)
 
 
 def build(setup: BackendSetup) -> OpenStackBackend:
