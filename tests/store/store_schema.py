@@ -27,12 +27,14 @@ LEGACY_HEAD = "0002_listing_index"
 #: The heads of a database brought up to date: the store's chain and the sim's branch.
 HEADS = ("0004_change_notices", "sim_0002_change_notices")
 
-#: The accounting tables ``0003_usage`` added after the single chain.
+#: The tables added after the single chain: accounting (``0003_usage``), the change
+#: counts (``0004_change_notices``).
 USAGE_TABLES = {"occi_usage_computes", "occi_usage_intervals"}
-STORE_TABLES = {"occi_user_mixins", "occi_mixin_members", *USAGE_TABLES}
+LATER_TABLES = {*USAGE_TABLES, "occi_change_counts"}
+STORE_TABLES = {"occi_user_mixins", "occi_mixin_members", *LATER_TABLES}
 SIM_TABLES = {"sim_entities", "sim_addresses", "sim_images", "sim_usage"}
 #: The tables a database made by the single chain has.
-LEGACY_TABLES = (STORE_TABLES - USAGE_TABLES) | SIM_TABLES
+LEGACY_TABLES = (STORE_TABLES - LATER_TABLES) | SIM_TABLES
 
 _TYPES = {
     "sqlite": {
@@ -100,6 +102,13 @@ SCHEMA: dict[str, dict[str, Any]] = {
             ("uq_occi_user_mixins_tenant_id_location", ["tenant_id", "location"]),
             ("uq_occi_user_mixins_tenant_id_mixin_id", ["tenant_id", "mixin_id"]),
         ],
+        "indexes": [],
+        "foreign_keys": [],
+    },
+    "occi_change_counts": {
+        "columns": [("topic", "text", False), ("count", "bigint", False, "0")],
+        "primary_key": ("pk_occi_change_counts", ["topic"]),
+        "unique": [],
         "indexes": [],
         "foreign_keys": [],
     },
@@ -277,6 +286,8 @@ def _column(
             default = f"nextval('{table}_seq_seq'::regclass)"
         elif default is not None and kind == "float":
             default = f"'{default}'::double precision"
+        elif default is not None and kind == "bigint":
+            default = f"'{default}'::bigint"
     elif default is not None:
         default = f"'{default}'"
     return (name, _TYPES[dialect][kind], nullable, default)

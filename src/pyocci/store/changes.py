@@ -1,11 +1,12 @@
 """Hearing of PostgreSQL commits made by any process: the change notices of the store.
 
-Every table whose rows an entity read shows has a statement trigger (the
-migrations ``0004_change_notices`` and the backends' own) that calls
-``pg_notify(CHANNEL, '')``. PostgreSQL delivers the notice when the writing
-transaction commits, to every connection listening on the channel: one per
-occi-server process, on whatever host. `ChangeNotices` keeps that
-connection and counts what arrived; the count is the process's data
+Every table whose rows an entity read or a tenant's catalogue shows has a
+statement trigger (the migrations ``0004_change_notices`` and the backends'
+own) that calls ``pg_notify(CHANNEL, topic)``: ``entities`` or ``catalog``
+(see `pyocci.store.topics`). PostgreSQL delivers the notice when the writing transaction
+commits, to every connection listening on the channel: one per occi-server
+process, on whatever host. `ChangeNotices` keeps that connection and counts
+what arrived, in all and by topic; the count is the process's data
 version, as SQLite's ``PRAGMA data_version`` is on SQLite.
 
 Reading the count never waits: the connection's socket is read without
@@ -31,10 +32,13 @@ from collections.abc import Callable
 import psycopg
 from sqlalchemy.engine import URL
 
+from pyocci.store.topics import TOPICS
+
 log = logging.getLogger(__name__)
 
 #: The channel the triggers notify on.
 CHANNEL = "pyocci_changes"
+
 #: How long to wait before listening again after the connection was lost.
 RETRY_SECONDS = 2.0
 #: Connecting to listen must not hold up the event loop for long.
@@ -67,14 +71,16 @@ class ChangeNotices:
         self._connection: psycopg.Connection | None = None
         self._pid = os.getpid()
         self._heard = 0
+        self._heard_of: dict[str, int] = dict.fromkeys(TOPICS, 0)
         # Every connection made starts a new epoch: what was read under an earlier
         # one may have missed notices while no connection listened.
         self._epoch = 0
         self._retry_at = 0.0
 
-    def version(self) -> tuple[int, int] | None:
-        """A value that changes whenever a change was committed since the last call; None
-        while no connection listens (nothing read can be trusted to be current)."""
+    def version(self, topic: str | None = None) -> tuple[int, int] | None:
+        """A value that changes whenever a change (of `topic`; of anything by default) was
+        committed since the last call; None while no connection listens (nothing read
+        can be trusted to be current)."""
         if os.getpid() != self._pid:
             # A forked process must listen on a connection of its own.
             self._connection, self._pid = None, os.getpid()
@@ -86,12 +92,17 @@ class ChangeNotices:
         try:
             pgconn = connection.pgconn
             pgconn.consume_input()
-            while pgconn.notifies() is not None:
+            while (notice := pgconn.notifies()) is not None:
                 self._heard += 1
+                said = notice.extra.decode("utf-8", "replace")
+                # A topic this version does not know (a newer one wrote): count it under
+                # every topic, so that nothing is missed.
+                for known in (said,) if said in self._heard_of else TOPICS:
+                    self._heard_of[known] += 1
         except psycopg.Error as error:
             self._lost(error)
             return None
-        return self._epoch, self._heard
+        return self._epoch, self._heard if topic is None else self._heard_of[topic]
 
     def _listen(self) -> psycopg.Connection | None:
         if self._clock() < self._retry_at:

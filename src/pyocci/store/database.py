@@ -46,6 +46,7 @@ from pyocci.store.errors import StoreBusyError
 from pyocci.store.faults import Incidents, mark_write, translate, watch_faults, wrote
 from pyocci.store.prepared import Changed, Prepared
 from pyocci.store.schema import STORE, Migrations, installed
+from pyocci.store.topics import ENTITIES
 from pyocci.store.values import guard_values
 
 if TYPE_CHECKING:
@@ -175,6 +176,8 @@ class Database:
         self._writer = self.engine.execution_options(**{_WRITE_OPTION: True})
         self._watcher: sqlite3.Cursor | None = None
         self._change_notices: ChangeNotices | None = None
+        # SQLite: each topic's count, as of a data version.
+        self._counted: dict[str, tuple[int, int | None]] = {}
         # SQLite: each thread keeps its writing and its reading connection checked out
         # between transactions (see `_kept`); every one made is listed to be closed.
         self._kept_here = threading.local()
@@ -356,19 +359,22 @@ class Database:
         with self.reading() as connection:
             connection.exec_driver_sql("SELECT 1").scalar()
 
-    def data_version(self) -> Hashable | None:
+    def data_version(self, topic: str | None = None) -> Hashable | None:
         """A value that changes whenever any connection, of this process or another,
-        commits a change, so readers can keep what they read until it does; None when
-        the database cannot tell (an in-memory SQLite database; PostgreSQL while no
-        connection listens): keep nothing then. It never waits on the database.
+        commits a change (of `topic`, ``entities`` or ``catalog``: see
+        `pyocci.store.changes`; of anything by default), so readers can keep what they
+        read until it does; None when the database cannot tell (an in-memory SQLite
+        database; PostgreSQL while no connection listens): keep nothing then. It never
+        waits on another process.
 
         SQLite: ``PRAGMA data_version``, asked on a connection of its own that never
         writes (every write of the store goes through the engine's connections, so
-        every committed change moves the number). PostgreSQL: the change notices this
-        process heard (see `pyocci.store.changes`).
+        every committed change moves the number); for the catalogue, the count its
+        triggers keep, read again only when that number moved. PostgreSQL: the change
+        notices this process heard.
         """
         if self.is_postgresql:
-            return self._notices().version()
+            return self._notices().version(topic)
         watcher = self._watcher
         if watcher is None:
             if not self._watchable():
@@ -379,7 +385,18 @@ class Database:
             # One cursor, reused: half the cost of a new one per call.
             watcher = self._watcher = connection.cursor()
         watcher.execute("PRAGMA data_version")
-        return watcher.fetchone()[0]
+        version: int = watcher.fetchone()[0]
+        if topic is None or topic == ENTITIES:
+            return version
+        seen, count = self._counted.get(topic, (None, None))
+        if seen != version:
+            # Read after the version: a commit in between moves it again, and the next
+            # call reads again; an older count is never kept under a newer version.
+            watcher.execute("SELECT count FROM occi_change_counts WHERE topic = ?", (topic,))
+            row = watcher.fetchone()
+            count = row[0] if row is not None else None
+            self._counted[topic] = (version, count)
+        return count
 
     def _notices(self) -> ChangeNotices:
         if self._change_notices is None:

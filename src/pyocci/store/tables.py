@@ -102,3 +102,15 @@ usage_intervals = sa.Table(
     sa.ForeignKeyConstraint(["compute_seq"], ["occi_usage_computes.seq"], ondelete="CASCADE"),
     sa.Index(None, "compute_seq", "started_at"),
 )
+
+# --- changes: what other processes need to know changed -----------------------------
+
+change_counts = sa.Table(
+    "occi_change_counts",
+    metadata,
+    # How many times each topic changed, bumped by triggers in the writing transaction
+    # (see the migration 0004_change_notices and `pyocci.store.changes`): ``catalog``,
+    # the user mixins' definitions.
+    sa.Column("topic", sa.String(), primary_key=True),
+    sa.Column("count", sa.BigInteger(), nullable=False, server_default="0"),
+)

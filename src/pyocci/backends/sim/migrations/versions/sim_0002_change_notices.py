@@ -5,7 +5,9 @@ As the store's ``0004_change_notices`` does for its tables, on the channel
 images call a trigger function of the sim's own (the branches stay
 independent: either can be taken down alone), so that every occi-server
 process hears of a change made through any other. Quota usage changes only
-with entities, and no read shows it: it announces nothing.
+with entities, and no read shows it: it announces nothing. The topic is
+``entities`` (saved images reach other processes' catalogues within their
+time to live, as on SQLite).
 
 Revision ID: sim_0002_change_notices
 Revises: sim_0001_tables
@@ -35,7 +37,7 @@ def upgrade() -> None:
         return
     op.execute(
         f"CREATE OR REPLACE FUNCTION {FUNCTION}() RETURNS trigger LANGUAGE plpgsql AS $$ "
-        f"BEGIN PERFORM pg_notify('{CHANNEL}', ''); RETURN NULL; END $$"
+        f"BEGIN PERFORM pg_notify('{CHANNEL}', 'entities'); RETURN NULL; END $$"
     )
     for table in TABLES:
         op.execute(
