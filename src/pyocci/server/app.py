@@ -64,6 +64,7 @@ from pyocci.service.errors import NotFoundError
 from pyocci.service.occi import OcciService
 from pyocci.service.paths import EntityPath, QueryInterface, Target, resolve
 from pyocci.store.database import Database, default_database_url
+from pyocci.store.freshness import reads_since_now
 from pyocci.store.mixins import MixinRepository
 from pyocci.store.usage import UsageRepository
 
@@ -112,6 +113,9 @@ class OcciApplication:
 
     async def serve(self, scope: Scope, receive: Receive, send: Send) -> None:
         """Answer one HTTP request of the ASGI server."""
+        # What this request reads must show every commit made before it arrived, through
+        # whichever process (see `pyocci.store.freshness`).
+        reads_since_now()
         if self.observer is None:
             await self._respond(scope, receive, send)
         else:

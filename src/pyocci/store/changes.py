@@ -9,29 +9,39 @@ process, on whatever host. `ChangeNotices` keeps that connection and counts
 what arrived, in all and by topic; the count is the process's data
 version, as SQLite's ``PRAGMA data_version`` is on SQLite.
 
-Reading the count never waits: the connection's socket is read without
-blocking (libpq's ``PQconsumeInput``), so it can be asked on the event loop
-before every entity read. A notice is queued by the writer's commit before
-the writer is answered; it reaches the listening connection within
-microseconds, long before a client told of the change can send its next
-request through a load balancer to another process.
+PostgreSQL signals the listening backends as the writer commits, before
+the writer is answered; each listening backend then sends the notice on its
+own schedule, which under load can be later than a client's next request to
+another process. So before its count is trusted, the listening connection
+makes one round trip (``SELECT 1``): PostgreSQL sends a listener every
+notice it was signalled for before it answers the listener's query. One
+round trip serves every check of a request (see `pyocci.store.freshness`),
+and is bounded (`SYNC_SECONDS`): past it, the version is None, and the
+request reads the database instead of what was kept.
 
-When the listening connection is lost (PostgreSQL restarted, the network
-failed), notices may have been missed: the version is None until a new
-connection listens again, and moves then, so nothing read before is trusted.
+Until the listening connection is made (in a thread: connecting may wait
+on an unreachable database), and when it is lost (PostgreSQL restarted,
+the network failed), notices may have been missed: the version is None
+until a new connection listens, and moves then, so nothing read before is
+trusted.
 """
 
 from __future__ import annotations
 
 import contextlib
 import logging
+import math
 import os
+import select
+import threading
 import time
 from collections.abc import Callable
+from typing import Any
 
 import psycopg
 from sqlalchemy.engine import URL
 
+from pyocci.store.freshness import READS_SINCE
 from pyocci.store.topics import TOPICS
 
 log = logging.getLogger(__name__)
@@ -41,8 +51,10 @@ CHANNEL = "pyocci_changes"
 
 #: How long to wait before listening again after the connection was lost.
 RETRY_SECONDS = 2.0
-#: Connecting to listen must not hold up the event loop for long.
+#: How long connecting to listen may take (in a thread of its own).
 CONNECT_TIMEOUT_SECONDS = 2
+#: How long the round trip before a count is trusted may hold up the event loop.
+SYNC_SECONDS = 0.05
 #: TCP keepalives, so that a silently dead connection (a host cut off without a reset)
 #: is noticed within about half a minute rather than hours.
 KEEPALIVES = {
@@ -60,7 +72,8 @@ def conninfo(url: URL) -> str:
 
 class ChangeNotices:
     """A count of the change notices one process heard, on a listening connection of its
-    own (made on first use, again after it is lost)."""
+    own, made in a thread of its own on first use and again after it is lost: connecting
+    may wait seconds on an unreachable database, which the event loop must not."""
 
     def __init__(
         self, url: URL, *, clock: Callable[[], float] = time.monotonic, channel: str = CHANNEL
@@ -69,6 +82,10 @@ class ChangeNotices:
         self._channel = channel
         self._clock = clock
         self._connection: psycopg.Connection | None = None
+        # A connection the connecting thread made, for `version` to take up.
+        self._made: psycopg.Connection | None = None
+        self._connecting: threading.Thread | None = None
+        self._closed = False
         self._pid = os.getpid()
         self._heard = 0
         self._heard_of: dict[str, int] = dict.fromkeys(TOPICS, 0)
@@ -76,22 +93,28 @@ class ChangeNotices:
         # one may have missed notices while no connection listened.
         self._epoch = 0
         self._retry_at = 0.0
+        # When the last round trip that completed was sent; whether one is unanswered.
+        self._synced_at = -math.inf
+        self._awaiting = False
 
     def version(self, topic: str | None = None) -> tuple[int, int] | None:
         """A value that changes whenever a change (of `topic`; of anything by default) was
         committed since the last call; None while no connection listens (nothing read
-        can be trusted to be current)."""
+        can be trusted to be current). Never waits."""
         if os.getpid() != self._pid:
             # A forked process must listen on a connection of its own.
-            self._connection, self._pid = None, os.getpid()
+            self._connection = self._made = self._connecting = None
+            self._pid = os.getpid()
         connection = self._connection
         if connection is None:
-            connection = self._listen()
+            connection = self._take_made()
             if connection is None:
+                self._start_listening()
                 return None
         try:
             pgconn = connection.pgconn
-            pgconn.consume_input()
+            if not self._synced(pgconn):
+                return None
             while (notice := pgconn.notifies()) is not None:
                 self._heard += 1
                 said = notice.extra.decode("utf-8", "replace")
@@ -104,9 +127,63 @@ class ChangeNotices:
             return None
         return self._epoch, self._heard if topic is None else self._heard_of[topic]
 
-    def _listen(self) -> psycopg.Connection | None:
+    def _synced(self, pgconn: Any) -> bool:
+        """Whether every notice of a commit made before the current request began (now,
+        outside a request) has arrived: a round trip, unless one sent since did."""
+        since = READS_SINCE.get()
+        if since is not None and self._synced_at >= since and not self._awaiting:
+            pgconn.consume_input()
+            return True
+        if self._awaiting and not self._answered(pgconn, 0):
+            return False  # the last round trip is still unanswered
+        sent = time.monotonic()
+        pgconn.send_query(b"SELECT 1")
+        self._awaiting = True
+        if not self._answered(pgconn, SYNC_SECONDS):
+            return False
+        self._synced_at = sent
+        return True
+
+    def _answered(self, pgconn: Any, seconds: float) -> bool:
+        """Whether the round trip under way was answered within `seconds` (its results
+        then read, and every notice sent before them)."""
+        deadline = time.monotonic() + seconds
+        while True:
+            pgconn.consume_input()
+            if not pgconn.is_busy():
+                break
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                return False
+            select.select([pgconn.socket], [], [], remaining)
+        while pgconn.get_result() is not None:
+            pass
+        self._awaiting = False
+        return True
+
+    def _take_made(self) -> psycopg.Connection | None:
+        made, self._made = self._made, None
+        if made is not None:
+            self._connection = made
+            self._epoch += 1
+            self._awaiting = False
+            self._synced_at = -math.inf
+        return made
+
+    def _start_listening(self) -> None:
+        connecting = self._connecting
+        if connecting is not None and connecting.is_alive():
+            return
         if self._clock() < self._retry_at:
-            return None
+            return
+        # One attempt per interval, whatever it comes to.
+        self._retry_at = self._clock() + RETRY_SECONDS
+        self._connecting = threading.Thread(
+            target=self._connect, name="pyocci-change-notices", daemon=True
+        )
+        self._connecting.start()
+
+    def _connect(self) -> None:
         try:
             connection = psycopg.connect(
                 self._conninfo,
@@ -116,22 +193,27 @@ class ChangeNotices:
             )
             connection.execute(f"LISTEN {self._channel}")
         except psycopg.Error as error:
-            self._lost(error)
-            return None
-        self._connection = connection
-        self._epoch += 1
-        return connection
+            log.debug("cannot listen for database changes yet: %s", error)
+            return
+        if self._closed:
+            connection.close()
+            return
+        self._made = connection
 
     def _lost(self, error: psycopg.Error) -> None:
-        if self._connection is not None:
-            log.warning("stopped hearing of database changes (%s); listening again", error)
-            self.close()
-        self._retry_at = self._clock() + RETRY_SECONDS
-
-    def close(self) -> None:
-        """Stop listening (at shutdown)."""
+        log.warning("stopped hearing of database changes (%s); listening again", error)
         connection, self._connection = self._connection, None
         if connection is not None:
             # Closing a broken connection: nothing is left to do with it.
             with contextlib.suppress(psycopg.Error):
                 connection.close()
+        self._retry_at = self._clock() + RETRY_SECONDS
+
+    def close(self) -> None:
+        """Stop listening (at shutdown)."""
+        self._closed = True
+        for connection in (self._connection, self._made):
+            if connection is not None:
+                with contextlib.suppress(psycopg.Error):
+                    connection.close()
+        self._connection = self._made = None
