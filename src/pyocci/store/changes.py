@@ -51,6 +51,8 @@ CHANNEL = "pyocci_changes"
 
 #: How long to wait before listening again after the connection was lost.
 RETRY_SECONDS = 2.0
+#: How the listening connections show in ``pg_stat_activity``.
+APPLICATION_NAME = "pyocci-change-notices"
 #: How long connecting to listen may take (in a thread of its own).
 CONNECT_TIMEOUT_SECONDS = 2
 #: How long the round trip before a count is trusted may hold up the event loop.
@@ -189,6 +191,7 @@ class ChangeNotices:
                 self._conninfo,
                 autocommit=True,
                 connect_timeout=CONNECT_TIMEOUT_SECONDS,
+                application_name=APPLICATION_NAME,
                 **KEEPALIVES,
             )
             connection.execute(f"LISTEN {self._channel}")
