@@ -31,6 +31,7 @@ from __future__ import annotations
 import dataclasses
 import datetime
 import difflib
+import ipaddress
 import json
 import math
 import os
@@ -89,7 +90,7 @@ ENV_PREFIX = "PYOCCI_"
 #: The directory of prometheus-client's per-process files (multiprocess mode): set by
 #: ``occi-server`` before anything imports prometheus-client (`pyocci.server.metrics`).
 MULTIPROCESS_ENV = "PROMETHEUS_MULTIPROC_DIR"
-AUTH_METHODS = ("none", "basic", "token", "x509", "keystone", "oidc", "cloud")
+AUTH_METHODS = ("none", "basic", "token", "x509", "keystone", "oidc", "cloud", "voms")
 OCCI_VERSIONS = ("1.2", "1.1")
 SERVERS = ("uvicorn", "granian")
 LOG_LEVELS = ("critical", "error", "warning", "info", "debug", "trace")
@@ -207,6 +208,18 @@ def _optional_name(value: Any) -> str | None:
     return None if value is None else _non_empty(value)
 
 
+def _addresses(value: Any) -> str | None:
+    if value is None:
+        return None
+    items = [item.strip() for item in str(value).split(",") if item.strip()]
+    for item in items:
+        try:
+            ipaddress.ip_network(item, strict=False)
+        except ValueError:
+            return f"IP addresses or networks separated by commas; {item!r} is neither"
+    return None if items else "at least one IP address or network"
+
+
 def _meta(check: Check | None = None, doc: str = "") -> dict[str, Any]:
     return {"check": check, "doc": doc}
 
@@ -287,7 +300,8 @@ class AuthConfig:
     #: a certificate the ``[tls] client_ca`` vouches for acts for `tenant`) or
     #: ``keystone`` (OpenStack Keystone tokens, the tenant being the token's project) or
     #: ``oidc`` (access tokens of the OpenID Providers of `oidc_issuers_file`, the tenant
-    #: mapped from their claims).
+    #: mapped from their claims) or ``voms`` (certificates and VOMS proxies a TLS front of
+    #: `front_addresses` passes on, verified against `voms_file`).
     method: str = field(default="none", metadata=_meta(_one_of(*AUTH_METHODS)))
     #: The one tenant of methods ``none`` and ``x509``.
     tenant: str = field(default="default", metadata=_meta(_non_empty))
@@ -349,6 +363,12 @@ class AuthConfig:
     #: are fetched again, in seconds (a token signed with a key not yet seen fetches
     #: them sooner, at most every 10 s).
     oidc_keys_seconds: float = field(default=3600.0, metadata=_meta(_at_least(10)))
+    #: The TLS fronts of method ``voms``: addresses or networks, separated by commas
+    #: (``"127.0.0.1, ::1"``), the only peers whose client certificate headers are read.
+    front_addresses: str | None = field(default=None, metadata=_meta(_addresses))
+    #: The CA and VOMS server certificates method ``voms`` trusts and how certificates map
+    #: to tenants: a TOML file (docs/auth.md).
+    voms_file: Path | None = None
     #: Whether occi-server serves the Keystone-like handshake (docs/auth.md): a token
     #: endpoint in the shape of Keystone's API at ``/-/identity`` that exchanges
     #: what the method accepts (an OIDC access token, a password, a client certificate)
@@ -378,6 +398,12 @@ class AuthConfig:
             raise ConfigError(
                 "auth.method 'oidc' needs auth.oidc_issuers_file: the file that lists the "
                 "trusted OpenID Providers and how their tokens map to tenants"
+            )
+        if self.method == "voms" and (self.front_addresses is None or self.voms_file is None):
+            raise ConfigError(
+                "auth.method 'voms' needs auth.front_addresses (the TLS fronts that pass "
+                "client certificates on) and auth.voms_file (the trusted CAs, VOMS servers "
+                "and mapping rules)"
             )
         if self.method != "keystone":
             return

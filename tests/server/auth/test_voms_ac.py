@@ -1,0 +1,120 @@
+"""Reading and verifying the VOMS attribute certificate of a proxy made by voms-proxy-fake:
+the FQANs of a good one, and each reason one is refused."""
+
+from __future__ import annotations
+
+import datetime
+from pathlib import Path
+
+import pytest
+from cryptography import x509
+
+from pki import Pki, issue_certificate, make_pki
+from proxies import load, load_key, make_proxy
+from pyocci.server.auth.proxy_chain import VerifiedChain, verify_chain
+from pyocci.server.auth.voms_ac import (
+    VOMS_AC_EXTENSION,
+    AcRefusedError,
+    VomsAttributes,
+    voms_attributes,
+)
+from voms import FQAN, VO, make_voms_proxy, voms_server
+
+NOW = datetime.datetime.now(datetime.UTC)
+
+
+@pytest.fixture(scope="module")
+def pki(tmp_path_factory: pytest.TempPathFactory) -> Pki:
+    return make_pki(tmp_path_factory.mktemp("pki"))
+
+
+@pytest.fixture(scope="module")
+def vomsdir(pki: Pki, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    directory = tmp_path_factory.mktemp("voms")
+    voms_server(pki, directory)
+    return directory
+
+
+def voms_certificates(vomsdir: Path) -> list[x509.Certificate]:
+    return load(vomsdir / "voms.example.org.pem")
+
+
+def chain_of(pki: Pki, proxy: Path) -> VerifiedChain:
+    return verify_chain(load(proxy), load(pki.ca), NOW)
+
+
+def attributes(pki: Pki, vomsdir: Path, proxy: Path) -> VomsAttributes | None:
+    return voms_attributes(chain_of(pki, proxy), voms_certificates(vomsdir), NOW)
+
+
+def refusal(pki: Pki, vomsdir: Path, proxy: Path) -> str:
+    with pytest.raises(AcRefusedError) as refused:
+        attributes(pki, vomsdir, proxy)
+    return refused.value.reason
+
+
+def test_the_fqans_and_vo_of_a_proxy(pki: Pki, vomsdir: Path) -> None:
+    group = f"/{VO}/ops/Role=manager/Capability=NULL"
+    proxy, _ = make_voms_proxy(pki, vomsdir, fqans=(FQAN, group))
+    found = attributes(pki, vomsdir, proxy)
+    assert found is not None
+    assert found.vos == (VO,)
+    assert found.fqans == (FQAN, group)
+    assert NOW < found.not_after <= NOW + datetime.timedelta(hours=13)
+
+
+def test_a_proxy_without_an_ac_has_no_attributes(pki: Pki, vomsdir: Path) -> None:
+    assert attributes(pki, vomsdir, pki.proxy) is None
+
+
+def test_an_ac_signed_by_another_key_is_refused(pki: Pki, vomsdir: Path, tmp_path: Path) -> None:
+    # The VOMS server's name, another key: what a forger can make.
+    forger = issue_certificate(pki, tmp_path, "voms.example.org", server=True)
+    proxy, _ = make_voms_proxy(pki, tmp_path, user="Fiona Forger", host=forger)
+    reason = refusal(pki, vomsdir, proxy)
+    assert "the AC was forged or altered" in reason
+
+
+def test_an_ac_of_an_unknown_voms_server_is_refused(pki: Pki, vomsdir: Path) -> None:
+    proxy, _ = make_voms_proxy(pki, vomsdir, user="Una Known")
+    with pytest.raises(AcRefusedError, match="not a VOMS server this server trusts"):
+        voms_attributes(chain_of(pki, proxy), load(pki.ca), NOW)
+
+
+def test_an_expired_ac_is_refused(pki: Pki, vomsdir: Path) -> None:
+    proxy, _ = make_voms_proxy(
+        pki, vomsdir, user="Ed Expired", options=("-pastac", "3:00", "-vomslife", "1")
+    )
+    reason = refusal(pki, vomsdir, proxy)
+    assert "is not valid now" in reason and "voms-proxy-init" in reason
+
+
+def test_an_ac_of_another_certificate_is_refused(pki: Pki, vomsdir: Path) -> None:
+    # The AC of Vera's proxy, copied into a proxy that Alice signs.
+    proxy, _ = make_voms_proxy(pki, vomsdir, user="Vera Voms")
+    ac = load(proxy)[0].extensions.get_extension_for_oid(VOMS_AC_EXTENSION)
+    alice = load(pki.user_certificate)[0]
+    stolen, _ = make_proxy(alice, load_key(pki.user_key), extensions=[ac])
+    chain = verify_chain([stolen, alice], load(pki.ca), NOW)
+    with pytest.raises(AcRefusedError, match="issued for another certificate"):
+        voms_attributes(chain, voms_certificates(vomsdir), NOW)
+
+
+def test_a_malformed_ac_is_refused(pki: Pki, vomsdir: Path) -> None:
+    alice = load(pki.user_certificate)[0]
+    garbage = x509.Extension(
+        VOMS_AC_EXTENSION,
+        False,
+        x509.UnrecognizedExtension(VOMS_AC_EXTENSION, b"\x30\x03\x02\x01\x01"),
+    )
+    proxy, _ = make_proxy(alice, load_key(pki.user_key), extensions=[garbage])
+    chain = verify_chain([proxy, alice], load(pki.ca), NOW)
+    with pytest.raises(AcRefusedError, match="malformed"):
+        voms_attributes(chain, voms_certificates(vomsdir), NOW)
+
+
+def test_an_ac_restricted_to_targets_is_refused(pki: Pki, vomsdir: Path) -> None:
+    proxy, _ = make_voms_proxy(
+        pki, vomsdir, user="Tara Target", options=("-target", "elsewhere.example.org")
+    )
+    assert "AC targeting" in refusal(pki, vomsdir, proxy)
