@@ -156,6 +156,16 @@ def test_a_plain_certificate_and_proxy_map_by_their_subject(site: Site) -> None:
         assert path in Occi(http, URI_LIST).list("/compute/")
 
 
+def test_no_certificate_is_told_where_to_get_a_token(site: Site) -> None:
+    verify = ssl.create_default_context(cafile=str(site.pki.ca))
+    with httpx.Client(base_url=site.front.url, verify=verify, timeout=30) as http:
+        response = http.get("/compute/", headers={"Accept": TEXT_PLAIN})
+    assert response.status_code == 401
+    assert "no client certificate" in response.text
+    # With the handshake on, the challenge names its token endpoint, at the front.
+    assert response.headers["www-authenticate"] == f"Keystone uri='{site.front.url}/-/identity'"
+
+
 def test_a_certificate_no_rule_maps_is_403_naming_its_fqans(site: Site, tmp_path: Path) -> None:
     other = proxy_of(site, tmp_path, "Otto Other", "/other.vo/Role=NULL/Capability=NULL")
     with through_front(site, other) as http:

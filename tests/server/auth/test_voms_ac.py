@@ -13,6 +13,7 @@ from pki import Pki, issue_certificate, make_pki
 from proxies import load, load_key, make_proxy
 from pyocci.server.auth.proxy_chain import VerifiedChain, verify_chain
 from pyocci.server.auth.voms_ac import (
+    CLOCK_SKEW,
     VOMS_AC_EXTENSION,
     AcRefusedError,
     VomsAttributes,
@@ -113,8 +114,31 @@ def test_a_malformed_ac_is_refused(pki: Pki, vomsdir: Path) -> None:
         voms_attributes(chain, voms_certificates(vomsdir), NOW)
 
 
-def test_an_ac_restricted_to_targets_is_refused(pki: Pki, vomsdir: Path) -> None:
+def test_an_ac_with_a_critical_extension_not_understood_is_refused(pki: Pki, vomsdir: Path) -> None:
     proxy, _ = make_voms_proxy(
-        pki, vomsdir, user="Tara Target", options=("-target", "elsewhere.example.org")
+        pki, vomsdir, user="Cris Critical", options=("-acextension", "1.2.3.4/true:hello")
     )
-    assert "AC targeting" in refusal(pki, vomsdir, proxy)
+    reason = refusal(pki, vomsdir, proxy)
+    assert "critical extension this server does not understand (1.2.3.4)" in reason
+
+
+def test_an_ac_with_an_extension_that_is_not_critical_is_taken(pki: Pki, vomsdir: Path) -> None:
+    proxy, _ = make_voms_proxy(
+        pki, vomsdir, user="Nick Noncritical", options=("-acextension", "1.2.3.4/false:hello")
+    )
+    found = attributes(pki, vomsdir, proxy)
+    assert found is not None and found.fqans == (FQAN,)
+
+
+def test_an_ac_starting_a_moment_from_now_is_taken_one_later_is_not(
+    pki: Pki, vomsdir: Path
+) -> None:
+    # VOMS servers date ACs by their own clock: a little ahead of this one is tolerated.
+    proxy, _ = make_voms_proxy(pki, vomsdir, user="Sam Skew")
+    chain = chain_of(pki, proxy)
+    now = datetime.datetime.now(datetime.UTC)
+    a_moment = now - CLOCK_SKEW + datetime.timedelta(seconds=30)
+    assert voms_attributes(chain, voms_certificates(vomsdir), a_moment) is not None
+    later = now - CLOCK_SKEW - datetime.timedelta(minutes=1)
+    with pytest.raises(AcRefusedError, match="is not valid now"):
+        voms_attributes(chain, voms_certificates(vomsdir), later)
