@@ -694,19 +694,19 @@ def test_the_keystone_service_password_is_masked(tmp_path: Path) -> None:
         (
             "[auth]\nkeystone_handshake = true",
             "auth.keystone_handshake needs a method that checks credentials (basic, token, "
-            "x509 or oidc): method 'none' checks no credential to exchange for a token",
+            "x509, oidc or voms): method 'none' checks no credential to exchange for a token",
         ),
         (
             '[auth]\nmethod = "keystone"\nkeystone_handshake = true\n'
             'keystone_url = "https://k.example.org/v3"\nkeystone_service_user = "u"\n'
             'keystone_service_password = "p"\nkeystone_service_project = "s"',
             "auth.keystone_handshake needs a method that checks credentials (basic, token, "
-            "x509 or oidc): method 'keystone' sends clients to the real Keystone",
+            "x509, oidc or voms): method 'keystone' sends clients to the real Keystone",
         ),
         (
             '[auth]\nmethod = "cloud"\nkeystone_handshake = true',
             "auth.keystone_handshake needs a method that checks credentials (basic, token, "
-            "x509 or oidc): method 'cloud' passes callers' own credentials on to the cloud",
+            "x509, oidc or voms): method 'cloud' passes callers' own credentials on to the cloud",
         ),
         ("[auth]\nhandshake_lifetime_seconds = 0.5", "auth.handshake_lifetime_seconds: expected"),
         (

@@ -392,7 +392,7 @@ class AuthConfig:
             why = _NO_HANDSHAKE[self.method]
             raise ConfigError(
                 f"auth.keystone_handshake needs a method that checks credentials (basic, "
-                f"token, x509 or oidc): method {self.method!r} {why}"
+                f"token, x509, oidc or voms): method {self.method!r} {why}"
             )
         if self.method == "oidc" and self.oidc_issuers_file is None:
             raise ConfigError(
