@@ -309,8 +309,9 @@ class AuthConfig:
     users_file: Path | None = None
     #: The realm announced in ``WWW-Authenticate: Basic realm="..."`` (or ``Bearer``).
     realm: str = field(default="pyocci", metadata=_meta(_non_empty))
-    #: How long a successful (or failed) password verification, or a Keystone or OIDC
-    #: token validation, is remembered, in seconds; 0 disables. A revoked Keystone token
+    #: How long a successful (or failed) password verification, a Keystone or OIDC
+    #: token validation, or a certificate chain's check (voms), is remembered, in
+    #: seconds; 0 disables. A revoked Keystone token
     #: is accepted for at most this long.
     cache_seconds: float = field(default=60.0, metadata=_meta(_at_least(0)))
     #: How many verifications are remembered at most.

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextvars
+import time
 from collections.abc import Mapping
 from pathlib import Path
 
@@ -195,3 +196,57 @@ async def test_an_unset_certificate_header_is_401(pki: Pki, vomsdir: Path) -> No
 async def test_no_certificate_header_is_401(pki: Pki, vomsdir: Path) -> None:
     with pytest.raises(AuthenticationError, match="present your certificate or VOMS proxy"):
         await identify(auth(pki, vomsdir), {})
+
+
+class Clock:
+    """A wall clock that a test moves."""
+
+    def __init__(self) -> None:
+        self.now = time.time()
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def with_clock(pki: Pki, vomsdir: Path, clock: Clock, cache_seconds: float) -> VomsAuth:
+    method = auth(pki, vomsdir)
+    return VomsAuth(
+        method.trust, method.front, cache_seconds=cache_seconds, cache_size=8, clock=clock
+    )
+
+
+async def test_a_chain_checked_once_is_remembered_for_cache_seconds(
+    pki: Pki, vomsdir: Path, voms_proxy: Path
+) -> None:
+    clock = Clock()
+    method = with_clock(pki, vomsdir, clock, cache_seconds=60)
+    first = await identify(method, headers_of(voms_proxy))
+    # The CA is no longer trusted; the outcome remembered still stands ...
+    method.trust = VomsTrust(ca_certificates=(), voms_certificates=(), rules=RULES)
+    clock.now += 59
+    assert await identify(method, headers_of(voms_proxy)) == first
+    # ... until cache_seconds have passed: then the chain is checked anew.
+    clock.now += 2
+    with pytest.raises(AuthenticationError, match="trusts no certificate authority"):
+        await identify(method, headers_of(voms_proxy))
+
+
+async def test_a_remembered_chain_never_outlives_its_proxy(
+    pki: Pki, vomsdir: Path, voms_proxy: Path
+) -> None:
+    clock = Clock()
+    method = with_clock(pki, vomsdir, clock, cache_seconds=10 * 24 * 3600)
+    identity = await identify(method, headers_of(voms_proxy))
+    assert identity.expires_at is not None
+    clock.now = identity.expires_at + 1
+    with pytest.raises(AuthenticationError, match="is not valid now"):
+        await identify(method, headers_of(voms_proxy))
+
+
+async def test_the_front_is_checked_even_for_a_remembered_chain(
+    pki: Pki, vomsdir: Path, voms_proxy: Path
+) -> None:
+    method = with_clock(pki, vomsdir, Clock(), cache_seconds=60)
+    await identify(method, headers_of(voms_proxy))
+    with pytest.raises(AccessDeniedError, match="is not one"):
+        await identify(method, headers_of(voms_proxy), peer="198.51.100.9")

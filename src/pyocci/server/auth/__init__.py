@@ -227,6 +227,8 @@ def _build_method(
             read_voms_file(config.voms_file),
             FrontCertificates(parse_addresses(config.front_addresses)),
             realm=config.realm,
+            cache_seconds=config.cache_seconds,
+            cache_size=config.cache_size,
             throttle=throttle,
         )
     raise ConfigError(

@@ -20,13 +20,20 @@ For each request `VomsAuth`:
 
 A chain or AC that does not verify is a 401 saying why; every refusal counts
 as a failed attempt of the client's address in the failure throttle.
+Clients send the same chain with every request: what its check decided is
+remembered (by a hash of the headers) for ``[auth] cache_seconds``, never
+past the chain's or the AC's expiry, so only a client's first request costs
+the signature checks (about a millisecond). The front check is made on
+every request: it depends on the connection, not on the chain.
 """
 
 from __future__ import annotations
 
 import datetime
+import hashlib
 import time
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 
 from pyocci.backends.api import Tenant
 from pyocci.server.auth.base import (
@@ -37,8 +44,16 @@ from pyocci.server.auth.base import (
     Identity,
     logger,
 )
-from pyocci.server.auth.front import FrontCertificates, HeaderRefusedError, current_peer
+from pyocci.server.auth.front import (
+    CERTIFICATE_HEADER,
+    CHAIN_HEADER_PREFIX,
+    MAX_CHAIN_HEADERS,
+    FrontCertificates,
+    HeaderRefusedError,
+    current_peer,
+)
 from pyocci.server.auth.oidc_mapping import map_tenants
+from pyocci.server.auth.outcomes import OutcomeCache
 from pyocci.server.auth.proxy_chain import ChainRefusedError, verify_chain
 from pyocci.server.auth.throttle import FailureThrottle, client_address
 from pyocci.server.auth.voms_ac import AcRefusedError, voms_attributes
@@ -53,6 +68,17 @@ def x509_challenge(realm: str) -> str:
     return f'X509 realm="{realm}"'
 
 
+@dataclass(frozen=True, slots=True)
+class _Outcome:
+    """What checking one chain decided: its identity, or why it was refused (401, or 403
+    when `denied`)."""
+
+    expires: float
+    identity: Identity | None
+    reason: str = ""
+    denied: bool = False
+
+
 class VomsAuth(Authenticator):
     """Certificates and VOMS proxies a trusted front passes on, verified here and mapped to
     tenants by their FQANs, VOs or subjects."""
@@ -63,6 +89,8 @@ class VomsAuth(Authenticator):
         front: FrontCertificates,
         *,
         realm: str = "pyocci",
+        cache_seconds: float = 60.0,
+        cache_size: int = 1024,
         throttle: FailureThrottle | None = None,
         clock: Callable[[], float] = time.time,
     ) -> None:
@@ -71,6 +99,11 @@ class VomsAuth(Authenticator):
         self._challenge = x509_challenge(realm)
         self._throttle = throttle if throttle is not None else FailureThrottle.disabled()
         self._clock = clock
+        # By the hash of the certificate headers; expiries on the wall clock, which
+        # certificates are dated by.
+        self._cache: OutcomeCache[bytes, _Outcome] = OutcomeCache(
+            seconds=cache_seconds, size=cache_size, clock=clock
+        )
 
     @property
     def challenge(self) -> str:
@@ -89,18 +122,10 @@ class VomsAuth(Authenticator):
                 challenge=self._challenge,
             )
         address = client_address(client)
-        with self._throttle.attempt(None, address) as attempt:
-            try:
-                identity = self._identity(headers)
-            except (AuthenticationError, AccessDeniedError):
-                attempt.failed()
-                raise
-        self._throttle.succeeded(identity.user, address)
-        return identity
-
-    def _identity(self, headers: Mapping[str, str]) -> Identity:
         peer = current_peer.get()
         if not self.front.trusted(peer):
+            with self._throttle.attempt(None, address) as attempt:
+                attempt.failed()
             logger.warning(
                 "client certificate headers from %s refused: not a front (auth.front_addresses)",
                 peer or "an unknown address",
@@ -110,6 +135,36 @@ class VomsAuth(Authenticator):
                 f"{peer or 'this connection'} is not one: connect through the front (its "
                 "HTTPS address), which verifies your certificate at the TLS handshake"
             )
+        key = _fingerprint(headers)
+        outcome = self._cache.get(key)
+        if outcome is None:
+            # The throttle is asked first: a locked address gets 429 unchecked.
+            with self._throttle.attempt(None, address) as attempt:
+                outcome = self._checked(headers)
+                if outcome.identity is None:
+                    attempt.failed()
+            self._cache.put(key, outcome)
+        if outcome.identity is None:
+            if outcome.denied:
+                raise AccessDeniedError(outcome.reason)
+            raise AuthenticationError(outcome.reason, challenge=self._challenge)
+        self._throttle.succeeded(outcome.identity.user, address)
+        return outcome.identity
+
+    def _checked(self, headers: Mapping[str, str]) -> _Outcome:
+        """What checking the headers' chain decides, until when it may be reused."""
+        now = self._clock()
+        until = now + self._cache.seconds
+        try:
+            identity = self._identity(headers)
+        except AuthenticationError as refusal:
+            return _Outcome(expires=until, identity=None, reason=refusal.message)
+        except AccessDeniedError as denial:
+            return _Outcome(expires=until, identity=None, reason=denial.message, denied=True)
+        assert identity.expires_at is not None
+        return _Outcome(expires=min(until, identity.expires_at), identity=identity)
+
+    def _identity(self, headers: Mapping[str, str]) -> Identity:
         now = datetime.datetime.fromtimestamp(self._clock(), datetime.UTC)
         try:
             certificates = self.front.chain(headers)
@@ -144,3 +199,13 @@ class VomsAuth(Authenticator):
             expires = min(expires, attributes.not_after)
         logger.debug("certificate of %r acts for tenant %r", chain.holder, tenants[0])
         return Identity(user=chain.holder, tenants=tenants, expires_at=expires.timestamp())
+
+
+def _fingerprint(headers: Mapping[str, str]) -> bytes:
+    """A hash of the certificate headers: what the cache knows a chain by."""
+    digest = hashlib.sha256()
+    names = [CERTIFICATE_HEADER, *(f"{CHAIN_HEADER_PREFIX}{n}" for n in range(MAX_CHAIN_HEADERS))]
+    for name in names:
+        digest.update(headers.get(name, "").encode("utf-8", "surrogatepass"))
+        digest.update(b"\0")
+    return digest.digest()
