@@ -16,6 +16,7 @@ import os
 import ssl
 import subprocess
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -74,13 +75,20 @@ class Site:
 
 @pytest.fixture(scope="module")
 def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
-    workdir = tmp_path_factory.mktemp("voms-front")
+    with running_site(tmp_path_factory.mktemp("voms-front")) as running:
+        yield running
+
+
+@contextmanager
+def running_site(workdir: Path, server: str = "uvicorn") -> Iterator[Site]:
+    """occi-server (on `server`) with method voms, behind Apache, until the block ends."""
     pki = make_pki(workdir / "pki")
     vomsdir = workdir / "vomsdir"
     voms_server(pki, vomsdir)
     voms_file = workdir / "voms.toml"
     voms_file.write_text(VOMS_FILE.format(ca=pki.ca, voms=vomsdir / "voms.example.org.pem"))
     config = (
+        f'server = "{server}"\n'
         '[auth]\nmethod = "voms"\nfront_addresses = "127.0.0.1"\n'
         f'voms_file = "{voms_file}"\nkeystone_handshake = true\n'
         f'handshake_key_file = "{workdir / "handshake.key"}"\n'
@@ -227,6 +235,26 @@ def test_headers_sent_to_occi_server_directly_are_refused(site: Site, tmp_path: 
         assert response.status_code == 403, response.text
         assert "taken only from this server's TLS front" in response.text
         assert BYPASS in response.text
+
+
+def test_granian_takes_the_front_by_its_peer_too(
+    tmp_path_factory: pytest.TempPathFactory, tmp_path: Path
+) -> None:
+    # granian's proxy-headers wrapper rewrites the client as uvicorn's does; the peer is
+    # kept before it (pyocci.server.auth.front.remember_peer).
+    with running_site(tmp_path_factory.mktemp("voms-granian"), server="granian") as granian:
+        proxy = proxy_of(granian, tmp_path, "Vera Voms")
+        with through_front(granian, proxy) as http:
+            path = Occi(http, TEXT_PLAIN).create(
+                "/compute/", EntityDoc(kind=COMPUTE, mixins=[DEBIAN])
+            )
+            assert path in Occi(http, URI_LIST).list("/compute/")
+        headers = {"Accept": TEXT_PLAIN, **front_headers(load(proxy))}
+        transport = httpx.HTTPTransport(local_address=BYPASS)
+        with httpx.Client(base_url=granian.occi.url, timeout=30, transport=transport) as http:
+            direct = http.get("/compute/", headers=headers)
+    assert direct.status_code == 403, direct.text
+    assert BYPASS in direct.text
 
 
 def test_the_occi_client_through_the_front(site: Site, tmp_path: Path) -> None:
