@@ -78,8 +78,10 @@ def test_chain_headers_past_the_last_read_are_ignored(pki: Pki) -> None:
 
 def test_no_certificate_is_an_empty_chain() -> None:
     assert FrontCertificates.chain({"x-ssl-client-cert": "(null)"}) == []
-    assert FrontCertificates.present({"x-ssl-client-cert-chain-0": "(null)"})
+    # What Apache sends for a client without a certificate is no certificate.
+    assert not FrontCertificates.present({"x-ssl-client-cert": "(null)"})
     assert not FrontCertificates.present({"accept": "text/plain"})
+    assert FrontCertificates.present({"x-ssl-client-cert-chain-3": "anything"})
 
 
 @pytest.mark.parametrize(

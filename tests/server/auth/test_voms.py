@@ -188,9 +188,16 @@ async def test_a_header_that_holds_no_certificate_is_401(pki: Pki, vomsdir: Path
         await identify(auth(pki, vomsdir), {"x-ssl-client-cert": "hello"})
 
 
-async def test_an_unset_certificate_header_is_401(pki: Pki, vomsdir: Path) -> None:
-    with pytest.raises(AuthenticationError, match="no client certificate"):
-        await identify(auth(pki, vomsdir), {"x-ssl-client-cert": "(null)"})
+async def test_no_certificate_through_the_front_is_401_and_no_failure(
+    pki: Pki, vomsdir: Path
+) -> None:
+    # Clients ask without credentials to read the challenge: that is no failed login,
+    # from the front or from anywhere.
+    throttle = FailureThrottle(max_failures_per_address=1, max_failures_per_user=0)
+    method = auth(pki, vomsdir, throttle)
+    for peer in (FRONT, "198.51.100.9", FRONT):
+        with pytest.raises(AuthenticationError, match="no client certificate"):
+            await identify(method, {"x-ssl-client-cert": "(null)"}, peer=peer)
 
 
 async def test_no_certificate_header_is_401(pki: Pki, vomsdir: Path) -> None:

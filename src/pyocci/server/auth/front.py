@@ -123,9 +123,12 @@ class FrontCertificates:
 
     @staticmethod
     def present(headers: Mapping[str, str]) -> bool:
-        """Whether the request carries a client certificate header (set or not)."""
-        return CERTIFICATE_HEADER in headers or any(
-            name.startswith(CHAIN_HEADER_PREFIX) for name in headers
+        """Whether the request carries a certificate in a header: one set to anything but
+        what Apache writes for a client that presented none (``(null)``)."""
+        return any(
+            (name == CERTIFICATE_HEADER or name.startswith(CHAIN_HEADER_PREFIX))
+            and value.strip() not in _UNSET
+            for name, value in headers.items()
         )
 
     def trusted(self, peer: str | None) -> bool:
