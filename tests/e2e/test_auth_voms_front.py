@@ -80,13 +80,21 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
 
 
 @contextmanager
-def running_site(workdir: Path, server: str = "uvicorn") -> Iterator[Site]:
-    """occi-server (on `server`) with method voms, behind Apache, until the block ends."""
+def running_site(workdir: Path, server: str = "uvicorn", *, lsc: bool = False) -> Iterator[Site]:
+    """occi-server (on `server`) with method voms, behind Apache, until the block ends;
+    the VOMS server trusted by its certificate, or (`lsc`) by an LSC file."""
     pki = make_pki(workdir / "pki")
     vomsdir = workdir / "vomsdir"
     voms_server(pki, vomsdir)
+    trusted = vomsdir / "voms.example.org.pem"
+    if lsc:
+        trusted = workdir / "lsc"
+        (trusted / VO).mkdir(parents=True)
+        (trusted / VO / "voms.example.org.lsc").write_text(
+            "/O=pyocci tests/CN=voms.example.org\n/O=pyocci tests/CN=pyocci test CA\n"
+        )
     voms_file = workdir / "voms.toml"
-    voms_file.write_text(VOMS_FILE.format(ca=pki.ca, voms=vomsdir / "voms.example.org.pem"))
+    voms_file.write_text(VOMS_FILE.format(ca=pki.ca, voms=trusted))
     config = (
         f'server = "{server}"\n'
         '[auth]\nmethod = "voms"\nfront_addresses = "127.0.0.1"\n'
@@ -237,12 +245,12 @@ def test_headers_sent_to_occi_server_directly_are_refused(site: Site, tmp_path: 
         assert BYPASS in response.text
 
 
-def test_granian_takes_the_front_by_its_peer_too(
-    tmp_path_factory: pytest.TempPathFactory, tmp_path: Path
-) -> None:
+def test_granian_and_an_lsc_file(tmp_path_factory: pytest.TempPathFactory, tmp_path: Path) -> None:
     # granian's proxy-headers wrapper rewrites the client as uvicorn's does; the peer is
-    # kept before it (pyocci.server.auth.front.remember_peer).
-    with running_site(tmp_path_factory.mktemp("voms-granian"), server="granian") as granian:
+    # kept before it (pyocci.server.auth.front.remember_peer). The VOMS server is
+    # trusted by an LSC file here: the certificate its ACs carry.
+    workdir = tmp_path_factory.mktemp("voms-granian")
+    with running_site(workdir, server="granian", lsc=True) as granian:
         proxy = proxy_of(granian, tmp_path, "Vera Voms")
         with through_front(granian, proxy) as http:
             path = Occi(http, TEXT_PLAIN).create(

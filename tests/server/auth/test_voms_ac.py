@@ -19,6 +19,7 @@ from pyocci.server.auth.voms_ac import (
     VomsAttributes,
     voms_attributes,
 )
+from pyocci.server.auth.voms_lsc import LscFile
 from voms import FQAN, VO, make_voms_proxy, voms_server
 
 NOW = datetime.datetime.now(datetime.UTC)
@@ -142,3 +143,48 @@ def test_an_ac_starting_a_moment_from_now_is_taken_one_later_is_not(
     later = now - CLOCK_SKEW - datetime.timedelta(minutes=1)
     with pytest.raises(AcRefusedError, match="is not valid now"):
         voms_attributes(chain, voms_certificates(vomsdir), later)
+
+
+# --- VOMS servers trusted by LSC file ---------------------------------------------------------
+
+SERVER_DNS = ("/O=pyocci tests/CN=voms.example.org", "/O=pyocci tests/CN=pyocci test CA")
+
+
+def lsc_of(*chain: str, host: str = "voms.example.org") -> tuple[LscFile, ...]:
+    return (LscFile(vo=VO, host=host, chains=(chain,)),)
+
+
+def test_an_ac_of_a_server_an_lsc_file_names_is_taken(pki: Pki, vomsdir: Path) -> None:
+    proxy, _ = make_voms_proxy(pki, vomsdir, user="Lena Lsc")
+    found = voms_attributes(
+        chain_of(pki, proxy), [], NOW, lsc=lsc_of(*SERVER_DNS), anchors=load(pki.ca)
+    )
+    assert found is not None and found.fqans == (FQAN,)
+
+
+def test_an_lsc_file_naming_another_server_refuses_the_ac(pki: Pki, vomsdir: Path) -> None:
+    proxy, _ = make_voms_proxy(pki, vomsdir, user="Lena Lsc")
+    lsc = lsc_of("/O=pyocci tests/CN=voms2.example.org", SERVER_DNS[1])
+    with pytest.raises(AcRefusedError, match="is not the one the LSC file"):
+        voms_attributes(chain_of(pki, proxy), [], NOW, lsc=lsc, anchors=load(pki.ca))
+
+
+def test_an_lsc_file_of_another_server_is_no_trust(pki: Pki, vomsdir: Path) -> None:
+    proxy, _ = make_voms_proxy(pki, vomsdir, user="Lena Lsc")
+    lsc = lsc_of(*SERVER_DNS, host="voms2.example.org")
+    with pytest.raises(AcRefusedError, match=r"nor an LSC file vo\.example\.org/voms\.example"):
+        voms_attributes(chain_of(pki, proxy), [], NOW, lsc=lsc, anchors=load(pki.ca))
+
+
+def test_a_server_of_the_lsc_names_from_an_untrusted_ca_is_refused(
+    pki: Pki, vomsdir: Path, tmp_path: Path
+) -> None:
+    # Another CA of the same name issues a certificate of the VOMS server's name: the
+    # names match the LSC file, the signatures do not chain.
+    impostor = make_pki(tmp_path / "impostor")
+    forger = issue_certificate(impostor, tmp_path, "voms.example.org", server=True)
+    proxy, _ = make_voms_proxy(pki, tmp_path, user="Ivan Impostor", host=forger)
+    with pytest.raises(AcRefusedError, match="does not chain to a certificate authority"):
+        voms_attributes(
+            chain_of(pki, proxy), [], NOW, lsc=lsc_of(*SERVER_DNS), anchors=load(pki.ca)
+        )

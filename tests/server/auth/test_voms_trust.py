@@ -99,3 +99,28 @@ def test_the_method_is_built_from_the_configuration(pki: Pki, tmp_path: Path) ->
 def test_the_method_needs_fronts_and_a_file() -> None:
     with pytest.raises(ConfigError, match=r"needs auth\.front_addresses"):
         AuthConfig(method="voms", front_addresses="127.0.0.1")
+
+
+def test_a_vomsdir_of_lsc_files_only(pki: Pki, tmp_path: Path) -> None:
+    vomsdir = tmp_path / "vomsdir" / "vo.example.org"
+    vomsdir.mkdir(parents=True)
+    (vomsdir / "voms.example.org.lsc").write_text(
+        "/O=pyocci tests/CN=voms.example.org\n/O=pyocci tests/CN=pyocci test CA\n"
+    )
+    path = write(
+        tmp_path / "voms.toml",
+        f'ca_certificates = "{pki.ca}"\nvoms_certificates = "vomsdir"\n' + RULE,
+    )
+    trust = read_voms_file(path)
+    assert trust.voms_certificates == ()
+    assert [(lsc.vo, lsc.host) for lsc in trust.lsc] == [("vo.example.org", "voms.example.org")]
+
+
+def test_an_empty_vomsdir_is_refused(pki: Pki, tmp_path: Path) -> None:
+    (tmp_path / "vomsdir").mkdir()
+    path = write(
+        tmp_path / "voms.toml",
+        f'ca_certificates = "{pki.ca}"\nvoms_certificates = "vomsdir"\n' + RULE,
+    )
+    with pytest.raises(ConfigError, match="no PEM certificate or LSC file in"):
+        read_voms_file(path)

@@ -15,8 +15,9 @@ uses it). The methods (``[auth] method``), one module each:
   users, checked by the backend's cloud and passed on to it.
 * ``voms`` - `VomsAuth` (`voms`): certificates and VOMS proxies passed on by a
   TLS front (`front`), their chains verified (`proxy_chain`), their VOMS
-  attribute certificates read (`voms_ac`), mapped to tenants by the rules of
-  the VOMS file (`voms_trust`).
+  attribute certificates read (`voms_ac`, trusted by certificate or by LSC
+  file: `voms_lsc`), mapped to tenants by the rules of the VOMS file
+  (`voms_trust`).
 
 ``[auth] keystone_handshake`` wraps any of ``basic``, ``token``, ``x509``,
 ``oidc`` and ``voms`` in `HandshakeAuth` (`handshake`): the tokens of the Keystone-like

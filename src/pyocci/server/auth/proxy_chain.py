@@ -38,7 +38,7 @@ from pyasn1_modules import rfc3820
 
 from pyocci.server.auth.certificates import PROXY_CERT_INFO, is_proxy
 
-__all__ = ["MAX_CHAIN", "ChainRefusedError", "VerifiedChain", "verify_chain"]
+__all__ = ["MAX_CHAIN", "ChainRefusedError", "VerifiedChain", "verify_chain", "verify_end_entity"]
 
 #: The most certificates a chain may hold (proxies of proxies of ...): real ones hold 2-4.
 MAX_CHAIN = 10
@@ -106,7 +106,7 @@ def verify_chain(
             )
         others.remove(issuer)
         current = issuer
-    _check_end_entity(current, others, anchors, now)
+    verify_end_entity(current, others, anchors, now)
     _check_proxies(current, proxies, now)
     return VerifiedChain(end_entity=current, proxies=tuple(proxies))
 
@@ -118,12 +118,14 @@ def _issuer_of(
     return next((c for c in candidates if c.subject == certificate.issuer), None)
 
 
-def _check_end_entity(
+def verify_end_entity(
     end_entity: x509.Certificate,
     intermediates: Sequence[x509.Certificate],
     anchors: Sequence[x509.Certificate],
     now: datetime.datetime,
 ) -> None:
+    """Check that `end_entity` chains to one of `anchors` (through `intermediates`) and is
+    valid at `now`; ChainRefusedError. Its own extensions are not judged."""
     if not anchors:
         raise ChainRefusedError("this server trusts no certificate authority")
     verifier = (

@@ -11,8 +11,9 @@ For each request `VomsAuth`:
 2. verifies the chain itself against the VOMS file's CA certificates
    (`pyocci.server.auth.proxy_chain`): the holder is the end entity's subject;
 3. reads and verifies the VOMS attribute certificate of a proxy against the
-   VOMS file's VOMS server certificates (`pyocci.server.auth.voms_ac`): its
-   FQANs and VOs;
+   VOMS file's VOMS server certificates or LSC files
+   (`pyocci.server.auth.voms_ac`, `pyocci.server.auth.voms_lsc`): its FQANs
+   and VOs;
 4. maps ``fqan``, ``vo``, ``subject`` and ``issuer`` to tenants with the VOMS
    file's rules (`pyocci.server.auth.oidc_mapping`, as method ``oidc``
    maps claims): the first tenant is the request's; none is a 403 that
@@ -174,7 +175,13 @@ class VomsAuth(Authenticator):
                     "TLS handshake"
                 )
             chain = verify_chain(certificates, self.trust.ca_certificates, now)
-            attributes = voms_attributes(chain, self.trust.voms_certificates, now)
+            attributes = voms_attributes(
+                chain,
+                self.trust.voms_certificates,
+                now,
+                lsc=self.trust.lsc,
+                anchors=self.trust.ca_certificates,
+            )
         except (HeaderRefusedError, ChainRefusedError, AcRefusedError) as refusal:
             logger.info("client certificate refused: %s", refusal.reason)
             raise AuthenticationError(refusal.reason, challenge=self._challenge) from None

@@ -30,7 +30,8 @@ from pyasn1.error import PyAsn1Error
 from pyasn1.type import namedtype, univ
 from pyasn1_modules import rfc5280, rfc5755
 
-from pyocci.server.auth.proxy_chain import VerifiedChain
+from pyocci.server.auth.proxy_chain import ChainRefusedError, VerifiedChain, verify_end_entity
+from pyocci.server.auth.voms_lsc import AC_CERTIFICATES, LscFile, matches
 
 __all__ = [
     "CLOCK_SKEW",
@@ -116,14 +117,44 @@ class _VomsExtension(univ.SequenceOf):
     componentType = _AcSequence()  # noqa: N815 - pyasn1's name
 
 
+class _CertificateList(univ.SequenceOf):
+    componentType = univ.Any()  # noqa: N815 - pyasn1's name
+
+
+class _AcCertificates(univ.Sequence):
+    """The AC extension that carries the VOMS server's certificates (DER, as received)."""
+
+    componentType = namedtype.NamedTypes(  # noqa: N815 - pyasn1's name
+        namedtype.NamedType("certificates", _CertificateList())
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class _Servers:
+    """Whom an AC may be signed by: VOMS server certificates trusted as they are, and LSC
+    files with the CA certificates that the certificate an AC carries must chain to."""
+
+    certificates: Sequence[x509.Certificate]
+    lsc: Sequence[LscFile]
+    anchors: Sequence[x509.Certificate]
+
+
 def voms_attributes(
     chain: VerifiedChain,
     voms_certificates: Sequence[x509.Certificate],
     now: datetime.datetime,
+    *,
+    lsc: Sequence[LscFile] = (),
+    anchors: Sequence[x509.Certificate] = (),
 ) -> VomsAttributes | None:
     """The VOs and FQANs of the chain's VOMS ACs (those of the proxy nearest the client that
     has any); None when no proxy carries one. AcRefusedError when one is not acceptable:
-    a proxy with a forged AC is refused, not taken for a plain proxy."""
+    a proxy with a forged AC is refused, not taken for a plain proxy.
+
+    An AC is believed when signed by one of `voms_certificates`, or by the certificate it
+    carries when an LSC file of `lsc` names that certificate for the AC's VO and server
+    and it chains to one of `anchors` (the trusted CAs)."""
+    servers = _Servers(certificates=voms_certificates, lsc=lsc, anchors=anchors)
     extension = _ac_extension(chain)
     if extension is None:
         return None
@@ -138,7 +169,7 @@ def voms_attributes(
     not_after: datetime.datetime | None = None
     for ac_list in lists:
         for signed in ac_list:
-            vo, found, expires = _verified(signed, chain.end_entity, voms_certificates, now)
+            vo, found, expires = _verified(signed, chain.end_entity, servers, now)
             vos.append(vo)
             fqans.extend(found)
             not_after = expires if not_after is None else min(not_after, expires)
@@ -164,7 +195,7 @@ def _ac_extension(chain: VerifiedChain) -> bytes | None:
 def _verified(
     signed: _SignedAc,
     end_entity: x509.Certificate,
-    voms_certificates: Sequence[x509.Certificate],
+    servers: _Servers,
     now: datetime.datetime,
 ) -> tuple[str, list[str], datetime.datetime]:
     """One AC's VO, FQANs and expiry, once it is checked."""
@@ -176,11 +207,58 @@ def _verified(
     if rest:
         raise AcRefusedError("a VOMS attribute certificate is malformed")
     issuer = _issuer_name(info)
-    _check_signature(signed, info, tbs, issuer, voms_certificates, now)
+    vo, host, fqans, expires = _fqans(info, issuer)
+    signers = [c for c in servers.certificates if _same_name(c.subject, issuer)]
+    signers += _lsc_signers(info, vo, host, issuer, servers, now)
+    _check_signature(signed, info, tbs, issuer, signers, vo, host, now)
     _check_validity(info, issuer, now)
     _check_holder(info, end_entity)
     _check_extensions(info)
-    return _fqans(info, issuer)
+    return vo, fqans, expires
+
+
+def _lsc_signers(
+    info: univ.Sequence,
+    vo: str,
+    host: str | None,
+    issuer: x509.Name,
+    servers: _Servers,
+    now: datetime.datetime,
+) -> list[x509.Certificate]:
+    """The certificate the AC carries, when an LSC file for its VO and server names it and
+    it chains to a trusted CA; none without such a file."""
+    files = [f for f in servers.lsc if f.vo == vo and f.host == host]
+    if not files:
+        return []
+    carried = _carried_certificates(info)
+    if not any(matches(carried, chain) for f in files for chain in f.chains):
+        raise AcRefusedError(
+            f"the VOMS server certificate the AC carries is not the one the LSC file "
+            f"{vo}/{host}.lsc names"
+        )
+    if not _same_name(carried[0].subject, issuer):
+        raise AcRefusedError("the VOMS AC's issuer is not the certificate it carries")
+    try:
+        verify_end_entity(carried[0], carried[1:], servers.anchors, now)
+    except ChainRefusedError as refusal:
+        raise AcRefusedError(f"the VOMS server's {refusal.reason}") from None
+    return [carried[0]]
+
+
+def _carried_certificates(info: univ.Sequence) -> list[x509.Certificate]:
+    """The certificates of the AC's `AC_CERTIFICATES` extension (none without it)."""
+    extensions = info["extensions"]
+    if not extensions.isValue:
+        return []
+    for extension in extensions:
+        if str(extension["extnID"]) != AC_CERTIFICATES:
+            continue
+        try:
+            value, _ = decoder.decode(extension["extnValue"].asOctets(), asn1Spec=_AcCertificates())
+            return [x509.load_der_x509_certificate(bytes(item)) for item in value["certificates"]]
+        except (PyAsn1Error, ValueError):
+            raise AcRefusedError("the VOMS AC carries a malformed certificate") from None
+    return []
 
 
 def _issuer_name(info: univ.Sequence) -> x509.Name:
@@ -223,7 +301,9 @@ def _check_signature(
     info: univ.Sequence,
     tbs: bytes,
     issuer: x509.Name,
-    voms_certificates: Sequence[x509.Certificate],
+    signers: Sequence[x509.Certificate],
+    vo: str,
+    host: str | None,
     now: datetime.datetime,
 ) -> None:
     shown = issuer.rfc4514_string()
@@ -236,10 +316,10 @@ def _check_signature(
             f"the AC of {shown!r} is signed with algorithm {algorithm}; this server takes "
             "RSA or ECDSA signatures with SHA-2"
         )
-    signers = [c for c in voms_certificates if _same_name(c.subject, issuer)]
     if not signers:
         raise AcRefusedError(
-            f"the AC was issued by {shown!r}, which is not a VOMS server this server trusts"
+            f"the AC was issued by {shown!r}, which is not a VOMS server this server trusts "
+            f"(neither its certificate nor an LSC file {vo}/{host}.lsc is configured)"
         )
     signature = signed["signatureValue"].asOctets()
     for signer in signers:
@@ -320,8 +400,13 @@ def _check_extensions(info: univ.Sequence) -> None:
             )
 
 
-def _fqans(info: univ.Sequence, issuer: x509.Name) -> tuple[str, list[str], datetime.datetime]:
+def _fqans(
+    info: univ.Sequence, issuer: x509.Name
+) -> tuple[str, str | None, list[str], datetime.datetime]:
+    """The AC's VO, VOMS server host (from its policy authority, ``vo://host:port``), FQANs
+    and expiry, as it says (nothing checked)."""
     vo: str | None = None
+    host: str | None = None
     fqans: list[str] = []
     for attribute in info["attributes"]:
         if str(attribute["type"]) != VOMS_ATTRIBUTE:
@@ -335,7 +420,8 @@ def _fqans(info: univ.Sequence, issuer: x509.Name) -> tuple[str, list[str], date
             if authority.isValue:
                 for general in authority:
                     if general.getName() == "uniformResourceIdentifier":
-                        vo = str(general.getComponent()).split("://", 1)[0]
+                        vo, _, where = str(general.getComponent()).partition("://")
+                        host = where.rsplit(":", 1)[0] or None
             for item in syntax["values"]:
                 if item.getName() != "octets":
                     continue
@@ -349,4 +435,4 @@ def _fqans(info: univ.Sequence, issuer: x509.Name) -> tuple[str, list[str], date
     if vo is None:
         vo = fqans[0].strip("/").split("/", 1)[0]
     end = _utc(info["attrCertValidityPeriod"]["notAfterTime"].asDateTime)
-    return vo, fqans, end
+    return vo, host, fqans, end

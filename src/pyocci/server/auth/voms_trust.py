@@ -14,8 +14,10 @@ and the rules that map a certificate to tenants (`pyocci.server.auth.oidc_mappin
 
 Both certificate settings take a PEM file or a directory, read with its
 subdirectories (every file holding a PEM certificate; other files, such as
-CRLs, signing policies and LSC files, are passed over). Relative paths are
-relative to the VOMS file. The claims rules look at are listed in `CLAIMS`.
+CRLs and signing policies, are passed over). A VOMS directory may hold LSC
+files (``<vo>/<host>.lsc``, `pyocci.server.auth.voms_lsc`) instead of, or
+besides, the VOMS servers' certificates. Relative paths are relative to the
+VOMS file. The claims rules look at are listed in `CLAIMS`.
 """
 
 from __future__ import annotations
@@ -30,6 +32,7 @@ from cryptography import x509
 from cryptography.hazmat.primitives import hashes
 
 from pyocci.server.auth.oidc_mapping import TenantRule, parse_rules
+from pyocci.server.auth.voms_lsc import LscFile, read_lsc_files
 from pyocci.server.config import ConfigError
 
 __all__ = ["CLAIMS", "VomsTrust", "load_certificates", "read_voms_file"]
@@ -49,6 +52,8 @@ class VomsTrust:
     ca_certificates: tuple[x509.Certificate, ...]
     voms_certificates: tuple[x509.Certificate, ...]
     rules: tuple[TenantRule, ...]
+    #: The LSC files of the VOMS certificate directory (`pyocci.server.auth.voms_lsc`).
+    lsc: tuple[LscFile, ...] = ()
 
 
 def read_voms_file(path: Path) -> VomsTrust:
@@ -83,12 +88,18 @@ def parse_voms_document(document: Mapping[str, Any], *, where: str, base: Path) 
                 f"{where}, tenants[{index}]: claim: expected one of {', '.join(CLAIMS)}, "
                 f"got {rule.claim!r}"
             )
+    voms = _path(document, "voms_certificates", where, base)
+    lsc: tuple[LscFile, ...] = ()
+    if voms.is_dir():
+        try:
+            lsc = read_lsc_files(voms)
+        except (OSError, ValueError) as error:
+            raise ConfigError(f"{where}: voms_certificates: {error}") from None
     return VomsTrust(
         ca_certificates=load_certificates(_path(document, "ca_certificates", where, base), where),
-        voms_certificates=load_certificates(
-            _path(document, "voms_certificates", where, base), where
-        ),
+        voms_certificates=load_certificates(voms, where, required=not lsc),
         rules=rules,
+        lsc=lsc,
     )
 
 
@@ -100,9 +111,11 @@ def _path(document: Mapping[str, Any], key: str, where: str, base: Path) -> Path
     return path if path.is_absolute() else base / path
 
 
-def load_certificates(path: Path, where: str) -> tuple[x509.Certificate, ...]:
+def load_certificates(
+    path: Path, where: str, *, required: bool = True
+) -> tuple[x509.Certificate, ...]:
     """Every certificate of a PEM file, or of the files under a directory; ConfigError
-    when there is none."""
+    when there is none and one is `required`."""
     if path.is_dir():
         files = sorted(p for p in path.rglob("*") if p.is_file())
     elif path.is_file():
@@ -125,6 +138,7 @@ def load_certificates(path: Path, where: str) -> tuple[x509.Certificate, ...]:
             raise ConfigError(f"{where}: {file} holds a malformed certificate: {error}") from None
         for certificate in certificates:
             found.setdefault(certificate.fingerprint(hashes.SHA256()), certificate)
-    if not found:
-        raise ConfigError(f"{where}: no PEM certificate in {path}")
+    if not found and required:
+        what = "PEM certificate or LSC file" if path.is_dir() else "PEM certificate"
+        raise ConfigError(f"{where}: no {what} in {path}")
     return tuple(found.values())
