@@ -188,3 +188,33 @@ def test_a_server_of_the_lsc_names_from_an_untrusted_ca_is_refused(
         voms_attributes(
             chain_of(pki, proxy), [], NOW, lsc=lsc_of(*SERVER_DNS), anchors=load(pki.ca)
         )
+
+
+def test_an_altered_ac_is_refused_whatever_byte_changed(pki: Pki, vomsdir: Path) -> None:
+    # The AC of a real proxy with one byte changed, in a proxy its holder signs: every
+    # change is refused as malformed or forged (or, in unsigned parts, changes nothing
+    # that matters), never an error of another kind.
+    proxy, _ = make_voms_proxy(pki, vomsdir, user="Mia Mutant")
+    certificates = load(proxy)
+    holder, holder_key = certificates[1], load_key(vomsdir / "mia-mutant.key")
+    ac = certificates[0].extensions.get_extension_for_oid(VOMS_AC_EXTENSION)
+    original = ac.value.value
+    refused = 0
+    for position in range(0, len(original), 7):
+        altered = bytearray(original)
+        altered[position] ^= 0x55
+        extension = x509.Extension(
+            VOMS_AC_EXTENSION,
+            False,
+            x509.UnrecognizedExtension(VOMS_AC_EXTENSION, bytes(altered)),
+        )
+        mutant, _ = make_proxy(holder, holder_key, extensions=[extension])
+        chain = verify_chain([mutant, holder], load(pki.ca), NOW)
+        try:
+            found = voms_attributes(chain, voms_certificates(vomsdir), NOW)
+        except AcRefusedError:
+            refused += 1
+        else:
+            assert found is None or found.fqans == (FQAN,)
+    # The signed part is most of the AC: most changes are refused.
+    assert refused > len(original) // 7 // 2

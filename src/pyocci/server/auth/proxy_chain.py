@@ -24,7 +24,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from cryptography import x509
-from cryptography.exceptions import InvalidSignature
+from cryptography.exceptions import InvalidSignature, UnsupportedAlgorithm
 from cryptography.x509.oid import NameOID
 from cryptography.x509.verification import (
     ExtensionPolicy,
@@ -169,7 +169,7 @@ def _check_proxies(
             allowed -= 1
         try:
             proxy.verify_directly_issued_by(issuer)
-        except (InvalidSignature, ValueError, TypeError) as error:
+        except (InvalidSignature, UnsupportedAlgorithm, ValueError, TypeError) as error:
             raise ChainRefusedError(
                 f"the proxy {_dn(proxy)} is not signed by {_dn(issuer)} ({type(error).__name__})"
             ) from None

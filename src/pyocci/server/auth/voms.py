@@ -36,6 +36,8 @@ import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
+from cryptography.exceptions import UnsupportedAlgorithm
+
 from pyocci.backends.api import Tenant
 from pyocci.server.auth.base import (
     AccessDeniedError,
@@ -185,6 +187,12 @@ class VomsAuth(Authenticator):
         except (HeaderRefusedError, ChainRefusedError, AcRefusedError) as refusal:
             logger.info("client certificate refused: %s", refusal.reason)
             raise AuthenticationError(refusal.reason, challenge=self._challenge) from None
+        except (ValueError, TypeError, UnsupportedAlgorithm) as error:
+            # cryptography reads extensions when asked: a malformed one shows only now.
+            logger.info("client certificate refused: malformed (%s)", error)
+            raise AuthenticationError(
+                f"a certificate of the chain is malformed: {error}", challenge=self._challenge
+            ) from None
         fqans = attributes.fqans if attributes is not None else ()
         claims = {
             "fqan": list(fqans),

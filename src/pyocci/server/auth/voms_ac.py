@@ -22,7 +22,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from cryptography import x509
-from cryptography.exceptions import InvalidSignature
+from cryptography.exceptions import InvalidSignature, UnsupportedAlgorithm
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
 from pyasn1.codec.der import decoder, encoder
@@ -169,7 +169,12 @@ def voms_attributes(
     not_after: datetime.datetime | None = None
     for ac_list in lists:
         for signed in ac_list:
-            vo, found, expires = _verified(signed, chain.end_entity, servers, now)
+            try:
+                vo, found, expires = _verified(signed, chain.end_entity, servers, now)
+            except (PyAsn1Error, ValueError, TypeError, UnsupportedAlgorithm):
+                # A part of the AC that the DER decoding let through but that does not
+                # hold what RFC 5755 says (a missing field, a time that is no time).
+                raise AcRefusedError("a VOMS attribute certificate is malformed") from None
             vos.append(vo)
             fqans.extend(found)
             not_after = expires if not_after is None else min(not_after, expires)
