@@ -4,6 +4,7 @@ the FQANs of a good one, and each reason one is refused."""
 from __future__ import annotations
 
 import datetime
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -218,3 +219,55 @@ def test_an_altered_ac_is_refused_whatever_byte_changed(pki: Pki, vomsdir: Path)
             assert found is None or found.fqans == (FQAN,)
     # The signed part is most of the AC: most changes are refused.
     assert refused > len(original) // 7 // 2
+
+
+SHA256_WITH_RSA = bytes.fromhex("06092a864886f70d01010b")
+SHA1_WITH_RSA = bytes.fromhex("06092a864886f70d010105")
+
+
+def with_ac(pki: Pki, vomsdir: Path, user: str, alter: Callable[[bytes], bytes]) -> VerifiedChain:
+    """The chain of a proxy of `user` whose AC extension `alter` changed, signed anew by
+    `user` (so that only the AC is wrong)."""
+    proxy, _ = make_voms_proxy(pki, vomsdir, user=user)
+    certificates = load(proxy)
+    holder = certificates[1]
+    key = load_key(vomsdir / f"{user.replace(' ', '-').lower()}.key")
+    value = certificates[0].extensions.get_extension_for_oid(VOMS_AC_EXTENSION).value.value
+    extension = x509.Extension(
+        VOMS_AC_EXTENSION, False, x509.UnrecognizedExtension(VOMS_AC_EXTENSION, alter(value))
+    )
+    altered, _ = make_proxy(holder, key, extensions=[extension])
+    return verify_chain([altered, holder], load(pki.ca), NOW)
+
+
+def test_an_ac_naming_two_signature_algorithms_is_refused(pki: Pki, vomsdir: Path) -> None:
+    def outer_sha1(value: bytes) -> bytes:
+        # The last algorithm identifier of the extension is the AC's own, after acinfo.
+        at = value.rindex(SHA256_WITH_RSA)
+        return value[:at] + SHA1_WITH_RSA + value[at + len(SHA1_WITH_RSA) :]
+
+    chain = with_ac(pki, vomsdir, "Al Gorithm", outer_sha1)
+    with pytest.raises(AcRefusedError, match="names two different signature algorithms"):
+        voms_attributes(chain, voms_certificates(vomsdir), NOW)
+
+
+def test_an_ac_signed_with_sha1_is_refused(pki: Pki, vomsdir: Path) -> None:
+    def both_sha1(value: bytes) -> bytes:
+        first, last = value.index(SHA256_WITH_RSA), value.rindex(SHA256_WITH_RSA)
+        for at in (first, last):
+            value = value[:at] + SHA1_WITH_RSA + value[at + len(SHA1_WITH_RSA) :]
+        return value
+
+    chain = with_ac(pki, vomsdir, "Sha One", both_sha1)
+    with pytest.raises(AcRefusedError, match=r"algorithm 1\.2\.840\.113549\.1\.1\.5"):
+        voms_attributes(chain, voms_certificates(vomsdir), NOW)
+
+
+def test_an_ac_of_a_voms_server_whose_certificate_expired_is_refused(
+    pki: Pki, vomsdir: Path
+) -> None:
+    proxy, _ = make_voms_proxy(pki, vomsdir, user="Pat Past")
+    server = voms_certificates(vomsdir)[0]
+    later = server.not_valid_after_utc + datetime.timedelta(minutes=1)
+    with pytest.raises(AcRefusedError, match="that signed the AC is not valid now"):
+        voms_attributes(chain_of(pki, proxy), [server], later)
