@@ -41,7 +41,9 @@ from pyocci.server.auth import (
     Authenticator,
     HandshakeAuth,
     build_authenticator,
+    current_peer,
 )
+from pyocci.server.auth.front import peer_of, remember_peer
 from pyocci.server.backends import open_backend
 from pyocci.server.config import ServerConfig, config_from_environment
 from pyocci.server.handlers import (
@@ -141,6 +143,9 @@ class OcciApplication:
         codec: Codec | None = None
         # Whether the HTML view answers (a browser asks): its pages, forms and errors.
         html = False
+        # Method voms reads certificate headers only from the front: the peer, not what
+        # X-Forwarded-For made of the scope's client.
+        current_peer.set(peer_of(scope))
         try:
             fields = scope["headers"]
             # The first value of each field, as Starlette's Headers.get gives it, taken
@@ -419,7 +424,10 @@ def create_proxied_app_from_environment() -> ASGIApp:
     ``proxy_headers``), so both servers build the same URLs behind a TLS proxy."""
     from granian.utils.proxies import wrap_asgi_with_proxy_headers
 
-    return wrap_asgi_with_proxy_headers(create_app_from_environment(), trusted_hosts="127.0.0.1")
+    # The peer is kept before the wrapper takes X-Forwarded-For for the client.
+    return remember_peer(
+        wrap_asgi_with_proxy_headers(create_app_from_environment(), trusted_hosts="127.0.0.1")
+    )
 
 
 __all__ = [
