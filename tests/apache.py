@@ -27,6 +27,7 @@ from pathlib import Path
 
 import pytest
 
+from debian import installed
 from e2e.server import free_port
 from pki import Pki
 
@@ -101,25 +102,14 @@ def apache_binary() -> str:
     it cannot be installed here."""
     if os.environ.get(SKIP_VARIABLE) == "1":
         pytest.skip(f"{SKIP_VARIABLE}=1: the Apache front tests are skipped")
-    found = shutil.which("apache2") or (
-        "/usr/sbin/apache2" if Path("/usr/sbin/apache2").exists() else None
-    )
-    if found is not None and (MODULES / "mod_gridsite.so").exists():
-        return found
-    if os.geteuid() != 0:
-        pytest.skip("apache2 is not installed, and installing it needs root")
-    environment = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
-    command = [
-        "apt-get", "install", "-y", "-q", "--no-install-recommends", *PACKAGES,
-    ]  # fmt: skip
-    if subprocess.run(command, env=environment, capture_output=True).returncode != 0:
-        # A fresh machine has no package lists yet.
-        subprocess.run(["apt-get", "update", "-q"], env=environment, capture_output=True)
-        result = subprocess.run(command, env=environment, capture_output=True, text=True)
-        if result.returncode != 0:
-            pytest.fail(f"apt-get install {' '.join(PACKAGES)} failed: {result.stderr[-1000:]}")
-    assert Path("/usr/sbin/apache2").exists(), "the apache2 package installed no apache2"
-    return "/usr/sbin/apache2"
+
+    def find() -> str | None:
+        found = shutil.which("apache2") or (
+            "/usr/sbin/apache2" if Path("/usr/sbin/apache2").exists() else None
+        )
+        return found if found is not None and (MODULES / "mod_gridsite.so").exists() else None
+
+    return installed(find, "apache2 with mod_gridsite", *PACKAGES)
 
 
 @contextmanager

@@ -14,10 +14,13 @@ import fcntl
 import os
 import shutil
 import subprocess
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import TypeVar
 
 import pytest
+
+T = TypeVar("T")
 
 #: An install downloads packages: minutes on a slow mirror, never forever.
 INSTALL_TIMEOUT_SECONDS = 900
@@ -29,20 +32,26 @@ class DebianInstallError(RuntimeError):
 
 def command_from(command: str, package: str) -> str:
     """The path of `command`, from Debian's `package` installed now if it is missing."""
-    found = shutil.which(command)
+    return installed(lambda: shutil.which(command), command, package)
+
+
+def installed(find: Callable[[], T | None], what: str, *packages: str) -> T:
+    """What `find` finds (a command's path, a module file), after installing `packages`
+    if it finds nothing; skips the calling test when they cannot be installed here."""
+    found = find()
     if found is not None:
         return found
     if os.geteuid() != 0 or not shutil.which("apt-get"):
         pytest.skip(
-            f"{command} is not installed, and installing it needs apt-get as root "
-            f"(apt-get install {package})"
+            f"{what} is not installed, and installing it needs apt-get as root "
+            f"(apt-get install {' '.join(packages)})"
         )
     with _locked(Path(os.environ.get("TMPDIR", "/tmp")) / "pyocci-tests-apt.lock"):
-        if shutil.which(command) is None:
-            install(package)
-    found = shutil.which(command)
+        if find() is None:
+            install(*packages)
+    found = find()
     if found is None:
-        raise DebianInstallError(f"apt-get installed {package} but {command} is not on PATH")
+        raise DebianInstallError(f"apt-get installed {' '.join(packages)} but not {what}")
     return found
 
 

@@ -20,6 +20,7 @@ from pathlib import Path
 import pytest
 from cryptography import x509
 
+from debian import command_from
 from pki import Pki, issue_certificate
 
 SKIP_VARIABLE = "PYOCCI_SKIP_VOMS"
@@ -35,22 +36,7 @@ def voms_proxy_fake() -> str:
     test when it cannot be installed here."""
     if os.environ.get(SKIP_VARIABLE) == "1":
         pytest.skip(f"{SKIP_VARIABLE}=1: the VOMS proxy tests are skipped")
-    found = shutil.which("voms-proxy-fake")
-    if found is not None:
-        return found
-    if os.geteuid() != 0:
-        pytest.skip("voms-proxy-fake is not installed, and installing voms-clients needs root")
-    environment = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
-    command = ["apt-get", "install", "-y", "-q", "--no-install-recommends", "voms-clients"]
-    if subprocess.run(command, env=environment, capture_output=True).returncode != 0:
-        # A fresh machine has no package lists yet.
-        subprocess.run(["apt-get", "update", "-q"], env=environment, capture_output=True)
-        result = subprocess.run(command, env=environment, capture_output=True, text=True)
-        if result.returncode != 0:
-            pytest.fail(f"apt-get install voms-clients failed: {result.stderr[-1000:]}")
-    found = shutil.which("voms-proxy-fake")
-    assert found is not None, "voms-clients installed no voms-proxy-fake"
-    return found
+    return command_from("voms-proxy-fake", "voms-clients")
 
 
 def voms_server(pki: Pki, directory: Path) -> tuple[Path, Path]:
