@@ -6,12 +6,14 @@ from __future__ import annotations
 import time
 from collections.abc import Hashable, Iterator
 
+import anyio
 import pytest
 import sqlalchemy as sa
 
 from pyocci.model import Mixin
 from pyocci.store import Database
 from pyocci.store.changes import ChangeNotices, conninfo
+from pyocci.store.freshness import READS_SINCE
 from pyocci.store.mixins import MixinRepository
 
 TAG = Mixin(scheme="http://example.org/tags#", term="x", location="/tags/x/")
@@ -100,3 +102,47 @@ def test_an_unreachable_database_is_tried_again_later_and_never_waited_for():
     now[0] += 60
     assert notices.version() is None
     notices.close()
+
+
+@pytest.mark.anyio
+async def test_in_a_request_nothing_is_trusted_until_caught_up(database):
+    moved(database, None)  # listening
+    READS_SINCE.set(time.monotonic())
+    # A request's checks never wait: until the server caught up, they cannot tell.
+    assert database.data_version() is None
+    await database.catch_up()
+    version = database.data_version()
+    assert version is not None
+    # Caught up, a change committed since is still heard at the next catch-up.
+    MixinRepository(database).add_user_mixin("alice", TAG)
+    READS_SINCE.set(time.monotonic())
+    await database.catch_up()
+    assert database.data_version() not in (None, version)
+
+
+@pytest.mark.anyio
+async def test_concurrent_requests_share_round_trips(database, monkeypatch):
+    moved(database, None)  # listening
+    notices = database._notices()
+    trips: list[float] = []
+    round_trip = notices._round_trip
+
+    async def counted(pgconn):
+        trips.append(time.monotonic())
+        await round_trip(pgconn)
+
+    monkeypatch.setattr(notices, "_round_trip", counted)
+    versions: list[object] = []
+
+    async def request() -> None:
+        READS_SINCE.set(time.monotonic())
+        await database.catch_up()
+        versions.append(database.data_version())
+
+    async with anyio.create_task_group() as group:
+        for _ in range(50):
+            group.start_soon(request)
+    assert len(versions) == 50 and None not in versions
+    # Requests that began while a round trip was in flight wait for the next one, which
+    # then serves all of them: a few round trips, not fifty.
+    assert 1 <= len(trips) <= 3

@@ -89,6 +89,7 @@ class OcciApplication:
         observer: RequestObserver | None = None,
         metrics_page: MetricsPage | None = None,
         health: HealthPage | None = None,
+        database: Database | None = None,
     ) -> None:
         self.config = config
         self.service = service
@@ -106,6 +107,11 @@ class OcciApplication:
         self.metrics_page = metrics_page
         #: ``/healthz`` and ``/livez``; None: not served (an app built without a store).
         self.health = health
+        # PostgreSQL: before a request's reads, every change committed before it began
+        # is heard (see pyocci.store.changes); SQLite needs nothing.
+        self._catch_up = (
+            database.catch_up if database is not None and database.is_postgresql else None
+        )
         #: The token endpoint of the Keystone-like handshake, when it is served.
         self.identity = (
             IdentityEndpoint(auth, self.origins) if isinstance(auth, HandshakeAuth) else None
@@ -118,6 +124,8 @@ class OcciApplication:
         # What this request reads must show every commit made before it arrived, through
         # whichever process (see `pyocci.store.freshness`).
         reads_since_now()
+        if self._catch_up is not None:
+            await self._catch_up()
         if self.observer is None:
             await self._respond(scope, receive, send)
         else:
@@ -382,6 +390,7 @@ def create_app(config: ServerConfig) -> ASGIApp:
             observer=watching.observer if watching else None,
             metrics_page=watching.page if watching else None,
             health=HealthPage(database, backend),
+            database=database,
         )
         counting = watching.count_entities(service) if watching else None
         # What startup built (modules, the model, codecs) lives as long as the worker:

@@ -14,10 +14,12 @@ the writer is answered; each listening backend then sends the notice on its
 own schedule, which under load can be later than a client's next request to
 another process. So before its count is trusted, the listening connection
 makes one round trip (``SELECT 1``): PostgreSQL sends a listener every
-notice it was signalled for before it answers the listener's query. One
-round trip serves every check of a request (see `pyocci.store.freshness`),
-and is bounded (`SYNC_SECONDS`): past it, the version is None, and the
-request reads the database instead of what was kept.
+notice it was signalled for before it answers the listener's query. The
+server awaits it as each request begins (`catch_up`, off the event loop's
+critical path: concurrent requests share one round trip in flight), and
+every check of the request then uses it (see `pyocci.store.freshness`). It
+is bounded (`SYNC_SECONDS`): past it, the version is None, and the request
+reads the database instead of what was kept.
 
 Until the listening connection is made (in a thread: connecting may wait
 on an unreachable database), and when it is lost (PostgreSQL restarted,
@@ -38,6 +40,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+import anyio
 import psycopg
 from sqlalchemy.engine import URL
 
@@ -98,21 +101,16 @@ class ChangeNotices:
         # When the last round trip that completed was sent; whether one is unanswered.
         self._synced_at = -math.inf
         self._awaiting = False
+        # The round trip in flight (set when answered), shared by concurrent requests.
+        self._flight: anyio.Event | None = None
 
     def version(self, topic: str | None = None) -> tuple[int, int] | None:
         """A value that changes whenever a change (of `topic`; of anything by default) was
         committed since the last call; None while no connection listens (nothing read
-        can be trusted to be current). Never waits."""
-        if os.getpid() != self._pid:
-            # A forked process must listen on a connection of its own.
-            self._connection = self._made = self._connecting = None
-            self._pid = os.getpid()
-        connection = self._connection
+        can be trusted to be current). Never waits in a request (see `catch_up`)."""
+        connection = self._listening()
         if connection is None:
-            connection = self._take_made()
-            if connection is None:
-                self._start_listening()
-                return None
+            return None
         try:
             pgconn = connection.pgconn
             if not self._synced(pgconn):
@@ -130,10 +128,14 @@ class ChangeNotices:
         return self._epoch, self._heard if topic is None else self._heard_of[topic]
 
     def _synced(self, pgconn: Any) -> bool:
-        """Whether every notice of a commit made before the current request began (now,
-        outside a request) has arrived: a round trip, unless one sent since did."""
+        """Whether every notice of a commit made before the current request began has
+        arrived. In a request, the server caught up before answering (`catch_up`): a
+        round trip sent since the request began answered, or nothing is trusted; this
+        never waits. Outside a request, a round trip now (tools, tests)."""
         since = READS_SINCE.get()
-        if since is not None and self._synced_at >= since and not self._awaiting:
+        if since is not None:
+            if self._synced_at < since:
+                return False
             pgconn.consume_input()
             return True
         if self._awaiting and not self._answered(pgconn, 0):
@@ -145,6 +147,48 @@ class ChangeNotices:
             return False
         self._synced_at = sent
         return True
+
+    async def catch_up(self, since: float) -> None:
+        """Wait until a round trip sent at `since` or later has been answered, so that
+        every notice of a commit made before `since` is in; at most about `SYNC_SECONDS`.
+        Concurrent requests share round trips: one in flight serves every request that
+        began before it was sent."""
+        with anyio.move_on_after(SYNC_SECONDS):
+            while self._synced_at < since:
+                flight = self._flight
+                if flight is not None:
+                    await flight.wait()
+                    continue
+                connection = self._listening()
+                if connection is None:
+                    return
+                try:
+                    await self._round_trip(connection.pgconn)
+                except psycopg.Error as error:
+                    self._lost(error)
+                    return
+
+    async def _round_trip(self, pgconn: Any) -> None:
+        flight = self._flight = anyio.Event()
+        try:
+            while self._awaiting:  # an earlier round trip's answer is still to be read
+                await self._readable(pgconn)
+            sent = time.monotonic()
+            pgconn.send_query(b"SELECT 1")
+            self._awaiting = True
+            while self._awaiting:
+                await self._readable(pgconn)
+            self._synced_at = sent
+        finally:
+            self._flight = None
+            flight.set()
+
+    async def _readable(self, pgconn: Any) -> None:
+        """Read what arrived; wait for more while the round trip is unanswered."""
+        if self._answered(pgconn, 0):
+            return
+        await anyio.wait_readable(pgconn.socket)
+        self._answered(pgconn, 0)
 
     def _answered(self, pgconn: Any, seconds: float) -> bool:
         """Whether the round trip under way was answered within `seconds` (its results
@@ -162,6 +206,17 @@ class ChangeNotices:
             pass
         self._awaiting = False
         return True
+
+    def _listening(self) -> psycopg.Connection | None:
+        """The listening connection, or None (and one being made)."""
+        if os.getpid() != self._pid:
+            # A forked process must listen on a connection of its own.
+            self._connection = self._made = self._connecting = None
+            self._pid = os.getpid()
+        connection = self._connection or self._take_made()
+        if connection is None:
+            self._start_listening()
+        return connection
 
     def _take_made(self) -> psycopg.Connection | None:
         made, self._made = self._made, None

@@ -44,6 +44,7 @@ from sqlalchemy.engine import URL, Connection, Engine, make_url
 
 from pyocci.store.errors import StoreBusyError
 from pyocci.store.faults import Incidents, mark_write, translate, watch_faults, wrote
+from pyocci.store.freshness import READS_SINCE
 from pyocci.store.prepared import Changed, Prepared
 from pyocci.store.schema import STORE, Migrations, installed
 from pyocci.store.topics import ENTITIES
@@ -397,6 +398,14 @@ class Database:
             count = row[0] if row is not None else None
             self._counted[topic] = (version, count)
         return count
+
+    async def catch_up(self) -> None:
+        """Before a request's reads (PostgreSQL): wait, briefly and without holding up the
+        event loop, until every change committed before the request began has been heard
+        (see `pyocci.store.changes`). Nothing to do on SQLite."""
+        since = READS_SINCE.get()
+        if self.is_postgresql and since is not None:
+            await self._notices().catch_up(since)
 
     def _notices(self) -> ChangeNotices:
         if self._change_notices is None:
