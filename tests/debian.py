@@ -46,7 +46,7 @@ def installed(find: Callable[[], T | None], what: str, *packages: str) -> T:
             f"{what} is not installed, and installing it needs apt-get as root "
             f"(apt-get install {' '.join(packages)})"
         )
-    with _locked(Path(os.environ.get("TMPDIR", "/tmp")) / "pyocci-tests-apt.lock"):
+    with locked(Path(os.environ.get("TMPDIR", "/tmp")) / "pyocci-tests-apt.lock"):
         if find() is None:
             install(*packages)
     found = find()
@@ -81,7 +81,10 @@ def install(*packages: str) -> None:
 
 
 @contextlib.contextmanager
-def _locked(path: Path) -> Iterator[None]:
+def locked(path: Path) -> Iterator[None]:
+    """Hold an exclusive lock on the file at `path` (made if missing) until the block ends:
+    test processes that run at once take turns at installing or building one thing."""
+    path.parent.mkdir(parents=True, exist_ok=True)
     with path.open("w") as handle:
         fcntl.flock(handle, fcntl.LOCK_EX)
         try:

@@ -9,7 +9,7 @@ from urllib.parse import quote
 import pytest
 from cryptography.hazmat.primitives import serialization
 
-from pki import Pki, make_pki
+from pki import Pki
 from proxies import load
 from pyocci.server.auth.front import (
     MAX_CHAIN_HEADERS,
@@ -22,11 +22,6 @@ from pyocci.server.auth.front import (
 )
 
 pytestmark = pytest.mark.anyio
-
-
-@pytest.fixture(scope="module")
-def pki(tmp_path_factory: pytest.TempPathFactory) -> Pki:
-    return make_pki(tmp_path_factory.mktemp("pki"))
 
 
 def pem(path: Path, index: int = 0) -> str:

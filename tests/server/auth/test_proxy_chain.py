@@ -10,16 +10,11 @@ from cryptography import x509
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
-from pki import Pki, make_pki
+from pki import Pki
 from proxies import INDEPENDENT, load, load_key, make_proxy, proxy_cert_info
 from pyocci.server.auth.proxy_chain import MAX_CHAIN, ChainRefusedError, verify_chain
 
 NOW = datetime.datetime.now(datetime.UTC)
-
-
-@pytest.fixture(scope="module")
-def pki(tmp_path_factory: pytest.TempPathFactory) -> Pki:
-    return make_pki(tmp_path_factory.mktemp("pki"))
 
 
 def user(pki: Pki) -> tuple[x509.Certificate, ec.EllipticCurvePrivateKey]:

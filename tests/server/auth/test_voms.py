@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from cryptography.hazmat.primitives import serialization
 
-from pki import Pki, make_pki
+from pki import Pki
 from proxies import load
 from pyocci.backends.api import Tenant
 from pyocci.server.auth import (
@@ -31,18 +31,6 @@ from voms import FQAN, VO, make_voms_proxy, voms_server
 FRONT = "127.0.0.1"
 CLIENT = ("192.0.2.7", 40000)
 pytestmark = pytest.mark.anyio
-
-
-@pytest.fixture(scope="module")
-def pki(tmp_path_factory: pytest.TempPathFactory) -> Pki:
-    return make_pki(tmp_path_factory.mktemp("pki"))
-
-
-@pytest.fixture(scope="module")
-def vomsdir(pki: Pki, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    directory = tmp_path_factory.mktemp("voms")
-    voms_server(pki, directory)
-    return directory
 
 
 @pytest.fixture(scope="module")

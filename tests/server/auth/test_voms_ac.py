@@ -21,21 +21,9 @@ from pyocci.server.auth.voms_ac import (
     voms_attributes,
 )
 from pyocci.server.auth.voms_lsc import LscFile
-from voms import FQAN, VO, make_voms_proxy, voms_server
+from voms import FQAN, VO, make_voms_proxy
 
 NOW = datetime.datetime.now(datetime.UTC)
-
-
-@pytest.fixture(scope="module")
-def pki(tmp_path_factory: pytest.TempPathFactory) -> Pki:
-    return make_pki(tmp_path_factory.mktemp("pki"))
-
-
-@pytest.fixture(scope="module")
-def vomsdir(pki: Pki, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    directory = tmp_path_factory.mktemp("voms")
-    voms_server(pki, directory)
-    return directory
 
 
 def voms_certificates(vomsdir: Path) -> list[x509.Certificate]:

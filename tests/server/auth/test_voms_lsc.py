@@ -8,14 +8,9 @@ import pytest
 from cryptography import x509
 from cryptography.x509.oid import NameOID
 
-from pki import Pki, make_pki
+from pki import Pki
 from proxies import load
 from pyocci.server.auth.voms_lsc import LscFile, matches, oneline, read_lsc_files
-
-
-@pytest.fixture(scope="module")
-def pki(tmp_path_factory: pytest.TempPathFactory) -> Pki:
-    return make_pki(tmp_path_factory.mktemp("pki"))
 
 
 def test_names_in_openssl_s_one_line_form() -> None:

@@ -8,18 +8,12 @@ from pathlib import Path
 
 import pytest
 
-from pki import Pki, make_pki
+from pki import Pki
 from proxies import load
 from pyocci.server.auth import build_authenticator
 from pyocci.server.auth.voms import VomsAuth
 from pyocci.server.auth.voms_trust import read_voms_file
 from pyocci.server.config import AuthConfig, ConfigError
-
-
-@pytest.fixture(scope="module")
-def pki(tmp_path_factory: pytest.TempPathFactory) -> Pki:
-    return make_pki(tmp_path_factory.mktemp("pki"))
-
 
 RULE = '[[tenants]]\nclaim = "fqan"\nmatch = "^/(vo\\\\.example\\\\.org)/.*$"\n'
 
