@@ -66,7 +66,7 @@ from pyocci.service.errors import NotFoundError
 from pyocci.service.occi import OcciService
 from pyocci.service.paths import EntityPath, QueryInterface, Target, resolve
 from pyocci.store.database import Database, default_database_url
-from pyocci.store.freshness import reads_since_now
+from pyocci.store.freshness import ARRIVED_EXTENSION, reads_since
 from pyocci.store.mixins import MixinRepository
 from pyocci.store.usage import UsageRepository
 
@@ -123,7 +123,8 @@ class OcciApplication:
         """Answer one HTTP request of the ASGI server."""
         # What this request reads must show every commit made before it arrived, through
         # whichever process (see `pyocci.store.freshness`).
-        reads_since_now()
+        extensions = scope.get("extensions")
+        reads_since(extensions.get(ARRIVED_EXTENSION) if extensions else None)
         if self._catch_up is not None:
             await self._catch_up()
         if self.observer is None:

@@ -49,6 +49,7 @@ from uvicorn.protocols.http.httptools_impl import (
 from pyocci.server.auth.front import PEER_EXTENSION
 from pyocci.server.config import Limits, config_from_environment
 from pyocci.server.open_files import connection_cap
+from pyocci.store.freshness import ARRIVED_EXTENSION
 
 __all__ = ["LimitedHttpToolsProtocol", "refusal", "tls_extension"]
 
@@ -271,7 +272,12 @@ class LimitedHttpToolsProtocol(HttpToolsProtocol):
         self._head_started = True
         # The peer, kept before uvicorn's proxy-headers middleware replaces the client
         # with what X-Forwarded-For says (see pyocci.server.auth.front).
-        extensions: dict[str, Any] = {PEER_EXTENSION: self.client}
+        # And when the request arrived: its reads must show what was committed before
+        # (see pyocci.store.freshness).
+        extensions: dict[str, Any] = {
+            PEER_EXTENSION: self.client,
+            ARRIVED_EXTENSION: time.monotonic(),
+        }
         if self._tls is not None:
             extensions["tls"] = self._tls
         self.scope["extensions"] = extensions

@@ -24,6 +24,7 @@ from __future__ import annotations
 import functools
 import hashlib
 import json
+import math
 import os
 import sqlite3
 import threading
@@ -177,6 +178,8 @@ class Database:
         self._writer = self.engine.execution_options(**{_WRITE_OPTION: True})
         self._watcher: sqlite3.Cursor | None = None
         self._change_notices: ChangeNotices | None = None
+        # SQLite: the last data version read, and when it was asked.
+        self._watched: tuple[float, int] = (-math.inf, 0)
         # SQLite: each topic's count, as of a data version.
         self._counted: dict[str, tuple[int, int | None]] = {}
         # SQLite: each thread keeps its writing and its reading connection checked out
@@ -385,8 +388,15 @@ class Database:
             )
             # One cursor, reused: half the cost of a new one per call.
             watcher = self._watcher = connection.cursor()
-        watcher.execute("PRAGMA data_version")
-        version: int = watcher.fetchone()[0]
+        since = READS_SINCE.get()
+        watched_at, version = self._watched
+        if since is None or since > watched_at:
+            # Asked after the request arrived, the answer serves it (and every request that
+            # had arrived by then: see pyocci.store.freshness).
+            watched_at = time.monotonic()
+            watcher.execute("PRAGMA data_version")
+            version = watcher.fetchone()[0]
+            self._watched = (watched_at, version)
         if topic is None or topic == ENTITIES:
             return version
         seen, count = self._counted.get(topic, (None, None))
