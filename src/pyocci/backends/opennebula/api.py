@@ -12,13 +12,13 @@ is a 503 with Retry-After.
 
 from __future__ import annotations
 
+import http.client
 import xmlrpc.client
 from collections import OrderedDict
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
 import pyone
-import requests
 from pyone import server_xrpc
 
 from pyocci.backends.errors import (
@@ -31,6 +31,7 @@ from pyocci.backends.errors import (
 )
 from pyocci.backends.opennebula.records import listed
 from pyocci.backends.opennebula.settings import OpenNebulaSettings
+from pyocci.backends.opennebula.transport import OneTransport
 
 RunBlocking = Callable[..., Awaitable[Any]]
 #: A pool call's filter for the objects of the session's (effective) group.
@@ -40,30 +41,6 @@ GROUP_FILTER = -4
 USABLE_FILTER = -2
 #: Clients kept, one per session string, the least recently used dropped first.
 CLIENTS_KEPT = 256
-
-
-class _TimedTransport(server_xrpc.RequestsTransport):
-    """pyone's transport with a timeout on each request (pyone's own sets the process's
-    default socket timeout, which would change every other socket's)."""
-
-    def __init__(self, timeout: float, https: bool) -> None:
-        super().__init__()
-        self.timeout = timeout
-        self.set_https(https)
-        self.set_https_verify(True)
-
-    def request(self, host: str, handler: str, request_body: bytes, verbose: bool = False) -> Any:
-        url = self._build_url(host, handler)
-        response = requests.post(
-            url, data=request_body, headers=self.headers, timeout=self.timeout, verify=True
-        )
-        try:
-            response.raise_for_status()
-        except requests.RequestException as error:
-            raise xmlrpc.client.ProtocolError(
-                url, response.status_code, str(error), dict(response.headers)
-            ) from None
-        return self.parse_response(response)
 
 
 #: What oned answers INTERNAL (as for a failure of its own) when it refuses a request for
@@ -103,7 +80,7 @@ class OneApi:
             client = server_xrpc.OneServerXRPC(self.settings.endpoint, session)
             # The transport is private to pyone's client; replacing it keeps the
             # timeout to this client's own requests.
-            client._ServerProxy__transport = _TimedTransport(
+            client._ServerProxy__transport = OneTransport(
                 self.settings.timeout, self.settings.endpoint.startswith("https")
             )
             self._clients[session] = client
@@ -129,13 +106,13 @@ class OneApi:
             return await self._run_blocking(calling)
         except pyone.OneException as error:
             raise translate(error, retry_after=retry_after) from None
-        except (requests.RequestException, OSError) as error:
+        except OSError as error:
             raise BackendUnavailableError(
                 f"OpenNebula's oned at {self.settings.endpoint} cannot be reached "
                 f"({type(error).__name__}); try again later",
                 retry_after=retry_after,
             ) from None
-        except (xmlrpc.client.Error, ValueError) as error:
+        except (xmlrpc.client.Error, http.client.HTTPException, ValueError) as error:
             # A proxy's error page, or an answer that is not oned's XML-RPC.
             raise BackendUnavailableError(
                 f"the answer of {self.settings.endpoint} to {method} is not OpenNebula's "
