@@ -52,6 +52,23 @@ READERS: dict[str, Callable[[str], Any]] = {
 }
 
 
+def invoke(client: Any, method: str, arguments: tuple[Any, ...]) -> Any:
+    """``one.<method>(*arguments)`` with a pyone client (blocking): the answer bound by
+    pyone, or read by `READERS` for the methods listed there; oned's refusals raised as
+    pyone raises them."""
+    reader = READERS.get(method)
+    if reader is None:
+        target = client
+        for part in method.split("."):
+            target = getattr(target, part)
+        return target(*arguments)
+    # pyone's own request and error handling, the answer read here.
+    answer = client._do_request("one." + method, client._cast_parms(arguments))
+    if answer[0] and isinstance(answer[1], str) and answer[1].startswith("<"):
+        return reader(answer[1])
+    return client._OneServerXRPC__response(answer)
+
+
 #: What oned answers INTERNAL (as for a failure of its own) when it refuses a request for
 #: the object's state: a name in use (``NAME is already taken by ...``), an image a VM
 #: uses that cannot be disabled (``Image cannot be in state USED``).
@@ -105,17 +122,7 @@ class OneApi:
         client = self.client(session)
 
         def calling() -> Any:
-            reader = READERS.get(method)
-            if reader is not None:
-                # pyone's own request and error handling, the answer read here.
-                answer = client._do_request("one." + method, client._cast_parms(arguments))
-                if answer[0] and isinstance(answer[1], str) and answer[1].startswith("<"):
-                    return reader(answer[1])
-                return client._OneServerXRPC__response(answer)
-            target = client
-            for part in method.split("."):
-                target = getattr(target, part)
-            return target(*arguments)
+            return invoke(client, method, arguments)
 
         retry_after = self.settings.retry_after
         try:
