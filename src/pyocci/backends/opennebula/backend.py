@@ -12,13 +12,14 @@ groups, then their links, each a collection.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import AsyncIterator, Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from typing import Any
 
-from pyocci.backends.api import ActionOutcome, Query, Tenant
+from pyocci.backends.api import ActionOutcome, Capabilities, Query, Tenant
 from pyocci.backends.errors import BusyError
-from pyocci.backends.kit import KitBackend
+from pyocci.backends.kit import KitBackend, union
 from pyocci.backends.kit.errors import malformed_answers
 from pyocci.backends.opennebula import catalogue as catalogues
 from pyocci.backends.opennebula.api import OneApi
@@ -80,6 +81,13 @@ class OpenNebulaBackend(KitBackend):
         self.computes.link_sources = links
         #: Resources before links, as every backend lists them.
         self.collections = (self.computes, storages, networks, groups, *links)
+
+    @functools.cached_property
+    def capabilities(self) -> Capabilities:  # type: ignore[override]
+        """What the collections can do together, worked out once: here it never changes
+        (no collection learns later that oned lacks something), and the service asks for
+        it on every request."""
+        return union(self.collections)
 
     @property
     def checks_callers(self) -> bool:  # type: ignore[override]

@@ -65,6 +65,9 @@ class Tenancy:
         self.api = api
         self.settings = api.settings
         self._known: OrderedDict[str, Acting] = OrderedDict()
+        #: Each tenant's derived session string, by tenant id: an HMAC per request costs
+        #: more than the rest of the tenant's lookup.
+        self._derived: OrderedDict[str, str] = OrderedDict()
 
     @property
     def service_session(self) -> str:
@@ -83,8 +86,13 @@ class Tenancy:
                     "authenticate with your OpenNebula user and password (or login token)"
                 )
             return tenant.token
-        name = account_name(self.settings.tenant_prefix, tenant.id)
-        return f"{name}:{self._password(tenant.id)}"
+        session = self._derived.get(tenant.id)
+        if session is None:
+            name = account_name(self.settings.tenant_prefix, tenant.id)
+            session = self._derived[tenant.id] = f"{name}:{self._password(tenant.id)}"
+            while len(self._derived) > SESSIONS_KEPT:
+                self._derived.popitem(last=False)
+        return session
 
     async def acting(self, tenant: Tenant) -> Acting:
         """How to act for the tenant; its group and user made first when they are not
