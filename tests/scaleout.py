@@ -27,8 +27,9 @@ from e2e.server import RunningServer, free_port, occi_server, stop
 
 #: The hosts of the layout, as loopback addresses.
 HOSTS = ("127.0.0.2", "127.0.0.3")
-#: How often HAProxy asks each server's /healthz; two failures take it out of rotation.
-CHECK_INTERVAL_MS = 300
+#: How often HAProxy asks each server's /healthz; three failures in a row (each allowed
+#: `timeout check`, generous: CI runs two busy stages on two cores) take it out.
+CHECK_INTERVAL_MS = 500
 
 _CONFIG = """\
 global
@@ -39,6 +40,7 @@ defaults
     timeout connect 2s
     timeout client 60s
     timeout server 60s
+    timeout check 5s
     retries 2
     option redispatch
     retry-on conn-failure empty-response response-timeout
@@ -51,7 +53,7 @@ backend occi_servers
     balance roundrobin
     option httpchk GET /healthz
     http-check expect status 200
-    default-server inter {interval}ms fall 2 rise 2
+    default-server inter {interval}ms fall 3 rise 2
 {servers}
 
 listen stats
