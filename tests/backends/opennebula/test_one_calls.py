@@ -7,7 +7,7 @@ from contextlib import contextmanager
 from typing import Any
 
 import pytest
-from one_helpers import COMPUTE, action, compute, delete, listed, os_tpl, wait_state
+from one_helpers import COMPUTE, compute, delete, listed, os_tpl
 
 from pyocci.backends.api import Query
 
@@ -56,16 +56,3 @@ async def test_templates_are_read_once_per_ttl(make_backend, tenant) -> None:
         again = await backend.provider_mixins(tenant)
     assert [m.id for m in first] == [m.id for m in again]
     assert calls.count("templatepool.info") == 1
-
-
-async def test_an_action_is_the_action_and_one_read_back(make_backend, tenant) -> None:
-    backend = await make_backend(template_ttl=600)
-    template = await os_tpl(backend, tenant)
-    made = await backend.create_entity(tenant, compute(template))
-    running = await wait_state(backend, tenant, made.id, "active")
-    # The service read the compute for this tenant just before: the action does not.
-    with calls_of(backend) as calls:
-        stopped = await backend.trigger_action(tenant, running, action("stop"), {})
-    assert calls == ["vm.action", "vm.info"]
-    assert stopped.entity.id == made.id
-    await delete(backend, tenant, made)

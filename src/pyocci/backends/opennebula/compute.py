@@ -47,7 +47,7 @@ from pyocci.backends.opennebula.catalogue import (
 from pyocci.backends.opennebula.clusters import ZONE_SCHEME, placed_in, with_cluster
 from pyocci.backends.opennebula.records import body, one_list, template_text, with_groups
 from pyocci.backends.opennebula.settings import Size
-from pyocci.backends.opennebula.tenancy import Acting, Tenancy, one_id, read_owned
+from pyocci.backends.opennebula.tenancy import Acting, Tenancy, read_owned
 from pyocci.model.entity import CORE_ID, CORE_TITLE, Entity, Resource
 from pyocci.model.extensions import AVAILABILITY_ZONE
 from pyocci.model.infrastructure import (
@@ -445,13 +445,10 @@ class Computes(Collection):
     # --- actions ------------------------------------------------------------------
 
     async def _act(self, tenant: Tenant, entity: Entity, action: str) -> ActionOutcome:
-        """``vm.action`` on the compute, then the compute as oned shows it. `entity` is
-        what the service read for this tenant a moment ago (the tenancy checked then):
-        not read again before the action."""
         acting = await self.tenancy.acting(tenant)
-        number = one_id(entity.id or "", "compute")
-        await self.api.call(acting.session, "vm.action", action, number)
-        after = await self.vm(acting, str(number))
+        vm = await self.vm(acting, entity.id or "")
+        await self.api.call(acting.session, "vm.action", action, int(vm.ID))
+        after = await self.vm(acting, str(vm.ID))
         return ActionOutcome(entity=await self.shown(after))
 
     async def _start(
