@@ -25,14 +25,16 @@ LEGACY_REVISIONS = Path(__file__).parent / "legacy_revisions"
 LEGACY_HEAD = "0002_listing_index"
 
 #: The heads of a database brought up to date: the store's chain and the sim's branch.
-HEADS = ("0003_usage", "sim_0001_tables")
+HEADS = ("0004_exports", "sim_0001_tables")
 
 #: The accounting tables ``0003_usage`` added after the single chain.
 USAGE_TABLES = {"occi_usage_computes", "occi_usage_intervals"}
-STORE_TABLES = {"occi_user_mixins", "occi_mixin_members", *USAGE_TABLES}
+#: The image exports ``0004_exports`` added.
+EXPORT_TABLES = {"occi_exports"}
+STORE_TABLES = {"occi_user_mixins", "occi_mixin_members", *USAGE_TABLES, *EXPORT_TABLES}
 SIM_TABLES = {"sim_entities", "sim_addresses", "sim_images", "sim_usage"}
 #: The tables a database made by the single chain has.
-LEGACY_TABLES = (STORE_TABLES - USAGE_TABLES) | SIM_TABLES
+LEGACY_TABLES = (STORE_TABLES - USAGE_TABLES - EXPORT_TABLES) | SIM_TABLES
 
 _TYPES = {
     "sqlite": {
@@ -101,6 +103,32 @@ SCHEMA: dict[str, dict[str, Any]] = {
             ("uq_occi_user_mixins_tenant_id_mixin_id", ["tenant_id", "mixin_id"]),
         ],
         "indexes": [],
+        "foreign_keys": [],
+    },
+    "occi_exports": {
+        "columns": [
+            ("seq", "key", False),
+            ("tenant_id", "text", False),
+            ("export_id", "text", False),
+            ("tenant_name", "text", True),
+            ("title", "text", True),
+            ("summary", "text", True),
+            ("source", "text", False),
+            ("target", "text", False),
+            ("state", "text", False),
+            ("message", "text", True),
+            ("bytes_done", "bigint", False, "0"),
+            ("size", "bigint", True),
+            ("checksum", "text", True),
+            ("url", "text", True),
+            ("owner", "text", True),
+            ("lease_until", "float", True),
+            ("created_at", "float", False),
+            ("updated_at", "float", False),
+        ],
+        "primary_key": ("pk_occi_exports", ["seq"]),
+        "unique": [("uq_occi_exports_tenant_id_export_id", ["tenant_id", "export_id"])],
+        "indexes": [("ix_occi_exports_state", ["state"], False)],
         "foreign_keys": [],
     },
     "occi_usage_computes": {
@@ -277,6 +305,8 @@ def _column(
             default = f"nextval('{table}_seq_seq'::regclass)"
         elif default is not None and kind == "float":
             default = f"'{default}'::double precision"
+        elif default is not None and kind == "bigint":
+            default = f"'{default}'::bigint"
     elif default is not None:
         default = f"'{default}'"
     return (name, _TYPES[dialect][kind], nullable, default)
