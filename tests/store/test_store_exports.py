@@ -40,7 +40,7 @@ def test_the_limit_counts_running_exports_of_the_tenant(database: Database) -> N
     store = ExportRepository(database)
     store.create("t1", "e1", SOURCE, "s3://b/1", limit=2)
     store.create("t1", "e2", SOURCE, "s3://b/2", limit=2)
-    with pytest.raises(ExportLimitError, match="2 exports of yours .* at most 2"):
+    with pytest.raises(ExportLimitError, match=r"2 exports of yours .* at most 2"):
         store.create("t1", "e3", SOURCE, "s3://b/3", limit=2)
     store.create("t2", "e1", SOURCE, "s3://b/1", limit=2)  # another tenant's room
     store.cancel("t1", "e1", "cancelled by the client")
