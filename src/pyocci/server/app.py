@@ -168,7 +168,9 @@ class OcciApplication:
             path = scope["path"]
             target = resolve(model, path)
             if target is None:
-                raise NotFoundError(f"nothing lives at {path}; the categories are listed at /-/")
+                raise self.service.unserved(path) or NotFoundError(
+                    f"nothing lives at {path}; the categories are listed at /-/"
+                )
             method = scope["method"]
             raw_query = scope.get("query_string", b"")
             query = (
