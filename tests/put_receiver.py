@@ -64,11 +64,14 @@ class _Receiver(BaseHTTPRequestHandler):
         if length is None:
             self._answer(411, {"error": "Content-Length required"})
             return
-        if path.startswith("/forbidden/"):
-            self._answer(403, {"error": "Request has expired"})
-            self.close_connection = True
-            return
         left = int(length)
+        if path.startswith("/forbidden/"):
+            # Answered at once, then the body read and dropped, as web servers do: closing
+            # with a body unread would reset the connection, and the answer with it.
+            self._answer(403, {"error": "Request has expired"})
+            while left and (chunk := self.rfile.read(min(left, 1024 * 1024))):
+                left -= len(chunk)
+            return
         digest = hashlib.sha256()
         slow = path.startswith("/slow/")
         while left:
@@ -94,7 +97,8 @@ class PutReceiver:
 
     def received(self, path: str) -> dict[str, object] | None:
         """What arrived whole at `path` (size, sha256), or None."""
-        answer = httpx.get(f"{self.url}/received{path}", verify=str(self.ca), timeout=10)
+        trust = ssl.create_default_context(cafile=str(self.ca))
+        answer = httpx.get(f"{self.url}/received{path}", verify=trust, timeout=10)
         return answer.json() if answer.status_code == 200 else None
 
 
@@ -116,11 +120,13 @@ def put_receiver(workdir: Path, certificate: Path, key: Path, ca: Path) -> Itera
         deadline = time.monotonic() + 30
         while True:
             try:
-                httpx.get(url + "/", verify=str(ca), timeout=1)
+                httpx.get(url + "/", verify=ssl.create_default_context(cafile=str(ca)), timeout=1)
                 break
-            except httpx.TransportError:
+            except httpx.TransportError as error:
                 if process.poll() is not None or time.monotonic() > deadline:
-                    raise RuntimeError(f"the PUT receiver did not start:\n{log.read_text()}")
+                    raise RuntimeError(
+                        f"the PUT receiver did not start:\n{log.read_text()}"
+                    ) from error
                 time.sleep(0.1)
         yield PutReceiver(url, ca, process)
     finally:
