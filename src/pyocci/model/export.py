@@ -68,7 +68,7 @@ EXPORT = Kind(
                 name=TARGET,
                 mutable=False,
                 required=True,
-                pattern=r"(s3://[^/\s]+/\S+|https://\S+)",
+                # Checked by the service, which says which schemes this site offers.
                 description="Where to: s3://bucket/key or an https:// URL that accepts a PUT",
             ),
             state_attribute(STATE, EXPORT_STATES, PENDING),

@@ -31,6 +31,7 @@ from pyocci.backends.api import (
     EntityNotFoundError,
     InvalidRequestError,
     Query,
+    Revision,
     Tenant,
 )
 from pyocci.backends.kit.paging import chain
@@ -356,6 +357,14 @@ class ExportingBackend(WrappingBackend):
         raise ConflictError(
             "an export cannot be changed; cancel it and create another with what you want"
         )
+
+    async def revise_entity(
+        self, tenant: Tenant, kind_id: str, entity_id: str, revise: Revision
+    ) -> Entity:
+        """The inner backend's revision (its own transaction); an export is refused."""
+        if kind_id != EXPORT.id:
+            return await self.inner.revise_entity(tenant, kind_id, entity_id, revise)
+        return await super().revise_entity(tenant, kind_id, entity_id, revise)
 
     async def delete_entity(self, tenant: Tenant, entity: Entity) -> None:
         """Forget an export (its runner stops at its next chunk); others: the inner's."""

@@ -242,8 +242,8 @@ class OcciService:
         for identifier in images:
             if not await self.backend.delete_template(tenant, identifier):
                 raise ForbiddenError(
-                    f"{identifier} is an OS template of the site, not an image you saved; "
-                    "it cannot be removed"
+                    f"{identifier} is provider-defined (an OS template of the site, not an "
+                    "image you saved) and cannot be removed"
                 )
         for identifier in identifiers:
             if identifier not in images:

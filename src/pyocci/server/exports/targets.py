@@ -288,21 +288,27 @@ class HttpsWriter:
 
     async def write(self, chunk: bytes) -> None:
         """Hand the chunk to the PUT's body (waits while the previous one is being sent)."""
-        request = self._started()
-        put = asyncio.ensure_future(self._queue.put(chunk))
-        done, _ = await asyncio.wait({put, request}, return_when=asyncio.FIRST_COMPLETED)
-        if put not in done:
-            put.cancel()
-            self._check(await self._answer(request))  # the target answered before the end
+        if not await self._hand(chunk):
             raise ExportFailedError(f"{shown_url(self.url)} answered before the image was sent")
 
     async def finish(self) -> str:
         """End the body and read the answer: 2xx is done, anything else says why not."""
-        request = self._started()
-        if not request.done():
-            await self._queue.put(None)
-        self._check(await self._answer(request))
+        await self._hand(None)
+        self._check(await self._answer(self._started()))
         return shown_url(self.url)
+
+    async def _hand(self, item: bytes | None) -> bool:
+        """Queue the next piece of the body; False when the PUT ended without taking it
+        (an answer before the end of the body), after raising what that answer says."""
+        request = self._started()
+        put = asyncio.ensure_future(self._queue.put(item))
+        await asyncio.wait({put, request}, return_when=asyncio.FIRST_COMPLETED)
+        if put.done():
+            return True
+        put.cancel()
+        # The PUT failed or was answered early: say why (an error status raises here).
+        self._check(await self._answer(request))
+        return False
 
     async def _answer(self, request: asyncio.Task[httpx.Response]) -> httpx.Response:
         try:
