@@ -39,6 +39,14 @@ class OpenStackBackend(KitBackend):
     name = "openstack"
     cloud = "OpenStack"
 
+    @property
+    def export_refusal(self) -> str | None:
+        """Why images cannot be exported from this cloud (the 501's message)."""
+        return (
+            "the openstack backend does not export images yet (a Glance image download "
+            "streamed to the target is planned)"
+        )
+
     def __init__(
         self,
         *,
