@@ -21,7 +21,7 @@ import hashlib
 import logging
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from contextlib import aclosing
 
 from pyocci.backends.api import Backend, Tenant
@@ -158,7 +158,7 @@ class ExportRunner:
         try:
             if isinstance(writer, S3Writer):
                 await writer.start()
-            async with aclosing(image.chunks) as chunks:
+            async with aclosing(_whole_chunks(image.chunks, self.config.chunk_bytes)) as chunks:
                 async for chunk in chunks:
                     # hashlib lets go of the GIL on large buffers: hashed beside the loop.
                     hashing = asyncio.to_thread(digest.update, chunk)
@@ -200,3 +200,23 @@ class ExportRunner:
             )
         except Exception:
             log.exception("could not record the end of export %s", record.export_id)
+
+
+async def _whole_chunks(pieces: AsyncIterator[bytes], size: int) -> AsyncIterator[bytes]:
+    """The bytes of `pieces` in chunks of at least `size` bytes (the last may be shorter):
+    a cloud's HTTP answer comes in pieces of its own, and an S3 part must be 5 MiB at
+    least. A piece already that large passes as it is, uncopied."""
+    held = bytearray()
+    try:
+        async for piece in pieces:
+            if not held and len(piece) >= size:
+                yield piece
+                continue
+            held += piece
+            if len(held) >= size:
+                yield bytes(held)
+                held.clear()
+        if held:
+            yield bytes(held)
+    finally:
+        await pieces.aclose()  # type: ignore[attr-defined]
