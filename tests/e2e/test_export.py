@@ -292,3 +292,74 @@ def test_a_backend_without_export_advertises_none_and_answers_501(
         refused = _export(http, DEBIAN, "s3://b/k")
         assert refused.status_code == 501
         assert "cannot read image data" in refused.text
+
+
+# --- openstack: images downloaded from a real Glance, streamed -----------------------------
+
+
+@pytest.fixture(scope="module")
+def glance(request: pytest.FixtureRequest) -> Iterator[Any]:
+    from glanceserver import GlanceServer
+    from openstackservice import running
+
+    with running(GlanceServer, request.config) as server:
+        yield server
+
+
+@pytest.mark.openstack
+def test_a_glance_image_exported_to_s3_and_https_arrives_whole(
+    tmp_path_factory: pytest.TempPathFactory,
+    nova: Any,
+    glance: Any,
+    s3: MotoServer,
+    pki: Pki,
+    receiver: PutReceiver,
+) -> None:
+    import openstack
+
+    from glanceserver import ADMIN_TOKEN
+    from motoserver import toml_settings
+
+    sdk = openstack.connect(
+        auth_type="admin_token",
+        auth={"token": ADMIN_TOKEN, "endpoint": glance.image_url},
+        image_endpoint_override=glance.image_url,
+        load_yaml_config=False,
+        load_envvars=False,
+    )
+    data = bytes(range(256)) * (6 * 1024 * 1024 // 256) + b"the end"  # two S3 parts
+    made = sdk.image.create_image(
+        "export-e2e", disk_format="raw", container_format="bare", allow_duplicates=True
+    )
+    uploaded = made.upload(sdk.image, data=data)
+    status = sdk.image.get_image(made.id).status
+    assert status == "active", (status, getattr(uploaded, "status_code", None))
+    source = f"http://schemas.pyocci.org/openstack/os_tpl#{made.id}"
+    settings = {
+        "token": ADMIN_TOKEN,
+        "compute_endpoint": nova.compute_url,
+        "image_endpoint": glance.image_url,
+    }
+    config = 'backend = "openstack"\n' + _config(s3, pki).replace(
+        f"[backend_settings]\nimage_bytes = {IMAGE_BYTES}\n", ""
+    )
+    config += "\n" + toml_settings(settings)
+    expected = hashlib.sha256(data).hexdigest()
+    try:
+        workdir = tmp_path_factory.mktemp("openstack-export")
+        with occi_server(workdir, config=config) as running, running.client(headers=JSON) as http:
+            to_s3 = _created(http, source, f"s3://{BUCKET}/glance/{made.id}.raw")
+            to_https = _created(http, source, f"{receiver.url}/glance/{made.id}.raw")
+            for path in (to_s3, to_https):
+                done = _until(http, path, ("active", "error"))
+                assert done[_a("state")] == "active", done
+                assert done[_a("checksum")] == f"sha256:{expected}"
+                assert done[_a("size")] == len(data)
+        body = _s3_client(s3).get_object(Bucket=BUCKET, Key=f"glance/{made.id}.raw")["Body"]
+        assert hashlib.sha256(body.read()).hexdigest() == expected
+        assert receiver.received(f"/glance/{made.id}.raw") == {
+            "size": len(data),
+            "sha256": expected,
+        }
+    finally:
+        sdk.image.delete_image(made.id, ignore_missing=True)
