@@ -850,4 +850,6 @@ def test_export_with_an_object_store_offers_s3_and_masks_its_secret(tmp_path: Pa
 
 def test_an_export_chunk_under_an_s3_part_is_refused() -> None:
     message = config_error(environ={"PYOCCI_EXPORT_CHUNK_BYTES": "1048576"})
-    assert message.startswith("export.chunk_bytes: expected a number of at least 5242880, got 1048576")
+    assert message.startswith(
+        "export.chunk_bytes: expected a number of at least 5242880, got 1048576"
+    )

@@ -255,9 +255,7 @@ class ExportRepository:
                     exports.c.owner == owner,
                     exports.c.state == TRANSFERRING,
                 )
-                .values(
-                    bytes_done=bytes_done, size=size, lease_until=now + lease, updated_at=now
-                )
+                .values(bytes_done=bytes_done, size=size, lease_until=now + lease, updated_at=now)
             )
             return changed.rowcount == 1
 
