@@ -17,21 +17,18 @@ git) unless ``PYOCCI_TEST_ARTIFACTS`` names another.
 from __future__ import annotations
 
 import base64
-import contextlib
-import fcntl
 import os
 import shutil
-import subprocess
-from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
+from debian import DebianInstallError, installed
+
 SKIP_VARIABLE = "PYOCCI_SKIP_BROWSER"
 ARTIFACTS_VARIABLE = "PYOCCI_TEST_ARTIFACTS"
 PACKAGES = ("chromium", "chromium-driver")
-_INSTALL_TIMEOUT = 900
 REPOSITORY = Path(__file__).resolve().parents[1]
 
 
@@ -65,61 +62,10 @@ def find_or_install() -> Chromium:
     when they cannot be."""
     if os.environ.get(SKIP_VARIABLE) == "1":
         pytest.skip(f"{SKIP_VARIABLE}=1: the browser tests are skipped")
-    found = _found()
-    if found is not None:
-        return found
-    if os.geteuid() != 0 or not shutil.which("apt-get"):
-        pytest.skip(
-            "chromium and chromium-driver are not installed, and installing them needs "
-            "apt-get as root (apt-get install chromium chromium-driver)"
-        )
-    lock = Path(os.environ.get("TMPDIR", "/tmp")) / "pyocci-tests-chromium.lock"
-    with _locked(lock):
-        if _found() is None:
-            _install()
-    found = _found()
-    if found is None:
-        raise BrowserUnavailableError("apt-get installed chromium but it is not on PATH")
-    return found
-
-
-def _install() -> None:
-    environment = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
-    command = ["apt-get", "install", "-y", "-q", "--no-install-recommends", *PACKAGES]
-
-    def install() -> subprocess.CompletedProcess[str]:
-        return subprocess.run(
-            command,
-            env=environment,
-            capture_output=True,
-            text=True,
-            timeout=_INSTALL_TIMEOUT,
-            check=False,
-        )
-
-    if install().returncode == 0:
-        return
-    subprocess.run(
-        ["apt-get", "update", "-q"],
-        env=environment,
-        capture_output=True,
-        timeout=_INSTALL_TIMEOUT,
-        check=False,
-    )
-    result = install()
-    if result.returncode != 0:
-        failure = (result.stderr or result.stdout)[-2000:]
-        raise BrowserUnavailableError(f"apt-get install {' '.join(PACKAGES)} failed: {failure}")
-
-
-@contextlib.contextmanager
-def _locked(path: Path) -> Iterator[None]:
-    with path.open("w") as handle:
-        fcntl.flock(handle, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(handle, fcntl.LOCK_UN)
+    try:
+        return installed(_found, "chromium and chromium-driver", *PACKAGES)
+    except DebianInstallError as error:
+        raise BrowserUnavailableError(str(error)) from error
 
 
 def start_browser(chromium: Chromium, log_dir: Path):  # -> selenium WebDriver

@@ -16,17 +16,16 @@ skips them too.
 
 from __future__ import annotations
 
-import contextlib
-import fcntl
 import hashlib
 import os
 import shutil
 import subprocess
-from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+
+from debian import locked
 
 SHARED_CLIENTS = Path(__file__).resolve().parents[2] / "shared" / "clients"
 #: How long one client command may take (a Ruby or Java start is about a second).
@@ -76,7 +75,7 @@ def ensure(build: _Build) -> Path:
     destination.mkdir(parents=True, exist_ok=True)
     product = destination / build.product
     stamp = destination / f"{build.script}.built"
-    with _locked(destination / ".lock"):
+    with locked(destination / ".lock"):
         fingerprint = build.fingerprint()
         tools_there = all(shutil.which(tool) for tool in build.tools)
         if product.exists() and tools_there and _read(stamp) == fingerprint:
@@ -107,16 +106,6 @@ def _setup(build: _Build, destination: Path) -> None:
     if done.returncode != 0:
         tail = log.read_text(errors="replace")[-3000:]
         pytest.fail(f"building {build.name} failed ({done.returncode}); its log ends:\n{tail}")
-
-
-@contextlib.contextmanager
-def _locked(path: Path) -> Iterator[None]:
-    with path.open("w") as handle:
-        fcntl.flock(handle, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(handle, fcntl.LOCK_UN)
 
 
 def _read(path: Path) -> str | None:
@@ -170,7 +159,7 @@ def jocci_auth() -> list[str]:
     source = JOCCI_AUTH_SOURCE.read_bytes()
     stamp = destination / "source.sha256"
     fingerprint = hashlib.sha256(source).hexdigest()
-    with _locked(clients_dir() / ".lock"):
+    with locked(clients_dir() / ".lock"):
         if _read(stamp) != fingerprint:
             shutil.rmtree(destination, ignore_errors=True)
             destination.mkdir(parents=True)

@@ -26,7 +26,6 @@ missing or the tests are not root; ``PYOCCI_SKIP_OPENNEBULA=1`` skips them.
 from __future__ import annotations
 
 import contextlib
-import fcntl
 import hashlib
 import os
 import re
@@ -41,6 +40,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+
+from debian import locked
 
 SHARED_ONE = Path(__file__).resolve().parents[2] / "shared" / "opennebula"
 SKIP_VARIABLE = "PYOCCI_SKIP_OPENNEBULA"
@@ -134,17 +135,6 @@ def free_port() -> int:
         return int(probe.getsockname()[1])
 
 
-@contextlib.contextmanager
-def _locked(path: Path) -> Iterator[None]:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with path.open("w") as handle:
-        fcntl.flock(handle, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(handle, fcntl.LOCK_UN)
-
-
 @dataclass(frozen=True)
 class TenantAccount:
     """A tenant's group and user on the cloud, and the session string that logs in as it."""
@@ -234,7 +224,7 @@ class OneCloud:
         self.prefix.chmod(0o755)
         self.port = free_port()
         log = self.prefix.parent / f"{self.prefix.name}.log"
-        with _locked(cache_dir() / ".lock"):
+        with locked(cache_dir() / ".lock"):
             cached = cached_build(tarball)
             if not (cached.exists() and _user_exists("oneadmin") and _packages_installed()):
                 self._build(tarball, log)

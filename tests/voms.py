@@ -20,6 +20,7 @@ from pathlib import Path
 import pytest
 from cryptography import x509
 
+from debian import command_from
 from pki import Pki, issue_certificate
 
 SKIP_VARIABLE = "PYOCCI_SKIP_VOMS"
@@ -35,31 +36,36 @@ def voms_proxy_fake() -> str:
     test when it cannot be installed here."""
     if os.environ.get(SKIP_VARIABLE) == "1":
         pytest.skip(f"{SKIP_VARIABLE}=1: the VOMS proxy tests are skipped")
-    found = shutil.which("voms-proxy-fake")
-    if found is not None:
-        return found
-    if os.geteuid() != 0:
-        pytest.skip("voms-proxy-fake is not installed, and installing voms-clients needs root")
-    environment = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
-    command = ["apt-get", "install", "-y", "-q", "--no-install-recommends", "voms-clients"]
-    if subprocess.run(command, env=environment, capture_output=True).returncode != 0:
-        # A fresh machine has no package lists yet.
-        subprocess.run(["apt-get", "update", "-q"], env=environment, capture_output=True)
-        result = subprocess.run(command, env=environment, capture_output=True, text=True)
-        if result.returncode != 0:
-            pytest.fail(f"apt-get install voms-clients failed: {result.stderr[-1000:]}")
-    found = shutil.which("voms-proxy-fake")
-    assert found is not None, "voms-clients installed no voms-proxy-fake"
-    return found
+    return command_from("voms-proxy-fake", "voms-clients")
 
 
-def make_voms_proxy(pki: Pki, directory: Path, *, user: str = "Vera Voms") -> tuple[Path, str]:
-    """A VOMS proxy of a new user certificate of `pki`'s CA, with the AC of `VO`; the
-    proxy file and the user's distinguished name (RFC 4514)."""
+def voms_server(pki: Pki, directory: Path) -> tuple[Path, Path]:
+    """The certificate and key of the tests' VOMS server (``voms.example.org``) in
+    `directory`, issued by `pki`'s CA the first time."""
+    certificate, key = directory / "voms.example.org.pem", directory / "voms.example.org.key"
+    if certificate.exists() and key.exists():
+        return certificate, key
+    directory.mkdir(parents=True, exist_ok=True)
+    return issue_certificate(pki, directory, "voms.example.org", server=True)
+
+
+def make_voms_proxy(
+    pki: Pki,
+    directory: Path,
+    *,
+    user: str = "Vera Voms",
+    fqans: tuple[str, ...] = (FQAN,),
+    host: tuple[Path, Path] | None = None,
+    options: tuple[str, ...] = (),
+) -> tuple[Path, str]:
+    """A VOMS proxy of a new user certificate of `pki`'s CA, with an AC of `VO` holding
+    `fqans`, signed by `host` (certificate, key; by default `voms_server`'s in
+    `directory`), made with more voms-proxy-fake `options` (``-pastproxy``...); the proxy
+    file and the user's distinguished name (RFC 4514)."""
     tool = voms_proxy_fake()
     directory.mkdir(parents=True, exist_ok=True)
     user_certificate, user_key = issue_certificate(pki, directory, user)
-    host_certificate, host_key = issue_certificate(pki, directory, "voms.example.org", server=True)
+    host_certificate, host_key = host if host is not None else voms_server(pki, directory)
     # voms-proxy-fake checks the user certificate against a hashed CA directory.
     certificates = directory / "certificates"
     certificates.mkdir(exist_ok=True)
@@ -70,7 +76,7 @@ def make_voms_proxy(pki: Pki, directory: Path, *, user: str = "Vera Voms") -> tu
         check=True,
     ).stdout.strip()
     shutil.copy(pki.ca, certificates / f"{hashed}.0")
-    proxy = directory / "x509up_voms"
+    proxy = directory / f"x509up_{user.replace(' ', '-').lower()}"
     command = [
         tool,
         "-cert", str(user_certificate),
@@ -80,9 +86,10 @@ def make_voms_proxy(pki: Pki, directory: Path, *, user: str = "Vera Voms") -> tu
         "-hostkey", str(host_key),
         "-voms", VO,
         "-uri", "voms.example.org:15000",
-        "-fqan", FQAN,
+        *(argument for fqan in fqans for argument in ("-fqan", fqan)),
         "-rfc",
         "-hours", "2",
+        *options,
         "-out", str(proxy),
     ]  # fmt: skip
     made = subprocess.run(

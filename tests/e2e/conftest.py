@@ -9,7 +9,10 @@ the session's PostgreSQL cluster from ``tests/conftest.py``).
 ``backend_name`` runs a module (or a test) once per backend it is marked
 for: ``pytestmark = pytest.mark.backends("sim", "ec2", "openstack", "memory")``;
 unmarked tests run on sim only. The sim runs twice, on SQLite and on
-PostgreSQL (``sim-postgresql``), unless the test chooses databases itself.
+PostgreSQL (``sim-postgresql``), and a third time as a site that scaled out
+(``sim-haproxy``: two occi-server processes on two loopback hosts, one
+PostgreSQL database, HAProxy in front; see `tests/scaleout.py`), unless the
+test chooses databases itself.
 The memory backend (the reference backend) needs only its name. The ec2
 backend is served from a moto EC2 server started for the module
 (``moto``), reset before each server starts. The openstack backend is
@@ -55,10 +58,13 @@ from pyocci.backends.memory.catalogue import OS_TPL_SCHEME as MEMORY_OS_TPL
 from pyocci.backends.opennebula.catalogue import OS_TPL_SCHEME as OPENNEBULA_OS_TPL
 from pyocci.backends.opennebula.catalogue import RESOURCE_TPL_SCHEME as OPENNEBULA_RESOURCE_TPL
 from pyocci.backends.opennebula.catalogue import template_term
+from scaleout import scaled_out
 
 DATABASES = ("sqlite", "postgresql")
 #: The sim backend with its store on the session's PostgreSQL cluster.
 SIM_ON_POSTGRESQL = "sim-postgresql"
+#: The sim backend served by two hosts on one PostgreSQL database, behind HAProxy.
+SIM_SCALED_OUT = "sim-haproxy"
 OPENSTACK = "openstack"
 MEMORY = "memory"
 OPENNEBULA = "opennebula"
@@ -90,8 +96,10 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     marker = metafunc.definition.get_closest_marker("backends")
     names = marker.args if marker is not None else ("sim",)
     if "database_kind" not in metafunc.fixturenames:
-        # The sim keeps everything in the store: serve it from PostgreSQL as well.
-        names = tuple(v for n in names for v in ((n, SIM_ON_POSTGRESQL) if n == "sim" else (n,)))
+        # The sim keeps everything in the store: serve it from PostgreSQL as well, by one
+        # process and by two hosts behind a load balancer.
+        sims = ("sim", SIM_ON_POSTGRESQL, SIM_SCALED_OUT)
+        names = tuple(v for n in names for v in (sims if n == "sim" else (n,)))
     # The openstack and opennebula runs need their clouds: marked, so that CI can run them
     # in stages of their own.
     cloud_marks = {OPENSTACK: pytest.mark.openstack, OPENNEBULA: pytest.mark.opennebula}
@@ -268,14 +276,22 @@ def server(
     backend_name: str,
     start_server: StartServer,
     backend_config: Callable[..., str | None],
+    tmp_path_factory: pytest.TempPathFactory,
 ) -> Iterator[RunningServer]:
     """A server on a fresh database (SQLite, or PostgreSQL for ``sim-postgresql``; a clean
-    moto for ec2), shared by the module. A module's ``SIM_CONFIG`` (TOML) configures its
+    moto for ec2), shared by the module; for ``sim-haproxy`` the balancer of two servers
+    on a fresh PostgreSQL database. A module's ``SIM_CONFIG`` (TOML) configures its
     sim servers (simulated time, say)."""
     database_url = None
-    if backend_name == SIM_ON_POSTGRESQL:
+    if backend_name in (SIM_ON_POSTGRESQL, SIM_SCALED_OUT):
         database_url = request.getfixturevalue("postgres_server").create_database()
     config = getattr(request.module, "SIM_CONFIG", None) if backend_name.startswith("sim") else None
+    if backend_name == SIM_SCALED_OUT:
+        assert database_url is not None
+        workdir = tmp_path_factory.mktemp("scaled-out")
+        with scaled_out(workdir, database_url, config=backend_config(config)) as layout:
+            yield layout.front
+        return
     with start_server(config=backend_config(config), database_url=database_url) as running:
         yield running
 

@@ -21,10 +21,10 @@ import httpx
 from e2e.occiclient import COMPUTE, IPNETWORK, NETWORK, EntityDoc
 
 
-def free_port() -> int:
-    """A TCP port nobody listens on right now."""
+def free_port(host: str = "127.0.0.1") -> int:
+    """A TCP port nobody listens on right now at `host`."""
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
-        probe.bind(("127.0.0.1", 0))
+        probe.bind((host, 0))
         return probe.getsockname()[1]
 
 
@@ -64,20 +64,22 @@ def occi_server(
     config: str | None = None,
     environ: Mapping[str, str] | None = None,
     port: int | None = None,
+    host: str = "127.0.0.1",
 ) -> Iterator[RunningServer]:
-    """Run ``occi-server`` until the block ends; its output goes to a log file in `workdir`.
+    """Run ``occi-server`` on `host` until the block ends; its output goes to a log file in
+    `workdir`.
 
     The database defaults to a SQLite file in `workdir`, so that a second
     server started on the same directory finds the first one's state.
     """
-    port = port or free_port()
+    port = port or free_port(host)
     database_url = database_url or f"sqlite:///{workdir / 'occi.db'}"
     arguments = [
         sys.executable,
         "-m",
         "pyocci.server.cli",
         "--host",
-        "127.0.0.1",
+        host,
         "--port",
         str(port),
         "--database-url",
@@ -92,10 +94,10 @@ def occi_server(
     env["XDG_CONFIG_HOME"] = str(workdir / "config")
     env["XDG_DATA_HOME"] = str(workdir / "data")
     env.update(environ or {})
-    log = workdir / f"server-{port}.log"
+    log = workdir / f"server-{host}-{port}.log"
     with log.open("wb") as output:
         process = subprocess.Popen(arguments, stdout=output, stderr=subprocess.STDOUT, env=env)
-    url = f"http://127.0.0.1:{port}"
+    url = f"http://{host}:{port}"
     try:
         _wait_until_ready(url, process, log)
         yield RunningServer(url, process, log)

@@ -333,7 +333,7 @@ def test_build_authenticator_refuses_unknown_methods() -> None:
         build_authenticator(AuthConfig(method="ldap"))
     assert caught.value.message == (
         "auth.method: expected one of 'none', 'basic', 'token', 'x509', 'keystone', 'oidc', "
-        "'cloud', got 'ldap'"
+        "'cloud', 'voms', got 'ldap'"
     )
 
 

@@ -207,7 +207,7 @@ PORT_RANGE = "port: expected an integer from 1 to 65535"
             [],
             {"PYOCCI_AUTH_METHOD": "ldap"},
             "auth.method: expected one of 'none', 'basic', 'token', 'x509', 'keystone', 'oidc', "
-            "'cloud', got 'ldap' "
+            "'cloud', 'voms', got 'ldap' "
             "(from environment variable PYOCCI_AUTH_METHOD)",
         ),
         (
@@ -243,7 +243,7 @@ def test_file_errors_exit_2(capsys: pytest.CaptureFixture[str], tmp_path: Path) 
     bad.write_text("[auth]\nmethod = 'ldap'\n")
     assert fails(capsys, "--config", str(bad), "config", "show") == (
         "auth.method: expected one of 'none', 'basic', 'token', 'x509', 'keystone', 'oidc', "
-        f"'cloud', got 'ldap' (in {bad})"
+        f"'cloud', 'voms', got 'ldap' (in {bad})"
     )
 
 

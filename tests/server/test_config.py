@@ -270,7 +270,7 @@ def test_unknown_auth_method(tmp_path: Path) -> None:
     path = write(tmp_path / "server.toml", '[auth]\nmethod = "ldap"\n')
     assert config_error(path) == (
         "auth.method: expected one of 'none', 'basic', 'token', 'x509', 'keystone', 'oidc', "
-        f"'cloud', got 'ldap' (in {path})"
+        f"'cloud', 'voms', got 'ldap' (in {path})"
     )
 
 
@@ -396,7 +396,7 @@ def test_every_key_has_an_environment_variable() -> None:
             "PYOCCI_AUTH_METHOD",
             "ldap",
             "auth.method: expected one of 'none', 'basic', 'token', 'x509', 'keystone', 'oidc', "
-            "'cloud', got 'ldap'",
+            "'cloud', 'voms', got 'ldap'",
         ),
         ("PYOCCI_AUTH_CACHE_SECONDS", "soon", "auth.cache_seconds: expected a number"),
         ("PYOCCI_AUTH_CACHE_SECONDS", "nan", "auth.cache_seconds: expected a number"),
@@ -696,19 +696,19 @@ def test_the_keystone_service_password_is_masked(tmp_path: Path) -> None:
         (
             "[auth]\nkeystone_handshake = true",
             "auth.keystone_handshake needs a method that checks credentials (basic, token, "
-            "x509 or oidc): method 'none' checks no credential to exchange for a token",
+            "x509, oidc or voms): method 'none' checks no credential to exchange for a token",
         ),
         (
             '[auth]\nmethod = "keystone"\nkeystone_handshake = true\n'
             'keystone_url = "https://k.example.org/v3"\nkeystone_service_user = "u"\n'
             'keystone_service_password = "p"\nkeystone_service_project = "s"',
             "auth.keystone_handshake needs a method that checks credentials (basic, token, "
-            "x509 or oidc): method 'keystone' sends clients to the real Keystone",
+            "x509, oidc or voms): method 'keystone' sends clients to the real Keystone",
         ),
         (
             '[auth]\nmethod = "cloud"\nkeystone_handshake = true',
             "auth.keystone_handshake needs a method that checks credentials (basic, token, "
-            "x509 or oidc): method 'cloud' passes callers' own credentials on to the cloud",
+            "x509, oidc or voms): method 'cloud' passes callers' own credentials on to the cloud",
         ),
         ("[auth]\nhandshake_lifetime_seconds = 0.5", "auth.handshake_lifetime_seconds: expected"),
         (
@@ -824,6 +824,21 @@ def test_the_metrics_token_is_masked_but_handed_to_the_workers() -> None:
     assert TOKEN not in config.to_toml()
     assert 'token = "***"' in config.to_toml()
     assert ServerConfig.from_json(config.to_json()).metrics.token == TOKEN
+
+
+def test_voms_needs_its_fronts_and_file(tmp_path: Path) -> None:
+    path = write(tmp_path / "server.toml", '[auth]\nmethod = "voms"\nfront_addresses = "::1"\n')
+    assert "auth.method 'voms' needs auth.front_addresses" in config_error(path)
+
+
+def test_front_addresses_must_be_addresses(tmp_path: Path) -> None:
+    path = write(tmp_path / "server.toml", '[auth]\nfront_addresses = "127.0.0.1, apache"\n')
+    assert "'apache' is neither" in config_error(path)
+
+
+def test_front_addresses_take_networks(tmp_path: Path) -> None:
+    path = write(tmp_path / "server.toml", '[auth]\nfront_addresses = "127.0.0.1, 10.1.0.0/24"\n')
+    assert load_config(path, environ={}).auth.front_addresses == "127.0.0.1, 10.1.0.0/24"
 
 
 def test_export_defaults_offer_https_alone() -> None:

@@ -2,12 +2,16 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import anyio
 import pytest
 
-from pyocci.backends.api import Capabilities
-from pyocci.model import standard_model
+from pyocci.backends.api import Capabilities, Tenant
+from pyocci.backends.memory.backend import MemoryBackend
+from pyocci.model import Mixin, standard_model
 from pyocci.model.infrastructure import COMPUTE, NETWORK, STORAGE
-from pyocci.service.catalog import served_model
+from pyocci.service.catalog import Catalog, served_model
+from pyocci.store import Database
+from pyocci.store.mixins import MixinRepository
 
 
 @dataclass
@@ -68,3 +72,36 @@ def test_a_backend_note_is_added_to_the_attribute_description() -> None:
 def test_a_note_on_an_attribute_the_kind_lacks_is_a_backend_bug() -> None:
     with pytest.raises(ValueError, match="does not define"):
         noted({STORAGE.id: {"org.example.nowhere": "?"}})
+
+
+@pytest.mark.anyio
+async def test_a_mixin_defined_through_another_process_is_seen_at_once(
+    database_url,
+):
+    # Two catalogues on one database: two occi-server processes, as the database sees them.
+    databases = [Database(database_url), Database(database_url)]
+    databases[0].upgrade()
+    try:
+        standard = standard_model()
+        backend = MemoryBackend(model=standard)
+        here, _there = (
+            # An hour to live: only the version can make the cached model go.
+            Catalog(served_model(standard, backend), backend, MixinRepository(db), db, ttl=3600)
+            for db in databases
+        )
+        alice = Tenant("alice")
+        tag = Mixin(scheme="http://example.org/tags#", term="web", location="/tags/web/")
+        assert tag.id not in await here.model_for(alice)
+        MixinRepository(databases[1]).add_user_mixin(alice.id, tag)
+        deadline = anyio.current_time() + 5  # PostgreSQL: the notice's moment in flight
+        while tag.id not in await here.model_for(alice) and anyio.current_time() < deadline:
+            await anyio.sleep(0.002)
+        assert tag.id in await here.model_for(alice)
+        MixinRepository(databases[1]).remove_user_mixin(alice.id, tag.id)
+        deadline = anyio.current_time() + 5
+        while tag.id in await here.model_for(alice) and anyio.current_time() < deadline:
+            await anyio.sleep(0.002)
+        assert tag.id not in await here.model_for(alice)
+    finally:
+        for db in databases:
+            db.dispose()

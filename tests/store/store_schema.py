@@ -25,16 +25,16 @@ LEGACY_REVISIONS = Path(__file__).parent / "legacy_revisions"
 LEGACY_HEAD = "0002_listing_index"
 
 #: The heads of a database brought up to date: the store's chain and the sim's branch.
-HEADS = ("0004_exports", "sim_0001_tables")
+HEADS = ("0005_exports", "sim_0002_change_notices")
 
-#: The accounting tables ``0003_usage`` added after the single chain.
+#: The tables added after the single chain: accounting (``0003_usage``), the change
+#: counts (``0004_change_notices``), the image exports (``0005_exports``).
 USAGE_TABLES = {"occi_usage_computes", "occi_usage_intervals"}
-#: The image exports ``0004_exports`` added.
-EXPORT_TABLES = {"occi_exports"}
-STORE_TABLES = {"occi_user_mixins", "occi_mixin_members", *USAGE_TABLES, *EXPORT_TABLES}
+LATER_TABLES = {*USAGE_TABLES, "occi_change_counts", "occi_exports"}
+STORE_TABLES = {"occi_user_mixins", "occi_mixin_members", *LATER_TABLES}
 SIM_TABLES = {"sim_entities", "sim_addresses", "sim_images", "sim_usage"}
 #: The tables a database made by the single chain has.
-LEGACY_TABLES = (STORE_TABLES - USAGE_TABLES - EXPORT_TABLES) | SIM_TABLES
+LEGACY_TABLES = (STORE_TABLES - LATER_TABLES) | SIM_TABLES
 
 _TYPES = {
     "sqlite": {
@@ -102,6 +102,13 @@ SCHEMA: dict[str, dict[str, Any]] = {
             ("uq_occi_user_mixins_tenant_id_location", ["tenant_id", "location"]),
             ("uq_occi_user_mixins_tenant_id_mixin_id", ["tenant_id", "mixin_id"]),
         ],
+        "indexes": [],
+        "foreign_keys": [],
+    },
+    "occi_change_counts": {
+        "columns": [("topic", "text", False), ("count", "bigint", False, "0")],
+        "primary_key": ("pk_occi_change_counts", ["topic"]),
+        "unique": [],
         "indexes": [],
         "foreign_keys": [],
     },

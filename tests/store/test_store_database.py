@@ -18,6 +18,7 @@ from alembic.migration import MigrationContext
 
 from pyocci.store import Database, default_database_url, metadata
 from pyocci.store.database import DEFAULT_BUSY_TIMEOUT_MS, MIGRATION_LOCK
+from pyocci.store.freshness import READS_SINCE
 
 REPOSITORY = Path(__file__).resolve().parents[2]
 
@@ -53,11 +54,8 @@ def test_data_version_moves_on_every_commit_from_any_connection(tmp_path):
         elsewhere.dispose()
 
 
-def test_data_version_is_unknown_where_sqlite_cannot_tell(database_url):
-    if database_url.startswith("sqlite"):
-        database = Database("sqlite://")  # in memory: each connection its own database
-    else:
-        database = Database(database_url)
+def test_data_version_is_unknown_where_sqlite_cannot_tell():
+    database = Database("sqlite://")  # in memory: each connection its own database
     try:
         assert database.data_version() is None
     finally:
@@ -281,3 +279,31 @@ def test_upgrade_waits_for_another_process_migrating_longer_than_requests_wait(d
         assert "migrated_first" in sa.inspect(upgrader.engine).get_table_names()
     finally:
         upgrader.dispose()
+
+
+def test_one_data_version_read_serves_every_request_that_had_arrived(tmp_path):
+    database = Database(f"sqlite:///{tmp_path / 'store.sqlite3'}")
+    elsewhere = Database(database.url)
+    try:
+        database.upgrade()
+        database.data_version()
+        asked: list[str] = []
+        database._watcher.connection.set_trace_callback(asked.append)
+        arrived = time.monotonic()
+        READS_SINCE.set(arrived)
+        first = database.data_version()
+        assert database.data_version() == first  # the same request: asked once
+        assert len(asked) == 1
+        with elsewhere.transaction() as connection:
+            connection.exec_driver_sql(
+                "INSERT INTO occi_change_counts (topic, count) VALUES ('test', 0)"
+            )
+        # A request that arrived before the first read shares it; one that arrived after
+        # the commit reads again, and sees it.
+        assert database.data_version() == first and len(asked) == 1
+        READS_SINCE.set(time.monotonic())
+        assert database.data_version() != first and len(asked) == 2
+    finally:
+        READS_SINCE.set(None)
+        database.dispose()
+        elsewhere.dispose()

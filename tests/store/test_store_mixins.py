@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 import pytest
 
 from pyocci.model import Mixin
@@ -161,3 +163,31 @@ def test_everything_survives_a_new_database_object(database_url):
     assert again.list_user_mixins("t1") == [tag("web", title="Web")]
     assert again.members("t1", SCHEME + "web") == ["/compute/a"]
     second.dispose()
+
+
+def _moved(repository: MixinRepository, before, seconds: float = 5):
+    """The definitions' version once it differs from `before` (or after `seconds`):
+    PostgreSQL's notice reaches the listener a moment after the commit returns."""
+    deadline = time.monotonic() + seconds
+    while (now := repository.definitions_version()) == before and time.monotonic() < deadline:
+        time.sleep(0.002)
+    return now
+
+
+def test_the_definitions_version_moves_with_definitions_from_anywhere(database):
+    here = MixinRepository(database)
+    elsewhere_database = Database(database.url)  # another process, as the database sees
+    elsewhere = MixinRepository(elsewhere_database)
+    try:
+        before = _moved(here, None)  # once listening (PostgreSQL) or at once (SQLite)
+        assert before is not None
+        elsewhere.add_user_mixin("alice", tag("v1"))
+        defined = _moved(here, before)
+        assert defined != before
+        # Members are what entity reads show, not the catalogue: the version stays.
+        elsewhere.associate("alice", tag("v1").id, ["/compute/1"])
+        assert _moved(here, defined, 0.2) == defined
+        elsewhere.remove_user_mixin("alice", tag("v1").id)
+        assert _moved(here, defined) not in (before, defined)
+    finally:
+        elsewhere_database.dispose()

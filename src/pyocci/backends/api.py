@@ -298,6 +298,12 @@ class Backend(ABC):
         """
         raise NotSupportedError(f"the {self.name} backend does not check callers' credentials")
 
+    async def check_health(self) -> str | None:
+        """Ask the cloud something cheap that needs it up (for the server's ``/healthz``):
+        what was asked, or None when there is no cloud beside the store to ask. The
+        cloud's failure is raised as the backend error it is."""
+        return None
+
     def location_of(self, kind_id: str, entity_id: str) -> str:
         """Where an entity of this kind lives: its kind's location plus its id."""
         return self.model.location_of(kind_id, entity_id)

@@ -5,7 +5,7 @@ The server wraps the backend it serves (a deadline on every call,
 Each wrapper decides what to do around the calls that may ask the cloud;
 what they all pass straight through (the capabilities, opening and closing,
 locations, the revision token, the thread pool, whether callers are
-checked) is here, once.
+checked, the health check) is here, once.
 """
 
 from __future__ import annotations
@@ -42,6 +42,10 @@ class WrappingBackend(Backend):
     async def close(self) -> None:
         """Close the inner backend."""
         await self.inner.close()
+
+    async def check_health(self) -> str | None:
+        """The inner backend's check (the health page bounds its time itself)."""
+        return await self.inner.check_health()
 
     def location_of(self, kind_id: str, entity_id: str) -> str:
         """Where the inner backend puts an entity."""

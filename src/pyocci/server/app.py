@@ -41,7 +41,9 @@ from pyocci.server.auth import (
     Authenticator,
     HandshakeAuth,
     build_authenticator,
+    current_peer,
 )
+from pyocci.server.auth.front import peer_of, remember_peer
 from pyocci.server.backends import open_backend
 from pyocci.server.config import ServerConfig, config_from_environment
 from pyocci.server.exports.serving import start_exports
@@ -52,6 +54,7 @@ from pyocci.server.handlers import (
     Exchange,
     QueryInterfaceHandler,
 )
+from pyocci.server.health import HealthPage
 from pyocci.server.html import HtmlView
 from pyocci.server.identity import IdentityEndpoint
 from pyocci.server.observation import RequestObserver, current_request, target_label
@@ -64,6 +67,7 @@ from pyocci.service.errors import NotFoundError
 from pyocci.service.occi import OcciService
 from pyocci.service.paths import EntityPath, QueryInterface, Target, resolve
 from pyocci.store.database import Database, default_database_url
+from pyocci.store.freshness import ARRIVED_EXTENSION, reads_since
 from pyocci.store.mixins import MixinRepository
 from pyocci.store.usage import UsageRepository
 
@@ -85,6 +89,8 @@ class OcciApplication:
         *,
         observer: RequestObserver | None = None,
         metrics_page: MetricsPage | None = None,
+        health: HealthPage | None = None,
+        database: Database | None = None,
     ) -> None:
         self.config = config
         self.service = service
@@ -100,6 +106,13 @@ class OcciApplication:
         self.observer = observer
         #: ``/metrics`` on the OCCI port; None: not served here.
         self.metrics_page = metrics_page
+        #: ``/healthz`` and ``/livez``; None: not served (an app built without a store).
+        self.health = health
+        # PostgreSQL: before a request's reads, every change committed before it began
+        # is heard (see pyocci.store.changes); SQLite needs nothing.
+        self._catch_up = (
+            database.catch_up if database is not None and database.is_postgresql else None
+        )
         #: The token endpoint of the Keystone-like handshake, when it is served.
         self.identity = (
             IdentityEndpoint(auth, self.origins) if isinstance(auth, HandshakeAuth) else None
@@ -109,15 +122,23 @@ class OcciApplication:
 
     async def serve(self, scope: Scope, receive: Receive, send: Send) -> None:
         """Answer one HTTP request of the ASGI server."""
+        # What this request reads must show every commit made before it arrived, through
+        # whichever process (see `pyocci.store.freshness`).
+        extensions = scope.get("extensions")
+        reads_since(extensions.get(ARRIVED_EXTENSION) if extensions else None)
+        if self._catch_up is not None:
+            await self._catch_up()
         if self.observer is None:
             await self._respond(scope, receive, send)
         else:
             await self.observer.observe(scope, receive, send, self._respond)
 
     async def _respond(self, scope: Scope, receive: Receive, send: Send) -> None:
-        page = self.metrics_page
+        page, health = self.metrics_page, self.health
         if page is not None and scope["path"] == page.path:
             response = page.answer(scope)
+        elif health is not None and health.serves(scope["path"]):
+            response = await health.answer(scope)
         else:
             response = await self.answer(scope, receive)
         await send_response(response, send, scope, receive)
@@ -132,6 +153,9 @@ class OcciApplication:
         codec: Codec | None = None
         # Whether the HTML view answers (a browser asks): its pages, forms and errors.
         html = False
+        # Method voms reads certificate headers only from the front: the peer, not what
+        # X-Forwarded-For made of the scope's client.
+        current_peer.set(peer_of(scope))
         try:
             fields = scope["headers"]
             # The first value of each field, as Starlette's Headers.get gives it, taken
@@ -372,6 +396,8 @@ def create_app(config: ServerConfig) -> ASGIApp:
             authenticator,
             observer=watching.observer if watching else None,
             metrics_page=watching.page if watching else None,
+            health=HealthPage(database, backend),
+            database=database,
         )
         counting = watching.count_entities(service) if watching else None
         # What startup built (modules, the model, codecs) lives as long as the worker:
@@ -416,7 +442,10 @@ def create_proxied_app_from_environment() -> ASGIApp:
     ``proxy_headers``), so both servers build the same URLs behind a TLS proxy."""
     from granian.utils.proxies import wrap_asgi_with_proxy_headers
 
-    return wrap_asgi_with_proxy_headers(create_app_from_environment(), trusted_hosts="127.0.0.1")
+    # The peer is kept before the wrapper takes X-Forwarded-For for the client.
+    return remember_peer(
+        wrap_asgi_with_proxy_headers(create_app_from_environment(), trusted_hosts="127.0.0.1")
+    )
 
 
 __all__ = [

@@ -31,6 +31,7 @@ from __future__ import annotations
 import dataclasses
 import datetime
 import difflib
+import ipaddress
 import json
 import math
 import os
@@ -90,7 +91,7 @@ ENV_PREFIX = "PYOCCI_"
 #: The directory of prometheus-client's per-process files (multiprocess mode): set by
 #: ``occi-server`` before anything imports prometheus-client (`pyocci.server.metrics`).
 MULTIPROCESS_ENV = "PROMETHEUS_MULTIPROC_DIR"
-AUTH_METHODS = ("none", "basic", "token", "x509", "keystone", "oidc", "cloud")
+AUTH_METHODS = ("none", "basic", "token", "x509", "keystone", "oidc", "cloud", "voms")
 OCCI_VERSIONS = ("1.2", "1.1")
 SERVERS = ("uvicorn", "granian")
 LOG_LEVELS = ("critical", "error", "warning", "info", "debug", "trace")
@@ -208,6 +209,18 @@ def _optional_name(value: Any) -> str | None:
     return None if value is None else _non_empty(value)
 
 
+def _addresses(value: Any) -> str | None:
+    if value is None:
+        return None
+    items = [item.strip() for item in str(value).split(",") if item.strip()]
+    for item in items:
+        try:
+            ipaddress.ip_network(item, strict=False)
+        except ValueError:
+            return f"IP addresses or networks separated by commas; {item!r} is neither"
+    return None if items else "at least one IP address or network"
+
+
 def _meta(check: Check | None = None, doc: str = "") -> dict[str, Any]:
     return {"check": check, "doc": doc}
 
@@ -288,7 +301,8 @@ class AuthConfig:
     #: a certificate the ``[tls] client_ca`` vouches for acts for `tenant`) or
     #: ``keystone`` (OpenStack Keystone tokens, the tenant being the token's project) or
     #: ``oidc`` (access tokens of the OpenID Providers of `oidc_issuers_file`, the tenant
-    #: mapped from their claims).
+    #: mapped from their claims) or ``voms`` (certificates and VOMS proxies a TLS front of
+    #: `front_addresses` passes on, verified against `voms_file`).
     method: str = field(default="none", metadata=_meta(_one_of(*AUTH_METHODS)))
     #: The one tenant of methods ``none`` and ``x509``.
     tenant: str = field(default="default", metadata=_meta(_non_empty))
@@ -296,8 +310,9 @@ class AuthConfig:
     users_file: Path | None = None
     #: The realm announced in ``WWW-Authenticate: Basic realm="..."`` (or ``Bearer``).
     realm: str = field(default="pyocci", metadata=_meta(_non_empty))
-    #: How long a successful (or failed) password verification, or a Keystone or OIDC
-    #: token validation, is remembered, in seconds; 0 disables. A revoked Keystone token
+    #: How long a successful (or failed) password verification, a Keystone or OIDC
+    #: token validation, or a certificate chain's check (voms), is remembered, in
+    #: seconds; 0 disables. A revoked Keystone token
     #: is accepted for at most this long.
     cache_seconds: float = field(default=60.0, metadata=_meta(_at_least(0)))
     #: How many verifications are remembered at most.
@@ -350,6 +365,12 @@ class AuthConfig:
     #: are fetched again, in seconds (a token signed with a key not yet seen fetches
     #: them sooner, at most every 10 s).
     oidc_keys_seconds: float = field(default=3600.0, metadata=_meta(_at_least(10)))
+    #: The TLS fronts of method ``voms``: addresses or networks, separated by commas
+    #: (``"127.0.0.1, ::1"``), the only peers whose client certificate headers are read.
+    front_addresses: str | None = field(default=None, metadata=_meta(_addresses))
+    #: The CA and VOMS server certificates method ``voms`` trusts and how certificates map
+    #: to tenants: a TOML file (docs/auth.md).
+    voms_file: Path | None = None
     #: Whether occi-server serves the Keystone-like handshake (docs/auth.md): a token
     #: endpoint in the shape of Keystone's API at ``/-/identity`` that exchanges
     #: what the method accepts (an OIDC access token, a password, a client certificate)
@@ -373,12 +394,18 @@ class AuthConfig:
             why = _NO_HANDSHAKE[self.method]
             raise ConfigError(
                 f"auth.keystone_handshake needs a method that checks credentials (basic, "
-                f"token, x509 or oidc): method {self.method!r} {why}"
+                f"token, x509, oidc or voms): method {self.method!r} {why}"
             )
         if self.method == "oidc" and self.oidc_issuers_file is None:
             raise ConfigError(
                 "auth.method 'oidc' needs auth.oidc_issuers_file: the file that lists the "
                 "trusted OpenID Providers and how their tokens map to tenants"
+            )
+        if self.method == "voms" and (self.front_addresses is None or self.voms_file is None):
+            raise ConfigError(
+                "auth.method 'voms' needs auth.front_addresses (the TLS fronts that pass "
+                "client certificates on) and auth.voms_file (the trusted CAs, VOMS servers "
+                "and mapping rules)"
             )
         if self.method != "keystone":
             return

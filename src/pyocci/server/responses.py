@@ -23,7 +23,7 @@ from pyocci.model.errors import (
 from pyocci.rendering import CODECS, Codec, Rendering
 from pyocci.rendering.errors import ParseError, UnsupportedDocumentError
 from pyocci.rendering.negotiation import OCCI_JSON, TEXT_OCCI, TEXT_PLAIN, URI_LIST, negotiate
-from pyocci.server.auth import AuthenticationError, TooManyAttemptsError
+from pyocci.server.auth import AccessDeniedError, AuthenticationError, TooManyAttemptsError
 from pyocci.service import errors as service_errors
 from pyocci.store import errors as store_errors
 
@@ -114,6 +114,7 @@ def _negotiated(accept: str | None, offered: tuple[str, ...]) -> str | None:
 #: Error class -> status; the first match (in order) wins, so subclasses come first.
 STATUS_OF: list[tuple[type[Exception], int]] = [
     (AuthenticationError, 401),
+    (AccessDeniedError, 403),
     (TooManyAttemptsError, 429),
     (ParseError, 400),
     (UnsupportedDocumentError, 400),

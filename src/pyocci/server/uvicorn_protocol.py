@@ -21,7 +21,9 @@ as its ``http`` protocol class, adds, from `pyocci.server.config.Limits`:
 
 Over TLS, each request's scope also carries the ASGI TLS extension with the
 client's verified certificate (`tls_extension`), which uvicorn leaves out:
-the Keystone-like handshake exchanges it for a token.
+the Keystone-like handshake exchanges it for a token. Every request's scope
+keeps the connection's peer as well (`PEER_EXTENSION`), which method voms
+trusts certificate headers by.
 
 Idle keep-alive is uvicorn's own ``timeout_keep_alive`` (``keep_alive_timeout``).
 Each refusal closes the connection: what follows a refused head cannot be
@@ -44,8 +46,10 @@ from uvicorn.protocols.http.httptools_impl import (
     RequestResponseCycle,
 )
 
+from pyocci.server.auth.front import PEER_EXTENSION
 from pyocci.server.config import Limits, config_from_environment
 from pyocci.server.open_files import connection_cap
+from pyocci.store.freshness import ARRIVED_EXTENSION
 
 __all__ = ["LimitedHttpToolsProtocol", "refusal", "tls_extension"]
 
@@ -266,8 +270,17 @@ class LimitedHttpToolsProtocol(HttpToolsProtocol):
     def on_message_begin(self) -> None:
         super().on_message_begin()
         self._head_started = True
+        # The peer, kept before uvicorn's proxy-headers middleware replaces the client
+        # with what X-Forwarded-For says (see pyocci.server.auth.front).
+        # And when the request arrived: its reads must show what was committed before
+        # (see pyocci.store.freshness).
+        extensions: dict[str, Any] = {
+            PEER_EXTENSION: self.client,
+            ARRIVED_EXTENSION: time.monotonic(),
+        }
         if self._tls is not None:
-            self.scope["extensions"] = {"tls": self._tls}
+            extensions["tls"] = self._tls
+        self.scope["extensions"] = extensions
 
     def on_headers_complete(self) -> None:
         refusal = self._head_refusal(complete=True)

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import dataclasses
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Hashable, Mapping
 
 from pyocci.backends.api import Backend, Tenant
 from pyocci.backends.lookups import lookups
@@ -109,8 +109,12 @@ class Catalog:
     """Per-tenant models, cached for `ttl` seconds (and dropped when this process
     changes them), so discovery and parsing do not ask the store every request.
 
-    With several worker processes a change made through one worker reaches
-    the others within `ttl`.
+    A model is kept only while the store's version of the user mixins' definitions
+    stays the same (`MixinStore.definitions_version`), so a mixin defined or deleted
+    through another process, on any host, is seen at once; the time to live bounds
+    how long the backend's templates are kept (a cloud's templates change behind
+    its back). Where the store cannot tell (None), a change made through another
+    process reaches this one within `ttl`.
     """
 
     def __init__(
@@ -129,7 +133,7 @@ class Catalog:
         self._runner = runner
         self._ttl = ttl
         self._clock = clock
-        self._cache: dict[str, tuple[float, Model]] = {}
+        self._cache: dict[str, tuple[float, Hashable | None, Model]] = {}
 
     async def model_for(self, tenant: Tenant) -> Model:
         """The served model, the tenant's provider mixins over it, and its user mixins on top.
@@ -139,9 +143,10 @@ class Catalog:
         """
         cached = self._cache.get(tenant.id)
         now = self._clock()
-        if cached is not None and now - cached[0] < self._ttl:
+        version = self._store.definitions_version()
+        if cached is not None and now - cached[0] < self._ttl and cached[1] == version:
             _LOOKUPS.hit()
-            return cached[1]
+            return cached[2]
         _LOOKUPS.miss()
         provided = Model(base=self.served)
         for mixin in await self._backend.provider_mixins(tenant):
@@ -157,7 +162,9 @@ class Catalog:
                 continue  # defined before a provider template took its name
         if len(self._cache) > 10_000:
             self._cache.clear()
-        self._cache[tenant.id] = (now, model)
+        # Kept under the version taken before the reads: a change in between moves the
+        # version, and the next request reads again.
+        self._cache[tenant.id] = (now, version, model)
         return model
 
     def forget(self, tenant: Tenant) -> None:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Hashable, Sequence
 from typing import Any, Protocol, TypeVar
 
 from pyocci.model.category import Mixin
@@ -19,6 +19,8 @@ class Runner(Protocol):
 
 class MixinStore(Protocol):
     """User mixins and their members, per tenant: OCCI-only state no cloud keeps."""
+
+    def definitions_version(self) -> Hashable | None: ...
 
     def list_user_mixins(self, tenant_id: str) -> list[Mixin]: ...
 

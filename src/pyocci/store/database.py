@@ -24,14 +24,15 @@ from __future__ import annotations
 import functools
 import hashlib
 import json
+import math
 import os
 import sqlite3
 import threading
 import time
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Hashable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import anyio.to_thread
 import orjson
@@ -44,9 +45,14 @@ from sqlalchemy.engine import URL, Connection, Engine, make_url
 
 from pyocci.store.errors import StoreBusyError
 from pyocci.store.faults import Incidents, mark_write, translate, watch_faults, wrote
+from pyocci.store.freshness import READS_SINCE
 from pyocci.store.prepared import Changed, Prepared
 from pyocci.store.schema import STORE, Migrations, installed
+from pyocci.store.topics import ENTITIES
 from pyocci.store.values import guard_values
+
+if TYPE_CHECKING:
+    from pyocci.store.changes import ChangeNotices
 
 T = TypeVar("T")
 
@@ -171,6 +177,11 @@ class Database:
         self._limiter = CapacityLimiter(pool_size)
         self._writer = self.engine.execution_options(**{_WRITE_OPTION: True})
         self._watcher: sqlite3.Cursor | None = None
+        self._change_notices: ChangeNotices | None = None
+        # SQLite: the last data version read, and when it was asked.
+        self._watched: tuple[float, int] = (-math.inf, 0)
+        # SQLite: each topic's count, as of a data version.
+        self._counted: dict[str, tuple[int, int | None]] = {}
         # SQLite: each thread keeps its writing and its reading connection checked out
         # between transactions (see `_kept`); every one made is listed to be closed.
         self._kept_here = threading.local()
@@ -346,16 +357,28 @@ class Database:
             key = int.from_bytes(digest, "big", signed=True)
             connection.execute(sa.text("SELECT pg_advisory_xact_lock(:key)"), {"key": key})
 
-    def data_version(self) -> int | None:
-        """A number that changes whenever another connection commits a change (SQLite's
-        ``PRAGMA data_version``, asked on a connection of its own that never writes), so
-        readers can keep what they read until it does; None when the database cannot tell
-        (PostgreSQL, an in-memory SQLite database): keep nothing then.
+    def ping(self) -> None:
+        """Ask the database the cheapest question (``SELECT 1``); its failure is raised as
+        the store error it is (blocking: call it through `run`)."""
+        with self.reading() as connection:
+            connection.exec_driver_sql("SELECT 1").scalar()
 
-        Every write of the store goes through the engine's connections, never through
-        the watching one, so every committed change, from this process or another one
-        on the same file, moves the number.
+    def data_version(self, topic: str | None = None) -> Hashable | None:
+        """A value that changes whenever any connection, of this process or another,
+        commits a change (of `topic`, ``entities`` or ``catalog``: see
+        `pyocci.store.changes`; of anything by default), so readers can keep what they
+        read until it does; None when the database cannot tell (an in-memory SQLite
+        database; PostgreSQL while no connection listens): keep nothing then. It never
+        waits on another process.
+
+        SQLite: ``PRAGMA data_version``, asked on a connection of its own that never
+        writes (every write of the store goes through the engine's connections, so
+        every committed change moves the number); for the catalogue, the count its
+        triggers keep, read again only when that number moved. PostgreSQL: the change
+        notices this process heard.
         """
+        if self.is_postgresql:
+            return self._notices().version(topic)
         watcher = self._watcher
         if watcher is None:
             if not self._watchable():
@@ -365,8 +388,42 @@ class Database:
             )
             # One cursor, reused: half the cost of a new one per call.
             watcher = self._watcher = connection.cursor()
-        watcher.execute("PRAGMA data_version")
-        return watcher.fetchone()[0]
+        since = READS_SINCE.get()
+        watched_at, version = self._watched
+        if since is None or since > watched_at:
+            # Asked after the request arrived, the answer serves it (and every request that
+            # had arrived by then: see pyocci.store.freshness).
+            watched_at = time.monotonic()
+            watcher.execute("PRAGMA data_version")
+            version = watcher.fetchone()[0]
+            self._watched = (watched_at, version)
+        if topic is None or topic == ENTITIES:
+            return version
+        seen, count = self._counted.get(topic, (None, None))
+        if seen != version:
+            # Read after the version: a commit in between moves it again, and the next
+            # call reads again; an older count is never kept under a newer version.
+            watcher.execute("SELECT count FROM occi_change_counts WHERE topic = ?", (topic,))
+            row = watcher.fetchone()
+            count = row[0] if row is not None else None
+            self._counted[topic] = (version, count)
+        return count
+
+    async def catch_up(self) -> None:
+        """Before a request's reads (PostgreSQL): wait, briefly and without holding up the
+        event loop, until every change committed before the request began has been heard
+        (see `pyocci.store.changes`). Nothing to do on SQLite."""
+        since = READS_SINCE.get()
+        if self.is_postgresql and since is not None:
+            await self._notices().catch_up(since)
+
+    def _notices(self) -> ChangeNotices:
+        if self._change_notices is None:
+            # Imported here: psycopg is installed only where PostgreSQL is used.
+            from pyocci.store.changes import ChangeNotices
+
+            self._change_notices = ChangeNotices(self.url)
+        return self._change_notices
 
     def _watchable(self) -> bool:
         database = self.url.database
@@ -491,6 +548,8 @@ class Database:
         if self._watcher is not None:
             self._watcher.connection.close()
             self._watcher = None
+        if self._change_notices is not None:
+            self._change_notices.close()
 
     def close(self) -> None:
         """Release the database at shutdown (the same as `dispose`)."""

@@ -12,7 +12,7 @@ code call them through `Database.run`.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Hashable, Iterable, Sequence
 
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
@@ -22,6 +22,7 @@ from pyocci.model.category import Mixin
 from pyocci.model.errors import CategoryConflictError, UnknownCategoryError
 from pyocci.store.database import Database
 from pyocci.store.tables import mixin_members, user_mixins
+from pyocci.store.topics import CATALOG
 
 # Bound parameters per IN list; SQLite allows 32,766 per statement.
 _CHUNK = 5000
@@ -50,6 +51,13 @@ class MixinRepository:
         self._clock = clock
 
     # --- definitions ------------------------------------------------------------------
+
+    def definitions_version(self) -> Hashable | None:
+        """A value that moves whenever a user mixin is defined or deleted, through this
+        process or any other (see `Database.data_version`); None when the database
+        cannot tell. Cheap and never waiting on another process: asked on the event
+        loop before every use of a cached catalogue."""
+        return self.database.data_version(CATALOG)
 
     def list_user_mixins(self, tenant_id: str) -> list[Mixin]:
         """The tenant's user mixins, oldest first."""

@@ -103,6 +103,18 @@ usage_intervals = sa.Table(
     sa.Index(None, "compute_seq", "started_at"),
 )
 
+# --- changes: what other processes need to know changed -----------------------------
+
+change_counts = sa.Table(
+    "occi_change_counts",
+    metadata,
+    # How many times each topic changed, bumped by triggers in the writing transaction
+    # (see the migration 0004_change_notices and `pyocci.store.changes`): ``catalog``,
+    # the user mixins' definitions.
+    sa.Column("topic", sa.String(), primary_key=True),
+    sa.Column("count", sa.BigInteger(), nullable=False, server_default="0"),
+)
+
 # --- image exports: the durable record the runner works from --------------------------
 
 exports = sa.Table(

@@ -4,16 +4,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import pytest
 from cryptography import x509
 
-from pki import Pki, make_pki
+from pki import Pki
 from pyocci.server.auth.certificates import certificate_identity, holder_of, is_proxy
-
-
-@pytest.fixture(scope="module")
-def pki(tmp_path_factory: pytest.TempPathFactory) -> Pki:
-    return make_pki(tmp_path_factory.mktemp("pki"))
 
 
 def load(path: Path) -> x509.Certificate:

@@ -84,6 +84,11 @@ class Ec2Backend(KitBackend):
         """Build the boto3 client; EC2 itself is first asked on the first request."""
         await self.run_blocking(self.ec2.api.open)
 
+    async def check_health(self) -> str:
+        """EC2 answers DescribeRegions (no resource of any tenant is read)."""
+        await self.ec2.api.call("describe_regions")
+        return "DescribeRegions"
+
     def translating(self, doing: str) -> AbstractContextManager[Any]:
         """An EC2 answer lacking a field the backend reads is a 503 (EC2's errors are
         translated where EC2 is called, `Ec2Api.call`)."""

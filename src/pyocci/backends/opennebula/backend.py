@@ -101,6 +101,15 @@ class OpenNebulaBackend(KitBackend):
         with self.translating("checking the credentials"):
             return await self.tenancy.caller(user_name, secret)
 
+    async def check_health(self) -> str | None:
+        """oned answers ``system.version`` to the service account; None without one
+        (callers' own accounts are the only way in, and a health probe has none)."""
+        if not self.settings.username:
+            return None
+        with self.translating("checking its health"):
+            await self.api.call(self.tenancy.service_session, "system.version")
+        return "oned's system.version"
+
     @contextmanager
     def translating(self, doing: str) -> Iterator[None]:
         """An answer of oned's lacking what every such answer has is a 503 (oned's errors

@@ -12,6 +12,7 @@ is absent from discovery and answered 501.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 from pyocci.backends.api import ImageData, Tenant
 from pyocci.backends.deadline import DEFAULT_DEADLINE
@@ -86,6 +87,14 @@ class OpenStackBackend(KitBackend):
         """Close the connections."""
         await self.run_blocking(self.api.close)
 
+    async def check_health(self) -> str | None:
+        """Nova lists a flavor to the service account; None without one (callers' own
+        tokens are the only way in, and a health probe has none)."""
+        if not self.settings.has_service_account:
+            return None
+        await self.api.call_as_service(_first_flavor)
+        return "Nova's flavors"
+
     async def provider_mixins(self, tenant: Tenant) -> Sequence[Mixin]:
         """The images, flavors and availability zones offered (cached for `template_ttl`)."""
         acting_for(tenant)
@@ -109,6 +118,10 @@ class OpenStackBackend(KitBackend):
     async def read_image(self, tenant: Tenant, mixin_id: str, chunk_bytes: int) -> ImageData:
         """An image's bytes, streamed from Glance."""
         return await self.images.read(tenant, mixin_id, chunk_bytes)
+
+
+def _first_flavor(connection: Any) -> object:
+    return next(iter(connection.compute.flavors()), None)
 
 
 def build(setup: BackendSetup) -> OpenStackBackend:

@@ -96,18 +96,29 @@ class SimBackend(KitBackend):
         return self.database.is_sqlite
 
     def revision(self) -> Hashable | None:
-        """The database's data version (every commit moves it, from any process) and how
-        many timed transitions have finished by now; None on PostgreSQL, which cannot
-        say cheaply whether anything changed."""
+        """The database's data version (every commit moves it, from any process, on any
+        host) and how many timed transitions have finished by now; None when the
+        database cannot tell.
+
+        On PostgreSQL the finishing times would have to be read again after every
+        change, on the event loop, from a pool the requests' threads share: with timed
+        transitions on, the sim says None there; with them off, no write schedules one,
+        and the times read once (those left by an earlier setting) stay a superset.
+        """
         version = self.database.data_version()
         if version is None:
             return None
         seen, finishing = self._finishing
-        if version != seen:
-            # Only SQLite has a data version, and SQLite is read on the event loop
-            # anyway (`Database.run`). Read after taking the version: a commit in
-            # between makes the next call read again; an older list is never kept
-            # under a newer version.
+        if self.database.is_sqlite:
+            if version != seen:
+                # SQLite is read on the event loop anyway (`Database.run`). Read after
+                # taking the version: a commit in between makes the next call read
+                # again; an older list is never kept under a newer version.
+                finishing = self._read_finishing()
+                self._finishing = (version, finishing)
+        elif self.settings.transition_seconds > 0:
+            return None
+        elif seen is None:
             finishing = self._read_finishing()
             self._finishing = (version, finishing)
         return version, bisect.bisect_right(finishing, self.clock())

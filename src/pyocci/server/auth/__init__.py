@@ -13,16 +13,21 @@ uses it). The methods (``[auth] method``), one module each:
   (`oidc_introspection`) and claim-mapping rules (`oidc_mapping`).
 * ``cloud`` - `CloudAuth` (`cloud`): HTTP basic credentials of the cloud's own
   users, checked by the backend's cloud and passed on to it.
+* ``voms`` - `VomsAuth` (`voms`): certificates and VOMS proxies passed on by a
+  TLS front (`front`), their chains verified (`proxy_chain`), their VOMS
+  attribute certificates read (`voms_ac`, trusted by certificate or by LSC
+  file: `voms_lsc`), mapped to tenants by the rules of the VOMS file
+  (`voms_trust`).
 
-``[auth] keystone_handshake`` wraps any of ``basic``, ``token``, ``x509`` and
-``oidc`` in `HandshakeAuth` (`handshake`): the tokens of the Keystone-like
+``[auth] keystone_handshake`` wraps any of ``basic``, ``token``, ``x509``,
+``oidc`` and ``voms`` in `HandshakeAuth` (`handshake`): the tokens of the Keystone-like
 handshake (`issued`, signed with the key of `signing_key`) are accepted as
 well; certificate holders are named by `certificates`. The token endpoint
 itself is `pyocci.server.identity`.
 
 The users file of ``basic`` and ``token`` is in `users`, the hashing of its
 passwords and tokens in `hashing`. Failed authentications of ``basic``,
-``token``, ``keystone``, ``oidc``, ``cloud`` and of the handshake's tokens are
+``token``, ``keystone``, ``oidc``, ``cloud``, ``voms`` and of the handshake's tokens are
 throttled per user name and client address by `throttle` (429 with Retry-After
 past ``[auth] max_failures_per_*``), and concurrent requests with the same
 credentials share one check (`flights`).
@@ -36,9 +41,17 @@ name to ``AUTH_METHODS`` and its settings to `AuthConfig`, and a branch to
 from __future__ import annotations
 
 from pyocci.backends.api import Backend
-from pyocci.server.auth.base import AuthenticationError, Authenticator, Client, Identity, NoAuth
+from pyocci.server.auth.base import (
+    AccessDeniedError,
+    AuthenticationError,
+    Authenticator,
+    Client,
+    Identity,
+    NoAuth,
+)
 from pyocci.server.auth.basic import BasicAuth, basic_challenge, parse_basic_authorization
 from pyocci.server.auth.cloud import CloudAuth
+from pyocci.server.auth.front import FrontCertificates, current_peer, parse_addresses
 from pyocci.server.auth.handshake import HandshakeAuth
 
 # The scrypt defaults, importable from here as before (and, as before, not in `__all__`).
@@ -67,16 +80,20 @@ from pyocci.server.auth.users import (
     read_users_file,
     write_users_file,
 )
+from pyocci.server.auth.voms import VomsAuth
+from pyocci.server.auth.voms_trust import read_voms_file
 from pyocci.server.auth.x509 import X509Auth
 from pyocci.server.config import AUTH_METHODS, AuthConfig, ConfigError
 
 __all__ = [
+    "AccessDeniedError",
     "AuthenticationError",
     "Authenticator",
     "BasicAuth",
     "Client",
     "CloudAuth",
     "FailureThrottle",
+    "FrontCertificates",
     "HandshakeAuth",
     "Identity",
     "IdentityServiceUnavailableError",
@@ -93,6 +110,7 @@ __all__ = [
     "TrustedIssuer",
     "User",
     "UsersFile",
+    "VomsAuth",
     "X509Auth",
     "basic_challenge",
     "bearer_challenge",
@@ -101,15 +119,18 @@ __all__ = [
     "check_tenant_id",
     "check_user_name",
     "client_address",
+    "current_peer",
     "generate_token",
     "hash_password",
     "hash_token",
     "keystone_challenge",
     "keystone_v3_url",
     "oidc_challenge",
+    "parse_addresses",
     "parse_basic_authorization",
     "read_issuers_file",
     "read_users_file",
+    "read_voms_file",
     "verify_password",
     "write_users_file",
 ]
@@ -196,6 +217,16 @@ def _build_method(
         return CloudAuth(
             backend.check_caller,
             cloud=backend.cloud or backend.name,
+            realm=config.realm,
+            cache_seconds=config.cache_seconds,
+            cache_size=config.cache_size,
+            throttle=throttle,
+        )
+    if config.method == "voms":
+        assert config.front_addresses is not None and config.voms_file is not None
+        return VomsAuth(
+            read_voms_file(config.voms_file),
+            FrontCertificates(parse_addresses(config.front_addresses)),
             realm=config.realm,
             cache_seconds=config.cache_seconds,
             cache_size=config.cache_size,

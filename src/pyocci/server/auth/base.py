@@ -31,7 +31,14 @@ from typing import Any
 from pyocci.backends.api import Tenant
 from pyocci.model.errors import OcciError
 
-__all__ = ["AuthenticationError", "Authenticator", "Client", "Identity", "NoAuth"]
+__all__ = [
+    "AccessDeniedError",
+    "AuthenticationError",
+    "Authenticator",
+    "Client",
+    "Identity",
+    "NoAuth",
+]
 
 #: The ASGI scope's ``client``: ``(host, port)`` of the caller, or None when the
 #: ASGI server does not know it.
@@ -56,6 +63,12 @@ class AuthenticationError(OcciError):
     def __init__(self, message: str, *, challenge: str) -> None:
         super().__init__(message)
         self.challenge = challenge
+
+
+class AccessDeniedError(OcciError):
+    """The credentials were read and are valid, but grant nothing here (no mapping rule
+    gives them a tenant), or came by a way this server does not take them: 403. The
+    message says what was seen, so that its holder can ask for the right access."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -28,7 +28,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-from pyocci.server.auth.oidc_mapping import TenantRule
+from pyocci.server.auth.oidc_mapping import TenantRule, parse_rules
 from pyocci.server.config import ConfigError
 
 __all__ = ["TrustedIssuer", "parse_issuers", "read_issuers_file"]
@@ -43,7 +43,6 @@ _ISSUER_KEYS = (
     "user_claim",
     "tenants",
 )
-_RULE_KEYS = ("claim", "match", "tenant")
 
 
 @dataclass(frozen=True, slots=True)
@@ -140,33 +139,11 @@ def _issuer(table: Mapping[str, Any], where: str) -> TrustedIssuer:
             f"{where}: client_id and client_secret go together: the credentials occi-server "
             f"introspects opaque tokens with"
         )
-    rules_table = table.get("tenants")
-    if not isinstance(rules_table, list) or not rules_table:
-        raise ConfigError(
-            f"{where}: no [[issuers.tenants]] rule: say how its tokens map to tenants"
-        )
-    rules = []
-    for index, rule in enumerate(rules_table):
-        rule_where = f"{where}, tenants[{index}]"
-        if not isinstance(rule, Mapping):
-            raise ConfigError(f"{rule_where}: must be a table ([[issuers.tenants]])")
-        unknown = sorted(set(rule) - set(_RULE_KEYS))
-        if unknown:
-            raise ConfigError(
-                f"{rule_where}: unknown key {unknown[0]!r}; expected one of {', '.join(_RULE_KEYS)}"
-            )
-        claim = _string(rule, "claim", rule_where)
-        match = _string(rule, "match", rule_where)
-        if claim is None or match is None:
-            raise ConfigError(f"{rule_where}: a rule needs claim and match")
-        try:
-            rules.append(TenantRule.parse(claim, match, _string(rule, "tenant", rule_where)))
-        except ValueError as error:
-            raise ConfigError(f"{rule_where}: {error}") from None
+    rules = parse_rules(table.get("tenants"), where, table="issuers.tenants")
     return TrustedIssuer(
         issuer=issuer,
         audiences=tuple(audience),
-        rules=tuple(rules),
+        rules=rules,
         user_claim=_string(table, "user_claim", where) or "sub",
         jwks_uri=_url(table, "jwks_uri", where),
         introspection_endpoint=_url(table, "introspection_endpoint", where),

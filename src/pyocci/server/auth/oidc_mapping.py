@@ -24,8 +24,12 @@ from dataclasses import dataclass
 from typing import Any
 
 from pyocci.server.auth.users import check_tenant_id
+from pyocci.server.config import ConfigError
 
-__all__ = ["MAX_TENANTS", "TenantRule", "claim_values", "map_tenant", "map_tenants"]
+__all__ = ["MAX_TENANTS", "TenantRule", "claim_values", "map_tenant", "map_tenants", "parse_rules"]
+
+#: The keys of a rule's table.
+RULE_KEYS = ("claim", "match", "tenant")
 
 #: The most tenants one token maps to (`map_tenants`): what a token of the Keystone-like
 #: handshake can list; nobody is a member of more VOs than this.
@@ -123,3 +127,35 @@ def map_tenants(claims: Mapping[str, Any], rules: Sequence[TenantRule]) -> tuple
             if len(found) >= MAX_TENANTS:
                 return tuple(found)
     return tuple(found)
+
+
+def parse_rules(tables: Any, where: str, *, table: str) -> tuple[TenantRule, ...]:
+    """The rules of a parsed TOML array of tables (``[[<table>]]``, each with `RULE_KEYS`);
+    ConfigError naming `where` and the rule when one is wrong, or when there is none."""
+    if not isinstance(tables, list) or not tables:
+        raise ConfigError(f"{where}: no [[{table}]] rule: say how credentials map to tenants")
+    rules = []
+    for index, rule in enumerate(tables):
+        rule_where = f"{where}, {table.rsplit('.', 1)[-1]}[{index}]"
+        if not isinstance(rule, Mapping):
+            raise ConfigError(f"{rule_where}: must be a table ([[{table}]])")
+        unknown = sorted(set(rule) - set(RULE_KEYS))
+        if unknown:
+            raise ConfigError(
+                f"{rule_where}: unknown key {unknown[0]!r}; expected one of {', '.join(RULE_KEYS)}"
+            )
+        values = {}
+        for key in RULE_KEYS:
+            value = rule.get(key)
+            if value is not None and (not isinstance(value, str) or not value.strip()):
+                raise ConfigError(
+                    f"{rule_where}: {key}: expected a non-empty string, got {value!r}"
+                )
+            values[key] = value
+        if values["claim"] is None or values["match"] is None:
+            raise ConfigError(f"{rule_where}: a rule needs claim and match")
+        try:
+            rules.append(TenantRule.parse(values["claim"], values["match"], values["tenant"]))
+        except ValueError as error:
+            raise ConfigError(f"{rule_where}: {error}") from None
+    return tuple(rules)

@@ -20,7 +20,8 @@ The federation endpoint takes what the server's method takes: an OIDC access
 token (``Authorization: Bearer``) for ``oidc``, a password for ``basic``, a
 bearer token for ``token``. Its protocol ``mapped`` takes the TLS client
 certificate instead (what rOCCI-cli sends for VOMS proxies): its holder gets
-method x509's tenant, or ``[auth] handshake_certificate_tenant``. The
+method x509's tenant, or ``[auth] handshake_certificate_tenant``; with method
+``voms``, the tenants the front's certificate (a VOMS proxy's FQANs) maps to. The
 ``<idp>`` is not checked: the credential says who issued it.
 
 Tokens are answered ``201`` with ``X-Subject-Token`` and a Keystone token
@@ -185,6 +186,9 @@ class IdentityEndpoint:
         return self._issue(scope, identity, [protocol], project=None)
 
     async def _certificate_holder(self, scope: Scope, headers: Mapping[str, str]) -> Identity:
+        if self.auth.method_name == "voms":
+            # The front passes the certificate on; the method verifies and maps it.
+            return await self.auth.identify(headers, scope.get("client"))
         tenant = self.auth.certificate_tenant
         if tenant is None:
             raise AuthenticationError(

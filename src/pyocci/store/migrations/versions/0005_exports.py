@@ -1,8 +1,12 @@
 """Image exports: each export's source, target, state and progress, durable across restarts.
 
-Revision ID: 0004_exports
-Revises: 0003_usage
-Create Date: 2026-12-07 08:30:00
+On PostgreSQL the table announces its changes as the others an entity read
+shows do (topic ``entities``, with the function ``0004_change_notices``
+made), so every process sees an export's progress at once.
+
+Revision ID: 0005_exports
+Revises: 0004_change_notices
+Create Date: 2026-12-07 09:20:00
 """
 
 from __future__ import annotations
@@ -12,14 +16,15 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0004_exports"
-down_revision: str | None = "0003_usage"
+revision: str = "0005_exports"
+down_revision: str | None = "0004_change_notices"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
 # Spelled out here rather than imported: a revision must keep creating what it
 # created when it was written, whatever `pyocci.store.tables` becomes.
 SEQUENCE = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
+NOTIFY = "pyocci_notify_change"
 
 
 def upgrade() -> None:
@@ -49,8 +54,15 @@ def upgrade() -> None:
         ),
     )
     op.create_index(op.f("ix_occi_exports_state"), "occi_exports", ["state"])
+    if op.get_bind().dialect.name == "postgresql":
+        op.execute(
+            "CREATE TRIGGER occi_exports_notify AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE "
+            f"ON occi_exports FOR EACH STATEMENT EXECUTE FUNCTION {NOTIFY}('entities')"
+        )
 
 
 def downgrade() -> None:
+    if op.get_bind().dialect.name == "postgresql":
+        op.execute("DROP TRIGGER IF EXISTS occi_exports_notify ON occi_exports")
     op.drop_index(op.f("ix_occi_exports_state"), table_name="occi_exports")
     op.drop_table("occi_exports")

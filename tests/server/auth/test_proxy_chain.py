@@ -1,0 +1,139 @@
+"""Verifying a certificate chain with RFC 3820 proxies: each reason a chain is refused."""
+
+from __future__ import annotations
+
+import datetime
+from pathlib import Path
+
+import pytest
+from cryptography import x509
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import NameOID
+
+from pki import Pki
+from proxies import INDEPENDENT, load, load_key, make_proxy, proxy_cert_info
+from pyocci.server.auth.proxy_chain import MAX_CHAIN, ChainRefusedError, verify_chain
+
+NOW = datetime.datetime.now(datetime.UTC)
+
+
+def user(pki: Pki) -> tuple[x509.Certificate, ec.EllipticCurvePrivateKey]:
+    key = load_key(pki.user_key)
+    assert isinstance(key, ec.EllipticCurvePrivateKey)
+    return load(pki.user_certificate)[0], key
+
+
+def ca(pki: Pki) -> list[x509.Certificate]:
+    return load(pki.ca)
+
+
+def refusal(pki: Pki, chain: list[x509.Certificate], now: datetime.datetime = NOW) -> str:
+    with pytest.raises(ChainRefusedError) as refused:
+        verify_chain(chain, ca(pki), now)
+    return refused.value.reason
+
+
+def test_a_plain_certificate_is_its_own_holder(pki: Pki) -> None:
+    certificate, _ = user(pki)
+    chain = verify_chain([certificate], ca(pki), NOW)
+    assert chain.holder == pki.user_subject
+    assert chain.proxies == ()
+    assert chain.not_after == certificate.not_valid_after_utc
+
+
+def test_a_proxy_of_a_proxy_is_held_by_the_end_entity(pki: Pki) -> None:
+    certificate, key = user(pki)
+    first, first_key = make_proxy(certificate, key)
+    second, _ = make_proxy(first, first_key, not_after=NOW + datetime.timedelta(hours=1))
+    # The client's own certificate first, the rest in any order.
+    chain = verify_chain([second, certificate, first], ca(pki), NOW)
+    assert chain.holder == pki.user_subject
+    assert chain.proxies == (second, first)
+    assert chain.not_after == second.not_valid_after_utc
+
+
+def test_the_proxy_file_of_the_tests_verifies(pki: Pki) -> None:
+    assert verify_chain(load(pki.proxy), ca(pki), NOW).holder == pki.user_subject
+
+
+def test_a_certificate_of_another_ca_is_refused(pki: Pki) -> None:
+    reason = refusal(pki, load(pki.stranger_certificate))
+    assert "does not chain to a certificate authority this server trusts" in reason
+    assert "Mallory" in reason
+
+
+def test_an_expired_end_entity_is_refused(pki: Pki) -> None:
+    certificate, _ = user(pki)
+    later = certificate.not_valid_after_utc + datetime.timedelta(days=1)
+    assert "is not valid now" in refusal(pki, [certificate], later)
+
+
+def test_a_proxy_signed_by_another_key_is_refused(pki: Pki) -> None:
+    certificate, key = user(pki)
+    proxy, _ = make_proxy(certificate, key, signer_key=ec.generate_private_key(ec.SECP256R1()))
+    assert "is not signed by" in refusal(pki, [proxy, certificate])
+
+
+def test_a_proxy_not_named_after_its_issuer_is_refused(pki: Pki) -> None:
+    certificate, key = user(pki)
+    subject = x509.Name(
+        [
+            x509.NameAttribute(NameOID.ORGANIZATION_NAME, "pyocci tests"),
+            x509.NameAttribute(NameOID.COMMON_NAME, "Somebody Else"),
+            x509.NameAttribute(NameOID.COMMON_NAME, "12345"),
+        ]
+    )
+    proxy, _ = make_proxy(certificate, key, subject=subject)
+    assert "is not named after its issuer" in refusal(pki, [proxy, certificate])
+
+
+def test_an_expired_proxy_is_refused(pki: Pki) -> None:
+    certificate, key = user(pki)
+    proxy, _ = make_proxy(
+        certificate,
+        key,
+        not_before=NOW - datetime.timedelta(hours=3),
+        not_after=NOW - datetime.timedelta(hours=1),
+    )
+    reason = refusal(pki, [proxy, certificate])
+    assert "the proxy" in reason and "is not valid now" in reason
+
+
+def test_a_proxy_without_the_certificate_that_signed_it_is_refused(pki: Pki) -> None:
+    certificate, key = user(pki)
+    proxy, _ = make_proxy(certificate, key)
+    assert "came without the certificate that signed it" in refusal(pki, [proxy])
+
+
+def test_an_independent_proxy_is_refused(pki: Pki) -> None:
+    certificate, key = user(pki)
+    proxy, _ = make_proxy(certificate, key, info=proxy_cert_info(INDEPENDENT))
+    assert "does not give it its holder's rights" in refusal(pki, [proxy, certificate])
+
+
+def test_a_proxy_whose_proxy_info_is_not_critical_is_refused(pki: Pki) -> None:
+    certificate, key = user(pki)
+    proxy, _ = make_proxy(certificate, key, info_critical=False)
+    assert "not critical" in refusal(pki, [proxy, certificate])
+
+
+def test_a_proxy_past_the_path_length_is_refused(pki: Pki) -> None:
+    certificate, key = user(pki)
+    first, first_key = make_proxy(certificate, key, info=proxy_cert_info(path_length=0))
+    second, _ = make_proxy(first, first_key)
+    assert "one proxy too many" in refusal(pki, [second, first, certificate])
+
+
+def test_a_chain_past_the_limit_is_refused(pki: Pki) -> None:
+    certificate, _ = user(pki)
+    assert f"at most {MAX_CHAIN}" in refusal(pki, [certificate] * (MAX_CHAIN + 1))
+
+
+def test_no_certificate_is_refused(pki: Pki) -> None:
+    assert refusal(pki, []) == "no client certificate"
+
+
+def test_no_trusted_ca_is_refused(pki: Pki, tmp_path: Path) -> None:
+    certificate, _ = user(pki)
+    with pytest.raises(ChainRefusedError, match="trusts no certificate authority"):
+        verify_chain([certificate], [], NOW)

@@ -1,0 +1,261 @@
+"""Reading and verifying the VOMS attribute certificate of a proxy made by voms-proxy-fake:
+the FQANs of a good one, and each reason one is refused."""
+
+from __future__ import annotations
+
+import datetime
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+from cryptography import x509
+
+from pki import Pki, issue_certificate, make_pki
+from proxies import load, load_key, make_proxy
+from pyocci.server.auth.proxy_chain import VerifiedChain, verify_chain
+from pyocci.server.auth.voms_ac import (
+    CLOCK_SKEW,
+    VOMS_AC_EXTENSION,
+    AcRefusedError,
+    VomsAttributes,
+    voms_attributes,
+)
+from pyocci.server.auth.voms_lsc import LscFile
+from voms import FQAN, VO, make_voms_proxy
+
+NOW = datetime.datetime.now(datetime.UTC)
+
+
+def voms_certificates(vomsdir: Path) -> list[x509.Certificate]:
+    return load(vomsdir / "voms.example.org.pem")
+
+
+def chain_of(pki: Pki, proxy: Path) -> VerifiedChain:
+    return verify_chain(load(proxy), load(pki.ca), NOW)
+
+
+def attributes(pki: Pki, vomsdir: Path, proxy: Path) -> VomsAttributes | None:
+    return voms_attributes(chain_of(pki, proxy), voms_certificates(vomsdir), NOW)
+
+
+def refusal(pki: Pki, vomsdir: Path, proxy: Path) -> str:
+    with pytest.raises(AcRefusedError) as refused:
+        attributes(pki, vomsdir, proxy)
+    return refused.value.reason
+
+
+def test_the_fqans_and_vo_of_a_proxy(pki: Pki, vomsdir: Path) -> None:
+    group = f"/{VO}/ops/Role=manager/Capability=NULL"
+    proxy, _ = make_voms_proxy(pki, vomsdir, fqans=(FQAN, group))
+    found = attributes(pki, vomsdir, proxy)
+    assert found is not None
+    assert found.vos == (VO,)
+    assert found.fqans == (FQAN, group)
+    assert NOW < found.not_after <= NOW + datetime.timedelta(hours=13)
+
+
+def test_a_proxy_without_an_ac_has_no_attributes(pki: Pki, vomsdir: Path) -> None:
+    assert attributes(pki, vomsdir, pki.proxy) is None
+
+
+def test_an_ac_signed_by_another_key_is_refused(pki: Pki, vomsdir: Path, tmp_path: Path) -> None:
+    # The VOMS server's name, another key: what a forger can make.
+    forger = issue_certificate(pki, tmp_path, "voms.example.org", server=True)
+    proxy, _ = make_voms_proxy(pki, tmp_path, user="Fiona Forger", host=forger)
+    reason = refusal(pki, vomsdir, proxy)
+    assert "the AC was forged or altered" in reason
+
+
+def test_an_ac_of_an_unknown_voms_server_is_refused(pki: Pki, vomsdir: Path) -> None:
+    proxy, _ = make_voms_proxy(pki, vomsdir, user="Una Known")
+    with pytest.raises(AcRefusedError, match="not a VOMS server this server trusts"):
+        voms_attributes(chain_of(pki, proxy), load(pki.ca), NOW)
+
+
+def test_an_expired_ac_is_refused(pki: Pki, vomsdir: Path) -> None:
+    proxy, _ = make_voms_proxy(
+        pki, vomsdir, user="Ed Expired", options=("-pastac", "3:00", "-vomslife", "1")
+    )
+    reason = refusal(pki, vomsdir, proxy)
+    assert "is not valid now" in reason and "voms-proxy-init" in reason
+
+
+def test_an_ac_of_another_certificate_is_refused(pki: Pki, vomsdir: Path) -> None:
+    # The AC of Vera's proxy, copied into a proxy that Alice signs.
+    proxy, _ = make_voms_proxy(pki, vomsdir, user="Vera Voms")
+    ac = load(proxy)[0].extensions.get_extension_for_oid(VOMS_AC_EXTENSION)
+    alice = load(pki.user_certificate)[0]
+    stolen, _ = make_proxy(alice, load_key(pki.user_key), extensions=[ac])
+    chain = verify_chain([stolen, alice], load(pki.ca), NOW)
+    with pytest.raises(AcRefusedError, match="issued for another certificate"):
+        voms_attributes(chain, voms_certificates(vomsdir), NOW)
+
+
+def test_a_malformed_ac_is_refused(pki: Pki, vomsdir: Path) -> None:
+    alice = load(pki.user_certificate)[0]
+    garbage = x509.Extension(
+        VOMS_AC_EXTENSION,
+        False,
+        x509.UnrecognizedExtension(VOMS_AC_EXTENSION, b"\x30\x03\x02\x01\x01"),
+    )
+    proxy, _ = make_proxy(alice, load_key(pki.user_key), extensions=[garbage])
+    chain = verify_chain([proxy, alice], load(pki.ca), NOW)
+    with pytest.raises(AcRefusedError, match="malformed"):
+        voms_attributes(chain, voms_certificates(vomsdir), NOW)
+
+
+def test_an_ac_with_a_critical_extension_not_understood_is_refused(pki: Pki, vomsdir: Path) -> None:
+    proxy, _ = make_voms_proxy(
+        pki, vomsdir, user="Cris Critical", options=("-acextension", "1.2.3.4/true:hello")
+    )
+    reason = refusal(pki, vomsdir, proxy)
+    assert "critical extension this server does not understand (1.2.3.4)" in reason
+
+
+def test_an_ac_with_an_extension_that_is_not_critical_is_taken(pki: Pki, vomsdir: Path) -> None:
+    proxy, _ = make_voms_proxy(
+        pki, vomsdir, user="Nick Noncritical", options=("-acextension", "1.2.3.4/false:hello")
+    )
+    found = attributes(pki, vomsdir, proxy)
+    assert found is not None and found.fqans == (FQAN,)
+
+
+def test_an_ac_starting_a_moment_from_now_is_taken_one_later_is_not(
+    pki: Pki, vomsdir: Path
+) -> None:
+    # VOMS servers date ACs by their own clock: a little ahead of this one is tolerated.
+    proxy, _ = make_voms_proxy(pki, vomsdir, user="Sam Skew")
+    chain = chain_of(pki, proxy)
+    now = datetime.datetime.now(datetime.UTC)
+    a_moment = now - CLOCK_SKEW + datetime.timedelta(seconds=30)
+    assert voms_attributes(chain, voms_certificates(vomsdir), a_moment) is not None
+    later = now - CLOCK_SKEW - datetime.timedelta(minutes=1)
+    with pytest.raises(AcRefusedError, match="is not valid now"):
+        voms_attributes(chain, voms_certificates(vomsdir), later)
+
+
+# --- VOMS servers trusted by LSC file ---------------------------------------------------------
+
+SERVER_DNS = ("/O=pyocci tests/CN=voms.example.org", "/O=pyocci tests/CN=pyocci test CA")
+
+
+def lsc_of(*chain: str, host: str = "voms.example.org") -> tuple[LscFile, ...]:
+    return (LscFile(vo=VO, host=host, chains=(chain,)),)
+
+
+def test_an_ac_of_a_server_an_lsc_file_names_is_taken(pki: Pki, vomsdir: Path) -> None:
+    proxy, _ = make_voms_proxy(pki, vomsdir, user="Lena Lsc")
+    found = voms_attributes(
+        chain_of(pki, proxy), [], NOW, lsc=lsc_of(*SERVER_DNS), anchors=load(pki.ca)
+    )
+    assert found is not None and found.fqans == (FQAN,)
+
+
+def test_an_lsc_file_naming_another_server_refuses_the_ac(pki: Pki, vomsdir: Path) -> None:
+    proxy, _ = make_voms_proxy(pki, vomsdir, user="Lena Lsc")
+    lsc = lsc_of("/O=pyocci tests/CN=voms2.example.org", SERVER_DNS[1])
+    with pytest.raises(AcRefusedError, match="is not the one the LSC file"):
+        voms_attributes(chain_of(pki, proxy), [], NOW, lsc=lsc, anchors=load(pki.ca))
+
+
+def test_an_lsc_file_of_another_server_is_no_trust(pki: Pki, vomsdir: Path) -> None:
+    proxy, _ = make_voms_proxy(pki, vomsdir, user="Lena Lsc")
+    lsc = lsc_of(*SERVER_DNS, host="voms2.example.org")
+    with pytest.raises(AcRefusedError, match=r"nor an LSC file vo\.example\.org/voms\.example"):
+        voms_attributes(chain_of(pki, proxy), [], NOW, lsc=lsc, anchors=load(pki.ca))
+
+
+def test_a_server_of_the_lsc_names_from_an_untrusted_ca_is_refused(
+    pki: Pki, vomsdir: Path, tmp_path: Path
+) -> None:
+    # Another CA of the same name issues a certificate of the VOMS server's name: the
+    # names match the LSC file, the signatures do not chain.
+    impostor = make_pki(tmp_path / "impostor")
+    forger = issue_certificate(impostor, tmp_path, "voms.example.org", server=True)
+    proxy, _ = make_voms_proxy(pki, tmp_path, user="Ivan Impostor", host=forger)
+    with pytest.raises(AcRefusedError, match="does not chain to a certificate authority"):
+        voms_attributes(
+            chain_of(pki, proxy), [], NOW, lsc=lsc_of(*SERVER_DNS), anchors=load(pki.ca)
+        )
+
+
+def test_an_altered_ac_is_refused_whatever_byte_changed(pki: Pki, vomsdir: Path) -> None:
+    # The AC of a real proxy with one byte changed, in a proxy its holder signs: every
+    # change is refused as malformed or forged (or, in unsigned parts, changes nothing
+    # that matters), never an error of another kind.
+    proxy, _ = make_voms_proxy(pki, vomsdir, user="Mia Mutant")
+    certificates = load(proxy)
+    holder, holder_key = certificates[1], load_key(vomsdir / "mia-mutant.key")
+    ac = certificates[0].extensions.get_extension_for_oid(VOMS_AC_EXTENSION)
+    original = ac.value.value
+    refused = 0
+    for position in range(0, len(original), 7):
+        altered = bytearray(original)
+        altered[position] ^= 0x55
+        extension = x509.Extension(
+            VOMS_AC_EXTENSION,
+            False,
+            x509.UnrecognizedExtension(VOMS_AC_EXTENSION, bytes(altered)),
+        )
+        mutant, _ = make_proxy(holder, holder_key, extensions=[extension])
+        chain = verify_chain([mutant, holder], load(pki.ca), NOW)
+        try:
+            found = voms_attributes(chain, voms_certificates(vomsdir), NOW)
+        except AcRefusedError:
+            refused += 1
+        else:
+            assert found is None or found.fqans == (FQAN,)
+    # The signed part is most of the AC: most changes are refused.
+    assert refused > len(original) // 7 // 2
+
+
+SHA256_WITH_RSA = bytes.fromhex("06092a864886f70d01010b")
+SHA1_WITH_RSA = bytes.fromhex("06092a864886f70d010105")
+
+
+def with_ac(pki: Pki, vomsdir: Path, user: str, alter: Callable[[bytes], bytes]) -> VerifiedChain:
+    """The chain of a proxy of `user` whose AC extension `alter` changed, signed anew by
+    `user` (so that only the AC is wrong)."""
+    proxy, _ = make_voms_proxy(pki, vomsdir, user=user)
+    certificates = load(proxy)
+    holder = certificates[1]
+    key = load_key(vomsdir / f"{user.replace(' ', '-').lower()}.key")
+    value = certificates[0].extensions.get_extension_for_oid(VOMS_AC_EXTENSION).value.value
+    extension = x509.Extension(
+        VOMS_AC_EXTENSION, False, x509.UnrecognizedExtension(VOMS_AC_EXTENSION, alter(value))
+    )
+    altered, _ = make_proxy(holder, key, extensions=[extension])
+    return verify_chain([altered, holder], load(pki.ca), NOW)
+
+
+def test_an_ac_naming_two_signature_algorithms_is_refused(pki: Pki, vomsdir: Path) -> None:
+    def outer_sha1(value: bytes) -> bytes:
+        # The last algorithm identifier of the extension is the AC's own, after acinfo.
+        at = value.rindex(SHA256_WITH_RSA)
+        return value[:at] + SHA1_WITH_RSA + value[at + len(SHA1_WITH_RSA) :]
+
+    chain = with_ac(pki, vomsdir, "Al Gorithm", outer_sha1)
+    with pytest.raises(AcRefusedError, match="names two different signature algorithms"):
+        voms_attributes(chain, voms_certificates(vomsdir), NOW)
+
+
+def test_an_ac_signed_with_sha1_is_refused(pki: Pki, vomsdir: Path) -> None:
+    def both_sha1(value: bytes) -> bytes:
+        first, last = value.index(SHA256_WITH_RSA), value.rindex(SHA256_WITH_RSA)
+        for at in (first, last):
+            value = value[:at] + SHA1_WITH_RSA + value[at + len(SHA1_WITH_RSA) :]
+        return value
+
+    chain = with_ac(pki, vomsdir, "Sha One", both_sha1)
+    with pytest.raises(AcRefusedError, match=r"algorithm 1\.2\.840\.113549\.1\.1\.5"):
+        voms_attributes(chain, voms_certificates(vomsdir), NOW)
+
+
+def test_an_ac_of_a_voms_server_whose_certificate_expired_is_refused(
+    pki: Pki, vomsdir: Path
+) -> None:
+    proxy, _ = make_voms_proxy(pki, vomsdir, user="Pat Past")
+    server = voms_certificates(vomsdir)[0]
+    later = server.not_valid_after_utc + datetime.timedelta(minutes=1)
+    with pytest.raises(AcRefusedError, match="that signed the AC is not valid now"):
+        voms_attributes(chain_of(pki, proxy), [server], later)

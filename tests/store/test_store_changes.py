@@ -1,0 +1,148 @@
+"""`ChangeNotices`: PostgreSQL's notices of commits to the tables entity reads show, heard
+without waiting, from this process's writes and from any other's."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Hashable, Iterator
+
+import anyio
+import pytest
+import sqlalchemy as sa
+
+from pyocci.model import Mixin
+from pyocci.store import Database
+from pyocci.store.changes import ChangeNotices, conninfo
+from pyocci.store.freshness import READS_SINCE
+from pyocci.store.mixins import MixinRepository
+
+TAG = Mixin(scheme="http://example.org/tags#", term="x", location="/tags/x/")
+
+
+@pytest.fixture
+def database(postgres_server) -> Iterator[Database]:
+    url = postgres_server.create_database()
+    database = Database(url)
+    database.upgrade()
+    try:
+        yield database
+    finally:
+        database.dispose()
+        postgres_server.drop_database(url.rsplit("/", 1)[1])
+
+
+def moved(database: Database, before: Hashable | None, seconds: float = 5) -> Hashable | None:
+    """The data version once it differs from `before` (or after `seconds`): a notice
+    reaches the listening connection a moment after the writer's commit returns."""
+    deadline = time.monotonic() + seconds
+    while (current := database.data_version()) == before and time.monotonic() < deadline:
+        time.sleep(0.002)
+    return current
+
+
+def test_the_first_ask_starts_listening_without_waiting(database):
+    # The listening connection is made in a thread: the first ask says "cannot tell".
+    fresh = Database(database.url)
+    try:
+        assert fresh.data_version() is None
+        assert moved(fresh, None) is not None
+    finally:
+        fresh.dispose()
+
+
+def test_a_commit_through_another_engine_is_heard(database):
+    before = moved(database, None)
+    assert before is not None
+    elsewhere = Database(database.url)  # another process, as far as PostgreSQL sees
+    try:
+        MixinRepository(elsewhere).add_user_mixin("alice", TAG)
+    finally:
+        elsewhere.dispose()
+    assert moved(database, before) != before
+
+
+def test_reads_and_rolled_back_writes_are_not_heard(database):
+    repository = MixinRepository(database)
+    repository.add_user_mixin("alice", TAG)
+    before = moved(database, None)
+    while (after := moved(database, before, 0.05)) != before:  # every earlier notice in
+        before = after
+    repository.list_user_mixins("alice")
+    with pytest.raises(RuntimeError), database.transaction() as connection:
+        connection.exec_driver_sql("DELETE FROM occi_user_mixins")
+        raise RuntimeError("rolled back")
+    assert moved(database, before, 0.2) == before
+    assert [mixin.term for mixin in repository.list_user_mixins("alice")] == ["x"]
+
+
+def test_a_write_outside_pyocci_is_heard(database):
+    # The triggers announce any writer's change: an operator's SQL, a restore script.
+    before = moved(database, None)
+    with sa.create_engine(database.url).begin() as connection:
+        connection.exec_driver_sql("DELETE FROM occi_mixin_members")
+    assert moved(database, before) != before
+
+
+def test_the_conninfo_names_libpqs_scheme_and_keeps_the_password():
+    url = sa.engine.make_url("postgresql+psycopg://occi:s3cret@db.example:5433/occi")
+    assert conninfo(url) == "postgresql://occi:s3cret@db.example:5433/occi"
+
+
+def test_an_unreachable_database_is_tried_again_later_and_never_waited_for():
+    now = [0.0]
+    # 192.0.2.1 (TEST-NET-1) answers nothing: a connection there waits its whole timeout.
+    notices = ChangeNotices(
+        sa.engine.make_url("postgresql+psycopg://nobody@192.0.2.1:5432/none"),
+        clock=lambda: now[0],
+    )
+    started = time.monotonic()
+    for _ in range(100):
+        assert notices.version() is None
+    assert time.monotonic() - started < 1  # the event loop never waited for the connect
+    now[0] += 60
+    assert notices.version() is None
+    notices.close()
+
+
+@pytest.mark.anyio
+async def test_in_a_request_nothing_is_trusted_until_caught_up(database):
+    moved(database, None)  # listening
+    READS_SINCE.set(time.monotonic())
+    # A request's checks never wait: until the server caught up, they cannot tell.
+    assert database.data_version() is None
+    await database.catch_up()
+    version = database.data_version()
+    assert version is not None
+    # Caught up, a change committed since is still heard at the next catch-up.
+    MixinRepository(database).add_user_mixin("alice", TAG)
+    READS_SINCE.set(time.monotonic())
+    await database.catch_up()
+    assert database.data_version() not in (None, version)
+
+
+@pytest.mark.anyio
+async def test_concurrent_requests_share_round_trips(database, monkeypatch):
+    moved(database, None)  # listening
+    notices = database._notices()
+    trips: list[float] = []
+    round_trip = notices._round_trip
+
+    async def counted(pgconn):
+        trips.append(time.monotonic())
+        await round_trip(pgconn)
+
+    monkeypatch.setattr(notices, "_round_trip", counted)
+    versions: list[object] = []
+
+    async def request() -> None:
+        READS_SINCE.set(time.monotonic())
+        await database.catch_up()
+        versions.append(database.data_version())
+
+    async with anyio.create_task_group() as group:
+        for _ in range(50):
+            group.start_soon(request)
+    assert len(versions) == 50 and None not in versions
+    # Requests that began while a round trip was in flight wait for the next one, which
+    # then serves all of them: a few round trips, not fifty.
+    assert 1 <= len(trips) <= 3
