@@ -57,6 +57,7 @@ def test_an_export_is_followed_to_its_end(client: OcciClient, receiver: PutRecei
     assert done.state == "active" and seen[-1] == done
     assert (done.bytes, done.size, done.progress) == (IMAGE_BYTES, IMAGE_BYTES, 100)
     assert done.url == f"{receiver.url}/client/debian.img"
+    assert done.disk_format == "raw"
     assert done.checksum == f"sha256:{receiver.received('/client/debian.img')['sha256']}"  # type: ignore[index]
     assert seen[0].state in ("pending", "transferring", "active")
 

@@ -166,6 +166,7 @@ def test_a_saved_image_exported_to_s3_arrives_whole(http: httpx.Client, s3: Moto
     assert done[_a("state")] == "active", done
     expected = _expected(image)
     assert done[_a("url")] == f"s3://{BUCKET}/exports/saved.img"
+    assert done[_a("format")] == "raw"
     assert done[_a("checksum")] == f"sha256:{expected}"
     assert (done[_a("bytes")], done[_a("size")], done[_a("progress")]) == (
         IMAGE_BYTES,
@@ -354,7 +355,7 @@ def test_a_glance_image_exported_to_s3_and_https_arrives_whole(
                 done = _until(http, path, ("active", "error"))
                 assert done[_a("state")] == "active", done
                 assert done[_a("checksum")] == f"sha256:{expected}"
-                assert done[_a("size")] == len(data)
+                assert (done[_a("size")], done[_a("format")]) == (len(data), "raw")
         body = _s3_client(s3).get_object(Bucket=BUCKET, Key=f"glance/{made.id}.raw")["Body"]
         assert hashlib.sha256(body.read()).hexdigest() == expected
         assert receiver.received(f"/glance/{made.id}.raw") == {

@@ -126,6 +126,7 @@ SCHEMA: dict[str, dict[str, Any]] = {
             ("message", "text", True),
             ("bytes_done", "bigint", False, "0"),
             ("size", "bigint", True),
+            ("disk_format", "text", True),
             ("checksum", "text", True),
             ("url", "text", True),
             ("owner", "text", True),

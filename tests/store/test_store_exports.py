@@ -54,10 +54,12 @@ def test_a_claim_is_a_lease_another_runner_takes_when_it_runs_out(database: Data
     taken = store.claim("runner-a", 30.0)
     assert taken is not None and taken.state == "transferring" and taken.owner == "runner-a"
     assert store.claim("runner-b", 30.0) is None  # held
-    assert store.progress(taken.seq, "runner-a", 30.0, bytes_done=10, size=100)
+    assert store.progress(taken.seq, "runner-a", 30.0, bytes_done=10, size=100, disk_format="raw")
+    assert store.get("t1", "e1").disk_format == "raw"  # type: ignore[union-attr]
     clock.now += 31.0
     again = store.claim("runner-b", 30.0)  # runner-a went silent
     assert again is not None and again.owner == "runner-b" and again.bytes_done == 0
+    assert again.disk_format is None  # started over: nothing known yet
     # The old runner learns it lost the export and cannot finish it.
     assert not store.progress(taken.seq, "runner-a", 30.0, bytes_done=20, size=100)
     assert not store.finish(taken.seq, "runner-a", "active")

@@ -21,6 +21,7 @@ from pyocci.model.export import (
     BYTES,
     CHECKSUM,
     EXPORT,
+    FORMAT,
     PROGRESS,
     SIZE,
     SOURCE,
@@ -58,6 +59,8 @@ class ExportStatus:
     size: int | None = None
     progress: int | None = None
     url: str | None = None
+    #: The disk format of the bytes (``raw``, ``qcow2``...), once the server knows it.
+    disk_format: str | None = None
     checksum: str | None = None
     message: str | None = None
 
@@ -83,6 +86,7 @@ class ExportStatus:
             size=number(SIZE),
             progress=number(PROGRESS),
             url=text(URL),
+            disk_format=text(FORMAT),
             checksum=text(CHECKSUM),
             message=text(STATE_MESSAGE),
         )

@@ -24,6 +24,7 @@ STATE_MESSAGE = "org.pyocci.export.state.message"
 PROGRESS = "org.pyocci.export.progress"
 BYTES = "org.pyocci.export.bytes"
 SIZE = "org.pyocci.export.size"
+FORMAT = "org.pyocci.export.format"
 CHECKSUM = "org.pyocci.export.checksum"
 URL = "org.pyocci.export.url"
 
@@ -76,6 +77,7 @@ EXPORT = Kind(
             _server(PROGRESS, AttributeType.INTEGER, "Percent of the bytes written (0-100)"),
             _server(BYTES, AttributeType.INTEGER, "Bytes written to the target so far"),
             _server(SIZE, AttributeType.INTEGER, "The image's size in bytes"),
+            _server(FORMAT, AttributeType.STRING, "The disk format of the bytes (raw, qcow2...)"),
             _server(CHECKSUM, AttributeType.STRING, "sha256:<hex> of the bytes written"),
             _server(URL, AttributeType.STRING, "Where the image is, once active"),
         ]

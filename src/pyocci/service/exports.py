@@ -44,6 +44,7 @@ from pyocci.model.export import (
     CHECKSUM,
     EXPORT,
     EXPORT_CANCEL,
+    FORMAT,
     PROGRESS,
     SIZE,
     SOURCE,
@@ -163,6 +164,8 @@ def export_entity(record: ExportRecord) -> Resource:
             attributes[PROGRESS] = min(100, record.bytes_done * 100 // record.size)
         elif record.state == "active":
             attributes[PROGRESS] = 100
+    if record.disk_format:
+        attributes[FORMAT] = record.disk_format
     if record.checksum:
         attributes[CHECKSUM] = record.checksum
     if record.url:

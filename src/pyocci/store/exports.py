@@ -45,6 +45,8 @@ class ExportRecord:
     message: str | None = None
     bytes_done: int = 0
     size: int | None = None
+    #: The disk format of the bytes (``raw``, ``qcow2``...), once the cloud said.
+    disk_format: str | None = None
     checksum: str | None = None
     url: str | None = None
     owner: str | None = None
@@ -82,6 +84,7 @@ def _record(row: sa.Row) -> ExportRecord:
         message=row.message,
         bytes_done=row.bytes_done,
         size=row.size,
+        disk_format=row.disk_format,
         checksum=row.checksum,
         url=row.url,
         owner=row.owner,
@@ -231,6 +234,7 @@ class ExportRepository:
                     state=TRANSFERRING,
                     message=None,
                     bytes_done=0,
+                    disk_format=None,
                     checksum=None,
                     url=None,
                     updated_at=now,
@@ -242,7 +246,14 @@ class ExportRepository:
             return _record(row)
 
     def progress(
-        self, seq: int, owner: str, lease: float, *, bytes_done: int, size: int | None
+        self,
+        seq: int,
+        owner: str,
+        lease: float,
+        *,
+        bytes_done: int,
+        size: int | None,
+        disk_format: str | None = None,
     ) -> bool:
         """Record how far the owner got and renew its lease; False when the export is
         no longer its to work on (cancelled, deleted, taken over): stop then."""
@@ -255,7 +266,13 @@ class ExportRepository:
                     exports.c.owner == owner,
                     exports.c.state == TRANSFERRING,
                 )
-                .values(bytes_done=bytes_done, size=size, lease_until=now + lease, updated_at=now)
+                .values(
+                    bytes_done=bytes_done,
+                    size=size,
+                    disk_format=disk_format,
+                    lease_until=now + lease,
+                    updated_at=now,
+                )
             )
             return changed.rowcount == 1
 

@@ -134,6 +134,7 @@ exports = sa.Table(
     sa.Column("message", sa.String(), nullable=True),
     sa.Column("bytes_done", sa.BigInteger(), nullable=False, server_default="0"),
     sa.Column("size", sa.BigInteger(), nullable=True),
+    sa.Column("disk_format", sa.String(), nullable=True),
     sa.Column("checksum", sa.String(), nullable=True),
     sa.Column("url", sa.String(), nullable=True),
     # Which runner works on it, and until when its claim holds unless renewed: a

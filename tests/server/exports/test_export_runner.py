@@ -79,6 +79,7 @@ async def test_an_export_is_moved_and_recorded(database, pki, receiver) -> None:
         await runner.close()
     expected = hashlib.sha256(image_bytes(DEBIAN, size)).hexdigest()
     assert (done.state, done.bytes_done, done.size) == ("active", size, size)
+    assert done.disk_format == "raw"
     assert (done.checksum, done.url) == (f"sha256:{expected}", f"{receiver.url}/runner/e1.img")
     assert receiver.received("/runner/e1.img") == {"size": size, "sha256": expected}
 

@@ -24,7 +24,7 @@ import uuid
 from collections.abc import AsyncIterator, Callable
 from contextlib import aclosing
 
-from pyocci.backends.api import Backend, Tenant
+from pyocci.backends.api import Backend, ImageData, Tenant
 from pyocci.model.errors import OcciError
 from pyocci.model.export import ACTIVE, ERROR
 from pyocci.server.config import ExportConfig
@@ -170,14 +170,14 @@ class ExportRunner:
                         )
                     if self._clock() - reported >= REPORT_SECONDS:
                         reported = self._clock()
-                        if not await self._report(record, done, image.size):
+                        if not await self._report(record, done, image):
                             await writer.abort()
                             return None
             if image.size is not None and done != image.size:
                 raise ExportFailedError(
                     f"the cloud gave {done} bytes of the {image.size} the image has"
                 )
-            if not await self._report(record, done, image.size):
+            if not await self._report(record, done, image):
                 await writer.abort()
                 return None
             url = await writer.finish()
@@ -186,10 +186,15 @@ class ExportRunner:
             raise
         return done, f"sha256:{digest.hexdigest()}", url
 
-    async def _report(self, record: ExportRecord, done: int, size: int | None) -> bool:
+    async def _report(self, record: ExportRecord, done: int, image: ImageData) -> bool:
         return await self.database.run(
             lambda: self.repository.progress(
-                record.seq, self.owner, self.config.lease_seconds, bytes_done=done, size=size
+                record.seq,
+                self.owner,
+                self.config.lease_seconds,
+                bytes_done=done,
+                size=image.size,
+                disk_format=image.disk_format,
             )
         )
 

@@ -42,6 +42,7 @@ def upgrade() -> None:
         sa.Column("message", sa.String(), nullable=True),
         sa.Column("bytes_done", sa.BigInteger(), server_default="0", nullable=False),
         sa.Column("size", sa.BigInteger(), nullable=True),
+        sa.Column("disk_format", sa.String(), nullable=True),
         sa.Column("checksum", sa.String(), nullable=True),
         sa.Column("url", sa.String(), nullable=True),
         sa.Column("owner", sa.String(), nullable=True),
