@@ -41,9 +41,7 @@ RUNNING_STATES = (PENDING, TRANSFERRING)
 #: The attributes a client sets when it creates an export (and never after).
 SETTABLE_AT_EXPORT = frozenset({SOURCE, TARGET})
 
-EXPORT_CANCEL = Action(
-    scheme=EXPORT_ACTION_SCHEME, term="cancel", title="Stop the export; its record stays"
-)
+EXPORT_CANCEL = Action(scheme=EXPORT_ACTION_SCHEME, term="cancel", title="Stop the export")
 
 
 def _server(name: str, kind: AttributeType, description: str) -> AttributeDefinition:
@@ -53,7 +51,7 @@ def _server(name: str, kind: AttributeType, description: str) -> AttributeDefini
 EXPORT = Kind(
     scheme=EXPORT_SCHEME,
     term="export",
-    title="Image export: an OS template's bytes copied to a location outside the site",
+    title="Image export",
     parent=RESOURCE.id,
     location="/export/",
     actions=(EXPORT_CANCEL.id,),
@@ -103,8 +101,10 @@ def target_mixin(scheme: str, title: str) -> Mixin:
     )
 
 
-S3_TARGET = target_mixin("s3", "Export to an S3-compatible object store: s3://bucket/key")
-HTTPS_TARGET = target_mixin("https", "Export by HTTPS PUT to a (pre-signed) URL")
+S3_TARGET = target_mixin("s3", "Export to s3://bucket/key")
+HTTPS_TARGET = target_mixin("https", "Export by HTTPS PUT")
+# Titles stay short: text/occi carries every category of discovery in one response's
+# headers, which proxies bound (HAProxy: 15 KiB by default).
 #: The target mixins by URL scheme.
 TARGET_MIXINS = {"s3": S3_TARGET, "https": HTTPS_TARGET}
 
