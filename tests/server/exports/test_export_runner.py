@@ -91,8 +91,12 @@ async def test_a_cancel_stops_the_transfer(database, pki, receiver) -> None:
     runner.start()
     try:
         await _until(store, "e2", "transferring")
-        while store.get("t1", "e2").bytes_done == 0:  # type: ignore[union-attr]
+        for _ in range(600):
+            if store.get("t1", "e2").bytes_done:  # type: ignore[union-attr]
+                break
             await asyncio.sleep(0.05)
+        else:
+            raise AssertionError("the runner recorded no progress")
         store.cancel("t1", "e2", "cancelled by the client")
         for _ in range(200):
             if not runner._running:
