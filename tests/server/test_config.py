@@ -17,6 +17,7 @@ from pyocci.server.config import (
     AccountingConfig,
     AuthConfig,
     ConfigError,
+    ExportConfig,
     Limits,
     MetricsConfig,
     ServerConfig,
@@ -614,13 +615,14 @@ def test_the_example_file_loads_and_holds_the_defaults() -> None:
 def test_the_example_mentions_every_key() -> None:
     text = (DOCS / "server.example.toml").read_text()
     mentioned = set(re.findall(r"^#? ?([a-z_0-9]+) = ", text, re.MULTILINE))
-    for section in ("limits", "auth", "tls", "metrics", "accounting", "backend_settings"):
+    sections = ("limits", "auth", "tls", "metrics", "accounting", "export", "backend_settings")
+    for section in sections:
         assert f"[{section}]" in text
     expected = {"host", "port", "workers", "server", "base_url", "database_url", "backend"}
     expected |= {"log_level", "log_format", "access_log"}
     expected |= {*Limits.__dataclass_fields__, *AuthConfig.__dataclass_fields__}
     expected |= {*TlsConfig.__dataclass_fields__, *MetricsConfig.__dataclass_fields__}
-    expected |= {*AccountingConfig.__dataclass_fields__}
+    expected |= {*AccountingConfig.__dataclass_fields__, *ExportConfig.__dataclass_fields__}
     assert expected <= mentioned
 
 
@@ -837,3 +839,32 @@ def test_front_addresses_must_be_addresses(tmp_path: Path) -> None:
 def test_front_addresses_take_networks(tmp_path: Path) -> None:
     path = write(tmp_path / "server.toml", '[auth]\nfront_addresses = "127.0.0.1, 10.1.0.0/24"\n')
     assert load_config(path, environ={}).auth.front_addresses == "127.0.0.1, 10.1.0.0/24"
+
+
+def test_export_defaults_offer_https_alone() -> None:
+    export = ServerConfig().export
+    assert (export.enabled, export.max_per_tenant, export.chunk_bytes) == (True, 2, 8 << 20)
+    assert export.schemes == ("https",)
+
+
+def test_export_with_an_object_store_offers_s3_and_masks_its_secret(tmp_path: Path) -> None:
+    path = write(
+        tmp_path / "s.toml",
+        '[export]\ns3_endpoint_url = "http://127.0.0.1:9000"\n'
+        's3_access_key_id = "AKID"\ns3_secret_access_key = "very-secret-key"\n',
+    )
+    config = load_config(path, {"PYOCCI_EXPORT_MAX_PER_TENANT": "5"})
+    assert config.export.schemes == ("s3", "https")
+    assert config.export.max_per_tenant == 5
+    assert "very-secret-key" not in config.to_toml()
+    assert "very-secret-key" not in repr(config.export)
+    assert ServerConfig.from_json(config.to_json()).export.s3_secret_access_key == (
+        "very-secret-key"
+    )
+
+
+def test_an_export_chunk_under_an_s3_part_is_refused() -> None:
+    message = config_error(environ={"PYOCCI_EXPORT_CHUNK_BYTES": "1048576"})
+    assert message.startswith(
+        "export.chunk_bytes: expected a number of at least 5242880, got 1048576"
+    )

@@ -25,12 +25,12 @@ LEGACY_REVISIONS = Path(__file__).parent / "legacy_revisions"
 LEGACY_HEAD = "0002_listing_index"
 
 #: The heads of a database brought up to date: the store's chain and the sim's branch.
-HEADS = ("0004_change_notices", "sim_0002_change_notices")
+HEADS = ("0005_exports", "sim_0002_change_notices")
 
 #: The tables added after the single chain: accounting (``0003_usage``), the change
-#: counts (``0004_change_notices``).
+#: counts (``0004_change_notices``), the image exports (``0005_exports``).
 USAGE_TABLES = {"occi_usage_computes", "occi_usage_intervals"}
-LATER_TABLES = {*USAGE_TABLES, "occi_change_counts"}
+LATER_TABLES = {*USAGE_TABLES, "occi_change_counts", "occi_exports"}
 STORE_TABLES = {"occi_user_mixins", "occi_mixin_members", *LATER_TABLES}
 SIM_TABLES = {"sim_entities", "sim_addresses", "sim_images", "sim_usage"}
 #: The tables a database made by the single chain has.
@@ -110,6 +110,33 @@ SCHEMA: dict[str, dict[str, Any]] = {
         "primary_key": ("pk_occi_change_counts", ["topic"]),
         "unique": [],
         "indexes": [],
+        "foreign_keys": [],
+    },
+    "occi_exports": {
+        "columns": [
+            ("seq", "key", False),
+            ("tenant_id", "text", False),
+            ("export_id", "text", False),
+            ("tenant_name", "text", True),
+            ("title", "text", True),
+            ("summary", "text", True),
+            ("source", "text", False),
+            ("target", "text", False),
+            ("state", "text", False),
+            ("message", "text", True),
+            ("bytes_done", "bigint", False, "0"),
+            ("size", "bigint", True),
+            ("disk_format", "text", True),
+            ("checksum", "text", True),
+            ("url", "text", True),
+            ("owner", "text", True),
+            ("lease_until", "float", True),
+            ("created_at", "float", False),
+            ("updated_at", "float", False),
+        ],
+        "primary_key": ("pk_occi_exports", ["seq"]),
+        "unique": [("uq_occi_exports_tenant_id_export_id", ["tenant_id", "export_id"])],
+        "indexes": [("ix_occi_exports_state", ["state"], False)],
         "foreign_keys": [],
     },
     "occi_usage_computes": {

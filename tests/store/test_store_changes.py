@@ -146,3 +146,17 @@ async def test_concurrent_requests_share_round_trips(database, monkeypatch):
     # Requests that began while a round trip was in flight wait for the next one, which
     # then serves all of them: a few round trips, not fifty.
     assert 1 <= len(trips) <= 3
+
+
+def test_an_exports_progress_is_heard(database):
+    # An export's state and progress show in its entity reads: its table announces them.
+    from pyocci.store.exports import ExportRepository
+
+    exports = ExportRepository(database)
+    before = moved(database, None)
+    exports.create("alice", "e1", "os#img", "s3://bucket/key", limit=1)
+    created = moved(database, before)
+    assert created != before
+    claimed = exports.claim("runner", 30.0)
+    assert claimed is not None
+    assert moved(database, created) != created

@@ -83,6 +83,7 @@ __all__ = [
     "Census",
     "ConflictError",
     "EntityNotFoundError",
+    "ImageData",
     "InvalidRequestError",
     "NotSupportedError",
     "Query",
@@ -233,6 +234,19 @@ class ActionOutcome:
 
     entity: Entity
     created: Mixin | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ImageData:
+    """An OS image's bytes as a backend hands them out for export: read chunk by chunk,
+    so no image is ever whole in memory."""
+
+    #: The image's size in bytes, when the cloud tells it before the bytes are read.
+    size: int | None
+    #: ``raw``, ``qcow2``...: the disk format of the bytes.
+    disk_format: str
+    #: The bytes, in chunks of about the size asked for, in order.
+    chunks: AsyncIterator[bytes]
 
 
 class Backend(ABC):
@@ -423,3 +437,25 @@ class Backend(ABC):
         self, tenant: Tenant, entity: Entity, action_id: str, parameters: Mapping[str, Any]
     ) -> ActionOutcome:
         """Perform an action the entity's state allows (the service has checked that)."""
+
+    # --- images: export and deletion (see docs/export.md) --------------------------------------
+
+    @property
+    def export_refusal(self) -> str | None:
+        """Why this backend cannot export images (the 501's message), or None when it can
+        (`read_image` gives the bytes). Discovery offers export only when this is None."""
+        return f"the {self.name} backend cannot read image data"
+
+    async def read_image(self, tenant: Tenant, mixin_id: str, chunk_bytes: int) -> ImageData:
+        """The bytes of an OS template the tenant may read, for export.
+
+        EntityNotFoundError for a template the tenant has no image for, BusyError for
+        one still being saved. The chunks are read as they are consumed; a caller that
+        stops early closes the iterator (``aclose``).
+        """
+        raise NotSupportedError(self.export_refusal or f"the {self.name} backend cannot export")
+
+    async def delete_template(self, tenant: Tenant, mixin_id: str) -> bool:
+        """Delete an OS template the tenant made (a saved image); False when it is not one
+        the tenant may delete (the site's own templates), and nothing changes."""
+        return False

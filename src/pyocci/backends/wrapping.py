@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Callable, Hashable
 from typing import Any, TypeVar
 
-from pyocci.backends.api import Backend, Capabilities
+from pyocci.backends.api import Backend, Capabilities, ImageData, Tenant
 
 T = TypeVar("T")
 
@@ -68,3 +68,17 @@ class WrappingBackend(Backend):
     def checks_callers(self) -> bool:  # type: ignore[override]
         """Whether the inner backend checks callers' own credentials."""
         return self.inner.checks_callers
+
+    @property
+    def export_refusal(self) -> str | None:
+        """Why the inner backend cannot export images, or None."""
+        return self.inner.export_refusal
+
+    async def read_image(self, tenant: Tenant, mixin_id: str, chunk_bytes: int) -> ImageData:
+        """The inner backend's image bytes: a stream that takes minutes is not bounded by
+        a request's deadline (the export runner reads it, no request waits)."""
+        return await self.inner.read_image(tenant, mixin_id, chunk_bytes)
+
+    async def delete_template(self, tenant: Tenant, mixin_id: str) -> bool:
+        """Delete a template the tenant made, on the inner backend."""
+        return await self.inner.delete_template(tenant, mixin_id)

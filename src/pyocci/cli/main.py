@@ -12,7 +12,7 @@ import sys
 import click
 
 from pyocci import __version__
-from pyocci.cli import actions, check, discovery, entities, links, mixins
+from pyocci.cli import actions, check, discovery, entities, exports, links, mixins
 from pyocci.cli.messages import INPUT, explain
 from pyocci.cli.options import group_options
 
@@ -42,6 +42,8 @@ for command in (
     links.link,
     links.unlink,
     mixins.mixin,
+    exports.export,
+    exports.image,
     check.check,
 ):
     cli.add_command(command)

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
 from rich.console import Console
 from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
+from pyocci.client.exports import ENDED, ExportStatus
 from pyocci.client.waiting import Progress as ProgressCallback
 from pyocci.model.entity import Entity
 
@@ -36,6 +37,26 @@ class WaitDisplay:
                 if done:
                     self._progress.stop_task(task)
                 # Polls are seconds apart: draw each one rather than wait for a refresh tick.
+                self._progress.refresh()
+
+        return update
+
+    def export_tracker(self, label: str) -> Callable[[ExportStatus, float], None]:
+        """An `on_progress` callback for `wait_for_export`: state, percent and bytes."""
+        with _lock:
+            task = self._progress.add_task(f"{label}: pending", total=None)
+
+        def update(status: ExportStatus, elapsed: float) -> None:
+            shown = f"{label}: {status.state}"
+            if status.progress is not None:
+                shown += f" {status.progress}%"
+            if status.bytes:
+                size = f" of {status.size / 1e6:.1f}" if status.size is not None else ""
+                shown += f" ({status.bytes / 1e6:.1f}{size} MB)"
+            with _lock:
+                self._progress.update(task, description=shown)
+                if status.state in ENDED:
+                    self._progress.stop_task(task)
                 self._progress.refresh()
 
         return update

@@ -20,6 +20,7 @@ from pyocci.model.category import TERM_PATTERN, Action, Category, Kind, Mixin
 from pyocci.model.core import ENTITY, LINK
 from pyocci.model.entity import CORE_ID, CORE_SOURCE_KIND, CORE_TARGET_KIND, Entity, Link, Resource
 from pyocci.model.errors import CategoryConflictError, UnknownCategoryError, ValidationError
+from pyocci.model.export import SETTABLE_AT_EXPORT
 from pyocci.model.states import StateMachine
 
 #: Immutable attributes a client may nevertheless send when creating an
@@ -28,7 +29,13 @@ from pyocci.model.states import StateMachine
 #: ``occi.networkinterface.interface`` too: a device name the client asks for
 #: (OCCI 1.1 required one), which a backend honours where the cloud lets it.
 SETTABLE_AT_CREATION = frozenset(
-    {CORE_ID, CORE_SOURCE_KIND, CORE_TARGET_KIND, "occi.networkinterface.interface"}
+    {
+        CORE_ID,
+        CORE_SOURCE_KIND,
+        CORE_TARGET_KIND,
+        "occi.networkinterface.interface",
+        *SETTABLE_AT_EXPORT,
+    }
 )
 
 _CACHE_SIZE = 4096

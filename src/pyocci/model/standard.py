@@ -1,8 +1,15 @@
-"""The standard model: OCCI Core, Infrastructure and the EGI extensions together."""
+"""The standard model: OCCI Core, Infrastructure, the EGI extensions and pyocci's image
+export together."""
 
 from __future__ import annotations
 
 from pyocci.model.core import CORE_KINDS
+from pyocci.model.export import (
+    EXPORT_ACTIONS,
+    EXPORT_KINDS,
+    EXPORT_MIXINS,
+    EXPORT_STATE_MACHINES,
+)
 from pyocci.model.extensions import (
     EXTENSION_ACTIONS,
     EXTENSION_KINDS,
@@ -30,11 +37,18 @@ def standard_model() -> Model:
             *CORE_KINDS,
             *INFRASTRUCTURE_KINDS,
             *EXTENSION_KINDS,
+            *EXPORT_KINDS,
             *INFRASTRUCTURE_MIXINS,
             *EXTENSION_MIXINS,
+            *EXPORT_MIXINS,
             *INFRASTRUCTURE_ACTIONS,
             *EXTENSION_ACTIONS,
+            *EXPORT_ACTIONS,
         ],
-        state_machines={**INFRASTRUCTURE_STATE_MACHINES, **EXTENSION_STATE_MACHINES},
+        state_machines={
+            **INFRASTRUCTURE_STATE_MACHINES,
+            **EXTENSION_STATE_MACHINES,
+            **EXPORT_STATE_MACHINES,
+        },
         legacy_attribute_names=LEGACY_ATTRIBUTE_NAMES,
     )

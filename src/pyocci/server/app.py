@@ -46,6 +46,7 @@ from pyocci.server.auth import (
 from pyocci.server.auth.front import peer_of, remember_peer
 from pyocci.server.backends import open_backend
 from pyocci.server.config import ServerConfig, config_from_environment
+from pyocci.server.exports.serving import start_exports
 from pyocci.server.handlers import (
     ActionHandler,
     CollectionHandler,
@@ -192,7 +193,9 @@ class OcciApplication:
             path = scope["path"]
             target = resolve(model, path)
             if target is None:
-                raise NotFoundError(f"nothing lives at {path}; the categories are listed at /-/")
+                raise self.service.unserved(path) or NotFoundError(
+                    f"nothing lives at {path}; the categories are listed at /-/"
+                )
             method = scope["method"]
             raw_query = scope.get("query_string", b"")
             query = (
@@ -370,6 +373,9 @@ def create_app(config: ServerConfig) -> ASGIApp:
         opened = await open_backend(config, standard, database)
         watching = watching_for(config, opened)
         backend: Backend = opened if watching is None else watching.backend
+        exports = start_exports(config.export, opened, database)
+        if exports is not None:
+            backend = exports.backend(backend)
         service = OcciService(
             standard=standard,
             backend=backend,
@@ -403,6 +409,8 @@ def create_app(config: ServerConfig) -> ASGIApp:
         finally:
             if counting is not None:
                 counting.cancel()
+            if exports is not None:
+                await exports.close()
             await authenticator.close()
             await backend.close()
             database.close()

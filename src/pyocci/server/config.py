@@ -62,6 +62,7 @@ __all__ = [
     "AccountingConfig",
     "AuthConfig",
     "ConfigError",
+    "ExportConfig",
     "Limits",
     "MetricsConfig",
     "ServerConfig",
@@ -529,6 +530,42 @@ class AccountingConfig:
     cloud_type: str | None = field(default=None, metadata=_meta(_optional_name))
 
 
+#: The smallest chunk an export moves: S3 refuses multipart parts under 5 MiB.
+MIN_EXPORT_CHUNK = 5 * 1024 * 1024
+
+
+@dataclass(frozen=True, slots=True)
+class ExportConfig:
+    """Image export to s3:// and https:// targets (see ``docs/export.md``)."""
+
+    #: Whether exports are offered (on backends that can read images).
+    enabled: bool = True
+    #: How many exports of one tenant may be pending or transferring at once.
+    max_per_tenant: int = field(default=2, metadata=_meta(_at_least(1)))
+    #: How many exports one worker moves at once.
+    max_running: int = field(default=4, metadata=_meta(_at_least(1)))
+    #: Bytes read from the cloud and written to the target at a time (an S3 part).
+    chunk_bytes: int = field(default=8 * 1024 * 1024, metadata=_meta(_at_least(MIN_EXPORT_CHUNK)))
+    #: How long a runner's claim on an export holds without progress; after that (its
+    #: server stopped) another runner starts the export over.
+    lease_seconds: float = field(default=60.0, metadata=_meta(_at_least(1)))
+    #: The S3-compatible object store s3:// targets are written to; None: no s3://.
+    s3_endpoint_url: str | None = field(default=None, metadata=_meta(_optional_name))
+    s3_region: str = field(default="us-east-1", metadata=_meta(_non_empty))
+    s3_access_key_id: str | None = field(default=None, metadata=_meta(_optional_name))
+    s3_secret_access_key: str | None = field(
+        default=None, repr=False, metadata=_meta(_optional_name)
+    )
+    #: CA certificates (PEM) trusted for https:// targets and the S3 endpoint, beside
+    #: the system's.
+    ca_file: Path | None = None
+
+    @property
+    def schemes(self) -> tuple[str, ...]:
+        """The target URL schemes offered: https always, s3 with an object store."""
+        return ("s3", "https") if self.s3_endpoint_url else ("https",)
+
+
 def _frozen_settings() -> Mapping[str, Any]:
     return MappingProxyType({})
 
@@ -572,6 +609,7 @@ class ServerConfig:
     tls: TlsConfig = field(default_factory=TlsConfig)
     metrics: MetricsConfig = field(default_factory=MetricsConfig)
     accounting: AccountingConfig = field(default_factory=AccountingConfig)
+    export: ExportConfig = field(default_factory=ExportConfig)
     #: The file the configuration was read from, if any (informational, not a key).
     config_file: Path | None = None
 
@@ -686,6 +724,7 @@ _SECTIONS: dict[str, type] = {
     "tls": TlsConfig,
     "metrics": MetricsConfig,
     "accounting": AccountingConfig,
+    "export": ExportConfig,
 }
 _NOT_TOP_LEVEL = frozenset({"backend_settings", "config_file", *_SECTIONS})
 _TOP_LEVEL_KEYS = tuple(
@@ -711,6 +750,10 @@ _NOT_SET_NOTES: dict[str, Callable[[], str]] = {
     "accounting.site_name": lambda: "needed by the APEL format",
     "accounting.cloud_compute_service": lambda: "needed by the APEL format",
     "accounting.cloud_type": lambda: "the backend's name",
+    "export.s3_endpoint_url": lambda: "no s3:// targets",
+    "export.s3_access_key_id": lambda: "the usual boto3 sources (environment, profile)",
+    "export.s3_secret_access_key": lambda: "the usual boto3 sources (environment, profile)",
+    "export.ca_file": lambda: "the system's CA certificates",
 }
 
 

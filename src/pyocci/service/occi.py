@@ -35,6 +35,7 @@ from pyocci.model.entity import (
     Resource,
 )
 from pyocci.model.errors import OcciError
+from pyocci.model.export import EXPORT
 from pyocci.model.registry import OS_TPL_ID, RESOURCE_TPL_ID, SETTABLE_AT_CREATION, Model
 from pyocci.service.accounting import CREATED_STATE, UsageRecorder
 from pyocci.service.catalog import Catalog, served_model
@@ -224,16 +225,43 @@ class OcciService:
                 )
 
     async def remove_mixins(self, tenant: Tenant, identifiers: Sequence[str]) -> None:
-        """Remove user mixins and their associations; provider mixins cannot be removed."""
+        """Remove user mixins and their associations, and OS templates the tenant made
+        (saved images, which the backend deletes); other provider mixins cannot be
+        removed."""
         model = await self.model_for(tenant)
+        images: list[str] = []
         for identifier in identifiers:
             if not model.owns(identifier):
-                if model.get(identifier) is not None:
+                found = model.get(identifier)
+                if isinstance(found, Mixin) and OS_TPL_ID in found.depends:
+                    images.append(identifier)
+                    continue
+                if found is not None:
                     raise ForbiddenError(f"{identifier} is provider-defined and cannot be removed")
                 raise NotFoundError(f"no user mixin {identifier}")
+        for identifier in images:
+            if not await self.backend.delete_template(tenant, identifier):
+                raise ForbiddenError(
+                    f"{identifier} is provider-defined (an OS template of the site, not an "
+                    "image you saved) and cannot be removed"
+                )
         for identifier in identifiers:
-            await self._runner.run(self._store.remove_user_mixin, tenant.id, identifier)
+            if identifier not in images:
+                await self._runner.run(self._store.remove_user_mixin, tenant.id, identifier)
         self.catalog.forget(tenant)
+
+    def unserved(self, path: str) -> OcciError | None:
+        """Why nothing lives at `path` when it is the collection (or an entity) of a
+        standard kind this backend does not serve: 501 with the reason; None otherwise
+        (the path is unknown: 404)."""
+        collection = path if path.endswith("/") else path.rpartition("/")[0] + "/"
+        kind = self.standard.by_location(collection)
+        if not isinstance(kind, Kind) or self.backend.capabilities.supports_kind(kind.id):
+            return None
+        if kind.id == EXPORT.id:
+            reason = self.backend.export_refusal or "image export is not configured here"
+            return NotSupportedError(f"this server does not export images: {reason}")
+        return NotSupportedError(f"this server does not serve {kind.term} entities")
 
     # --- listings -------------------------------------------------------------------
 

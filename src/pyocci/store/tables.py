@@ -114,3 +114,35 @@ change_counts = sa.Table(
     sa.Column("topic", sa.String(), primary_key=True),
     sa.Column("count", sa.BigInteger(), nullable=False, server_default="0"),
 )
+
+# --- image exports: the durable record the runner works from --------------------------
+
+exports = sa.Table(
+    "occi_exports",
+    metadata,
+    sa.Column("seq", SEQUENCE, primary_key=True, autoincrement=True),
+    sa.Column("tenant_id", sa.String(), nullable=False),
+    sa.Column("export_id", sa.String(), nullable=False),
+    sa.Column("tenant_name", sa.String(), nullable=True),
+    sa.Column("title", sa.String(), nullable=True),
+    sa.Column("summary", sa.String(), nullable=True),
+    sa.Column("source", sa.String(), nullable=False),
+    # The whole URL, a pre-signed URL's query included: the runner needs it after a
+    # restart. Never rendered or logged whole (see pyocci.service.exports).
+    sa.Column("target", sa.String(), nullable=False),
+    sa.Column("state", sa.String(), nullable=False),
+    sa.Column("message", sa.String(), nullable=True),
+    sa.Column("bytes_done", sa.BigInteger(), nullable=False, server_default="0"),
+    sa.Column("size", sa.BigInteger(), nullable=True),
+    sa.Column("disk_format", sa.String(), nullable=True),
+    sa.Column("checksum", sa.String(), nullable=True),
+    sa.Column("url", sa.String(), nullable=True),
+    # Which runner works on it, and until when its claim holds unless renewed: a
+    # runner that died (a restart, a killed worker) leaves a claim that runs out.
+    sa.Column("owner", sa.String(), nullable=True),
+    sa.Column("lease_until", sa.Float(), nullable=True),
+    sa.Column("created_at", sa.Float(), nullable=False),
+    sa.Column("updated_at", sa.Float(), nullable=False),
+    sa.UniqueConstraint("tenant_id", "export_id"),
+    sa.Index(None, "state"),
+)

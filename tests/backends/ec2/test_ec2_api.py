@@ -18,7 +18,7 @@ from pyocci.backends.api import Query, Tenant
 from pyocci.backends.bounded import DeadlineBackend
 from pyocci.backends.deadline import CloudDeadlineError
 from pyocci.backends.ec2 import Ec2Backend, Ec2Settings
-from pyocci.backends.errors import BackendUnavailableError
+from pyocci.backends.errors import BackendUnavailableError, NotSupportedError
 from pyocci.model import standard_model
 from reliability.cloudfaults import BROKEN_ANSWERS, BrokenEndpoint, ec2_settings, silent_endpoint
 
@@ -124,3 +124,12 @@ async def test_a_hung_endpoint_is_given_up_on_at_the_deadline_not_at_botocores_t
             await backend.close()
     assert raised.value.retry_after == 2  # the ec2 settings' retry_after
     assert "did not answer within 1 s while reading the entity" in str(raised.value)
+
+
+async def test_images_are_not_exported_and_the_reason_names_exportimage() -> None:
+    backend = Ec2Backend(
+        model=standard_model(), settings=Ec2Settings.from_dict(ec2_settings("http://127.0.0.1:9"))
+    )
+    assert backend.export_refusal is not None and "ExportImage" in backend.export_refusal
+    with pytest.raises(NotSupportedError, match=r"moto, .* does not implement it"):
+        await backend.read_image(Tenant("alice"), "any#image", 1 << 20)

@@ -11,7 +11,7 @@ from one_helpers import COMPUTE, listed
 
 from opennebula_cloud import free_port
 from pyocci.backends.api import Query, Tenant
-from pyocci.backends.errors import BackendUnavailableError, EntityNotFoundError
+from pyocci.backends.errors import BackendUnavailableError, EntityNotFoundError, NotSupportedError
 from pyocci.backends.opennebula import OpenNebulaBackend, OpenNebulaSettings
 from pyocci.model import standard_model
 
@@ -67,3 +67,9 @@ async def test_an_answer_that_is_not_oneds_is_503(not_oned: str) -> None:
 async def test_a_vm_oned_does_not_have_is_not_found(backend, tenant) -> None:
     with pytest.raises(EntityNotFoundError):
         await backend.get_entity(tenant, COMPUTE, "987654")
+
+
+async def test_images_are_not_exported_and_the_reason_names_the_dummy_datastore() -> None:
+    backend = backend_at(f"http://127.0.0.1:{free_port()}/RPC2")
+    with pytest.raises(NotSupportedError, match="dummy datastore driver"):
+        await backend.read_image(Tenant("alice"), "any#image", 1 << 20)

@@ -51,6 +51,15 @@ class Ec2Backend(KitBackend):
     name = "ec2"
     cloud = "EC2"
 
+    @property
+    def export_refusal(self) -> str | None:
+        """Why images cannot be exported from this cloud (the 501's message)."""
+        return (
+            "the ec2 backend cannot export images: EC2's ExportImage writes to an S3 bucket "
+            "of its own, and moto, the EC2 the project tests against, does not implement "
+            "it, so no export from EC2 is offered until it can be tested"
+        )
+
     def __init__(
         self,
         *,

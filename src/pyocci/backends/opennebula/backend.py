@@ -52,6 +52,14 @@ class OpenNebulaBackend(KitBackend):
     name = "opennebula"
     cloud = "OpenNebula"
 
+    @property
+    def export_refusal(self) -> str | None:
+        """Why images cannot be exported from this cloud (the 501's message)."""
+        return (
+            "the opennebula backend cannot export images: OpenNebula's dummy datastore "
+            "driver (the one the project tests against) keeps no image bytes to download"
+        )
+
     def __init__(
         self,
         *,

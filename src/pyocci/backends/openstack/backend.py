@@ -14,7 +14,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from pyocci.backends.api import Tenant
+from pyocci.backends.api import ImageData, Tenant
 from pyocci.backends.deadline import DEFAULT_DEADLINE
 from pyocci.backends.errors import BusyError
 from pyocci.backends.kit import Collection, KitBackend
@@ -22,6 +22,7 @@ from pyocci.backends.openstack.api import OpenStackApi, acting_for
 from pyocci.backends.openstack.attachments import StorageLinks
 from pyocci.backends.openstack.catalogue import OS_TPL_SCHEME, Catalogue
 from pyocci.backends.openstack.compute import Computes, ServerLinks
+from pyocci.backends.openstack.image_data import GlanceImages
 from pyocci.backends.openstack.interfaces import Interfaces
 from pyocci.backends.openstack.network import Networks
 from pyocci.backends.openstack.security import SecurityGroups
@@ -72,6 +73,7 @@ class OpenStackBackend(KitBackend):
                 SecurityGroups(self.api, self.location_of),
             ]
         self.computes.link_sources = [c for c in self.collections if isinstance(c, ServerLinks)]
+        self.images = GlanceImages(self.api, settings.retry_after)
 
     def act_for(self, tenant: Tenant) -> None:
         """The calls that follow use this tenant's connection (see `acting_for`)."""
@@ -107,6 +109,15 @@ class OpenStackBackend(KitBackend):
         acting_for(tenant)
         image_id = mixin_id.removeprefix(OS_TPL_SCHEME)
         return await self.catalogue.not_ready(image_id, self.settings.retry_after)
+
+    @property
+    def export_refusal(self) -> str | None:
+        """None: Glance images are downloaded for export (see `image_data`)."""
+        return None
+
+    async def read_image(self, tenant: Tenant, mixin_id: str, chunk_bytes: int) -> ImageData:
+        """An image's bytes, streamed from Glance."""
+        return await self.images.read(tenant, mixin_id, chunk_bytes)
 
 
 def _first_flavor(connection: Any) -> object:

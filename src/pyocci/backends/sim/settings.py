@@ -242,6 +242,9 @@ class SimSettings:
     #: (or its creation) leads to, and how long an image the ``save`` action makes
     #: takes to be ready (not offered until then); 0 makes every change immediate.
     transition_seconds: Annotated[float, Strict(), AllowInfNan(False)] = 0.0
+    #: How many bytes every image holds when it is exported: generated from the image's
+    #: identifier, the same every time (see `pyocci.backends.sim.image_data`).
+    image_bytes: Annotated[int, Strict()] = 1024 * 1024
 
     def __post_init__(self) -> None:
         problems = self._problems()
@@ -298,6 +301,8 @@ class SimSettings:
                 problems.append(f"{name} {network} is too small; it needs at least 4 addresses")
         if self.transition_seconds < 0:
             problems.append("transition_seconds must not be negative")
+        if self.image_bytes < 0:
+            problems.append("image_bytes must not be negative")
         return problems
 
     @classmethod

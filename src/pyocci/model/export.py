@@ -1,0 +1,114 @@
+"""Image export (see docs/export.md): the export kind, its cancel action, the target schemes.
+
+pyocci's own scheme, as the backends' templates use: nothing here changes an
+OGF or EGI category, so a client that does not know exports only sees one
+more kind in discovery.
+"""
+
+from __future__ import annotations
+
+from pyocci.model.attribute import AttributeDefinition, AttributeType
+from pyocci.model.category import Action, Kind, Mixin, attribute_map
+from pyocci.model.core import RESOURCE
+from pyocci.model.infrastructure import state_attribute, state_message_attribute
+from pyocci.model.states import StateMachine
+
+EXPORT_SCHEME = "http://schemas.pyocci.org/occi/infrastructure#"
+EXPORT_ACTION_SCHEME = "http://schemas.pyocci.org/occi/infrastructure/export/action#"
+EXPORT_TARGET_SCHEME = "http://schemas.pyocci.org/occi/infrastructure/export/target#"
+
+SOURCE = "org.pyocci.export.source"
+TARGET = "org.pyocci.export.target"
+STATE = "org.pyocci.export.state"
+STATE_MESSAGE = "org.pyocci.export.state.message"
+PROGRESS = "org.pyocci.export.progress"
+BYTES = "org.pyocci.export.bytes"
+SIZE = "org.pyocci.export.size"
+FORMAT = "org.pyocci.export.format"
+CHECKSUM = "org.pyocci.export.checksum"
+URL = "org.pyocci.export.url"
+
+PENDING = "pending"
+TRANSFERRING = "transferring"
+ACTIVE = "active"
+ERROR = "error"
+CANCELLED = "cancelled"
+#: Every state, in the order an export goes through them.
+EXPORT_STATES = (PENDING, TRANSFERRING, ACTIVE, ERROR, CANCELLED)
+#: The states the runner still has work in (what the per-tenant limit counts).
+RUNNING_STATES = (PENDING, TRANSFERRING)
+
+#: The attributes a client sets when it creates an export (and never after).
+SETTABLE_AT_EXPORT = frozenset({SOURCE, TARGET})
+
+EXPORT_CANCEL = Action(scheme=EXPORT_ACTION_SCHEME, term="cancel", title="Stop the export")
+
+
+def _server(name: str, kind: AttributeType, description: str) -> AttributeDefinition:
+    return AttributeDefinition(name=name, type=kind, mutable=False, description=description)
+
+
+EXPORT = Kind(
+    scheme=EXPORT_SCHEME,
+    term="export",
+    title="Image export",
+    parent=RESOURCE.id,
+    location="/export/",
+    actions=(EXPORT_CANCEL.id,),
+    attributes=attribute_map(
+        [
+            AttributeDefinition(
+                name=SOURCE,
+                mutable=False,
+                required=True,
+                description="The os_tpl to export (scheme and term)",
+            ),
+            AttributeDefinition(
+                name=TARGET,
+                mutable=False,
+                required=True,
+                # Checked by the service, which says which schemes this site offers.
+                description="Where to: s3://bucket/key or an https:// URL that accepts a PUT",
+            ),
+            state_attribute(STATE, EXPORT_STATES, PENDING),
+            state_message_attribute(STATE_MESSAGE),
+            _server(PROGRESS, AttributeType.INTEGER, "Percent of the bytes written (0-100)"),
+            _server(BYTES, AttributeType.INTEGER, "Bytes written to the target so far"),
+            _server(SIZE, AttributeType.INTEGER, "The image's size in bytes"),
+            _server(FORMAT, AttributeType.STRING, "The disk format of the bytes (raw, qcow2...)"),
+            _server(CHECKSUM, AttributeType.STRING, "sha256:<hex> of the bytes written"),
+            _server(URL, AttributeType.STRING, "Where the image is, once active"),
+        ]
+    ),
+)
+
+EXPORT_STATE_MACHINE = StateMachine(
+    attribute=STATE,
+    initial=PENDING,
+    transitions={EXPORT_CANCEL.id: {PENDING: CANCELLED, TRANSFERRING: CANCELLED}},
+    passing=frozenset(RUNNING_STATES),
+)
+
+
+def target_mixin(scheme: str, title: str) -> Mixin:
+    """The mixin that tells discovery this site can export to URLs of `scheme`."""
+    return Mixin(
+        scheme=EXPORT_TARGET_SCHEME,
+        term=scheme,
+        title=title,
+        applies=(EXPORT.id,),
+        location=f"/mixin/export/target/{scheme}/",
+    )
+
+
+S3_TARGET = target_mixin("s3", "Export to s3://bucket/key")
+HTTPS_TARGET = target_mixin("https", "Export by HTTPS PUT")
+# Titles stay short: text/occi carries every category of discovery in one response's
+# headers, which proxies bound (HAProxy: 15 KiB by default).
+#: The target mixins by URL scheme.
+TARGET_MIXINS = {"s3": S3_TARGET, "https": HTTPS_TARGET}
+
+EXPORT_KINDS = (EXPORT,)
+EXPORT_MIXINS = (S3_TARGET, HTTPS_TARGET)
+EXPORT_ACTIONS = (EXPORT_CANCEL,)
+EXPORT_STATE_MACHINES = {EXPORT.id: EXPORT_STATE_MACHINE}

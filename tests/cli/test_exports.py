@@ -1,0 +1,93 @@
+"""``occi export`` and ``occi image delete`` against a real occi-server (simulated cloud)
+and a real HTTPS receiver: the image arrives, --wait ends with its URL or the reason
+it failed, a saved image is deleted and the site's are not."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Iterator
+
+import pytest
+
+from cli.conftest import RunOcci
+from e2e.server import RunningServer, occi_server
+from pki import Pki, make_pki
+from put_receiver import PutReceiver, put_receiver
+from pyocci.backends.sim.image_data import image_bytes
+
+IMAGE_BYTES = 3 * 1024 * 1024
+SIM_OS = "http://schemas.pyocci.org/sim/os_tpl#"
+
+
+@pytest.fixture(scope="module")
+def pki(tmp_path_factory: pytest.TempPathFactory) -> Pki:
+    return make_pki(tmp_path_factory.mktemp("pki"))
+
+
+@pytest.fixture(scope="module")
+def receiver(tmp_path_factory: pytest.TempPathFactory, pki: Pki) -> Iterator[PutReceiver]:
+    workdir = tmp_path_factory.mktemp("receiver")
+    with put_receiver(workdir, pki.server_certificate, pki.server_key, pki.ca) as running:
+        yield running
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory, pki: Pki) -> Iterator[RunningServer]:
+    """The module's occi-server: images of a few MiB, https targets trusting the test CA."""
+    config = f'[backend_settings]\nimage_bytes = {IMAGE_BYTES}\n[export]\nca_file = "{pki.ca}"\n'
+    with occi_server(tmp_path_factory.mktemp("occi-server"), config=config) as running:
+        yield running
+
+
+def test_export_waits_until_the_image_has_arrived(occi: RunOcci, receiver: PutReceiver) -> None:
+    target = f"{receiver.url}/cli/cirros.img?X-Amz-Signature=secret"
+    done = occi("export", "cirros", target, "--wait", "-o", "json")
+    assert done.exit_code == 0, done.output
+    [record] = json.loads(done.stdout)
+    attributes = record["attributes"]
+    assert attributes["org.pyocci.export.state"] == "active"
+    assert attributes["org.pyocci.export.url"] == f"{receiver.url}/cli/cirros.img"
+    source = attributes["org.pyocci.export.source"]
+    assert source.startswith(SIM_OS) and "cirros" in source
+    expected = hashlib.sha256(image_bytes(source, IMAGE_BYTES)).hexdigest()
+    assert attributes["org.pyocci.export.checksum"] == f"sha256:{expected}"
+    assert receiver.received("/cli/cirros.img") == {"size": IMAGE_BYTES, "sha256": expected}
+    listed = json.loads(occi("list", "export", "-o", "json").stdout)
+    assert record["location"] in [entry["location"] for entry in listed]
+
+
+def test_a_failed_export_exits_with_the_reason(occi: RunOcci, receiver: PutReceiver) -> None:
+    failed = occi("export", "cirros", f"{receiver.url}/forbidden/cirros.img", "--wait")
+    assert failed.exit_code != 0
+    assert "answered 403 Forbidden" in failed.output
+
+
+def test_an_unknown_image_is_refused_before_sending(occi: RunOcci) -> None:
+    refused = occi("export", "no-such-image", "s3://bucket/key")
+    assert refused.exit_code != 0
+    assert "no-such-image" in refused.output
+
+
+def test_a_saved_image_is_deleted_and_a_site_image_is_not(occi: RunOcci) -> None:
+    made = occi("create", "compute", "--os", "cirros", "--size", "small", "-o", "json")
+    assert made.exit_code == 0, made.output
+    vm = json.loads(made.stdout)[0]["location"]
+    saved = occi("save", vm, "--name", "cli-image", "--wait")
+    assert saved.exit_code == 0, saved.output
+    deleted = occi("image", "delete", "cli-image")
+    assert deleted.exit_code == 0, deleted.output
+    assert "cli-image" in deleted.stdout
+    templates = occi("templates", "-o", "json")
+    assert "cli-image" not in templates.stdout
+    refused = occi("image", "delete", "cirros")
+    assert refused.exit_code != 0
+    assert "provider-defined" in refused.output
+
+
+def test_a_server_without_export_is_told_apart(occi: RunOcci, tmp_path_factory) -> None:
+    workdir = tmp_path_factory.mktemp("memory")
+    with occi_server(workdir, config='backend = "memory"\n') as memory:
+        refused = occi("export", "debian", "s3://bucket/key", endpoint=memory.url)
+    assert refused.exit_code != 0
+    assert "does not offer image export" in refused.output
