@@ -34,6 +34,9 @@ CHECK_INTERVAL_MS = 500
 _CONFIG = """\
 global
     maxconn 2000
+    # text/occi answers discovery in headers (every category: about 15 KiB), past the
+    # default buffer of 16 KiB once a site adds a few templates; docs/deploy.md says so.
+    tune.bufsize 65536
 
 defaults
     mode http

@@ -10,28 +10,23 @@ error names the resource and says what became of the others.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from typing import Any
 
 import httpx
 import pytest
 
 from e2e.occiclient import OCCI_JSON, URI_LIST, describe, entity_request, read_locations
-from e2e.server import Offer, RunningServer, StartServer
+from e2e.server import Offer
 
 pytestmark = pytest.mark.e2e
 
 QUOTA = 4
-CONFIG = f"""
+#: Each sim the module runs on (SQLite, PostgreSQL, two hosts behind HAProxy) is a fresh
+#: server with this quota (see the ``server`` fixture of conftest.py).
+SIM_CONFIG = f"""
 [backend_settings]
 quotas = {{computes = {QUOTA}}}
 """
-
-
-@pytest.fixture(scope="module")
-def server(start_server: StartServer) -> Iterator[RunningServer]:
-    with start_server(config=CONFIG) as running:
-        yield running
 
 
 def compute_document(offer: Offer, **attributes: Any) -> dict[str, Any]:

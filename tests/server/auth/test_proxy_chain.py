@@ -14,7 +14,10 @@ from pki import Pki
 from proxies import INDEPENDENT, load, load_key, make_proxy, proxy_cert_info
 from pyocci.server.auth.proxy_chain import MAX_CHAIN, ChainRefusedError, verify_chain
 
-NOW = datetime.datetime.now(datetime.UTC)
+#: The moment the chains are checked at: half an hour after the module is collected, so
+#: after every certificate its fixtures make (when the module runs, minutes later in a
+#: whole run) and long before any of them expires (hours, days).
+NOW = datetime.datetime.now(datetime.UTC) + datetime.timedelta(minutes=30)
 
 
 def user(pki: Pki) -> tuple[x509.Certificate, ec.EllipticCurvePrivateKey]:

@@ -23,7 +23,10 @@ from pyocci.server.auth.voms_ac import (
 from pyocci.server.auth.voms_lsc import LscFile
 from voms import FQAN, VO, make_voms_proxy
 
-NOW = datetime.datetime.now(datetime.UTC)
+#: The moment the chains are checked at: half an hour after the module is collected, so
+#: after every certificate its fixtures make (when the module runs, minutes later in a
+#: whole run) and long before any of them expires (hours, days).
+NOW = datetime.datetime.now(datetime.UTC) + datetime.timedelta(minutes=30)
 
 
 def voms_certificates(vomsdir: Path) -> list[x509.Certificate]:
