@@ -20,13 +20,29 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 
+from pki import Pki, make_pki
 from postgres import SKIP_VARIABLE, PostgresServer, PostgresUnavailableError
+from put_receiver import PutReceiver, put_receiver
 from pyocci.store.database import Database
 
 
 @pytest.fixture
 def anyio_backend() -> str:
     return "asyncio"
+
+
+@pytest.fixture(scope="module")
+def pki(tmp_path_factory: pytest.TempPathFactory) -> Pki:
+    """A test CA with a server and a client certificate, one per module (tests/pki.py)."""
+    return make_pki(tmp_path_factory.mktemp("pki"))
+
+
+@pytest.fixture(scope="module")
+def receiver(tmp_path_factory: pytest.TempPathFactory, pki: Pki) -> Iterator[PutReceiver]:
+    """A loopback HTTPS server taking PUTs with the module's CA (tests/put_receiver.py)."""
+    workdir = tmp_path_factory.mktemp("receiver")
+    with put_receiver(workdir, pki.server_certificate, pki.server_key, pki.ca) as running:
+        yield running
 
 
 @pytest.fixture(scope="session")

@@ -17,17 +17,12 @@ from pathlib import Path
 import pytest
 
 from cli.conftest import OCCI_EXECUTABLE
-from pki import PKCS12_PASSWORD, Pki, make_pki
+from pki import PKCS12_PASSWORD, Pki
 from pyocci.cli.endpoints import targets
 from tls_server import TlsServer, tls_occi_server, tls_section
 from voms import make_voms_proxy
 
 X509 = '[auth]\nmethod = "x509"\ntenant = "grid"\n'
-
-
-@pytest.fixture(scope="module")
-def pki(tmp_path_factory: pytest.TempPathFactory) -> Pki:
-    return make_pki(tmp_path_factory.mktemp("pki"))
 
 
 @pytest.fixture(scope="module")

@@ -12,24 +12,12 @@ import pytest
 
 from cli.conftest import RunOcci
 from e2e.server import RunningServer, occi_server
-from pki import Pki, make_pki
-from put_receiver import PutReceiver, put_receiver
+from pki import Pki
+from put_receiver import PutReceiver
 from pyocci.backends.sim.image_data import image_bytes
 
 IMAGE_BYTES = 3 * 1024 * 1024
 SIM_OS = "http://schemas.pyocci.org/sim/os_tpl#"
-
-
-@pytest.fixture(scope="module")
-def pki(tmp_path_factory: pytest.TempPathFactory) -> Pki:
-    return make_pki(tmp_path_factory.mktemp("pki"))
-
-
-@pytest.fixture(scope="module")
-def receiver(tmp_path_factory: pytest.TempPathFactory, pki: Pki) -> Iterator[PutReceiver]:
-    workdir = tmp_path_factory.mktemp("receiver")
-    with put_receiver(workdir, pki.server_certificate, pki.server_key, pki.ca) as running:
-        yield running
 
 
 @pytest.fixture(scope="module")

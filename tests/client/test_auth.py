@@ -27,7 +27,7 @@ from cryptography.hazmat.primitives import serialization
 
 from e2e.occiclient import COMPUTE, DEBIAN, TEXT_PLAIN, URI_LIST, EntityDoc, Occi
 from e2e.server import RunningServer, occi_server
-from pki import PKCS12_PASSWORD, Pki, make_pki
+from pki import PKCS12_PASSWORD, Pki
 from pyocci.client import OcciClient
 from pyocci.client.auth import (
     BearerAuth,
@@ -161,11 +161,6 @@ def test_insecure_skips_server_verification() -> None:
 
 
 # --- x509 credentials -------------------------------------------------------------------------
-
-
-@pytest.fixture(scope="module")
-def pki(tmp_path_factory: pytest.TempPathFactory) -> Pki:
-    return make_pki(tmp_path_factory.mktemp("pki"))
 
 
 def test_certificate_and_key(pki: Pki) -> None:

@@ -9,8 +9,8 @@ from collections.abc import Iterator
 import pytest
 
 from e2e.server import RunningServer, occi_server
-from pki import Pki, make_pki
-from put_receiver import PutReceiver, put_receiver
+from pki import Pki
+from put_receiver import PutReceiver
 from pyocci.client import OcciClient
 from pyocci.client.errors import EntityFailedError, ServerError
 from pyocci.client.exports import (
@@ -23,18 +23,6 @@ from pyocci.client.exports import (
 )
 
 IMAGE_BYTES = 24 * 1024 * 1024
-
-
-@pytest.fixture(scope="module")
-def pki(tmp_path_factory: pytest.TempPathFactory) -> Pki:
-    return make_pki(tmp_path_factory.mktemp("pki"))
-
-
-@pytest.fixture(scope="module")
-def receiver(tmp_path_factory: pytest.TempPathFactory, pki: Pki) -> Iterator[PutReceiver]:
-    workdir = tmp_path_factory.mktemp("receiver")
-    with put_receiver(workdir, pki.server_certificate, pki.server_key, pki.ca) as running:
-        yield running
 
 
 @pytest.fixture(scope="module")

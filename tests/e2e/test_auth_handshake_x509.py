@@ -28,7 +28,7 @@ from e2e.occiclient import COMPUTE, DEBIAN, TEXT_PLAIN, URI_LIST, EntityDoc, Occ
 from e2e.test_auth_handshake import handshake_config
 from occiclients import ROCCI, ensure, jocci_auth, run
 from oidc_provider import OpenIdProviders, providers_or_skip
-from pki import Pki, make_pki
+from pki import Pki
 from pyocci.client.auth import Credentials, connection_options
 from tls_server import TlsServer, tls_occi_server, tls_section
 from voms import make_voms_proxy
@@ -37,11 +37,6 @@ pytestmark = pytest.mark.e2e
 
 MAPPED = "/-/identity/v3/OS-FEDERATION/identity_providers/egi.eu/protocols/mapped/auth"
 OIDC = "/-/identity/v3/OS-FEDERATION/identity_providers/egi.eu/protocols/oidc/auth"
-
-
-@pytest.fixture(scope="module")
-def pki(tmp_path_factory: pytest.TempPathFactory) -> Pki:
-    return make_pki(tmp_path_factory.mktemp("pki"))
 
 
 @pytest.fixture(scope="module")

@@ -17,18 +17,13 @@ import httpx
 import pytest
 
 from e2e.occiclient import COMPUTE, DEBIAN, TEXT_PLAIN, URI_LIST, EntityDoc, Occi
-from pki import Pki, make_pki
+from pki import Pki
 from pyocci.client.auth import Credentials, connection_options
 from tls_server import TlsServer, tls_occi_server, tls_section
 
 pytestmark = pytest.mark.e2e
 
 X509 = '[auth]\nmethod = "x509"\ntenant = "grid"\n'
-
-
-@pytest.fixture(scope="module")
-def pki(tmp_path_factory: pytest.TempPathFactory) -> Pki:
-    return make_pki(tmp_path_factory.mktemp("pki"))
 
 
 @pytest.fixture(scope="module")

@@ -22,8 +22,8 @@ import pytest
 from e2e.occiclient import COMPUTE, COMPUTE_ACTION, DEBIAN, OCCI_JSON, SMALL
 from e2e.server import RunningServer, free_port, occi_server
 from motoserver import CREDENTIALS, REGION, MotoServer
-from pki import Pki, make_pki
-from put_receiver import PutReceiver, put_receiver
+from pki import Pki
+from put_receiver import PutReceiver
 from pyocci.backends.sim.image_data import image_bytes
 
 pytestmark = pytest.mark.e2e
@@ -40,11 +40,6 @@ JSON = {"Accept": OCCI_JSON, "Content-Type": OCCI_JSON}
 
 
 @pytest.fixture(scope="module")
-def pki(tmp_path_factory: pytest.TempPathFactory) -> Pki:
-    return make_pki(tmp_path_factory.mktemp("pki"))
-
-
-@pytest.fixture(scope="module")
 def s3(tmp_path_factory: pytest.TempPathFactory) -> Iterator[MotoServer]:
     """moto's server, with one bucket (S3 answers on the same endpoint as EC2)."""
     server = MotoServer(port=free_port(), log=tmp_path_factory.mktemp("moto") / "moto.log")
@@ -58,13 +53,6 @@ def s3(tmp_path_factory: pytest.TempPathFactory) -> Iterator[MotoServer]:
 
 def _s3_client(server: MotoServer) -> Any:
     return boto3.client("s3", endpoint_url=server.url, region_name=REGION, **CREDENTIALS)
-
-
-@pytest.fixture(scope="module")
-def receiver(tmp_path_factory: pytest.TempPathFactory, pki: Pki) -> Iterator[PutReceiver]:
-    workdir = tmp_path_factory.mktemp("receiver")
-    with put_receiver(workdir, pki.server_certificate, pki.server_key, pki.ca) as running:
-        yield running
 
 
 def _config(s3: MotoServer, pki: Pki, *, limit: int = 2) -> str:

@@ -1,5 +1,5 @@
-"""Fixtures of the authentication tests: a test CA (one per module), and a VOMS server's
-files made from it."""
+"""Fixtures of the authentication tests: a VOMS server's files, made from the module's
+test CA (``pki``, tests/conftest.py)."""
 
 from __future__ import annotations
 
@@ -7,14 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from pki import Pki, make_pki
+from pki import Pki
 from voms import voms_server
-
-
-@pytest.fixture(scope="module")
-def pki(tmp_path_factory: pytest.TempPathFactory) -> Pki:
-    """A CA with a server and a client certificate (see `tests/pki.py`)."""
-    return make_pki(tmp_path_factory.mktemp("pki"))
 
 
 @pytest.fixture(scope="module")

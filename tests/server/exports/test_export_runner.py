@@ -11,8 +11,7 @@ from collections.abc import AsyncIterator, Iterator
 
 import pytest
 
-from pki import Pki, make_pki
-from put_receiver import PutReceiver, put_receiver
+from pki import Pki
 from pyocci.backends.sim import SimBackend, SimSettings
 from pyocci.backends.sim.image_data import image_bytes
 from pyocci.model import standard_model
@@ -25,18 +24,6 @@ pytestmark = pytest.mark.anyio
 
 MIB = 1024 * 1024
 DEBIAN = "http://schemas.pyocci.org/sim/os_tpl#debian-12"
-
-
-@pytest.fixture(scope="module")
-def pki(tmp_path_factory: pytest.TempPathFactory) -> Pki:
-    return make_pki(tmp_path_factory.mktemp("pki"))
-
-
-@pytest.fixture(scope="module")
-def receiver(tmp_path_factory: pytest.TempPathFactory, pki: Pki) -> Iterator[PutReceiver]:
-    workdir = tmp_path_factory.mktemp("receiver")
-    with put_receiver(workdir, pki.server_certificate, pki.server_key, pki.ca) as running:
-        yield running
 
 
 @pytest.fixture

@@ -13,8 +13,8 @@ import pytest
 
 from e2e.server import free_port
 from motoserver import CREDENTIALS, REGION, MotoServer
-from pki import Pki, make_pki
-from put_receiver import PutReceiver, put_receiver
+from pki import Pki
+from put_receiver import PutReceiver
 from pyocci.server.exports.targets import (
     ExportFailedError,
     HttpsWriter,
@@ -37,18 +37,6 @@ def moto(tmp_path_factory: pytest.TempPathFactory) -> Iterator[MotoServer]:
         yield server
     finally:
         server.stop()
-
-
-@pytest.fixture(scope="module")
-def pki(tmp_path_factory: pytest.TempPathFactory) -> Pki:
-    return make_pki(tmp_path_factory.mktemp("pki"))
-
-
-@pytest.fixture(scope="module")
-def receiver(tmp_path_factory: pytest.TempPathFactory, pki: Pki) -> Iterator[PutReceiver]:
-    workdir = tmp_path_factory.mktemp("receiver")
-    with put_receiver(workdir, pki.server_certificate, pki.server_key, pki.ca) as running:
-        yield running
 
 
 def _client(server: MotoServer) -> Any:
