@@ -69,7 +69,7 @@ def leftovers(http: httpx.Client) -> list[str]:
         "/networkinterface/",
     ):
         answer = http.get(collection, headers={"Accept": "application/occi+json"})
-        if answer.status_code == 404:
+        if answer.status_code in (404, 501):
             continue  # a kind this backend does not serve: nothing can be left there
         assert answer.status_code == 200, answer.text
         document = answer.json()

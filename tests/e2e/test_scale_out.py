@@ -208,7 +208,13 @@ def test_a_quota_holds_across_hosts(tmp_path: Path, postgres_server: PostgresSer
 def test_a_host_killed_under_load_costs_no_acknowledged_write_and_no_wrong_answer(
     tmp_path: Path, postgres_server: PostgresServer
 ):
-    with scaled_out(tmp_path, postgres_server.create_database()) as killed_layout:
+    # Creates as fast as two hosts take them: no quota may refuse one.
+    unlimited = (
+        '[backend_settings]\nquotas = {computes = "unlimited", cores = "unlimited", '
+        'memory = "unlimited"}\n'
+    )
+    database_url = postgres_server.create_database()
+    with scaled_out(tmp_path, database_url, config=unlimited) as killed_layout:
         front = killed_layout.front
         acknowledged: list[tuple[str, str]] = []
         unexpected: list[str] = []
