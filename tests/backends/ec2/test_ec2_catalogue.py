@@ -71,6 +71,20 @@ async def test_a_saved_ami_is_the_answer_at_once_and_offered_when_available(
     assert await backend.pending_template(tenant, outcome.created.id) is None
 
 
+async def test_an_ami_made_elsewhere_since_the_read_is_offered_once_asked_about(
+    backend, tenant, images, ec2
+):
+    # Made by another process (or a console) after this one read its templates: the
+    # kept offer lacks it until a create asks about it, then has it at once.
+    await offered(backend, tenant)
+    made = ec2.copy_image(
+        Name="debian-copy", SourceImageId=images["debian-12"], SourceRegion=ec2.meta.region_name
+    )["ImageId"]
+    assert image(made) not in await offered(backend, tenant)
+    assert await backend.pending_template(tenant, image(made)) is None
+    assert image(made) in await offered(backend, tenant)
+
+
 async def test_a_saved_ami_the_filters_leave_out_is_never_a_template(
     make_backend, tenant, images, ec2
 ):

@@ -436,3 +436,16 @@ async def test_an_image_glance_is_still_writing_is_followed_until_active(
     assert OS_TPL_SCHEME + waiting[1].id not in offer.images
     followed = catalogue.pending.get(None)
     assert followed is not None and waiting[2].id in followed and waiting[1].id not in followed
+
+    # Made active just after a look: a create asking about it has it offered at once, not
+    # after the next look (a compute naming it would be refused as naming no template).
+    last = waiting[2].id
+    account_sdk.image.update_image(last, disk_format="raw", container_format="bare")
+    account_sdk.image.get_image(last).upload(account_sdk.image, data=b"disk")
+    clock.now += 0.1
+    assert await catalogue.not_ready(last, 3) is None
+    before = glance.requests_served()
+    offer = await catalogue.offer()
+    assert glance.requests_served() == before
+    assert OS_TPL_SCHEME + last in offer.images
+    assert len(catalogue.pending) == 0
