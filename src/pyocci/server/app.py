@@ -126,12 +126,20 @@ class OcciApplication:
         # whichever process (see `pyocci.store.freshness`).
         extensions = scope.get("extensions")
         reads_since(extensions.get(ARRIVED_EXTENSION) if extensions else None)
-        if self._catch_up is not None:
+        if self._catch_up is not None and not self._reads_no_entities(scope["path"]):
             await self._catch_up()
         if self.observer is None:
             await self._respond(scope, receive, send)
         else:
             await self.observer.observe(scope, receive, send, self._respond)
+
+    def _reads_no_entities(self, path: str) -> bool:
+        """Whether `path` is a health or metrics page, which read nothing another process
+        may have written (a probe of a drained host must not wait on the database)."""
+        page, health = self.metrics_page, self.health
+        return (page is not None and path == page.path) or (
+            health is not None and health.serves(path)
+        )
 
     async def _respond(self, scope: Scope, receive: Receive, send: Send) -> None:
         page, health = self.metrics_page, self.health
