@@ -13,6 +13,7 @@ maps the FQANs to tenants. The proxies are made by Debian's
 from __future__ import annotations
 
 import os
+import shutil
 import ssl
 import subprocess
 from collections.abc import Iterator
@@ -86,7 +87,10 @@ def running_site(workdir: Path, server: str = "uvicorn", *, lsc: bool = False) -
     pki = make_pki(workdir / "pki")
     vomsdir = workdir / "vomsdir"
     voms_server(pki, vomsdir)
-    trusted = vomsdir / "voms.example.org.pem"
+    # A VOMS directory: the server's certificate in the folder of the VO it signs for.
+    trusted = workdir / "trusted"
+    (trusted / VO).mkdir(parents=True)
+    shutil.copy(vomsdir / "voms.example.org.pem", trusted / VO / "voms.example.org.pem")
     if lsc:
         trusted = workdir / "lsc"
         (trusted / VO).mkdir(parents=True)

@@ -25,6 +25,7 @@ from pyocci.server.auth import (
     current_peer,
     parse_addresses,
 )
+from pyocci.server.auth.voms_ac import VomsServerCertificate
 from pyocci.server.auth.voms_trust import VomsTrust
 from voms import FQAN, VO, make_voms_proxy, voms_server
 
@@ -51,7 +52,9 @@ RULES = (
 def auth(pki: Pki, vomsdir: Path, throttle: FailureThrottle | None = None) -> VomsAuth:
     trust = VomsTrust(
         ca_certificates=tuple(load(pki.ca)),
-        voms_certificates=tuple(load(vomsdir / "voms.example.org.pem")),
+        voms_certificates=tuple(
+            VomsServerCertificate(VO, c) for c in load(vomsdir / "voms.example.org.pem")
+        ),
         rules=RULES,
     )
     return VomsAuth(trust, FrontCertificates(parse_addresses(FRONT)), throttle=throttle)
@@ -121,17 +124,34 @@ async def test_a_proxy_without_ac_maps_by_its_holder(pki: Pki, vomsdir: Path) ->
 async def test_no_matching_rule_is_403_naming_the_fqans(
     pki: Pki, vomsdir: Path, tmp_path: Path
 ) -> None:
+    unmapped = f"/{VO}/guests/Role=NULL/Capability=NULL"
     proxy, _ = make_voms_proxy(
-        pki,
-        tmp_path,
-        user="Olga Other",
-        fqans=("/other.vo/Role=NULL/Capability=NULL",),
-        host=voms_server(pki, vomsdir),
+        pki, tmp_path, user="Olga Other", fqans=(unmapped,), host=voms_server(pki, vomsdir)
     )
     with pytest.raises(AccessDeniedError) as denied:
         await identify(auth(pki, vomsdir), headers_of(proxy))
-    assert "/other.vo/Role=NULL/Capability=NULL" in denied.value.message
+    assert unmapped in denied.value.message
     assert "Olga Other" in denied.value.message
+
+
+async def test_a_role_in_another_vo_is_401_not_a_tenant(
+    pki: Pki, vomsdir: Path, tmp_path: Path
+) -> None:
+    # The VOMS server of vo.example.org granting a role of vo.other.org: refused, though a
+    # rule would map it.
+    method = auth(pki, vomsdir)
+    method.trust = VomsTrust(
+        ca_certificates=method.trust.ca_certificates,
+        voms_certificates=method.trust.voms_certificates,
+        rules=(TenantRule.parse("fqan", r"^/(?P<vo>[^/]+)/Role=admin/", "{vo}-admin"),),
+    )
+    stolen = "/vo.other.org/Role=admin/Capability=NULL"
+    proxy, _ = make_voms_proxy(
+        pki, tmp_path, user="Mal Roles", fqans=(stolen,), host=voms_server(pki, vomsdir)
+    )
+    with pytest.raises(AuthenticationError) as refused:
+        await identify(method, headers_of(proxy))
+    assert f"grants {stolen!r}, which is not of the AC's VO {VO!r}" in refused.value.message
 
 
 async def test_a_certificate_without_ac_or_rule_is_403_saying_no_fqans(

@@ -15,9 +15,11 @@ from proxies import load, load_key, make_proxy
 from pyocci.server.auth.proxy_chain import VerifiedChain, verify_chain
 from pyocci.server.auth.voms_ac import (
     CLOCK_SKEW,
+    MAX_FQAN_LENGTH,
     VOMS_AC_EXTENSION,
     AcRefusedError,
     VomsAttributes,
+    VomsServerCertificate,
     voms_attributes,
 )
 from pyocci.server.auth.voms_lsc import LscFile
@@ -29,8 +31,9 @@ from voms import FQAN, VO, make_voms_proxy
 NOW = datetime.datetime.now(datetime.UTC) + datetime.timedelta(minutes=30)
 
 
-def voms_certificates(vomsdir: Path) -> list[x509.Certificate]:
-    return load(vomsdir / "voms.example.org.pem")
+def voms_certificates(vomsdir: Path, vo: str = VO) -> list[VomsServerCertificate]:
+    """The tests' VOMS server, trusted for `vo`."""
+    return [VomsServerCertificate(vo, c) for c in load(vomsdir / "voms.example.org.pem")]
 
 
 def chain_of(pki: Pki, proxy: Path) -> VerifiedChain:
@@ -72,7 +75,7 @@ def test_an_ac_signed_by_another_key_is_refused(pki: Pki, vomsdir: Path, tmp_pat
 def test_an_ac_of_an_unknown_voms_server_is_refused(pki: Pki, vomsdir: Path) -> None:
     proxy, _ = make_voms_proxy(pki, vomsdir, user="Una Known")
     with pytest.raises(AcRefusedError, match="not a VOMS server this server trusts"):
-        voms_attributes(chain_of(pki, proxy), load(pki.ca), NOW)
+        voms_attributes(chain_of(pki, proxy), [VomsServerCertificate(VO, load(pki.ca)[0])], NOW)
 
 
 def test_an_expired_ac_is_refused(pki: Pki, vomsdir: Path) -> None:
@@ -259,6 +262,71 @@ def test_an_ac_of_a_voms_server_whose_certificate_expired_is_refused(
 ) -> None:
     proxy, _ = make_voms_proxy(pki, vomsdir, user="Pat Past")
     server = voms_certificates(vomsdir)[0]
-    later = server.not_valid_after_utc + datetime.timedelta(minutes=1)
+    later = server.certificate.not_valid_after_utc + datetime.timedelta(minutes=1)
     with pytest.raises(AcRefusedError, match="that signed the AC is not valid now"):
         voms_attributes(chain_of(pki, proxy), [server], later)
+
+
+# --- FQANs and VOMS servers bound to the AC's VO ----------------------------------------------
+
+OTHER_VO = "vo.other.org"
+
+
+@pytest.mark.parametrize(
+    "fqan",
+    [
+        f"/{OTHER_VO}/Role=admin/Capability=NULL",
+        # A VO whose name starts like the AC's is another VO.
+        f"/{VO}.evil/Role=NULL/Capability=NULL",
+        "/Role=NULL/Capability=NULL",
+    ],
+)
+def test_an_fqan_of_another_vo_refuses_the_ac(pki: Pki, vomsdir: Path, fqan: str) -> None:
+    # The VOMS server of vo.example.org vouches only for vo.example.org's groups and roles.
+    proxy, _ = make_voms_proxy(pki, vomsdir, user="Rob Roles", fqans=(FQAN, fqan))
+    reason = refusal(pki, vomsdir, proxy)
+    assert f"grants {fqan!r}, which is not of the AC's VO {VO!r}" in reason
+
+
+def test_the_vo_itself_is_an_fqan_of_the_vo(pki: Pki, vomsdir: Path) -> None:
+    proxy, _ = make_voms_proxy(pki, vomsdir, user="Vic Vo", fqans=(f"/{VO}",))
+    found = attributes(pki, vomsdir, proxy)
+    assert found is not None and found.fqans == (f"/{VO}",)
+
+
+def test_a_voms_server_trusted_for_one_vo_cannot_sign_for_another(pki: Pki, vomsdir: Path) -> None:
+    fqan = f"/{OTHER_VO}/Role=admin/Capability=NULL"
+    proxy, _ = make_voms_proxy(pki, vomsdir, user="Otto Other", vo=OTHER_VO, fqans=(fqan,))
+    chain = chain_of(pki, proxy)
+    with pytest.raises(AcRefusedError) as refused:
+        voms_attributes(chain, voms_certificates(vomsdir), NOW)
+    assert f"the AC of VO {OTHER_VO!r}" in refused.value.reason
+    assert f"trusted here for the ACs of {VO} only" in refused.value.reason
+    # The same server, trusted for that VO (in its folder too), signs for it.
+    both = voms_certificates(vomsdir) + voms_certificates(vomsdir, OTHER_VO)
+    found = voms_attributes(chain, both, NOW)
+    assert found is not None and found.vos == (OTHER_VO,) and found.fqans == (fqan,)
+
+
+def test_an_lsc_file_of_another_vo_is_no_trust(pki: Pki, vomsdir: Path) -> None:
+    proxy, _ = make_voms_proxy(
+        pki, vomsdir, user="Lou Lsc", vo=OTHER_VO, fqans=(f"/{OTHER_VO}/Role=NULL",)
+    )
+    with pytest.raises(AcRefusedError, match="not a VOMS server this server trusts"):
+        voms_attributes(
+            chain_of(pki, proxy), [], NOW, lsc=lsc_of(*SERVER_DNS), anchors=load(pki.ca)
+        )
+
+
+def test_an_fqan_longer_than_the_limit_refuses_the_ac(pki: Pki, vomsdir: Path) -> None:
+    long = f"/{VO}/" + "g" * MAX_FQAN_LENGTH
+    proxy, _ = make_voms_proxy(pki, vomsdir, user="Len Long", fqans=(FQAN, long))
+    reason = refusal(pki, vomsdir, proxy)
+    assert f"an FQAN of {len(long)} characters; at most {MAX_FQAN_LENGTH}" in reason
+
+
+def test_an_fqan_of_the_longest_length_is_taken(pki: Pki, vomsdir: Path) -> None:
+    longest = f"/{VO}/" + "g" * (MAX_FQAN_LENGTH - len(VO) - 2)
+    proxy, _ = make_voms_proxy(pki, vomsdir, user="Lea Longest", fqans=(longest,))
+    found = attributes(pki, vomsdir, proxy)
+    assert found is not None and found.fqans == (longest,)

@@ -36,10 +36,12 @@ from pyocci.server.auth.voms_lsc import AC_CERTIFICATES, LscFile, matches
 __all__ = [
     "CLOCK_SKEW",
     "MAX_FQANS",
+    "MAX_FQAN_LENGTH",
     "VOMS_AC_EXTENSION",
     "VOMS_ATTRIBUTE",
     "AcRefusedError",
     "VomsAttributes",
+    "VomsServerCertificate",
     "voms_attributes",
 ]
 
@@ -49,7 +51,8 @@ VOMS_AC_EXTENSION = x509.ObjectIdentifier("1.3.6.1.4.1.8005.100.100.5")
 VOMS_ATTRIBUTE = "1.3.6.1.4.1.8005.100.100.4"
 #: The most FQANs read from one proxy; nobody holds this many roles.
 MAX_FQANS = 256
-_MAX_FQAN_LENGTH = 1024
+#: The longest FQAN taken; an AC holding a longer one is refused.
+MAX_FQAN_LENGTH = 1024
 #: How far in the future an AC's start may be: VOMS servers date ACs by their own clock
 #: and do not date them back, so an AC made a moment ago may seem to start later here.
 CLOCK_SKEW = datetime.timedelta(minutes=5)
@@ -97,6 +100,15 @@ class VomsAttributes:
     not_after: datetime.datetime
 
 
+@dataclass(frozen=True, slots=True)
+class VomsServerCertificate:
+    """A VOMS server's certificate, trusted to sign the ACs of one VO only (the one whose
+    folder of the VOMS directory holds it: ``vomsdir/<vo>/<host>.pem``)."""
+
+    vo: str
+    certificate: x509.Certificate
+
+
 class _SignedAc(univ.Sequence):
     """RFC 5755's AttributeCertificate with its acinfo kept as the bytes that were signed."""
 
@@ -134,14 +146,14 @@ class _Servers:
     """Whom an AC may be signed by: VOMS server certificates trusted as they are, and LSC
     files with the CA certificates that the certificate an AC carries must chain to."""
 
-    certificates: Sequence[x509.Certificate]
+    certificates: Sequence[VomsServerCertificate]
     lsc: Sequence[LscFile]
     anchors: Sequence[x509.Certificate]
 
 
 def voms_attributes(
     chain: VerifiedChain,
-    voms_certificates: Sequence[x509.Certificate],
+    voms_certificates: Sequence[VomsServerCertificate],
     now: datetime.datetime,
     *,
     lsc: Sequence[LscFile] = (),
@@ -151,9 +163,10 @@ def voms_attributes(
     has any); None when no proxy carries one. AcRefusedError when one is not acceptable:
     a proxy with a forged AC is refused, not taken for a plain proxy.
 
-    An AC is believed when signed by one of `voms_certificates`, or by the certificate it
-    carries when an LSC file of `lsc` names that certificate for the AC's VO and server
-    and it chains to one of `anchors` (the trusted CAs)."""
+    An AC is believed when signed by one of `voms_certificates` trusted for the AC's VO,
+    or by the certificate it carries when an LSC file of `lsc` names that certificate for
+    the AC's VO and server and it chains to one of `anchors` (the trusted CAs). Every FQAN
+    must be of the AC's VO."""
     servers = _Servers(certificates=voms_certificates, lsc=lsc, anchors=anchors)
     extension = _ac_extension(chain)
     if extension is None:
@@ -213,8 +226,15 @@ def _verified(
         raise AcRefusedError("a VOMS attribute certificate is malformed")
     issuer = _issuer_name(info)
     vo, host, fqans, expires = _fqans(info, issuer)
-    signers = [c for c in servers.certificates if _same_name(c.subject, issuer)]
+    named = [s for s in servers.certificates if _same_name(s.certificate.subject, issuer)]
+    signers = [s.certificate for s in named if s.vo == vo]
     signers += _lsc_signers(info, vo, host, issuer, servers, now)
+    if named and not signers:
+        trusted_for = ", ".join(sorted({s.vo for s in named}))
+        raise AcRefusedError(
+            f"the AC of VO {vo!r} was issued by {issuer.rfc4514_string()!r}, a VOMS server "
+            f"trusted here for the ACs of {trusted_for} only"
+        )
     _check_signature(signed, info, tbs, issuer, signers, vo, host, now)
     _check_validity(info, issuer, now)
     _check_holder(info, end_entity)
@@ -409,7 +429,9 @@ def _fqans(
     info: univ.Sequence, issuer: x509.Name
 ) -> tuple[str, str | None, list[str], datetime.datetime]:
     """The AC's VO, VOMS server host (from its policy authority, ``vo://host:port``), FQANs
-    and expiry, as it says (nothing checked)."""
+    and expiry. Every FQAN must be of the AC's VO: a VOMS server vouches for its own VO's
+    groups and roles only (its signature is checked later)."""
+    shown = issuer.rfc4514_string()
     vo: str | None = None
     host: str | None = None
     fqans: list[str] = []
@@ -431,13 +453,25 @@ def _fqans(
                 if item.getName() != "octets":
                     continue
                 fqan = item.getComponent().asOctets().decode("utf-8", "replace")
-                if len(fqan) <= _MAX_FQAN_LENGTH and len(fqans) <= MAX_FQANS:
-                    fqans.append(fqan)
+                if len(fqan) > MAX_FQAN_LENGTH:
+                    raise AcRefusedError(
+                        f"the VOMS AC of {shown!r} holds an FQAN of {len(fqan)} characters; "
+                        f"at most {MAX_FQAN_LENGTH} are taken"
+                    )
+                fqans.append(fqan)
+                if len(fqans) > MAX_FQANS:
+                    raise AcRefusedError(f"the VOMS AC of {shown!r} holds over {MAX_FQANS} FQANs")
     if not fqans:
-        raise AcRefusedError(
-            f"the VOMS AC of {issuer.rfc4514_string()!r} holds no FQAN: it grants nothing"
-        )
+        raise AcRefusedError(f"the VOMS AC of {shown!r} holds no FQAN: it grants nothing")
     if vo is None:
         vo = fqans[0].strip("/").split("/", 1)[0]
+    if not vo or "/" in vo:
+        raise AcRefusedError(f"the VOMS AC of {shown!r} names no VO its FQANs could be of")
+    for fqan in fqans:
+        if fqan != f"/{vo}" and not fqan.startswith(f"/{vo}/"):
+            raise AcRefusedError(
+                f"the VOMS AC of {shown!r} grants {fqan!r}, which is not of the AC's VO "
+                f"{vo!r}: a VOMS server vouches only for the groups and roles of its own VO"
+            )
     end = _utc(info["attrCertValidityPeriod"]["notAfterTime"].asDateTime)
     return vo, host, fqans, end

@@ -46,10 +46,10 @@ class LscFile:
 
 
 def read_lsc_files(directory: Path) -> tuple[LscFile, ...]:
-    """The LSC files under `directory` (``<vo>/<host>.lsc``); ValueError naming one that
-    holds no chain of at least two names."""
+    """The LSC files of the VO folders of `directory` (``<vo>/<host>.lsc``: the folder
+    names the VO); ValueError naming one that holds no chain of at least two names."""
     found = []
-    for path in sorted(directory.rglob("*.lsc")):
+    for path in sorted(directory.glob("*/*.lsc")):
         if not path.is_file():
             continue
         chains: list[tuple[str, ...]] = []
