@@ -189,10 +189,11 @@ def _key_pem(key: _KeyType, password: bytes | None = None) -> bytes:
     )
 
 
-def make_pki(directory: Path) -> Pki:
-    """Create the CA, server, user, proxy and stranger files in `directory`."""
+def make_pki(directory: Path, *, ca_name: str = "pyocci test CA") -> Pki:
+    """Create the CA (named `ca_name`), server, user, proxy and stranger files in
+    `directory`."""
     directory.mkdir(parents=True, exist_ok=True)
-    ca, ca_key = _ca("pyocci test CA")
+    ca, ca_key = _ca(ca_name)
     server, server_key = _leaf(ca, ca_key, "127.0.0.1", server=True)
     user, user_key = _leaf(ca, ca_key, "Alice Example", server=False)
     proxy, proxy_key = _proxy(user, user_key)

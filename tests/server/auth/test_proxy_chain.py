@@ -12,7 +12,12 @@ from cryptography.x509.oid import NameOID
 
 from pki import Pki
 from proxies import INDEPENDENT, load, load_key, make_proxy, proxy_cert_info
-from pyocci.server.auth.proxy_chain import MAX_CHAIN, ChainRefusedError, verify_chain
+from pyocci.server.auth.proxy_chain import (
+    MAX_CHAIN,
+    ChainRefusedError,
+    verify_chain,
+    verify_end_entity,
+)
 
 #: The moment the chains are checked at: half an hour after the module is collected, so
 #: after every certificate its fixtures make (when the module runs, minutes later in a
@@ -140,3 +145,10 @@ def test_no_trusted_ca_is_refused(pki: Pki, tmp_path: Path) -> None:
     certificate, _ = user(pki)
     with pytest.raises(ChainRefusedError, match="trusts no certificate authority"):
         verify_chain([certificate], [], NOW)
+
+
+def test_the_path_built_for_an_end_entity_runs_to_its_anchor(pki: Pki) -> None:
+    certificate, _ = user(pki)
+    # The stranger's certificate is offered too: the path takes only what it went through.
+    offered = load(pki.stranger_certificate)
+    assert verify_end_entity(certificate, offered, ca(pki), NOW) == [certificate, *ca(pki)]

@@ -9,6 +9,11 @@ from pathlib import Path
 
 import pytest
 from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import padding, rsa
+from pyasn1.codec.der import decoder, encoder
+from pyasn1.type import univ
+from pyasn1_modules import rfc5755
 
 from pki import Pki, issue_certificate, make_pki
 from proxies import load, load_key, make_proxy
@@ -22,7 +27,7 @@ from pyocci.server.auth.voms_ac import (
     VomsServerCertificate,
     voms_attributes,
 )
-from pyocci.server.auth.voms_lsc import LscFile
+from pyocci.server.auth.voms_lsc import AC_CERTIFICATES, LscFile
 from voms import FQAN, VO, make_voms_proxy
 
 #: The moment the chains are checked at: half an hour after the module is collected, so
@@ -182,6 +187,76 @@ def test_a_server_of_the_lsc_names_from_an_untrusted_ca_is_refused(
     with pytest.raises(AcRefusedError, match="does not chain to a certificate authority"):
         voms_attributes(
             chain_of(pki, proxy), [], NOW, lsc=lsc_of(*SERVER_DNS), anchors=load(pki.ca)
+        )
+
+
+def _der_sequence(content: bytes) -> bytes:
+    size = len(content)
+    if size < 0x80:
+        return b"\x30" + bytes([size]) + content
+    length = size.to_bytes((size.bit_length() + 7) // 8, "big")
+    return b"\x30" + bytes([0x80 | len(length)]) + length + content
+
+
+class _AcList(univ.SequenceOf):
+    componentType = rfc5755.AttributeCertificate()  # noqa: N815 - pyasn1's name
+
+
+class _AcExtension(univ.SequenceOf):
+    componentType = _AcList()  # noqa: N815 - pyasn1's name
+
+
+def carrying(value: bytes, certificates: list[x509.Certificate], key: rsa.RSAPrivateKey) -> bytes:
+    """The VOMS extension `value` with its AC carrying `certificates` instead, signed anew
+    with `key`: what the holder of a VOMS server certificate's key can make."""
+    lists, _ = decoder.decode(value, asn1Spec=_AcExtension())
+    ac = lists[0][0]
+    info = ac["acinfo"]
+    carried = b"".join(c.public_bytes(serialization.Encoding.DER) for c in certificates)
+    for extension in info["extensions"]:
+        if str(extension["extnID"]) == AC_CERTIFICATES:
+            extension["extnValue"] = univ.OctetString(_der_sequence(_der_sequence(carried)))
+    signature = key.sign(encoder.encode(info), padding.PKCS1v15(), hashes.SHA256())
+    ac["signatureValue"] = univ.BitString.fromOctetString(signature)
+    return encoder.encode(lists)
+
+
+def test_lsc_names_are_those_of_the_path_built_not_of_the_certificates_carried(
+    pki: Pki, tmp_path: Path
+) -> None:
+    # Another CA trusted here issues a certificate of the VOMS server's name; the AC
+    # carries it next to the real CA's certificate, whose name the LSC file lists. The
+    # carried names match the LSC file; the path that verifies (through the other CA)
+    # does not.
+    other = make_pki(tmp_path / "other", ca_name="other trusted CA")
+    forged, forged_key = issue_certificate(other, tmp_path, "voms.example.org", server=True)
+    proxy, _ = make_voms_proxy(pki, tmp_path, user="Carl Carried", host=(forged, forged_key))
+    certificates = load(proxy)
+    holder, key = certificates[1], load_key(tmp_path / "carl-carried.key")
+    value = certificates[0].extensions.get_extension_for_oid(VOMS_AC_EXTENSION).value.value
+    server_key = load_key(forged_key)
+    assert isinstance(server_key, rsa.RSAPrivateKey)
+    anchors = [*load(pki.ca), *load(other.ca)]
+
+    def chain_carrying(*carried: x509.Certificate) -> VerifiedChain:
+        altered = carrying(value, list(carried), server_key)
+        extension = x509.Extension(
+            VOMS_AC_EXTENSION, False, x509.UnrecognizedExtension(VOMS_AC_EXTENSION, altered)
+        )
+        mutant, _ = make_proxy(holder, key, extensions=[extension])
+        return verify_chain([mutant, holder], anchors, NOW)
+
+    # The re-signed AC itself is good: trusted by its own path's names, it is taken.
+    other_lsc = lsc_of(SERVER_DNS[0], "/O=pyocci tests/CN=other trusted CA")
+    own = voms_attributes(chain_carrying(*load(forged)), [], NOW, lsc=other_lsc, anchors=anchors)
+    assert own is not None and own.fqans == (FQAN,)
+    with pytest.raises(AcRefusedError, match="is not the one the LSC file"):
+        voms_attributes(
+            chain_carrying(*load(forged), *load(pki.ca)),
+            [],
+            NOW,
+            lsc=lsc_of(*SERVER_DNS),
+            anchors=anchors,
         )
 
 

@@ -123,9 +123,10 @@ def verify_end_entity(
     intermediates: Sequence[x509.Certificate],
     anchors: Sequence[x509.Certificate],
     now: datetime.datetime,
-) -> None:
+) -> list[x509.Certificate]:
     """Check that `end_entity` chains to one of `anchors` (through `intermediates`) and is
-    valid at `now`; ChainRefusedError. Its own extensions are not judged."""
+    valid at `now`; ChainRefusedError. Its own extensions are not judged. The path built:
+    `end_entity`, the intermediates it went through, the anchor."""
     if not anchors:
         raise ChainRefusedError("this server trusts no certificate authority")
     verifier = (
@@ -140,7 +141,7 @@ def verify_end_entity(
         .build_client_verifier()
     )
     try:
-        verifier.verify(end_entity, list(intermediates))
+        return verifier.verify(end_entity, list(intermediates)).chain
     except VerificationError as error:
         if not end_entity.not_valid_before_utc <= now <= end_entity.not_valid_after_utc:
             raise ChainRefusedError(

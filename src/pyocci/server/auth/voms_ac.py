@@ -31,7 +31,7 @@ from pyasn1.type import namedtype, univ
 from pyasn1_modules import rfc5280, rfc5755
 
 from pyocci.server.auth.proxy_chain import ChainRefusedError, VerifiedChain, verify_end_entity
-from pyocci.server.auth.voms_lsc import AC_CERTIFICATES, LscFile, matches
+from pyocci.server.auth.voms_lsc import AC_CERTIFICATES, LscFile, matches, oneline
 
 __all__ = [
     "CLOCK_SKEW",
@@ -256,17 +256,26 @@ def _lsc_signers(
     if not files:
         return []
     carried = _carried_certificates(info)
-    if not any(matches(carried, chain) for f in files for chain in f.chains):
+    if not carried:
         raise AcRefusedError(
-            f"the VOMS server certificate the AC carries is not the one the LSC file "
+            f"the VOMS AC carries no certificate of its server, which the LSC file "
             f"{vo}/{host}.lsc names"
         )
     if not _same_name(carried[0].subject, issuer):
         raise AcRefusedError("the VOMS AC's issuer is not the certificate it carries")
     try:
-        verify_end_entity(carried[0], carried[1:], servers.anchors, now)
+        path = verify_end_entity(carried[0], carried[1:], servers.anchors, now)
     except ChainRefusedError as refusal:
         raise AcRefusedError(f"the VOMS server's {refusal.reason}") from None
+    # The names of the path that verified, not of the certificates carried: a certificate
+    # of the server's name from another trusted CA, carried next to the CA the LSC file
+    # names, verifies through its own CA.
+    if not any(matches(path, chain) for f in files for chain in f.chains):
+        raise AcRefusedError(
+            f"the VOMS server certificate the AC carries is not the one the LSC file "
+            f"{vo}/{host}.lsc names: its path of certificate authorities is "
+            f"{' > '.join(oneline(c.subject) for c in path)}"
+        )
     return [carried[0]]
 
 
