@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextvars
+import re
 import time
 from collections.abc import Mapping
 from pathlib import Path
@@ -10,6 +11,7 @@ from pathlib import Path
 import pytest
 from cryptography.hazmat.primitives import serialization
 
+from malformed_certificates import MALFORMED_KINDS, malformed_pem
 from pki import Pki
 from proxies import load
 from pyocci.backends.api import Tenant
@@ -194,6 +196,25 @@ async def test_a_chain_that_does_not_verify_is_401(pki: Pki, vomsdir: Path) -> N
 async def test_a_header_that_holds_no_certificate_is_401(pki: Pki, vomsdir: Path) -> None:
     with pytest.raises(AuthenticationError, match="x-ssl-client-cert: not a PEM certificate"):
         await identify(auth(pki, vomsdir), {"x-ssl-client-cert": "hello"})
+
+
+@pytest.mark.parametrize("kind", sorted(MALFORMED_KINDS))
+@pytest.mark.parametrize("position", ["own", "chain"])
+async def test_a_malformed_certificate_is_401_saying_so(
+    pki: Pki, vomsdir: Path, voms_proxy: Path, kind: str, position: str
+) -> None:
+    # As the client's own certificate, or as the one that signed a good proxy.
+    headers = headers_of(voms_proxy)
+    name = "x-ssl-client-cert" if position == "own" else "x-ssl-client-cert-chain-0"
+    headers[name] = malformed_pem(kind)
+    with pytest.raises(AuthenticationError) as refused:
+        await identify(auth(pki, vomsdir), headers)
+    if position == "own" or kind == "InvalidVersion":
+        # What cannot be read at all is named; a certificate that reads but is no
+        # signer of the proxy is refused as that.
+        assert re.search(r"malformed|not a valid certificate", refused.value.message)
+    else:
+        assert "came without the certificate that signed it" in refused.value.message
 
 
 async def test_no_certificate_through_the_front_is_401_and_no_failure(

@@ -15,6 +15,7 @@ from pyasn1.codec.der import decoder, encoder
 from pyasn1.type import univ
 from pyasn1_modules import rfc5755
 
+from malformed_certificates import MALFORMED_KINDS
 from pki import Pki, issue_certificate, make_pki
 from proxies import load, load_key, make_proxy
 from pyocci.server.auth.proxy_chain import VerifiedChain, verify_chain
@@ -206,19 +207,48 @@ class _AcExtension(univ.SequenceOf):
     componentType = _AcList()  # noqa: N815 - pyasn1's name
 
 
-def carrying(value: bytes, certificates: list[x509.Certificate], key: rsa.RSAPrivateKey) -> bytes:
-    """The VOMS extension `value` with its AC carrying `certificates` instead, signed anew
-    with `key`: what the holder of a VOMS server certificate's key can make."""
+def carrying(value: bytes, certificates: list[bytes], key: rsa.RSAPrivateKey) -> bytes:
+    """The VOMS extension `value` with its AC carrying `certificates` (DER) instead, signed
+    anew with `key`: what the holder of a VOMS server certificate's key can make."""
     lists, _ = decoder.decode(value, asn1Spec=_AcExtension())
     ac = lists[0][0]
     info = ac["acinfo"]
-    carried = b"".join(c.public_bytes(serialization.Encoding.DER) for c in certificates)
+    carried = b"".join(certificates)
     for extension in info["extensions"]:
         if str(extension["extnID"]) == AC_CERTIFICATES:
             extension["extnValue"] = univ.OctetString(_der_sequence(_der_sequence(carried)))
     signature = key.sign(encoder.encode(info), padding.PKCS1v15(), hashes.SHA256())
     ac["signatureValue"] = univ.BitString.fromOctetString(signature)
     return encoder.encode(lists)
+
+
+def der(*certificates: x509.Certificate) -> list[bytes]:
+    return [c.public_bytes(serialization.Encoding.DER) for c in certificates]
+
+
+def resigned_by(
+    pki: Pki, tmp_path: Path, user: str, server: tuple[Path, Path], anchors: list[x509.Certificate]
+) -> Callable[[list[bytes]], VerifiedChain]:
+    """A function giving the chain of a proxy of `user` whose AC, made by voms-proxy-fake
+    and signed by `server` (certificate, key), carries the certificates it is given (DER),
+    re-signed with `server`'s key: what the holder of that key can make."""
+    proxy, _ = make_voms_proxy(pki, tmp_path, user=user, host=server)
+    certificates = load(proxy)
+    holder = certificates[1]
+    key = load_key(tmp_path / f"{user.replace(' ', '-').lower()}.key")
+    value = certificates[0].extensions.get_extension_for_oid(VOMS_AC_EXTENSION).value.value
+    server_key = load_key(server[1])
+    assert isinstance(server_key, rsa.RSAPrivateKey)
+
+    def chain_carrying(carried: list[bytes]) -> VerifiedChain:
+        altered = carrying(value, carried, server_key)
+        extension = x509.Extension(
+            VOMS_AC_EXTENSION, False, x509.UnrecognizedExtension(VOMS_AC_EXTENSION, altered)
+        )
+        mutant, _ = make_proxy(holder, key, extensions=[extension])
+        return verify_chain([mutant, holder], anchors, NOW)
+
+    return chain_carrying
 
 
 def test_lsc_names_are_those_of_the_path_built_not_of_the_certificates_carried(
@@ -229,35 +259,42 @@ def test_lsc_names_are_those_of_the_path_built_not_of_the_certificates_carried(
     # carried names match the LSC file; the path that verifies (through the other CA)
     # does not.
     other = make_pki(tmp_path / "other", ca_name="other trusted CA")
-    forged, forged_key = issue_certificate(other, tmp_path, "voms.example.org", server=True)
-    proxy, _ = make_voms_proxy(pki, tmp_path, user="Carl Carried", host=(forged, forged_key))
-    certificates = load(proxy)
-    holder, key = certificates[1], load_key(tmp_path / "carl-carried.key")
-    value = certificates[0].extensions.get_extension_for_oid(VOMS_AC_EXTENSION).value.value
-    server_key = load_key(forged_key)
-    assert isinstance(server_key, rsa.RSAPrivateKey)
+    forged = issue_certificate(other, tmp_path, "voms.example.org", server=True)
     anchors = [*load(pki.ca), *load(other.ca)]
-
-    def chain_carrying(*carried: x509.Certificate) -> VerifiedChain:
-        altered = carrying(value, list(carried), server_key)
-        extension = x509.Extension(
-            VOMS_AC_EXTENSION, False, x509.UnrecognizedExtension(VOMS_AC_EXTENSION, altered)
-        )
-        mutant, _ = make_proxy(holder, key, extensions=[extension])
-        return verify_chain([mutant, holder], anchors, NOW)
+    chain_carrying = resigned_by(pki, tmp_path, "Carl Carried", forged, anchors)
 
     # The re-signed AC itself is good: trusted by its own path's names, it is taken.
     other_lsc = lsc_of(SERVER_DNS[0], "/O=pyocci tests/CN=other trusted CA")
-    own = voms_attributes(chain_carrying(*load(forged)), [], NOW, lsc=other_lsc, anchors=anchors)
+    own = voms_attributes(
+        chain_carrying(der(*load(forged[0]))), [], NOW, lsc=other_lsc, anchors=anchors
+    )
     assert own is not None and own.fqans == (FQAN,)
     with pytest.raises(AcRefusedError, match="is not the one the LSC file"):
         voms_attributes(
-            chain_carrying(*load(forged), *load(pki.ca)),
+            chain_carrying(der(*load(forged[0]), *load(pki.ca))),
             [],
             NOW,
             lsc=lsc_of(*SERVER_DNS),
             anchors=anchors,
         )
+
+
+@pytest.mark.parametrize("kind", sorted(MALFORMED_KINDS))
+def test_a_malformed_certificate_carried_in_the_ac_is_refused(
+    pki: Pki, vomsdir: Path, tmp_path: Path, kind: str
+) -> None:
+    server = (vomsdir / "voms.example.org.pem", vomsdir / "voms.example.org.key")
+    chain_carrying = resigned_by(pki, tmp_path, "Mo Malformed", server, load(pki.ca))
+    # Next to the server's certificate and its CA's: one that cannot be loaded refuses the
+    # AC; one whose extensions cannot be read is not on the path, and not read.
+    chain = chain_carrying([*der(*load(server[0])), MALFORMED_KINDS[kind](), *der(*load(pki.ca))])
+    lsc = lsc_of(*SERVER_DNS)
+    if kind == "InvalidVersion":
+        with pytest.raises(AcRefusedError, match="the VOMS AC carries a malformed certificate"):
+            voms_attributes(chain, [], NOW, lsc=lsc, anchors=load(pki.ca))
+    else:
+        found = voms_attributes(chain, [], NOW, lsc=lsc, anchors=load(pki.ca))
+        assert found is not None and found.fqans == (FQAN,)
 
 
 def test_an_altered_ac_is_refused_whatever_byte_changed(pki: Pki, vomsdir: Path) -> None:

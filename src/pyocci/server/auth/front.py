@@ -32,6 +32,8 @@ from urllib.parse import unquote
 from cryptography import x509
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from pyocci.server.auth.certificates import MALFORMED
+
 __all__ = [
     "CERTIFICATE_HEADER",
     "CHAIN_HEADER_PREFIX",
@@ -174,5 +176,5 @@ def _certificate(value: str | None, name: str) -> x509.Certificate | None:
     try:
         der = base64.b64decode("".join(found.group("body").split()), validate=True)
         return x509.load_der_x509_certificate(der)
-    except (binascii.Error, ValueError):
+    except (binascii.Error, *MALFORMED):
         raise HeaderRefusedError(f"{name}: not a valid certificate") from None

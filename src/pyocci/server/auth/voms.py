@@ -36,8 +36,6 @@ import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
-from cryptography.exceptions import UnsupportedAlgorithm
-
 from pyocci.backends.api import Tenant
 from pyocci.server.auth.base import (
     AccessDeniedError,
@@ -47,6 +45,7 @@ from pyocci.server.auth.base import (
     Identity,
     logger,
 )
+from pyocci.server.auth.certificates import MALFORMED
 from pyocci.server.auth.front import (
     CERTIFICATE_HEADER,
     CHAIN_HEADER_PREFIX,
@@ -187,7 +186,7 @@ class VomsAuth(Authenticator):
         except (HeaderRefusedError, ChainRefusedError, AcRefusedError) as refusal:
             logger.info("client certificate refused: %s", refusal.reason)
             raise AuthenticationError(refusal.reason, challenge=self._challenge) from None
-        except (ValueError, TypeError, UnsupportedAlgorithm) as error:
+        except MALFORMED as error:
             # cryptography reads extensions when asked: a malformed one shows only now.
             logger.info("client certificate refused: malformed (%s)", error)
             raise AuthenticationError(

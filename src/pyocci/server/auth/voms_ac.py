@@ -22,7 +22,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from cryptography import x509
-from cryptography.exceptions import InvalidSignature, UnsupportedAlgorithm
+from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
 from pyasn1.codec.der import decoder, encoder
@@ -30,6 +30,7 @@ from pyasn1.error import PyAsn1Error
 from pyasn1.type import namedtype, univ
 from pyasn1_modules import rfc5280, rfc5755
 
+from pyocci.server.auth.certificates import MALFORMED
 from pyocci.server.auth.proxy_chain import ChainRefusedError, VerifiedChain, verify_end_entity
 from pyocci.server.auth.voms_lsc import AC_CERTIFICATES, LscFile, matches, oneline
 
@@ -184,7 +185,7 @@ def voms_attributes(
         for signed in ac_list:
             try:
                 vo, found, expires = _verified(signed, chain.end_entity, servers, now)
-            except (PyAsn1Error, ValueError, TypeError, UnsupportedAlgorithm):
+            except MALFORMED:
                 # A part of the AC that the DER decoding let through but that does not
                 # hold what RFC 5755 says (a missing field, a time that is no time).
                 raise AcRefusedError("a VOMS attribute certificate is malformed") from None
@@ -290,7 +291,7 @@ def _carried_certificates(info: univ.Sequence) -> list[x509.Certificate]:
         try:
             value, _ = decoder.decode(extension["extnValue"].asOctets(), asn1Spec=_AcCertificates())
             return [x509.load_der_x509_certificate(bytes(item)) for item in value["certificates"]]
-        except (PyAsn1Error, ValueError):
+        except MALFORMED:
             raise AcRefusedError("the VOMS AC carries a malformed certificate") from None
     return []
 
@@ -325,7 +326,7 @@ def _name(name: rfc5280.Name) -> x509.Name:
                     x509.NameAttribute(x509.ObjectIdentifier(str(pair["type"])), str(value))
                 )
             rdns.append(x509.RelativeDistinguishedName(attributes))
-    except (PyAsn1Error, ValueError, TypeError):
+    except MALFORMED:
         raise AcRefusedError("a VOMS attribute certificate holds a malformed name") from None
     return x509.Name(rdns)
 
