@@ -179,11 +179,17 @@ async def test_headers_from_a_peer_that_is_not_a_front_are_refused_and_counted(
         await identify(method, headers_of(voms_proxy))
 
 
-async def test_headers_without_a_known_peer_are_refused(
+async def test_headers_without_a_known_peer_are_401_and_no_failure(
     pki: Pki, vomsdir: Path, voms_proxy: Path
 ) -> None:
-    with pytest.raises(AccessDeniedError, match="this connection is not one"):
-        await identify(auth(pki, vomsdir), headers_of(voms_proxy), peer=None)
+    # The app served by a server that keeps no peer: nothing tells a front from anyone.
+    throttle = FailureThrottle(max_failures_per_address=1, max_failures_per_user=0)
+    method = auth(pki, vomsdir, throttle)
+    for _ in range(2):
+        with pytest.raises(AuthenticationError, match="cannot tell the address they came from"):
+            await identify(method, headers_of(voms_proxy), peer=None)
+    # The server's configuration is not the client's failure: no lock.
+    assert (await identify(method, headers_of(voms_proxy))).tenants[0] == f"{VO}-ops"
 
 
 async def test_a_chain_that_does_not_verify_is_401(pki: Pki, vomsdir: Path) -> None:

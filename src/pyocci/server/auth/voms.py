@@ -125,16 +125,27 @@ class VomsAuth(Authenticator):
             )
         address = client_address(client)
         peer = current_peer.get()
+        if peer is None:
+            # The server this app runs in kept no peer (`PEER_EXTENSION`): where the
+            # headers came from is unknown, so none is trusted. No client's fault: no
+            # failure counted.
+            raise AuthenticationError(
+                "client certificate headers are not taken: this server cannot tell the "
+                "address they came from (it runs without occi-server's HTTP protocol, "
+                "which keeps the connection's peer); the operator runs it with "
+                "occi-server",
+                challenge=self._challenge,
+            )
         if not self.front.trusted(peer):
             with self._throttle.attempt(None, address) as attempt:
                 attempt.failed()
             logger.warning(
                 "client certificate headers from %s refused: not a front (auth.front_addresses)",
-                peer or "an unknown address",
+                peer,
             )
             raise AccessDeniedError(
                 f"client certificate headers are taken only from this server's TLS front; "
-                f"{peer or 'this connection'} is not one: connect through the front (its "
+                f"{peer} is not one: connect through the front (its "
                 "HTTPS address), which verifies your certificate at the TLS handshake"
             )
         key = _fingerprint(headers)
