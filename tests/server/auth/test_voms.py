@@ -179,6 +179,21 @@ async def test_headers_from_a_peer_that_is_not_a_front_are_refused_and_counted(
         await identify(method, headers_of(voms_proxy))
 
 
+async def test_a_locked_address_gets_429_even_for_a_remembered_chain(
+    pki: Pki, vomsdir: Path, voms_proxy: Path
+) -> None:
+    throttle = FailureThrottle(max_failures_per_address=1, max_failures_per_user=0)
+    method = auth(pki, vomsdir, throttle)
+    # The good proxy's outcome is remembered ...
+    await identify(method, headers_of(voms_proxy))
+    # ... the address then fails with a chain that does not verify ...
+    with pytest.raises(AuthenticationError, match="does not chain"):
+        await identify(method, headers_of(pki.stranger_certificate))
+    # ... and is locked: no answer about any chain, a remembered one included.
+    with pytest.raises(TooManyAttemptsError):
+        await identify(method, headers_of(voms_proxy))
+
+
 async def test_headers_without_a_known_peer_are_401_and_no_failure(
     pki: Pki, vomsdir: Path, voms_proxy: Path
 ) -> None:
