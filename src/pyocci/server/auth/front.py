@@ -33,6 +33,7 @@ from urllib.parse import unquote
 from cryptography import x509
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from pyocci.server.auth.base import RefusedError
 from pyocci.server.auth.certificates import MALFORMED
 
 __all__ = [
@@ -69,12 +70,8 @@ _PEM = re.compile(
 _MAX_VALUE = 16384
 
 
-class HeaderRefusedError(Exception):
+class HeaderRefusedError(RefusedError):
     """A certificate header cannot be read; `reason` says why, for the client."""
-
-    def __init__(self, reason: str) -> None:
-        super().__init__(reason)
-        self.reason = reason
 
 
 def parse_addresses(text: str) -> tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]:

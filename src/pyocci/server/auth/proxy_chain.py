@@ -36,6 +36,7 @@ from pyasn1.codec.der import decoder
 from pyasn1.error import PyAsn1Error
 from pyasn1_modules import rfc3820
 
+from pyocci.server.auth.base import RefusedError
 from pyocci.server.auth.certificates import PROXY_CERT_INFO, is_proxy
 
 __all__ = ["MAX_CHAIN", "ChainRefusedError", "VerifiedChain", "verify_chain", "verify_end_entity"]
@@ -50,12 +51,8 @@ _INHERITING = {
 }
 
 
-class ChainRefusedError(Exception):
+class ChainRefusedError(RefusedError):
     """The chain is not acceptable; `reason` says why, for the client."""
-
-    def __init__(self, reason: str) -> None:
-        super().__init__(reason)
-        self.reason = reason
 
 
 @dataclass(frozen=True, slots=True)

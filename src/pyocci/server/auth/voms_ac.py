@@ -30,6 +30,7 @@ from pyasn1.error import PyAsn1Error
 from pyasn1.type import namedtype, univ
 from pyasn1_modules import rfc5280, rfc5755
 
+from pyocci.server.auth.base import RefusedError
 from pyocci.server.auth.certificates import MALFORMED
 from pyocci.server.auth.proxy_chain import ChainRefusedError, VerifiedChain, verify_end_entity
 from pyocci.server.auth.voms_lsc import AC_CERTIFICATES, LscFile, matches, oneline
@@ -81,12 +82,8 @@ _ALGORITHMS: dict[str, hashes.HashAlgorithm] = {
 }
 
 
-class AcRefusedError(Exception):
+class AcRefusedError(RefusedError):
     """The attribute certificate is not acceptable; `reason` says why, for the client."""
-
-    def __init__(self, reason: str) -> None:
-        super().__init__(reason)
-        self.reason = reason
 
 
 @dataclass(frozen=True, slots=True)
