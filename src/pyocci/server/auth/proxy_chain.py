@@ -38,11 +38,13 @@ from pyasn1_modules import rfc3820
 
 from pyocci.server.auth.base import RefusedError
 from pyocci.server.auth.certificates import PROXY_CERT_INFO, is_proxy
+from pyocci.server.auth.front import MAX_CHAIN_HEADERS
 
 __all__ = ["MAX_CHAIN", "ChainRefusedError", "VerifiedChain", "verify_chain", "verify_end_entity"]
 
-#: The most certificates a chain may hold (proxies of proxies of ...): real ones hold 2-4.
-MAX_CHAIN = 10
+#: The most certificates a chain may hold (proxies of proxies of ...; real ones hold 2-4):
+#: every one the front passes on, the client's own and one per chain header.
+MAX_CHAIN = 1 + MAX_CHAIN_HEADERS
 #: The proxy policies that give a proxy its issuer's rights (RFC 3820 §3.8 inheritAll,
 #: and Globus' limited proxies, which only keep a proxy from starting grid jobs).
 _INHERITING = {
