@@ -12,7 +12,7 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 
 from malformed_certificates import MALFORMED_KINDS, malformed_pem
-from pki import Pki
+from pki import Pki, issue_certificate
 from proxies import load
 from pyocci.backends.api import Tenant
 from pyocci.server.auth import (
@@ -159,11 +159,12 @@ async def test_a_role_in_another_vo_is_401_not_a_tenant(
 async def test_a_certificate_without_ac_or_rule_is_403_saying_no_fqans(
     pki: Pki, vomsdir: Path, tmp_path: Path
 ) -> None:
-    proxy, _ = make_voms_proxy(pki, tmp_path, user="Nora Nobody", host=voms_server(pki, vomsdir))
-    end_entity = tmp_path / "nora-nobody.pem"
-    with pytest.raises(AccessDeniedError, match="without a VOMS AC"):
+    # A certificate of the CA that no subject rule names, presented without a proxy.
+    end_entity, _ = issue_certificate(pki, tmp_path, "Nora Nobody")
+    with pytest.raises(AccessDeniedError) as denied:
         await identify(auth(pki, vomsdir), headers_of(end_entity))
-    assert proxy.exists()
+    assert "FQANs (none (a certificate or proxy without a VOMS AC))" in denied.value.message
+    assert "CN=Nora Nobody,O=pyocci tests" in denied.value.message
 
 
 async def test_headers_from_a_peer_that_is_not_a_front_are_refused_and_counted(

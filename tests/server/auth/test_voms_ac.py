@@ -133,17 +133,30 @@ def test_an_ac_with_an_extension_that_is_not_critical_is_taken(pki: Pki, vomsdir
 
 
 def test_an_ac_starting_a_moment_from_now_is_taken_one_later_is_not(
-    pki: Pki, vomsdir: Path
+    pki: Pki, tmp_path: Path
 ) -> None:
     # VOMS servers date ACs by their own clock: a little ahead of this one is tolerated.
-    proxy, _ = make_voms_proxy(pki, vomsdir, user="Sam Skew")
+    # The VOMS server's certificate is valid since a day, so that only the AC's start
+    # decides.
+    a_day_ago = datetime.datetime.now(datetime.UTC) - datetime.timedelta(days=1)
+    server = issue_certificate(pki, tmp_path, "voms.example.org", server=True, valid_from=a_day_ago)
+    trusted = [VomsServerCertificate(VO, c) for c in load(server[0])]
+    proxy, _ = make_voms_proxy(pki, tmp_path, user="Sam Skew", host=server)
     chain = chain_of(pki, proxy)
-    now = datetime.datetime.now(datetime.UTC)
-    a_moment = now - CLOCK_SKEW + datetime.timedelta(seconds=30)
-    assert voms_attributes(chain, voms_certificates(vomsdir), a_moment) is not None
-    later = now - CLOCK_SKEW - datetime.timedelta(minutes=1)
-    with pytest.raises(AcRefusedError, match="is not valid now"):
-        voms_attributes(chain, voms_certificates(vomsdir), later)
+    start = ac_start(chain)
+    a_moment = start - CLOCK_SKEW + datetime.timedelta(seconds=1)
+    assert voms_attributes(chain, trusted, a_moment) is not None
+    earlier = start - CLOCK_SKEW - datetime.timedelta(seconds=1)
+    with pytest.raises(AcRefusedError, match=r"the VOMS AC of .* is not valid now: from"):
+        voms_attributes(chain, trusted, earlier)
+
+
+def ac_start(chain: VerifiedChain) -> datetime.datetime:
+    """When the VOMS AC of `chain`'s proxy starts, as the AC says."""
+    value = chain.proxies[0].extensions.get_extension_for_oid(VOMS_AC_EXTENSION).value.value
+    lists, _ = decoder.decode(value, asn1Spec=_AcExtension())
+    moment = lists[0][0]["acinfo"]["attrCertValidityPeriod"]["notBeforeTime"].asDateTime
+    return moment.replace(tzinfo=datetime.UTC) if moment.tzinfo is None else moment
 
 
 # --- VOMS servers trusted by LSC file ---------------------------------------------------------
