@@ -55,7 +55,7 @@ tenant = "{{vo}}-ops"
 
 [[tenants]]
 claim = "fqan"
-match = '^/(?P<vo>vo\\.example\\.org)(/[^/]+)*/Role=NULL/Capability=NULL$'
+match = '^/(?P<vo>vo\\.example\\.org|vo\\.other\\.org)(/[^/]+)*/Role=NULL/Capability=NULL$'
 tenant = "{{vo}}"
 
 [[tenants]]
@@ -188,12 +188,23 @@ def test_no_certificate_is_told_where_to_get_a_token(site: Site) -> None:
 
 
 def test_a_certificate_no_rule_maps_is_403_naming_its_fqans(site: Site, tmp_path: Path) -> None:
-    other = proxy_of(site, tmp_path, "Otto Other", "/other.vo/Role=NULL/Capability=NULL")
+    unmapped = f"/{VO}/Role=guest/Capability=NULL"
+    other = proxy_of(site, tmp_path, "Otto Other", unmapped)
     with through_front(site, other) as http:
         response = http.get("/compute/")
     assert response.status_code == 403
-    assert "/other.vo/Role=NULL/Capability=NULL" in response.text
+    assert unmapped in response.text
     assert "grants no tenant" in response.text
+
+
+def test_a_role_of_another_vo_is_refused(site: Site, tmp_path: Path) -> None:
+    # vo.example.org's VOMS server granting membership of a VO that a rule maps.
+    stolen = "/vo.other.org/Role=NULL/Capability=NULL"
+    proxy = proxy_of(site, tmp_path, "Mal Roles", stolen)
+    with through_front(site, proxy) as http:
+        response = http.get("/compute/")
+    assert response.status_code == 401
+    assert f"grants {stolen!r}, which is not of the AC's VO {VO!r}" in response.text
 
 
 def test_a_forged_ac_is_refused(site: Site, tmp_path: Path) -> None:
