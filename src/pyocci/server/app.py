@@ -43,9 +43,10 @@ from pyocci.server.auth import (
     build_authenticator,
     current_peer,
 )
+from pyocci.server.auth.base import logger as auth_logger
 from pyocci.server.auth.front import peer_of, remember_peer
 from pyocci.server.backends import open_backend
-from pyocci.server.config import ServerConfig, config_from_environment
+from pyocci.server.config import CONFIG_JSON_ENV, ServerConfig, config_from_environment
 from pyocci.server.exports.serving import start_exports
 from pyocci.server.handlers import (
     ActionHandler,
@@ -441,7 +442,16 @@ def create_app(config: ServerConfig) -> ASGIApp:
 def create_app_from_environment() -> ASGIApp:
     """The app for ``occi-server`` workers (configuration handed over as JSON in the
     environment) and for ``uvicorn --factory`` (configuration file and environment)."""
-    return create_app(config_from_environment(os.environ))
+    config = config_from_environment(os.environ)
+    if config.auth.method == "voms" and not os.environ.get(CONFIG_JSON_ENV):
+        # Started by another ASGI runner (uvicorn --factory): its HTTP protocol keeps no
+        # connection peer, without which method voms takes no certificate header.
+        auth_logger.warning(
+            "auth.method voms: this server runs without occi-server's HTTP protocol, so "
+            "the connection's peer is unknown and every client certificate is refused "
+            "(401); start it with occi-server"
+        )
+    return create_app(config)
 
 
 def create_proxied_app_from_environment() -> ASGIApp:

@@ -37,7 +37,14 @@ from joserfc.errors import JoseError
 
 from pyocci.backends.api import Tenant
 from pyocci.model.values import shown
-from pyocci.server.auth.base import AuthenticationError, Authenticator, Client, Identity, logger
+from pyocci.server.auth.base import (
+    AuthenticationError,
+    Authenticator,
+    Client,
+    Identity,
+    RefusedError,
+    logger,
+)
 from pyocci.server.auth.keystone import IdentityServiceUnavailableError
 from pyocci.server.auth.oidc_http import ProviderHttp
 from pyocci.server.auth.oidc_introspection import introspect
@@ -79,12 +86,8 @@ def oidc_challenge(realm: str, description: str | None = None) -> str:
     return bearer_challenge(realm, "invalid_token") + f', error_description="{cleaned}"'
 
 
-class _RefusedError(Exception):
+class _RefusedError(RefusedError):
     """A token is refused: the reason goes to the client."""
-
-    def __init__(self, reason: str) -> None:
-        super().__init__(reason)
-        self.reason = reason
 
 
 class OidcAuth(Authenticator):

@@ -46,6 +46,8 @@ class TokenOutcome:
     #: Who an accepted token names and every tenant it may act for, for methods that
     #: know (the Keystone-like handshake exchanges it); None otherwise.
     identity: Identity | None = None
+    #: Whether a refused credential is valid but grants nothing here (403, not 401).
+    denied: bool = False
 
 
 K = TypeVar("K", bound=Hashable)
