@@ -4,7 +4,9 @@ says, and an abort deleting what was made."""
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
+import os
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -14,6 +16,8 @@ import pytest
 
 from e2e.server import free_port
 from glanceserver import ADMIN_TOKEN, GlanceServer
+from keystone import SERVICE_USER, shared_keystone
+from keystone import SKIP_VARIABLE as SKIP_KEYSTONE
 from openstackservice import running
 from pyocci.server.config import ConfigError, ExportConfig
 from pyocci.server.exports.glance import GlanceSite, GlanceSitesError, GlanceWriter, read_sites
@@ -185,6 +189,37 @@ async def test_an_abort_deletes_the_half_made_image(glance: GlanceServer) -> Non
     assert image["status"] in ("queued", "saving")
     await writer.abort()
     assert _images(glance, "half-made") == []
+
+
+@pytest.mark.openstack
+async def test_a_keystone_site_logs_in_and_a_wrong_password_is_said(glance: GlanceServer) -> None:
+    if os.environ.get(SKIP_KEYSTONE):
+        pytest.skip(f"{SKIP_KEYSTONE} is set")
+    keystone = shared_keystone()
+    user, password, project = SERVICE_USER
+    site = GlanceSite(
+        name="ks",
+        auth_url=keystone.v3,
+        username=user,
+        password=password,
+        project_name=project,
+        image_endpoint=glance.image_url,
+    )
+    # Keystone's token reaches Glance, which refuses it: the test Glance takes its own
+    # user:project tokens only. Its 401 shows that the login itself succeeded.
+    writer = GlanceWriter(site, "keystone-site", disk_format="raw")
+    refused = r"site ks .*refused the site's credentials \(401\)"
+    with pytest.raises(ExportFailedError, match=refused):
+        await _write_all(writer, [b"data"])
+    await writer.abort()
+    wrong = GlanceWriter(
+        dataclasses.replace(site, password="not-the-password"), "never", disk_format="raw"
+    )
+    with pytest.raises(ExportFailedError) as raised:
+        await _write_all(wrong, [b"data"])
+    message = str(raised.value)
+    assert message.startswith(f"the Keystone of site ks ({keystone.v3}) refused")
+    assert "not-the-password" not in message
 
 
 async def test_an_unreachable_glance_is_named() -> None:
