@@ -2,7 +2,9 @@
 Glance (the remote site, `remote_glance`) from the sim backend and from the openstack
 backend (the image read from the first Glance). The bytes are downloaded from the
 remote Glance and compared; a remote that refuses the site's token ends the export in
-``error`` with the reason; a cancel deletes the image made at the remote site.
+``error`` with the reason; a cancel deletes the image made at the remote site. And a
+saved image is deleted through occi-server on openstack (``DELETE /-/``), with 403 and
+409 for those it may not or cannot delete yet.
 """
 
 from __future__ import annotations
@@ -25,11 +27,14 @@ from e2e.server import RunningServer, occi_server
 from glanceserver import ADMIN_TOKEN, GlanceServer
 from motoserver import toml_settings
 from novaserver import NovaServer
+from pyocci.backends.api import Tenant
+from pyocci.backends.openstack.compute import SAVED_BY, tenant_tag
 from pyocci.backends.sim.image_data import image_bytes
 
 EXPORT = "http://schemas.pyocci.org/occi/infrastructure#export"
 CANCEL = "http://schemas.pyocci.org/occi/infrastructure/export/action#cancel"
 GLANCE_TARGET = "http://schemas.pyocci.org/occi/infrastructure/export/target#glance"
+OPENSTACK_OS_TPL = "http://schemas.pyocci.org/openstack/os_tpl#"
 MIB = 1024 * 1024
 #: The sim's images: five chunks of 5 MiB (the last shorter), half a minute through the
 #: slow site: far more than the socket buffers on the way hold.
@@ -264,3 +269,49 @@ def test_a_glance_image_of_the_openstack_backend_arrives_whole(
         _check_arrived(remote_glance, done, f"from-openstack-{made.id}", data)
     finally:
         sdk.image.delete_image(made.id, ignore_missing=True)
+
+
+def _delete_os_tpl(http: httpx.Client, image_id: str) -> httpx.Response:
+    category = {"mixins": [{"scheme": OPENSTACK_OS_TPL, "term": image_id}]}
+    return http.request("DELETE", "/-/", json=category)
+
+
+def test_deleting_images_through_occi_server_on_openstack(
+    tmp_path_factory: pytest.TempPathFactory, nova: NovaServer, glance: GlanceServer
+) -> None:
+    sdk = connect(glance.image_url)
+    # As a save of the server's tenant makes them (occi-server without authentication
+    # serves the tenant "default"), and one of the site's.
+    mark = {SAVED_BY: tenant_tag(Tenant("default"))}
+    saved = make_image(sdk, "saved-by-default", **mark)
+    protected = make_image(sdk, "protected-save", is_protected=True, **mark)
+    writing = make_image(sdk, "save-in-progress", data=None, **mark)
+    site = make_image(sdk, "the-sites")
+    settings = {
+        "token": ADMIN_TOKEN,
+        "compute_endpoint": nova.compute_url,
+        "image_endpoint": glance.image_url,
+    }
+    config = 'backend = "openstack"\n' + toml_settings(settings)
+    try:
+        workdir = tmp_path_factory.mktemp("openstack-image-delete")
+        with occi_server(workdir, config=config) as running, running.client(headers=JSON) as http:
+            refused = _delete_os_tpl(http, site.id)
+            assert refused.status_code == 403, refused.text
+            assert "not an image you saved" in refused.text
+            in_the_way = _delete_os_tpl(http, protected.id)
+            assert in_the_way.status_code == 409, in_the_way.text
+            assert "protected in Glance" in in_the_way.text
+            not_yet = _delete_os_tpl(http, writing.id)
+            assert not_yet.status_code == 409, not_yet.text
+            assert "Glance status queued" in not_yet.text and "retry-after" in not_yet.headers
+            deleted = _delete_os_tpl(http, saved.id)
+            assert deleted.status_code == 200, deleted.text
+            terms = {m["term"] for m in http.get("/-/").json()["mixins"]}
+            assert saved.id not in terms and site.id in terms
+        assert sdk.image.find_image(saved.id) is None
+        assert sdk.image.get_image(site.id).status == "active"
+    finally:
+        sdk.image.update_image(protected.id, is_protected=False)
+        for image in (saved, protected, writing, site):
+            sdk.image.delete_image(image.id, ignore_missing=True)
