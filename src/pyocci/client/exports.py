@@ -101,7 +101,8 @@ def _check_offered(client: OcciClient) -> None:
 
 def export_image(client: OcciClient, image: str, target: str) -> str:
     """Ask the server to export an OS template (a spec: term, id or part of a title) to
-    `target` (``s3://bucket/key`` or an ``https://`` URL that takes a PUT); the export's
+    `target` (``s3://bucket/key``, an ``https://`` URL that takes a PUT, or
+    ``glance://site/image-name``); the export's
     location. Only the server's answer says whether it can write there."""
     _check_offered(client)
     template = client.os_template(image)

@@ -128,6 +128,14 @@ class TemplateCatalogue(ABC, Generic[S]):
         mixin = self.image_mixin(image_id, name)
         self.known().images[mixin.id] = mixin
 
+    def remove_image(self, image_id: str) -> None:
+        """An image deleted through this server: offered no more (by the templates as
+        last read for the current key) nor followed, before the next full read."""
+        offer = self._offers.last(self.key())
+        if offer is not None:
+            offer.images.pop(self.image_mixin(image_id, None).id, None)
+        self.forget(image_id)
+
     def add_image(self, image_id: str, name: str | None) -> Mixin:
         """The os_tpl of a just-saved image: followed unless already offered, and offered
         once the cloud calls it ready (before the next full read)."""

@@ -28,6 +28,7 @@ from pyocci.backends.api import Backend, ImageData, Tenant
 from pyocci.model.errors import OcciError
 from pyocci.model.export import ACTIVE, ERROR
 from pyocci.server.config import ExportConfig
+from pyocci.server.exports.glance import read_sites
 from pyocci.server.exports.targets import ExportFailedError, S3Settings, S3Writer, open_target
 from pyocci.service.exports import parse_target, shown_url
 from pyocci.store.database import Database
@@ -73,6 +74,7 @@ class ExportRunner:
             if config.s3_endpoint_url
             else None
         )
+        self.glance = read_sites(config.glance_sites_file) if config.glance_sites_file else {}
 
     def wake(self) -> None:
         """Look for exports to take now (one was created)."""
@@ -151,7 +153,14 @@ class ExportRunner:
         target = parse_target(record.target, self.config.schemes)
         tenant = Tenant(record.tenant_id, record.tenant_name)
         image = await self.backend.read_image(tenant, record.source, self.config.chunk_bytes)
-        writer = open_target(target, image.size, s3=self.s3, ca_file=self.config.ca_file)
+        writer = open_target(
+            target,
+            image.size,
+            s3=self.s3,
+            ca_file=self.config.ca_file,
+            glance=self.glance,
+            disk_format=image.disk_format,
+        )
         digest = hashlib.sha256()
         done = 0
         reported = self._clock()
