@@ -69,6 +69,10 @@ _KEYSTONE_REQUIRED = ("auth_url", "username", "password", "project_name")
 #: Glance's answers are read with this timeout; the data PUT's body has no deadline of
 #: its own beyond a pause this long between pieces.
 _TIMEOUT = httpx.Timeout(60.0, connect=15.0)
+#: How often, and how far apart, an abort deletes the half-made image until Glance says
+#: it is gone: Glance may still be ending the cut upload, and put the image back.
+_DELETE_TRIES = 5
+_DELETE_PAUSE = 0.5
 
 
 class GlanceSitesError(ValueError):
@@ -403,9 +407,21 @@ class GlanceWriter:
         url = self.image_url
         self._image_id = None
         if url is not None and self._client is not None:
-            with contextlib.suppress(ExportFailedError):
-                await self._call("delete the image", "DELETE", url)
+            for _ in range(_DELETE_TRIES):
+                with contextlib.suppress(ExportFailedError):
+                    await self._call("delete the image", "DELETE", url)
+                if await self._gone(url):
+                    break
+                await asyncio.sleep(_DELETE_PAUSE)
         await self.close()
+
+    async def _gone(self, url: str) -> bool:
+        """Whether Glance has no image at `url` (any other answer, or none: not known)."""
+        try:
+            response = await (await self._open()).get(url)
+        except httpx.HTTPError:
+            return False
+        return response.status_code == 404
 
     async def close(self) -> None:
         """Close the connections to the site."""
