@@ -466,3 +466,89 @@ def test_a_glance_image_exported_to_s3_and_https_arrives_whole(
         }
     finally:
         sdk.image.delete_image(made.id, ignore_missing=True)
+
+
+@pytest.mark.openstack
+def test_a_glance_image_is_converted_and_a_corrupt_one_fails_with_qemu_imgs_reason(
+    tmp_path_factory: pytest.TempPathFactory,
+    tmp_path: Path,
+    nova: Any,
+    glance: Any,
+    s3: MotoServer,
+    pki: Pki,
+    receiver: PutReceiver,
+    qemu_img: str,
+) -> None:
+    """A raw Glance image exported as qcow2 arrives as that image in qcow2; one Glance
+    calls qcow2 whose bytes are not ends in error with what qemu-img said."""
+    import openstack
+
+    from glanceserver import ADMIN_TOKEN
+    from motoserver import toml_settings
+
+    sdk = openstack.connect(
+        auth_type="admin_token",
+        auth={"token": ADMIN_TOKEN, "endpoint": glance.image_url},
+        image_endpoint_override=glance.image_url,
+        load_yaml_config=False,
+        load_envvars=False,
+    )
+    data = image_bytes("glance-conversion", 6 * 1024 * 1024)
+    made = []
+    for name, disk_format in (("export-raw", "raw"), ("export-corrupt", "qcow2")):
+        image = sdk.image.create_image(
+            name, disk_format=disk_format, container_format="bare", allow_duplicates=True
+        )
+        image.upload(sdk.image, data=data)
+        assert sdk.image.get_image(image.id).status == "active"
+        made.append(image)
+    raw, corrupt = made
+    settings = {
+        "token": ADMIN_TOKEN,
+        "compute_endpoint": nova.compute_url,
+        "image_endpoint": glance.image_url,
+    }
+    extra = f'qemu_img = "{qemu_img}"'
+    config = 'backend = "openstack"\n' + _config(s3, pki, extra=extra).replace(
+        f"[backend_settings]\nimage_bytes = {IMAGE_BYTES}\n", ""
+    )
+    config += "\n" + toml_settings(settings)
+    source = "http://schemas.pyocci.org/openstack/os_tpl#"
+    try:
+        workdir = tmp_path_factory.mktemp("openstack-conversion")
+        with occi_server(workdir, config=config) as running, running.client(headers=JSON) as http:
+            converted = _created(
+                http, source + raw.id, f"s3://{BUCKET}/glance/{raw.id}.qcow2", "qcow2"
+            )
+            failing = _created(
+                http, source + corrupt.id, f"{receiver.url}/glance/{corrupt.id}.raw", "raw"
+            )
+            done = _until(http, converted, ("active", "error"))
+            failed = _until(http, failing, ("active", "error"))
+        assert done[_a("state")] == "active", done
+        assert (done[_a("format")], done[_a("source.format")]) == ("qcow2", "raw")
+        assert done[_a("checksum.verified")] is True
+        key = f"glance/{raw.id}.qcow2"
+        body = _s3_client(s3).get_object(Bucket=BUCKET, Key=key)["Body"].read()
+        (tmp_path / "image.qcow2").write_bytes(body)
+        (tmp_path / "glance.raw").write_bytes(data)
+        info = subprocess.run(
+            [qemu_img, "info", "--output=json", str(tmp_path / "image.qcow2")],
+            capture_output=True,
+            check=True,
+        )
+        assert json.loads(info.stdout)["format"] == "qcow2"
+        files = [str(tmp_path / "image.qcow2"), str(tmp_path / "glance.raw")]
+        compared = subprocess.run(
+            [qemu_img, "compare", "-f", "qcow2", "-F", "raw", "-s", *files],
+            capture_output=True,
+            text=True,
+        )
+        assert compared.returncode == 0, compared.stdout + compared.stderr
+        assert failed[_a("state")] == "error", failed
+        assert "qemu-img" in failed[_a("state.message")]
+        assert "Image is not in qcow2 format" in failed[_a("state.message")]
+        assert receiver.received(f"/glance/{corrupt.id}.raw") is None
+    finally:
+        for image in made:
+            sdk.image.delete_image(image.id, ignore_missing=True)

@@ -257,3 +257,48 @@ async def test_where_nothing_converts_a_format_is_501_and_not_offered(
         await occi.create(export)
     export.attributes.pop(FORMAT)
     assert (await occi.create(export)).attributes[STATE] == "pending"
+
+
+async def test_a_conversion_stage_shows_its_own_percent(
+    occi: ServiceDriver, database: Database
+) -> None:
+    asked = _export("s3://bucket/k.qcow2")
+    asked.attributes[FORMAT] = "qcow2"
+    made = await occi.create(asked)
+    store = ExportRepository(database)
+    taken = store.claim("runner", 30.0)
+    assert taken is not None
+    store.progress(
+        taken.seq,
+        "runner",
+        30.0,
+        bytes_done=0,
+        size=None,  # the cloud did not say
+        disk_format="qcow2",
+        source_format="raw",
+        stage="reading",
+        stage_percent=30,
+    )
+    shown = (await occi.get(made.location or "")).attributes
+    assert shown["org.pyocci.export.stage"] == "reading"
+    assert shown["org.pyocci.export.progress"] == 30
+    assert shown["org.pyocci.export.source.format"] == "raw"
+    store.progress(
+        taken.seq,
+        "runner",
+        30.0,
+        bytes_done=50,
+        size=200,
+        disk_format="qcow2",
+        source_format="raw",
+        stage="uploading",
+    )
+    shown = (await occi.get(made.location or "")).attributes
+    assert (shown["org.pyocci.export.stage"], shown["org.pyocci.export.progress"]) == (
+        "uploading",
+        25,
+    )
+    store.finish(taken.seq, "runner", "active", bytes_done=200, checksum_verified=False)
+    shown = (await occi.get(made.location or "")).attributes
+    assert "org.pyocci.export.stage" not in shown
+    assert shown["org.pyocci.export.checksum.verified"] is False

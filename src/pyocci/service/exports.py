@@ -168,15 +168,14 @@ def export_entity(record: ExportRecord) -> Resource:
     if record.message:
         attributes[STATE_MESSAGE] = record.message
     converting = record.stage in (READING, CONVERTING) and record.state == "transferring"
+    if converting and record.stage_percent is not None:
+        # Nothing is at the target yet: the percent is the stage's (see STAGE).
+        attributes[PROGRESS] = record.stage_percent
     if record.size is not None:
         attributes[SIZE] = record.size
-        if converting:
-            # Nothing is at the target yet: the percent is the stage's (see STAGE).
-            if record.stage_percent is not None:
-                attributes[PROGRESS] = record.stage_percent
-        elif record.size > 0:
+        if not converting and record.size > 0:
             attributes[PROGRESS] = min(100, record.bytes_done * 100 // record.size)
-        elif record.state == "active":
+        elif not converting and record.state == "active":
             attributes[PROGRESS] = 100
     if record.stage and record.state == "transferring":
         attributes[STAGE] = record.stage
