@@ -6,8 +6,11 @@ whose runner died: a claim is a lease, see `pyocci.store.exports`). For each
 it reads the image from the backend chunk by chunk and writes every chunk to
 the target before reading the next, hashing the bytes as they pass, and
 records its progress (which renews its lease and tells it when the export was
-cancelled or deleted). It ends the export ``active`` with the URL and the
-checksum, or ``error`` with the reason.
+cancelled or deleted). It ends the export ``active`` with the URL, the
+checksum and whether the target confirmed it, or ``error`` with the reason.
+An export asked for in another disk format than the cloud's goes through
+`pyocci.server.exports.conversion` first (the image spooled to disk and
+converted by qemu-img), and the converted file is what is sent.
 
 Credentials never reach a log: the target is logged without its query
 (`shown_url`), and the S3 keys live in `S3Settings`, whose repr omits them.

@@ -1,11 +1,14 @@
 """Where exported bytes go: an S3-compatible object store, or an HTTPS PUT.
 
 A `TargetWriter` takes the image chunk by chunk (`write`), then says where it
-is (`finish`) or gives up (`abort`). It keeps at most one chunk besides the
-one it is given, so an export's memory does not grow with the image. A
-failure of the target is an `ExportFailedError` whose message says what went
-wrong in terms the client can act on (a missing bucket, a refused URL), never
-with a credential in it.
+is (`finish`) or gives up (`abort`). A writer whose target can tell what it
+received also has ``async verify(sha256_hex) -> bool``, called after `finish`:
+True when the target confirmed those bytes, False when it cannot tell, and
+ExportFailedError when it holds something else (the runner records which).
+A writer keeps at most one chunk besides the one it is given, so an export's
+memory does not grow with the image. A failure of the target is an
+`ExportFailedError` whose message says what went wrong in terms the client
+can act on (a missing bucket, a refused URL), never with a credential in it.
 """
 
 from __future__ import annotations
