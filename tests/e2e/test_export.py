@@ -26,6 +26,7 @@ import httpx
 import pytest
 
 from debian import command_from
+from disk_images import corrupt_qcow2
 from e2e.occiclient import COMPUTE, COMPUTE_ACTION, DEBIAN, OCCI_JSON, SMALL
 from e2e.server import RunningServer, free_port, occi_server
 from motoserver import CREDENTIALS, REGION, MotoServer
@@ -479,8 +480,8 @@ def test_a_glance_image_is_converted_and_a_corrupt_one_fails_with_qemu_imgs_reas
     receiver: PutReceiver,
     qemu_img: str,
 ) -> None:
-    """A raw Glance image exported as qcow2 arrives as that image in qcow2; one Glance
-    calls qcow2 whose bytes are not ends in error with what qemu-img said."""
+    """A raw Glance image exported as qcow2 arrives as that image in qcow2; a qcow2 one
+    whose data is damaged ends in error with what qemu-img said."""
     import openstack
 
     from glanceserver import ADMIN_TOKEN
@@ -494,14 +495,19 @@ def test_a_glance_image_is_converted_and_a_corrupt_one_fails_with_qemu_imgs_reas
         load_envvars=False,
     )
     data = image_bytes("glance-conversion", 6 * 1024 * 1024)
+    # Glance checks that a qcow2 image's header is one; this one's data is damaged.
+    damaged = corrupt_qcow2(qemu_img, data, tmp_path)
     made = []
-    for name, disk_format in (("export-raw", "raw"), ("export-corrupt", "qcow2")):
+    for name, disk_format, content in (
+        ("export-raw", "raw", data),
+        ("export-corrupt", "qcow2", damaged),
+    ):
         image = sdk.image.create_image(
             name, disk_format=disk_format, container_format="bare", allow_duplicates=True
         )
-        image.upload(sdk.image, data=data)
-        assert sdk.image.get_image(image.id).status == "active"
+        image.upload(sdk.image, data=content)
         made.append(image)
+        assert sdk.image.get_image(image.id).status == "active", name
     raw, corrupt = made
     settings = {
         "token": ADMIN_TOKEN,
@@ -546,8 +552,8 @@ def test_a_glance_image_is_converted_and_a_corrupt_one_fails_with_qemu_imgs_reas
         )
         assert compared.returncode == 0, compared.stdout + compared.stderr
         assert failed[_a("state")] == "error", failed
-        assert "qemu-img" in failed[_a("state.message")]
-        assert "Image is not in qcow2 format" in failed[_a("state.message")]
+        assert "qemu-img convert failed" in failed[_a("state.message")]
+        assert "L2 table offset 0x10200 unaligned" in failed[_a("state.message")]
         assert receiver.received(f"/glance/{corrupt.id}.raw") is None
     finally:
         for image in made:

@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from debian import command_from
+from disk_images import corrupt_qcow2
 from pyocci.backends.sim.image_data import image_bytes
 from pyocci.server.exports.conversion import (
     ConversionFailedError,
@@ -101,6 +102,21 @@ async def test_a_corrupt_image_fails_with_what_qemu_img_said(qemu_img, tmp_path)
     assert "qemu-img measure failed" in str(failed.value)
     assert "Image is not in qcow2 format" in str(failed.value)
     assert list(tmp_path.iterdir()) == []
+
+
+async def test_a_damaged_image_fails_the_conversion_with_what_qemu_img_said(
+    qemu_img, tmp_path
+) -> None:
+    damaged = corrupt_qcow2(qemu_img, image_bytes(IMAGE, 2 * MIB), tmp_path)
+    spool_dir = tmp_path / "spool"
+    converter = _converter(qemu_img, spool_dir)
+    async with converter.spool(1) as spool:
+        source = await spool.read(_pieces(damaged), len(damaged), _go_on)
+        with pytest.raises(ConversionFailedError) as failed:
+            await spool.convert(source, "qcow2", "raw", _go_on)
+    assert str(failed.value).startswith("qemu-img convert failed (exit 1): ")
+    assert "L2 table offset 0x10200 unaligned" in str(failed.value)
+    assert list(spool_dir.iterdir()) == []
 
 
 async def test_an_image_larger_than_the_limit_is_refused_before_a_byte_is_written(
