@@ -79,6 +79,7 @@ class ExportRunner:
         self._woken = asyncio.Event()
         self._running: set[asyncio.Task[None]] = set()
         self._loop: asyncio.Task[None] | None = None
+        self._closing = False
         self.s3 = (
             S3Settings(
                 config.s3_endpoint_url,
@@ -121,6 +122,9 @@ class ExportRunner:
     async def close(self) -> None:
         """Stop: the exports this worker moves are given back, for the next start (or
         another worker) to take at once and begin again."""
+        # Looked at by the loop too: a cancel that arrives as its wait ends can be lost
+        # (asyncio.wait_for on Python 3.11 returns the result then), and it must stop.
+        self._closing = True
         tasks = [t for t in (self._loop, *self._running) if t is not None]
         for task in tasks:
             task.cancel()
@@ -132,9 +136,9 @@ class ExportRunner:
     async def _look(self) -> None:
         # Often enough that a lease run out is found well before it is long gone.
         interval = max(0.5, self.config.lease_seconds / 4)
-        while True:
+        while not self._closing:
             try:
-                while len(self._running) < self.config.max_running:
+                while not self._closing and len(self._running) < self.config.max_running:
                     record = await self.database.run(
                         self.repository.claim, self.owner, self.config.lease_seconds
                     )
@@ -147,7 +151,8 @@ class ExportRunner:
                 log.exception("the export runner could not read the store; trying again")
             self._woken.clear()
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._woken.wait(), interval)
+                async with asyncio.timeout(interval):
+                    await self._woken.wait()
 
     def _ended(self, task: asyncio.Task[None]) -> None:
         self._running.discard(task)
