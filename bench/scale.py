@@ -58,7 +58,12 @@ from scaleout import HOSTS, scaled_out
 COMPUTE = "http://schemas.ogf.org/occi/infrastructure#compute"
 DEBIAN = "http://schemas.pyocci.org/sim/os_tpl#debian-12"
 SMALL = "http://schemas.ogf.org/occi/infrastructure/compute/template/1.1#small"
-CONFIG = '[limits]\nmax_connections = 4096\n[auth]\nmethod = "basic"\nusers_file = "{users}"\n'
+#: No quota in the way: the creates of a run add thousands of computes per tenant.
+CONFIG = (
+    '[limits]\nmax_connections = 4096\n[auth]\nmethod = "basic"\nusers_file = "{users}"\n'
+    '[backend_settings]\nquotas = {{computes = "unlimited", cores = "unlimited", '
+    'memory = "unlimited", storage = "unlimited"}}\n'
+)
 #: The tenants of the many-tenant creates, one user each (``user0`` makes every other call).
 TENANTS = 16
 PASSWORD = "bench-password"

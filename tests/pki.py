@@ -72,7 +72,11 @@ def _name(*common_names: str) -> x509.Name:
 
 
 def _builder(
-    subject: x509.Name, issuer: x509.Name, key: _KeyType, serial: int | None = None
+    subject: x509.Name,
+    issuer: x509.Name,
+    key: _KeyType,
+    serial: int | None = None,
+    valid_from: datetime.datetime | None = None,
 ) -> x509.CertificateBuilder:
     now = datetime.datetime.now(datetime.UTC)
     return (
@@ -81,7 +85,7 @@ def _builder(
         .issuer_name(issuer)
         .public_key(key.public_key())
         .serial_number(serial if serial is not None else x509.random_serial_number())
-        .not_valid_before(now - datetime.timedelta(minutes=5))
+        .not_valid_before(valid_from or now - datetime.timedelta(minutes=5))
         .not_valid_after(now + datetime.timedelta(days=2))
     )
 
@@ -122,11 +126,12 @@ def _leaf(
     *,
     server: bool,
     key: _KeyType | None = None,
+    valid_from: datetime.datetime | None = None,
 ) -> tuple[x509.Certificate, _KeyType]:
     key = key if key is not None else _key()
     usage = ExtendedKeyUsageOID.SERVER_AUTH if server else ExtendedKeyUsageOID.CLIENT_AUTH
     builder = (
-        _builder(_name(name), ca.subject, key)
+        _builder(_name(name), ca.subject, key, valid_from=valid_from)
         .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
         .add_extension(x509.ExtendedKeyUsage([usage]), critical=False)
         .add_extension(
@@ -189,10 +194,11 @@ def _key_pem(key: _KeyType, password: bytes | None = None) -> bytes:
     )
 
 
-def make_pki(directory: Path) -> Pki:
-    """Create the CA, server, user, proxy and stranger files in `directory`."""
+def make_pki(directory: Path, *, ca_name: str = "pyocci test CA") -> Pki:
+    """Create the CA (named `ca_name`), server, user, proxy and stranger files in
+    `directory`."""
     directory.mkdir(parents=True, exist_ok=True)
-    ca, ca_key = _ca("pyocci test CA")
+    ca, ca_key = _ca(ca_name)
     server, server_key = _leaf(ca, ca_key, "127.0.0.1", server=True)
     user, user_key = _leaf(ca, ca_key, "Alice Example", server=False)
     proxy, proxy_key = _proxy(user, user_key)
@@ -232,15 +238,21 @@ def make_pki(directory: Path) -> Pki:
 
 
 def issue_certificate(
-    pki: Pki, directory: Path, name: str, *, server: bool = False
+    pki: Pki,
+    directory: Path,
+    name: str,
+    *,
+    server: bool = False,
+    valid_from: datetime.datetime | None = None,
 ) -> tuple[Path, Path]:
     """A certificate and RSA key (``<name>.pem``, ``<name>.key``) that `pki`'s CA issues
-    for `name`: RSA for the tools that know no other keys (voms-proxy-fake)."""
+    for `name`, valid from `valid_from` (default: a few minutes ago): RSA for the tools
+    that know no other keys (voms-proxy-fake)."""
     ca = x509.load_pem_x509_certificate(pki.ca.read_bytes())
     ca_key = serialization.load_pem_private_key(pki.ca_key.read_bytes(), None)
     assert isinstance(ca_key, rsa.RSAPrivateKey)
     key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-    certificate, _ = _leaf(ca, ca_key, name, server=server, key=key)
+    certificate, _ = _leaf(ca, ca_key, name, server=server, key=key, valid_from=valid_from)
     stem = name.replace(" ", "-").lower()
     certificate_file = directory / f"{stem}.pem"
     key_file = directory / f"{stem}.key"

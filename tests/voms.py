@@ -57,8 +57,9 @@ def make_voms_proxy(
     fqans: tuple[str, ...] = (FQAN,),
     host: tuple[Path, Path] | None = None,
     options: tuple[str, ...] = (),
+    vo: str = VO,
 ) -> tuple[Path, str]:
-    """A VOMS proxy of a new user certificate of `pki`'s CA, with an AC of `VO` holding
+    """A VOMS proxy of a new user certificate of `pki`'s CA, with an AC of `vo` holding
     `fqans`, signed by `host` (certificate, key; by default `voms_server`'s in
     `directory`), made with more voms-proxy-fake `options` (``-pastproxy``...); the proxy
     file and the user's distinguished name (RFC 4514)."""
@@ -84,7 +85,7 @@ def make_voms_proxy(
         "-certdir", str(certificates),
         "-hostcert", str(host_certificate),
         "-hostkey", str(host_key),
-        "-voms", VO,
+        "-voms", vo,
         "-uri", "voms.example.org:15000",
         *(argument for fqan in fqans for argument in ("-fqan", fqan)),
         "-rfc",

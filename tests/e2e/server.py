@@ -99,7 +99,7 @@ def occi_server(
         process = subprocess.Popen(arguments, stdout=output, stderr=subprocess.STDOUT, env=env)
     url = f"http://{host}:{port}"
     try:
-        _wait_until_ready(url, process, log)
+        wait_until_ready(url, process, log)
         yield RunningServer(url, process, log)
     finally:
         stop(process)
@@ -123,7 +123,8 @@ def stop(process: subprocess.Popen[bytes]) -> bool:
     return True
 
 
-def _wait_until_ready(url: str, process: subprocess.Popen[bytes], log: Path) -> None:
+def wait_until_ready(url: str, process: subprocess.Popen[bytes], log: Path) -> None:
+    """Wait until the server at `url` answers (its `process` writing to `log`)."""
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
         if process.poll() is not None:

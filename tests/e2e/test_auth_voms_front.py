@@ -13,8 +13,10 @@ maps the FQANs to tenants. The proxies are made by Debian's
 from __future__ import annotations
 
 import os
+import shutil
 import ssl
 import subprocess
+import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -28,7 +30,7 @@ from cryptography.hazmat.primitives import serialization
 from apache import ApacheFront, apache_front
 from cli.conftest import OCCI_EXECUTABLE
 from e2e.occiclient import COMPUTE, DEBIAN, TEXT_PLAIN, URI_LIST, EntityDoc, Occi
-from e2e.server import RunningServer, occi_server
+from e2e.server import RunningServer, free_port, occi_server, stop, wait_until_ready
 from occiclients import ROCCI, ensure, run
 from pki import Pki, issue_certificate, make_pki
 from proxies import load
@@ -53,7 +55,7 @@ tenant = "{{vo}}-ops"
 
 [[tenants]]
 claim = "fqan"
-match = '^/(?P<vo>vo\\.example\\.org)(/[^/]+)*/Role=NULL/Capability=NULL$'
+match = '^/(?P<vo>vo\\.example\\.org|vo\\.other\\.org)(/[^/]+)*/Role=NULL/Capability=NULL$'
 tenant = "{{vo}}"
 
 [[tenants]]
@@ -86,7 +88,10 @@ def running_site(workdir: Path, server: str = "uvicorn", *, lsc: bool = False) -
     pki = make_pki(workdir / "pki")
     vomsdir = workdir / "vomsdir"
     voms_server(pki, vomsdir)
-    trusted = vomsdir / "voms.example.org.pem"
+    # A VOMS directory: the server's certificate in the folder of the VO it signs for.
+    trusted = workdir / "trusted"
+    (trusted / VO).mkdir(parents=True)
+    shutil.copy(vomsdir / "voms.example.org.pem", trusted / VO / "voms.example.org.pem")
     if lsc:
         trusted = workdir / "lsc"
         (trusted / VO).mkdir(parents=True)
@@ -183,12 +188,23 @@ def test_no_certificate_is_told_where_to_get_a_token(site: Site) -> None:
 
 
 def test_a_certificate_no_rule_maps_is_403_naming_its_fqans(site: Site, tmp_path: Path) -> None:
-    other = proxy_of(site, tmp_path, "Otto Other", "/other.vo/Role=NULL/Capability=NULL")
+    unmapped = f"/{VO}/Role=guest/Capability=NULL"
+    other = proxy_of(site, tmp_path, "Otto Other", unmapped)
     with through_front(site, other) as http:
         response = http.get("/compute/")
     assert response.status_code == 403
-    assert "/other.vo/Role=NULL/Capability=NULL" in response.text
+    assert unmapped in response.text
     assert "grants no tenant" in response.text
+
+
+def test_a_role_of_another_vo_is_refused(site: Site, tmp_path: Path) -> None:
+    # vo.example.org's VOMS server granting membership of a VO that a rule maps.
+    stolen = "/vo.other.org/Role=NULL/Capability=NULL"
+    proxy = proxy_of(site, tmp_path, "Mal Roles", stolen)
+    with through_front(site, proxy) as http:
+        response = http.get("/compute/")
+    assert response.status_code == 401
+    assert f"grants {stolen!r}, which is not of the AC's VO {VO!r}" in response.text
 
 
 def test_a_forged_ac_is_refused(site: Site, tmp_path: Path) -> None:
@@ -243,6 +259,42 @@ def test_headers_sent_to_occi_server_directly_are_refused(site: Site, tmp_path: 
         assert response.status_code == 403, response.text
         assert "taken only from this server's TLS front" in response.text
         assert BYPASS in response.text
+
+
+def test_under_another_asgi_server_no_certificate_header_is_taken(
+    site: Site, tmp_path: Path
+) -> None:
+    # The app served by plain uvicorn, which keeps no connection peer and takes the client
+    # from X-Forwarded-For from anyone: a forger naming the front there is not the front.
+    config = tmp_path / "server.toml"
+    config.write_text(
+        f'database_url = "sqlite:///{tmp_path / "occi.db"}"\n'
+        + (site.occi.log.parent / "server.toml").read_text()
+    )
+    port = free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PYOCCI_")}
+    env |= {"PYOCCI_CONFIG": str(config), "XDG_CONFIG_HOME": str(tmp_path / "config")}
+    log = tmp_path / "uvicorn.log"
+    command = [
+        sys.executable, "-m", "uvicorn",
+        "--factory", "pyocci.server.app:create_app_from_environment",
+        "--host", "127.0.0.1", "--port", str(port), "--forwarded-allow-ips", "*",
+    ]  # fmt: skip
+    with log.open("wb") as output:
+        process = subprocess.Popen(command, stdout=output, stderr=subprocess.STDOUT, env=env)
+    try:
+        wait_until_ready(f"http://127.0.0.1:{port}", process, log)
+        headers = {"Accept": TEXT_PLAIN, **front_headers(load(proxy_of(site, tmp_path, "Vera")))}
+        transport = httpx.HTTPTransport(local_address=BYPASS)
+        with httpx.Client(
+            base_url=f"http://127.0.0.1:{port}", timeout=30, transport=transport
+        ) as http:
+            forwarded = http.get("/compute/", headers={**headers, "X-Forwarded-For": "127.0.0.1"})
+    finally:
+        stop(process)
+    assert forwarded.status_code == 401, forwarded.text
+    assert "cannot tell the address they came from" in forwarded.text
+    assert "runs without occi-server's HTTP protocol" in log.read_text()
 
 
 def test_granian_and_an_lsc_file(tmp_path_factory: pytest.TempPathFactory, tmp_path: Path) -> None:

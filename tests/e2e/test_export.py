@@ -41,6 +41,7 @@ CANCEL = "http://schemas.pyocci.org/occi/infrastructure/export/action#cancel"
 S3_TARGET = "http://schemas.pyocci.org/occi/infrastructure/export/target#s3"
 HTTPS_TARGET = "http://schemas.pyocci.org/occi/infrastructure/export/target#https"
 FORMATS = "http://schemas.pyocci.org/occi/infrastructure/export/format#"
+GLANCE_TARGET = "http://schemas.pyocci.org/occi/infrastructure/export/target#glance"
 #: 20 MiB: four parts of 5 MiB on S3, and a few seconds through the slow receiver.
 IMAGE_BYTES = 20 * 1024 * 1024
 CHUNK = 5 * 1024 * 1024
@@ -164,6 +165,8 @@ def test_discovery_offers_export_and_both_target_schemes(http: httpx.Client) -> 
     assert kinds[EXPORT]["actions"] == [CANCEL]
     mixins = {m["scheme"] + m["term"] for m in categories["mixins"]}
     assert {S3_TARGET, HTTPS_TARGET, FORMATS + "qcow2", FORMATS + "raw"} <= mixins
+    # No remote Glance site is configured here.
+    assert GLANCE_TARGET not in mixins
 
 
 def test_a_saved_image_exported_to_s3_arrives_whole(http: httpx.Client, s3: MotoServer) -> None:

@@ -84,12 +84,29 @@ def page_of(driver: Any, server: RunningServer, path: str) -> None:
 
 def submit(driver: Any, button: Any) -> None:
     """Press a form's button and wait for the page it leads to."""
-    from selenium.webdriver.support import expected_conditions
     from selenium.webdriver.support.ui import WebDriverWait
 
     old = driver.find_element("tag name", "html")
     button.click()
-    WebDriverWait(driver, WAIT).until(expected_conditions.staleness_of(old))
+    WebDriverWait(driver, WAIT).until(lambda _: replaced(old))
+
+
+def replaced(element: Any) -> bool:
+    """Whether `element`'s page has been replaced by another.
+
+    Selenium's ``staleness_of`` knows one way of saying so; Chromium, asked in the middle
+    of the navigation, sometimes answers with an inspector error instead."""
+    from selenium.common.exceptions import StaleElementReferenceException, WebDriverException
+
+    try:
+        element.is_enabled()
+    except StaleElementReferenceException:
+        return True
+    except WebDriverException as error:
+        if "does not belong to the document" in str(error):
+            return True
+        raise
+    return False
 
 
 def main_text(driver: Any) -> str:

@@ -7,16 +7,20 @@ from __future__ import annotations
 
 import base64
 import json
+import logging
+import os
+import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from starlette.testclient import TestClient
 
-from pyocci.server.app import create_app
+from pki import Pki
+from pyocci.server.app import create_app, create_app_from_environment
 from pyocci.server.auth.hashing import hash_password
 from pyocci.server.auth.users import User, write_users_file
-from pyocci.server.config import load_config
+from pyocci.server.config import CONFIG_JSON_ENV, load_config
 from pyocci.server.handlers import listings
 
 OCCI_JSON = "application/occi+json"
@@ -284,3 +288,31 @@ def test_the_handshakes_401_always_names_a_challenge(tmp_path: Path) -> None:
     assert response.status_code == 401
     assert response.headers["www-authenticate"] == "Keystone uri='http://testserver/-/identity'"
     assert "malformed token" in response.headers["x-occi-error"]
+
+
+def test_method_voms_under_another_asgi_server_is_warned_of_at_start(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture, pki: Pki
+) -> None:
+    # Another ASGI server keeps no connection peer: method voms then takes no certificate
+    # header, which the operator learns at start, not from refused users.
+    (tmp_path / "vomsdir" / "vo.example.org").mkdir(parents=True)
+    shutil.copy(pki.server_certificate, tmp_path / "vomsdir" / "vo.example.org" / "v.pem")
+    (tmp_path / "voms.toml").write_text(
+        f'ca_certificates = "{pki.ca}"\nvoms_certificates = "vomsdir"\n'
+        '[[tenants]]\nclaim = "vo"\nmatch = "^(.*)$"\n'
+    )
+    (tmp_path / "server.toml").write_text(
+        '[auth]\nmethod = "voms"\nfront_addresses = "127.0.0.1"\n'
+        f'voms_file = "{tmp_path / "voms.toml"}"\n'
+    )
+    monkeypatch.setenv("PYOCCI_CONFIG", str(tmp_path / "server.toml"))
+    monkeypatch.delenv(CONFIG_JSON_ENV, raising=False)
+    with caplog.at_level(logging.WARNING, logger="pyocci.server.auth"):
+        create_app_from_environment()
+    assert "runs without occi-server's HTTP protocol" in caplog.text
+    # Started by occi-server (the configuration handed over): its protocol keeps the peer.
+    caplog.clear()
+    monkeypatch.setenv(CONFIG_JSON_ENV, load_config(environ=os.environ).to_json())
+    with caplog.at_level(logging.WARNING, logger="pyocci.server.auth"):
+        create_app_from_environment()
+    assert "runs without occi-server's HTTP protocol" not in caplog.text

@@ -731,7 +731,7 @@ async def test_keystone_cache_is_bounded(keystone: Keystone) -> None:
         for name, project in (("alice", "alpha"), ("bob", "beta")):
             token = keystone.token(name, USERS[name][0], project)
             assert await authenticator.authenticate({"x-auth-token": token})
-        assert len(authenticator._cache) == 1
+        assert len(authenticator._checked.kept) == 1
     finally:
         await authenticator.close()
 

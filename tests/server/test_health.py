@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import logging
+import socket
 from pathlib import Path
 
 import pytest
@@ -14,7 +15,7 @@ from pyocci.backends.sim import SimBackend
 from pyocci.model import standard_model
 from pyocci.server.app import create_app
 from pyocci.server.config import load_config
-from pyocci.server.health import KEEP_SECONDS, HealthPage
+from pyocci.server.health import CHECK_SECONDS, KEEP_SECONDS, HealthPage
 from pyocci.store import Database
 
 UNREACHABLE_POSTGRESQL = "postgresql+psycopg://nobody@127.0.0.1:1/none?connect_timeout=1"
@@ -64,6 +65,23 @@ async def test_an_unreachable_database_fails_the_check_and_not_liveness(sim, cap
     assert "127.0.0.1" in report["reason"] or "reach" in report["reason"]
     assert [record.message for record in caplog.records if "database" in record.message]
     assert (await page.answer(scope("/livez"))).status_code == 200
+
+
+@pytest.mark.anyio
+async def test_a_database_that_never_answers_fails_the_check_when_its_time_is_up(sim):
+    # A port that takes connections and never answers: connecting would wait out its own
+    # timeout (5 s here, longer than the check's); the check gives up at its own.
+    silent = socket.create_server(("127.0.0.1", 0))
+    port = silent.getsockname()[1]
+    database = Database(f"postgresql+psycopg://nobody@127.0.0.1:{port}/none?connect_timeout=5")
+    try:
+        report = (await HealthPage(database, sim).report())["checks"]["database"]
+        assert report == {
+            "status": "failing",
+            "reason": f"no answer within {CHECK_SECONDS:g} s",
+        }
+    finally:
+        silent.close()
 
 
 @pytest.mark.anyio

@@ -13,7 +13,7 @@ import sqlalchemy as sa
 
 from pyocci.model import Mixin
 from pyocci.store import Database
-from pyocci.store.changes import ChangeNotices, conninfo
+from pyocci.store.changes import APPLICATION_NAME, DRAIN_SECONDS, ChangeNotices, conninfo
 from pyocci.store.freshness import READS_SINCE
 from pyocci.store.mixins import MixinRepository
 
@@ -116,20 +116,92 @@ def test_an_unreachable_database_is_tried_again_later_and_never_waited_for():
         silent.close()
 
 
+async def caught_up(database: Database) -> Hashable | None:
+    """The data version as a request sees it once the server caught up: each catch-up is
+    bounded (50 ms), so a busy machine may need a few."""
+    for _ in range(100):
+        await database.catch_up()
+        if (version := database.data_version()) is not None:
+            return version
+    return None
+
+
 @pytest.mark.anyio
 async def test_in_a_request_nothing_is_trusted_until_caught_up(database):
     moved(database, None)  # listening
     READS_SINCE.set(time.monotonic())
     # A request's checks never wait: until the server caught up, they cannot tell.
     assert database.data_version() is None
-    await database.catch_up()
-    version = database.data_version()
+    version = await caught_up(database)
     assert version is not None
     # Caught up, a change committed since is still heard at the next catch-up.
     MixinRepository(database).add_user_mixin("alice", TAG)
     READS_SINCE.set(time.monotonic())
-    await database.catch_up()
-    assert database.data_version() not in (None, version)
+    assert await caught_up(database) not in (None, version)
+
+
+def listening_backends(database: Database) -> list[int]:
+    with database.reading() as connection:
+        return list(
+            connection.exec_driver_sql(
+                "SELECT pid FROM pg_stat_activity WHERE application_name = %(name)s "
+                "AND datname = current_database()",
+                {"name": APPLICATION_NAME},
+            ).scalars()
+        )
+
+
+def test_a_terminated_listening_backend_is_not_trusted_and_listening_resumes(database):
+    # PostgreSQL restarted, or an administrator (idle_session_timeout) ended the session:
+    # the round trip is answered with an error, on a connection libpq still calls open.
+    before = moved(database, None)
+    assert before is not None
+    [pid] = listening_backends(database)
+    with database.reading() as connection:
+        connection.exec_driver_sql(f"SELECT pg_terminate_backend({pid})")
+    MixinRepository(database).add_user_mixin("alice", TAG)  # missed by the dead listener
+    assert database.data_version() is None
+    # Listening again, on a new connection: a version never seen before.
+    again = moved(database, None)
+    assert again is not None and again != before
+    assert listening_backends(database) != [pid]
+
+
+def test_a_round_trip_answered_by_another_backend_is_not_trusted(database):
+    # A pooler in transaction mode hands each query to any backend: the notices of the
+    # one that ran LISTEN never reach the one answering.
+    assert moved(database, None) is not None
+    notices = database._notices()
+    notices._backend_pid = -1  # as if another backend had listened
+    assert database.data_version() is None
+    assert notices._connection is None  # given up, to listen again
+
+
+@pytest.mark.anyio
+async def test_notices_are_read_while_no_request_asks(database):
+    # A drained host still listens: PostgreSQL keeps every notice until each listener
+    # has read it, so the process reads them, requests or not.
+    assert moved(database, None) is not None
+    READS_SINCE.set(time.monotonic())
+    assert await caught_up(database) is not None  # the first request starts the reading
+    READS_SINCE.set(None)
+    notices = database._notices()
+    heard = notices._heard
+    elsewhere = Database(database.url)
+    try:
+        repository = MixinRepository(elsewhere)
+        for term in ("a", "b", "c"):
+            repository.add_user_mixin(
+                "alice", Mixin(scheme=TAG.scheme, term=term, location=f"/tags/{term}/")
+            )
+    finally:
+        elsewhere.dispose()
+    deadline = anyio.current_time() + 10
+    while notices._heard < heard + 3 and anyio.current_time() < deadline:
+        await anyio.sleep(DRAIN_SECONDS / 4)
+    assert notices._heard >= heard + 3
+    assert notices._connection is not None
+    assert notices._connection.pgconn.notifies() is None  # nothing left piling up
 
 
 @pytest.mark.anyio

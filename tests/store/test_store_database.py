@@ -54,10 +54,27 @@ def test_data_version_moves_on_every_commit_from_any_connection(tmp_path):
         elsewhere.dispose()
 
 
-def test_data_version_is_unknown_where_sqlite_cannot_tell():
-    database = Database("sqlite://")  # in memory: each connection its own database
+def test_data_version_is_unknown_where_sqlite_cannot_tell(tmp_path):
+    # A file named by a URI may be shared with other processes: nothing tells of theirs.
+    database = Database(f"sqlite:///file:{tmp_path / 'shared.sqlite3'}?uri=true")
     try:
         assert database.data_version() is None
+    finally:
+        database.dispose()
+
+
+def test_an_in_memory_database_moves_its_version_with_each_write_transaction():
+    # Only this process reaches it: its own write transactions are every change.
+    database = Database("sqlite://")
+    try:
+        before = database.data_version()
+        assert before is not None and database.data_version() == before
+        with database.reading() as connection:
+            connection.exec_driver_sql("SELECT 1")
+        assert database.data_version() == before
+        with database.transaction() as connection:
+            connection.exec_driver_sql("CREATE TABLE t (x INTEGER)")
+        assert database.data_version() not in (None, before)
     finally:
         database.dispose()
 

@@ -1,4 +1,4 @@
-"""``occi export`` (an OS template to s3:// or https://) and ``occi image delete``.
+"""``occi export`` (an OS template to s3://, https:// or glance://) and ``occi image delete``.
 
 An export is an entity like any other once made: ``occi list export`` lists
 them, ``occi describe URL`` shows one, ``occi trigger URL cancel`` stops one.
@@ -43,8 +43,10 @@ def export(
 ) -> None:
     """Copy an OS template (an image you saved, say) to TARGET, outside the site.
 
-    TARGET is s3://bucket/key (the site's object store) or an https:// URL that
-    accepts a PUT, such as a pre-signed URL of another site's store. The server
+    TARGET is s3://bucket/key (the site's object store), an https:// URL that
+    accepts a PUT, such as a pre-signed URL of another site's store, or
+    glance://SITE/NAME (an image NAME made in the Glance of a SITE the server
+    knows). The server
     answers at once; the export then runs on the server: --wait follows it
     and ends with the image's URL and checksum, or the reason it failed.
     """

@@ -124,9 +124,10 @@ def export_image(
     client: OcciClient, image: str, target: str, *, disk_format: str | None = None
 ) -> str:
     """Ask the server to export an OS template (a spec: term, id or part of a title) to
-    `target` (``s3://bucket/key`` or an ``https://`` URL that takes a PUT), converted to
-    `disk_format` (``raw``, ``qcow2``) when given; the export's location. Only the
-    server's answer says whether it can write there and convert."""
+    `target` (``s3://bucket/key``, an ``https://`` URL that takes a PUT, or
+    ``glance://site/image-name``), converted to `disk_format` (``raw``, ``qcow2``)
+    when given; the export's location. Only the server's answer says whether it can
+    write there and convert."""
     _check_offered(client)
     template = client.os_template(image)
     attributes = {SOURCE: template.id, TARGET: target}

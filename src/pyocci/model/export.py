@@ -82,7 +82,10 @@ EXPORT = Kind(
                 mutable=False,
                 required=True,
                 # Checked by the service, which says which schemes this site offers.
-                description="Where to: s3://bucket/key or an https:// URL that accepts a PUT",
+                description=(
+                    "Where to: s3://bucket/key, an https:// URL that accepts a PUT, "
+                    "or glance://site/image-name"
+                ),
             ),
             state_attribute(STATE, EXPORT_STATES, PENDING),
             state_message_attribute(STATE_MESSAGE),
@@ -130,10 +133,11 @@ def target_mixin(scheme: str, title: str) -> Mixin:
 
 S3_TARGET = target_mixin("s3", "Export to s3://bucket/key")
 HTTPS_TARGET = target_mixin("https", "Export by HTTPS PUT")
+GLANCE_TARGET = target_mixin("glance", "Export to another site's Glance")
 # Titles stay short: text/occi carries every category of discovery in one response's
 # headers, which proxies bound (HAProxy: 15 KiB by default).
 #: The target mixins by URL scheme.
-TARGET_MIXINS = {"s3": S3_TARGET, "https": HTTPS_TARGET}
+TARGET_MIXINS = {"s3": S3_TARGET, "https": HTTPS_TARGET, "glance": GLANCE_TARGET}
 
 
 def format_mixin(disk_format: str) -> Mixin:
@@ -151,6 +155,6 @@ def format_mixin(disk_format: str) -> Mixin:
 FORMAT_MIXINS = {name: format_mixin(name) for name in DISK_FORMATS}
 
 EXPORT_KINDS = (EXPORT,)
-EXPORT_MIXINS = (S3_TARGET, HTTPS_TARGET, *FORMAT_MIXINS.values())
+EXPORT_MIXINS = (S3_TARGET, HTTPS_TARGET, GLANCE_TARGET, *FORMAT_MIXINS.values())
 EXPORT_ACTIONS = (EXPORT_CANCEL,)
 EXPORT_STATE_MACHINES = {EXPORT.id: EXPORT_STATE_MACHINE}

@@ -43,9 +43,10 @@ from pyocci.server.auth import (
     build_authenticator,
     current_peer,
 )
+from pyocci.server.auth.base import logger as auth_logger
 from pyocci.server.auth.front import peer_of, remember_peer
 from pyocci.server.backends import open_backend
-from pyocci.server.config import ServerConfig, config_from_environment
+from pyocci.server.config import CONFIG_JSON_ENV, ServerConfig, config_from_environment
 from pyocci.server.exports.serving import start_exports
 from pyocci.server.handlers import (
     ActionHandler,
@@ -126,12 +127,20 @@ class OcciApplication:
         # whichever process (see `pyocci.store.freshness`).
         extensions = scope.get("extensions")
         reads_since(extensions.get(ARRIVED_EXTENSION) if extensions else None)
-        if self._catch_up is not None:
+        if self._catch_up is not None and not self._reads_no_entities(scope["path"]):
             await self._catch_up()
         if self.observer is None:
             await self._respond(scope, receive, send)
         else:
             await self.observer.observe(scope, receive, send, self._respond)
+
+    def _reads_no_entities(self, path: str) -> bool:
+        """Whether `path` is a health or metrics page, which read nothing another process
+        may have written (a probe of a drained host must not wait on the database)."""
+        page, health = self.metrics_page, self.health
+        return (page is not None and path == page.path) or (
+            health is not None and health.serves(path)
+        )
 
     async def _respond(self, scope: Scope, receive: Receive, send: Send) -> None:
         page, health = self.metrics_page, self.health
@@ -433,7 +442,16 @@ def create_app(config: ServerConfig) -> ASGIApp:
 def create_app_from_environment() -> ASGIApp:
     """The app for ``occi-server`` workers (configuration handed over as JSON in the
     environment) and for ``uvicorn --factory`` (configuration file and environment)."""
-    return create_app(config_from_environment(os.environ))
+    config = config_from_environment(os.environ)
+    if config.auth.method == "voms" and not os.environ.get(CONFIG_JSON_ENV):
+        # Started by another ASGI runner (uvicorn --factory): its HTTP protocol keeps no
+        # connection peer, without which method voms takes no certificate header.
+        auth_logger.warning(
+            "auth.method voms: this server runs without occi-server's HTTP protocol, so "
+            "the connection's peer is unknown and every client certificate is refused "
+            "(401); start it with occi-server"
+        )
+    return create_app(config)
 
 
 def create_proxied_app_from_environment() -> ASGIApp:

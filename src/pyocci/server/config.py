@@ -536,7 +536,7 @@ MIN_EXPORT_CHUNK = 5 * 1024 * 1024
 
 @dataclass(frozen=True, slots=True)
 class ExportConfig:
-    """Image export to s3:// and https:// targets (see ``docs/export.md``)."""
+    """Image export to s3://, https:// and glance:// targets (see ``docs/export.md``)."""
 
     #: Whether exports are offered (on backends that can read images).
     enabled: bool = True
@@ -569,11 +569,30 @@ class ExportConfig:
     max_spool_bytes: int = field(default=64 * 1024**3, metadata=_meta(_at_least(1)))
     #: How long one ``qemu-img`` run may take, in seconds, before the export fails.
     convert_timeout_seconds: float = field(default=3600.0, metadata=_meta(_at_least(1)))
+    #: The remote sites whose Glance glance:// targets write to, with their endpoints
+    #: and credentials (a TOML file of its own, so that no credential is in this
+    #: configuration); None: no glance://.
+    glance_sites_file: Path | None = None
+
+    def __post_init__(self) -> None:
+        if self.glance_sites_file is not None:
+            # Imported here: the module builds on the server's export targets.
+            from pyocci.server.exports.glance import GlanceSitesError, read_sites
+
+            try:
+                read_sites(self.glance_sites_file)
+            except GlanceSitesError as error:
+                raise ConfigError(f"export.glance_sites_file: {error}") from None
 
     @property
     def schemes(self) -> tuple[str, ...]:
-        """The target URL schemes offered: https always, s3 with an object store."""
-        return ("s3", "https") if self.s3_endpoint_url else ("https",)
+        """The target URL schemes offered: https always, s3 with an object store, glance
+        with remote sites."""
+        return (
+            *(("s3",) if self.s3_endpoint_url else ()),
+            "https",
+            *(("glance",) if self.glance_sites_file else ()),
+        )
 
 
 def _frozen_settings() -> Mapping[str, Any]:
@@ -764,6 +783,7 @@ _NOT_SET_NOTES: dict[str, Callable[[], str]] = {
     "export.s3_access_key_id": lambda: "the usual boto3 sources (environment, profile)",
     "export.s3_secret_access_key": lambda: "the usual boto3 sources (environment, profile)",
     "export.ca_file": lambda: "the system's CA certificates",
+    "export.glance_sites_file": lambda: "no glance:// targets",
 }
 
 

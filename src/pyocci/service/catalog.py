@@ -144,7 +144,14 @@ class Catalog:
         cached = self._cache.get(tenant.id)
         now = self._clock()
         version = self._store.definitions_version()
-        if cached is not None and now - cached[0] < self._ttl and cached[1] == version:
+        # None: the store cannot vouch that nothing changed (PostgreSQL that could not
+        # catch up, say); the catalogue is read again then.
+        if (
+            cached is not None
+            and version is not None
+            and cached[1] == version
+            and now - cached[0] < self._ttl
+        ):
             _LOOKUPS.hit()
             return cached[2]
         _LOOKUPS.miss()

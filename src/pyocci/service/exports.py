@@ -18,7 +18,7 @@ import uuid
 from collections.abc import AsyncIterator, Callable, Hashable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Any, Protocol
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import unquote, urlsplit, urlunsplit
 
 from pyocci.backends.api import (
     LOCATION_BATCH,
@@ -113,17 +113,23 @@ class StoreRunner(Protocol):
 
 @dataclass(frozen=True, slots=True)
 class ExportTarget:
-    """A target URL taken apart: ``s3`` with bucket and key, or ``https`` with the URL."""
+    """A target URL taken apart: ``s3`` with bucket and key, ``https`` with the URL, or
+    ``glance`` with the remote site's name and the image's name."""
 
     scheme: str
     url: str
     bucket: str = ""
     key: str = ""
+    site: str = ""
+    name: str = ""
 
 
-def parse_target(url: str, offered: Iterable[str]) -> ExportTarget:
+def parse_target(
+    url: str, offered: Iterable[str], sites: Iterable[str] | None = None
+) -> ExportTarget:
     """The target a URL names; InvalidRequestError (400) saying what to write instead when
-    it is malformed or its scheme is not one this site exports to."""
+    it is malformed or its scheme is not one this site exports to. `sites`: the remote
+    Glance sites configured (None: not checked here)."""
     offered = tuple(offered)
     parts = urlsplit(url)
     choices = " or ".join(f"{scheme}://..." for scheme in offered) or "nothing"
@@ -139,9 +145,30 @@ def parse_target(url: str, offered: Iterable[str]) -> ExportTarget:
                 f"{TARGET} {url!r}: write s3://bucket/key (a bucket and an object key)"
             )
         return ExportTarget("s3", url, bucket, key)
+    if parts.scheme == "glance":
+        return _glance_target(url, sites)
     if not parts.hostname:
         raise InvalidRequestError(f"{TARGET} {shown_url(url)!r}: an https:// URL needs a host")
     return ExportTarget("https", url)
+
+
+def _glance_target(url: str, sites: Iterable[str] | None) -> ExportTarget:
+    parts = urlsplit(url)
+    # The netloc as written: urlsplit's hostname would lower-case the site's name.
+    site, name = parts.netloc, unquote(parts.path.lstrip("/"))
+    if not site or not name or "/" in name or parts.query or parts.fragment:
+        raise InvalidRequestError(
+            f"{TARGET} {url!r}: write glance://site/image-name (a site this server knows "
+            "and the name of the image to make there)"
+        )
+    if sites is not None:
+        known = tuple(sites)
+        if site not in known:
+            raise InvalidRequestError(
+                f"{TARGET} {url!r}: no Glance site {site!r} here; choose one of: "
+                + (", ".join(known) or "none")
+            )
+    return ExportTarget("glance", url, site=site, name=name)
 
 
 def shown_url(url: str) -> str:
@@ -206,7 +233,8 @@ class ExportingBackend(WrappingBackend):
     """`inner`, plus the export kind kept in the store.
 
     `schemes`: the target URL schemes this site exports to (``s3`` needs an
-    object store configured); `limit`: how many exports of one tenant may be
+    object store configured, ``glance`` remote sites); `sites`: the names of the
+    remote Glance sites glance:// targets may name; `limit`: how many exports of one tenant may be
     pending or transferring at once; `wake` is called when an export is
     created, so the runner starts on it without waiting for its next look.
     `formats`: the disk formats this site converts exports to (none without
@@ -221,6 +249,7 @@ class ExportingBackend(WrappingBackend):
         *,
         schemes: Sequence[str],
         limit: int,
+        sites: Sequence[str] = (),
         wake: Callable[[], None] = lambda: None,
         store_version: Callable[[], Hashable | None] = lambda: None,
         formats: Sequence[str] = (),
@@ -232,6 +261,7 @@ class ExportingBackend(WrappingBackend):
         self.store = store
         self.runner = runner
         self.schemes = tuple(schemes)
+        self.sites = tuple(sites)
         self.limit = limit
         self.wake = wake
         self._store_version = store_version
@@ -352,7 +382,7 @@ class ExportingBackend(WrappingBackend):
         if entity.kind != EXPORT.id:
             return await self.inner.create_entity(tenant, entity)
         source = str(entity.attributes.get(SOURCE) or "")
-        target = parse_target(str(entity.attributes.get(TARGET) or ""), self.schemes)
+        target = parse_target(str(entity.attributes.get(TARGET) or ""), self.schemes, self.sites)
         export_format = self._export_format(entity)
         await self._check_source(tenant, source)
         try:

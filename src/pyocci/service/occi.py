@@ -238,6 +238,11 @@ class OcciService:
                     continue
                 if found is not None:
                     raise ForbiddenError(f"{identifier} is provider-defined and cannot be removed")
+                # An image the cloud is still writing (a save just made it) is not
+                # offered yet: 409 with Retry-After, rather than "no such mixin".
+                pending = await self.backend.pending_template(tenant, identifier)
+                if pending is not None:
+                    raise pending
                 raise NotFoundError(f"no user mixin {identifier}")
         for identifier in images:
             if not await self.backend.delete_template(tenant, identifier):

@@ -113,6 +113,11 @@ def _use_wal(cursor: sqlite3.Cursor, patience: float) -> None:
             time.sleep(0.01)
 
 
+#: How long connecting to PostgreSQL may take, unless the URL says (libpq's
+#: ``connect_timeout``).
+CONNECT_TIMEOUT_SECONDS = 5
+
+
 class Database:
     """An engine for one database URL, with transactions, locks and migrations.
 
@@ -169,6 +174,11 @@ class Database:
                 max_overflow=pool_size,
                 pool_pre_ping=True,
                 json_serializer=_json_text,
+                # libpq would otherwise wait on an unreachable host as long as TCP does
+                # (minutes); the URL's own connect_timeout wins.
+                connect_args={}
+                if "connect_timeout" in self.url.query
+                else {"connect_timeout": CONNECT_TIMEOUT_SECONDS},
             )
         guard_values(self.engine)
         self.incidents = Incidents(self.url.render_as_string(hide_password=True))
@@ -182,6 +192,9 @@ class Database:
         self._watched: tuple[float, int] = (-math.inf, 0)
         # SQLite: each topic's count, as of a data version.
         self._counted: dict[str, tuple[int, int | None]] = {}
+        #: Write transactions committed through this object: an in-memory database's
+        #: data version (no other process can reach it).
+        self._committed = 0
         # SQLite: each thread keeps its writing and its reading connection checked out
         # between transactions (see `_kept`); every one made is listed to be closed.
         self._kept_here = threading.local()
@@ -250,6 +263,7 @@ class Database:
             wrote(connection)  # forget what an earlier transaction on it did
             yield connection
             changed = wrote(connection)
+        self._committed += 1
         self.incidents.succeeded(wrote=changed)
 
     @contextmanager
@@ -367,9 +381,9 @@ class Database:
         """A value that changes whenever any connection, of this process or another,
         commits a change (of `topic`, ``entities`` or ``catalog``: see
         `pyocci.store.changes`; of anything by default), so readers can keep what they
-        read until it does; None when the database cannot tell (an in-memory SQLite
-        database; PostgreSQL while no connection listens): keep nothing then. It never
-        waits on another process.
+        read until it does; None when the database cannot tell (SQLite named by a
+        ``file:`` URI; PostgreSQL while no connection listens or a request could not
+        catch up): keep nothing then. It never waits on another process.
 
         SQLite: ``PRAGMA data_version``, asked on a connection of its own that never
         writes (every write of the store goes through the engine's connections, so
@@ -382,7 +396,9 @@ class Database:
         watcher = self._watcher
         if watcher is None:
             if not self._watchable():
-                return None
+                # In memory, only this object's transactions write; a file named by a
+                # URI may be shared with other processes, and cannot tell.
+                return ("committed", self._committed) if self._in_memory() else None
             connection = sqlite3.connect(
                 self.url.database or "", isolation_level=None, check_same_thread=False
             )
@@ -424,6 +440,9 @@ class Database:
 
             self._change_notices = ChangeNotices(self.url)
         return self._change_notices
+
+    def _in_memory(self) -> bool:
+        return self.is_sqlite and self.url.database in (None, "", ":memory:")
 
     def _watchable(self) -> bool:
         database = self.url.database
@@ -550,6 +569,8 @@ class Database:
             self._watcher = None
         if self._change_notices is not None:
             self._change_notices.close()
+            # A forked worker disposes of its parent's: it listens anew on first use.
+            self._change_notices = None
 
     def close(self) -> None:
         """Release the database at shutdown (the same as `dispose`)."""

@@ -1,6 +1,7 @@
 """OS templates on moto's EC2: only AMIs that can start a compute now are offered; an AMI
 EC2 is still making (``pending``) is refused with 409 and Retry-After until it is
-available, then offered without waiting for the templates to be read again.
+available, then offered without waiting for the templates to be read again. A tenant
+deletes the AMIs its saves made (and their snapshots), and no other.
 
 moto makes every AMI it creates available at once, but loads AMIs of any state
 from the file named by ``MOTO_AMIS_PATH``: a second moto server, started with
@@ -20,7 +21,8 @@ from ec2_helpers import COMPUTE_ACTION, compute, image
 from motoserver import MotoServer, moto_server
 from pyocci.backends.ec2 import Ec2Backend, Ec2Settings
 from pyocci.backends.ec2.catalogue import OS_TPL_SCHEME
-from pyocci.backends.errors import BusyError
+from pyocci.backends.ec2.saved_images import SAVED_TAG
+from pyocci.backends.errors import BusyError, ConflictError, EntityNotFoundError
 from pyocci.model import standard_model
 
 pytestmark = pytest.mark.anyio
@@ -71,6 +73,20 @@ async def test_a_saved_ami_is_the_answer_at_once_and_offered_when_available(
     assert await backend.pending_template(tenant, outcome.created.id) is None
 
 
+async def test_an_ami_made_elsewhere_since_the_read_is_offered_once_asked_about(
+    backend, tenant, images, ec2
+):
+    # Made by another process (or a console) after this one read its templates: the
+    # kept offer lacks it until a create asks about it, then has it at once.
+    await offered(backend, tenant)
+    made = ec2.copy_image(
+        Name="debian-copy", SourceImageId=images["debian-12"], SourceRegion=ec2.meta.region_name
+    )["ImageId"]
+    assert image(made) not in await offered(backend, tenant)
+    assert await backend.pending_template(tenant, image(made)) is None
+    assert image(made) in await offered(backend, tenant)
+
+
 async def test_a_saved_ami_the_filters_leave_out_is_never_a_template(
     make_backend, tenant, images, ec2
 ):
@@ -98,6 +114,37 @@ async def test_a_saved_ami_the_filters_leave_out_is_never_a_template(
     finally:
         await backend.close()
         await fresh.close()
+
+
+async def test_a_saved_ami_is_deleted_by_its_tenant_and_no_one_else(
+    backend, tenant, other, images, ec2
+):
+    machine = await backend.create_entity(tenant, compute(images["debian-12"]))
+    outcome = await backend.trigger_action(
+        tenant, machine, COMPUTE_ACTION + "save", {"name": "to-delete"}
+    )
+    assert outcome.created is not None
+    ami = outcome.created.term
+    saved = ec2.describe_images(ImageIds=[ami])["Images"][0]
+    assert {"Key": SAVED_TAG, "Value": tenant.id} in saved["Tags"]
+    snapshots = [m["Ebs"]["SnapshotId"] for m in saved["BlockDeviceMappings"] if "Ebs" in m]
+    assert snapshots
+    assert outcome.created.id in await offered(backend, tenant)
+    # Another tenant's request, and the site's AMIs: nothing is deleted.
+    assert not await backend.delete_template(other, outcome.created.id)
+    assert not await backend.delete_template(tenant, image(images["debian-12"]))
+    assert not await backend.delete_template(tenant, image("not-an-ami"))
+    assert ec2.describe_images(ImageIds=[images["debian-12"], ami])["Images"]
+
+    assert await backend.delete_template(tenant, outcome.created.id)
+    assert ec2.describe_images(Filters=[{"Name": "image-id", "Values": [ami]}])["Images"] == []
+    left = ec2.describe_snapshots(Filters=[{"Name": "snapshot-id", "Values": snapshots}])
+    assert left["Snapshots"] == []
+    assert outcome.created.id not in await offered(backend, tenant)
+    # The instance it was saved from runs on.
+    assert (await backend.get_entity(tenant, machine.kind, machine.id or "")).id == machine.id
+    with pytest.raises(EntityNotFoundError):
+        await backend.delete_template(tenant, outcome.created.id)
 
 
 # --- on a moto server holding a pending AMI ----------------------------------------------------
@@ -172,6 +219,16 @@ async def test_a_pending_ami_is_offered_once_ec2_makes_it_available(on_pending, 
     assert await backend.pending_template(tenant, image(PENDING)) is None
     created = await backend.create_entity(tenant, compute(PENDING))
     assert image(PENDING) in created.mixins
+
+
+async def test_a_saved_ami_ec2_is_still_making_is_not_deleted(on_pending, tenant):
+    backend, ec2 = on_pending
+    # As a save leaves it until EC2 has made it.
+    tags = [*backend.ec2.tenancy.tags(tenant), {"Key": SAVED_TAG, "Value": tenant.id}]
+    ec2.create_tags(Resources=[PENDING], Tags=tags)
+    with pytest.raises(ConflictError, match=r"still being made \(EC2 state pending\)"):
+        await backend.delete_template(tenant, image(PENDING))
+    assert ec2.describe_images(ImageIds=[PENDING])["Images"][0]["State"] == "pending"
 
 
 async def test_an_ami_ec2_drops_while_pending_is_never_offered(on_pending, tenant):

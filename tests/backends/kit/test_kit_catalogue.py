@@ -28,8 +28,8 @@ class Cloud:
 
 
 class Catalogue(TemplateCatalogue[int]):
-    def __init__(self, cloud: Cloud, clock: FakeClock) -> None:
-        super().__init__(60, clock=clock, recheck_seconds=0)
+    def __init__(self, cloud: Cloud, clock: FakeClock, recheck: float = 0) -> None:
+        super().__init__(60, clock=clock, recheck_seconds=recheck)
         self.cloud = cloud
         self.project: Hashable = None
 
@@ -86,6 +86,21 @@ async def test_a_saved_image_is_offered_once_ready_before_the_next_read() -> Non
     cloud.images["saved"] = ("Saved", "ready")
     assert terms(await catalogue.templates()) == ["a", "saved"]
     assert cloud.reads == 1 and cloud.looks == [["saved"], ["saved"]]
+
+
+async def test_an_image_found_ready_between_two_looks_is_offered_at_once() -> None:
+    clock, cloud = FakeClock(0), Cloud()
+    catalogue = Catalogue(cloud, clock, recheck=60)
+    await catalogue.offer()
+    catalogue.add_image("saved", "Saved")
+    cloud.images["saved"] = ("Saved", "pending")
+    assert terms(await catalogue.templates()) == ["a"]  # looked at: still pending
+    cloud.images["saved"] = ("Saved", "ready")
+    # The next look is a minute away: without being told, the catalogue offers nothing new.
+    assert terms(await catalogue.templates()) == ["a"]
+    catalogue.offer_ready("saved", "Saved")
+    assert terms(await catalogue.templates()) == ["a", "saved"]
+    assert len(catalogue.pending) == 0 and cloud.reads == 1
 
 
 async def test_an_image_already_offered_is_not_followed() -> None:

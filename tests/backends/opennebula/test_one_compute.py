@@ -193,6 +193,54 @@ async def test_save_gives_a_new_os_tpl_at_once_offered_once_written(backend, ten
         await delete(backend, tenant, entity)
 
 
+async def test_a_saved_template_is_deleted_by_its_tenant_with_its_image(
+    backend, tenant, other, one_cloud
+) -> None:
+    site = await os_tpl(backend, tenant)
+    created = await backend.create_entity(tenant, compute(site))
+    running = await wait_state(backend, tenant, created.id, "active")
+    outcome = await backend.trigger_action(tenant, running, action("save"), {"name": "to-go"})
+    assert outcome.created is not None
+    saved = outcome.created.id
+    template_id = int(saved.rsplit("-", 1)[1])
+    admin = one_cloud.client()
+    [image_id] = [int(d["IMAGE_ID"]) for d in [admin.template.info(template_id).TEMPLATE["DISK"]]]
+    with anyio.fail_after(120):
+        while saved not in {m.id for m in await backend.provider_mixins(tenant)}:
+            await anyio.sleep(0.5)
+    copied = await backend.create_entity(tenant, compute(saved))
+    await wait_state(backend, tenant, copied.id, "active")
+    # In use by a VM: a conflict, and nothing is deleted.
+    with pytest.raises(ConflictError, match=f"image {image_id} of this template is used by 1 VM"):
+        await backend.delete_template(tenant, saved)
+    # Not theirs: another tenant's request, and the site's template.
+    assert not await backend.delete_template(other, saved)
+    assert not await backend.delete_template(tenant, site)
+    assert not await backend.delete_template(tenant, OS_TPL_SCHEME + "no-id")
+    admin.template.info(template_id)  # still there
+
+    await delete(backend, tenant, copied)
+    await gone(backend, tenant, copied)
+    with anyio.fail_after(60):
+        # oned releases the image a little after the VM is gone.
+        while int(admin.image.info(image_id).RUNNING_VMS or 0):
+            await anyio.sleep(0.5)
+    assert await backend.delete_template(tenant, saved)
+    assert saved not in {m.id for m in await backend.provider_mixins(tenant)}
+    with pytest.raises(pyone.OneNoExistsException):
+        admin.template.info(template_id)
+    with anyio.fail_after(60):
+        # The datastore driver removes the image's file first: oned drops it after.
+        while True:
+            try:
+                admin.image.info(image_id)
+            except pyone.OneNoExistsException:
+                break
+            await anyio.sleep(0.5)
+    admin.template.info(int(site.rsplit("-", 1)[1]))  # the site's stays
+    await delete(backend, tenant, running)
+
+
 async def test_a_deleted_compute_is_gone(backend, tenant) -> None:
     template = await os_tpl(backend, tenant)
     created = await backend.create_entity(tenant, compute(template))

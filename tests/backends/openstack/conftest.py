@@ -24,7 +24,13 @@ from cinder_fixtures import (  # noqa: F401
     cinder_without_backup,
     nova_with_cinder,
 )
-from glance_fixtures import glance, glance_sdk, nova_with_glance, paged_glance  # noqa: F401
+from glance_fixtures import (  # noqa: F401
+    glance,
+    glance_sdk,
+    nova_with_glance,
+    paged_glance,
+    remote_glance,
+)
 
 from novafixture import OPENSTACK_MARKER, session_nova
 from novaserver import ADMIN_TOKEN, NovaServer

@@ -37,6 +37,13 @@ def paged_glance(request: pytest.FixtureRequest) -> Iterator[GlanceServer]:
         yield server
 
 
+@pytest.fixture(scope="module")
+def remote_glance(request: pytest.FixtureRequest) -> Iterator[GlanceServer]:
+    """A Glance of another site, for exports to land in (nothing else uses it)."""
+    with running(GlanceServer, request.config) as server:
+        yield server
+
+
 def connect(image_url: str, token: str = ADMIN_TOKEN) -> Any:
     """An openstacksdk connection to a Glance fixture, with this token."""
     import openstack

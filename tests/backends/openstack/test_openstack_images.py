@@ -32,9 +32,16 @@ from glanceserver import GlanceServer
 from motoserver import toml_settings
 from novaserver import NovaServer
 from pyocci.backends.api import Tenant
-from pyocci.backends.errors import BackendUnavailableError, BusyError, InvalidRequestError
+from pyocci.backends.errors import (
+    BackendUnavailableError,
+    BusyError,
+    ConflictError,
+    EntityNotFoundError,
+    InvalidRequestError,
+)
 from pyocci.backends.openstack import OpenStackBackend
 from pyocci.backends.openstack.catalogue import OS_TPL_SCHEME, Catalogue
+from pyocci.backends.openstack.compute import SAVED_BY, tenant_tag
 from pyocci.model import Entity
 from pyocci.model.infrastructure import COMPUTE, OS_TPL
 
@@ -329,6 +336,7 @@ async def test_computes_boot_from_glance_images_and_save_into_glance(
     project: str,
     account_sdk: Any,
     tenant: Tenant,
+    other: Tenant,
     cleanup: list[str],
 ) -> None:
     bootable = make_image(account_sdk, "bootable")
@@ -358,9 +366,46 @@ async def test_computes_boot_from_glance_images_and_save_into_glance(
         again = await glance_backed.create_entity(tenant, compute(saved_id, TINY))
         made.append(again)
         assert image(saved_id) in again.mixins
+
+        # The save marked the image as the tenant's: that tenant may delete it, another
+        # may not, and the image the compute was booted from is the site's.
+        assert saved.properties[SAVED_BY] == tenant_tag(tenant)
+        assert not await glance_backed.delete_template(other, image(saved_id))
+        assert not await glance_backed.delete_template(tenant, image(bootable.id))
+        assert account_sdk.image.get_image(bootable.id).status == "active"
+        assert await glance_backed.delete_template(tenant, image(saved_id))
+        assert account_sdk.image.find_image(saved_id) is None
+        assert saved_id not in await os_tpl_ids(glance_backed, tenant)
+        # The compute started from it runs on (Nova keeps its own copy of the disk).
+        assert (await glance_backed.get_entity(tenant, COMPUTE.id, again.id or "")).id
     finally:
         for entity in made:
             await glance_backed.delete_entity(tenant, entity)
+
+
+async def test_a_saved_image_being_written_or_protected_is_not_deleted(
+    glance_backed: OpenStackBackend,
+    account_sdk: Any,
+    glance_sdk: Any,
+    tenant: Tenant,
+    cleanup: list[str],
+) -> None:
+    # Images as a save makes them (the tenant's mark), without booting a server.
+    mark = {SAVED_BY: tenant_tag(tenant)}
+    queued = make_image(account_sdk, "saving", data=None, **mark)
+    protected = make_image(account_sdk, "protected", is_protected=True, **mark)
+    cleanup.extend([queued.id, protected.id])
+    with pytest.raises(ConflictError, match=r"still being written .*delete it once it is active"):
+        await glance_backed.delete_template(tenant, image(queued.id))
+    with pytest.raises(ConflictError, match="is protected in Glance"):
+        await glance_backed.delete_template(tenant, image(protected.id))
+    assert account_sdk.image.get_image(protected.id).status == "active"
+    glance_sdk.image.update_image(protected.id, is_protected=False)
+    # Not this cloud's images at all: nothing to delete.
+    assert not await glance_backed.delete_template(tenant, image("not-a-uuid"))
+    assert not await glance_backed.delete_template(tenant, "http://example.org/os#x")
+    with pytest.raises(EntityNotFoundError):
+        await glance_backed.delete_template(tenant, image(str(uuid.uuid4())))
 
 
 async def test_booting_from_an_image_without_data_is_busy(
@@ -436,3 +481,16 @@ async def test_an_image_glance_is_still_writing_is_followed_until_active(
     assert OS_TPL_SCHEME + waiting[1].id not in offer.images
     followed = catalogue.pending.get(None)
     assert followed is not None and waiting[2].id in followed and waiting[1].id not in followed
+
+    # Made active just after a look: a create asking about it has it offered at once, not
+    # after the next look (a compute naming it would be refused as naming no template).
+    last = waiting[2].id
+    account_sdk.image.update_image(last, disk_format="raw", container_format="bare")
+    account_sdk.image.get_image(last).upload(account_sdk.image, data=b"disk")
+    clock.now += 0.1
+    assert await catalogue.not_ready(last, 3) is None
+    before = glance.requests_served()
+    offer = await catalogue.offer()
+    assert glance.requests_served() == before
+    assert OS_TPL_SCHEME + last in offer.images
+    assert len(catalogue.pending) == 0

@@ -92,13 +92,16 @@ def test_a_header_that_holds_no_certificate_is_refused(value: str, reason: str) 
         FrontCertificates.chain({"x-ssl-client-cert": value})
 
 
-def test_the_peer_is_the_kept_one_before_the_client() -> None:
+def test_the_peer_is_the_kept_one_never_the_client() -> None:
     scope: dict[str, Any] = {
         "client": ("203.0.113.5", 0),
         "extensions": {PEER_EXTENSION: ("127.0.0.1", 5555)},
     }
     assert peer_of(scope) == "127.0.0.1"
-    assert peer_of({"client": ("127.0.0.3", 1)}) == "127.0.0.3"
+    # Without the kept peer, the client (which X-Forwarded-For may have made 127.0.0.1)
+    # is no peer: the headers are then taken from nobody.
+    assert peer_of({"client": ("127.0.0.1", 1)}) is None
+    assert peer_of({"client": ("127.0.0.1", 1), "extensions": {"tls": {}}}) is None
     assert peer_of({"client": None}) is None
 
 

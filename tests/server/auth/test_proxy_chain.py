@@ -7,17 +7,28 @@ from pathlib import Path
 
 import pytest
 from cryptography import x509
+from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
 from pki import Pki
 from proxies import INDEPENDENT, load, load_key, make_proxy, proxy_cert_info
-from pyocci.server.auth.proxy_chain import MAX_CHAIN, ChainRefusedError, verify_chain
+from pyocci.server.auth.front import MAX_CHAIN_HEADERS, FrontCertificates
+from pyocci.server.auth.proxy_chain import (
+    MAX_CHAIN,
+    ChainRefusedError,
+    verify_chain,
+    verify_end_entity,
+)
 
 #: The moment the chains are checked at: half an hour after the module is collected, so
 #: after every certificate its fixtures make (when the module runs, minutes later in a
 #: whole run) and long before any of them expires (hours, days).
 NOW = datetime.datetime.now(datetime.UTC) + datetime.timedelta(minutes=30)
+
+
+def pem_of(certificate: x509.Certificate) -> str:
+    return certificate.public_bytes(serialization.Encoding.PEM).decode()
 
 
 def user(pki: Pki) -> tuple[x509.Certificate, ec.EllipticCurvePrivateKey]:
@@ -127,6 +138,32 @@ def test_a_proxy_past_the_path_length_is_refused(pki: Pki) -> None:
     assert "one proxy too many" in refusal(pki, [second, first, certificate])
 
 
+def test_a_path_length_of_one_allows_exactly_one_more_proxy(pki: Pki) -> None:
+    certificate, key = user(pki)
+    first, first_key = make_proxy(certificate, key, info=proxy_cert_info(path_length=1))
+    second, second_key = make_proxy(first, first_key)
+    third, _ = make_proxy(second, second_key)
+    assert verify_chain([second, first, certificate], ca(pki), NOW).proxies == (second, first)
+    reason = refusal(pki, [third, second, first, certificate])
+    assert reason.startswith(f"the proxy {third.subject.rfc4514_string()!r} is one proxy too many")
+
+
+def test_every_certificate_the_front_passes_on_is_read(pki: Pki) -> None:
+    # The client's own certificate and one per chain header: a user certificate and as
+    # many proxies of proxies as the headers hold.
+    assert MAX_CHAIN == 1 + MAX_CHAIN_HEADERS
+    certificate, key = user(pki)
+    chain: list[x509.Certificate] = [certificate]
+    for _ in range(MAX_CHAIN_HEADERS):
+        proxy, key = make_proxy(chain[0], key)
+        chain.insert(0, proxy)
+    headers = {"x-ssl-client-cert": pem_of(chain[0])}
+    headers |= {f"x-ssl-client-cert-chain-{n}": pem_of(c) for n, c in enumerate(chain[1:])}
+    passed = FrontCertificates.chain(headers)
+    assert passed == chain
+    assert verify_chain(passed, ca(pki), NOW).proxies == tuple(chain[:-1])
+
+
 def test_a_chain_past_the_limit_is_refused(pki: Pki) -> None:
     certificate, _ = user(pki)
     assert f"at most {MAX_CHAIN}" in refusal(pki, [certificate] * (MAX_CHAIN + 1))
@@ -140,3 +177,10 @@ def test_no_trusted_ca_is_refused(pki: Pki, tmp_path: Path) -> None:
     certificate, _ = user(pki)
     with pytest.raises(ChainRefusedError, match="trusts no certificate authority"):
         verify_chain([certificate], [], NOW)
+
+
+def test_the_path_built_for_an_end_entity_runs_to_its_anchor(pki: Pki) -> None:
+    certificate, _ = user(pki)
+    # The stranger's certificate is offered too: the path takes only what it went through.
+    offered = load(pki.stranger_certificate)
+    assert verify_end_entity(certificate, offered, ca(pki), NOW) == [certificate, *ca(pki)]

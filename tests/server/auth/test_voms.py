@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextvars
+import re
 import time
 from collections.abc import Mapping
 from pathlib import Path
@@ -10,7 +11,8 @@ from pathlib import Path
 import pytest
 from cryptography.hazmat.primitives import serialization
 
-from pki import Pki
+from malformed_certificates import MALFORMED_KINDS, malformed_pem
+from pki import Pki, issue_certificate
 from proxies import load
 from pyocci.backends.api import Tenant
 from pyocci.server.auth import (
@@ -25,6 +27,7 @@ from pyocci.server.auth import (
     current_peer,
     parse_addresses,
 )
+from pyocci.server.auth.voms_ac import VomsServerCertificate
 from pyocci.server.auth.voms_trust import VomsTrust
 from voms import FQAN, VO, make_voms_proxy, voms_server
 
@@ -51,7 +54,9 @@ RULES = (
 def auth(pki: Pki, vomsdir: Path, throttle: FailureThrottle | None = None) -> VomsAuth:
     trust = VomsTrust(
         ca_certificates=tuple(load(pki.ca)),
-        voms_certificates=tuple(load(vomsdir / "voms.example.org.pem")),
+        voms_certificates=tuple(
+            VomsServerCertificate(VO, c) for c in load(vomsdir / "voms.example.org.pem")
+        ),
         rules=RULES,
     )
     return VomsAuth(trust, FrontCertificates(parse_addresses(FRONT)), throttle=throttle)
@@ -121,27 +126,45 @@ async def test_a_proxy_without_ac_maps_by_its_holder(pki: Pki, vomsdir: Path) ->
 async def test_no_matching_rule_is_403_naming_the_fqans(
     pki: Pki, vomsdir: Path, tmp_path: Path
 ) -> None:
+    unmapped = f"/{VO}/guests/Role=NULL/Capability=NULL"
     proxy, _ = make_voms_proxy(
-        pki,
-        tmp_path,
-        user="Olga Other",
-        fqans=("/other.vo/Role=NULL/Capability=NULL",),
-        host=voms_server(pki, vomsdir),
+        pki, tmp_path, user="Olga Other", fqans=(unmapped,), host=voms_server(pki, vomsdir)
     )
     with pytest.raises(AccessDeniedError) as denied:
         await identify(auth(pki, vomsdir), headers_of(proxy))
-    assert "/other.vo/Role=NULL/Capability=NULL" in denied.value.message
+    assert unmapped in denied.value.message
     assert "Olga Other" in denied.value.message
+
+
+async def test_a_role_in_another_vo_is_401_not_a_tenant(
+    pki: Pki, vomsdir: Path, tmp_path: Path
+) -> None:
+    # The VOMS server of vo.example.org granting a role of vo.other.org: refused, though a
+    # rule would map it.
+    method = auth(pki, vomsdir)
+    method.trust = VomsTrust(
+        ca_certificates=method.trust.ca_certificates,
+        voms_certificates=method.trust.voms_certificates,
+        rules=(TenantRule.parse("fqan", r"^/(?P<vo>[^/]+)/Role=admin/", "{vo}-admin"),),
+    )
+    stolen = "/vo.other.org/Role=admin/Capability=NULL"
+    proxy, _ = make_voms_proxy(
+        pki, tmp_path, user="Mal Roles", fqans=(stolen,), host=voms_server(pki, vomsdir)
+    )
+    with pytest.raises(AuthenticationError) as refused:
+        await identify(method, headers_of(proxy))
+    assert f"grants {stolen!r}, which is not of the AC's VO {VO!r}" in refused.value.message
 
 
 async def test_a_certificate_without_ac_or_rule_is_403_saying_no_fqans(
     pki: Pki, vomsdir: Path, tmp_path: Path
 ) -> None:
-    proxy, _ = make_voms_proxy(pki, tmp_path, user="Nora Nobody", host=voms_server(pki, vomsdir))
-    end_entity = tmp_path / "nora-nobody.pem"
-    with pytest.raises(AccessDeniedError, match="without a VOMS AC"):
+    # A certificate of the CA that no subject rule names, presented without a proxy.
+    end_entity, _ = issue_certificate(pki, tmp_path, "Nora Nobody")
+    with pytest.raises(AccessDeniedError) as denied:
         await identify(auth(pki, vomsdir), headers_of(end_entity))
-    assert proxy.exists()
+    assert "FQANs (none (a certificate or proxy without a VOMS AC))" in denied.value.message
+    assert "CN=Nora Nobody,O=pyocci tests" in denied.value.message
 
 
 async def test_headers_from_a_peer_that_is_not_a_front_are_refused_and_counted(
@@ -157,11 +180,32 @@ async def test_headers_from_a_peer_that_is_not_a_front_are_refused_and_counted(
         await identify(method, headers_of(voms_proxy))
 
 
-async def test_headers_without_a_known_peer_are_refused(
+async def test_a_locked_address_gets_429_even_for_a_remembered_chain(
     pki: Pki, vomsdir: Path, voms_proxy: Path
 ) -> None:
-    with pytest.raises(AccessDeniedError, match="this connection is not one"):
-        await identify(auth(pki, vomsdir), headers_of(voms_proxy), peer=None)
+    throttle = FailureThrottle(max_failures_per_address=1, max_failures_per_user=0)
+    method = auth(pki, vomsdir, throttle)
+    # The good proxy's outcome is remembered ...
+    await identify(method, headers_of(voms_proxy))
+    # ... the address then fails with a chain that does not verify ...
+    with pytest.raises(AuthenticationError, match="does not chain"):
+        await identify(method, headers_of(pki.stranger_certificate))
+    # ... and is locked: no answer about any chain, a remembered one included.
+    with pytest.raises(TooManyAttemptsError):
+        await identify(method, headers_of(voms_proxy))
+
+
+async def test_headers_without_a_known_peer_are_401_and_no_failure(
+    pki: Pki, vomsdir: Path, voms_proxy: Path
+) -> None:
+    # The app served by a server that keeps no peer: nothing tells a front from anyone.
+    throttle = FailureThrottle(max_failures_per_address=1, max_failures_per_user=0)
+    method = auth(pki, vomsdir, throttle)
+    for _ in range(2):
+        with pytest.raises(AuthenticationError, match="cannot tell the address they came from"):
+            await identify(method, headers_of(voms_proxy), peer=None)
+    # The server's configuration is not the client's failure: no lock.
+    assert (await identify(method, headers_of(voms_proxy))).tenants[0] == f"{VO}-ops"
 
 
 async def test_a_chain_that_does_not_verify_is_401(pki: Pki, vomsdir: Path) -> None:
@@ -174,6 +218,25 @@ async def test_a_chain_that_does_not_verify_is_401(pki: Pki, vomsdir: Path) -> N
 async def test_a_header_that_holds_no_certificate_is_401(pki: Pki, vomsdir: Path) -> None:
     with pytest.raises(AuthenticationError, match="x-ssl-client-cert: not a PEM certificate"):
         await identify(auth(pki, vomsdir), {"x-ssl-client-cert": "hello"})
+
+
+@pytest.mark.parametrize("kind", sorted(MALFORMED_KINDS))
+@pytest.mark.parametrize("position", ["own", "chain"])
+async def test_a_malformed_certificate_is_401_saying_so(
+    pki: Pki, vomsdir: Path, voms_proxy: Path, kind: str, position: str
+) -> None:
+    # As the client's own certificate, or as the one that signed a good proxy.
+    headers = headers_of(voms_proxy)
+    name = "x-ssl-client-cert" if position == "own" else "x-ssl-client-cert-chain-0"
+    headers[name] = malformed_pem(kind)
+    with pytest.raises(AuthenticationError) as refused:
+        await identify(auth(pki, vomsdir), headers)
+    if position == "own" or kind == "InvalidVersion":
+        # What cannot be read at all is named; a certificate that reads but is no
+        # signer of the proxy is refused as that.
+        assert re.search(r"malformed|not a valid certificate", refused.value.message)
+    else:
+        assert "came without the certificate that signed it" in refused.value.message
 
 
 async def test_no_certificate_through_the_front_is_401_and_no_failure(

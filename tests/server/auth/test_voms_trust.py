@@ -12,6 +12,7 @@ from pki import Pki
 from proxies import load
 from pyocci.server.auth import build_authenticator
 from pyocci.server.auth.voms import VomsAuth
+from pyocci.server.auth.voms_ac import VomsServerCertificate
 from pyocci.server.auth.voms_trust import read_voms_file
 from pyocci.server.config import AuthConfig, ConfigError
 
@@ -42,7 +43,9 @@ def test_a_file_with_certificate_directories(pki: Pki, tmp_path: Path) -> None:
     )
     trust = read_voms_file(path)
     assert trust.ca_certificates == tuple(load(pki.ca))
-    assert trust.voms_certificates == tuple(load(pki.server_certificate))
+    assert trust.voms_certificates == tuple(
+        VomsServerCertificate("vo.example.org", c) for c in load(pki.server_certificate)
+    )
     assert trust.rules[0].claim == "fqan"
     assert trust.rules[0].apply({"fqan": ["/vo.example.org/Role=NULL"]}) == "vo.example.org"
 
@@ -63,6 +66,10 @@ def test_a_file_with_certificate_directories(pki: Pki, tmp_path: Path) -> None:
         ),
         ('ca_certificates = "{ca}"\nvoms_certificates = "nowhere"\n' + RULE, "does not exist"),
         ('ca_certificates = "{key}"\nvoms_certificates = "{ca}"\n' + RULE, "no PEM certificate"),
+        (
+            'ca_certificates = "{ca}"\nvoms_certificates = "{ca}"\n' + RULE,
+            "is not a directory; it is a VOMS directory with a folder per VO",
+        ),
         ("ca_certificates = [\n", "not valid TOML"),
     ],
 )
@@ -78,9 +85,11 @@ def test_a_missing_file_is_named(tmp_path: Path) -> None:
 
 
 def test_the_method_is_built_from_the_configuration(pki: Pki, tmp_path: Path) -> None:
+    (tmp_path / "vomsdir" / "vo.example.org").mkdir(parents=True)
+    shutil.copy(pki.server_certificate, tmp_path / "vomsdir" / "vo.example.org" / "voms.pem")
     path = write(
         tmp_path / "voms.toml",
-        f'ca_certificates = "{pki.ca}"\nvoms_certificates = "{pki.ca}"\n' + RULE,
+        f'ca_certificates = "{pki.ca}"\nvoms_certificates = "vomsdir"\n' + RULE,
     )
     method = build_authenticator(
         AuthConfig(method="voms", front_addresses="127.0.0.1", voms_file=path)
@@ -117,4 +126,33 @@ def test_an_empty_vomsdir_is_refused(pki: Pki, tmp_path: Path) -> None:
         f'ca_certificates = "{pki.ca}"\nvoms_certificates = "vomsdir"\n' + RULE,
     )
     with pytest.raises(ConfigError, match="no PEM certificate or LSC file in"):
+        read_voms_file(path)
+
+
+def test_each_voms_certificate_is_trusted_for_its_folders_vo(pki: Pki, tmp_path: Path) -> None:
+    for vo in ("vo.example.org", "vo.other.org"):
+        (tmp_path / "vomsdir" / vo).mkdir(parents=True)
+    shutil.copy(pki.server_certificate, tmp_path / "vomsdir" / "vo.example.org" / "a.pem")
+    shutil.copy(pki.user_certificate, tmp_path / "vomsdir" / "vo.other.org" / "b.pem")
+    path = write(
+        tmp_path / "voms.toml",
+        f'ca_certificates = "{pki.ca}"\nvoms_certificates = "vomsdir"\n' + RULE,
+    )
+    trust = read_voms_file(path)
+    assert [(s.vo, s.certificate) for s in trust.voms_certificates] == [
+        ("vo.example.org", load(pki.server_certificate)[0]),
+        ("vo.other.org", load(pki.user_certificate)[0]),
+    ]
+
+
+def test_a_voms_certificate_outside_a_vo_folder_is_refused(pki: Pki, tmp_path: Path) -> None:
+    # It would be trusted for no VO, or for every one: the operator says which.
+    (tmp_path / "vomsdir" / "vo.example.org").mkdir(parents=True)
+    (tmp_path / "vomsdir" / "vo.example.org" / "voms.lsc").write_text("/O=a/CN=b\n/O=a/CN=c\n")
+    shutil.copy(pki.server_certificate, tmp_path / "vomsdir" / "voms.example.org.pem")
+    path = write(
+        tmp_path / "voms.toml",
+        f'ca_certificates = "{pki.ca}"\nvoms_certificates = "vomsdir"\n' + RULE,
+    )
+    with pytest.raises(ConfigError, match=r"voms\.example\.org\.pem is not in a VO's folder"):
         read_voms_file(path)

@@ -31,6 +31,7 @@ from pyocci.backends.ec2.context import Ec2
 from pyocci.backends.ec2.network import Interfaces, Subnets
 from pyocci.backends.ec2.placement import Placement
 from pyocci.backends.ec2.reading import Reader
+from pyocci.backends.ec2.saved_images import delete_saved
 from pyocci.backends.ec2.security import GroupLinks, Groups
 from pyocci.backends.ec2.settings import Ec2Settings
 from pyocci.backends.ec2.storage import StorageLinks, Volumes
@@ -115,6 +116,15 @@ class Ec2Backend(KitBackend):
             return None  # no AMI can have this id
         with self.translating(f"reading {image_id}"):
             return await self.ec2.catalogue.pending_image(image_id)
+
+    async def delete_template(self, tenant: Tenant, mixin_id: str) -> bool:
+        """Deregister the AMI of an os_tpl the tenant saved (see `saved_images`); False
+        for any other AMI, which stays."""
+        image_id = mixin_id.removeprefix(OS_TPL_SCHEME)
+        if not mixin_id.startswith(OS_TPL_SCHEME) or not ids.is_image(image_id):
+            return False
+        with self.translating(f"deleting {image_id}"):
+            return await delete_saved(self.ec2, tenant, image_id)
 
 
 def build(setup: BackendSetup) -> Ec2Backend:

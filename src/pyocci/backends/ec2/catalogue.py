@@ -140,6 +140,10 @@ class Catalogue(TemplateCatalogue[InstanceType]):
         waiting = busy.image(image, self._settings.retry_after)
         if waiting is not None:
             self.follow(image_id, image.get("Name"))
+        elif image.get("State", AVAILABLE) == AVAILABLE:
+            # Ready since the offer was read (or saved through another process):
+            # offered now, as the next read would.
+            self.offer_ready(image_id, image.get("Name"))
         return waiting
 
     async def read(self) -> Offer[InstanceType]:

@@ -24,6 +24,7 @@ from pyocci.backends.ec2.context import Ec2, Ec2Collection, target_id
 from pyocci.backends.ec2.entities import compute_state
 from pyocci.backends.ec2.placement import Place
 from pyocci.backends.ec2.reading import compute_filters
+from pyocci.backends.ec2.saved_images import saved_tags
 from pyocci.backends.errors import (
     ConflictError,
     EntityNotFoundError,
@@ -411,7 +412,8 @@ async def _save_image(
         # "hot": snapshot the running disk as it is; "deferred": let EC2 reboot for
         # a consistent file system.
         NoReboot=parameters.get("method") == "hot",
-        TagSpecifications=ec2.tenancy.specification("image", ec2.tenancy.tags(tenant)),
+        # Marked as the tenant's save: what lets that tenant delete it (`saved_images`).
+        TagSpecifications=ec2.tenancy.specification("image", saved_tags(ec2, tenant)),
     )
     # The answer names the new os_tpl at once; it is offered, and starts computes, once
     # EC2 calls the AMI available (until then a create naming it is told to wait).

@@ -118,6 +118,24 @@ class TemplateCatalogue(ABC, Generic[S]):
         if followed is not None:
             followed.forget(image_id)
 
+    def offer_ready(self, image_id: str, name: str | None) -> None:
+        """Offer at once an image the cloud has just called ready, no longer followed.
+
+        The followed images are looked at no more than once per recheck: one that
+        became ready since the last look would otherwise stay unoffered until the
+        next, and a compute naming it would be refused as naming no template."""
+        self.forget(image_id)
+        mixin = self.image_mixin(image_id, name)
+        self.known().images[mixin.id] = mixin
+
+    def remove_image(self, image_id: str) -> None:
+        """An image deleted through this server: offered no more (by the templates as
+        last read for the current key) nor followed, before the next full read."""
+        offer = self._offers.last(self.key())
+        if offer is not None:
+            offer.images.pop(self.image_mixin(image_id, None).id, None)
+        self.forget(image_id)
+
     def add_image(self, image_id: str, name: str | None) -> Mixin:
         """The os_tpl of a just-saved image: followed unless already offered, and offered
         once the cloud calls it ready (before the next full read)."""

@@ -23,11 +23,12 @@ from pyocci.backends.kit import KitBackend, union
 from pyocci.backends.kit.errors import malformed_answers
 from pyocci.backends.opennebula import catalogue as catalogues
 from pyocci.backends.opennebula.api import OneApi
-from pyocci.backends.opennebula.catalogue import OS_TPL_SCHEME, Catalogue
+from pyocci.backends.opennebula.catalogue import OS_TPL_SCHEME, Catalogue, template_id_of
 from pyocci.backends.opennebula.clusters import cluster_zones
 from pyocci.backends.opennebula.compute import Computes, pushed_down
 from pyocci.backends.opennebula.links import Interfaces, StorageLinks
 from pyocci.backends.opennebula.network import Networks
+from pyocci.backends.opennebula.saved_images import delete_saved
 from pyocci.backends.opennebula.security import (
     SecurityGroupLinks,
     SecurityGroups,
@@ -152,6 +153,24 @@ class OpenNebulaBackend(KitBackend):
         with self.translating(f"reading {mixin_id}"):
             await self._acting(tenant)
             return await self.computes.busy_template(mixin_id.removeprefix(OS_TPL_SCHEME))
+
+    async def delete_template(self, tenant: Tenant, mixin_id: str) -> bool:
+        """Delete the VM template of an os_tpl the tenant saved, and its images (see
+        `saved_images`); False for the site's templates, which stay."""
+        if not mixin_id.startswith(OS_TPL_SCHEME):
+            return False
+        template_id = template_id_of(mixin_id.removeprefix(OS_TPL_SCHEME))
+        if template_id is None:
+            return False
+        with self.translating(f"deleting {mixin_id}"):
+            await self._acting(tenant)
+            acting = await self.tenancy.acting(tenant)
+            if not await delete_saved(self.api, acting, template_id):
+                return False
+        catalogue = self.catalogue
+        catalogue.known().images.pop(mixin_id, None)
+        catalogue.forget(str(template_id))
+        return True
 
     # Every request resolves the tenant's session (cached) before its collection runs,
     # so that the catalogue reads the tenant's own templates.

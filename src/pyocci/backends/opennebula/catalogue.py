@@ -151,9 +151,7 @@ class Catalogue(TemplateCatalogue[Size]):
             return True
         followed = self.pending.get(self.key())
         if template_id in looked.ready and followed is not None and template_id in followed:
-            self.forget(template_id)
-            mixin = self.image_mixin(template_id, looked.ready[template_id])
-            self.known().images[mixin.id] = mixin
+            self.offer_ready(template_id, looked.ready[template_id])
         return False
 
     async def template_named(self, term: str) -> int | None:

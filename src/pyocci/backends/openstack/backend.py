@@ -11,6 +11,7 @@ is absent from discovery and answered 501.
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Sequence
 from typing import Any
 
@@ -118,6 +119,25 @@ class OpenStackBackend(KitBackend):
     async def read_image(self, tenant: Tenant, mixin_id: str, chunk_bytes: int) -> ImageData:
         """An image's bytes, streamed from Glance."""
         return await self.images.read(tenant, mixin_id, chunk_bytes)
+
+    async def delete_template(self, tenant: Tenant, mixin_id: str) -> bool:
+        """Delete the Glance image of an os_tpl the tenant saved (see `image_data`); False
+        for the cloud's other images, which stay."""
+        image_id = mixin_id.removeprefix(OS_TPL_SCHEME)
+        if not mixin_id.startswith(OS_TPL_SCHEME) or not _is_uuid(image_id):
+            return False
+        if not await self.images.delete_saved(tenant, image_id):
+            return False
+        self.catalogue.remove_image(image_id)
+        return True
+
+
+def _is_uuid(text: str) -> bool:
+    try:
+        uuid.UUID(text)
+    except ValueError:
+        return False
+    return True
 
 
 def _first_flavor(connection: Any) -> object:

@@ -155,10 +155,14 @@ class Catalogue(TemplateCatalogue[Flavor]):
         or `image_id` is no Glance image id (a UUID) at all.
 
         A pending image is followed from then on, so that it is offered as soon as
-        Glance has made it active."""
+        Glance has made it active; an active one is offered at once."""
         if not _is_uuid(image_id):
             return None
         image = await self._image(image_id)
+        if image is not None and image.status == "active":
+            # Ready since the offer was read (or saved through another process):
+            # offered now, as the next read would.
+            self.offer_ready(image_id, image.name)
         if image is None or image.status not in PENDING_STATES:
             return None
         self.follow(image_id, image.name)

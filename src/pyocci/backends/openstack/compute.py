@@ -47,7 +47,7 @@ from pyocci.backends.kit import ActionHandler, Collection
 from pyocci.backends.kit.catalogue import Offer
 from pyocci.backends.kit.context import CONTEXT_MIXINS, chosen, public_key, user_data
 from pyocci.backends.kit.zones import Zones, chosen_zone, keep_zone
-from pyocci.backends.openstack.api import OpenStackApi
+from pyocci.backends.openstack.api import OpenStackApi, current_tenant
 from pyocci.backends.openstack.catalogue import (
     OS_TPL_SCHEME,
     RESOURCE_TPL_SCHEME,
@@ -98,6 +98,10 @@ LIST_MICROVERSION = "2.47"
 MARKERS_KEPT = 1024
 #: OCCI restart methods to Nova reboot types: a cold restart is a hard reboot.
 _REBOOT_TYPES = {"graceful": "SOFT", "warm": "SOFT", "cold": "HARD"}
+
+
+#: The Glance image property naming the tenant (its `tenant_tag`) whose save made the image.
+SAVED_BY = "occi_saved_by"
 
 
 def tenant_tag(tenant: Tenant) -> str:
@@ -579,5 +583,11 @@ class Computes(Collection):
         name = str(parameters.get("name") or f"{entity.title or server.id}-{stamp}")
         # Nova answers with the new image's id (2.45+) before Glance has the data:
         # the os_tpl exists at once, and is offered (and boots) once the image is active.
-        image_id = await self.api.call(lambda c: server.create_image(c.compute, name))
+        # The image carries its maker's tenant tag: what lets that tenant delete it
+        # (`GlanceImages.delete_saved`) where tenants share one project.
+        tenant = current_tenant()
+        metadata = {SAVED_BY: tenant_tag(tenant)} if tenant is not None else None
+        image_id = await self.api.call(
+            lambda c: server.create_image(c.compute, name, metadata=metadata)
+        )
         return self.catalogue.add_image(image_id, name)

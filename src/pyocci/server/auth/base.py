@@ -38,6 +38,7 @@ __all__ = [
     "Client",
     "Identity",
     "NoAuth",
+    "RefusedError",
 ]
 
 #: The ASGI scope's ``client``: ``(host, port)`` of the caller, or None when the
@@ -51,6 +52,15 @@ logger = logging.getLogger("pyocci.server.auth")
 # Longer Authorization values are refused before decoding: nobody's credentials are
 # this long, and the server should not base64-decode megabytes for an attacker.
 _MAX_CREDENTIALS = 4096
+
+
+class RefusedError(Exception):
+    """What a method's checks raise for a credential (or a part of one) they refuse:
+    `reason` says why, for the client; the method turns it into its answer (401, 403)."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
 
 
 class AuthenticationError(OcciError):

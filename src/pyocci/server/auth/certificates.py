@@ -9,13 +9,28 @@ knowing how long it lives.
 from __future__ import annotations
 
 from cryptography import x509
+from cryptography.exceptions import UnsupportedAlgorithm
+from pyasn1.error import PyAsn1Error
 
 from pyocci.server.auth.base import Identity
 
-__all__ = ["PROXY_CERT_INFO", "certificate_identity", "holder_of", "is_proxy"]
+__all__ = ["MALFORMED", "PROXY_CERT_INFO", "certificate_identity", "holder_of", "is_proxy"]
 
 #: The proxyCertInfo extension (RFC 3820 §3.8) that marks a proxy certificate.
 PROXY_CERT_INFO = x509.ObjectIdentifier("1.3.6.1.5.5.7.1.14")
+
+#: What reading a certificate (or a part of a VOMS AC) raises when it is malformed:
+#: cryptography reads extensions only when asked, so these can come from any use of a
+#: certificate received, not only from loading it; several are no ValueError.
+MALFORMED: tuple[type[Exception], ...] = (
+    ValueError,
+    TypeError,
+    UnsupportedAlgorithm,
+    PyAsn1Error,
+    x509.InvalidVersion,
+    x509.DuplicateExtension,
+    x509.UnsupportedGeneralNameType,
+)
 
 
 def is_proxy(certificate: x509.Certificate) -> bool:

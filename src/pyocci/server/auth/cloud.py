@@ -24,9 +24,8 @@ from collections.abc import Awaitable, Callable, Mapping
 from pyocci.backends.api import Tenant
 from pyocci.server.auth.base import AuthenticationError, Authenticator, Client
 from pyocci.server.auth.basic import basic_challenge, parse_basic_authorization
-from pyocci.server.auth.flights import SingleFlight
 from pyocci.server.auth.hashing import _password_bytes
-from pyocci.server.auth.outcomes import OutcomeCache, TokenOutcome
+from pyocci.server.auth.outcomes import CheckedCredentials, TokenOutcome
 from pyocci.server.auth.throttle import FailureThrottle, client_address
 
 __all__ = ["CallerCheck", "CloudAuth"]
@@ -53,10 +52,8 @@ class CloudAuth(Authenticator):
         self._check = check
         self._cloud = cloud
         self._challenge = basic_challenge(realm)
-        self._throttle = throttle if throttle is not None else FailureThrottle.disabled()
-        self._flights: SingleFlight[tuple[str, bytes], TokenOutcome] = SingleFlight()
-        self._cache: OutcomeCache[tuple[str, bytes], TokenOutcome] = OutcomeCache(
-            seconds=cache_seconds, size=cache_size, clock=clock
+        self._checked: CheckedCredentials[tuple[str, bytes]] = CheckedCredentials(
+            seconds=cache_seconds, size=cache_size, clock=clock, throttle=throttle
         )
         self._cache_seconds = cache_seconds
         self._clock = clock
@@ -76,35 +73,23 @@ class CloudAuth(Authenticator):
             )
         user_name, secret = parse_basic_authorization(value, challenge=self._challenge)
         address = client_address(client)
-        # Before the cache: a locked user or address gets no answer about any secret.
-        self._throttle.check(user_name, address)
         key = (
             user_name,
             hmac.new(self._cache_secret, _password_bytes(secret), hashlib.sha256).digest(),
         )
-        outcome = self._cache.get(key)
-        if outcome is None:
-            outcome, _ = await self._flights.run(
-                key, lambda: self._checked(user_name, secret, address, key)
-            )
+        outcome = await self._checked.outcome(
+            key, lambda: self._asked(user_name, secret), user=user_name, address=address
+        )
         if outcome.tenant is None:
             raise AuthenticationError(outcome.reason, challenge=self._challenge)
-        self._throttle.succeeded(user_name, address)
+        self._checked.throttle.succeeded(user_name, address)
         return outcome.tenant
 
-    async def _checked(
-        self, user_name: str, secret: str, address: str | None, key: tuple[str, bytes]
-    ) -> TokenOutcome:
-        """Ask the cloud, as one throttled attempt: a refusal counts as a failure, the
-        cloud being unavailable (its error goes on, a 503) does not."""
-        with self._throttle.attempt(user_name, address) as attempt:
-            tenant = await self._check(user_name, secret)
-            outcome = TokenOutcome(
-                expires=self._clock() + self._cache_seconds,
-                tenant=tenant,
-                reason=f"{self._cloud} refused this user name and password",
-            )
-            self._cache.put(key, outcome)
-            if tenant is None:
-                attempt.failed()
-            return outcome
+    async def _asked(self, user_name: str, secret: str) -> TokenOutcome:
+        """What the cloud says of the user name and secret (its being unavailable raises:
+        a 503)."""
+        return TokenOutcome(
+            expires=self._clock() + self._cache_seconds,
+            tenant=await self._check(user_name, secret),
+            reason=f"{self._cloud} refused this user name and password",
+        )

@@ -14,9 +14,10 @@ connection's peer, never by ``X-Forwarded-For``: the ASGI server replaces
 the scope's ``client`` with what that header says, so the peer is kept
 aside as the scope extension `PEER_EXTENSION` (by
 `pyocci.server.uvicorn_protocol`, and for granian by `remember_peer`), and
-the application hands it to the authenticator in `current_peer`. Even from a
-front, the certificates are data to verify, not a verdict
-(`pyocci.server.auth.proxy_chain`).
+the application hands it to the authenticator in `current_peer`. Without that
+extension (the app served by another ASGI server) the peer is unknown and no
+certificate header is taken. Even from a front, the certificates are data to
+verify, not a verdict (`pyocci.server.auth.proxy_chain`).
 """
 
 from __future__ import annotations
@@ -31,6 +32,9 @@ from urllib.parse import unquote
 
 from cryptography import x509
 from starlette.types import ASGIApp, Receive, Scope, Send
+
+from pyocci.server.auth.base import RefusedError
+from pyocci.server.auth.certificates import MALFORMED
 
 __all__ = [
     "CERTIFICATE_HEADER",
@@ -66,12 +70,8 @@ _PEM = re.compile(
 _MAX_VALUE = 16384
 
 
-class HeaderRefusedError(Exception):
+class HeaderRefusedError(RefusedError):
     """A certificate header cannot be read; `reason` says why, for the client."""
-
-    def __init__(self, reason: str) -> None:
-        super().__init__(reason)
-        self.reason = reason
 
 
 def parse_addresses(text: str) -> tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]:
@@ -90,11 +90,12 @@ def parse_addresses(text: str) -> tuple[ipaddress.IPv4Network | ipaddress.IPv6Ne
 
 
 def peer_of(scope: Scope) -> str | None:
-    """The host of the connection's peer: the `PEER_EXTENSION` the ASGI server kept, or
-    the scope's ``client`` when it kept none (an application called in process, which
-    no proxy header rewrote)."""
+    """The host of the connection's peer: the `PEER_EXTENSION` the ASGI server kept; None
+    when it kept none. Never the scope's ``client``, which the ASGI server rewrites from
+    ``X-Forwarded-For`` (uvicorn with ``forwarded_allow_ips``): a client sending
+    ``X-Forwarded-For: 127.0.0.1`` would pass for a front on this host."""
     extensions = scope.get("extensions") or {}
-    peer = extensions.get(PEER_EXTENSION) or scope.get("client")
+    peer = extensions.get(PEER_EXTENSION)
     if not peer or not isinstance(peer[0], str):
         return None
     return peer[0]
@@ -174,5 +175,5 @@ def _certificate(value: str | None, name: str) -> x509.Certificate | None:
     try:
         der = base64.b64decode("".join(found.group("body").split()), validate=True)
         return x509.load_der_x509_certificate(der)
-    except (binascii.Error, ValueError):
+    except (binascii.Error, *MALFORMED):
         raise HeaderRefusedError(f"{name}: not a valid certificate") from None

@@ -35,6 +35,7 @@ from joserfc import jws, jwt
 from joserfc.errors import JoseError
 from joserfc.jwk import OctKey
 
+from pyocci.server.auth.base import RefusedError
 from pyocci.server.auth.signing_key import SigningKey, SigningKeyFile
 
 __all__ = [
@@ -55,12 +56,8 @@ VERIFIED_SIZE = 4096
 _ALGORITHM = "HS256"
 
 
-class TokenRefusedError(Exception):
+class TokenRefusedError(RefusedError):
     """An issued token cannot be used; `reason` says why, for the client."""
-
-    def __init__(self, reason: str) -> None:
-        super().__init__(reason)
-        self.reason = reason
 
 
 @dataclass(frozen=True, slots=True)

@@ -27,8 +27,7 @@ from pyocci.server.auth.base import (
     Client,
     logger,
 )
-from pyocci.server.auth.flights import SingleFlight
-from pyocci.server.auth.outcomes import OutcomeCache, TokenOutcome, tls_verification
+from pyocci.server.auth.outcomes import CheckedCredentials, TokenOutcome, tls_verification
 from pyocci.server.auth.throttle import FailureThrottle, client_address
 
 __all__ = [
@@ -89,9 +88,6 @@ class KeystoneAuth(Authenticator):
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.keystone_url = keystone_url.rstrip("/")
-        self._throttle = throttle if throttle is not None else FailureThrottle.disabled()
-        # Concurrent requests with the same token share one validation.
-        self._flights: SingleFlight[bytes, TokenOutcome] = SingleFlight()
         self._v3 = keystone_v3_url(self.keystone_url)
         self._challenge = keystone_challenge(self.keystone_url)
         self._service_auth = {
@@ -112,11 +108,10 @@ class KeystoneAuth(Authenticator):
         self._ca = ca
         self._timeout = timeout
         self._cache_seconds = cache_seconds
-        self._cache_size = cache_size
         self._retry_after = retry_after
         self._clock = clock
-        self._cache: OutcomeCache[bytes, TokenOutcome] = OutcomeCache(
-            seconds=self._cache_seconds, size=self._cache_size, clock=self._clock
+        self._checked: CheckedCredentials[bytes] = CheckedCredentials(
+            seconds=cache_seconds, size=cache_size, clock=clock, throttle=throttle
         )
         self._http: httpx.AsyncClient | None = None
         self._service_token: str | None = None
@@ -136,32 +131,13 @@ class KeystoneAuth(Authenticator):
             )
         if len(token) > _MAX_CREDENTIALS or not token.isascii():
             raise AuthenticationError("malformed X-Auth-Token", challenge=self._challenge)
-        address = client_address(client)
-        # Before the cache: a locked address gets no answer about any token.
-        self._throttle.check(None, address)
         key = hashlib.sha256(token.encode("ascii")).digest()
-        # Only a validation by Keystone counts as an attempt; a remembered or
-        # shared one is not a new guess.
-        validation = self._cache.get(key)
-        if validation is None:
-            validation, _ = await self._flights.run(
-                key, lambda: self._throttled_validation(token, key, address)
-            )
+        validation = await self._checked.outcome(
+            key, lambda: self._validate(token), address=client_address(client)
+        )
         if validation.tenant is None:
             raise AuthenticationError(validation.reason, challenge=self._challenge)
         return validation.tenant
-
-    async def _throttled_validation(
-        self, token: str, key: bytes, address: str | None
-    ) -> TokenOutcome:
-        """Validate a token with Keystone, as one throttled attempt: a refusal counts
-        as a failure, Keystone being unavailable does not."""
-        with self._throttle.attempt(None, address) as attempt:
-            validation = await self._validate(token)
-            self._cache.put(key, validation)
-            if validation.tenant is None:
-                attempt.failed()
-            return validation
 
     async def close(self) -> None:
         if self._http is not None:

@@ -37,15 +37,21 @@ from joserfc.errors import JoseError
 
 from pyocci.backends.api import Tenant
 from pyocci.model.values import shown
-from pyocci.server.auth.base import AuthenticationError, Authenticator, Client, Identity, logger
-from pyocci.server.auth.flights import SingleFlight
+from pyocci.server.auth.base import (
+    AuthenticationError,
+    Authenticator,
+    Client,
+    Identity,
+    RefusedError,
+    logger,
+)
 from pyocci.server.auth.keystone import IdentityServiceUnavailableError
 from pyocci.server.auth.oidc_http import ProviderHttp
 from pyocci.server.auth.oidc_introspection import introspect
 from pyocci.server.auth.oidc_issuers import TrustedIssuer
 from pyocci.server.auth.oidc_keys import ProviderKeys
 from pyocci.server.auth.oidc_mapping import claim_values, map_tenants
-from pyocci.server.auth.outcomes import OutcomeCache, TokenOutcome
+from pyocci.server.auth.outcomes import CheckedCredentials, TokenOutcome
 from pyocci.server.auth.throttle import FailureThrottle, client_address
 from pyocci.server.auth.token import bearer_challenge
 
@@ -80,12 +86,8 @@ def oidc_challenge(realm: str, description: str | None = None) -> str:
     return bearer_challenge(realm, "invalid_token") + f', error_description="{cleaned}"'
 
 
-class _RefusedError(Exception):
+class _RefusedError(RefusedError):
     """A token is refused: the reason goes to the client."""
-
-    def __init__(self, reason: str) -> None:
-        super().__init__(reason)
-        self.reason = reason
 
 
 class OidcAuth(Authenticator):
@@ -116,17 +118,14 @@ class OidcAuth(Authenticator):
         self._challenge = oidc_challenge(realm)
         self._leeway = leeway
         self._cache_seconds = cache_seconds
-        self._cache_size = cache_size
-        self._throttle = throttle if throttle is not None else FailureThrottle.disabled()
         self._clock = clock
         self._wall_clock = wall_clock
         self._http = ProviderHttp(timeout=timeout, ca=ca, retry_after=retry_after)
         self.keys = ProviderKeys(
             self._http, max_age=keys_seconds, min_refresh=keys_min_refresh, clock=clock
         )
-        self._flights: SingleFlight[bytes, TokenOutcome] = SingleFlight()
-        self._cache: OutcomeCache[bytes, TokenOutcome] = OutcomeCache(
-            seconds=self._cache_seconds, size=self._cache_size, clock=self._clock
+        self._checked: CheckedCredentials[bytes] = CheckedCredentials(
+            seconds=cache_seconds, size=cache_size, clock=clock, throttle=throttle
         )
 
     @property
@@ -160,15 +159,10 @@ class OidcAuth(Authenticator):
             reason = "malformed credentials: this server takes 'Authorization: Bearer <token>'"
             raise AuthenticationError(reason, challenge=oidc_challenge(self._realm, reason))
         token = match.group("token")
-        address = client_address(client)
-        # Before the cache: a locked address gets no answer about any token.
-        self._throttle.check(None, address)
         key = hashlib.sha256(token.encode("ascii")).digest()
-        validation = self._cache.get(key)
-        if validation is None:
-            validation, _ = await self._flights.run(
-                key, lambda: self._throttled_validation(token, key, address)
-            )
+        validation = await self._checked.outcome(
+            key, lambda: self._validation(token), address=client_address(client)
+        )
         if validation.tenant is None:
             raise AuthenticationError(
                 validation.reason, challenge=oidc_challenge(self._realm, validation.reason)
@@ -178,26 +172,17 @@ class OidcAuth(Authenticator):
     async def close(self) -> None:
         await self._http.close()
 
-    async def _throttled_validation(
-        self, token: str, key: bytes, address: str | None
-    ) -> TokenOutcome:
-        """Check a token as one throttled attempt: a refusal counts as a failure, a
-        provider being unavailable does not."""
-        with self._throttle.attempt(None, address) as attempt:
-            try:
-                identity, lifetime = await self._check(token)
-            except _RefusedError as refusal:
-                attempt.failed()
-                validation = TokenOutcome(self._clock() + self._cache_seconds, None, refusal.reason)
-            else:
-                tenant = Tenant(id=identity.tenants[0], name=identity.tenants[0])
-                validation = TokenOutcome(
-                    self._clock() + min(self._cache_seconds, lifetime),
-                    tenant,
-                    identity=identity,
-                )
-            self._cache.put(key, validation)
-            return validation
+    async def _validation(self, token: str) -> TokenOutcome:
+        """What checking a token decides: accepted until it expires (or the cache's time
+        is up), or refused with the reason; a provider being unavailable raises."""
+        try:
+            identity, lifetime = await self._check(token)
+        except _RefusedError as refusal:
+            return TokenOutcome(self._clock() + self._cache_seconds, None, refusal.reason)
+        tenant = Tenant(id=identity.tenants[0], name=identity.tenants[0])
+        return TokenOutcome(
+            self._clock() + min(self._cache_seconds, lifetime), tenant, identity=identity
+        )
 
     # Checking tokens.
 

@@ -1,4 +1,5 @@
-"""What checking a credential decided, kept for a while: `OutcomeCache`.
+"""What checking a credential decided, kept for a while: `OutcomeCache`; and the
+sequence every method that asks a service about a credential follows: `CheckedCredentials`.
 
 Checking a password hash or asking an identity service costs far more than
 a request; clients send the same credential again and again. Each outcome
@@ -11,7 +12,7 @@ from __future__ import annotations
 
 import ssl
 from collections import OrderedDict
-from collections.abc import Callable, Hashable
+from collections.abc import Awaitable, Callable, Hashable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Generic, Protocol, TypeVar
@@ -19,6 +20,8 @@ from typing import Generic, Protocol, TypeVar
 from pyocci.backends.api import Tenant
 from pyocci.backends.lookups import lookups
 from pyocci.server.auth.base import Identity
+from pyocci.server.auth.flights import SingleFlight
+from pyocci.server.auth.throttle import FailureThrottle
 
 _LOOKUPS = lookups("auth")
 
@@ -43,6 +46,8 @@ class TokenOutcome:
     #: Who an accepted token names and every tenant it may act for, for methods that
     #: know (the Keystone-like handshake exchanges it); None otherwise.
     identity: Identity | None = None
+    #: Whether a refused credential is valid but grants nothing here (403, not 401).
+    denied: bool = False
 
 
 K = TypeVar("K", bound=Hashable)
@@ -88,6 +93,64 @@ class OutcomeCache(Generic[K, V]):
 
     def __len__(self) -> int:
         return len(self._kept)
+
+
+class CheckedCredentials(Generic[K]):
+    """Credentials checked by a service (Keystone, an OpenID Provider, the cloud), the
+    outcomes kept in an `OutcomeCache` and failures counted by a `FailureThrottle`.
+
+    The sequence: a locked user or address gets no answer about any credential; a kept
+    outcome is the answer; otherwise concurrent requests with the same credential share
+    one check (`SingleFlight`). Only a check by the service counts as an attempt (a kept
+    or shared outcome is no new guess), and only its refusal as a failure: the service
+    being unavailable raises, and counts as neither.
+    """
+
+    def __init__(
+        self,
+        *,
+        seconds: float,
+        size: int,
+        clock: Callable[[], float],
+        throttle: FailureThrottle | None = None,
+    ) -> None:
+        self.kept: OutcomeCache[K, TokenOutcome] = OutcomeCache(
+            seconds=seconds, size=size, clock=clock
+        )
+        self.throttle = throttle if throttle is not None else FailureThrottle.disabled()
+        self._flights: SingleFlight[K, TokenOutcome] = SingleFlight()
+
+    async def outcome(
+        self,
+        key: K,
+        check: Callable[[], Awaitable[TokenOutcome]],
+        *,
+        user: str | None = None,
+        address: str | None = None,
+    ) -> TokenOutcome:
+        """What checking the credential behind `key` decided: kept, shared, or asked now
+        with `check` (for `user`, from `address`, as the throttle counts them)."""
+        self.throttle.check(user, address)
+        outcome = self.kept.get(key)
+        if outcome is None:
+            outcome, _ = await self._flights.run(
+                key, lambda: self._attempt(key, check, user, address)
+            )
+        return outcome
+
+    async def _attempt(
+        self,
+        key: K,
+        check: Callable[[], Awaitable[TokenOutcome]],
+        user: str | None,
+        address: str | None,
+    ) -> TokenOutcome:
+        with self.throttle.attempt(user, address) as attempt:
+            outcome = await check()
+            self.kept.put(key, outcome)
+            if outcome.tenant is None:
+                attempt.failed()
+            return outcome
 
 
 def tls_verification(ca: Path | None) -> ssl.SSLContext | bool:

@@ -36,12 +36,15 @@ from pyasn1.codec.der import decoder
 from pyasn1.error import PyAsn1Error
 from pyasn1_modules import rfc3820
 
+from pyocci.server.auth.base import RefusedError
 from pyocci.server.auth.certificates import PROXY_CERT_INFO, is_proxy
+from pyocci.server.auth.front import MAX_CHAIN_HEADERS
 
 __all__ = ["MAX_CHAIN", "ChainRefusedError", "VerifiedChain", "verify_chain", "verify_end_entity"]
 
-#: The most certificates a chain may hold (proxies of proxies of ...): real ones hold 2-4.
-MAX_CHAIN = 10
+#: The most certificates a chain may hold (proxies of proxies of ...; real ones hold 2-4):
+#: every one the front passes on, the client's own and one per chain header.
+MAX_CHAIN = 1 + MAX_CHAIN_HEADERS
 #: The proxy policies that give a proxy its issuer's rights (RFC 3820 §3.8 inheritAll,
 #: and Globus' limited proxies, which only keep a proxy from starting grid jobs).
 _INHERITING = {
@@ -50,12 +53,8 @@ _INHERITING = {
 }
 
 
-class ChainRefusedError(Exception):
+class ChainRefusedError(RefusedError):
     """The chain is not acceptable; `reason` says why, for the client."""
-
-    def __init__(self, reason: str) -> None:
-        super().__init__(reason)
-        self.reason = reason
 
 
 @dataclass(frozen=True, slots=True)
@@ -123,9 +122,10 @@ def verify_end_entity(
     intermediates: Sequence[x509.Certificate],
     anchors: Sequence[x509.Certificate],
     now: datetime.datetime,
-) -> None:
+) -> list[x509.Certificate]:
     """Check that `end_entity` chains to one of `anchors` (through `intermediates`) and is
-    valid at `now`; ChainRefusedError. Its own extensions are not judged."""
+    valid at `now`; ChainRefusedError. Its own extensions are not judged. The path built:
+    `end_entity`, the intermediates it went through, the anchor."""
     if not anchors:
         raise ChainRefusedError("this server trusts no certificate authority")
     verifier = (
@@ -140,7 +140,7 @@ def verify_end_entity(
         .build_client_verifier()
     )
     try:
-        verifier.verify(end_entity, list(intermediates))
+        return verifier.verify(end_entity, list(intermediates)).chain
     except VerificationError as error:
         if not end_entity.not_valid_before_utc <= now <= end_entity.not_valid_after_utc:
             raise ChainRefusedError(

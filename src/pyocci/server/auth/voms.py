@@ -24,8 +24,10 @@ as a failed attempt of the client's address in the failure throttle.
 Clients send the same chain with every request: what its check decided is
 remembered (by a hash of the headers) for ``[auth] cache_seconds``, never
 past the chain's or the AC's expiry, so only a client's first request costs
-the signature checks (about a millisecond). The front check is made on
-every request: it depends on the connection, not on the chain.
+the signature checks (about a millisecond); the throttle is asked before a
+remembered outcome is, as for the other methods
+(`pyocci.server.auth.outcomes.CheckedCredentials`). The front check is made
+on every request: it depends on the connection, not on the chain.
 """
 
 from __future__ import annotations
@@ -34,9 +36,6 @@ import datetime
 import hashlib
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
-
-from cryptography.exceptions import UnsupportedAlgorithm
 
 from pyocci.backends.api import Tenant
 from pyocci.server.auth.base import (
@@ -47,6 +46,7 @@ from pyocci.server.auth.base import (
     Identity,
     logger,
 )
+from pyocci.server.auth.certificates import MALFORMED
 from pyocci.server.auth.front import (
     CERTIFICATE_HEADER,
     CHAIN_HEADER_PREFIX,
@@ -56,7 +56,7 @@ from pyocci.server.auth.front import (
     current_peer,
 )
 from pyocci.server.auth.oidc_mapping import map_tenants
-from pyocci.server.auth.outcomes import OutcomeCache
+from pyocci.server.auth.outcomes import CheckedCredentials, TokenOutcome
 from pyocci.server.auth.proxy_chain import ChainRefusedError, verify_chain
 from pyocci.server.auth.throttle import FailureThrottle, client_address
 from pyocci.server.auth.voms_ac import AcRefusedError, voms_attributes
@@ -69,17 +69,6 @@ def x509_challenge(realm: str) -> str:
     """The ``WWW-Authenticate`` of method voms: a certificate is presented to the front at
     the TLS handshake, so the challenge only names the realm."""
     return f'X509 realm="{realm}"'
-
-
-@dataclass(frozen=True, slots=True)
-class _Outcome:
-    """What checking one chain decided: its identity, or why it was refused (401, or 403
-    when `denied`)."""
-
-    expires: float
-    identity: Identity | None
-    reason: str = ""
-    denied: bool = False
 
 
 class VomsAuth(Authenticator):
@@ -100,12 +89,11 @@ class VomsAuth(Authenticator):
         self.trust = trust
         self.front = front
         self._challenge = x509_challenge(realm)
-        self._throttle = throttle if throttle is not None else FailureThrottle.disabled()
         self._clock = clock
         # By the hash of the certificate headers; expiries on the wall clock, which
         # certificates are dated by.
-        self._cache: OutcomeCache[bytes, _Outcome] = OutcomeCache(
-            seconds=cache_seconds, size=cache_size, clock=clock
+        self._checked: CheckedCredentials[bytes] = CheckedCredentials(
+            seconds=cache_seconds, size=cache_size, clock=clock, throttle=throttle
         )
 
     @property
@@ -126,46 +114,54 @@ class VomsAuth(Authenticator):
             )
         address = client_address(client)
         peer = current_peer.get()
+        if peer is None:
+            # The server this app runs in kept no peer (`PEER_EXTENSION`): where the
+            # headers came from is unknown, so none is trusted. No client's fault: no
+            # failure counted.
+            raise AuthenticationError(
+                "client certificate headers are not taken: this server cannot tell the "
+                "address they came from (it runs without occi-server's HTTP protocol, "
+                "which keeps the connection's peer); the operator runs it with "
+                "occi-server",
+                challenge=self._challenge,
+            )
+        throttle = self._checked.throttle
         if not self.front.trusted(peer):
-            with self._throttle.attempt(None, address) as attempt:
+            with throttle.attempt(None, address) as attempt:
                 attempt.failed()
             logger.warning(
                 "client certificate headers from %s refused: not a front (auth.front_addresses)",
-                peer or "an unknown address",
+                peer,
             )
             raise AccessDeniedError(
                 f"client certificate headers are taken only from this server's TLS front; "
-                f"{peer or 'this connection'} is not one: connect through the front (its "
+                f"{peer} is not one: connect through the front (its "
                 "HTTPS address), which verifies your certificate at the TLS handshake"
             )
-        key = _fingerprint(headers)
-        outcome = self._cache.get(key)
-        if outcome is None:
-            # The throttle is asked first: a locked address gets 429 unchecked.
-            with self._throttle.attempt(None, address) as attempt:
-                outcome = self._checked(headers)
-                if outcome.identity is None:
-                    attempt.failed()
-            self._cache.put(key, outcome)
+        outcome = await self._checked.outcome(
+            _fingerprint(headers), lambda: self._outcome(headers), address=address
+        )
         if outcome.identity is None:
             if outcome.denied:
                 raise AccessDeniedError(outcome.reason)
             raise AuthenticationError(outcome.reason, challenge=self._challenge)
-        self._throttle.succeeded(outcome.identity.user, address)
+        throttle.succeeded(outcome.identity.user, address)
         return outcome.identity
 
-    def _checked(self, headers: Mapping[str, str]) -> _Outcome:
+    async def _outcome(self, headers: Mapping[str, str]) -> TokenOutcome:
         """What checking the headers' chain decides, until when it may be reused."""
-        now = self._clock()
-        until = now + self._cache.seconds
+        until = self._clock() + self._checked.kept.seconds
         try:
             identity = self._identity(headers)
         except AuthenticationError as refusal:
-            return _Outcome(expires=until, identity=None, reason=refusal.message)
+            return TokenOutcome(expires=until, tenant=None, reason=refusal.message)
         except AccessDeniedError as denial:
-            return _Outcome(expires=until, identity=None, reason=denial.message, denied=True)
+            return TokenOutcome(expires=until, tenant=None, reason=denial.message, denied=True)
         assert identity.expires_at is not None
-        return _Outcome(expires=min(until, identity.expires_at), identity=identity)
+        tenant = Tenant(id=identity.tenants[0], name=identity.tenants[0])
+        return TokenOutcome(
+            expires=min(until, identity.expires_at), tenant=tenant, identity=identity
+        )
 
     def _identity(self, headers: Mapping[str, str]) -> Identity:
         now = datetime.datetime.fromtimestamp(self._clock(), datetime.UTC)
@@ -187,7 +183,7 @@ class VomsAuth(Authenticator):
         except (HeaderRefusedError, ChainRefusedError, AcRefusedError) as refusal:
             logger.info("client certificate refused: %s", refusal.reason)
             raise AuthenticationError(refusal.reason, challenge=self._challenge) from None
-        except (ValueError, TypeError, UnsupportedAlgorithm) as error:
+        except MALFORMED as error:
             # cryptography reads extensions when asked: a malformed one shows only now.
             logger.info("client certificate refused: malformed (%s)", error)
             raise AuthenticationError(

@@ -22,7 +22,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from cryptography import x509
-from cryptography.exceptions import InvalidSignature, UnsupportedAlgorithm
+from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
 from pyasn1.codec.der import decoder, encoder
@@ -30,16 +30,20 @@ from pyasn1.error import PyAsn1Error
 from pyasn1.type import namedtype, univ
 from pyasn1_modules import rfc5280, rfc5755
 
+from pyocci.server.auth.base import RefusedError
+from pyocci.server.auth.certificates import MALFORMED
 from pyocci.server.auth.proxy_chain import ChainRefusedError, VerifiedChain, verify_end_entity
-from pyocci.server.auth.voms_lsc import AC_CERTIFICATES, LscFile, matches
+from pyocci.server.auth.voms_lsc import AC_CERTIFICATES, LscFile, matches, oneline
 
 __all__ = [
     "CLOCK_SKEW",
     "MAX_FQANS",
+    "MAX_FQAN_LENGTH",
     "VOMS_AC_EXTENSION",
     "VOMS_ATTRIBUTE",
     "AcRefusedError",
     "VomsAttributes",
+    "VomsServerCertificate",
     "voms_attributes",
 ]
 
@@ -49,7 +53,8 @@ VOMS_AC_EXTENSION = x509.ObjectIdentifier("1.3.6.1.4.1.8005.100.100.5")
 VOMS_ATTRIBUTE = "1.3.6.1.4.1.8005.100.100.4"
 #: The most FQANs read from one proxy; nobody holds this many roles.
 MAX_FQANS = 256
-_MAX_FQAN_LENGTH = 1024
+#: The longest FQAN taken; an AC holding a longer one is refused.
+MAX_FQAN_LENGTH = 1024
 #: How far in the future an AC's start may be: VOMS servers date ACs by their own clock
 #: and do not date them back, so an AC made a moment ago may seem to start later here.
 CLOCK_SKEW = datetime.timedelta(minutes=5)
@@ -77,12 +82,8 @@ _ALGORITHMS: dict[str, hashes.HashAlgorithm] = {
 }
 
 
-class AcRefusedError(Exception):
+class AcRefusedError(RefusedError):
     """The attribute certificate is not acceptable; `reason` says why, for the client."""
-
-    def __init__(self, reason: str) -> None:
-        super().__init__(reason)
-        self.reason = reason
 
 
 @dataclass(frozen=True, slots=True)
@@ -95,6 +96,15 @@ class VomsAttributes:
     fqans: tuple[str, ...]
     #: When the first of the ACs expires.
     not_after: datetime.datetime
+
+
+@dataclass(frozen=True, slots=True)
+class VomsServerCertificate:
+    """A VOMS server's certificate, trusted to sign the ACs of one VO only (the one whose
+    folder of the VOMS directory holds it: ``vomsdir/<vo>/<host>.pem``)."""
+
+    vo: str
+    certificate: x509.Certificate
 
 
 class _SignedAc(univ.Sequence):
@@ -134,14 +144,14 @@ class _Servers:
     """Whom an AC may be signed by: VOMS server certificates trusted as they are, and LSC
     files with the CA certificates that the certificate an AC carries must chain to."""
 
-    certificates: Sequence[x509.Certificate]
+    certificates: Sequence[VomsServerCertificate]
     lsc: Sequence[LscFile]
     anchors: Sequence[x509.Certificate]
 
 
 def voms_attributes(
     chain: VerifiedChain,
-    voms_certificates: Sequence[x509.Certificate],
+    voms_certificates: Sequence[VomsServerCertificate],
     now: datetime.datetime,
     *,
     lsc: Sequence[LscFile] = (),
@@ -151,9 +161,10 @@ def voms_attributes(
     has any); None when no proxy carries one. AcRefusedError when one is not acceptable:
     a proxy with a forged AC is refused, not taken for a plain proxy.
 
-    An AC is believed when signed by one of `voms_certificates`, or by the certificate it
-    carries when an LSC file of `lsc` names that certificate for the AC's VO and server
-    and it chains to one of `anchors` (the trusted CAs)."""
+    An AC is believed when signed by one of `voms_certificates` trusted for the AC's VO,
+    or by the certificate it carries when an LSC file of `lsc` names that certificate for
+    the AC's VO and server and it chains to one of `anchors` (the trusted CAs). Every FQAN
+    must be of the AC's VO."""
     servers = _Servers(certificates=voms_certificates, lsc=lsc, anchors=anchors)
     extension = _ac_extension(chain)
     if extension is None:
@@ -171,7 +182,7 @@ def voms_attributes(
         for signed in ac_list:
             try:
                 vo, found, expires = _verified(signed, chain.end_entity, servers, now)
-            except (PyAsn1Error, ValueError, TypeError, UnsupportedAlgorithm):
+            except MALFORMED:
                 # A part of the AC that the DER decoding let through but that does not
                 # hold what RFC 5755 says (a missing field, a time that is no time).
                 raise AcRefusedError("a VOMS attribute certificate is malformed") from None
@@ -213,8 +224,15 @@ def _verified(
         raise AcRefusedError("a VOMS attribute certificate is malformed")
     issuer = _issuer_name(info)
     vo, host, fqans, expires = _fqans(info, issuer)
-    signers = [c for c in servers.certificates if _same_name(c.subject, issuer)]
+    named = [s for s in servers.certificates if _same_name(s.certificate.subject, issuer)]
+    signers = [s.certificate for s in named if s.vo == vo]
     signers += _lsc_signers(info, vo, host, issuer, servers, now)
+    if named and not signers:
+        trusted_for = ", ".join(sorted({s.vo for s in named}))
+        raise AcRefusedError(
+            f"the AC of VO {vo!r} was issued by {issuer.rfc4514_string()!r}, a VOMS server "
+            f"trusted here for the ACs of {trusted_for} only"
+        )
     _check_signature(signed, info, tbs, issuer, signers, vo, host, now)
     _check_validity(info, issuer, now)
     _check_holder(info, end_entity)
@@ -236,17 +254,26 @@ def _lsc_signers(
     if not files:
         return []
     carried = _carried_certificates(info)
-    if not any(matches(carried, chain) for f in files for chain in f.chains):
+    if not carried:
         raise AcRefusedError(
-            f"the VOMS server certificate the AC carries is not the one the LSC file "
+            f"the VOMS AC carries no certificate of its server, which the LSC file "
             f"{vo}/{host}.lsc names"
         )
     if not _same_name(carried[0].subject, issuer):
         raise AcRefusedError("the VOMS AC's issuer is not the certificate it carries")
     try:
-        verify_end_entity(carried[0], carried[1:], servers.anchors, now)
+        path = verify_end_entity(carried[0], carried[1:], servers.anchors, now)
     except ChainRefusedError as refusal:
         raise AcRefusedError(f"the VOMS server's {refusal.reason}") from None
+    # The names of the path that verified, not of the certificates carried: a certificate
+    # of the server's name from another trusted CA, carried next to the CA the LSC file
+    # names, verifies through its own CA.
+    if not any(matches(path, chain) for f in files for chain in f.chains):
+        raise AcRefusedError(
+            f"the VOMS server certificate the AC carries is not the one the LSC file "
+            f"{vo}/{host}.lsc names: its path of certificate authorities is "
+            f"{' > '.join(oneline(c.subject) for c in path)}"
+        )
     return [carried[0]]
 
 
@@ -261,7 +288,7 @@ def _carried_certificates(info: univ.Sequence) -> list[x509.Certificate]:
         try:
             value, _ = decoder.decode(extension["extnValue"].asOctets(), asn1Spec=_AcCertificates())
             return [x509.load_der_x509_certificate(bytes(item)) for item in value["certificates"]]
-        except (PyAsn1Error, ValueError):
+        except MALFORMED:
             raise AcRefusedError("the VOMS AC carries a malformed certificate") from None
     return []
 
@@ -296,7 +323,7 @@ def _name(name: rfc5280.Name) -> x509.Name:
                     x509.NameAttribute(x509.ObjectIdentifier(str(pair["type"])), str(value))
                 )
             rdns.append(x509.RelativeDistinguishedName(attributes))
-    except (PyAsn1Error, ValueError, TypeError):
+    except MALFORMED:
         raise AcRefusedError("a VOMS attribute certificate holds a malformed name") from None
     return x509.Name(rdns)
 
@@ -409,7 +436,9 @@ def _fqans(
     info: univ.Sequence, issuer: x509.Name
 ) -> tuple[str, str | None, list[str], datetime.datetime]:
     """The AC's VO, VOMS server host (from its policy authority, ``vo://host:port``), FQANs
-    and expiry, as it says (nothing checked)."""
+    and expiry. Every FQAN must be of the AC's VO: a VOMS server vouches for its own VO's
+    groups and roles only (its signature is checked later)."""
+    shown = issuer.rfc4514_string()
     vo: str | None = None
     host: str | None = None
     fqans: list[str] = []
@@ -431,13 +460,25 @@ def _fqans(
                 if item.getName() != "octets":
                     continue
                 fqan = item.getComponent().asOctets().decode("utf-8", "replace")
-                if len(fqan) <= _MAX_FQAN_LENGTH and len(fqans) <= MAX_FQANS:
-                    fqans.append(fqan)
+                if len(fqan) > MAX_FQAN_LENGTH:
+                    raise AcRefusedError(
+                        f"the VOMS AC of {shown!r} holds an FQAN of {len(fqan)} characters; "
+                        f"at most {MAX_FQAN_LENGTH} are taken"
+                    )
+                fqans.append(fqan)
+                if len(fqans) > MAX_FQANS:
+                    raise AcRefusedError(f"the VOMS AC of {shown!r} holds over {MAX_FQANS} FQANs")
     if not fqans:
-        raise AcRefusedError(
-            f"the VOMS AC of {issuer.rfc4514_string()!r} holds no FQAN: it grants nothing"
-        )
+        raise AcRefusedError(f"the VOMS AC of {shown!r} holds no FQAN: it grants nothing")
     if vo is None:
         vo = fqans[0].strip("/").split("/", 1)[0]
+    if not vo or "/" in vo:
+        raise AcRefusedError(f"the VOMS AC of {shown!r} names no VO its FQANs could be of")
+    for fqan in fqans:
+        if fqan != f"/{vo}" and not fqan.startswith(f"/{vo}/"):
+            raise AcRefusedError(
+                f"the VOMS AC of {shown!r} grants {fqan!r}, which is not of the AC's VO "
+                f"{vo!r}: a VOMS server vouches only for the groups and roles of its own VO"
+            )
     end = _utc(info["attrCertValidityPeriod"]["notAfterTime"].asDateTime)
     return vo, host, fqans, end

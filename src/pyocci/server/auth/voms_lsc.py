@@ -8,8 +8,9 @@ issues it (and further up, for longer chains), in OpenSSL's one-line form
 (``/DC=org/DC=example/CN=voms.example.org``). Alternative chains are
 separated by a line ``------ NEXT CHAIN ------``. The AC carries the VOMS
 server's certificate (and its chain) in the extension `AC_CERTIFICATES`; it
-is trusted when its names match an LSC chain for the AC's VO and server and
-it chains to a trusted CA (`pyocci.server.auth.voms_ac`).
+is trusted when it chains to a trusted CA and the names along the path that
+verified (not those of the certificates carried) match an LSC chain for the
+AC's VO and server (`pyocci.server.auth.voms_ac`).
 """
 
 from __future__ import annotations
@@ -46,10 +47,10 @@ class LscFile:
 
 
 def read_lsc_files(directory: Path) -> tuple[LscFile, ...]:
-    """The LSC files under `directory` (``<vo>/<host>.lsc``); ValueError naming one that
-    holds no chain of at least two names."""
+    """The LSC files of the VO folders of `directory` (``<vo>/<host>.lsc``: the folder
+    names the VO); ValueError naming one that holds no chain of at least two names."""
     found = []
-    for path in sorted(directory.rglob("*.lsc")):
+    for path in sorted(directory.glob("*/*.lsc")):
         if not path.is_file():
             continue
         chains: list[tuple[str, ...]] = []
@@ -84,11 +85,11 @@ def oneline(name: x509.Name) -> str:
     return "".join(parts)
 
 
-def matches(certificates: Sequence[x509.Certificate], chain: Sequence[str]) -> bool:
-    """Whether the names of `certificates` (a VOMS server's certificate, then the ones
-    above it) are those `chain` lists: each certificate's subject, then the last one's
-    issuer."""
-    if not certificates:
+def matches(path: Sequence[x509.Certificate], chain: Sequence[str]) -> bool:
+    """Whether the names of `path` (a VOMS server's certificate, then the CAs its signature
+    verified through, as path validation built it) are those `chain` lists: each
+    certificate's subject, then the last one's issuer."""
+    if not path:
         return False
-    names = [oneline(c.subject) for c in certificates] + [oneline(certificates[-1].issuer)]
+    names = [oneline(c.subject) for c in path] + [oneline(path[-1].issuer)]
     return len(chain) <= len(names) and names[: len(chain)] == list(chain)

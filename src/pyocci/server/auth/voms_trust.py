@@ -12,12 +12,15 @@ and the rules that map a certificate to tenants (`pyocci.server.auth.oidc_mappin
     match = '^/(?P<vo>vo\\.example\\.org)(/[^/]+)*/Role=NULL/Capability=NULL$'
     tenant = "{vo}"
 
-Both certificate settings take a PEM file or a directory, read with its
+``ca_certificates`` takes a PEM file or a directory, read with its
 subdirectories (every file holding a PEM certificate; other files, such as
-CRLs and signing policies, are passed over). A VOMS directory may hold LSC
-files (``<vo>/<host>.lsc``, `pyocci.server.auth.voms_lsc`) instead of, or
-besides, the VOMS servers' certificates. Relative paths are relative to the
-VOMS file. The claims rules look at are listed in `CLAIMS`.
+CRLs and signing policies, are passed over). ``voms_certificates`` takes a
+VOMS directory laid out as ``/etc/grid-security/vomsdir``: a folder per VO,
+holding the certificates of the VO's VOMS servers (``<vo>/<host>.pem``) or
+their LSC files (``<vo>/<host>.lsc``, `pyocci.server.auth.voms_lsc`). A VOMS
+server is trusted for the ACs of the VO whose folder names it, and no other:
+a server of one VO cannot grant roles in another. Relative paths are
+relative to the VOMS file. The claims rules look at are listed in `CLAIMS`.
 """
 
 from __future__ import annotations
@@ -32,10 +35,17 @@ from cryptography import x509
 from cryptography.hazmat.primitives import hashes
 
 from pyocci.server.auth.oidc_mapping import TenantRule, parse_rules
+from pyocci.server.auth.voms_ac import VomsServerCertificate
 from pyocci.server.auth.voms_lsc import LscFile, read_lsc_files
 from pyocci.server.config import ConfigError
 
-__all__ = ["CLAIMS", "VomsTrust", "load_certificates", "read_voms_file"]
+__all__ = [
+    "CLAIMS",
+    "VomsTrust",
+    "load_certificates",
+    "load_voms_certificates",
+    "read_voms_file",
+]
 
 #: What the rules of the VOMS file can look at: the FQANs of the proxy's VOMS ACs, their
 #: VOs, and the holder's subject and its issuer (distinguished names, RFC 4514).
@@ -50,7 +60,8 @@ class VomsTrust:
     """The CA and VOMS server certificates trusted, and the mapping rules."""
 
     ca_certificates: tuple[x509.Certificate, ...]
-    voms_certificates: tuple[x509.Certificate, ...]
+    #: The VOMS servers' certificates, each with the VO it is trusted for.
+    voms_certificates: tuple[VomsServerCertificate, ...]
     rules: tuple[TenantRule, ...]
     #: The LSC files of the VOMS certificate directory (`pyocci.server.auth.voms_lsc`).
     lsc: tuple[LscFile, ...] = ()
@@ -88,16 +99,23 @@ def parse_voms_document(document: Mapping[str, Any], *, where: str, base: Path) 
                 f"{where}, tenants[{index}]: claim: expected one of {', '.join(CLAIMS)}, "
                 f"got {rule.claim!r}"
             )
+    ca_certificates = load_certificates(_path(document, "ca_certificates", where, base), where)
     voms = _path(document, "voms_certificates", where, base)
-    lsc: tuple[LscFile, ...] = ()
-    if voms.is_dir():
-        try:
-            lsc = read_lsc_files(voms)
-        except (OSError, ValueError) as error:
-            raise ConfigError(f"{where}: voms_certificates: {error}") from None
+    if not voms.exists():
+        raise ConfigError(f"{where}: {voms} does not exist")
+    if not voms.is_dir():
+        raise ConfigError(
+            f"{where}: voms_certificates: {voms} is not a directory; it is a VOMS directory "
+            "with a folder per VO holding its VOMS servers' certificates or LSC files "
+            "(<vo>/<host>.pem, <vo>/<host>.lsc)"
+        )
+    try:
+        lsc = read_lsc_files(voms)
+    except (OSError, ValueError) as error:
+        raise ConfigError(f"{where}: voms_certificates: {error}") from None
     return VomsTrust(
-        ca_certificates=load_certificates(_path(document, "ca_certificates", where, base), where),
-        voms_certificates=load_certificates(voms, where, required=not lsc),
+        ca_certificates=ca_certificates,
+        voms_certificates=load_voms_certificates(voms, where, required=not lsc),
         rules=rules,
         lsc=lsc,
     )
@@ -109,6 +127,30 @@ def _path(document: Mapping[str, Any], key: str, where: str, base: Path) -> Path
         raise ConfigError(f"{where}: {key}: expected the path of a PEM file or a directory")
     path = Path(value).expanduser()
     return path if path.is_absolute() else base / path
+
+
+def load_voms_certificates(
+    directory: Path, where: str, *, required: bool = True
+) -> tuple[VomsServerCertificate, ...]:
+    """The certificates of the VO folders of a VOMS directory, each trusted for its folder's
+    VO; ConfigError for a certificate outside a VO's folder (it would be trusted for no VO,
+    or for all of them), or when there is none and one is `required`."""
+    found: list[VomsServerCertificate] = []
+    for path in sorted(directory.iterdir()):
+        if path.is_dir():
+            found += (
+                VomsServerCertificate(vo=path.name, certificate=certificate)
+                for certificate in load_certificates(path, where, required=False)
+            )
+        elif path.is_file() and load_certificates(path, where, required=False):
+            raise ConfigError(
+                f"{where}: voms_certificates: {path} is not in a VO's folder: a VOMS server's "
+                f"certificate goes in the folder of the VO whose ACs it signs "
+                f"({directory}/<vo>/{path.name})"
+            )
+    if not found and required:
+        raise ConfigError(f"{where}: no PEM certificate or LSC file in {directory}")
+    return tuple(found)
 
 
 def load_certificates(

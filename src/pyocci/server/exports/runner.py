@@ -39,6 +39,7 @@ from pyocci.server.exports.conversion import (
     find_qemu_img,
     remove_leftovers,
 )
+from pyocci.server.exports.glance import read_sites
 from pyocci.server.exports.targets import (
     ExportFailedError,
     S3Settings,
@@ -91,6 +92,7 @@ class ExportRunner:
             if config.s3_endpoint_url
             else None
         )
+        self.glance = read_sites(config.glance_sites_file) if config.glance_sites_file else {}
         qemu_img = find_qemu_img(config.qemu_img)
         #: How this worker converts disk formats; None where it has no qemu-img.
         self.converter = (
@@ -273,7 +275,14 @@ class ExportRunner:
     ) -> tuple[int, str, str, bool] | None:
         """Send `image` (the cloud's bytes, or the converted file's) to the target."""
         target = parse_target(record.target, self.config.schemes)
-        writer = open_target(target, image.size, s3=self.s3, ca_file=self.config.ca_file)
+        writer = open_target(
+            target,
+            image.size,
+            s3=self.s3,
+            ca_file=self.config.ca_file,
+            glance=self.glance,
+            disk_format=image.disk_format,
+        )
         digest = hashlib.sha256()
         done = 0
         reported = self._clock()

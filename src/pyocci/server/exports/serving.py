@@ -29,6 +29,7 @@ class Exports:
             self.database,
             schemes=self.config.schemes,
             limit=self.config.max_per_tenant,
+            sites=tuple(self.runner.glance),
             wake=self.runner.wake,
             store_version=self.database.data_version,
             formats=DISK_FORMATS if self.runner.converter is not None else (),

@@ -1,4 +1,5 @@
-"""Where exported bytes go: an S3-compatible object store, or an HTTPS PUT.
+"""Where exported bytes go: an S3-compatible object store, an HTTPS PUT, or another
+site's Glance (`pyocci.server.exports.glance`).
 
 A `TargetWriter` takes the image chunk by chunk (`write`), then says where it
 is (`finish`) or gives up (`abort`). A writer whose target can tell what it
@@ -18,13 +19,16 @@ import base64
 import contextlib
 import hashlib
 import ssl
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping
 from pathlib import Path
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 import httpx
 
 from pyocci.service.exports import ExportTarget, shown_url
+
+if TYPE_CHECKING:
+    from pyocci.server.exports.glance import GlanceSite
 
 __all__ = ["ExportFailedError", "S3Settings", "TargetWriter", "open_target"]
 
@@ -94,9 +98,23 @@ class S3Settings:
 
 
 def open_target(
-    target: ExportTarget, size: int | None, *, s3: S3Settings | None, ca_file: Path | None
+    target: ExportTarget,
+    size: int | None,
+    *,
+    s3: S3Settings | None,
+    ca_file: Path | None,
+    glance: Mapping[str, GlanceSite] | None = None,
+    disk_format: str | None = None,
 ) -> TargetWriter:
-    """The writer for a target; ExportFailedError when this site cannot write there."""
+    """The writer for a target; ExportFailedError when this site cannot write there.
+    `glance`: the remote sites glance:// targets may name; `disk_format`: the image's."""
+    if target.scheme == "glance":
+        from pyocci.server.exports.glance import GlanceWriter
+
+        site = (glance or {}).get(target.site)
+        if site is None:
+            raise ExportFailedError(f"this site knows no Glance site {target.site} any more")
+        return GlanceWriter(site, target.name, disk_format=disk_format, size=size)
     if target.scheme == "s3":
         if s3 is None:
             raise ExportFailedError("this site has no object store for s3:// targets any more")
