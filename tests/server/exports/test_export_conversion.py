@@ -182,3 +182,13 @@ async def test_the_spool_is_removed_on_a_failure_and_leftovers_of_a_dead_run_are
 def test_a_missing_qemu_img_is_not_found(tmp_path) -> None:
     assert find_qemu_img(str(tmp_path / "no-qemu-img")) is None
     assert find_qemu_img("no-such-qemu-img-command") is None
+
+
+async def test_a_qemu_img_run_past_its_time_is_stopped_and_said_so(qemu_img, tmp_path) -> None:
+    # A millisecond: less than starting the process takes, so the bound is always hit.
+    converter = Converter(qemu_img, tmp_path, 64 * MIB, timeout=0.001)
+    async with converter.spool(1) as spool:
+        source = await spool.read(_pieces(image_bytes(IMAGE, 4 * MIB)), 4 * MIB, _go_on)
+        with pytest.raises(ConversionFailedError, match=r"qemu-img measure took longer than"):
+            await spool.convert(source, "raw", "qcow2", _go_on)
+    assert list(tmp_path.iterdir()) == []
