@@ -6,12 +6,18 @@ Run as its own process (``python tests/put_receiver.py PORT CERT KEY``): it need
 as a pre-signed URL whose signature ran out would, reads ``/slow/...`` bodies a
 little at a time (so a test can stop occi-server in the middle of one), and keeps,
 per path, the size and SHA-256 of the last whole body it received, which
-``GET /received/<path>`` answers as JSON (404 until one arrived whole). No body is
-kept: only its digest.
+``GET /received/<path>`` answers as JSON (404 until one arrived whole). Bodies are
+not kept, except those PUT under ``/keep/``, which ``GET /file/<path>`` gives back
+(for tests that inspect what arrived, such as a converted disk image). A path with
+a ``digest`` segment is answered with the body's SHA-256 in ``Repr-Digest`` (RFC
+9530), as receivers that confirm what they got do; one with ``wrongdigest`` with
+the SHA-256 of something else.
 """
 
 from __future__ import annotations
 
+import base64
+import contextlib
 import hashlib
 import json
 import os
@@ -37,13 +43,19 @@ SLOW_PAUSE = 0.05
 class _Receiver(BaseHTTPRequestHandler):
     received: dict[str, dict[str, object]] = {}
     lock = threading.Lock()
+    #: Where bodies PUT under /keep/ are written.
+    kept = Path(".")
 
     def log_message(self, format: str, *args: object) -> None:
         sys.stderr.write(f"{self.command} {self.path.split('?')[0]} {args[1:]!r}\n")
 
-    def _answer(self, status: int, body: dict[str, object] | None = None) -> None:
+    def _answer(
+        self, status: int, body: dict[str, object] | None = None, digest: bytes | None = None
+    ) -> None:
         data = json.dumps(body or {}).encode()
         self.send_response(status)
+        if digest is not None:
+            self.send_header("Repr-Digest", f"sha-256=:{base64.b64encode(digest).decode()}:")
         self.send_header("Content-Type", "application/json")
         self.send_header("Content-Length", str(len(data)))
         self.end_headers()
@@ -55,6 +67,13 @@ class _Receiver(BaseHTTPRequestHandler):
             with self.lock:
                 found = self.received.get(path[len("/received") :])
             self._answer(200 if found else 404, found)
+        elif path.startswith("/file/") and (self.kept / _kept_name(path[5:])).is_file():
+            data = (self.kept / _kept_name(path[5:])).read_bytes()
+            self.send_response(200)
+            self.send_header("Content-Type", "application/octet-stream")
+            self.send_header("Content-Length", str(len(data)))
+            self.end_headers()
+            self.wfile.write(data)
         else:
             self._answer(404)
 
@@ -74,17 +93,34 @@ class _Receiver(BaseHTTPRequestHandler):
             return
         digest = hashlib.sha256()
         slow = path.startswith("/slow/")
-        while left:
-            chunk = self.rfile.read(min(left, SLOW_READ if slow else 1024 * 1024))
-            if not chunk:
-                return  # the sender went away: nothing whole arrived
-            digest.update(chunk)
-            left -= len(chunk)
-            if slow:
-                time.sleep(SLOW_PAUSE)
+        keep = path.startswith("/keep/")
+        partial = self.kept / (_kept_name(path) + ".part")
+        with partial.open("wb") if keep else contextlib.nullcontext() as file:
+            while left:
+                chunk = self.rfile.read(min(left, SLOW_READ if slow else 1024 * 1024))
+                if not chunk:
+                    return  # the sender went away: nothing whole arrived
+                digest.update(chunk)
+                if file is not None:
+                    file.write(chunk)
+                left -= len(chunk)
+                if slow:
+                    time.sleep(SLOW_PAUSE)
+        if keep:
+            partial.replace(self.kept / _kept_name(path))
         with self.lock:
             self.received[path] = {"size": int(length), "sha256": digest.hexdigest()}
-        self._answer(200)
+        segments = path.split("/")
+        if "wrongdigest" in segments:
+            self._answer(200, digest=hashlib.sha256(b"something else").digest())
+        elif "digest" in segments:
+            self._answer(200, digest=digest.digest())
+        else:
+            self._answer(200)
+
+
+def _kept_name(path: str) -> str:
+    return path.strip("/").replace("/", "__")
 
 
 @dataclass
@@ -101,6 +137,12 @@ class PutReceiver:
         answer = httpx.get(f"{self.url}/received{path}", verify=trust, timeout=10)
         return answer.json() if answer.status_code == 200 else None
 
+    def body(self, path: str) -> bytes | None:
+        """The body that arrived whole at `path` (which starts with ``/keep/``), or None."""
+        trust = ssl.create_default_context(cafile=str(self.ca))
+        answer = httpx.get(f"{self.url}/file{path}", verify=trust, timeout=60)
+        return answer.content if answer.status_code == 200 else None
+
 
 @contextmanager
 def put_receiver(workdir: Path, certificate: Path, key: Path, ca: Path) -> Iterator[PutReceiver]:
@@ -111,7 +153,7 @@ def put_receiver(workdir: Path, certificate: Path, key: Path, ca: Path) -> Itera
     log = workdir / f"put-receiver-{port}.log"
     with log.open("wb") as output:
         process = subprocess.Popen(
-            [sys.executable, __file__, str(port), str(certificate), str(key)],
+            [sys.executable, __file__, str(port), str(certificate), str(key), str(workdir)],
             stdout=output,
             stderr=subprocess.STDOUT,
         )
@@ -138,7 +180,8 @@ def put_receiver(workdir: Path, certificate: Path, key: Path, ca: Path) -> Itera
             process.wait()
 
 
-def _serve(port: int, certificate: str, key: str) -> None:
+def _serve(port: int, certificate: str, key: str, kept: str) -> None:
+    _Receiver.kept = Path(kept)
     server = ThreadingHTTPServer(("127.0.0.1", port), _Receiver)
     context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     context.load_cert_chain(certificate, key)
@@ -148,4 +191,4 @@ def _serve(port: int, certificate: str, key: str) -> None:
 
 
 if __name__ == "__main__":
-    _serve(int(sys.argv[1]), sys.argv[2], sys.argv[3])
+    _serve(int(sys.argv[1]), sys.argv[2], sys.argv[3], sys.argv[4])

@@ -1,6 +1,7 @@
 """``occi export`` and ``occi image delete`` against a real occi-server (simulated cloud)
-and a real HTTPS receiver: the image arrives, --wait ends with its URL or the reason
-it failed, a saved image is deleted and the site's are not."""
+and a real HTTPS receiver: the image arrives (converted with --format, by the server's
+qemu-img), --wait ends with its URL or the reason it failed, a saved image is deleted
+and the site's are not."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from collections.abc import Iterator
 import pytest
 
 from cli.conftest import RunOcci
+from debian import command_from
 from e2e.server import RunningServer, occi_server
 from pki import Pki
 from put_receiver import PutReceiver
@@ -23,7 +25,11 @@ SIM_OS = "http://schemas.pyocci.org/sim/os_tpl#"
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory, pki: Pki) -> Iterator[RunningServer]:
     """The module's occi-server: images of a few MiB, https targets trusting the test CA."""
-    config = f'[backend_settings]\nimage_bytes = {IMAGE_BYTES}\n[export]\nca_file = "{pki.ca}"\n'
+    qemu_img = command_from("qemu-img", "qemu-utils")
+    config = (
+        f'[backend_settings]\nimage_bytes = {IMAGE_BYTES}\n[export]\nca_file = "{pki.ca}"\n'
+        f'qemu_img = "{qemu_img}"\n'
+    )
     with occi_server(tmp_path_factory.mktemp("occi-server"), config=config) as running:
         yield running
 
@@ -43,6 +49,24 @@ def test_export_waits_until_the_image_has_arrived(occi: RunOcci, receiver: PutRe
     assert receiver.received("/cli/cirros.img") == {"size": IMAGE_BYTES, "sha256": expected}
     listed = json.loads(occi("list", "export", "-o", "json").stdout)
     assert record["location"] in [entry["location"] for entry in listed]
+
+
+def test_export_converts_to_the_format_asked_for(occi: RunOcci, receiver: PutReceiver) -> None:
+    target = f"{receiver.url}/keep/cli/cirros.qcow2"
+    done = occi("export", "cirros", target, "--format", "qcow2", "--wait", "-o", "json")
+    assert done.exit_code == 0, done.output
+    [record] = json.loads(done.stdout)
+    attributes = record["attributes"]
+    assert attributes["org.pyocci.export.format"] == "qcow2"
+    assert attributes["org.pyocci.export.source.format"] == "raw"
+    body = receiver.body("/keep/cli/cirros.qcow2")
+    assert body is not None and body[:4] == b"QFI\xfb"  # qcow2's magic
+    assert attributes["org.pyocci.export.checksum"] == (
+        f"sha256:{hashlib.sha256(body).hexdigest()}"
+    )
+    refused = occi("export", "cirros", target, "--format", "vmdk")
+    assert refused.exit_code != 0
+    assert "write one of raw, qcow2" in refused.output
 
 
 def test_a_failed_export_exits_with_the_reason(occi: RunOcci, receiver: PutReceiver) -> None:

@@ -4,12 +4,18 @@ server and to a loopback HTTPS receiver, both real processes, over HTTP.
 The bytes that arrive are compared with the sim's image bytes (generated from the
 image's id); failures at the target end in ``error`` with the reason; a server
 killed in the middle of an export finishes it after its restart; the per-tenant
-limit answers 409; a saved image is deleted through ``DELETE /-/``.
+limit answers 409; a saved image is deleted through ``DELETE /-/``. Exports asked for
+in qcow2 are converted by the server's qemu-img (Debian's qemu-utils, installed by
+the tests when missing): what arrives is checked with qemu-img as a qcow2 image
+holding the sim's bytes; an unknown format is a 400, a server without qemu-img
+offers no conversion and answers 501, and a disk limit too small ends in ``error``.
 """
 
 from __future__ import annotations
 
 import hashlib
+import json
+import subprocess
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -19,6 +25,8 @@ import boto3
 import httpx
 import pytest
 
+from debian import command_from
+from disk_images import corrupt_qcow2
 from e2e.occiclient import COMPUTE, COMPUTE_ACTION, DEBIAN, OCCI_JSON, SMALL
 from e2e.server import RunningServer, free_port, occi_server
 from motoserver import CREDENTIALS, REGION, MotoServer
@@ -32,6 +40,7 @@ EXPORT = "http://schemas.pyocci.org/occi/infrastructure#export"
 CANCEL = "http://schemas.pyocci.org/occi/infrastructure/export/action#cancel"
 S3_TARGET = "http://schemas.pyocci.org/occi/infrastructure/export/target#s3"
 HTTPS_TARGET = "http://schemas.pyocci.org/occi/infrastructure/export/target#https"
+FORMATS = "http://schemas.pyocci.org/occi/infrastructure/export/format#"
 GLANCE_TARGET = "http://schemas.pyocci.org/occi/infrastructure/export/target#glance"
 #: 20 MiB: four parts of 5 MiB on S3, and a few seconds through the slow receiver.
 IMAGE_BYTES = 20 * 1024 * 1024
@@ -56,7 +65,7 @@ def _s3_client(server: MotoServer) -> Any:
     return boto3.client("s3", endpoint_url=server.url, region_name=REGION, **CREDENTIALS)
 
 
-def _config(s3: MotoServer, pki: Pki, *, limit: int = 2) -> str:
+def _config(s3: MotoServer, pki: Pki, *, limit: int = 2, extra: str = "") -> str:
     return f"""
 [backend_settings]
 image_bytes = {IMAGE_BYTES}
@@ -69,7 +78,14 @@ s3_endpoint_url = "{s3.url}"
 s3_access_key_id = "{CREDENTIALS["aws_access_key_id"]}"
 s3_secret_access_key = "{CREDENTIALS["aws_secret_access_key"]}"
 ca_file = "{pki.ca}"
+{extra}
 """
+
+
+@pytest.fixture(scope="module")
+def qemu_img() -> str:
+    """qemu-img, for the server's conversions and the tests' checks."""
+    return command_from("qemu-img", "qemu-utils")
 
 
 @pytest.fixture(scope="module")
@@ -78,8 +94,9 @@ def workdir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture(scope="module")
-def server(workdir: Path, s3: MotoServer, pki: Pki) -> Iterator[RunningServer]:
-    with occi_server(workdir, config=_config(s3, pki)) as running:
+def server(workdir: Path, s3: MotoServer, pki: Pki, qemu_img: str) -> Iterator[RunningServer]:
+    extra = f'qemu_img = "{qemu_img}"\nspool_dir = "{workdir / "spool"}"'
+    with occi_server(workdir, config=_config(s3, pki, extra=extra)) as running:
         yield running
 
 
@@ -89,19 +106,21 @@ def http(server: RunningServer) -> Iterator[httpx.Client]:
         yield client
 
 
-def _export(http: httpx.Client, source: str, target: str) -> httpx.Response:
-    return http.post(
-        "/export/",
-        json={"kind": EXPORT, "attributes": {_a("source"): source, _a("target"): target}},
-    )
+def _export(
+    http: httpx.Client, source: str, target: str, disk_format: str | None = None
+) -> httpx.Response:
+    attributes = {_a("source"): source, _a("target"): target}
+    if disk_format is not None:
+        attributes[_a("format")] = disk_format
+    return http.post("/export/", json={"kind": EXPORT, "attributes": attributes})
 
 
 def _a(name: str) -> str:
     return f"org.pyocci.export.{name}"
 
 
-def _created(http: httpx.Client, source: str, target: str) -> str:
-    answer = _export(http, source, target)
+def _created(http: httpx.Client, source: str, target: str, disk_format: str | None = None) -> str:
+    answer = _export(http, source, target, disk_format)
     assert answer.status_code == 201, answer.text
     return httpx.URL(answer.headers["location"]).path
 
@@ -145,7 +164,7 @@ def test_discovery_offers_export_and_both_target_schemes(http: httpx.Client) -> 
     assert kinds[EXPORT]["location"] == "/export/"
     assert kinds[EXPORT]["actions"] == [CANCEL]
     mixins = {m["scheme"] + m["term"] for m in categories["mixins"]}
-    assert {S3_TARGET, HTTPS_TARGET} <= mixins
+    assert {S3_TARGET, HTTPS_TARGET, FORMATS + "qcow2", FORMATS + "raw"} <= mixins
     # No remote Glance site is configured here.
     assert GLANCE_TARGET not in mixins
 
@@ -157,8 +176,10 @@ def test_a_saved_image_exported_to_s3_arrives_whole(http: httpx.Client, s3: Moto
     assert done[_a("state")] == "active", done
     expected = _expected(image)
     assert done[_a("url")] == f"s3://{BUCKET}/exports/saved.img"
-    assert done[_a("format")] == "raw"
+    assert done[_a("format")] == done[_a("source.format")] == "raw"
     assert done[_a("checksum")] == f"sha256:{expected}"
+    # Four parts: moto's composite of their SHA-256s is the one the parts make.
+    assert done[_a("checksum.verified")] is True
     assert (done[_a("bytes")], done[_a("size")], done[_a("progress")]) == (
         IMAGE_BYTES,
         IMAGE_BYTES,
@@ -182,6 +203,100 @@ def test_an_image_exported_by_https_put_arrives_whole(
         "sha256": _expected(DEBIAN),
     }
     assert done[_a("checksum")] == f"sha256:{_expected(DEBIAN)}"
+    # The receiver's answer names no digest: nothing confirmed, and the export says so.
+    assert done[_a("checksum.verified")] is False
+
+
+def _holds_the_image(qemu_img: str, data: bytes, source: str, where: Path) -> None:
+    """`data` is a valid qcow2 image whose contents are the sim image `source`."""
+    where.mkdir()
+    (where / "image.qcow2").write_bytes(data)
+    info = subprocess.run(
+        [qemu_img, "info", "--output=json", str(where / "image.qcow2")],
+        capture_output=True,
+        check=True,
+    )
+    assert json.loads(info.stdout)["format"] == "qcow2"
+    assert json.loads(info.stdout)["virtual-size"] == IMAGE_BYTES
+    (where / "source.raw").write_bytes(image_bytes(source, IMAGE_BYTES))
+    files = [str(where / "image.qcow2"), str(where / "source.raw")]
+    compared = subprocess.run(
+        [qemu_img, "compare", "-f", "qcow2", "-F", "raw", "-s", *files],
+        capture_output=True,
+        text=True,
+    )
+    assert compared.returncode == 0, compared.stdout + compared.stderr
+
+
+def test_an_image_exported_as_qcow2_to_s3_is_that_image_converted(
+    http: httpx.Client, s3: MotoServer, qemu_img: str, workdir: Path, tmp_path: Path
+) -> None:
+    path = _created(http, DEBIAN, f"s3://{BUCKET}/exports/debian.qcow2", "qcow2")
+    done = _until(http, path, ("active", "error"))
+    assert done[_a("state")] == "active", done
+    assert (done[_a("format")], done[_a("source.format")]) == ("qcow2", "raw")
+    body = _s3_client(s3).get_object(Bucket=BUCKET, Key="exports/debian.qcow2")["Body"].read()
+    assert done[_a("checksum")] == f"sha256:{hashlib.sha256(body).hexdigest()}"
+    assert done[_a("checksum.verified")] is True
+    assert done[_a("bytes")] == done[_a("size")] == len(body)
+    assert _a("stage") not in done  # shown while transferring only
+    _holds_the_image(qemu_img, body, DEBIAN, tmp_path / "s3")
+    assert list((workdir / "spool").iterdir()) == []
+
+
+def test_an_image_exported_as_qcow2_by_https_put_is_that_image_converted(
+    http: httpx.Client, receiver: PutReceiver, qemu_img: str, workdir: Path, tmp_path: Path
+) -> None:
+    image = _saved_image(http)
+    path = _created(http, image, f"{receiver.url}/keep/digest/saved.qcow2?sig=s", "qcow2")
+    done = _until(http, path, ("active", "error"))
+    assert done[_a("state")] == "active", done
+    body = receiver.body("/keep/digest/saved.qcow2")
+    assert body is not None
+    assert done[_a("checksum")] == f"sha256:{hashlib.sha256(body).hexdigest()}"
+    # This receiver answers with the SHA-256 it computed: confirmed.
+    assert done[_a("checksum.verified")] is True
+    _holds_the_image(qemu_img, body, image, tmp_path / "https")
+    assert list((workdir / "spool").iterdir()) == []
+
+
+def test_a_format_asked_for_that_is_unknown_is_a_400_naming_the_formats(
+    http: httpx.Client,
+) -> None:
+    refused = _export(http, DEBIAN, f"s3://{BUCKET}/x.vmdk", "vmdk")
+    assert refused.status_code == 400
+    assert "write one of raw, qcow2" in refused.text
+
+
+def test_a_disk_limit_too_small_and_a_server_without_qemu_img(
+    tmp_path_factory: pytest.TempPathFactory, s3: MotoServer, pki: Pki, qemu_img: str
+) -> None:
+    small = tmp_path_factory.mktemp("small-spool")
+    extra = f'qemu_img = "{qemu_img}"\nmax_spool_bytes = {IMAGE_BYTES + 1024}'
+    with (
+        occi_server(small, config=_config(s3, pki, extra=extra)) as running,
+        running.client(headers=JSON) as http,
+    ):
+        path = _created(http, DEBIAN, f"s3://{BUCKET}/small.qcow2", "qcow2")
+        failed = _until(http, path, ("active", "error"))
+    assert failed[_a("state")] == "error"
+    assert "max_spool_bytes" in failed[_a("state.message")]
+    assert "converted to qcow2" in failed[_a("state.message")]
+    missing = tmp_path_factory.mktemp("no-qemu-img")
+    extra = f'qemu_img = "{missing / "qemu-img"}"'
+    with (
+        occi_server(missing, config=_config(s3, pki, extra=extra)) as running,
+        running.client(headers=JSON) as http,
+    ):
+        mixins = {m["scheme"] + m["term"] for m in http.get("/-/").json()["mixins"]}
+        assert HTTPS_TARGET in mixins
+        assert not {FORMATS + "qcow2", FORMATS + "raw"} & mixins
+        refused = _export(http, DEBIAN, f"s3://{BUCKET}/x.qcow2", "qcow2")
+        assert refused.status_code == 501
+        assert "has no qemu-img" in refused.text
+        # Without a format, the image leaves as the cloud holds it.
+        plain = _created(http, DEBIAN, f"s3://{BUCKET}/plain.raw")
+        assert _until(http, plain, ("active", "error"))[_a("state")] == "active"
 
 
 def test_a_missing_bucket_ends_in_error_with_the_reason(http: httpx.Client) -> None:
@@ -355,3 +470,94 @@ def test_a_glance_image_exported_to_s3_and_https_arrives_whole(
         }
     finally:
         sdk.image.delete_image(made.id, ignore_missing=True)
+
+
+@pytest.mark.openstack
+def test_a_glance_image_is_converted_and_a_corrupt_one_fails_with_qemu_imgs_reason(
+    tmp_path_factory: pytest.TempPathFactory,
+    tmp_path: Path,
+    nova: Any,
+    glance: Any,
+    s3: MotoServer,
+    pki: Pki,
+    receiver: PutReceiver,
+    qemu_img: str,
+) -> None:
+    """A raw Glance image exported as qcow2 arrives as that image in qcow2; a qcow2 one
+    whose data is damaged ends in error with what qemu-img said."""
+    import openstack
+
+    from glanceserver import ADMIN_TOKEN
+    from motoserver import toml_settings
+
+    sdk = openstack.connect(
+        auth_type="admin_token",
+        auth={"token": ADMIN_TOKEN, "endpoint": glance.image_url},
+        image_endpoint_override=glance.image_url,
+        load_yaml_config=False,
+        load_envvars=False,
+    )
+    data = image_bytes("glance-conversion", 6 * 1024 * 1024)
+    # Glance checks that a qcow2 image's header is one; this one's data is damaged.
+    damaged = corrupt_qcow2(qemu_img, data, tmp_path)
+    made = []
+    for name, disk_format, content in (
+        ("export-raw", "raw", data),
+        ("export-corrupt", "qcow2", damaged),
+    ):
+        image = sdk.image.create_image(
+            name, disk_format=disk_format, container_format="bare", allow_duplicates=True
+        )
+        image.upload(sdk.image, data=content)
+        made.append(image)
+        assert sdk.image.get_image(image.id).status == "active", name
+    raw, corrupt = made
+    settings = {
+        "token": ADMIN_TOKEN,
+        "compute_endpoint": nova.compute_url,
+        "image_endpoint": glance.image_url,
+    }
+    extra = f'qemu_img = "{qemu_img}"'
+    config = 'backend = "openstack"\n' + _config(s3, pki, extra=extra).replace(
+        f"[backend_settings]\nimage_bytes = {IMAGE_BYTES}\n", ""
+    )
+    config += "\n" + toml_settings(settings)
+    source = "http://schemas.pyocci.org/openstack/os_tpl#"
+    try:
+        workdir = tmp_path_factory.mktemp("openstack-conversion")
+        with occi_server(workdir, config=config) as running, running.client(headers=JSON) as http:
+            converted = _created(
+                http, source + raw.id, f"s3://{BUCKET}/glance/{raw.id}.qcow2", "qcow2"
+            )
+            failing = _created(
+                http, source + corrupt.id, f"{receiver.url}/glance/{corrupt.id}.raw", "raw"
+            )
+            done = _until(http, converted, ("active", "error"))
+            failed = _until(http, failing, ("active", "error"))
+        assert done[_a("state")] == "active", done
+        assert (done[_a("format")], done[_a("source.format")]) == ("qcow2", "raw")
+        assert done[_a("checksum.verified")] is True
+        key = f"glance/{raw.id}.qcow2"
+        body = _s3_client(s3).get_object(Bucket=BUCKET, Key=key)["Body"].read()
+        (tmp_path / "image.qcow2").write_bytes(body)
+        (tmp_path / "glance.raw").write_bytes(data)
+        info = subprocess.run(
+            [qemu_img, "info", "--output=json", str(tmp_path / "image.qcow2")],
+            capture_output=True,
+            check=True,
+        )
+        assert json.loads(info.stdout)["format"] == "qcow2"
+        files = [str(tmp_path / "image.qcow2"), str(tmp_path / "glance.raw")]
+        compared = subprocess.run(
+            [qemu_img, "compare", "-f", "qcow2", "-F", "raw", "-s", *files],
+            capture_output=True,
+            text=True,
+        )
+        assert compared.returncode == 0, compared.stdout + compared.stderr
+        assert failed[_a("state")] == "error", failed
+        assert "qemu-img convert failed" in failed[_a("state.message")]
+        assert "L2 table offset 0x10200 unaligned" in failed[_a("state.message")]
+        assert receiver.received(f"/glance/{corrupt.id}.raw") is None
+    finally:
+        for image in made:
+            sdk.image.delete_image(image.id, ignore_missing=True)

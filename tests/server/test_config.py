@@ -863,6 +863,25 @@ def test_export_with_an_object_store_offers_s3_and_masks_its_secret(tmp_path: Pa
     )
 
 
+def test_export_conversion_settings_come_from_the_environment_and_are_checked() -> None:
+    defaults = ServerConfig().export
+    assert (defaults.qemu_img, defaults.spool_dir) == ("qemu-img", None)
+    assert (defaults.max_spool_bytes, defaults.convert_timeout_seconds) == (64 << 30, 3600.0)
+    environ = {
+        "PYOCCI_EXPORT_QEMU_IMG": "/opt/qemu/bin/qemu-img",
+        "PYOCCI_EXPORT_SPOOL_DIR": "/var/spool/pyocci",
+        "PYOCCI_EXPORT_MAX_SPOOL_BYTES": "1048576",
+    }
+    export = load_config(None, environ).export
+    assert (export.qemu_img, export.spool_dir) == (
+        "/opt/qemu/bin/qemu-img",
+        Path("/var/spool/pyocci"),
+    )
+    assert export.max_spool_bytes == 1048576
+    message = config_error(environ={"PYOCCI_EXPORT_MAX_SPOOL_BYTES": "0"})
+    assert message.startswith("export.max_spool_bytes: expected a number of at least 1, got 0")
+
+
 def test_an_export_chunk_under_an_s3_part_is_refused() -> None:
     message = config_error(environ={"PYOCCI_EXPORT_CHUNK_BYTES": "1048576"})
     assert message.startswith(

@@ -1,6 +1,7 @@
 """The export collection as the service serves it (`ExportingBackend` over the memory
 backend and a real store): create, read, list and page, cancel, delete, the limit,
-what a bad request is told, and 501 where the backend cannot export."""
+what a bad request is told, and 501 where the backend cannot export; the disk format
+asked for, by attribute or mixin, 400 when unknown and 501 where nothing converts."""
 
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ from pyocci.backends.api import Query
 from pyocci.backends.memory.backend import MemoryBackend
 from pyocci.model import standard_model
 from pyocci.model.entity import Resource
-from pyocci.model.export import EXPORT, HTTPS_TARGET, S3_TARGET
+from pyocci.model.export import EXPORT, FORMAT_MIXINS, HTTPS_TARGET, S3_TARGET
 from pyocci.model.infrastructure import COMPUTE
 from pyocci.service.exports import ExportingBackend, parse_target, shown_url
 from pyocci.service.occi import OcciService, PageRequest
@@ -62,6 +63,7 @@ def exporting(database: Database, woken: list[int]) -> ExportingBackend:
         schemes=("s3", "https"),
         limit=2,
         wake=lambda: woken.append(1),
+        formats=("raw", "qcow2"),
     )
 
 
@@ -185,3 +187,118 @@ async def test_a_backend_without_export_is_501_with_its_reason(database: Databas
     assert service.unserved("/nothing/") is None
     model = await service.model_for(new_tenant())
     assert model.get(EXPORT.id) is None
+
+
+FORMAT = "org.pyocci.export.format"
+
+
+async def test_a_format_asked_for_is_kept_and_shown(
+    occi: ServiceDriver, database: Database
+) -> None:
+    asked = _export("s3://bucket/k.qcow2")
+    asked.attributes[FORMAT] = "qcow2"
+    made = await occi.create(asked)
+    assert made.attributes[FORMAT] == "qcow2"
+    assert made.mixins == [S3_TARGET.id, FORMAT_MIXINS["qcow2"].id]
+    record = ExportRepository(database).get(occi.tenant.id, made.id)
+    assert record is not None and record.export_format == "qcow2"
+    # A format mixin asks for the same thing.
+    by_mixin = Resource(
+        kind=EXPORT.id,
+        mixins=[FORMAT_MIXINS["raw"].id],
+        attributes={SOURCE: DEBIAN, TARGET: "s3://bucket/k.raw"},
+    )
+    assert (await occi.create(by_mixin)).attributes[FORMAT] == "raw"
+
+
+async def test_discovery_offers_the_formats_converted_to(occi: ServiceDriver) -> None:
+    model = await occi.service.model_for(occi.tenant)
+    assert model.get(FORMAT_MIXINS["qcow2"].id) is not None
+    assert model.get(FORMAT_MIXINS["raw"].id) is not None
+
+
+@pytest.mark.parametrize("asked", ["vmdk", "QCOW2", "qcow2 "])
+async def test_an_unknown_format_is_a_400_naming_the_formats(
+    occi: ServiceDriver, asked: str
+) -> None:
+    export = _export("s3://bucket/k")
+    export.attributes[FORMAT] = asked
+    with refused(400, "write one of raw, qcow2"):
+        await occi.create(export)
+
+
+async def test_a_format_and_another_formats_mixin_is_a_400(occi: ServiceDriver) -> None:
+    export = Resource(
+        kind=EXPORT.id,
+        mixins=[FORMAT_MIXINS["raw"].id],
+        attributes={SOURCE: DEBIAN, TARGET: "s3://bucket/k", FORMAT: "qcow2"},
+    )
+    with refused(400, "write one of raw, qcow2"):
+        await occi.create(export)
+
+
+async def test_where_nothing_converts_a_format_is_501_and_not_offered(
+    database: Database,
+) -> None:
+    exporting = ExportingBackend(
+        MemoryBackend(model=standard_model()),
+        ExportRepository(database),
+        database,
+        schemes=("https",),
+        limit=2,
+        conversion_refusal="the server has no qemu-img ('qemu-img' was not found)",
+    )
+    occi = ServiceDriver(_service(exporting, database), new_tenant())
+    model = await occi.service.model_for(occi.tenant)
+    assert model.get(FORMAT_MIXINS["qcow2"].id) is None
+    export = _export("https://receiver.example/k")
+    export.attributes[FORMAT] = "qcow2"
+    with refused(501, "has no qemu-img"):
+        await occi.create(export)
+    export.attributes.pop(FORMAT)
+    assert (await occi.create(export)).attributes[STATE] == "pending"
+
+
+async def test_a_conversion_stage_shows_its_own_percent(
+    occi: ServiceDriver, database: Database
+) -> None:
+    asked = _export("s3://bucket/k.qcow2")
+    asked.attributes[FORMAT] = "qcow2"
+    made = await occi.create(asked)
+    store = ExportRepository(database)
+    taken = store.claim("runner", 30.0)
+    assert taken is not None
+    store.progress(
+        taken.seq,
+        "runner",
+        30.0,
+        bytes_done=0,
+        size=None,  # the cloud did not say
+        disk_format="qcow2",
+        source_format="raw",
+        stage="reading",
+        stage_percent=30,
+    )
+    shown = (await occi.get(made.location or "")).attributes
+    assert shown["org.pyocci.export.stage"] == "reading"
+    assert shown["org.pyocci.export.progress"] == 30
+    assert shown["org.pyocci.export.source.format"] == "raw"
+    store.progress(
+        taken.seq,
+        "runner",
+        30.0,
+        bytes_done=50,
+        size=200,
+        disk_format="qcow2",
+        source_format="raw",
+        stage="uploading",
+    )
+    shown = (await occi.get(made.location or "")).attributes
+    assert (shown["org.pyocci.export.stage"], shown["org.pyocci.export.progress"]) == (
+        "uploading",
+        25,
+    )
+    store.finish(taken.seq, "runner", "active", bytes_done=200, checksum_verified=False)
+    shown = (await occi.get(made.location or "")).attributes
+    assert "org.pyocci.export.stage" not in shown
+    assert shown["org.pyocci.export.checksum.verified"] is False

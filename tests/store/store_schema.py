@@ -25,10 +25,10 @@ LEGACY_REVISIONS = Path(__file__).parent / "legacy_revisions"
 LEGACY_HEAD = "0002_listing_index"
 
 #: The heads of a database brought up to date: the store's chain and the sim's branch.
-HEADS = ("0005_exports", "sim_0002_change_notices")
+HEADS = ("0006_export_formats", "sim_0002_change_notices")
 
 #: The tables added after the single chain: accounting (``0003_usage``), the change
-#: counts (``0004_change_notices``), the image exports (``0005_exports``).
+#: counts (``0004_change_notices``), the image exports (``0005_exports``, ``0006_export_formats``).
 USAGE_TABLES = {"occi_usage_computes", "occi_usage_intervals"}
 LATER_TABLES = {*USAGE_TABLES, "occi_change_counts", "occi_exports"}
 STORE_TABLES = {"occi_user_mixins", "occi_mixin_members", *LATER_TABLES}
@@ -44,6 +44,7 @@ _TYPES = {
         "text": "VARCHAR",
         "float": "FLOAT",
         "json": "JSON",
+        "bool": "BOOLEAN",
     },
     "postgresql": {
         "key": "BIGINT",
@@ -52,6 +53,7 @@ _TYPES = {
         "text": "VARCHAR",
         "float": "DOUBLE PRECISION",
         "json": "JSONB",
+        "bool": "BOOLEAN",
     },
 }
 
@@ -133,6 +135,11 @@ SCHEMA: dict[str, dict[str, Any]] = {
             ("lease_until", "float", True),
             ("created_at", "float", False),
             ("updated_at", "float", False),
+            ("export_format", "text", True),
+            ("source_format", "text", True),
+            ("stage", "text", True),
+            ("stage_percent", "int", True),
+            ("checksum_verified", "bool", True),
         ],
         "primary_key": ("pk_occi_exports", ["seq"]),
         "unique": [("uq_occi_exports_tenant_id_export_id", ["tenant_id", "export_id"])],

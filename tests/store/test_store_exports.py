@@ -98,3 +98,36 @@ def test_a_record_never_shows_its_target_in_a_repr(database: Database) -> None:
     store = ExportRepository(database)
     made = store.create("t1", "e1", SOURCE, "https://h/p?X-Amz-Signature=secret", limit=1)
     assert "secret" not in repr(made)
+
+
+def test_a_conversion_is_recorded_and_a_new_run_forgets_the_last_ones_stages(
+    database: Database,
+) -> None:
+    clock = Clock()
+    store = ExportRepository(database, clock=clock)
+    made = store.create("t1", "c1", SOURCE, "s3://b/k.qcow2", limit=2, export_format="qcow2")
+    assert made.export_format == "qcow2" and made.stage is None
+    taken = store.claim("runner-a", 30.0)
+    assert taken is not None and taken.export_format == "qcow2"
+    assert store.progress(
+        taken.seq,
+        "runner-a",
+        30.0,
+        bytes_done=0,
+        size=100,
+        disk_format="qcow2",
+        source_format="raw",
+        stage="converting",
+        stage_percent=40,
+    )
+    read = store.get("t1", "c1")
+    assert read is not None
+    assert (read.source_format, read.stage, read.stage_percent) == ("raw", "converting", 40)
+    clock.now += 31.0
+    again = store.claim("runner-b", 30.0)  # starts over: no stage, the format asked kept
+    assert again is not None
+    assert (again.stage, again.stage_percent, again.source_format) == (None, None, None)
+    assert again.export_format == "qcow2"
+    assert store.finish(again.seq, "runner-b", "active", checksum_verified=True)
+    done = store.get("t1", "c1")
+    assert done is not None and (done.checksum_verified, done.stage_percent) == (True, None)

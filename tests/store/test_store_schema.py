@@ -223,7 +223,11 @@ def test_the_stores_chain_creates_only_the_stores_tables(url_and_dialect):
     try:
         store_only.upgrade()
         assert describe(store_only.engine) == expected(dialect, STORE_TABLES)
-        assert store_only.current_revisions() == store_only.head_revisions() == ("0005_exports",)
+        assert (
+            store_only.current_revisions()
+            == store_only.head_revisions()
+            == ("0006_export_formats",)
+        )
     finally:
         store_only.dispose()
     # A backend installed later gets its tables at the next upgrade.

@@ -22,10 +22,25 @@ from pyocci.client.exports import delete_image, export_image, wait_for_export
 @click.command()
 @click.argument("image", metavar="OS_TPL", shell_complete=complete_os_templates)
 @click.argument("target", metavar="TARGET")
+@click.option(
+    "--format",
+    "disk_format",
+    metavar="FORMAT",
+    default=None,
+    help="Convert to this disk format (raw, qcow2) where the server can; "
+    "default: the format the cloud holds the image in.",
+)
 @wait_options("until the image has arrived (or the export failed)")
 @command_options
 @click.pass_context
-def export(ctx: click.Context, image: str, target: str, wait: bool, wait_timeout: float) -> None:
+def export(
+    ctx: click.Context,
+    image: str,
+    target: str,
+    disk_format: str | None,
+    wait: bool,
+    wait_timeout: float,
+) -> None:
     """Copy an OS template (an image you saved, say) to TARGET, outside the site.
 
     TARGET is s3://bucket/key (the site's object store), an https:// URL that
@@ -37,7 +52,7 @@ def export(ctx: click.Context, image: str, target: str, wait: bool, wait_timeout
     """
 
     def work(client: OcciClient, endpoint: Target) -> Output:
-        location = export_image(client, image, target)
+        location = export_image(client, image, target, disk_format=disk_format)
         if wait:
             label = f"{endpoint.site}:{location}" if endpoint.site else location
             with wait_display() as display:

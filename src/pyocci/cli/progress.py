@@ -48,6 +48,8 @@ class WaitDisplay:
 
         def update(status: ExportStatus, elapsed: float) -> None:
             shown = f"{label}: {status.state}"
+            if status.stage is not None:
+                shown += f" ({status.stage})"  # the percent below is the stage's
             if status.progress is not None:
                 shown += f" {status.progress}%"
             if status.bytes:

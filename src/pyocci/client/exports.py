@@ -20,11 +20,14 @@ from pyocci.model.entity import Entity, Resource
 from pyocci.model.export import (
     BYTES,
     CHECKSUM,
+    CHECKSUM_VERIFIED,
     EXPORT,
     FORMAT,
     PROGRESS,
     SIZE,
     SOURCE,
+    SOURCE_FORMAT,
+    STAGE,
     STATE,
     STATE_MESSAGE,
     TARGET,
@@ -63,6 +66,13 @@ class ExportStatus:
     disk_format: str | None = None
     checksum: str | None = None
     message: str | None = None
+    #: The format the cloud holds the image in (differs when converted).
+    source_format: str | None = None
+    #: ``reading``, ``converting`` or ``uploading`` while transferring; `progress`
+    #: is the stage's.
+    stage: str | None = None
+    #: Whether the target confirmed the checksum (None until active).
+    checksum_verified: bool | None = None
 
     @classmethod
     def of(cls, entity: Entity, location: str) -> ExportStatus:
@@ -89,7 +99,18 @@ class ExportStatus:
             disk_format=text(FORMAT),
             checksum=text(CHECKSUM),
             message=text(STATE_MESSAGE),
+            source_format=text(SOURCE_FORMAT),
+            stage=text(STAGE),
+            checksum_verified=_boolean(values.get(CHECKSUM_VERIFIED)),
         )
+
+
+def _boolean(value: object) -> bool | None:
+    if value is None:
+        return None
+    if isinstance(value, str):
+        return value.lower() == "true"
+    return bool(value)
 
 
 def _check_offered(client: OcciClient) -> None:
@@ -99,15 +120,20 @@ def _check_offered(client: OcciClient) -> None:
         )
 
 
-def export_image(client: OcciClient, image: str, target: str) -> str:
+def export_image(
+    client: OcciClient, image: str, target: str, *, disk_format: str | None = None
+) -> str:
     """Ask the server to export an OS template (a spec: term, id or part of a title) to
     `target` (``s3://bucket/key``, an ``https://`` URL that takes a PUT, or
-    ``glance://site/image-name``); the export's
-    location. Only the server's answer says whether it can write there."""
+    ``glance://site/image-name``), converted to `disk_format` (``raw``, ``qcow2``)
+    when given; the export's location. Only the server's answer says whether it can
+    write there and convert."""
     _check_offered(client)
     template = client.os_template(image)
-    entity = Resource(kind=EXPORT.id, attributes={SOURCE: template.id, TARGET: target})
-    return client.create(entity)
+    attributes = {SOURCE: template.id, TARGET: target}
+    if disk_format is not None:
+        attributes[FORMAT] = disk_format
+    return client.create(Resource(kind=EXPORT.id, attributes=attributes))
 
 
 def export_status(client: OcciClient, location: str) -> ExportStatus:

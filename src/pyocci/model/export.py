@@ -16,6 +16,7 @@ from pyocci.model.states import StateMachine
 EXPORT_SCHEME = "http://schemas.pyocci.org/occi/infrastructure#"
 EXPORT_ACTION_SCHEME = "http://schemas.pyocci.org/occi/infrastructure/export/action#"
 EXPORT_TARGET_SCHEME = "http://schemas.pyocci.org/occi/infrastructure/export/target#"
+EXPORT_FORMAT_SCHEME = "http://schemas.pyocci.org/occi/infrastructure/export/format#"
 
 SOURCE = "org.pyocci.export.source"
 TARGET = "org.pyocci.export.target"
@@ -25,6 +26,9 @@ PROGRESS = "org.pyocci.export.progress"
 BYTES = "org.pyocci.export.bytes"
 SIZE = "org.pyocci.export.size"
 FORMAT = "org.pyocci.export.format"
+SOURCE_FORMAT = "org.pyocci.export.source.format"
+STAGE = "org.pyocci.export.stage"
+CHECKSUM_VERIFIED = "org.pyocci.export.checksum.verified"
 CHECKSUM = "org.pyocci.export.checksum"
 URL = "org.pyocci.export.url"
 
@@ -38,8 +42,18 @@ EXPORT_STATES = (PENDING, TRANSFERRING, ACTIVE, ERROR, CANCELLED)
 #: The states the runner still has work in (what the per-tenant limit counts).
 RUNNING_STATES = (PENDING, TRANSFERRING)
 
+#: What a transferring export is doing: reading the image to the server's disk,
+#: converting it, or sending it (the only stage of an export without conversion).
+READING = "reading"
+CONVERTING = "converting"
+UPLOADING = "uploading"
+EXPORT_STAGES = (READING, CONVERTING, UPLOADING)
+
+#: The disk formats an export may be asked for (converted with qemu-img).
+DISK_FORMATS = ("raw", "qcow2")
+
 #: The attributes a client sets when it creates an export (and never after).
-SETTABLE_AT_EXPORT = frozenset({SOURCE, TARGET})
+SETTABLE_AT_EXPORT = frozenset({SOURCE, TARGET, FORMAT})
 
 EXPORT_CANCEL = Action(scheme=EXPORT_ACTION_SCHEME, term="cancel", title="Stop the export")
 
@@ -78,8 +92,21 @@ EXPORT = Kind(
             _server(PROGRESS, AttributeType.INTEGER, "Percent of the bytes written (0-100)"),
             _server(BYTES, AttributeType.INTEGER, "Bytes written to the target so far"),
             _server(SIZE, AttributeType.INTEGER, "The image's size in bytes"),
-            _server(FORMAT, AttributeType.STRING, "The disk format of the bytes (raw, qcow2...)"),
+            AttributeDefinition(
+                name=FORMAT,
+                mutable=False,
+                # Checked by the service, which says which formats this site converts to.
+                description="The disk format to export in (raw, qcow2); the cloud's if unset",
+            ),
+            _server(SOURCE_FORMAT, AttributeType.STRING, "The disk format the cloud holds"),
+            _server(STAGE, AttributeType.STRING, "reading, converting or uploading"),
             _server(CHECKSUM, AttributeType.STRING, "sha256:<hex> of the bytes written"),
+            AttributeDefinition(
+                name=CHECKSUM_VERIFIED,
+                type=AttributeType.BOOLEAN,
+                mutable=False,
+                description="Whether the target confirmed the bytes it holds",
+            ),
             _server(URL, AttributeType.STRING, "Where the image is, once active"),
         ]
     ),
@@ -112,7 +139,22 @@ GLANCE_TARGET = target_mixin("glance", "Export to another site's Glance")
 #: The target mixins by URL scheme.
 TARGET_MIXINS = {"s3": S3_TARGET, "https": HTTPS_TARGET, "glance": GLANCE_TARGET}
 
+
+def format_mixin(disk_format: str) -> Mixin:
+    """The mixin that tells discovery this site converts exports to `disk_format`."""
+    return Mixin(
+        scheme=EXPORT_FORMAT_SCHEME,
+        term=disk_format,
+        title=f"Export converted to {disk_format}",
+        applies=(EXPORT.id,),
+        location=f"/mixin/export/format/{disk_format}/",
+    )
+
+
+#: The format mixins by format name (offered only where qemu-img is).
+FORMAT_MIXINS = {name: format_mixin(name) for name in DISK_FORMATS}
+
 EXPORT_KINDS = (EXPORT,)
-EXPORT_MIXINS = (S3_TARGET, HTTPS_TARGET, GLANCE_TARGET)
+EXPORT_MIXINS = (S3_TARGET, HTTPS_TARGET, GLANCE_TARGET, *FORMAT_MIXINS.values())
 EXPORT_ACTIONS = (EXPORT_CANCEL,)
 EXPORT_STATE_MACHINES = {EXPORT.id: EXPORT_STATE_MACHINE}

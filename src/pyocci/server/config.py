@@ -559,6 +559,16 @@ class ExportConfig:
     #: CA certificates (PEM) trusted for https:// targets and the S3 endpoint, beside
     #: the system's.
     ca_file: Path | None = None
+    #: The ``qemu-img`` that converts disk formats (a command name or a path); where
+    #: it is not found, exports leave in the cloud's format and conversion is 501.
+    qemu_img: str = field(default="qemu-img", metadata=_meta(_non_empty))
+    #: Where a conversion keeps its two temporary files (the image as read, the
+    #: converted one); None: the system's temporary directory.
+    spool_dir: Path | None = None
+    #: The most disk one conversion may use (both files); larger images are refused.
+    max_spool_bytes: int = field(default=64 * 1024**3, metadata=_meta(_at_least(1)))
+    #: How long one ``qemu-img`` run may take, in seconds, before the export fails.
+    convert_timeout_seconds: float = field(default=3600.0, metadata=_meta(_at_least(1)))
     #: The remote sites whose Glance glance:// targets write to, with their endpoints
     #: and credentials (a TOML file of its own, so that no credential is in this
     #: configuration); None: no glance://.

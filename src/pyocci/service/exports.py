@@ -30,6 +30,7 @@ from pyocci.backends.api import (
     ConflictError,
     EntityNotFoundError,
     InvalidRequestError,
+    NotSupportedError,
     Query,
     Revision,
     Tenant,
@@ -42,12 +43,19 @@ from pyocci.model.export import (
     BYTES,
     CANCELLED,
     CHECKSUM,
+    CHECKSUM_VERIFIED,
+    CONVERTING,
+    DISK_FORMATS,
     EXPORT,
     EXPORT_CANCEL,
     FORMAT,
+    FORMAT_MIXINS,
     PROGRESS,
+    READING,
     SIZE,
     SOURCE,
+    SOURCE_FORMAT,
+    STAGE,
     STATE,
     STATE_MESSAGE,
     TARGET,
@@ -76,6 +84,7 @@ class ExportStore(Protocol):
         tenant_name: str | None = None,
         title: str | None = None,
         summary: str | None = None,
+        export_format: str | None = None,
     ) -> ExportRecord: ...
 
     def get(self, tenant_id: str, export_id: str) -> ExportRecord | None: ...
@@ -185,23 +194,36 @@ def export_entity(record: ExportRecord) -> Resource:
         attributes["occi.core.summary"] = record.summary
     if record.message:
         attributes[STATE_MESSAGE] = record.message
+    converting = record.stage in (READING, CONVERTING) and record.state == "transferring"
+    if converting and record.stage_percent is not None:
+        # Nothing is at the target yet: the percent is the stage's (see STAGE).
+        attributes[PROGRESS] = record.stage_percent
     if record.size is not None:
         attributes[SIZE] = record.size
-        if record.size > 0:
+        if not converting and record.size > 0:
             attributes[PROGRESS] = min(100, record.bytes_done * 100 // record.size)
-        elif record.state == "active":
+        elif not converting and record.state == "active":
             attributes[PROGRESS] = 100
-    if record.disk_format:
-        attributes[FORMAT] = record.disk_format
+    if record.stage and record.state == "transferring":
+        attributes[STAGE] = record.stage
+    # The format of the bytes at the target: the one asked for, or the cloud's.
+    if record.export_format or record.disk_format:
+        attributes[FORMAT] = record.export_format or record.disk_format
+    if record.source_format:
+        attributes[SOURCE_FORMAT] = record.source_format
     if record.checksum:
         attributes[CHECKSUM] = record.checksum
+    if record.checksum_verified is not None:
+        attributes[CHECKSUM_VERIFIED] = record.checksum_verified
     if record.url:
         attributes[URL] = record.url
     scheme = urlsplit(record.target).scheme
-    mixin = TARGET_MIXINS.get(scheme)
+    mixins = [TARGET_MIXINS[scheme].id] if scheme in TARGET_MIXINS else []
+    if record.export_format in FORMAT_MIXINS:
+        mixins.append(FORMAT_MIXINS[record.export_format].id)
     return Resource(
         kind=EXPORT.id,
-        mixins=[mixin.id] if mixin is not None else [],
+        mixins=mixins,
         attributes=attributes,
         location=f"{EXPORT.location}{record.export_id}",
     )
@@ -215,6 +237,8 @@ class ExportingBackend(WrappingBackend):
     remote Glance sites glance:// targets may name; `limit`: how many exports of one tenant may be
     pending or transferring at once; `wake` is called when an export is
     created, so the runner starts on it without waiting for its next look.
+    `formats`: the disk formats this site converts exports to (none without
+    qemu-img, when `conversion_refusal` says why).
     """
 
     def __init__(
@@ -228,8 +252,12 @@ class ExportingBackend(WrappingBackend):
         sites: Sequence[str] = (),
         wake: Callable[[], None] = lambda: None,
         store_version: Callable[[], Hashable | None] = lambda: None,
+        formats: Sequence[str] = (),
+        conversion_refusal: str | None = None,
     ) -> None:
         super().__init__(inner)
+        self.formats = tuple(formats)
+        self.conversion_refusal = conversion_refusal
         self.store = store
         self.runner = runner
         self.schemes = tuple(schemes)
@@ -241,7 +269,9 @@ class ExportingBackend(WrappingBackend):
         self._capabilities = Capabilities(
             kinds=base.kinds | {EXPORT.id},
             actions=base.actions | {EXPORT_CANCEL.id},
-            mixins=base.mixins | {TARGET_MIXINS[scheme].id for scheme in self.schemes},
+            mixins=base.mixins
+            | {TARGET_MIXINS[scheme].id for scheme in self.schemes}
+            | {FORMAT_MIXINS[name].id for name in self.formats},
             required=base.required,
             attribute_notes=base.attribute_notes,
         )
@@ -353,6 +383,7 @@ class ExportingBackend(WrappingBackend):
             return await self.inner.create_entity(tenant, entity)
         source = str(entity.attributes.get(SOURCE) or "")
         target = parse_target(str(entity.attributes.get(TARGET) or ""), self.schemes, self.sites)
+        export_format = self._export_format(entity)
         await self._check_source(tenant, source)
         try:
             record = await self.runner.run(
@@ -365,11 +396,36 @@ class ExportingBackend(WrappingBackend):
                 self.limit,
                 entity.attributes.get("occi.core.title"),
                 entity.attributes.get("occi.core.summary"),
+                export_format,
             )
         except ExportLimitError as error:
             raise ConflictError(str(error)) from None
         self.wake()
         return export_entity(record)
+
+    def _export_format(self, entity: Entity) -> str | None:
+        """The disk format asked for (by the attribute, or a format mixin); None for
+        the cloud's. 400 for a format pyocci does not know, 501 where this server
+        cannot convert."""
+        asked = entity.attributes.get(FORMAT)
+        by_mixin = [name for name, m in FORMAT_MIXINS.items() if m.id in entity.mixins]
+        if asked is None and by_mixin:
+            asked = by_mixin[0]
+        if asked is None or asked == "":
+            return None
+        asked = str(asked)
+        if asked not in DISK_FORMATS or len(by_mixin) > 1 or by_mixin not in ([], [asked]):
+            raise InvalidRequestError(
+                f"{FORMAT} {asked!r}: write one of {', '.join(DISK_FORMATS)}, or leave it "
+                "out to export in the format the cloud holds the image in"
+            )
+        if asked not in self.formats:
+            raise NotSupportedError(
+                f"this server cannot export in {asked}: "
+                f"{self.conversion_refusal or 'it does not convert disk formats'}; leave "
+                f"{FORMAT} out to export in the format the cloud holds the image in"
+            )
+        return asked
 
     async def _check_source(self, tenant: Tenant, source: str) -> None:
         templates = await self.inner.provider_mixins(tenant)
@@ -441,6 +497,7 @@ def _created(
     limit: int,
     title: Any,
     summary: Any,
+    export_format: str | None,
 ) -> ExportRecord:
     return store.create(
         tenant.id,
@@ -451,4 +508,5 @@ def _created(
         tenant_name=tenant.name,
         title=None if title is None else str(title),
         summary=None if summary is None else str(summary),
+        export_format=export_format,
     )

@@ -49,6 +49,16 @@ class ExportRecord:
     disk_format: str | None = None
     checksum: str | None = None
     url: str | None = None
+    #: The disk format the client asked for; None: the cloud's, unconverted.
+    export_format: str | None = None
+    #: The disk format the cloud holds the image in, once read.
+    source_format: str | None = None
+    #: ``reading``, ``converting`` or ``uploading`` while transferring.
+    stage: str | None = None
+    #: Percent done of the reading or converting stage (uploading: see bytes_done).
+    stage_percent: int | None = None
+    #: Whether the target confirmed the checksum (None until active).
+    checksum_verified: bool | None = None
     owner: str | None = None
     created_at: float = 0.0
     updated_at: float = 0.0
@@ -87,6 +97,11 @@ def _record(row: sa.Row) -> ExportRecord:
         disk_format=row.disk_format,
         checksum=row.checksum,
         url=row.url,
+        export_format=row.export_format,
+        source_format=row.source_format,
+        stage=row.stage,
+        stage_percent=row.stage_percent,
+        checksum_verified=row.checksum_verified,
         owner=row.owner,
         created_at=row.created_at,
         updated_at=row.updated_at,
@@ -116,8 +131,10 @@ class ExportRepository:
         tenant_name: str | None = None,
         title: str | None = None,
         summary: str | None = None,
+        export_format: str | None = None,
     ) -> ExportRecord:
-        """A new pending export; ExportLimitError when the tenant has `limit` running."""
+        """A new pending export (in `export_format`, or the cloud's when None);
+        ExportLimitError when the tenant has `limit` running."""
         now = self._clock()
         with self.database.transaction() as connection:
             # Two creates of one tenant on PostgreSQL must not both see room for one.
@@ -134,6 +151,7 @@ class ExportRepository:
                     summary=summary,
                     source=source,
                     target=target,
+                    export_format=export_format,
                     state=PENDING,
                     bytes_done=0,
                     created_at=now,
@@ -237,6 +255,10 @@ class ExportRepository:
                     disk_format=None,
                     checksum=None,
                     url=None,
+                    source_format=None,
+                    stage=None,
+                    stage_percent=None,
+                    checksum_verified=None,
                     updated_at=now,
                 )
             )
@@ -254,6 +276,9 @@ class ExportRepository:
         bytes_done: int,
         size: int | None,
         disk_format: str | None = None,
+        source_format: str | None = None,
+        stage: str | None = None,
+        stage_percent: int | None = None,
     ) -> bool:
         """Record how far the owner got and renew its lease; False when the export is
         no longer its to work on (cancelled, deleted, taken over): stop then."""
@@ -270,6 +295,9 @@ class ExportRepository:
                     bytes_done=bytes_done,
                     size=size,
                     disk_format=disk_format,
+                    source_format=source_format,
+                    stage=stage,
+                    stage_percent=stage_percent,
                     lease_until=now + lease,
                     updated_at=now,
                 )
@@ -286,6 +314,7 @@ class ExportRepository:
         bytes_done: int | None = None,
         checksum: str | None = None,
         url: str | None = None,
+        checksum_verified: bool | None = None,
     ) -> bool:
         """End the owner's export in `state` (``active`` or ``error``); False when it
         was no longer the owner's (cancelled or deleted meanwhile)."""
@@ -294,6 +323,8 @@ class ExportRepository:
             "message": message,
             "checksum": checksum,
             "url": url,
+            "checksum_verified": checksum_verified,
+            "stage_percent": None,
             "owner": None,
             "lease_until": None,
             "updated_at": self._clock(),

@@ -143,6 +143,14 @@ exports = sa.Table(
     sa.Column("lease_until", sa.Float(), nullable=True),
     sa.Column("created_at", sa.Float(), nullable=False),
     sa.Column("updated_at", sa.Float(), nullable=False),
+    # Disk format conversion (0006): the format asked for (None: the cloud's), the
+    # cloud's, the stage a transfer is at and its percent while reading or
+    # converting, and whether the target confirmed the checksum.
+    sa.Column("export_format", sa.String(), nullable=True),
+    sa.Column("source_format", sa.String(), nullable=True),
+    sa.Column("stage", sa.String(), nullable=True),
+    sa.Column("stage_percent", sa.Integer(), nullable=True),
+    sa.Column("checksum_verified", sa.Boolean(), nullable=True),
     sa.UniqueConstraint("tenant_id", "export_id"),
     sa.Index(None, "state"),
 )

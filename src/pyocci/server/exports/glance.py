@@ -240,6 +240,8 @@ class GlanceWriter:
         self._client: httpx.AsyncClient | None = None
         self._session: _Session | None = None
         self._image_id: str | None = None
+        # Whether the finished image's checksums were compared with the bytes sent.
+        self._sent_checked = False
         # One chunk waits at most: the runner's next read waits for the PUT to take it.
         self._queue: asyncio.Queue[bytes | None] = asyncio.Queue(maxsize=1)
         self._request: asyncio.Task[httpx.Response] | None = None
@@ -377,8 +379,14 @@ class GlanceWriter:
         problems = self._differences(image)
         if problems:
             raise ExportFailedError(f"the image made at {self.site.shown} " + "; ".join(problems))
+        self._sent_checked = True
         await self.close()
         return url
+
+    async def verify(self, sha256_hex: str) -> bool:
+        """True: `finish` compared the image's checksums at the remote Glance with those
+        of the bytes sent (and raised if they differ); Glance keeps no SHA-256."""
+        return self._sent_checked
 
     def _differences(self, image: Mapping[str, Any]) -> list[str]:
         problems = []

@@ -4,6 +4,7 @@ export and the site has not turned exports off."""
 from __future__ import annotations
 
 from pyocci.backends.api import Backend
+from pyocci.model.export import DISK_FORMATS
 from pyocci.server.config import ExportConfig
 from pyocci.server.exports.runner import ExportRunner
 from pyocci.service.exports import ExportingBackend
@@ -31,6 +32,8 @@ class Exports:
             sites=tuple(self.runner.glance),
             wake=self.runner.wake,
             store_version=self.database.data_version,
+            formats=DISK_FORMATS if self.runner.converter is not None else (),
+            conversion_refusal=self.runner.conversion_refusal,
         )
 
     async def close(self) -> None:

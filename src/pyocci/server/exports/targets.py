@@ -2,11 +2,14 @@
 site's Glance (`pyocci.server.exports.glance`).
 
 A `TargetWriter` takes the image chunk by chunk (`write`), then says where it
-is (`finish`) or gives up (`abort`). It keeps at most one chunk besides the
-one it is given, so an export's memory does not grow with the image. A
-failure of the target is an `ExportFailedError` whose message says what went
-wrong in terms the client can act on (a missing bucket, a refused URL), never
-with a credential in it.
+is (`finish`) or gives up (`abort`). A writer whose target can tell what it
+received also has ``async verify(sha256_hex) -> bool``, called after `finish`:
+True when the target confirmed those bytes, False when it cannot tell, and
+ExportFailedError when it holds something else (the runner records which).
+A writer keeps at most one chunk besides the one it is given, so an export's
+memory does not grow with the image. A failure of the target is an
+`ExportFailedError` whose message says what went wrong in terms the client
+can act on (a missing bucket, a refused URL), never with a credential in it.
 """
 
 from __future__ import annotations
@@ -141,6 +144,10 @@ class S3Writer:
         # The last chunk given, not sent yet: only `finish` knows whether it is the only one.
         self._held: bytes | None = None
         self._sent = 0
+        # What the store said of the finished object (its checksum), and whether it was
+        # sent in one PUT (its checksum is the whole object's) or in parts.
+        self._head: dict[str, Any] = {}
+        self._single = False
 
     @property
     def url(self) -> str:
@@ -225,9 +232,12 @@ class S3Writer:
                 Bucket=self.bucket,
                 Key=self.key,
                 Body=held,
+                # Both: the store checks the one sent, and keeps the algorithm's for HEAD.
+                ChecksumAlgorithm="SHA256",
                 ChecksumSHA256=_sha256_b64(held),
             )
             self._sent += len(held)
+            self._single = True
         else:
             if held:
                 await self._send_part(held)
@@ -240,12 +250,36 @@ class S3Writer:
                 MultipartUpload={"Parts": self._parts},
             )
             self._upload_id = None
-        head = await self._call("read back", "head_object", Bucket=self.bucket, Key=self.key)
+        head = await self._call(
+            "read back", "head_object", Bucket=self.bucket, Key=self.key, ChecksumMode="ENABLED"
+        )
         if head.get("ContentLength") != self._sent:
             raise ExportFailedError(
                 f"{self.url} holds {head.get('ContentLength')} bytes; {self._sent} were sent"
             )
+        self._head = head
         return self.url
+
+    async def verify(self, sha256_hex: str) -> bool:
+        """Whether the finished object's checksum, as the store reports it, is that of
+        the bytes sent: the SHA-256 of the whole (`sha256_hex`) for one PUT; for a
+        multipart upload S3's composite, the SHA-256 of the parts' SHA-256s, which
+        the store computed from the parts it checked on receipt. False when the store
+        reports none; ExportFailedError when it reports another."""
+        reported = self._head.get("ChecksumSHA256")
+        if not reported:
+            return False
+        if self._single:
+            expected = base64.b64encode(bytes.fromhex(sha256_hex)).decode("ascii")
+        else:
+            parts = b"".join(base64.b64decode(part["ChecksumSHA256"]) for part in self._parts)
+            expected = _sha256_b64(parts)
+        # S3 appends the number of parts to a composite ("...-3"); some stores do not.
+        if str(reported).split("-")[0] != expected:
+            raise ExportFailedError(
+                f"{self.url} reports the SHA-256 {reported}; the bytes sent have {expected}"
+            )
+        return True
 
     async def abort(self) -> None:
         """Abort the multipart upload, if one was begun (its parts are deleted)."""
@@ -279,6 +313,7 @@ class HttpsWriter:
         # One chunk waits at most: the runner's next read waits for the PUT to take it.
         self._queue: asyncio.Queue[bytes | None] = asyncio.Queue(maxsize=1)
         self._request: asyncio.Task[httpx.Response] | None = None
+        self._response: httpx.Response | None = None
 
     def _verify(self) -> ssl.SSLContext | bool:
         if self.ca_file is None:
@@ -312,8 +347,27 @@ class HttpsWriter:
     async def finish(self) -> str:
         """End the body and read the answer: 2xx is done, anything else says why not."""
         await self._hand(None)
-        self._check(await self._answer(self._started()))
+        response = await self._answer(self._started())
+        self._check(response)
+        self._response = response
         return shown_url(self.url)
+
+    async def verify(self, sha256_hex: str) -> bool:
+        """Whether the receiver's answer names the SHA-256 of what it received and it is
+        `sha256_hex`: ``Repr-Digest`` or ``Content-Digest`` (RFC 9530), ``Digest``
+        (RFC 3230) or ``x-amz-checksum-sha256`` (S3's). False when it names none (a
+        pre-signed URL's answer mostly does not); ExportFailedError when it differs."""
+        if self._response is None:
+            return False
+        reported = _reported_sha256(self._response.headers)
+        if reported is None:
+            return False
+        if reported != bytes.fromhex(sha256_hex):
+            raise ExportFailedError(
+                f"{shown_url(self.url)} received bytes whose SHA-256 is {reported.hex()}; "
+                f"the bytes sent have {sha256_hex}"
+            )
+        return True
 
     async def _hand(self, item: bytes | None) -> bool:
         """Queue the next piece of the body; False when the PUT ended without taking it
@@ -352,6 +406,29 @@ class HttpsWriter:
             self._request.cancel()
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await self._request
+
+
+def _reported_sha256(headers: httpx.Headers) -> bytes | None:
+    """The SHA-256 a receiver's answer names, in any of the headers that carry one."""
+    for name in ("repr-digest", "content-digest"):
+        # RFC 9530: a dictionary of algorithm=:base64:, e.g. sha-256=:X48E...=:
+        for member in headers.get(name, "").split(","):
+            algorithm, _, value = member.strip().partition("=")
+            if algorithm.lower() == "sha-256" and value.startswith(":") and value.endswith(":"):
+                return _b64(value[1:-1])
+    for member in headers.get("digest", "").split(","):
+        algorithm, _, value = member.strip().partition("=")
+        if algorithm.lower() == "sha-256":
+            return _b64(value)
+    amazon = headers.get("x-amz-checksum-sha256")
+    return _b64(amazon) if amazon else None
+
+
+def _b64(text: str) -> bytes | None:
+    try:
+        return base64.b64decode(text, validate=True)
+    except ValueError:
+        return None
 
 
 def _without_url(text: str, url: str) -> str:
