@@ -11,7 +11,6 @@ is absent from discovery and answered 501.
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Sequence
 from typing import Any
 
@@ -21,7 +20,7 @@ from pyocci.backends.errors import BusyError
 from pyocci.backends.kit import Collection, KitBackend
 from pyocci.backends.openstack.api import OpenStackApi, acting_for
 from pyocci.backends.openstack.attachments import StorageLinks
-from pyocci.backends.openstack.catalogue import OS_TPL_SCHEME, Catalogue
+from pyocci.backends.openstack.catalogue import OS_TPL_SCHEME, Catalogue, is_image_id
 from pyocci.backends.openstack.compute import Computes, ServerLinks
 from pyocci.backends.openstack.image_data import GlanceImages
 from pyocci.backends.openstack.interfaces import Interfaces
@@ -124,20 +123,12 @@ class OpenStackBackend(KitBackend):
         """Delete the Glance image of an os_tpl the tenant saved (see `image_data`); False
         for the cloud's other images, which stay."""
         image_id = mixin_id.removeprefix(OS_TPL_SCHEME)
-        if not mixin_id.startswith(OS_TPL_SCHEME) or not _is_uuid(image_id):
+        if not mixin_id.startswith(OS_TPL_SCHEME) or not is_image_id(image_id):
             return False
         if not await self.images.delete_saved(tenant, image_id):
             return False
         self.catalogue.remove_image(image_id)
         return True
-
-
-def _is_uuid(text: str) -> bool:
-    try:
-        uuid.UUID(text)
-    except ValueError:
-        return False
-    return True
 
 
 def _first_flavor(connection: Any) -> object:

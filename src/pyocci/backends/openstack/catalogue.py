@@ -156,7 +156,7 @@ class Catalogue(TemplateCatalogue[Flavor]):
 
         A pending image is followed from then on, so that it is offered as soon as
         Glance has made it active; an active one is offered at once."""
-        if not _is_uuid(image_id):
+        if not is_image_id(image_id):
             return None
         image = await self._image(image_id)
         if image is not None and image.status == "active":
@@ -174,7 +174,7 @@ class Catalogue(TemplateCatalogue[Flavor]):
         )
 
 
-def _is_uuid(text: str) -> bool:
+def is_image_id(text: str) -> bool:
     """Whether `text` can be a Glance image id (Glance's ids are UUIDs)."""
     try:
         uuid.UUID(text)
