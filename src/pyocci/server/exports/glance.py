@@ -45,7 +45,7 @@ from typing import Any
 
 import httpx
 
-from pyocci.server.exports.targets import ExportFailedError
+from pyocci.server.exports.targets import ExportFailedError, verification
 
 __all__ = ["GlanceSite", "GlanceSitesError", "GlanceWriter", "read_sites"]
 
@@ -102,11 +102,7 @@ class GlanceSite:
 
     def verify(self) -> ssl.SSLContext | bool:
         """TLS verification: the site's CA file beside the system's, else the system's."""
-        if self.ca_file is None:
-            return True
-        context = ssl.create_default_context()
-        context.load_verify_locations(cafile=str(self.ca_file))
-        return context
+        return verification(self.ca_file)
 
 
 def read_sites(path: Path) -> dict[str, GlanceSite]:

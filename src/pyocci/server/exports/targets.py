@@ -33,6 +33,16 @@ if TYPE_CHECKING:
 __all__ = ["ExportFailedError", "S3Settings", "TargetWriter", "open_target"]
 
 
+def verification(ca_file: Path | None) -> ssl.SSLContext | bool:
+    """How a target's TLS certificate is checked: against `ca_file`'s CAs beside the
+    system's, or the system's alone."""
+    if ca_file is None:
+        return True
+    context = ssl.create_default_context()
+    context.load_verify_locations(cafile=str(ca_file))
+    return context
+
+
 class ExportFailedError(Exception):
     """The export cannot go on; the message is the export's ``state.message``."""
 
@@ -315,13 +325,6 @@ class HttpsWriter:
         self._request: asyncio.Task[httpx.Response] | None = None
         self._response: httpx.Response | None = None
 
-    def _verify(self) -> ssl.SSLContext | bool:
-        if self.ca_file is None:
-            return True
-        context = ssl.create_default_context()
-        context.load_verify_locations(cafile=str(self.ca_file))
-        return context
-
     async def _body(self) -> AsyncIterator[bytes]:
         while (chunk := await self._queue.get()) is not None:
             yield chunk
@@ -331,7 +334,7 @@ class HttpsWriter:
         if self.size is not None:
             headers["Content-Length"] = str(self.size)
         timeout = httpx.Timeout(60.0, connect=15.0)
-        async with httpx.AsyncClient(verify=self._verify(), timeout=timeout) as client:
+        async with httpx.AsyncClient(verify=verification(self.ca_file), timeout=timeout) as client:
             return await client.put(self.url, content=self._body(), headers=headers)
 
     def _started(self) -> asyncio.Task[httpx.Response]:
