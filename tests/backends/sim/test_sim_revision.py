@@ -125,8 +125,24 @@ async def test_postgresql_says_nothing_while_it_cannot_listen(postgres_server, p
         database.dispose()
 
 
-async def test_an_in_memory_database_cannot_tell(tenant):
+async def test_an_in_memory_database_tells_by_its_own_writes(tenant):
+    # Only this process reaches it: every change is one of its own write transactions.
     database = Database("sqlite://")
+    database.upgrade()
+    try:
+        backend = SimBackend(model=standard_model(), database=database)
+        await backend.create_entity(tenant, compute())
+        before = backend.revision()
+        assert before is not None and backend.revision() == before
+        await backend.create_entity(tenant, compute())
+        assert backend.revision() not in (None, before)
+    finally:
+        database.dispose()
+
+
+async def test_a_database_named_by_a_uri_cannot_tell(tenant, tmp_path):
+    # Another process may write the file: nothing tells of its writes.
+    database = Database(f"sqlite:///file:{tmp_path / 'sim.sqlite3'}?uri=true")
     database.upgrade()
     try:
         backend = SimBackend(model=standard_model(), database=database)
