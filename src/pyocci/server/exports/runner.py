@@ -286,6 +286,17 @@ class ExportRunner:
         digest = hashlib.sha256()
         done = 0
         reported = self._clock()
+
+        async def still_wanted() -> bool:
+            # Records the progress; False once the export was cancelled or deleted.
+            return await self._report(
+                record,
+                done,
+                size=image.size,
+                disk_format=image.disk_format,
+                source_format=source.disk_format,
+            )
+
         try:
             if isinstance(writer, S3Writer):
                 await writer.start()
@@ -301,26 +312,14 @@ class ExportRunner:
                         )
                     if self._clock() - reported >= REPORT_SECONDS:
                         reported = self._clock()
-                        if not await self._report(
-                            record,
-                            done,
-                            size=image.size,
-                            disk_format=image.disk_format,
-                            source_format=source.disk_format,
-                        ):
+                        if not await still_wanted():
                             await writer.abort()
                             return None
             if image.size is not None and done != image.size:
                 raise ExportFailedError(
                     f"the cloud gave {done} bytes of the {image.size} the image has"
                 )
-            if not await self._report(
-                record,
-                done,
-                size=image.size,
-                disk_format=image.disk_format,
-                source_format=source.disk_format,
-            ):
+            if not await still_wanted():
                 await writer.abort()
                 return None
             url = await writer.finish()
