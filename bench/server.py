@@ -1171,6 +1171,8 @@ def stage(
                 rows.append(paired(bench, occi, raw, operation, entity, listings))
         peak = occi.peak_rss_mib()
     json_rows = [r for r in rows if r.operation.listing and r.operation.accept == OCCI_JSON]
+    if not json_rows:  # --only left the JSON listing out: no memory point
+        return rows, MemoryPoint(server, 0, rss_start, peak, None, 0.0, 0.0)
     json_listing = json_rows[-1]
     point = MemoryPoint(
         server,
@@ -1384,6 +1386,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument(
         "--servers", default=",".join(SERVERS), help="comma-separated: uvicorn,granian"
     )
+    parser.add_argument(
+        "--only",
+        metavar="TEXT",
+        help="measure only the operations of the first stage whose name contains TEXT "
+        "(e.g. 'POST'); skips the big listings and the memory points",
+    )
     parser.add_argument("--load-worker", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.load_worker:
@@ -1410,16 +1418,22 @@ def main(argv: Sequence[str] | None = None) -> int:
         began = time.perf_counter()
         small_db, big_db, huge_db = (workdir / f"{n}.sqlite3" for n in ("small", "big", "huge"))
         entity, how = fill(small_db, plan.small)
-        copy_database(small_db, big_db)
-        fill(big_db, plan.big)
-        copy_database(big_db, huge_db)
-        fill(huge_db, plan.huge)
+        if not args.only:
+            copy_database(small_db, big_db)
+            fill(big_db, plan.big)
+            copy_database(big_db, huge_db)
+            fill(huge_db, plan.huge)
         filled = time.perf_counter() - began
         _progress(f"  filled in {filled:.1f} s ({how}); measured compute {entity}")
 
         rows: list[Row] = []
         points: list[MemoryPoint] = []
         stage_two: list[Row] = []
+        first_stage = [
+            op for op in stage_one_operations(plan.small) if not args.only or args.only in op.name
+        ]
+        if not first_stage:
+            parser.error(f"--only {args.only!r} matches no operation")
         for server in servers:
             _progress(f"{server}: {plan.small:,} computes")
             found, point = stage(
@@ -1427,12 +1441,14 @@ def main(argv: Sequence[str] | None = None) -> int:
                 server,
                 copy_database(small_db, workdir / "run.sqlite3"),
                 config,
-                stage_one_operations(plan.small),
+                first_stage,
                 entity,
                 plan.small_listings,
                 "small",
             )
             rows += found
+            if args.only:
+                continue
             point.computes = plan.small
             points.append(point)
             _progress(f"{server}: {plan.big:,} computes")
