@@ -3,7 +3,8 @@ the instant a controlled clock tells, over the memory backend and a real SQLite 
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import asyncio
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 import pytest
@@ -21,7 +22,7 @@ from pyocci.service.occi import OcciService
 from pyocci.store import Database
 from pyocci.store.errors import StoreUnavailableError
 from pyocci.store.mixins import MixinRepository
-from pyocci.store.usage import Interval, Observation, UsageRepository
+from pyocci.store.usage import Change, Interval, Observation, UsageRepository
 
 pytestmark = pytest.mark.anyio
 
@@ -151,7 +152,7 @@ async def test_a_failing_store_does_not_fail_the_change(
     class Unavailable(UsageRepository):
         """The store refusing every write, as a full disk makes it."""
 
-        def observe(self, *args: object, **kwargs: object) -> None:
+        def observe_all(self, *args: object, **kwargs: object) -> None:
             raise StoreUnavailableError("the disk is full")
 
     recorder = UsageRecorder(Unavailable(database), database, clock=clock)
@@ -210,3 +211,60 @@ async def test_changes_the_cloud_is_still_making_count_as_where_they_lead(
         ("active", T0),
         ("inactive", T0 + 120),
     ]
+
+
+def _running(entity_id: str) -> Resource:
+    return Resource(
+        kind=COMPUTE_ID,
+        location=f"/compute/{entity_id}",
+        attributes={
+            "occi.core.id": entity_id,
+            "occi.compute.state": "active",
+            "occi.compute.cores": 2,
+        },
+    )
+
+
+class _Counted(UsageRepository):
+    """The real store, counting its calls; it refuses any batch holding a compute named
+    ``refused`` (as a store refuses a change it cannot keep)."""
+
+    def __init__(self, database: Database) -> None:
+        super().__init__(database)
+        self.batches: list[list[str]] = []
+
+    def observe_all(self, changes: Sequence[Change]) -> None:
+        self.batches.append([change.entity_id for change in changes])
+        if any(change.entity_id == "refused" for change in changes):
+            raise StoreUnavailableError("the change of refused cannot be kept")
+        super().observe_all(changes)
+
+
+async def test_changes_made_at_the_same_moment_are_recorded_in_one_transaction(
+    database: Database, clock: FakeClock
+) -> None:
+    store = _Counted(database)
+    recorder = UsageRecorder(store, database, clock=clock)
+    model = standard_model()
+    tenant = new_tenant()
+    names = [f"vm-{n}" for n in range(5)]
+    await asyncio.gather(*(recorder.changed(tenant, model, _running(n)) for n in names))
+    assert store.batches == [names]
+    recorded = store.usage(0, T0 * 2)
+    assert sorted(life.entity_id for life in recorded) == names
+    assert all(life.intervals[0].observation.cores == 2 for life in recorded)
+
+
+async def test_a_batch_the_store_refuses_is_recorded_change_by_change(
+    database: Database, clock: FakeClock, caplog: pytest.LogCaptureFixture
+) -> None:
+    store = _Counted(database)
+    recorder = UsageRecorder(store, database, clock=clock)
+    model = standard_model()
+    tenant = new_tenant()
+    names = ["first", "refused", "last"]
+    await asyncio.gather(*(recorder.changed(tenant, model, _running(n)) for n in names))
+    assert store.batches == [names, ["first"], ["refused"], ["last"]]
+    assert sorted(life.entity_id for life in store.usage(0, T0 * 2)) == ["first", "last"]
+    assert "the change of /compute/refused was not recorded" in caplog.text
+    assert "/compute/first" not in caplog.text

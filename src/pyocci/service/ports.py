@@ -6,7 +6,7 @@ from collections.abc import Callable, Hashable, Sequence
 from typing import Any, Protocol, TypeVar
 
 from pyocci.model.category import Mixin
-from pyocci.store.usage import Observation
+from pyocci.store.usage import Change
 
 T = TypeVar("T")
 
@@ -47,15 +47,6 @@ class UsageStore(Protocol):
     """The computes' lives for accounting: what each was, and when (see
     `pyocci.store.usage`)."""
 
-    def observe(
-        self,
-        tenant_id: str,
-        entity_id: str,
-        observation: Observation,
-        at: float,
-        *,
-        tenant_name: str | None = None,
-        machine_name: str | None = None,
-    ) -> None: ...
+    def observe_all(self, changes: Sequence[Change]) -> None: ...
 
     def deleted(self, tenant_id: str, entity_id: str, at: float) -> bool: ...

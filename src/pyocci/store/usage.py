@@ -9,12 +9,14 @@ Rows stay after the compute is gone, so a period that saw it is exported
 whenever it is asked for, across restarts of the server.
 
 Every method is a blocking call that runs in its own transaction; from async
-code call them through `Database.run`.
+code call them through `Database.run`. `observe_all` records several changes in
+one transaction: the server gathers the changes of requests made at the same
+moment into one (see `pyocci.service.accounting`).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
 import sqlalchemy as sa
@@ -39,6 +41,19 @@ class Observation:
     disk: float | None = None
     #: The OS template mixin's identifier (scheme and term).
     image: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Change:
+    """One observation of a compute to record (see `UsageRepository.observe`)."""
+
+    tenant_id: str
+    entity_id: str
+    observation: Observation
+    #: When the change was made, in seconds since the epoch.
+    at: float
+    tenant_name: str | None = None
+    machine_name: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -129,53 +144,70 @@ class UsageRepository:
         """Record that the compute is as `observation` says from `at` on. The first
         observation of a compute begins its life; one equal to what it is changes nothing.
         An observation of a compute already deleted is ignored (a late answer)."""
+        self.observe_all([Change(tenant_id, entity_id, observation, at, tenant_name, machine_name)])
+
+    def observe_all(self, changes: Sequence[Change]) -> None:
+        """Record several changes, in their order, in one transaction (each as `observe`
+        records it): one commit instead of one per change. If any fails, none is kept."""
         database = self.database
         with database.transaction() as connection:
-            database.lock(connection, _lock_name(tenant_id, entity_id))
-            rows = database.fetch(
-                connection, _CURRENT, {"tenant_id": tenant_id, "entity_id": entity_id}
-            )
-            if not rows:
-                seq = database.change(
-                    connection,
-                    _INSERT_COMPUTE,
-                    {
-                        "tenant_id": tenant_id,
-                        "entity_id": entity_id,
-                        "tenant_name": tenant_name,
-                        "machine_name": machine_name,
-                        "created_at": at,
-                    },
-                ).inserted
-            else:
-                seq, deleted_at, known_name, interval_seq, started_at, *current = rows[0]
-                if deleted_at is not None:
-                    return
-                if machine_name is not None and machine_name != known_name:
-                    database.change(
-                        connection, _UPDATE_COMPUTE, {"row_seq": seq, "machine_name": machine_name}
-                    )
-                if interval_seq is not None:
-                    if Observation(*current) == observation:
-                        return
-                    # A clock that stepped back must not end an interval before it began.
-                    at = max(at, started_at)
-                    database.change(
-                        connection, _END_INTERVAL, {"row_seq": interval_seq, "ended_at": at}
-                    )
-            database.change(
+            for change in changes:
+                self._observe(connection, change)
+
+    def _observe(self, connection: Connection, change: Change) -> None:
+        database = self.database
+        tenant_id, entity_id, observation, at = (
+            change.tenant_id,
+            change.entity_id,
+            change.observation,
+            change.at,
+        )
+        database.lock(connection, _lock_name(tenant_id, entity_id))
+        rows = database.fetch(
+            connection, _CURRENT, {"tenant_id": tenant_id, "entity_id": entity_id}
+        )
+        if not rows:
+            seq = database.change(
                 connection,
-                _INSERT_INTERVAL,
+                _INSERT_COMPUTE,
                 {
-                    "compute_seq": seq,
-                    "state": observation.state,
-                    "cores": observation.cores,
-                    "memory": observation.memory,
-                    "disk": observation.disk,
-                    "image": observation.image,
-                    "started_at": at,
+                    "tenant_id": tenant_id,
+                    "entity_id": entity_id,
+                    "tenant_name": change.tenant_name,
+                    "machine_name": change.machine_name,
+                    "created_at": at,
                 },
-            )
+            ).inserted
+        else:
+            seq, deleted_at, known_name, interval_seq, started_at, *current = rows[0]
+            if deleted_at is not None:
+                return
+            machine_name = change.machine_name
+            if machine_name is not None and machine_name != known_name:
+                database.change(
+                    connection, _UPDATE_COMPUTE, {"row_seq": seq, "machine_name": machine_name}
+                )
+            if interval_seq is not None:
+                if Observation(*current) == observation:
+                    return
+                # A clock that stepped back must not end an interval before it began.
+                at = max(at, started_at)
+                database.change(
+                    connection, _END_INTERVAL, {"row_seq": interval_seq, "ended_at": at}
+                )
+        database.change(
+            connection,
+            _INSERT_INTERVAL,
+            {
+                "compute_seq": seq,
+                "state": observation.state,
+                "cores": observation.cores,
+                "memory": observation.memory,
+                "disk": observation.disk,
+                "image": observation.image,
+                "started_at": at,
+            },
+        )
 
     def deleted(self, tenant_id: str, entity_id: str, at: float) -> bool:
         """Record that the compute was deleted at `at`: its last interval and its life end
