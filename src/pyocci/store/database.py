@@ -48,6 +48,7 @@ from pyocci.store.faults import Incidents, mark_write, translate, watch_faults, 
 from pyocci.store.freshness import READS_SINCE
 from pyocci.store.prepared import Changed, Prepared
 from pyocci.store.schema import STORE, Migrations, installed
+from pyocci.store.together import WritesTogether
 from pyocci.store.topics import ENTITIES
 from pyocci.store.values import guard_values
 
@@ -195,6 +196,9 @@ class Database:
         #: Write transactions committed through this object: an in-memory database's
         #: data version (no other process can reach it).
         self._committed = 0
+        self._together = WritesTogether(
+            self.transaction, lambda connection, sql: self._on_driver(connection, sql, ())
+        )
         # SQLite: each thread keeps its writing and its reading connection checked out
         # between transactions (see `_kept`); every one made is listed to be closed.
         self._kept_here = threading.local()
@@ -282,8 +286,16 @@ class Database:
                 yield connection
             return
         connection = self._kept(writes)
-        with connection.begin():
-            yield connection
+        try:
+            with connection.begin():
+                yield connection
+        except BaseException:
+            # A COMMIT that fails (a deferred constraint, say) leaves SQLite's transaction
+            # open, and the kept connection could begin no other: end it here.
+            driver = connection.connection.driver_connection
+            if isinstance(driver, sqlite3.Connection) and driver.in_transaction:
+                driver.rollback()
+            raise
 
     def kept_connections(self) -> list[Any]:
         """The SQLite driver connections kept between transactions (by every thread so
@@ -452,6 +464,22 @@ class Database:
             and database != ":memory:"
             and (not database.startswith("file:"))
         )
+
+    async def write(self, function: Callable[..., T], *args: Any) -> T:
+        """``function(connection, *args)`` in a write transaction, committed before this
+        returns; its error rolls its writes back.
+
+        SQLite: writes made at the same moment share one transaction, each in a savepoint
+        of its own, and one commit (see `pyocci.store.together`). PostgreSQL: a
+        transaction of its own, in a worker thread.
+        """
+        if self.is_sqlite:
+            return await self._together.write(function, *args)
+        return await self.run(self._written, function, *args)
+
+    def _written(self, function: Callable[..., T], *args: Any) -> T:
+        with self.transaction() as connection:
+            return function(connection, *args)
 
     async def run(self, function: Callable[..., T], *args: Any) -> T:
         """Run a blocking store call from async code.

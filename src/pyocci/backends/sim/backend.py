@@ -212,9 +212,7 @@ class SimBackend(KitBackend):
 
     async def delete_template(self, tenant: Tenant, mixin_id: str) -> bool:
         """Delete an image the tenant saved; the configured images are the site's."""
-        return await self.database.run(
-            self.entities.write, tenant, image_data.delete_saved, mixin_id
-        )
+        return await self.entities.written(tenant, image_data.delete_saved, mixin_id)
 
 
 def build(setup: BackendSetup) -> SimBackend:

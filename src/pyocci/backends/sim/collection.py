@@ -74,19 +74,29 @@ class SimCollection(Collection):
     # --- transactions ------------------------------------------------------------------------
 
     def write(self, tenant: Tenant, operation: Callable[..., T], *args: Any) -> T:
-        """``operation(work, *args)`` in one write transaction of the tenant, its lock
-        taken first (blocking: call it through `Database.run`)."""
+        """``operation(work, *args)`` in one write transaction of its own, the tenant's lock
+        taken first (blocking: from a thread of its own; async code uses `written`)."""
         try:
             with self.database.transaction() as connection:
-                work = Work(self.cloud, connection, tenant.id, self.clock())
-                quotas.lock_tenant(work)
-                return operation(work, *args)
+                return self._in_write(connection, tenant, operation, *args)
         except sa.exc.IntegrityError as error:
-            # The locks should make this unreachable; if two writers still collide
-            # (a unique address, an id), the loser is told to retry, not given a 500.
-            raise ConflictError(
-                "a concurrent change conflicted with this one; try again"
-            ) from error
+            raise _conflict() from error
+
+    async def written(self, tenant: Tenant, operation: Callable[..., T], *args: Any) -> T:
+        """``operation(work, *args)`` in a write transaction, the tenant's lock taken first,
+        committed when this returns; on SQLite it may share its transaction (and commit)
+        with writes made at the same moment (see `Database.write`)."""
+        try:
+            return await self.database.write(self._in_write, tenant, operation, *args)
+        except sa.exc.IntegrityError as error:
+            raise _conflict() from error
+
+    def _in_write(
+        self, connection: sa.Connection, tenant: Tenant, operation: Callable[..., T], *args: Any
+    ) -> T:
+        work = Work(self.cloud, connection, tenant.id, self.clock())
+        quotas.lock_tenant(work)
+        return operation(work, *args)
 
     def read(self, tenant: Tenant, operation: Callable[..., T], *args: Any) -> T:
         """``operation(work, *args)`` on one snapshot of the database (blocking: call it
@@ -257,7 +267,7 @@ class SimCollection(Collection):
 
     async def create(self, tenant: Tenant, entity: Entity) -> Entity:
         """Create a resource (with its inline links, atomically) or a link."""
-        return await self.database.run(self.write, tenant, self._create, entity)
+        return await self.written(tenant, self._create, entity)
 
     def _create(self, work: Work, entity: Entity) -> Entity:
         inline = isinstance(entity, Resource) and bool(entity.links)
@@ -265,7 +275,7 @@ class SimCollection(Collection):
 
     async def update(self, tenant: Tenant, current: Entity, desired: Entity) -> Entity:
         """Change what may change: attributes, templates (resize, rebuild), sizes, rules."""
-        return await self.database.run(self.write, tenant, self._update, current, desired)
+        return await self.written(tenant, self._update, current, desired)
 
     def _update(self, work: Work, current: Entity, desired: Entity) -> Entity:
         return self._entity(work, updates.update(work, current, desired))
@@ -274,7 +284,7 @@ class SimCollection(Collection):
         self, tenant: Tenant, kind_id: str, entity_id: str, revise: Revision
     ) -> Entity:
         """Read, revise and update one of the tenant's entities in one transaction."""
-        return await self.database.run(self.write, tenant, self._revise, kind_id, entity_id, revise)
+        return await self.written(tenant, self._revise, kind_id, entity_id, revise)
 
     def _revise(self, work: Work, kind_id: str, entity_id: str, revise: Revision) -> Entity:
         record = self._record(work, kind_id, entity_id)
@@ -286,15 +296,13 @@ class SimCollection(Collection):
 
     async def delete(self, tenant: Tenant, entity: Entity) -> None:
         """Delete an entity and the links that start at it."""
-        await self.database.run(self.write, tenant, deletion.delete, entity)
+        await self.written(tenant, deletion.delete, entity)
 
     def _performer(self, action_id: str) -> ActionHandler:
         async def perform(
             tenant: Tenant, entity: Entity, parameters: Mapping[str, Any]
         ) -> ActionOutcome:
-            return await self.database.run(
-                self.write, tenant, self._trigger, entity, action_id, parameters
-            )
+            return await self.written(tenant, self._trigger, entity, action_id, parameters)
 
         return perform
 
@@ -303,6 +311,12 @@ class SimCollection(Collection):
     ) -> ActionOutcome:
         record, created = actions.trigger(work, entity, action_id, parameters)
         return ActionOutcome(entity=self._entity(work, record), created=created)
+
+
+def _conflict() -> ConflictError:
+    # The locks should make this unreachable; if two writers still collide (a unique
+    # address, an id), the loser is told to retry, not given a 500.
+    return ConflictError("a concurrent change conflicted with this one; try again")
 
 
 async def _each(entities: Sequence[Entity]) -> AsyncIterator[Entity]:
