@@ -61,6 +61,16 @@ class _Receiver(BaseHTTPRequestHandler):
         self.end_headers()
         self.wfile.write(data)
 
+    def _drop_chunked(self) -> None:
+        """Read a chunked body to its end (the last chunk and any trailers), keeping none."""
+        while line := self.rfile.readline(1024):
+            size = int(line.split(b";")[0].strip() or b"0", 16)
+            if size == 0:
+                while self.rfile.readline(1024) not in (b"\r\n", b"\n", b""):
+                    pass  # trailers
+                return
+            self.rfile.read(size + 2)  # the chunk and its CRLF
+
     def do_GET(self) -> None:
         path = self.path.split("?")[0]
         if path.startswith("/received/"):
@@ -82,6 +92,10 @@ class _Receiver(BaseHTTPRequestHandler):
         length = self.headers.get("Content-Length")
         if length is None:
             self._answer(411, {"error": "Content-Length required"})
+            # Read to the end too, as for /forbidden/ below: unread, the body would reset
+            # the connection and the 411 with it.
+            if "chunked" in self.headers.get("Transfer-Encoding", "").lower():
+                self._drop_chunked()
             return
         left = int(length)
         if path.startswith("/forbidden/"):

@@ -45,6 +45,7 @@ from typing import Any
 
 import httpx
 
+from pyocci.server.exports.streaming import StreamingPut, summary
 from pyocci.server.exports.targets import ExportFailedError, verification
 
 __all__ = ["GlanceSite", "GlanceSitesError", "GlanceWriter", "read_sites"]
@@ -238,9 +239,7 @@ class GlanceWriter:
         self._image_id: str | None = None
         # Whether the finished image's checksums were compared with the bytes sent.
         self._sent_checked = False
-        # One chunk waits at most: the runner's next read waits for the PUT to take it.
-        self._queue: asyncio.Queue[bytes | None] = asyncio.Queue(maxsize=1)
-        self._request: asyncio.Task[httpx.Response] | None = None
+        self._stream = StreamingPut(self._put, self._send_failure)
         self._md5 = hashlib.md5(usedforsecurity=False)
         self._sha512 = hashlib.sha512()
         self._sent = 0
@@ -290,11 +289,7 @@ class GlanceWriter:
             raise ExportFailedError(
                 f"{self.site.shown} refused the image's data as not {self.disk_format} (415)"
             )
-        text = " ".join(response.text.split())[:200]
-        raise ExportFailedError(
-            f"{self.site.shown} refused to {what}: {response.status_code} "
-            f"{response.reason_phrase}" + (f": {text}" if text else "")
-        )
+        raise ExportFailedError(f"{self.site.shown} refused to {what}: {summary(response)}")
 
     async def _create(self) -> None:
         await self._open()
@@ -314,44 +309,29 @@ class GlanceWriter:
 
     # --- the data PUT ------------------------------------------------------------------------
 
-    async def _body(self) -> AsyncIterator[bytes]:
-        while (chunk := await self._queue.get()) is not None:
-            yield chunk
-
-    async def _put(self) -> httpx.Response:
+    async def _put(self, body: AsyncIterator[bytes]) -> httpx.Response:
         client = await self._open()
         return await client.put(
             f"{self.image_url}/file",
-            content=self._body(),  # an iterator: sent chunked, as it comes
+            content=body,  # an iterator: sent chunked, as it comes
             headers={"Content-Type": "application/octet-stream"},
         )
 
-    async def _started(self) -> asyncio.Task[httpx.Response]:
-        if self._request is None:
-            await self._create()
-            self._request = asyncio.create_task(self._put())
-        return self._request
+    def _send_failure(self, error: httpx.HTTPError) -> ExportFailedError:
+        return ExportFailedError(
+            f"could not send the image's data to {self.site.shown}: {type(error).__name__}: {error}"
+        )
 
     async def _hand(self, item: bytes | None) -> None:
-        """Queue the next piece of the body; when the PUT ends before taking it (Glance
-        answered early: a quota, a refusal), raise what its answer says."""
-        request = await self._started()
-        put = asyncio.ensure_future(self._queue.put(item))
-        await asyncio.wait({put, request}, return_when=asyncio.FIRST_COMPLETED)
-        if put.done():
-            return
-        put.cancel()
-        self._check("take the image's data", await self._answer(request))
-        raise ExportFailedError(f"{self.site.shown} answered before the image was sent")
-
-    async def _answer(self, request: asyncio.Task[httpx.Response]) -> httpx.Response:
-        try:
-            return await request
-        except httpx.HTTPError as error:
-            raise ExportFailedError(
-                f"could not send the image's data to {self.site.shown}: "
-                f"{type(error).__name__}: {error}"
-            ) from None
+        """Queue the next piece of the body (the first makes the image and starts the
+        PUT); when the PUT ends before taking it (Glance answered early: a quota, a
+        refusal), raise what its answer says."""
+        if not self._stream.started:
+            await self._create()
+        early = await self._stream.hand(item)
+        if early is not None:
+            self._check("take the image's data", early)
+            raise ExportFailedError(f"{self.site.shown} answered before the image was sent")
 
     # --- the writer ------------------------------------------------------------------------
 
@@ -369,7 +349,7 @@ class GlanceWriter:
         """End the body, then check the image at the remote Glance: active, of the size
         sent, with the checksums of the bytes sent. Its URL."""
         await self._hand(None)
-        self._check("take the image's data", await self._answer(await self._started()))
+        self._check("take the image's data", await self._stream.answer())
         url = self.image_url or ""
         image = (await self._call("show the image made", "GET", url)).json()
         problems = self._differences(image)
@@ -404,10 +384,7 @@ class GlanceWriter:
     async def abort(self) -> None:
         """Drop the PUT and delete the image made there (what cannot be deleted now stays,
         in Glance's ``queued`` or ``saving``, for the site to clean)."""
-        if self._request is not None and not self._request.done():
-            self._request.cancel()
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await self._request
+        await self._stream.cancel()
         url = self.image_url
         self._image_id = None
         if url is not None and self._client is not None:

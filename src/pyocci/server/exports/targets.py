@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 import httpx
 
+from pyocci.server.exports.streaming import StreamingPut, summary
 from pyocci.service.exports import ExportTarget, shown_url
 
 if TYPE_CHECKING:
@@ -320,27 +321,22 @@ class HttpsWriter:
         self.url = url
         self.size = size
         self.ca_file = ca_file
-        # One chunk waits at most: the runner's next read waits for the PUT to take it.
-        self._queue: asyncio.Queue[bytes | None] = asyncio.Queue(maxsize=1)
-        self._request: asyncio.Task[httpx.Response] | None = None
+        self._stream = StreamingPut(self._put, self._send_failure)
         self._response: httpx.Response | None = None
 
-    async def _body(self) -> AsyncIterator[bytes]:
-        while (chunk := await self._queue.get()) is not None:
-            yield chunk
-
-    async def _put(self) -> httpx.Response:
+    async def _put(self, body: AsyncIterator[bytes]) -> httpx.Response:
         headers = {"Content-Type": "application/octet-stream"}
         if self.size is not None:
             headers["Content-Length"] = str(self.size)
         timeout = httpx.Timeout(60.0, connect=15.0)
         async with httpx.AsyncClient(verify=verification(self.ca_file), timeout=timeout) as client:
-            return await client.put(self.url, content=self._body(), headers=headers)
+            return await client.put(self.url, content=body, headers=headers)
 
-    def _started(self) -> asyncio.Task[httpx.Response]:
-        if self._request is None:
-            self._request = asyncio.create_task(self._put())
-        return self._request
+    def _send_failure(self, error: httpx.HTTPError) -> ExportFailedError:
+        return ExportFailedError(
+            f"could not PUT to {shown_url(self.url)}: {type(error).__name__}: "
+            f"{_without_url(str(error), self.url)}"
+        )
 
     async def write(self, chunk: bytes) -> None:
         """Hand the chunk to the PUT's body (waits while the previous one is being sent)."""
@@ -350,7 +346,7 @@ class HttpsWriter:
     async def finish(self) -> str:
         """End the body and read the answer: 2xx is done, anything else says why not."""
         await self._hand(None)
-        response = await self._answer(self._started())
+        response = await self._stream.answer()
         self._check(response)
         self._response = response
         return shown_url(self.url)
@@ -375,40 +371,21 @@ class HttpsWriter:
     async def _hand(self, item: bytes | None) -> bool:
         """Queue the next piece of the body; False when the PUT ended without taking it
         (an answer before the end of the body), after raising what that answer says."""
-        request = self._started()
-        put = asyncio.ensure_future(self._queue.put(item))
-        await asyncio.wait({put, request}, return_when=asyncio.FIRST_COMPLETED)
-        if put.done():
+        early = await self._stream.hand(item)
+        if early is None:
             return True
-        put.cancel()
-        # The PUT failed or was answered early: say why (an error status raises here).
-        self._check(await self._answer(request))
+        # The PUT was answered early: say why (an error status raises here).
+        self._check(early)
         return False
-
-    async def _answer(self, request: asyncio.Task[httpx.Response]) -> httpx.Response:
-        try:
-            return await request
-        except httpx.HTTPError as error:
-            raise ExportFailedError(
-                f"could not PUT to {shown_url(self.url)}: {type(error).__name__}: "
-                f"{_without_url(str(error), self.url)}"
-            ) from None
 
     def _check(self, response: httpx.Response) -> None:
         if response.is_success:
             return
-        text = " ".join(response.text.split())[:200]
-        raise ExportFailedError(
-            f"{shown_url(self.url)} answered {response.status_code} "
-            f"{response.reason_phrase}" + (f": {text}" if text else "")
-        )
+        raise ExportFailedError(f"{shown_url(self.url)} answered {summary(response)}")
 
     async def abort(self) -> None:
         """Drop the PUT (the target never gets a whole body)."""
-        if self._request is not None and not self._request.done():
-            self._request.cancel()
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await self._request
+        await self._stream.cancel()
 
 
 def _reported_sha256(headers: httpx.Headers) -> bytes | None:
