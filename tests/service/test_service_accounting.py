@@ -4,10 +4,12 @@ the instant a controlled clock tells, over the memory backend and a real SQLite 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
+import sqlalchemy as sa
 from service_driver import COMPUTE_ID, DEBIAN, UBUNTU, ServiceDriver, new_tenant
 
 from clocks import FakeClock
@@ -152,7 +154,7 @@ async def test_a_failing_store_does_not_fail_the_change(
     class Unavailable(UsageRepository):
         """The store refusing every write, as a full disk makes it."""
 
-        def observe_all(self, *args: object, **kwargs: object) -> None:
+        def observe_in(self, *args: object, **kwargs: object) -> None:
             raise StoreUnavailableError("the disk is full")
 
     recorder = UsageRecorder(Unavailable(database), database, clock=clock)
@@ -225,46 +227,49 @@ def _running(entity_id: str) -> Resource:
     )
 
 
-class _Counted(UsageRepository):
-    """The real store, counting its calls; it refuses any batch holding a compute named
-    ``refused`` (as a store refuses a change it cannot keep)."""
+class _Refusing(UsageRepository):
+    """The real store, refusing the change of a compute named ``refused`` (as a store
+    refuses a change it cannot keep)."""
 
-    def __init__(self, database: Database) -> None:
-        super().__init__(database)
-        self.batches: list[list[str]] = []
-
-    def observe_all(self, changes: Sequence[Change]) -> None:
-        self.batches.append([change.entity_id for change in changes])
-        if any(change.entity_id == "refused" for change in changes):
+    def observe_in(self, connection: Any, change: Change) -> None:
+        if change.entity_id == "refused":
             raise StoreUnavailableError("the change of refused cannot be kept")
-        super().observe_all(changes)
+        super().observe_in(connection, change)
 
 
-async def test_changes_made_at_the_same_moment_are_recorded_in_one_transaction(
-    database: Database, clock: FakeClock
+@pytest.fixture
+def commits(database: Database) -> list[int]:
+    """One entry per committed transaction of the engine (reads commit too)."""
+    seen: list[int] = []
+    sa.event.listen(database.engine, "commit", lambda _: seen.append(1))
+    return seen
+
+
+async def test_changes_made_at_the_same_moment_share_one_commit(
+    database: Database, clock: FakeClock, commits: list[int]
 ) -> None:
-    store = _Counted(database)
+    store = UsageRepository(database)
     recorder = UsageRecorder(store, database, clock=clock)
     model = standard_model()
     tenant = new_tenant()
     names = [f"vm-{n}" for n in range(5)]
     await asyncio.gather(*(recorder.changed(tenant, model, _running(n)) for n in names))
-    assert store.batches == [names]
+    assert len(commits) == 1
     recorded = store.usage(0, T0 * 2)
     assert sorted(life.entity_id for life in recorded) == names
     assert all(life.intervals[0].observation.cores == 2 for life in recorded)
 
 
-async def test_a_batch_the_store_refuses_is_recorded_change_by_change(
-    database: Database, clock: FakeClock, caplog: pytest.LogCaptureFixture
+async def test_a_change_the_store_refuses_is_undone_alone(
+    database: Database, clock: FakeClock, commits: list[int], caplog: pytest.LogCaptureFixture
 ) -> None:
-    store = _Counted(database)
+    store = _Refusing(database)
     recorder = UsageRecorder(store, database, clock=clock)
     model = standard_model()
     tenant = new_tenant()
     names = ["first", "refused", "last"]
     await asyncio.gather(*(recorder.changed(tenant, model, _running(n)) for n in names))
-    assert store.batches == [names, ["first"], ["refused"], ["last"]]
+    assert len(commits) == 1
     assert sorted(life.entity_id for life in store.usage(0, T0 * 2)) == ["first", "last"]
     assert "the change of /compute/refused was not recorded" in caplog.text
     assert "/compute/first" not in caplog.text

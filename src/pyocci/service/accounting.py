@@ -18,11 +18,9 @@ logged instead (the usage of that change is then missing).
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
 
 from pyocci.backends.api import Tenant
 from pyocci.model.entity import Entity
@@ -67,25 +65,14 @@ def _number(value: object) -> float | None:
     return float(value)
 
 
-@dataclass(frozen=True, slots=True)
-class _Waiting:
-    """A change waiting for its flush, and the future its request awaits."""
-
-    change: Change
-    where: str  # the compute's location, for the log
-    recorded: asyncio.Future[None]
-
-
 class UsageRecorder:
     """Records the changes the service makes to computes in a `UsageStore`, at the
     instants `clock` (seconds since the epoch) tells.
 
-    Changes made at the same moment are written together: the first change to arrive
-    starts a flush that runs once the requests already under way have had their turn,
-    and every change that arrived by then goes into the same transaction (one commit,
-    not one per change; under concurrent creates, a third of a create's time was its
-    accounting transaction). Each request still waits until its change is committed,
-    so what is answered is recorded."""
+    Each change is written through the runner's `write`: on SQLite, changes made at the
+    same moment (and the sim's own writes) share one commit; each request still waits
+    until its change is committed, so what is answered is recorded, and a change the
+    store refuses is undone alone."""
 
     def __init__(
         self, store: UsageStore, runner: Runner, *, clock: Callable[[], float] = time.time
@@ -93,8 +80,6 @@ class UsageRecorder:
         self._store = store
         self._runner = runner
         self._clock = clock
-        self._waiting: list[_Waiting] = []
-        self._flusher: asyncio.Task[None] | None = None
 
     async def changed(
         self, tenant: Tenant, model: Model, entity: Entity, expected: str | None = None
@@ -113,51 +98,10 @@ class UsageRecorder:
             tenant_name=tenant.name,
             machine_name=hostname if isinstance(hostname, str) else None,
         )
-        recorded = asyncio.get_running_loop().create_future()
-        self._waiting.append(_Waiting(change, entity.location or entity.id, recorded))
-        if self._flusher is None or self._flusher.done():
-            # A task's first step runs after the callbacks already scheduled: the
-            # requests that arrived with this one reach this point first.
-            self._flusher = asyncio.create_task(self._flush())
-        # Shielded: a request cancelled now (its client gone) does not take its record
-        # away; the flush writes it all the same.
-        await asyncio.shield(recorded)
-
-    async def _flush(self) -> None:
-        while self._waiting:
-            batch, self._waiting = self._waiting, []
-            try:
-                await self._write(batch)
-            except asyncio.CancelledError:
-                for waiting in batch:
-                    waiting.recorded.cancel()
-                raise
-            except Exception as error:  # a bug: each request gets it, as it would alone
-                for waiting in batch:
-                    if not waiting.recorded.done():
-                        waiting.recorded.set_exception(error)
-                continue
-            for waiting in batch:
-                if not waiting.recorded.done():
-                    waiting.recorded.set_result(None)
-
-    async def _write(self, batch: list[_Waiting]) -> None:
-        """The batch in one transaction; if that fails, each change on its own, so one
-        change the store refuses does not take the others with it."""
         try:
-            await self._runner.run(self._store.observe_all, [w.change for w in batch])
-            return
+            await self._runner.write(self._store.observe_in, change)
         except StoreError as error:
-            if len(batch) == 1:
-                log.error(
-                    "accounting: the change of %s was not recorded: %s", batch[0].where, error
-                )
-                return
-        for waiting in batch:
-            try:
-                await self._runner.run(self._store.observe_all, [waiting.change])
-            except StoreError as error:
-                log.error("accounting: the change of %s was not recorded: %s", waiting.where, error)
+            log.error("accounting: the change of %s was not recorded: %s", entity.location, error)
 
     async def deleted(self, tenant: Tenant, entity: Entity) -> None:
         """The delete of `entity` was asked of the cloud; a no-op for what is not a compute."""

@@ -16,6 +16,11 @@ class Runner(Protocol):
 
     async def run(self, function: Callable[..., T], *args: Any) -> T: ...
 
+    async def write(self, function: Callable[..., T], *args: Any) -> T:
+        """``function(connection, *args)`` in a write transaction, committed before this
+        returns (it may share its commit with writes made at the same moment)."""
+        ...
+
 
 class MixinStore(Protocol):
     """User mixins and their members, per tenant: OCCI-only state no cloud keeps."""
@@ -47,6 +52,6 @@ class UsageStore(Protocol):
     """The computes' lives for accounting: what each was, and when (see
     `pyocci.store.usage`)."""
 
-    def observe_all(self, changes: Sequence[Change]) -> None: ...
+    def observe_in(self, connection: Any, change: Change) -> None: ...
 
     def deleted(self, tenant_id: str, entity_id: str, at: float) -> bool: ...

@@ -9,14 +9,14 @@ Rows stay after the compute is gone, so a period that saw it is exported
 whenever it is asked for, across restarts of the server.
 
 Every method is a blocking call that runs in its own transaction; from async
-code call them through `Database.run`. `observe_all` records several changes in
-one transaction: the server gathers the changes of requests made at the same
-moment into one (see `pyocci.service.accounting`).
+code call them through `Database.run`. `observe_in` records a change within a
+transaction the caller holds: the server's accounting writes through
+`Database.write`, so changes made at the same moment share one commit.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 import sqlalchemy as sa
@@ -144,17 +144,15 @@ class UsageRepository:
         """Record that the compute is as `observation` says from `at` on. The first
         observation of a compute begins its life; one equal to what it is changes nothing.
         An observation of a compute already deleted is ignored (a late answer)."""
-        self.observe_all([Change(tenant_id, entity_id, observation, at, tenant_name, machine_name)])
+        with self.database.transaction() as connection:
+            self.observe_in(
+                connection,
+                Change(tenant_id, entity_id, observation, at, tenant_name, machine_name),
+            )
 
-    def observe_all(self, changes: Sequence[Change]) -> None:
-        """Record several changes, in their order, in one transaction (each as `observe`
-        records it): one commit instead of one per change. If any fails, none is kept."""
-        database = self.database
-        with database.transaction() as connection:
-            for change in changes:
-                self._observe(connection, change)
-
-    def _observe(self, connection: Connection, change: Change) -> None:
+    def observe_in(self, connection: Connection, change: Change) -> None:
+        """Record `change` as `observe` does, within the write transaction `connection`
+        is in (the server's: see `Database.write`)."""
         database = self.database
         tenant_id, entity_id, observation, at = (
             change.tenant_id,
