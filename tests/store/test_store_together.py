@@ -127,3 +127,20 @@ async def test_a_write_sees_its_callers_context(database: Database) -> None:
         return await database.write(marked, 0)
 
     assert await asyncio.gather(as_request("first"), as_request("second")) == ["first", "second"]
+
+
+class Stopped(BaseException):
+    """What stops a flush without being an error of its write (as an interrupt does;
+    a real KeyboardInterrupt would stop the test's event loop too)."""
+
+
+async def test_a_flush_stopped_by_an_interrupt_leaves_no_caller_waiting(
+    database: Database,
+) -> None:
+    def interrupted(connection: sa.Connection, _: int) -> int:
+        raise Stopped
+
+    caller = asyncio.ensure_future(database.write(interrupted, 0))
+    with pytest.raises(asyncio.CancelledError):
+        await caller
+    assert rows(database) == []

@@ -91,7 +91,14 @@ class WritesTogether:
     async def _flush(self, queue: _Queue) -> None:
         while queue.waiting:
             batch, queue.waiting = queue.waiting, []
-            self._commit(batch)
+            try:
+                self._commit(batch)
+            except BaseException:
+                # Not an error of a write (those are settled): the flush itself is
+                # stopped (an interrupt). No caller may be left waiting for ever.
+                for write in batch:
+                    write.done.cancel()
+                raise
             # Let the callers resume (and others arrive) before the next batch.
             await asyncio.sleep(0)
 
