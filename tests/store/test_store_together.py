@@ -12,6 +12,7 @@ import pytest
 import sqlalchemy as sa
 
 from pyocci.store import Database
+from pyocci.store.together import MAX_BATCH
 
 pytestmark = pytest.mark.anyio
 
@@ -144,3 +145,14 @@ async def test_a_flush_stopped_by_an_interrupt_leaves_no_caller_waiting(
     with pytest.raises(asyncio.CancelledError):
         await caller
     assert rows(database) == []
+
+
+async def test_a_burst_is_cut_into_transactions_of_at_most_max_batch(
+    database: Database, commits: list[int]
+) -> None:
+    count = 2 * MAX_BATCH + 1
+    assert await asyncio.gather(*(database.write(insert, n) for n in range(1, count + 1))) == list(
+        range(1, count + 1)
+    )
+    assert len(commits) == 3
+    assert rows(database) == list(range(1, count + 1))

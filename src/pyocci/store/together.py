@@ -37,6 +37,11 @@ from sqlalchemy.engine import Connection
 SAVEPOINT = "pyocci_write"
 
 
+#: The most writes one transaction takes: the loop runs none of its other work while a
+#: batch runs, so a burst of thousands is cut into turns the reads get between.
+MAX_BATCH = 64
+
+
 @dataclass(slots=True)
 class _Write:
     function: Callable[..., Any]
@@ -90,7 +95,7 @@ class WritesTogether:
 
     async def _flush(self, queue: _Queue) -> None:
         while queue.waiting:
-            batch, queue.waiting = queue.waiting, []
+            batch, queue.waiting = queue.waiting[:MAX_BATCH], queue.waiting[MAX_BATCH:]
             try:
                 self._commit(batch)
             except BaseException:
