@@ -43,6 +43,7 @@ from alembic.config import Config
 from anyio import CapacityLimiter
 from sqlalchemy.engine import URL, Connection, Engine, make_url
 
+from pyocci.store.checkpoints import BACKSTOP_PAGES, Checkpointer
 from pyocci.store.errors import StoreBusyError
 from pyocci.store.faults import Incidents, mark_write, translate, watch_faults, wrote
 from pyocci.store.freshness import READS_SINCE
@@ -165,6 +166,12 @@ class Database:
         )
         self.is_sqlite = self.url.get_backend_name() == "sqlite"
         self.is_postgresql = self.url.get_backend_name() == "postgresql"
+        # A file SQLite database is checkpointed by a thread, not by its commits.
+        self._checkpointer = (
+            Checkpointer(self.url.database or "", busy_timeout_ms=int(self.busy_timeout_ms))
+            if self._watchable()
+            else None
+        )
         if self.is_sqlite:
             self.engine: Engine = self._sqlite_engine(echo)
         else:
@@ -219,6 +226,11 @@ class Database:
         return self._migrations
 
     @property
+    def checkpointer(self) -> Checkpointer | None:
+        """The thread checkpointing a SQLite file's write-ahead log (None elsewhere)."""
+        return self._checkpointer
+
+    @property
     def dialect(self) -> str:
         """The SQLAlchemy dialect name: ``sqlite`` or ``postgresql``."""
         return self.engine.dialect.name
@@ -244,6 +256,9 @@ class Database:
                 _use_wal(cursor, busy_timeout / 1000)
                 cursor.execute("PRAGMA foreign_keys=ON")
                 cursor.execute(f"PRAGMA synchronous={synchronous}")
+                if self._checkpointer is not None:
+                    # The thread checkpoints; a commit does only if it falls far behind.
+                    cursor.execute(f"PRAGMA wal_autocheckpoint={BACKSTOP_PAGES}")
             finally:
                 cursor.close()
 
@@ -268,6 +283,8 @@ class Database:
             yield connection
             changed = wrote(connection)
         self._committed += 1
+        if self._checkpointer is not None:
+            self._checkpointer.committed()
         self.incidents.succeeded(wrote=changed)
 
     @contextmanager
@@ -592,6 +609,8 @@ class Database:
             except (sa.exc.SQLAlchemyError, sqlite3.Error):
                 continue  # closing at shutdown: nothing is left to do with it
         self.engine.dispose()
+        if self._checkpointer is not None:
+            self._checkpointer.close()
         if self._watcher is not None:
             self._watcher.connection.close()
             self._watcher = None
