@@ -14,10 +14,10 @@ each in a savepoint of its own, and commits once:
 - every caller resumes once the commit is done, so nothing is answered
   before it is durable, and a read made after sees every write of the batch.
 
-The first write to arrive starts a flush as a task: a task's first step runs
-after the callbacks the loop has already scheduled, so the requests that
-arrived with it reach their writes first and join. A lone write pays for no
-savepoint.
+The first write to arrive schedules a flush (``call_soon``): it runs after the
+callbacks the loop has already scheduled, so the requests that arrived with
+it reach their writes first and join. A lone write pays for no savepoint,
+only for that turn of the loop.
 """
 
 from __future__ import annotations
@@ -55,7 +55,7 @@ class _Write:
 @dataclass(slots=True)
 class _Queue:
     waiting: list[_Write] = field(default_factory=list)
-    flusher: asyncio.Task[None] | None = None
+    scheduled: bool = False  # a flush is due in this loop
 
 
 class WritesTogether:
@@ -85,27 +85,30 @@ class WritesTogether:
         queue = self._queues.get(loop)
         if queue is None:
             queue = self._queues[loop] = _Queue()
-        write = _Write(function, args, loop.create_future(), contextvars.copy_context())
-        queue.waiting.append(write)
-        if queue.flusher is None or queue.flusher.done():
-            queue.flusher = loop.create_task(self._flush(queue))
-        # Shielded: a caller cancelled meanwhile does not take the write out of a
-        # transaction under way; it is committed (or undone) with the others.
-        return await asyncio.shield(write.done)
+        done = loop.create_future()
+        queue.waiting.append(_Write(function, args, done, contextvars.copy_context()))
+        if not queue.scheduled:
+            queue.scheduled = True
+            loop.call_soon(self._flush, queue)
+        # A caller cancelled meanwhile stops waiting, no more: its write stays in the
+        # queue and is committed (or undone) with the others.
+        return await done
 
-    async def _flush(self, queue: _Queue) -> None:
-        while queue.waiting:
-            batch, queue.waiting = queue.waiting[:MAX_BATCH], queue.waiting[MAX_BATCH:]
-            try:
-                self._commit(batch)
-            except BaseException:
-                # Not an error of a write (those are settled): the flush itself is
-                # stopped (an interrupt). No caller may be left waiting for ever.
-                for write in batch:
-                    write.done.cancel()
-                raise
-            # Let the callers resume (and others arrive) before the next batch.
-            await asyncio.sleep(0)
+    def _flush(self, queue: _Queue) -> None:
+        batch, queue.waiting = queue.waiting[:MAX_BATCH], queue.waiting[MAX_BATCH:]
+        if queue.waiting:
+            # The rest in the next turn, after what the loop has already scheduled.
+            asyncio.get_running_loop().call_soon(self._flush, queue)
+        else:
+            queue.scheduled = False
+        try:
+            self._commit(batch)
+        except BaseException:
+            # Not an error of a write (those are settled): the flush itself is stopped
+            # (an interrupt). No caller may be left waiting for ever.
+            for write in batch:
+                write.done.cancel()
+            raise
 
     def _commit(self, batch: list[_Write]) -> None:
         if len(batch) == 1:
