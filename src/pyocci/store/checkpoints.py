@@ -62,7 +62,7 @@ class Checkpointer:
         which has no thread to stop); a later commit starts another."""
         with self._lock:
             running, self._running = self._running, None
-        if running is not None and running.pid == os.getpid():
+        if running is not None and running.pid == os.getpid() and running.thread is not None:
             running.stopping = True
             running.wake.set()
             running.thread.join(timeout=10)
@@ -72,10 +72,11 @@ class Checkpointer:
             running = self._running
             if running is not None and running.pid == os.getpid():
                 return running
-            thread = threading.Thread(name="pyocci-sqlite-checkpoints", daemon=True)
-            running = self._running = _Running(os.getpid(), threading.Event(), thread)
-            thread.run = lambda: self._run(running)  # type: ignore[method-assign]
-            thread.start()
+            running = self._running = _Running(os.getpid(), threading.Event())
+            running.thread = threading.Thread(
+                target=self._run, args=(running,), name="pyocci-sqlite-checkpoints", daemon=True
+            )
+            running.thread.start()
             return running
 
     def _run(self, running: _Running) -> None:
@@ -115,5 +116,5 @@ class _Running:
 
     pid: int
     wake: threading.Event
-    thread: threading.Thread
+    thread: threading.Thread | None = None
     stopping: bool = False

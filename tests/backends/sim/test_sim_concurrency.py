@@ -46,9 +46,15 @@ def test_writers_in_threads_never_hand_out_an_address_twice(make_backend):
         try:
             tenant = Tenant(f"tenant-{n % 3}")
             for _ in range(4):
-                entities.write(
-                    tenant, entities._create, compute(links=[nic(None, "/network/public")])
-                )
+                # What `Database.write` runs in a worker thread on PostgreSQL: one
+                # transaction per write, several threads at once.
+                with entities.database.transaction() as connection:
+                    entities._in_write(
+                        connection,
+                        tenant,
+                        entities._create,
+                        compute(links=[nic(None, "/network/public")]),
+                    )
         except BaseException as error:  # reported below
             errors.append(error)
 

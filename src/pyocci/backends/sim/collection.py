@@ -73,15 +73,6 @@ class SimCollection(Collection):
 
     # --- transactions ------------------------------------------------------------------------
 
-    def write(self, tenant: Tenant, operation: Callable[..., T], *args: Any) -> T:
-        """``operation(work, *args)`` in one write transaction of its own, the tenant's lock
-        taken first (blocking: from a thread of its own; async code uses `written`)."""
-        try:
-            with self.database.transaction() as connection:
-                return self._in_write(connection, tenant, operation, *args)
-        except sa.exc.IntegrityError as error:
-            raise _conflict() from error
-
     async def written(self, tenant: Tenant, operation: Callable[..., T], *args: Any) -> T:
         """``operation(work, *args)`` in a write transaction, the tenant's lock taken first,
         committed when this returns; on SQLite it may share its transaction (and commit)
