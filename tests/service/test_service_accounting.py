@@ -273,3 +273,41 @@ async def test_a_change_the_store_refuses_is_undone_alone(
     assert sorted(life.entity_id for life in store.usage(0, T0 * 2)) == ["first", "last"]
     assert "the change of /compute/refused was not recorded" in caplog.text
     assert "/compute/first" not in caplog.text
+
+
+class _Counting(UsageRepository):
+    """The real store, counting the changes handed to it."""
+
+    handed: int = 0
+
+    def observe_in(self, connection: Any, change: Change) -> None:
+        self.handed += 1
+        super().observe_in(connection, change)
+
+
+async def test_an_update_that_leaves_usage_as_it_was_writes_nothing(
+    database: Database, clock: FakeClock, commits: list[int]
+) -> None:
+    store = _Counting(database)
+    occi = ServiceDriver(
+        _service(database, UsageRecorder(store, database, clock=clock)), new_tenant()
+    )
+    compute = await occi.compute()
+    location = compute.location or ""
+    assert store.handed == 1
+    clock.advance(30)
+    commits.clear()
+    await occi.update(location, Resource(kind=None, attributes={"occi.core.title": "renamed"}))
+    # Neither handed to the store nor a write of any kind: a title is not usage.
+    assert store.handed == 1
+    assert not commits
+    clock.advance(30)
+    await occi.update(location, Resource(kind=None, attributes={"occi.compute.hostname": "web-1"}))
+    assert store.handed == 2
+    clock.advance(30)
+    await occi.update(location, Resource(kind=None, mixins=[LARGE]))
+    assert store.handed == 3
+    [life] = store.usage(0, T0 * 2)
+    assert life.machine_name == "web-1"
+    # The title made no interval; the resize did.
+    assert [i.started_at for i in life.intervals] == [T0, T0 + 90]

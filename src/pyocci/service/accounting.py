@@ -55,6 +55,11 @@ def observation_of(model: Model, entity: Entity, expected: str | None = None) ->
     )
 
 
+def _hostname(entity: Entity) -> str | None:
+    hostname = entity.attributes.get("occi.compute.hostname")
+    return hostname if isinstance(hostname, str) else None
+
+
 def _integer(value: object) -> int | None:
     return value if isinstance(value, int) and not isinstance(value, bool) else None
 
@@ -82,21 +87,37 @@ class UsageRecorder:
         self._clock = clock
 
     async def changed(
-        self, tenant: Tenant, model: Model, entity: Entity, expected: str | None = None
+        self,
+        tenant: Tenant,
+        model: Model,
+        entity: Entity,
+        expected: str | None = None,
+        *,
+        before: Entity | None = None,
     ) -> None:
         """A change of `entity` succeeded (a create, an action, an update); a no-op for
-        what is not a compute. `expected`: the state the change leads to. Returns when
-        the change is recorded (or its failure logged)."""
+        what is not a compute. `expected`: the state the change leads to. `before`: the
+        entity as the change found it, when known; a change that leaves what accounting
+        keeps as it was (a new title, a tag) records nothing and costs no store write.
+        Returns when the change is recorded (or its failure logged)."""
         if entity.kind != COMPUTE.id or not entity.id:
             return
-        hostname = entity.attributes.get("occi.compute.hostname")
+        observation = observation_of(model, entity, expected)
+        machine_name = _hostname(entity)
+        if (
+            before is not None
+            and observation_of(model, before) == observation
+            and _hostname(before) == machine_name
+        ):
+            # The record made at the last change that mattered still holds.
+            return
         change = Change(
             tenant.id,
             entity.id,
-            observation_of(model, entity, expected),
+            observation,
             self._clock(),
             tenant_name=tenant.name,
-            machine_name=hostname if isinstance(hostname, str) else None,
+            machine_name=machine_name,
         )
         try:
             await self._runner.write(self._store.observe_in, change)
