@@ -69,7 +69,7 @@ class Model:
         # and validation; dropped whenever this model or its base changes.
         self._generation = 0
         self._cache: dict[tuple[Any, ...], Any] = {}
-        self._cache_stamp: tuple[Any, ...] = ()
+        self._cache_stamp = -1
         for category in categories:
             self.add(category)
 
@@ -113,9 +113,15 @@ class Model:
         self._generation += 1
         return category
 
-    def _stamp(self) -> tuple[Any, ...]:
-        """Changes whenever a category is added to or removed from this model or its bases."""
-        return (self._generation, self._base._stamp() if self._base is not None else ())
+    def _stamp(self) -> int:
+        """Changes whenever a category is added to or removed from this model or its bases:
+        the sum of the layers' generations, each of which only ever grows."""
+        stamp = 0
+        layer: Model | None = self
+        while layer is not None:
+            stamp += layer._generation
+            layer = layer._base
+        return stamp
 
     def _cached(self) -> dict[tuple[Any, ...], Any]:
         """Memo of derived answers (ancestry, definitions), valid until the model changes."""
