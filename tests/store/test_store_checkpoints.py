@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from pyocci.store import Database
-from pyocci.store.checkpoints import BACKSTOP_PAGES, COMMITS_PER_CHECKPOINT
+from pyocci.store.checkpoints import BACKSTOP_PAGES, COMMITS_PER_CHECKPOINT, Checkpointer
 
 
 @pytest.fixture
@@ -47,6 +47,22 @@ def test_the_commits_leave_checkpoints_to_the_thread(database: Database) -> None
     before = checkpointer.done
     commit_rows(database, COMMITS_PER_CHECKPOINT)
     assert wait_for(lambda: checkpointer.done > before)
+
+
+def test_the_commit_that_completes_a_round_wakes_the_thread(tmp_path: Path) -> None:
+    path = str(tmp_path / "store.sqlite3")
+    Database(f"sqlite:///{path}").dispose()
+    # With an idle wait of an hour, only the count of commits can wake the thread.
+    checkpointer = Checkpointer(path, busy_timeout_ms=1000, idle_seconds=3600)
+    try:
+        for _ in range(COMMITS_PER_CHECKPOINT - 1):
+            checkpointer.committed()
+        time.sleep(0.3)
+        assert checkpointer.done == 0
+        checkpointer.committed()
+        assert wait_for(lambda: checkpointer.done == 1)
+    finally:
+        checkpointer.close()
 
 
 def test_a_checkpoint_follows_a_few_commits_within_a_second_or_so(database: Database) -> None:

@@ -39,9 +39,12 @@ class Checkpointer:
     """Checkpoints the SQLite database at `path` in a daemon thread (started on the
     first commit of each process: a thread does not survive a fork)."""
 
-    def __init__(self, path: str, *, busy_timeout_ms: int) -> None:
+    def __init__(
+        self, path: str, *, busy_timeout_ms: int, idle_seconds: float = IDLE_SECONDS
+    ) -> None:
         self._path = path
         self._busy_timeout_ms = busy_timeout_ms
+        self._idle_seconds = idle_seconds
         self._lock = threading.Lock()
         self._running: _Running | None = None
         self._pending = 0
@@ -88,7 +91,7 @@ class Checkpointer:
         try:
             connection.execute(f"PRAGMA busy_timeout={self._busy_timeout_ms}")
             while True:
-                running.wake.wait(IDLE_SECONDS)
+                running.wake.wait(self._idle_seconds)
                 running.wake.clear()
                 stopping = running.stopping
                 if self._pending or stopping:
