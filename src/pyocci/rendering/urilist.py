@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Sequence
-from urllib.parse import urljoin, urlsplit
 
 from pyocci.model.category import Category
 from pyocci.model.entity import ActionInvocation, Entity
@@ -25,6 +24,7 @@ from pyocci.model.registry import Model
 from pyocci.rendering.base import Codec, CollectionWriter, Headers, LocationWriter, Rendering
 from pyocci.rendering.errors import ParseError, UnsupportedDocumentError
 from pyocci.rendering.textgrammar import location_lines
+from pyocci.rendering.urls import PLAIN_PATH, BaseUrl
 
 MEDIA_TYPE = "text/uri-list"
 
@@ -34,9 +34,6 @@ MEDIA_TYPE = "text/uri-list"
 _ABSOLUTE_URI = re.compile(r"[A-Za-z][A-Za-z0-9+.\-]*:[^\s<>\"{}|\\^`\x00-\x1f\x7f]+")
 _SCHEME_ONLY = re.compile(r"[A-Za-z][A-Za-z0-9+.\-]*:")
 _LINE_BREAK = re.compile(r"\r\n|\r|\n")
-# An absolute path with no dot segments, query or fragment: resolved against a
-# base, it is the base's origin followed by the path unchanged.
-_PLAIN_PATH = re.compile(r"(?!//)(?!.*/\.\.?(?:/|$))/[^?#\s\x00-\x1f\x7f]*")
 # What no plain path (`_PLAIN_PATH`) of ASCII holds besides line feeds: a query, a
 # fragment, white space or another control character.
 _NOT_IN_PLAIN_PATH = "?#\x7f" + "".join(chr(code) for code in range(0x21) if code != 0x0A)
@@ -108,9 +105,9 @@ class UriListCodec(Codec):
         self.base = base
         self.line_end = line_end
         self._line_end_text = line_end.decode("ascii")
+        self._base = BaseUrl(base) if base is not None else None
         # What a path resolves against (RFC 3986 §5.2.2): the base's scheme and host.
-        parts = urlsplit(base) if base is not None else None
-        self._origin = f"{parts.scheme}://{parts.netloc}" if parts and parts.netloc else None
+        self._origin = self._base.origin if self._base is not None else None
 
     # --- what this media type carries ---------------------------------------------
 
@@ -195,10 +192,10 @@ class UriListCodec(Codec):
         return self._text_line(location).encode("utf-8")
 
     def _text_line(self, location: str) -> str:
-        if self._origin is not None and _PLAIN_PATH.fullmatch(location) is not None:
-            # What urljoin makes of it, a tenth of the time; nothing in it breaks a line.
+        if self._origin is not None and PLAIN_PATH.fullmatch(location) is not None:
+            # Resolved by concatenation (see BaseUrl); nothing in it breaks a line.
             return self._origin + location + self._line_end_text
-        uri = urljoin(self.base, location) if self.base is not None else location
+        uri = self._base.resolve(location) if self._base is not None else location
         if not uri or _BREAKS_LINE.search(uri) is not None:
             # A line break would smuggle extra lines into the list.
             raise UnsupportedDocumentError(

@@ -8,10 +8,10 @@ otherwise the request's scheme and ``Host`` say it.
 
 from __future__ import annotations
 
-from urllib.parse import urljoin
-
 from starlette.datastructures import URL
 from starlette.types import Scope
+
+from pyocci.rendering.urls import BaseUrl
 
 #: Host headers whose origin `Origins` keeps.
 KEPT_ORIGINS = 256
@@ -21,29 +21,32 @@ class Origins:
     """The base URL of each request, the origins of the Host headers seen kept."""
 
     def __init__(self, base_url: str | None = None) -> None:
-        self._configured = base_url.rstrip("/") + "/" if base_url else None
-        self._kept: dict[tuple[object, bytes], str] = {}
+        self._configured = BaseUrl(base_url.rstrip("/") + "/") if base_url else None
+        self._kept: dict[tuple[object, bytes], BaseUrl] = {}
 
     def base_url(self, scope: Scope) -> str:
         """The server's URL for this request (scheme, host, port), ending in a slash."""
+        return self._base(scope).url
+
+    def absolute(self, scope: Scope, location: str) -> str:
+        """`location` as an absolute URL: the same rule as ``UriListCodec(base=...)``,
+        so headers and listings agree."""
+        return self._base(scope).resolve(location)
+
+    def _base(self, scope: Scope) -> BaseUrl:
         if self._configured is not None:
             return self._configured
         host = next((value for name, value in scope["headers"] if name == b"host"), None)
         if not host:
-            return origin(scope)
+            return BaseUrl(origin(scope))
         # Clients send the same Host again and again: its origin is worked out once.
         key = (scope.get("scheme"), host)
         base = self._kept.get(key)
         if base is None:
             if len(self._kept) >= KEPT_ORIGINS:
                 self._kept.clear()
-            base = self._kept[key] = origin(scope)
+            base = self._kept[key] = BaseUrl(origin(scope))
         return base
-
-    def absolute(self, scope: Scope, location: str) -> str:
-        """`location` as an absolute URL: the same rule as ``UriListCodec(base=...)``,
-        so headers and listings agree."""
-        return urljoin(self.base_url(scope), location)
 
 
 def origin(scope: Scope) -> str:
