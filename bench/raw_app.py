@@ -1,10 +1,14 @@
 """A minimal raw ASGI app that replays bytes captured from the OCCI server.
 
-`bench/server.py` captures, for every request it measures, the status, body
-and content type ``occi-server`` answered, writes them to a JSON file and
+`bench/server.py` captures, for every request it measures, the status, header
+fields and body ``occi-server`` answered, writes them to a JSON file and
 names that file in ``PYOCCI_BENCH_RESPONSES``. This app answers the same
 request (method, path with query, ``Accept``) with the same bytes and does
-nothing else, so that the ratio of the two rates is pyocci's own cost.
+nothing else, so that the ratio of the two rates is pyocci's own cost. Of
+the header fields, the one the HTTP server writes itself (``date``) and the
+framing (``content-length``, which this app sets to its whole body,
+``transfer-encoding`` and ``connection``) are not replayed; the request id
+is replayed as captured, one value for every answer.
 
 Run it as the OCCI server is run (same server, same options)::
 
@@ -34,6 +38,10 @@ def response_key(method: str, target: str, accept: str) -> str:
     return f"{method} {target} {accept}"
 
 
+#: Header fields the HTTP server writes itself, or that frame the body this app sends.
+_NOT_REPLAYED = frozenset(("date", "content-length", "transfer-encoding", "connection"))
+
+
 def _load(path: str | None) -> dict[str, tuple[int, list[tuple[bytes, bytes]], bytes]]:
     if not path:
         return {}
@@ -42,10 +50,14 @@ def _load(path: str | None) -> dict[str, tuple[int, list[tuple[bytes, bytes]], b
     table = {}
     for key, item in captured.items():
         body = base64.b64decode(item["body"])
+        # Captures of an older bench/server.py kept the content type alone.
+        fields = item.get("headers") or [["content-type", item["content_type"]]]
         headers = [
-            (b"content-type", item["content_type"].encode("latin-1")),
-            (b"content-length", str(len(body)).encode()),
+            (name.encode("latin-1"), value.encode("latin-1"))
+            for name, value in fields
+            if name.lower() not in _NOT_REPLAYED
         ]
+        headers.append((b"content-length", str(len(body)).encode()))
         table[key] = (int(item["status"]), headers, body)
     return table
 

@@ -6,8 +6,8 @@ One run starts, one server type at a time and each as its own process on a
 free loopback port with one worker, ``occi-server`` (under uvicorn and under
 granian, ``--server``) on a fresh SQLite database in a temporary
 directory, then, beside it, ``bench/raw_app.py`` under the same server,
-replaying for every measured request the exact status, body and content
-type the OCCI server answered (captured first, handed over in a temporary
+replaying for every measured request the exact status, header fields and
+body the OCCI server answered (captured first, handed over in a temporary
 file named by ``PYOCCI_BENCH_RESPONSES``). Each operation is measured on
 both, in the order OCCI, raw, raw, OCCI, and each side's faster run is
 kept: on a shared, noisy machine a burst of load then weighs on both sides
@@ -1092,7 +1092,8 @@ def _progress(message: str) -> None:
 def capture(
     server: Server, operation: Operation, entity: str, responses: dict[str, dict[str, Any]]
 ) -> None:
-    """One request to the OCCI server; its status, body and content type kept for the raw app."""
+    """One request to the OCCI server; its status, header fields and body kept for the raw
+    app."""
     if str(HERE) not in sys.path:
         sys.path.insert(0, str(HERE))
     from raw_app import response_key
@@ -1116,6 +1117,7 @@ def capture(
     responses[response_key(operation.method, target, operation.accept)] = {
         "status": answer.status_code,
         "content_type": answer.headers.get("content-type", ""),
+        "headers": [[name, value] for name, value in answer.headers.multi_items()],
         "body": base64.b64encode(answer.content).decode(),
     }
 
