@@ -1,5 +1,7 @@
 """The Model registry: lookup, hierarchy, definitions, coercion, defaults, validation."""
 
+import dataclasses
+
 import pytest
 
 from pyocci.model import (
@@ -243,6 +245,58 @@ def test_a_stored_entity_may_carry_server_managed_values(model):
     model.validate(entity, creating=False)
     with pytest.raises(ValidationError):
         model.validate(entity, creating=True)
+
+
+def _updated(current, **changes):
+    """`current` as an update makes it: the same attribute values, some replaced."""
+    return dataclasses.replace(
+        current,
+        mixins=list(current.mixins),
+        attributes={**current.attributes, **changes},
+    )
+
+
+def test_an_update_is_checked_where_it_changes_the_entity(model):
+    # A stored value the model would refuse now (an older server's, say) does not stop
+    # an update of something else; the values the update sets are checked.
+    current = compute(**{"occi.core.title": "vm", "occi.compute.cores": "lots"})
+    assert model.change_problems(current, _updated(current, **{"occi.core.title": "web"})) == []
+    [problem] = model.change_problems(current, _updated(current, **{"occi.compute.cores": "2"}))
+    assert "must be an integer" in problem
+
+
+def test_an_equal_value_of_another_type_counts_as_changed(model):
+    current = compute(**{"occi.compute.cores": 1})
+    [problem] = model.change_problems(current, _updated(current, **{"occi.compute.cores": True}))
+    assert "must be an integer" in problem
+
+
+def test_an_update_that_changes_the_mixins_is_checked_whole(model):
+    current = Resource(
+        kind=COMPUTE, mixins=[UBUNTU.id], attributes={"occi.compute.architecture": "arm"}
+    )
+    desired = _updated(current)
+    desired.mixins.append(DEBIAN.id)
+    problems = model.change_problems(current, desired)
+    assert any("at most one os_tpl" in p for p in problems)
+    assert any("must be one of x86, x64" in p for p in problems)
+
+
+def test_an_updates_problems_leave_the_links_out(model):
+    nic = Link(
+        kind=INFRA + "networkinterface",
+        attributes={
+            "occi.core.id": "nic0",
+            "occi.core.source": "/compute/1",
+            "occi.core.target": "/network/1",
+            "occi.networkinterface.mac": "not a mac",
+        },
+    )
+    current = Resource(kind=COMPUTE, links=[nic])
+    desired = _updated(current)
+    desired.mixins.append(UBUNTU.id)
+    assert model.change_problems(current, desired) == []
+    assert model.problems(desired, creating=False) != []
 
 
 def test_undeclared_attributes_can_be_allowed(model):

@@ -23,6 +23,9 @@ from pyocci.model.errors import CategoryConflictError, UnknownCategoryError, Val
 from pyocci.model.export import SETTABLE_AT_EXPORT
 from pyocci.model.states import StateMachine
 
+#: Not a value: an attribute the entity did not have.
+_ABSENT = object()
+
 #: Immutable attributes a client may nevertheless send when creating an
 #: entity: the id (client-chosen paths, and JSON requires it) and the kinds
 #: of link ends, which are implied by the ends and checked there.
@@ -475,6 +478,37 @@ class Model:
         self, entity: Entity, *, creating: bool = True, allow_undeclared: bool = False
     ) -> list[str]:
         """Like `validate`, but return the list of problems instead of raising."""
+        problems = self._own_problems(entity, creating, allow_undeclared)
+        if isinstance(entity, Resource):
+            for link in entity.links:
+                problems.extend(
+                    f"link {link.id or link.target or '?'}: {problem}"
+                    for problem in self.problems(
+                        link, creating=creating, allow_undeclared=allow_undeclared
+                    )
+                )
+        return problems
+
+    def change_problems(self, current: Entity, desired: Entity) -> list[str]:
+        """The problems of `desired`, an update of the stored entity `current`: what
+        `problems` finds with ``creating=False``, links left out (they change on their
+        own). Where the kind and mixins stay, only the attributes the update set are
+        checked: the others are the very values `current` holds (the same objects, so an
+        equal value of another type, ``true`` for ``1``, counts as set)."""
+        if desired.kind != current.kind or desired.mixins != current.mixins:
+            return self._own_problems(desired, False, False)
+        before = current.attributes
+        changed = {
+            name: value
+            for name, value in desired.attributes.items()
+            if before.get(name, _ABSENT) is not value
+        }
+        if not changed:
+            return []
+        return self._attribute_problems(desired, False, False, changed)
+
+    def _own_problems(self, entity: Entity, creating: bool, allow_undeclared: bool) -> list[str]:
+        """The entity's problems, its inline links left out."""
         if entity.kind is None:
             return ["the entity names no kind; give exactly one kind"]
         kind = self.get(entity.kind)
@@ -485,14 +519,6 @@ class Model:
         problems.extend(self._entity_class_problems(entity))
         problems.extend(self._mixin_problems(entity))
         problems.extend(self._attribute_problems(entity, creating, allow_undeclared))
-        if isinstance(entity, Resource):
-            for link in entity.links:
-                problems.extend(
-                    f"link {link.id or link.target or '?'}: {problem}"
-                    for problem in self.problems(
-                        link, creating=creating, allow_undeclared=allow_undeclared
-                    )
-                )
         return problems
 
     def _entity_class_problems(self, entity: Entity) -> list[str]:
@@ -534,12 +560,17 @@ class Model:
         return problems
 
     def _attribute_problems(
-        self, entity: Entity, creating: bool, allow_undeclared: bool
+        self,
+        entity: Entity,
+        creating: bool,
+        allow_undeclared: bool,
+        attributes: Mapping[str, Any] | None = None,
     ) -> list[str]:
+        """The problems of the entity's `attributes` (all of them by default)."""
         problems: list[str] = []
         definitions = self.attribute_definitions(entity.kind, entity.mixins)
         kind_definitions = self.attribute_definitions(entity.kind)
-        for name, value in entity.attributes.items():
+        for name, value in (entity.attributes if attributes is None else attributes).items():
             definition = definitions.get(name)
             if definition is None:
                 if not allow_undeclared:

@@ -754,11 +754,7 @@ class OcciService:
             if machine is not None:
                 before[0] = current.attributes.get(machine.attribute)
             desired = revise(current)
-            problems = [
-                p
-                for p in model.problems(desired, creating=False)
-                if not p.startswith("link ")  # links are validated on their own
-            ]
+            problems = model.change_problems(current, desired)
             if problems:
                 raise BadRequestError("; ".join(problems))
             model.apply_defaults(desired)
