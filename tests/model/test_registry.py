@@ -50,6 +50,19 @@ def compute(**attributes):
     return Resource(kind=COMPUTE, attributes=dict(attributes))
 
 
+def bad_nic():
+    """A network interface link whose MAC address is not one."""
+    return Link(
+        kind=INFRA + "networkinterface",
+        attributes={
+            "occi.core.id": "nic0",
+            "occi.core.source": "/compute/1",
+            "occi.core.target": "/network/1",
+            "occi.networkinterface.mac": "not a mac",
+        },
+    )
+
+
 # --- lookup -----------------------------------------------------------------------
 
 
@@ -215,20 +228,7 @@ def test_a_good_compute_validates(model):
         (Resource(kind=COMPUTE, mixins=[USER_DATA]), "occi.compute.userdata is required"),
         (Resource(kind=INFRA + "storage"), "occi.storage.size is required"),
         (
-            Resource(
-                kind=COMPUTE,
-                links=[
-                    Link(
-                        kind=INFRA + "networkinterface",
-                        attributes={
-                            "occi.core.id": "nic0",
-                            "occi.core.source": "/compute/1",
-                            "occi.core.target": "/network/1",
-                            "occi.networkinterface.mac": "not a mac",
-                        },
-                    )
-                ],
-            ),
+            Resource(kind=COMPUTE, links=[bad_nic()]),
             "link nic0: occi.networkinterface.mac must match",
         ),
     ],
@@ -283,16 +283,7 @@ def test_an_update_that_changes_the_mixins_is_checked_whole(model):
 
 
 def test_an_updates_problems_leave_the_links_out(model):
-    nic = Link(
-        kind=INFRA + "networkinterface",
-        attributes={
-            "occi.core.id": "nic0",
-            "occi.core.source": "/compute/1",
-            "occi.core.target": "/network/1",
-            "occi.networkinterface.mac": "not a mac",
-        },
-    )
-    current = Resource(kind=COMPUTE, links=[nic])
+    current = Resource(kind=COMPUTE, links=[bad_nic()])
     desired = _updated(current)
     desired.mixins.append(UBUNTU.id)
     assert model.change_problems(current, desired) == []
