@@ -25,10 +25,11 @@ LEGACY_REVISIONS = Path(__file__).parent / "legacy_revisions"
 LEGACY_HEAD = "0002_listing_index"
 
 #: The heads of a database brought up to date: the store's chain and the sim's branch.
-HEADS = ("0006_export_formats", "sim_0002_change_notices")
+HEADS = ("0007_counts_on_sqlite_only", "sim_0002_change_notices")
 
 #: The tables added after the single chain: accounting (``0003_usage``), the change
-#: counts (``0004_change_notices``), the image exports (``0005_exports``, ``0006_export_formats``).
+#: counts (``0004_change_notices``, kept on SQLite only by ``0007_counts_on_sqlite_only``),
+#: the image exports (``0005_exports``, ``0006_export_formats``).
 USAGE_TABLES = {"occi_usage_computes", "occi_usage_intervals"}
 LATER_TABLES = {*USAGE_TABLES, "occi_change_counts", "occi_exports"}
 STORE_TABLES = {"occi_user_mixins", "occi_mixin_members", *LATER_TABLES}

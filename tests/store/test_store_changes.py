@@ -16,6 +16,7 @@ from pyocci.store import Database
 from pyocci.store.changes import APPLICATION_NAME, DRAIN_SECONDS, ChangeNotices, conninfo
 from pyocci.store.freshness import READS_SINCE
 from pyocci.store.mixins import MixinRepository
+from pyocci.store.tables import user_mixins
 
 TAG = Mixin(scheme="http://example.org/tags#", term="x", location="/tags/x/")
 
@@ -244,3 +245,52 @@ def test_an_exports_progress_is_heard(database):
     claimed = exports.claim("runner", 30.0)
     assert claimed is not None
     assert moved(database, created) != created
+
+
+def test_two_tenants_define_mixins_at_once_without_waiting_for_each_other(database):
+    # A definition writes nothing all tenants share (a count row did, once): the second
+    # tenant's insert goes through while the first's transaction is still open, where a
+    # shared row would hold it until the lock timeout.
+    row = {
+        "mixin_id": TAG.id,
+        "scheme": TAG.scheme,
+        "term": TAG.term,
+        "title": None,
+        "location": TAG.location,
+        "depends": [],
+        "applies": [],
+        "created_at": 0.0,
+    }
+    before = database.data_version()
+    with database.engine.connect() as first, database.engine.connect() as second:
+        first.begin()
+        first.execute(user_mixins.insert().values(tenant_id="tenant-a", **row))
+        second.begin()
+        second.execute(sa.text("SET LOCAL lock_timeout = '2s'"))
+        second.execute(user_mixins.insert().values(tenant_id="tenant-b", **row))
+        second.commit()
+        first.commit()
+    # Other processes still hear of both.
+    assert moved(database, before) != before
+
+
+def _catalog_count(database: Database) -> int:
+    with database.reading() as connection:
+        return connection.execute(
+            sa.text("SELECT count FROM occi_change_counts WHERE topic = 'catalog'")
+        ).scalar_one()
+
+
+def test_below_revision_0007_the_catalog_is_counted_again(database):
+    from alembic import command
+
+    config = database.alembic_config()
+    with database.transaction() as connection:
+        config.attributes["connection"] = connection
+        command.downgrade(config, "0006_export_formats")
+    mixins = MixinRepository(database)
+    mixins.add_user_mixin("tenant-a", TAG)
+    assert _catalog_count(database) == 1
+    database.upgrade()
+    mixins.add_user_mixin("tenant-b", TAG)
+    assert _catalog_count(database) == 1

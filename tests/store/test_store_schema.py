@@ -226,7 +226,7 @@ def test_the_stores_chain_creates_only_the_stores_tables(url_and_dialect):
         assert (
             store_only.current_revisions()
             == store_only.head_revisions()
-            == ("0006_export_formats",)
+            == ("0007_counts_on_sqlite_only",)
         )
     finally:
         store_only.dispose()

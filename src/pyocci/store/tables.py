@@ -110,7 +110,8 @@ change_counts = sa.Table(
     metadata,
     # How many times each topic changed, bumped by triggers in the writing transaction
     # (see the migration 0004_change_notices and `pyocci.store.changes`): ``catalog``,
-    # the user mixins' definitions.
+    # the user mixins' definitions. Kept on SQLite only (0007_counts_on_sqlite_only):
+    # PostgreSQL processes hear change notices instead.
     sa.Column("topic", sa.String(), primary_key=True),
     sa.Column("count", sa.BigInteger(), nullable=False, server_default="0"),
 )
