@@ -25,7 +25,7 @@ LEGACY_REVISIONS = Path(__file__).parent / "legacy_revisions"
 LEGACY_HEAD = "0002_listing_index"
 
 #: The heads of a database brought up to date: the store's chain and the sim's branch.
-HEADS = ("0007_counts_on_sqlite_only", "sim_0002_change_notices")
+HEADS = ("0007_counts_on_sqlite_only", "sim_0003_link_end_indexes")
 
 #: The tables added after the single chain: accounting (``0003_usage``), the change
 #: counts (``0004_change_notices``, kept on SQLite only by ``0007_counts_on_sqlite_only``),

@@ -107,3 +107,36 @@ async def test_a_sim_on_a_database_made_by_the_single_chain_finds_everything(dat
         assert other.links[0].attributes[address] != vm.links[0].attributes[address]
     finally:
         database.dispose()
+
+
+LINK_END_INDEXES = {
+    "source_seq": "ix_sim_entities_source_seq",
+    "target_seq": "ix_sim_entities_target_seq",
+}
+
+
+def test_the_indexes_of_link_ends_hold_links_only(database_url):
+    database = Database(database_url)
+    database.upgrade()
+    try:
+        with database.reading() as connection:
+            for column, index in LINK_END_INDEXES.items():
+                if database.is_sqlite:
+                    definition = connection.exec_driver_sql(
+                        "SELECT sql FROM sqlite_master WHERE name = ?", (index,)
+                    ).scalar_one()
+                    assert definition.endswith(f"WHERE {column} IS NOT NULL")
+                    # The links' reads still find their rows through it.
+                    plan = connection.exec_driver_sql(
+                        f"EXPLAIN QUERY PLAN SELECT seq FROM sim_entities WHERE {column} = ?",
+                        (1,),
+                    ).all()
+                    assert any(f"INDEX {index} ({column}=?)" in row[-1] for row in plan), plan
+                else:
+                    definition = connection.execute(
+                        sa.text("SELECT indexdef FROM pg_indexes WHERE indexname = :name"),
+                        {"name": index},
+                    ).scalar_one()
+                    assert definition.endswith(f"WHERE ({column} IS NOT NULL)")
+    finally:
+        database.dispose()

@@ -60,8 +60,16 @@ sim_entities = sa.Table(
     sa.UniqueConstraint("tenant_id", "entity_id"),
     # With entity_id, a location-only listing is a covering-index scan.
     sa.Index(None, "tenant_id", "kind", "seq", "entity_id"),
-    sa.Index(None, "source_seq"),
-    sa.Index(None, "target_seq"),
+    # Only links have ends: the NULLs of every resource stay out (sim_0003).
+    *(
+        sa.Index(
+            None,
+            column,
+            sqlite_where=sa.text(f"{column} IS NOT NULL"),
+            postgresql_where=sa.text(f"{column} IS NOT NULL"),
+        )
+        for column in ("source_seq", "target_seq")
+    ),
 )
 
 sim_addresses = sa.Table(
