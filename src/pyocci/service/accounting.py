@@ -55,11 +55,6 @@ def observation_of(model: Model, entity: Entity, expected: str | None = None) ->
     )
 
 
-def _hostname(entity: Entity) -> str | None:
-    hostname = entity.attributes.get("occi.compute.hostname")
-    return hostname if isinstance(hostname, str) else None
-
-
 def _integer(value: object) -> int | None:
     return value if isinstance(value, int) and not isinstance(value, bool) else None
 
@@ -87,37 +82,21 @@ class UsageRecorder:
         self._clock = clock
 
     async def changed(
-        self,
-        tenant: Tenant,
-        model: Model,
-        entity: Entity,
-        expected: str | None = None,
-        *,
-        before: Entity | None = None,
+        self, tenant: Tenant, model: Model, entity: Entity, expected: str | None = None
     ) -> None:
         """A change of `entity` succeeded (a create, an action, an update); a no-op for
-        what is not a compute. `expected`: the state the change leads to. `before`: the
-        entity as the change found it, when known; a change that leaves what accounting
-        keeps as it was (a new title, a tag) records nothing and costs no store write.
-        Returns when the change is recorded (or its failure logged)."""
+        what is not a compute. `expected`: the state the change leads to. Returns when
+        the change is recorded (or its failure logged)."""
         if entity.kind != COMPUTE.id or not entity.id:
             return
-        observation = observation_of(model, entity, expected)
-        machine_name = _hostname(entity)
-        if (
-            before is not None
-            and observation_of(model, before) == observation
-            and _hostname(before) == machine_name
-        ):
-            # The record made at the last change that mattered still holds.
-            return
+        hostname = entity.attributes.get("occi.compute.hostname")
         change = Change(
             tenant.id,
             entity.id,
-            observation,
+            observation_of(model, entity, expected),
             self._clock(),
             tenant_name=tenant.name,
-            machine_name=machine_name,
+            machine_name=hostname if isinstance(hostname, str) else None,
         )
         try:
             await self._runner.write(self._store.observe_in, change)

@@ -743,13 +743,10 @@ class OcciService:
         when there is no entity at `path`. `replacing`: the revision names every mixin
         the entity keeps, so user mixins it does not name are disassociated too."""
         user_mixins: list[str] = []
-        # The entity before the change, and its state: where a resize the cloud is still
-        # making returns.
+        # The state before the change: where a resize the cloud is still making returns.
         before: list[Any] = [None]
-        found: list[Entity] = []
 
         def checked(current: Entity) -> Entity:
-            found[:] = [current]
             machine = model.state_machine(current.kind or "")
             if machine is not None:
                 before[0] = current.attributes.get(machine.attribute)
@@ -772,11 +769,7 @@ class OcciService:
             return None
         if self.usage is not None:
             await self.usage.changed(
-                tenant,
-                model,
-                updated,
-                before[0] if isinstance(before[0], str) else None,
-                before=found[0] if found else None,
+                tenant, model, updated, before[0] if isinstance(before[0], str) else None
             )
         if updated.location:
             for mixin_id in user_mixins:
