@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -273,3 +274,28 @@ async def test_a_change_the_store_refuses_is_undone_alone(
     assert sorted(life.entity_id for life in store.usage(0, T0 * 2)) == ["first", "last"]
     assert "the change of /compute/refused was not recorded" in caplog.text
     assert "/compute/first" not in caplog.text
+
+
+async def test_an_update_records_what_the_compute_is_when_the_record_says_otherwise(
+    database: Database, clock: FakeClock
+) -> None:
+    # A stop the cloud did not carry out was recorded as where it led (inactive); the
+    # compute is still active. The next change the server makes to it, a title even,
+    # records what it is: a comparison of the compute before and after the update
+    # alone would see nothing to record.
+    store = UsageRepository(database)
+    tenant = new_tenant()
+    occi = ServiceDriver(_service(database, UsageRecorder(store, database, clock=clock)), tenant)
+    compute = await occi.compute()
+    running = observation_of(standard_model(), compute)
+    assert running.state == "active"
+    store.observe(tenant.id, compute.id or "", replace(running, state="inactive"), T0 + 10)
+    clock.advance(30)
+    renamed = Resource(kind=None, attributes={"occi.core.title": "renamed"})
+    await occi.update(compute.location or "", renamed)
+    [life] = store.usage(0, T0 * 2)
+    assert [(i.observation.state, i.started_at) for i in life.intervals] == [
+        ("active", T0),
+        ("inactive", T0 + 10),
+        ("active", T0 + 30),
+    ]
