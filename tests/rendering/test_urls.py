@@ -14,6 +14,8 @@ BASES = [
     "http://127.0.0.1:8000/",
     "https://cloud.example.org/occi1.2/",
     "https://[::1]:8443/",
+    # A scheme urljoin does not resolve against: the location comes back as it is.
+    "foo://host/",
 ]
 
 LOCATIONS = [

@@ -34,7 +34,7 @@ MEDIA_TYPE = "text/uri-list"
 _ABSOLUTE_URI = re.compile(r"[A-Za-z][A-Za-z0-9+.\-]*:[^\s<>\"{}|\\^`\x00-\x1f\x7f]+")
 _SCHEME_ONLY = re.compile(r"[A-Za-z][A-Za-z0-9+.\-]*:")
 _LINE_BREAK = re.compile(r"\r\n|\r|\n")
-# What no plain path (`_PLAIN_PATH`) of ASCII holds besides line feeds: a query, a
+# What no plain path (`PLAIN_PATH`) of ASCII holds besides line feeds: a query, a
 # fragment, white space or another control character.
 _NOT_IN_PLAIN_PATH = "?#\x7f" + "".join(chr(code) for code in range(0x21) if code != 0x0A)
 
@@ -193,7 +193,9 @@ class UriListCodec(Codec):
 
     def _text_line(self, location: str) -> str:
         if self._origin is not None and PLAIN_PATH.fullmatch(location) is not None:
-            # Resolved by concatenation (see BaseUrl); nothing in it breaks a line.
+            # Resolved by concatenation (see BaseUrl), and a plain path holds nothing that
+            # breaks a line: the search below is skipped, which is why BaseUrl.resolve's
+            # own test of the same rule is not enough here.
             return self._origin + location + self._line_end_text
         uri = self._base.resolve(location) if self._base is not None else location
         if not uri or _BREAKS_LINE.search(uri) is not None:

@@ -10,7 +10,7 @@ followed by the path unchanged (RFC 3986 §5.2.2), which is a concatenation.
 from __future__ import annotations
 
 import re
-from urllib.parse import urljoin, urlsplit
+from urllib.parse import urljoin, urlsplit, uses_relative
 
 __all__ = ["PLAIN_PATH", "BaseUrl"]
 
@@ -27,8 +27,13 @@ class BaseUrl:
     def __init__(self, url: str) -> None:
         self.url = url
         parts = urlsplit(url)
-        #: ``scheme://host:port``; None when the URL has no authority (a URN, say).
-        self.origin: str | None = f"{parts.scheme}://{parts.netloc}" if parts.netloc else None
+        #: ``scheme://host:port``; None when the URL has no authority (a URN, say) or a
+        #: scheme ``urljoin`` does not resolve against (it returns the location as is).
+        self.origin: str | None = (
+            f"{parts.scheme}://{parts.netloc}"
+            if parts.netloc and parts.scheme in uses_relative
+            else None
+        )
 
     def resolve(self, location: str) -> str:
         """`location` (a path, or a URL already) as ``urljoin(url, location)`` resolves it."""
