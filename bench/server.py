@@ -1117,7 +1117,10 @@ def capture(
     responses[response_key(operation.method, target, operation.accept)] = {
         "status": answer.status_code,
         "content_type": answer.headers.get("content-type", ""),
-        "headers": [[name, value] for name, value in answer.headers.multi_items()],
+        # The bytes as sent: Latin-1 maps each byte to one character and back.
+        "headers": [
+            [name.decode("latin-1"), value.decode("latin-1")] for name, value in answer.headers.raw
+        ],
         "body": base64.b64encode(answer.content).decode(),
     }
 
