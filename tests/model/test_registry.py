@@ -256,6 +256,16 @@ def _updated(current, **changes):
     )
 
 
+def test_a_category_added_to_a_base_reaches_the_layers_over_it(model):
+    # Answers a tenant's layer keeps (here what a mixin depends on) are worked out anew
+    # when a layer under it changes.
+    tenant = Model(base=model)
+    tag = Mixin(scheme="http://example.org/tags#", term="gpu", location="/tags/gpu/")
+    assert not tenant.depends_on(tag.id, OS_TPL)
+    model.add(Mixin(scheme=tag.scheme, term=tag.term, depends=(OS_TPL,), location=tag.location))
+    assert tenant.depends_on(tag.id, OS_TPL)
+
+
 def test_an_update_is_checked_where_it_changes_the_entity(model):
     # A stored value the model would refuse now (an older server's, say) does not stop
     # an update of something else; the values the update sets are checked.
