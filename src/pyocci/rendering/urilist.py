@@ -24,7 +24,7 @@ from pyocci.model.registry import Model
 from pyocci.rendering.base import Codec, CollectionWriter, Headers, LocationWriter, Rendering
 from pyocci.rendering.errors import ParseError, UnsupportedDocumentError
 from pyocci.rendering.textgrammar import location_lines
-from pyocci.rendering.urls import PLAIN_PATH, BaseUrl
+from pyocci.rendering.urls import BaseUrl
 
 MEDIA_TYPE = "text/uri-list"
 
@@ -72,7 +72,7 @@ class _UriListWriter(LocationWriter):
     def __init__(self, codec: UriListCodec) -> None:
         self.media_type = codec.media_type
         self._line = codec._text_line
-        self._origin = codec._origin
+        self._origin = codec._base.origin if codec._base is not None else None
         self._line_end = codec._line_end_text
 
     def write_locations(self, locations: Sequence[str]) -> bytes:
@@ -106,8 +106,6 @@ class UriListCodec(Codec):
         self.line_end = line_end
         self._line_end_text = line_end.decode("ascii")
         self._base = BaseUrl(base) if base is not None else None
-        # What a path resolves against (RFC 3986 §5.2.2): the base's scheme and host.
-        self._origin = self._base.origin if self._base is not None else None
 
     # --- what this media type carries ---------------------------------------------
 
@@ -192,12 +190,13 @@ class UriListCodec(Codec):
         return self._text_line(location).encode("utf-8")
 
     def _text_line(self, location: str) -> str:
-        if self._origin is not None and PLAIN_PATH.fullmatch(location) is not None:
-            # Resolved by concatenation (see BaseUrl), and a plain path holds nothing that
-            # breaks a line: the search below is skipped, which is why BaseUrl.resolve's
-            # own test of the same rule is not enough here.
-            return self._origin + location + self._line_end_text
-        uri = self._base.resolve(location) if self._base is not None else location
+        if self._base is None:
+            uri = location
+        else:
+            plain = self._base.resolve_plain(location)
+            if plain is not None:
+                return plain + self._line_end_text  # nothing in it breaks a line
+            uri = self._base.resolve(location)
         if not uri or _BREAKS_LINE.search(uri) is not None:
             # A line break would smuggle extra lines into the list.
             raise UnsupportedDocumentError(

@@ -37,6 +37,12 @@ class BaseUrl:
 
     def resolve(self, location: str) -> str:
         """`location` (a path, or a URL already) as ``urljoin(url, location)`` resolves it."""
+        plain = self.resolve_plain(location)
+        return plain if plain is not None else urljoin(self.url, location)
+
+    def resolve_plain(self, location: str) -> str | None:
+        """`location` resolved when it is a plain path (`PLAIN_PATH`: nothing in the
+        result then breaks a line); None for any other location."""
         if self.origin is not None and PLAIN_PATH.fullmatch(location) is not None:
             return self.origin + location
-        return urljoin(self.url, location)
+        return None
