@@ -6,7 +6,8 @@ In-process, through the service (no HTTP): two services over the sim, each
 on a SQLite file of its own, one recording usage (``[accounting] enabled``,
 the default) and one not (the baseline). A cycle is one compute's life:
 create, stop, start, delete, four changes, each recorded by the first
-service in a transaction of its own. Rounds alternate the two; each figure
+service in the transaction that makes the change (the sim keeps its
+computes in the same database). Rounds alternate the two; each figure
 is the median time per cycle over the rounds, and its ratio to the
 baseline measured in the same run. The machine is shared: read the ratio,
 not the milliseconds.

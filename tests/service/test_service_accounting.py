@@ -4,7 +4,9 @@ the instant a controlled clock tells, over the memory backend and a real SQLite 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterator
+import contextlib
+import itertools
+from collections.abc import AsyncIterator, Iterator
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -14,7 +16,7 @@ import sqlalchemy as sa
 from service_driver import COMPUTE_ID, DEBIAN, UBUNTU, ServiceDriver, new_tenant
 
 from clocks import FakeClock
-from pyocci.backends.api import Tenant
+from pyocci.backends.api import Query, Tenant
 from pyocci.model import standard_model
 from pyocci.model.entity import Resource
 from pyocci.model.errors import OcciError
@@ -32,6 +34,7 @@ pytestmark = pytest.mark.anyio
 SMALL = CRTP_SCHEME + "small"
 LARGE = CRTP_SCHEME + "large"
 T0 = 1_800_000_000.0
+_COMPUTES = Query(kinds=(COMPUTE_ID,))
 
 
 @pytest.fixture
@@ -177,20 +180,17 @@ def test_a_passing_state_counts_as_the_state_the_change_leads_to() -> None:
     assert observation_of(model, odd) == Observation("inactive")
 
 
-async def test_changes_the_cloud_is_still_making_count_as_where_they_lead(
-    database: Database, clock: FakeClock
-) -> None:
-    """The sim with timed transitions: a create and a stop show ``waiting`` for a minute;
-    the stop is not counted as running during it, nor the create as stopped."""
+@contextlib.asynccontextmanager
+async def _on_the_sim(
+    database: Database, usage: UsageRecorder | None, clock: FakeClock, **settings: Any
+) -> AsyncIterator[ServiceDriver]:
+    """A service over the sim, on the same database as its accounting."""
     from pyocci.backends.sim.backend import SimBackend
     from pyocci.backends.sim.settings import SimSettings
 
     standard = standard_model()
     sim = SimBackend(
-        model=standard,
-        database=database,
-        settings=SimSettings(transition_seconds=60.0),
-        clock=clock,
+        model=standard, database=database, settings=SimSettings(**settings), clock=clock
     )
     await sim.open()
     try:
@@ -199,21 +199,127 @@ async def test_changes_the_cloud_is_still_making_count_as_where_they_lead(
             backend=sim,
             store=MixinRepository(database),
             runner=database,
-            usage=UsageRecorder(UsageRepository(database), database, clock=clock),
+            usage=usage,
         )
-        occi = ServiceDriver(service, new_tenant())
+        yield ServiceDriver(service, new_tenant())
+    finally:
+        await sim.close()
+
+
+async def test_changes_the_cloud_is_still_making_count_as_where_they_lead(
+    database: Database, clock: FakeClock
+) -> None:
+    """The sim with timed transitions: a create and a stop show ``waiting`` for a minute;
+    the stop is not counted as running during it, nor the create as stopped."""
+    recorder = UsageRecorder(UsageRepository(database), database, clock=clock)
+    async with _on_the_sim(database, recorder, clock, transition_seconds=60.0) as occi:
         compute = await occi.compute()
         assert compute.attributes["occi.compute.state"] == "waiting"
         clock.advance(120)  # the create is done
         stopping = (await occi.trigger(compute.location or "", "stop")).entity
         assert stopping.attributes["occi.compute.state"] == "waiting"
-    finally:
-        await sim.close()
     [life] = UsageRepository(database).usage(0, T0 * 2)
     assert [(i.observation.state, i.started_at) for i in life.intervals] == [
         ("active", T0),
         ("inactive", T0 + 120),
     ]
+
+
+async def _commits_of_a_life(occi: ServiceDriver, commits: list[int]) -> list[int]:
+    """How many transactions a create, a stop, a title update and the delete of a compute
+    each committed."""
+    counted = [len(commits)]
+    location = (await occi.compute()).location or ""
+    counted.append(len(commits))
+    await occi.trigger(location, "stop")
+    counted.append(len(commits))
+    await occi.update(location, Resource(kind=None, attributes={"occi.core.title": "renamed"}))
+    counted.append(len(commits))
+    await occi.delete(location)
+    counted.append(len(commits))
+    return [after - before for before, after in itertools.pairwise(counted)]
+
+
+async def test_on_the_sim_a_change_and_its_record_share_one_transaction(
+    database: Database, clock: FakeClock, commits: list[int]
+) -> None:
+    # The sim changes computes in the store: each record is written in the transaction
+    # of its change, so accounting adds no transaction to a create, an action, an update
+    # or a delete.
+    async with _on_the_sim(database, None, clock) as unrecorded:
+        without = await _commits_of_a_life(unrecorded, commits)
+    recorder = UsageRecorder(UsageRepository(database), database, clock=clock)
+    async with _on_the_sim(database, recorder, clock) as occi:
+        with_records = await _commits_of_a_life(occi, commits)
+        tenant = occi.tenant.id
+    assert with_records == without
+    assert with_records[0] > 0  # the counting counts
+    [life] = [
+        life for life in UsageRepository(database).usage(0, T0 * 2) if life.tenant_id == tenant
+    ]
+    assert [i.observation.state for i in life.intervals] == ["active", "inactive"]
+
+
+async def test_on_the_sim_changes_sharing_a_transaction_each_record_their_own_compute(
+    database: Database, clock: FakeClock, commits: list[int]
+) -> None:
+    # Creates made at the same moment share one transaction of the store: each record
+    # still goes with its own compute.
+    recorder = UsageRecorder(UsageRepository(database), database, clock=clock)
+    async with _on_the_sim(database, recorder, clock) as occi:
+        before = len(commits)
+        created = await asyncio.gather(
+            *(occi.compute(**{"occi.core.title": f"vm-{n}"}) for n in range(5))
+        )
+        assert len(commits) - before < 5  # they did share
+    lives = {life.entity_id: life for life in UsageRepository(database).usage(0, T0 * 2)}
+    assert sorted(lives) == sorted(c.id or "" for c in created)
+    for compute in created:
+        assert lives[compute.id or ""].machine_name == compute.attributes["occi.compute.hostname"]
+
+
+class _Failing(UsageRepository):
+    """The real store, refusing every record while `failing` is set."""
+
+    failing = False
+
+    def observe_in(self, connection: Any, change: Change) -> None:
+        if self.failing:
+            raise StoreUnavailableError("the disk is full")
+        super().observe_in(connection, change)
+
+    def deleted_in(self, connection: Any, tenant_id: str, entity_id: str, at: float) -> bool:
+        if self.failing:
+            raise StoreUnavailableError("the disk is full")
+        return super().deleted_in(connection, tenant_id, entity_id, at)
+
+
+async def test_on_the_sim_a_record_the_store_refuses_undoes_its_change(
+    database: Database, clock: FakeClock
+) -> None:
+    # One transaction: the change did not happen, and the error says so (where a remote
+    # cloud has made the change, the service logs the failure instead: above).
+    store = _Failing(database)
+    async with _on_the_sim(database, UsageRecorder(store, database, clock=clock), clock) as occi:
+        compute = await occi.compute()
+        location = compute.location or ""
+        store.failing = True
+        with pytest.raises(StoreUnavailableError, match="the disk is full"):
+            await occi.trigger(location, "stop")
+        with pytest.raises(StoreUnavailableError, match="the disk is full"):
+            await occi.compute()
+        with pytest.raises(StoreUnavailableError, match="the disk is full"):
+            await occi.update(location, Resource(kind=None, mixins=[LARGE]))
+        with pytest.raises(StoreUnavailableError, match="the disk is full"):
+            await occi.delete(location)
+        kept = await occi.get(location)
+        assert kept.attributes["occi.compute.state"] == "active"
+        assert kept.attributes["occi.compute.cores"] == compute.attributes["occi.compute.cores"]
+        assert [
+            e.location async for e in occi.service.backend.list_entities(occi.tenant, _COMPUTES)
+        ] == [location]
+    [life] = store.usage(0, T0 * 2)
+    assert [i.observation.state for i in life.intervals] == ["active"]
 
 
 def _running(entity_id: str) -> Resource:

@@ -23,6 +23,7 @@ from pyocci.backends.errors import (
     EntityNotFoundError,
     NotSupportedError,
 )
+from pyocci.backends.riders import riding
 from pyocci.model.category import Category, Kind, Mixin
 from pyocci.model.core import ENTITY
 from pyocci.model.entity import (
@@ -37,7 +38,7 @@ from pyocci.model.entity import (
 from pyocci.model.errors import OcciError
 from pyocci.model.export import EXPORT
 from pyocci.model.registry import OS_TPL_ID, RESOURCE_TPL_ID, SETTABLE_AT_CREATION, Model
-from pyocci.service.accounting import CREATED_STATE, UsageRecorder
+from pyocci.service.accounting import CREATED_STATE, ChangeRide, UsageRecorder
 from pyocci.service.catalog import Catalog, served_model
 from pyocci.service.errors import (
     BadRequestError,
@@ -455,10 +456,12 @@ class OcciService:
         created: list[Entity] = []
         for number, (entity, user_mixins) in enumerate(zip(entities, prepared, strict=True), 1):
             try:
-                created.append(await self._create_prepared(tenant, model, entity, user_mixins))
-                if self.usage is not None:
+                ride = self._ride(tenant, model, CREATED_STATE)
+                with riding(ride.rider if ride else None):
+                    created.append(await self._create_prepared(tenant, model, entity, user_mixins))
+                if ride is not None:
                     # At once: a compute a later failure leaves (or undoes) was used too.
-                    await self.usage.changed(tenant, model, created[-1], CREATED_STATE)
+                    await ride.done(created[-1])
             except BackendUnavailableError as error:
                 # The cloud is unreachable or silent: deleting now would wait for it
                 # again, once per entity. Say what exists, and that this one may.
@@ -583,6 +586,11 @@ class OcciService:
                     self._store.associate, tenant.id, mixin_id, [created.location]
                 )
         return created  # presented by `_read_back`, after the cloud shows it
+
+    def _ride(self, tenant: Tenant, model: Model, expected: str | None = None) -> ChangeRide | None:
+        """The accounting record of one change, to offer the backend's write (None: no
+        accounting)."""
+        return self.usage.ride(tenant, model, expected) if self.usage is not None else None
 
     def _check_supported_kind(self, model: Model, kind_id: str) -> None:
         unsupported = kind_id == ENTITY.id or not self.backend.capabilities.supports_kind(kind_id)
@@ -743,13 +751,15 @@ class OcciService:
         when there is no entity at `path`. `replacing`: the revision names every mixin
         the entity keeps, so user mixins it does not name are disassociated too."""
         user_mixins: list[str] = []
-        # The state before the change: where a resize the cloud is still making returns.
-        before: list[Any] = [None]
+        ride = self._ride(tenant, model)
 
         def checked(current: Entity) -> Entity:
             machine = model.state_machine(current.kind or "")
-            if machine is not None:
-                before[0] = current.attributes.get(machine.attribute)
+            if machine is not None and ride is not None:
+                # The state before the change: where a resize the cloud is still making
+                # returns.
+                state = current.attributes.get(machine.attribute)
+                ride.expected = state if isinstance(state, str) else None
             desired = revise(current)
             problems = model.change_problems(current, desired)
             if problems:
@@ -762,15 +772,14 @@ class OcciService:
             return desired
 
         try:
-            updated = await self.backend.revise_entity(
-                tenant, path.kind.id, path.entity_id, checked
-            )
+            with riding(ride.rider if ride else None):
+                updated = await self.backend.revise_entity(
+                    tenant, path.kind.id, path.entity_id, checked
+                )
         except EntityNotFoundError:
             return None
-        if self.usage is not None:
-            await self.usage.changed(
-                tenant, model, updated, before[0] if isinstance(before[0], str) else None
-            )
+        if ride is not None:
+            await ride.done(updated)
         if updated.location:
             for mixin_id in user_mixins:
                 await self._runner.run(
@@ -798,9 +807,11 @@ class OcciService:
         """Ask the cloud to delete the entity at `path` and forget its user mixin
         memberships (and its links'); the entity as it was."""
         current = await self._fetch(tenant, path)
-        await self.backend.delete_entity(tenant, current)
-        if self.usage is not None:
-            await self.usage.deleted(tenant, current)
+        ride = self.usage.ride_delete(tenant) if self.usage is not None else None
+        with riding(ride.rider if ride else None):
+            await self.backend.delete_entity(tenant, current)
+        if ride is not None:
+            await ride.done(current)
         gone = [current.location or path.location]
         if isinstance(current, Resource):
             gone.extend(link.location for link in current.links if link.location)
@@ -897,15 +908,18 @@ class OcciService:
         for name, definition in model.action(action_id).attributes.items():
             if name not in parameters and definition.default is not None:
                 parameters[name] = definition.default
-        outcome = await self.backend.trigger_action(tenant, entity, action_id, parameters)
-        if self.usage is not None:
-            machine = model.state_machine(entity.kind or "")
-            expected = (
-                machine.next_state(action_id, entity.attributes.get(machine.attribute))
-                if machine is not None
-                else None
-            )
-            await self.usage.changed(tenant, model, outcome.entity, expected)
+        machine = model.state_machine(entity.kind or "")
+        ride = self._ride(
+            tenant,
+            model,
+            machine.next_state(action_id, entity.attributes.get(machine.attribute))
+            if machine is not None
+            else None,
+        )
+        with riding(ride.rider if ride else None):
+            outcome = await self.backend.trigger_action(tenant, entity, action_id, parameters)
+        if ride is not None:
+            await ride.done(outcome.entity)
         if outcome.created is not None:
             self.catalog.forget(tenant)
             model = await self.model_for(tenant)

@@ -210,22 +210,25 @@ class UsageRepository:
     def deleted(self, tenant_id: str, entity_id: str, at: float) -> bool:
         """Record that the compute was deleted at `at`: its last interval and its life end
         there. False when the server never saw the compute (nothing to end)."""
+        with self.database.transaction() as connection:
+            return self.deleted_in(connection, tenant_id, entity_id, at)
+
+    def deleted_in(self, connection: Connection, tenant_id: str, entity_id: str, at: float) -> bool:
+        """Record a delete as `deleted` does, within the write transaction `connection` is
+        in (the sim's delete of the compute: see `pyocci.backends.riders`)."""
         database = self.database
-        with database.transaction() as connection:
-            database.lock(connection, _lock_name(tenant_id, entity_id))
-            rows = database.fetch(
-                connection, _CURRENT, {"tenant_id": tenant_id, "entity_id": entity_id}
-            )
-            if not rows or rows[0][1] is not None:
-                return False
-            seq, _, _, interval_seq, started_at, *_ = rows[0]
-            if interval_seq is not None:
-                at = max(at, started_at)
-                database.change(
-                    connection, _END_INTERVAL, {"row_seq": interval_seq, "ended_at": at}
-                )
-            database.change(connection, _UPDATE_COMPUTE, {"row_seq": seq, "deleted_at": at})
-            return True
+        database.lock(connection, _lock_name(tenant_id, entity_id))
+        rows = database.fetch(
+            connection, _CURRENT, {"tenant_id": tenant_id, "entity_id": entity_id}
+        )
+        if not rows or rows[0][1] is not None:
+            return False
+        seq, _, _, interval_seq, started_at, *_ = rows[0]
+        if interval_seq is not None:
+            at = max(at, started_at)
+            database.change(connection, _END_INTERVAL, {"row_seq": interval_seq, "ended_at": at})
+        database.change(connection, _UPDATE_COMPUTE, {"row_seq": seq, "deleted_at": at})
+        return True
 
     def usage(self, since: float, until: float) -> list[ComputeUsage]:
         """Every compute alive at some instant of ``[since, until)``, with its intervals

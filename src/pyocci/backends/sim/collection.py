@@ -29,6 +29,7 @@ from pyocci.backends.api import (
 from pyocci.backends.errors import ConflictError, EntityNotFoundError
 from pyocci.backends.kit.collection import ActionHandler, Collection
 from pyocci.backends.kit.paging import chain
+from pyocci.backends.riders import entity_changed
 from pyocci.backends.sim import actions, creation, deletion, listing, quotas, records, updates
 from pyocci.backends.sim.catalogue import KINDS
 from pyocci.backends.sim.context import Cloud, Work
@@ -262,14 +263,16 @@ class SimCollection(Collection):
 
     def _create(self, work: Work, entity: Entity) -> Entity:
         inline = isinstance(entity, Resource) and bool(entity.links)
-        return self._entity(work, creation.create(work, entity), has_links=inline)
+        return self._changed(
+            work, self._entity(work, creation.create(work, entity), has_links=inline)
+        )
 
     async def update(self, tenant: Tenant, current: Entity, desired: Entity) -> Entity:
         """Change what may change: attributes, templates (resize, rebuild), sizes, rules."""
         return await self.written(tenant, self._update, current, desired)
 
     def _update(self, work: Work, current: Entity, desired: Entity) -> Entity:
-        return self._entity(work, updates.update(work, current, desired))
+        return self._changed(work, self._entity(work, updates.update(work, current, desired)))
 
     async def revise(
         self, tenant: Tenant, kind_id: str, entity_id: str, revise: Revision
@@ -283,11 +286,16 @@ class SimCollection(Collection):
         links = self._links(work, record)
         current = records.to_entity(self.cloud, record, links, work.now)
         desired = revise(current)
-        return records.to_entity(self.cloud, updates.apply(work, record, desired), links, work.now)
+        revised = updates.apply(work, record, desired)
+        return self._changed(work, records.to_entity(self.cloud, revised, links, work.now))
 
     async def delete(self, tenant: Tenant, entity: Entity) -> None:
         """Delete an entity and the links that start at it."""
-        await self.written(tenant, deletion.delete, entity)
+        await self.written(tenant, self._delete, entity)
+
+    def _delete(self, work: Work, entity: Entity) -> None:
+        deletion.delete(work, entity)
+        entity_changed(work.connection, entity)
 
     def _performer(self, action_id: str) -> ActionHandler:
         async def perform(
@@ -301,7 +309,15 @@ class SimCollection(Collection):
         self, work: Work, entity: Entity, action_id: str, parameters: Mapping[str, Any]
     ) -> ActionOutcome:
         record, created = actions.trigger(work, entity, action_id, parameters)
-        return ActionOutcome(entity=self._entity(work, record), created=created)
+        return ActionOutcome(
+            entity=self._changed(work, self._entity(work, record)), created=created
+        )
+
+    @staticmethod
+    def _changed(work: Work, entity: Entity) -> Entity:
+        # What the service writes of this change (its accounting) goes in this transaction.
+        entity_changed(work.connection, entity)
+        return entity
 
 
 def _conflict() -> ConflictError:
