@@ -22,7 +22,7 @@ def test_a_change_made_while_riding_writes_the_riders_rows_in_its_transaction() 
     with riding(rider):
         entity_changed("the transaction", COMPUTE)
     assert written == [("the transaction", COMPUTE)]
-    assert rider.rode
+    assert rider.rode_with == {COMPUTE.location}
 
 
 def test_a_change_made_without_a_rider_writes_nothing_more() -> None:
@@ -33,7 +33,7 @@ def test_a_change_made_without_a_rider_writes_nothing_more() -> None:
     with riding(None):
         entity_changed("offered nothing", COMPUTE)
     assert written == []
-    assert not rider.rode
+    assert not rider.rode_with
 
 
 def test_a_riders_error_is_the_changes_error_and_it_did_not_ride() -> None:
@@ -43,4 +43,4 @@ def test_a_riders_error_is_the_changes_error_and_it_did_not_ride() -> None:
     rider = Rider(refuse)
     with riding(rider), pytest.raises(RuntimeError, match="the disk is full"):
         entity_changed("the transaction", COMPUTE)
-    assert not rider.rode
+    assert not rider.rode_with

@@ -13,10 +13,11 @@ from typing import Any
 
 import pytest
 import sqlalchemy as sa
-from service_driver import COMPUTE_ID, DEBIAN, UBUNTU, ServiceDriver, new_tenant
+from service_driver import COMPUTE_ID, DEBIAN, STORAGE_ID, UBUNTU, ServiceDriver, new_tenant
 
 from clocks import FakeClock
 from pyocci.backends.api import Query, Tenant
+from pyocci.backends.riders import entity_changed, riding
 from pyocci.model import standard_model
 from pyocci.model.entity import Resource
 from pyocci.model.errors import OcciError
@@ -405,3 +406,19 @@ async def test_an_update_records_what_the_compute_is_when_the_record_says_otherw
         ("inactive", T0 + 10),
         ("active", T0 + 30),
     ]
+
+
+async def test_a_record_is_written_on_its_own_unless_it_rode_with_its_own_compute(
+    database: Database, clock: FakeClock
+) -> None:
+    # The backend's transaction carried another entity's change (not a compute: nothing
+    # written); the compute's own change was made elsewhere, so it is recorded alone.
+    store = UsageRepository(database)
+    tenant = new_tenant()
+    ride = UsageRecorder(store, database, clock=clock).ride(tenant, standard_model())
+    other = Resource(kind=STORAGE_ID, location="/storage/disk")
+    with riding(ride.rider):
+        entity_changed(None, other)  # type: ignore[arg-type]
+    assert ride.rider.rode_with == {"/storage/disk"}
+    await ride.done(_running("vm-1"))
+    assert [life.entity_id for life in store.usage(0, T0 * 2)] == ["vm-1"]

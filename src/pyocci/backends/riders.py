@@ -9,7 +9,8 @@ commit of its own, and is kept exactly when the change is:
 - the service opens `riding` around its backend call, with a `Rider`;
 - the backend calls `entity_changed` inside its write transaction, once the
   entity is written, with the entity it will answer;
-- after the call, `Rider.rode` tells the service whether its rows went along.
+- after the call, `Rider.rode_with` tells the service whether its rows went
+  along with the entity it asked to change.
   A backend over a remote cloud never calls `entity_changed`: the service
   then writes them itself, in a transaction of their own, as before.
 
@@ -22,7 +23,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
@@ -36,9 +37,9 @@ class Rider:
     """What to write along with one change of an entity: ``write(connection, entity)``."""
 
     write: Callable[[Connection, Entity], None]
-    #: Whether `write` ran in the backend's transaction (read it once the call returned:
-    #: the transaction is committed then).
-    rode: bool = False
+    #: The locations of the entities `write` ran for, each in the transaction that
+    #: changed it (read once the call returned: the transactions are committed then).
+    rode_with: set[str | None] = field(default_factory=set)
 
 
 _CURRENT: ContextVar[Rider | None] = ContextVar("pyocci_rider", default=None)
@@ -61,4 +62,4 @@ def entity_changed(connection: Connection, entity: Entity) -> None:
     rider = _CURRENT.get()
     if rider is not None:
         rider.write(connection, entity)
-        rider.rode = True
+        rider.rode_with.add(entity.location)

@@ -175,7 +175,7 @@ class Ride:
     async def done(self, entity: Entity) -> None:
         """The change succeeded and left `entity` (a delete: the entity as it was):
         recorded now unless it rode along."""
-        if not self.rider.rode:
+        if entity.location not in self.rider.rode_with:
             await self._alone(entity)
 
 
