@@ -161,9 +161,7 @@ class ChangeNotices:
             return self._synced_at >= since
         if self._awaiting and not self._answered(pgconn, 0):
             return False  # the last round trip is still unanswered
-        sent = time.monotonic()
-        pgconn.send_query(ROUND_TRIP)
-        self._awaiting = True
+        sent = self._send_round_trip(pgconn)
         if not self._answered(pgconn, SYNC_SECONDS):
             return False
         self._synced_at = sent
@@ -195,15 +193,20 @@ class ChangeNotices:
         try:
             while self._awaiting:  # an earlier round trip's answer is still to be read
                 await self._readable(pgconn)
-            sent = time.monotonic()
-            pgconn.send_query(ROUND_TRIP)
-            self._awaiting = True
+            sent = self._send_round_trip(pgconn)
             while self._awaiting:
                 await self._readable(pgconn)
             self._synced_at = sent
         finally:
             self._flight = None
             flight.set()
+
+    def _send_round_trip(self, pgconn: Any) -> float:
+        """Send a round trip behind every notice sent so far; when it was sent."""
+        sent = time.monotonic()
+        pgconn.send_query(ROUND_TRIP)
+        self._awaiting = True
+        return sent
 
     async def _readable(self, pgconn: Any) -> None:
         """Read what arrived; wait a little for more while the round trip is unanswered
