@@ -259,24 +259,32 @@ async def test_on_the_sim_a_change_and_its_record_share_one_transaction(
         life for life in UsageRepository(database).usage(0, T0 * 2) if life.tenant_id == tenant
     ]
     assert [i.observation.state for i in life.intervals] == ["active", "inactive"]
+    assert life.deleted_at == T0
 
 
 async def test_on_the_sim_changes_sharing_a_transaction_each_record_their_own_compute(
     database: Database, clock: FakeClock, commits: list[int]
 ) -> None:
-    # Creates made at the same moment share one transaction of the store: each record
-    # still goes with its own compute.
+    # Creates made at the same moment, by different tenants, share one transaction of
+    # the store: each record still goes with its own compute and tenant.
     recorder = UsageRecorder(UsageRepository(database), database, clock=clock)
     async with _on_the_sim(database, recorder, clock) as occi:
+        tenants = [ServiceDriver(occi.service, new_tenant()) for _ in range(5)]
+        for tenant in tenants:
+            await tenant.model()  # its catalogue read (and committed) before
         before = len(commits)
         created = await asyncio.gather(
-            *(occi.compute(**{"occi.core.title": f"vm-{n}"}) for n in range(5))
+            *(t.compute(**{"occi.core.title": f"vm-{n}"}) for n, t in enumerate(tenants))
         )
         assert len(commits) - before < 5  # they did share
-    lives = {life.entity_id: life for life in UsageRepository(database).usage(0, T0 * 2)}
+    recorded = UsageRepository(database).usage(0, T0 * 2)
+    lives = {life.entity_id: life for life in recorded}
+    assert len(recorded) == len(lives) == len(created)  # one life each, no stray one
     assert sorted(lives) == sorted(c.id or "" for c in created)
-    for compute in created:
-        assert lives[compute.id or ""].machine_name == compute.attributes["occi.compute.hostname"]
+    for tenant, compute in zip(tenants, created, strict=True):
+        life = lives[compute.id or ""]
+        assert (life.tenant_id, life.tenant_name) == (tenant.tenant.id, tenant.tenant.name)
+        assert life.machine_name == compute.attributes["occi.compute.hostname"]
 
 
 class _Failing(UsageRepository):

@@ -6,6 +6,8 @@ with a deleted resource."""
 from __future__ import annotations
 
 import uuid
+from collections.abc import Iterable
+from pathlib import Path
 
 import pytest
 from service_driver import (
@@ -17,17 +19,23 @@ from service_driver import (
     STORAGELINK_ID,
     UBUNTU,
     ServiceDriver,
+    new_tenant,
     refused,
 )
 
 from pyocci.backends.errors import NotSupportedError
-from pyocci.model.category import Kind
+from pyocci.model import standard_model
+from pyocci.model.category import Kind, Mixin
 from pyocci.model.core import ENTITY, RESOURCE
 from pyocci.model.entity import Link, Resource
 from pyocci.model.errors import ValidationError
 from pyocci.model.extensions import CRTP_SCHEME, SECURITYGROUP
 from pyocci.model.infrastructure import IPNETWORK, USER_DATA
 from pyocci.service.errors import BadRequestError, NotFoundError
+from pyocci.service.occi import OcciService, _undone
+from pyocci.store import Database
+from pyocci.store.errors import StoreUnavailableError
+from pyocci.store.mixins import MixinRepository
 
 pytestmark = pytest.mark.anyio
 
@@ -493,3 +501,43 @@ async def test_deleting_a_mixin_collection_is_refused(occi: ServiceDriver) -> No
     with refused(400, "disassociates"):
         await occi.service.delete_collection(occi.tenant, await occi.model(), debian)
     assert len(await occi.locations(COMPUTE_ID)) == 1
+
+
+async def test_an_entity_whose_user_mixins_cannot_be_kept_is_deleted_again_with_the_others(
+    tmp_path: Path,
+) -> None:
+    # The cloud created the second compute, then the store refused its user mixin: it is
+    # undone with the first, not left behind unnamed.
+    from pyocci.backends.memory.backend import MemoryBackend
+
+    class Refusing(MixinRepository):
+        def associate(self, tenant_id: str, mixin_id: str, locations: Iterable[str]) -> None:
+            raise StoreUnavailableError("the disk is full")
+
+    database = Database(f"sqlite:///{tmp_path / 'store.sqlite3'}")
+    database.upgrade()
+    standard = standard_model()
+    service = OcciService(
+        standard=standard,
+        backend=MemoryBackend(model=standard),
+        store=Refusing(database),
+        runner=database,
+    )
+    occi = ServiceDriver(service, new_tenant())
+    try:
+        [tag] = await occi.define(Mixin(scheme="http://example.org/occi/tags#", term="web"))
+        with refused(503, "entity 2 of 2") as raised:
+            await occi.create_all(
+                COMPUTE_ID, [Resource(kind=COMPUTE_ID), Resource(kind=COMPUTE_ID, mixins=[tag.id])]
+            )
+        assert "it and the 1 created before it were deleted again" in raised.value.message
+        assert await occi.locations(COMPUTE_ID) == []
+    finally:
+        database.dispose()
+
+
+def test_a_failed_multi_create_says_what_it_undid() -> None:
+    assert _undone(before=0, itself=False) == "nothing was created"
+    assert _undone(before=0, itself=True) == "it was deleted again"
+    assert _undone(before=2, itself=False) == "the 2 created before it were deleted again"
+    assert _undone(before=1, itself=True) == "it and the 1 created before it were deleted again"

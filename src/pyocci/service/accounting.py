@@ -79,10 +79,11 @@ class UsageRecorder:
     """Records the changes the service makes to computes in a `UsageStore`, at the
     instants `clock` (seconds since the epoch) tells.
 
-    Each change is written through the runner's `write`: on SQLite, changes made at the
-    same moment (and the sim's own writes) share one commit; each request still waits
-    until its change is committed, so what is answered is recorded, and a change the
-    store refuses is undone alone."""
+    A change the backend makes in the store itself (the sim) is recorded in that very
+    transaction (`ride`, `ride_delete`). Any other is written through the runner's
+    `write` once the cloud answered: on SQLite, changes made at the same moment share
+    one commit; each request still waits until its change is committed, so what is
+    answered is recorded, and a change the store refuses is undone alone."""
 
     def __init__(
         self, store: UsageStore, runner: Runner, *, clock: Callable[[], float] = time.time

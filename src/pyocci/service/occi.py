@@ -458,10 +458,12 @@ class OcciService:
             try:
                 ride = self._ride(tenant, model, CREATED_STATE)
                 with riding(ride.rider if ride else None):
-                    created.append(await self._create_prepared(tenant, model, entity, user_mixins))
+                    created.append(await self.backend.create_entity(tenant, entity))
                 if ride is not None:
                     # At once: a compute a later failure leaves (or undoes) was used too.
                     await ride.done(created[-1])
+                # After it joined `created`: a store that fails here has it undone too.
+                await self._associate_new(tenant, created[-1], user_mixins)
             except BackendUnavailableError as error:
                 # The cloud is unreachable or silent: deleting now would wait for it
                 # again, once per entity. Say what exists, and that this one may.
@@ -472,12 +474,11 @@ class OcciService:
                 raise _numbered(error, number, count, outcome) from None
             except OcciError as error:
                 left = await self._undo_creates(tenant, model, created)
-                undone = f"the {len(created)} created before it were deleted again"
+                # The entity itself is among them when a step after its create failed.
+                undone = _undone(before=number - 1, itself=len(created) == number)
                 if left:
                     undone += f", except {', '.join(left)}, which could not be deleted"
-                raise _numbered(
-                    error, number, count, undone if created else "nothing was created"
-                ) from None
+                raise _numbered(error, number, count, undone) from None
         return await self._read_back(tenant, model, created)
 
     async def _read_back(self, tenant: Tenant, model: Model, created: list[Entity]) -> Written:
@@ -576,16 +577,13 @@ class OcciService:
         entity.mixins = [m for m in entity.mixins if m not in user_mixins]
         return user_mixins
 
-    async def _create_prepared(
-        self, tenant: Tenant, model: Model, entity: Entity, user_mixins: list[str]
-    ) -> Entity:
-        created = await self.backend.create_entity(tenant, entity)
+    async def _associate_new(self, tenant: Tenant, created: Entity, user_mixins: list[str]) -> None:
+        """Associate a created entity with the user mixins it was created with."""
         if user_mixins and created.location:
             for mixin_id in user_mixins:
                 await self._runner.run(
                     self._store.associate, tenant.id, mixin_id, [created.location]
                 )
-        return created  # presented by `_read_back`, after the cloud shows it
 
     def _ride(self, tenant: Tenant, model: Model, expected: str | None = None) -> ChangeRide | None:
         """The accounting record of one change, to offer the backend's write (None: no
@@ -908,14 +906,13 @@ class OcciService:
         for name, definition in model.action(action_id).attributes.items():
             if name not in parameters and definition.default is not None:
                 parameters[name] = definition.default
-        machine = model.state_machine(entity.kind or "")
-        ride = self._ride(
-            tenant,
-            model,
-            machine.next_state(action_id, entity.attributes.get(machine.attribute))
-            if machine is not None
-            else None,
-        )
+        ride = self._ride(tenant, model)
+        if ride is not None:
+            machine = model.state_machine(entity.kind or "")
+            if machine is not None:
+                ride.expected = machine.next_state(
+                    action_id, entity.attributes.get(machine.attribute)
+                )
         with riding(ride.rider if ride else None):
             outcome = await self.backend.trigger_action(tenant, entity, action_id, parameters)
         if ride is not None:
@@ -1142,6 +1139,15 @@ def _path_of(location: str) -> str:
         slash = after_scheme.find("/")
         return after_scheme[slash:] if slash >= 0 else "/"
     return location
+
+
+def _undone(*, before: int, itself: bool) -> str:
+    """What a failed multi-create says it undid: the entities created before the one that
+    failed, and that one when it was created before a later step of it failed."""
+    undone = [*(["it"] if itself else []), *([f"the {before} created before it"] if before else [])]
+    if not undone:
+        return "nothing was created"
+    return " and ".join(undone) + (" was" if undone == ["it"] else " were") + " deleted again"
 
 
 def _numbered(error: OcciError, number: int, count: int, outcome: str) -> OcciError:

@@ -9,8 +9,9 @@ Rows stay after the compute is gone, so a period that saw it is exported
 whenever it is asked for, across restarts of the server.
 
 Every method is a blocking call that runs in its own transaction; from async
-code call them through `Database.run`. `observe_in` records a change within a
-transaction the caller holds: the server's accounting writes through
+code call them through `Database.run`. `observe_in` and `deleted_in` record a
+change within a write transaction the caller holds: the sim's own, for the
+changes it makes (see `pyocci.backends.riders`); otherwise one of
 `Database.write`, so changes made at the same moment share one commit.
 """
 
