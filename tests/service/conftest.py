@@ -10,28 +10,19 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
-from service_driver import MAX_PAGE_SIZE, ServiceDriver, new_tenant
+from service_driver import MAX_PAGE_SIZE, ServiceDriver, memory_service, new_tenant
 
-from pyocci.model import standard_model
 from pyocci.service.occi import OcciService
 from pyocci.store import Database
-from pyocci.store.mixins import MixinRepository
 
 
 @pytest.fixture(scope="session")
 def occi_service() -> Iterator[OcciService]:
     """The service as the server builds it, over the memory backend, for every test that asks."""
-    # Imported here: the other service tests do not need the memory backend.
-    from pyocci.backends.memory.backend import MemoryBackend
-
     database = Database("sqlite:///:memory:")
     database.upgrade()
-    standard = standard_model()
-    service = OcciService(
-        standard=standard,
-        backend=MemoryBackend(model=standard),
-        store=MixinRepository(database),
-        runner=database,
+    service = memory_service(
+        database,
         max_page_size=MAX_PAGE_SIZE,
         # Small batches: listings of a few entities come in several of them.
         batch_size=2,

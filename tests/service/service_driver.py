@@ -29,9 +29,12 @@ from pyocci.model.infrastructure import (
     STORAGELINK,
 )
 from pyocci.model.registry import Model
+from pyocci.model.standard import standard_model
 from pyocci.server.responses import STATUS_OF
 from pyocci.service.occi import OcciService, PageRequest, Written
 from pyocci.service.paths import Collection, EntityPath, resolve
+from pyocci.store import Database
+from pyocci.store.mixins import MixinRepository
 
 COMPUTE_ID = COMPUTE.id
 STORAGE_ID = STORAGE.id
@@ -44,6 +47,25 @@ DEBIAN = "http://schemas.pyocci.org/memory/os_tpl#debian-12"
 UBUNTU = "http://schemas.pyocci.org/memory/os_tpl#ubuntu-24_04"
 #: The page size limit of the service under test (small, so a test can pass it).
 MAX_PAGE_SIZE = 50
+
+
+def memory_service(
+    database: Database, *, store: MixinRepository | None = None, **options: Any
+) -> OcciService:
+    """The service as the server builds it, over the memory backend and `database` (its
+    user mixins in `store`, by default the store's own repository); `options` go to
+    `OcciService` (a usage recorder, page sizes)."""
+    # Imported here: the other service tests do not need the memory backend.
+    from pyocci.backends.memory.backend import MemoryBackend
+
+    standard = standard_model()
+    return OcciService(
+        standard=standard,
+        backend=MemoryBackend(model=standard),
+        store=store or MixinRepository(database),
+        runner=database,
+        **options,
+    )
 
 
 def status_of(error: OcciError) -> int | None:

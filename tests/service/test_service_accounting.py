@@ -13,7 +13,15 @@ from typing import Any
 
 import pytest
 import sqlalchemy as sa
-from service_driver import COMPUTE_ID, DEBIAN, STORAGE_ID, UBUNTU, ServiceDriver, new_tenant
+from service_driver import (
+    COMPUTE_ID,
+    DEBIAN,
+    STORAGE_ID,
+    UBUNTU,
+    ServiceDriver,
+    memory_service,
+    new_tenant,
+)
 
 from clocks import FakeClock
 from pyocci.backends.api import Query, Tenant
@@ -53,23 +61,12 @@ def database(tmp_path: Path) -> Iterator[Database]:
         db.dispose()
 
 
-def _service(database: Database, usage: UsageRecorder) -> OcciService:
-    from pyocci.backends.memory.backend import MemoryBackend
-
-    standard = standard_model()
-    return OcciService(
-        standard=standard,
-        backend=MemoryBackend(model=standard),
-        store=MixinRepository(database),
-        runner=database,
-        usage=usage,
-    )
-
-
 @pytest.fixture
 def occi(database: Database, clock: FakeClock) -> ServiceDriver:
     recorder = UsageRecorder(UsageRepository(database), database, clock=clock)
-    return ServiceDriver(_service(database, recorder), Tenant("t-acct", "Team Accounting"))
+    return ServiceDriver(
+        memory_service(database, usage=recorder), Tenant("t-acct", "Team Accounting")
+    )
 
 
 async def test_a_computes_life_is_recorded_change_by_change(
@@ -163,7 +160,7 @@ async def test_a_failing_store_does_not_fail_the_change(
             raise StoreUnavailableError("the disk is full")
 
     recorder = UsageRecorder(Unavailable(database), database, clock=clock)
-    occi = ServiceDriver(_service(database, recorder), new_tenant())
+    occi = ServiceDriver(memory_service(database, usage=recorder), new_tenant())
     compute = await occi.compute()
     stopped = (await occi.trigger(compute.location or "", "stop")).entity
     assert stopped.attributes["occi.compute.state"] == "inactive"
@@ -400,7 +397,9 @@ async def test_an_update_records_what_the_compute_is_when_the_record_says_otherw
     # alone would see nothing to record.
     store = UsageRepository(database)
     tenant = new_tenant()
-    occi = ServiceDriver(_service(database, UsageRecorder(store, database, clock=clock)), tenant)
+    occi = ServiceDriver(
+        memory_service(database, usage=UsageRecorder(store, database, clock=clock)), tenant
+    )
     compute = await occi.compute()
     running = observation_of(standard_model(), compute)
     assert running.state == "active"

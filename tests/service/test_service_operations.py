@@ -19,12 +19,12 @@ from service_driver import (
     STORAGELINK_ID,
     UBUNTU,
     ServiceDriver,
+    memory_service,
     new_tenant,
     refused,
 )
 
 from pyocci.backends.errors import NotSupportedError
-from pyocci.model import standard_model
 from pyocci.model.category import Kind, Mixin
 from pyocci.model.core import ENTITY, RESOURCE
 from pyocci.model.entity import Link, Resource
@@ -32,7 +32,7 @@ from pyocci.model.errors import ValidationError
 from pyocci.model.extensions import CRTP_SCHEME, SECURITYGROUP
 from pyocci.model.infrastructure import IPNETWORK, USER_DATA
 from pyocci.service.errors import BadRequestError, NotFoundError
-from pyocci.service.occi import OcciService, _undone
+from pyocci.service.occi import _undone
 from pyocci.store import Database
 from pyocci.store.errors import StoreUnavailableError
 from pyocci.store.mixins import MixinRepository
@@ -508,21 +508,13 @@ async def test_an_entity_whose_user_mixins_cannot_be_kept_is_deleted_again_with_
 ) -> None:
     # The cloud created the second compute, then the store refused its user mixin: it is
     # undone with the first, not left behind unnamed.
-    from pyocci.backends.memory.backend import MemoryBackend
-
     class Refusing(MixinRepository):
         def associate(self, tenant_id: str, mixin_id: str, locations: Iterable[str]) -> None:
             raise StoreUnavailableError("the disk is full")
 
     database = Database(f"sqlite:///{tmp_path / 'store.sqlite3'}")
     database.upgrade()
-    standard = standard_model()
-    service = OcciService(
-        standard=standard,
-        backend=MemoryBackend(model=standard),
-        store=Refusing(database),
-        runner=database,
-    )
+    service = memory_service(database, store=Refusing(database))
     occi = ServiceDriver(service, new_tenant())
     try:
         [tag] = await occi.define(Mixin(scheme="http://example.org/occi/tags#", term="web"))
