@@ -300,9 +300,15 @@ def test_a_token_of_another_server_is_refused(
 
 
 def test_an_expired_token_is_refused(server: RunningServer, providers: OpenIdProviders) -> None:
-    # Exchanged for an access token that lives a second, the token lives no longer.
-    access = providers.token("egi", "alice", short_lived=True)
-    response = unscoped(server, access)
+    # Exchanged for an access token that lives a second, the token lives no longer. On a
+    # loaded machine that second may pass before the exchange: that refusal (and only
+    # that one) is a reason to ask for a new access token.
+    for _ in range(5):
+        access = providers.token("egi", "alice", short_lived=True)
+        response = unscoped(server, access)
+        if response.status_code != 401:
+            break
+        assert "the token has expired" in response.text, response.text
     assert response.status_code == 201, response.text
     token = response.headers["x-subject-token"]
     assert claims_of(token)["exp"] <= claims_of(access)["exp"]
