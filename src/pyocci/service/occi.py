@@ -463,7 +463,7 @@ class OcciService:
                     # At once: a compute a later failure leaves (or undoes) was used too.
                     await ride.done(created[-1])
                 # After it joined `created`: a store that fails here has it undone too.
-                await self._associate_new(tenant, created[-1], user_mixins)
+                await self._associate(tenant, created[-1], user_mixins)
             except BackendUnavailableError as error:
                 # The cloud is unreachable or silent: deleting now would wait for it
                 # again, once per entity. Say what exists, and that this one may.
@@ -577,12 +577,13 @@ class OcciService:
         entity.mixins = [m for m in entity.mixins if m not in user_mixins]
         return user_mixins
 
-    async def _associate_new(self, tenant: Tenant, created: Entity, user_mixins: list[str]) -> None:
-        """Associate a created entity with the user mixins it was created with."""
-        if user_mixins and created.location:
+    async def _associate(self, tenant: Tenant, entity: Entity, user_mixins: list[str]) -> None:
+        """Associate an entity the cloud just created or changed with the user mixins the
+        request gave it (the store keeps them; the cloud never has them)."""
+        if user_mixins and entity.location:
             for mixin_id in user_mixins:
                 await self._runner.run(
-                    self._store.associate, tenant.id, mixin_id, [created.location]
+                    self._store.associate, tenant.id, mixin_id, [entity.location]
                 )
 
     def _ride(self, tenant: Tenant, model: Model, expected: str | None = None) -> ChangeRide | None:
@@ -779,10 +780,7 @@ class OcciService:
         if ride is not None:
             await ride.done(updated)
         if updated.location:
-            for mixin_id in user_mixins:
-                await self._runner.run(
-                    self._store.associate, tenant.id, mixin_id, [updated.location]
-                )
+            await self._associate(tenant, updated, user_mixins)
             if replacing:
                 await self._disassociate_others(tenant, updated.location, user_mixins)
         return (await self._present(tenant, model, [updated]))[0]
