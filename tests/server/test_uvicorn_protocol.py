@@ -34,10 +34,12 @@ LIMITS = Limits(
 
 class EchoApp:
     """Answers ``<body bytes> <header fields>`` (``/big``: 256 KiB); ``/slow`` first waits
-    half a second. Keeps the ASGI events each request received."""
+    half a second; ``/late`` sends its head, then its body once `late_body` is set.
+    Keeps the ASGI events each request received."""
 
     def __init__(self) -> None:
         self.received: list[list[str]] = []
+        self.late_body = threading.Event()
 
     async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
         assert scope["type"] == "http"
@@ -54,6 +56,12 @@ class EchoApp:
             size += len(message.get("body", b""))
             if not message.get("more_body", False):
                 break
+        if scope["path"] == "/late":
+            await send({"type": "http.response.start", "status": 200, "headers": []})
+            while not self.late_body.is_set():
+                await asyncio.sleep(0.01)
+            await send({"type": "http.response.body", "body": b"late"})
+            return
         if scope["path"] == "/big":
             body = b"x" * 262144
         else:
@@ -104,6 +112,10 @@ def exchange(port: int, data: bytes, *, timeout: float = 5.0) -> bytes:
         return read_all(connection)
 
 
+def connect(port: int) -> socket.socket:
+    return socket.create_connection(("127.0.0.1", port), timeout=5)
+
+
 def read_all(connection: socket.socket) -> bytes:
     answer = b""
     try:
@@ -126,6 +138,41 @@ def test_a_normal_request_is_served() -> None:
         answer = exchange(port, get())
     assert answer.startswith(b"HTTP/1.1 200 OK\r\n")
     assert answer.endswith(b"\r\n\r\n0 2")
+
+
+def test_a_head_request_gets_the_head() -> None:
+    with serve() as (port, _):
+        answer = exchange(port, b"HEAD / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+    assert answer.startswith(b"HTTP/1.1 200 OK\r\n")
+    assert b"content-length: 3\r\n" in answer
+    assert answer.endswith(b"\r\n\r\n")  # the head, whole, and no body
+
+
+def test_a_head_is_not_held_for_a_body_that_is_not_ready() -> None:
+    with serve() as (port, app), connect(port) as connection:
+        connection.sendall(get("/late"))
+        head = b""
+        while b"\r\n\r\n" not in head:
+            head += connection.recv(65536)
+        assert head.startswith(b"HTTP/1.1 200 OK\r\n")
+        assert b"late" not in head
+        app.late_body.set()
+        rest = read_all(connection)
+    assert (head + rest).endswith(b"4\r\nlate\r\n0\r\n\r\n")
+
+
+def test_an_interim_continue_comes_before_the_body_is_sent() -> None:
+    head = b"POST / HTTP/1.1\r\nHost: x\r\nExpect: 100-continue\r\nContent-Length: 3\r\n"
+    with serve() as (port, _), connect(port) as connection:
+        connection.sendall(head + b"Connection: close\r\n\r\n")
+        interim = b""
+        while b"\r\n\r\n" not in interim:
+            interim += connection.recv(65536)
+        assert interim == b"HTTP/1.1 100 Continue\r\n\r\n"
+        connection.sendall(b"abc")
+        answer = read_all(connection)
+    assert answer.startswith(b"HTTP/1.1 200 OK\r\n")
+    assert answer.endswith(b"\r\n\r\n3 4")
 
 
 def test_past_max_connections_a_connection_is_answered_503_at_once() -> None:

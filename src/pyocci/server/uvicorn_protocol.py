@@ -48,6 +48,7 @@ from uvicorn.protocols.http.httptools_impl import (
 
 from pyocci.server.auth.front import PEER_EXTENSION
 from pyocci.server.config import Limits, config_from_environment
+from pyocci.server.head_with_body import HeadWithBody
 from pyocci.server.open_files import connection_cap
 from pyocci.store.freshness import ARRIVED_EXTENSION
 
@@ -196,7 +197,8 @@ class LimitedHttpToolsProtocol(HttpToolsProtocol):
             transport.write(_BUSY)
             transport.close()
             return
-        super().connection_made(transport)
+        # Each answer's head leaves with its body, in one write (see HeadWithBody).
+        super().connection_made(HeadWithBody(transport, self.loop))  # type: ignore[arg-type]
         self._tls = tls_extension(transport)
         # A new connection owes a request head: the clock runs from now.
         self._set_head_deadline()

@@ -1,0 +1,82 @@
+"""A response's head and the first part of its body in one write.
+
+uvicorn's httptools protocol writes a response's status line and header
+fields when the app sends ``http.response.start``, and its body when the app
+sends ``http.response.body``: two writes, two system calls and two TCP
+segments for every small answer, and the client is woken twice. On
+loopback a write costs more than the whole of a discovery answer's
+rendering. `HeadWithBody` stands between the protocol and its transport and
+holds a head back until the next write joins it; when nothing has joined by
+the end of the event loop's current turn (a streamed answer whose first part
+is not ready, a HEAD answer, which has no body), the head goes out alone.
+Bytes always leave in the order they were written.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+#: How every response head uvicorn writes begins (it answers HTTP/1.0 clients so too).
+_HEAD = b"HTTP/1.1 "
+#: An interim answer the client waits for before it sends the body: never held.
+_CONTINUE = b"HTTP/1.1 100 "
+
+
+class HeadWithBody:
+    """A connection's transport, as the protocol and its response cycles use it, that
+    sends a response's head together with what is written next.
+
+    Everything but writing and closing goes to the transport itself.
+    """
+
+    __slots__ = ("_held", "_loop", "transport")
+
+    def __init__(self, transport: asyncio.Transport, loop: asyncio.AbstractEventLoop) -> None:
+        self.transport = transport
+        self._loop = loop
+        #: A head written and not yet sent.
+        self._held: bytes | None = None
+
+    def write(self, data: bytes | bytearray | memoryview) -> None:
+        """Send `data`, after the head held back if there is one; hold it if it is a
+        response's head."""
+        held = self._held
+        if held is not None:
+            self._held = None
+            self.transport.write(held + data)
+        elif data.startswith(_HEAD) and not data.startswith(_CONTINUE):
+            self._held = bytes(data)
+            # Its body is usually written in this same turn; if not, it goes alone.
+            self._loop.call_soon(self.flush)
+        else:
+            self.transport.write(data)
+
+    def writelines(self, chunks: Any) -> None:
+        self.write(b"".join(chunks))
+
+    def flush(self) -> None:
+        """Send the head held back, if any."""
+        held = self._held
+        if held is not None:
+            self._held = None
+            if not self.transport.is_closing():
+                self.transport.write(held)
+
+    def is_closing(self) -> bool:
+        return self.transport.is_closing()
+
+    def close(self) -> None:
+        self.flush()
+        self.transport.close()
+
+    def write_eof(self) -> None:
+        self.flush()
+        self.transport.write_eof()
+
+    def abort(self) -> None:
+        self._held = None
+        self.transport.abort()
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.transport, name)
