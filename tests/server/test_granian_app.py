@@ -41,10 +41,10 @@ class App:
         await send({"type": "http.response.body", "body": str(size).encode()})
 
 
-def scope(path: str = "/compute/", query: bytes = b"") -> dict[str, Any]:
+def scope(path: str = "/compute/", query: bytes = b"", method: str = "POST") -> dict[str, Any]:
     return {
         "type": "http",
-        "method": "POST",
+        "method": method,
         "path": path,
         "raw_path": path.encode(),
         "query_string": query,
@@ -117,3 +117,27 @@ async def test_other_scopes_pass_through() -> None:
 
     await RequestGuard(app, LIMITS)({"type": "lifespan"}, None, None)  # type: ignore[arg-type]
     assert seen == ["lifespan"]
+
+
+async def test_a_request_whose_body_the_app_does_not_read_is_not_watched() -> None:
+    seen: list[tuple[Any, Any]] = []
+
+    async def app(scope: dict[str, Any], receive: Any, send: Any) -> None:
+        seen.append((receive, send))
+        await send({"type": "http.response.start", "status": 200, "headers": []})
+        await send({"type": "http.response.body", "body": b""})
+
+    guard = RequestGuard(app, LIMITS, body_methods={"POST"})
+
+    async def receive() -> dict[str, Any]:
+        raise AssertionError("the body of a GET is not read")
+
+    async def send(message: dict[str, Any]) -> None:
+        pass
+
+    await guard(scope(method="GET"), receive, send)
+    assert seen == [(receive, send)]  # granian's own, no deadline in between
+    sent = await run(guard, scope("/" + "u" * 400, method="GET"), [])
+    assert sent[0]["status"] == 414  # the URL limit still holds
+    await guard(scope(method="POST"), receive, send)
+    assert seen[-1] != (receive, send)

@@ -76,7 +76,8 @@ if TYPE_CHECKING:
     # Imported where metrics are on only: see pyocci.server.metrics.
     from pyocci.server.metrics_page import MetricsPage
 
-_BODY_METHODS = ("POST", "PUT", "DELETE")
+#: The methods whose request body the application reads; it ignores any other's.
+BODY_METHODS = frozenset(("POST", "PUT", "DELETE"))
 
 
 class OcciApplication:
@@ -212,7 +213,7 @@ class OcciApplication:
                 if raw_query
                 else {}
             )
-            body = await self._body(headers, scope, receive) if method in _BODY_METHODS else b""
+            body = await self._body(headers, scope, receive) if method in BODY_METHODS else b""
             exchange = Exchange(
                 method,
                 path,
@@ -467,6 +468,7 @@ def create_proxied_app_from_environment() -> ASGIApp:
 
 
 __all__ = [
+    "BODY_METHODS",
     "OcciApplication",
     "create_app",
     "create_app_from_environment",

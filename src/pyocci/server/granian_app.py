@@ -10,12 +10,15 @@ forever. `RequestGuard` adds both, in front of the app:
 * a request target over ``max_url_bytes`` is answered 414;
 * a body not in within ``body_timeout`` of the app being called (the end of
   the head) is answered 408 with ``connection: close``; the app's receive()
-  says ``http.disconnect`` from then on and its own answer is dropped.
+  says ``http.disconnect`` from then on and its own answer is dropped. Only
+  requests whose body the app reads are watched (``body_methods``): a GET
+  goes to the app with granian's own receive() and send(), at no cost.
 """
 
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Collection
 from typing import Any
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -84,12 +87,19 @@ class _BodyDeadline:
 
 
 class RequestGuard:
-    """ASGI middleware: 414 for a URL over the limit, 408 for a body that does not come."""
+    """ASGI middleware: 414 for a URL over the limit, 408 for a body that does not come.
 
-    def __init__(self, app: ASGIApp, limits: Limits) -> None:
+    `body_methods` are the methods whose body the app reads (None: every method);
+    the body of any other is not the app's business, nor waited for.
+    """
+
+    def __init__(
+        self, app: ASGIApp, limits: Limits, body_methods: Collection[str] | None = None
+    ) -> None:
         self.app = app
         self.max_url_bytes = limits.max_url_bytes
         self.body_timeout = limits.body_timeout
+        self.body_methods = body_methods
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -97,6 +107,9 @@ class RequestGuard:
             return
         if _target_length(scope) > self.max_url_bytes:
             await _answer(send, 414, f"the request target is over {self.max_url_bytes} bytes")
+            return
+        if self.body_methods is not None and scope["method"] not in self.body_methods:
+            await self.app(scope, receive, send)
             return
         deadline = _BodyDeadline(receive, send, self.body_timeout)
         await self.app(scope, deadline.receive, deadline.send)
@@ -111,7 +124,7 @@ def _target_length(scope: dict[str, Any]) -> int:
 def create_guarded_app_from_environment() -> ASGIApp:
     """The app for granian workers: `pyocci.server.app`'s (behind granian's handling of
     X-Forwarded-* from a proxy on this host) behind a `RequestGuard`."""
-    from pyocci.server.app import create_proxied_app_from_environment
+    from pyocci.server.app import BODY_METHODS, create_proxied_app_from_environment
 
     limits = config_from_environment().limits
-    return RequestGuard(create_proxied_app_from_environment(), limits)
+    return RequestGuard(create_proxied_app_from_environment(), limits, BODY_METHODS)
