@@ -316,3 +316,59 @@ def test_method_voms_under_another_asgi_server_is_warned_of_at_start(
     with caplog.at_level(logging.WARNING, logger="pyocci.server.auth"):
         create_app_from_environment()
     assert "runs without occi-server's HTTP protocol" not in caplog.text
+
+
+def test_a_body_sent_in_parts_is_read_whole_and_bounded(tmp_path: Path) -> None:
+    title = 'X-OCCI-Attribute: occi.core.title="in-parts"\n'
+    kind = f'Category: compute; scheme="{INFRA}"; class="kind"\n'
+    with client_for(tmp_path, "[limits]\nmax_body_bytes = 1024\n") as client:
+        parts = iter([kind.encode(), title.encode()])
+        created = client.post(
+            "/compute/", content=parts, headers={"content-type": TEXT_PLAIN, "accept": TEXT_PLAIN}
+        )
+        assert created.status_code == 201, created.text
+        path = "/" + created.headers["location"].split("://", 1)[-1].split("/", 1)[-1]
+        assert "in-parts" in client.get(path, headers={"accept": OCCI_JSON}).text
+        # No length declared: the parts are counted as they come.
+        too_big = client.post(
+            "/compute/",
+            content=iter([kind.encode(), b"X" * 1024]),
+            headers={"content-type": TEXT_PLAIN, "accept": TEXT_PLAIN},
+        )
+    assert too_big.status_code == 413
+    assert "over 1024 bytes" in too_big.text
+
+
+def test_a_client_gone_before_its_body_ended_is_a_400_and_nothing_is_done(
+    client: TestClient,
+) -> None:
+    scope = {
+        "type": "http",
+        "asgi": {"version": "3.0"},
+        "http_version": "1.1",
+        "method": "POST",
+        "scheme": "http",
+        "path": "/compute/",
+        "raw_path": b"/compute/",
+        "query_string": b"",
+        "root_path": "",
+        "headers": [(b"host", b"testserver"), (b"content-type", b"text/plain")],
+        "client": ("127.0.0.1", 5000),
+        "server": ("testserver", 80),
+    }
+    messages = [
+        {"type": "http.request", "body": b"Category: compute; scheme=", "more_body": True},
+        {"type": "http.disconnect"},
+    ]
+    sent: list[dict] = []
+
+    async def receive() -> dict:
+        return messages.pop(0)
+
+    async def send(message: dict) -> None:
+        sent.append(message)
+
+    client.portal.call(client.app, scope, receive, send)  # type: ignore[union-attr]
+    assert sent[0]["status"] == 400
+    assert b"went away before the body ended" in sent[1]["body"]
+    assert client.get("/compute/", headers={"accept": URI_LIST}).text.strip() == ""

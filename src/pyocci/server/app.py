@@ -19,7 +19,6 @@ from typing import TYPE_CHECKING
 from urllib.parse import parse_qsl
 
 from starlette.applications import Starlette
-from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response
 from starlette.types import ASGIApp, Receive, Scope, Send
 
@@ -333,21 +332,25 @@ class OcciApplication:
         declared = headers.get("content-length")
         if declared is not None and declared.isdigit() and int(declared) > limit:
             raise HttpError(413, f"the body is {declared} bytes; this server accepts {limit}")
+        # The ASGI messages read here directly: a Starlette Request and its stream()
+        # cost three times as much as reading them, for a body that is one message.
         chunks: list[bytes] = []
         size = 0
-        try:
-            async for chunk in Request(scope, receive).stream():
-                size += len(chunk)
-                if size > limit:
-                    raise HttpError(
-                        413, f"the body is over {limit} bytes, the most this server accepts"
-                    )
-                chunks.append(chunk)
-        except ClientDisconnect:
-            # Nothing was done and nobody is left to answer: a client's own business,
-            # not a server error (no traceback in the log), and the request does nothing.
-            raise HttpError(400, "the client went away before the body ended") from None
-        return b"".join(chunks)
+        while True:
+            message = await receive()
+            if message["type"] == "http.disconnect":
+                # Nothing was done and nobody is left to answer: a client's own business,
+                # not a server error (no traceback in the log); the request does nothing.
+                raise HttpError(400, "the client went away before the body ended")
+            chunk = message.get("body", b"")
+            size += len(chunk)
+            if size > limit:
+                raise HttpError(
+                    413, f"the body is over {limit} bytes, the most this server accepts"
+                )
+            chunks.append(chunk)
+            if not message.get("more_body", False):
+                return b"".join(chunks)
 
 
 _TEXT_TYPES = frozenset((TEXT_PLAIN, TEXT_OCCI, TEXT_OCCI_PLAIN))
