@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from pyocci.server.head_with_body import HeadWithBody
+from pyocci.server.head_with_body import JOINED_BYTES, HeadWithBody
 
 HEAD = b"HTTP/1.1 200 OK\r\ncontent-length: 5\r\n\r\n"
 
@@ -65,6 +65,17 @@ def test_a_head_and_its_body_leave_in_one_write() -> None:
 
     _, calls = held(answer)
     assert calls == [HEAD + b"hello", b" more"]
+
+
+def test_a_big_first_part_follows_the_head_uncopied() -> None:
+    big = b"b" * (JOINED_BYTES + 1)
+
+    async def answer(wrapper: HeadWithBody) -> None:
+        wrapper.write(HEAD)
+        wrapper.write(big)
+
+    _, calls = held(answer)
+    assert calls == [HEAD, big]
 
 
 def test_a_head_whose_body_is_not_ready_leaves_alone_at_the_end_of_the_turn() -> None:
