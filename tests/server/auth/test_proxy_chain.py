@@ -21,10 +21,17 @@ from pyocci.server.auth.proxy_chain import (
     verify_end_entity,
 )
 
-#: The moment the chains are checked at: half an hour after the module is collected, so
-#: after every certificate its fixtures make (when the module runs, minutes later in a
-#: whole run) and long before any of them expires (hours, days).
+#: The moment the chains are checked at: half an hour after the module starts running
+#: (set by `_checked_half_an_hour_on`), so after every certificate its fixtures make and
+#: long before any of them expires (hours, days). Not at collection: a whole run reaches
+#: this module long after it was collected, and the certificates are made then.
 NOW = datetime.datetime.now(datetime.UTC) + datetime.timedelta(minutes=30)
+
+
+@pytest.fixture(autouse=True, scope="module")
+def _checked_half_an_hour_on() -> None:
+    global NOW
+    NOW = datetime.datetime.now(datetime.UTC) + datetime.timedelta(minutes=30)
 
 
 def pem_of(certificate: x509.Certificate) -> str:
@@ -41,9 +48,9 @@ def ca(pki: Pki) -> list[x509.Certificate]:
     return load(pki.ca)
 
 
-def refusal(pki: Pki, chain: list[x509.Certificate], now: datetime.datetime = NOW) -> str:
+def refusal(pki: Pki, chain: list[x509.Certificate], now: datetime.datetime | None = None) -> str:
     with pytest.raises(ChainRefusedError) as refused:
-        verify_chain(chain, ca(pki), now)
+        verify_chain(chain, ca(pki), now or NOW)
     return refused.value.reason
 
 

@@ -31,10 +31,17 @@ from pyocci.server.auth.voms_ac import (
 from pyocci.server.auth.voms_lsc import AC_CERTIFICATES, LscFile
 from voms import FQAN, VO, make_voms_proxy
 
-#: The moment the chains are checked at: half an hour after the module is collected, so
-#: after every certificate its fixtures make (when the module runs, minutes later in a
-#: whole run) and long before any of them expires (hours, days).
+#: The moment the chains are checked at: half an hour after the module starts running
+#: (set by `_checked_half_an_hour_on`), so after every certificate its fixtures make and
+#: long before any of them expires (hours, days). Not at collection: a whole run reaches
+#: this module long after it was collected, and the certificates are made then.
 NOW = datetime.datetime.now(datetime.UTC) + datetime.timedelta(minutes=30)
+
+
+@pytest.fixture(autouse=True, scope="module")
+def _checked_half_an_hour_on() -> None:
+    global NOW
+    NOW = datetime.datetime.now(datetime.UTC) + datetime.timedelta(minutes=30)
 
 
 def voms_certificates(vomsdir: Path, vo: str = VO) -> list[VomsServerCertificate]:
