@@ -73,6 +73,27 @@ async def test_writes_at_the_same_moment_share_one_commit(
     assert rows(database) == [1, 2, 3, 4, 5]
 
 
+async def test_a_request_started_while_the_first_write_was_made_joins_its_commit(
+    database: Database, commits: list[int]
+) -> None:
+    loop = asyncio.get_running_loop()
+    started: list[asyncio.Task[int]] = []
+
+    def request_read() -> None:
+        # What an HTTP server does for a request it read in this turn: the request's
+        # task starts after the callbacks already scheduled, the first flush among them.
+        started.append(loop.create_task(database.write(insert, 2)))
+
+    async def first_request() -> int:
+        loop.call_soon(request_read)
+        return await database.write(insert, 1)
+
+    assert await first_request() == 1
+    assert await started[0] == 2
+    assert len(commits) == 1
+    assert rows(database) == [1, 2]
+
+
 async def test_a_write_that_fails_is_undone_alone(database: Database, commits: list[int]) -> None:
     outcomes = await asyncio.gather(
         database.write(insert, 1),
