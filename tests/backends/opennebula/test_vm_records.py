@@ -15,7 +15,8 @@ from pyocci.backends.opennebula.vm_records import Record, read
 pytestmark = pytest.mark.anyio
 
 #: A VM as oned 7.5 answers vm.info (abridged), with what varies between VMs: two disks,
-#: one NIC, a context, one disk snapshot, empty elements, two placements.
+#: one NIC, a context, one disk snapshot, empty elements, two placements (the second with
+#: the action, user and request id oned 7.5 writes, a request id being text to pyone).
 VM = """<VM><ID>42</ID><UID>2</UID><GID>100</GID><UNAME>u</UNAME><GNAME>g</GNAME>
 <NAME>007</NAME><PERMISSIONS><OWNER_U>1</OWNER_U><OWNER_M>1</OWNER_M><OWNER_A>0</OWNER_A>
 <GROUP_U>1</GROUP_U><GROUP_M>1</GROUP_M><GROUP_A>0</GROUP_A><OTHER_U>0</OTHER_U>
@@ -35,7 +36,8 @@ VM = """<VM><ID>42</ID><UID>2</UID><GID>100</GID><UNAME>u</UNAME><GNAME>g</GNAME
 <HISTORY_RECORDS><HISTORY><OID>42</OID><SEQ>0</SEQ><HOSTNAME>dummy-host</HOSTNAME><HID>0</HID>
 <CID>0</CID><STIME>1</STIME><ETIME>2</ETIME><VM_MAD><![CDATA[dummy]]></VM_MAD></HISTORY>
 <HISTORY><OID>42</OID><SEQ>1</SEQ><HOSTNAME>dummy-host-b</HOSTNAME><HID>1</HID><CID>100</CID>
-<STIME>3</STIME><ETIME>0</ETIME></HISTORY></HISTORY_RECORDS></VM>""".replace("\n", "")
+<STIME>3</STIME><ETIME>0</ETIME><ACTION>0</ACTION><UID>-1</UID><GID>-1</GID>
+<REQUEST_ID>-1</REQUEST_ID></HISTORY></HISTORY_RECORDS></VM>""".replace("\n", "")
 
 #: A VM with as little as oned gives: no template attributes, one placement.
 BARE_VM = (

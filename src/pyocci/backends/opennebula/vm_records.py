@@ -26,7 +26,7 @@ _PARSER = etree.XMLParser(
 
 #: The elements oned's VM schema types as integers: the VM's, its PERMISSIONS', LOCK's,
 #: HISTORY records', disk SNAPSHOTS' and BACKUPS' (an element name means the same
-#: wherever it is in the schema).
+#: wherever it is in the schema). A HISTORY record's REQUEST_ID is text to pyone.
 INTEGERS = frozenset(
     {
         *("ID", "UID", "GID", "LAST_POLL", "STATE", "LCM_STATE", "PREV_STATE"),
@@ -34,7 +34,7 @@ INTEGERS = frozenset(
         *("OWNER_U", "OWNER_M", "OWNER_A", "GROUP_U", "GROUP_M", "GROUP_A"),
         *("OTHER_U", "OTHER_M", "OTHER_A", "LOCKED", "OWNER", "TIME", "REQ_ID"),
         *("OID", "SEQ", "HID", "CID", "DS_ID", "PLAN_ID", "ACTION_ID", "PSTIME"),
-        *("PETIME", "RSTIME", "RETIME", "ESTIME", "EETIME", "ACTION", "REQUEST_ID"),
+        *("PETIME", "RSTIME", "RETIME", "ESTIME", "EETIME", "ACTION"),
         *("CURRENT_BASE", "DISK_ID", "NEXT_SNAPSHOT", "DATE", "PARENT", "SIZE"),
     }
 )
