@@ -318,30 +318,9 @@ def test_method_voms_under_another_asgi_server_is_warned_of_at_start(
     assert "runs without occi-server's HTTP protocol" not in caplog.text
 
 
-def test_a_body_sent_in_parts_is_read_whole_and_bounded(tmp_path: Path) -> None:
-    title = 'X-OCCI-Attribute: occi.core.title="in-parts"\n'
-    kind = f'Category: compute; scheme="{INFRA}"; class="kind"\n'
-    with client_for(tmp_path, "[limits]\nmax_body_bytes = 1024\n") as client:
-        parts = iter([kind.encode(), title.encode()])
-        created = client.post(
-            "/compute/", content=parts, headers={"content-type": TEXT_PLAIN, "accept": TEXT_PLAIN}
-        )
-        assert created.status_code == 201, created.text
-        path = "/" + created.headers["location"].split("://", 1)[-1].split("/", 1)[-1]
-        assert "in-parts" in client.get(path, headers={"accept": OCCI_JSON}).text
-        # No length declared: the parts are counted as they come.
-        too_big = client.post(
-            "/compute/",
-            content=iter([kind.encode(), b"X" * 1024]),
-            headers={"content-type": TEXT_PLAIN, "accept": TEXT_PLAIN},
-        )
-    assert too_big.status_code == 413
-    assert "over 1024 bytes" in too_big.text
-
-
-def test_a_client_gone_before_its_body_ended_is_a_400_and_nothing_is_done(
-    client: TestClient,
-) -> None:
+def post_in_parts(client: TestClient, messages: list[dict]) -> list[dict]:
+    """POST /compute/ whose body comes as these ASGI messages (the test client would join
+    the parts into one); what the app sent."""
     scope = {
         "type": "http",
         "asgi": {"version": "3.0"},
@@ -356,19 +335,41 @@ def test_a_client_gone_before_its_body_ended_is_a_400_and_nothing_is_done(
         "client": ("127.0.0.1", 5000),
         "server": ("testserver", 80),
     }
-    messages = [
-        {"type": "http.request", "body": b"Category: compute; scheme=", "more_body": True},
-        {"type": "http.disconnect"},
-    ]
+    queue = list(messages)
     sent: list[dict] = []
 
     async def receive() -> dict:
-        return messages.pop(0)
+        return queue.pop(0)
 
     async def send(message: dict) -> None:
         sent.append(message)
 
     client.portal.call(client.app, scope, receive, send)  # type: ignore[union-attr]
+    return sent
+
+
+def part(body: bytes, more: bool = True) -> dict:
+    return {"type": "http.request", "body": body, "more_body": more}
+
+
+def test_a_body_sent_in_parts_is_read_whole_and_bounded(tmp_path: Path) -> None:
+    kind = f'Category: compute; scheme="{INFRA}"; class="kind"\n'.encode()
+    title = b'X-OCCI-Attribute: occi.core.title="in-parts"\n'
+    with client_for(tmp_path, "[limits]\nmax_body_bytes = 1024\n") as client:
+        created = post_in_parts(client, [part(kind[:20]), part(kind[20:]), part(title, False)])
+        assert created[0]["status"] == 201, created
+        listed = client.get("/compute/", headers={"accept": OCCI_JSON}).text
+        assert "in-parts" in listed
+        # No length declared: the parts are counted as they come.
+        too_big = post_in_parts(client, [part(kind), part(b"X" * 1024, False)])
+    assert too_big[0]["status"] == 413
+    assert b"over 1024 bytes" in too_big[1]["body"]
+
+
+def test_a_client_gone_before_its_body_ended_is_a_400_and_nothing_is_done(
+    client: TestClient,
+) -> None:
+    sent = post_in_parts(client, [part(b"Category: compute; scheme="), {"type": "http.disconnect"}])
     assert sent[0]["status"] == 400
     assert b"went away before the body ended" in sent[1]["body"]
     assert client.get("/compute/", headers={"accept": URI_LIST}).text.strip() == ""

@@ -45,6 +45,7 @@ from pyocci.server.auth import (
 from pyocci.server.auth.base import logger as auth_logger
 from pyocci.server.auth.front import peer_of, remember_peer
 from pyocci.server.backends import open_backend
+from pyocci.server.bodies import read_body
 from pyocci.server.config import CONFIG_JSON_ENV, ServerConfig, config_from_environment
 from pyocci.server.exports.serving import start_exports
 from pyocci.server.handlers import (
@@ -212,7 +213,11 @@ class OcciApplication:
                 if raw_query
                 else {}
             )
-            body = await self._body(headers, scope, receive) if method in BODY_METHODS else b""
+            body = (
+                await read_body(receive, headers, self.config.limits.max_body_bytes)
+                if method in BODY_METHODS
+                else b""
+            )
             exchange = Exchange(
                 method,
                 path,
@@ -326,31 +331,6 @@ class OcciApplication:
         if self.dialect.version < (1, 2):
             return True
         return version is None or version < (1, 2)
-
-    async def _body(self, headers: Mapping[str, str], scope: Scope, receive: Receive) -> bytes:
-        limit = self.config.limits.max_body_bytes
-        declared = headers.get("content-length")
-        if declared is not None and declared.isdigit() and int(declared) > limit:
-            raise HttpError(413, f"the body is {declared} bytes; this server accepts {limit}")
-        # The ASGI messages read here directly: a Starlette Request and its stream()
-        # cost three times as much as reading them, for a body that is one message.
-        chunks: list[bytes] = []
-        size = 0
-        while True:
-            message = await receive()
-            if message["type"] == "http.disconnect":
-                # Nothing was done and nobody is left to answer: a client's own business,
-                # not a server error (no traceback in the log); the request does nothing.
-                raise HttpError(400, "the client went away before the body ended")
-            chunk = message.get("body", b"")
-            size += len(chunk)
-            if size > limit:
-                raise HttpError(
-                    413, f"the body is over {limit} bytes, the most this server accepts"
-                )
-            chunks.append(chunk)
-            if not message.get("more_body", False):
-                return b"".join(chunks)
 
 
 _TEXT_TYPES = frozenset((TEXT_PLAIN, TEXT_OCCI, TEXT_OCCI_PLAIN))

@@ -39,7 +39,6 @@ from typing import Any
 from urllib.parse import unquote
 
 from cryptography import x509
-from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response
 from starlette.types import Receive, Scope
 
@@ -53,6 +52,7 @@ from pyocci.server.auth import (
 )
 from pyocci.server.auth.base import Identity
 from pyocci.server.auth.certificates import certificate_identity
+from pyocci.server.bodies import read_body
 from pyocci.server.identity.documents import (
     V2_VERSION,
     access_document,
@@ -146,7 +146,9 @@ class IdentityEndpoint:
             return self._json(version_document(self.url(scope) + "/v2.0", V2_VERSION))
         if path == "/v2.0/tokens":
             self._allow(method, method == "POST", "POST")
-            request = parse_v2_token_request(await _body(scope, receive, headers))
+            request = parse_v2_token_request(
+                await read_body(receive, headers, MAX_BODY, "a token request")
+            )
             return await self._v2_token(scope, headers, request)
         if path == "/v2.0/tenants":
             self._allow(method, reading, "GET, HEAD")
@@ -156,7 +158,9 @@ class IdentityEndpoint:
             if reading:
                 return self._validation(scope, headers)
             self._allow(method, method == "POST", "GET, HEAD, POST")
-            request = parse_token_request(await _body(scope, receive, headers))
+            request = parse_token_request(
+                await read_body(receive, headers, MAX_BODY, "a token request")
+            )
             return await self._token(scope, headers, request)
         if path == "/v3/auth/projects":
             self._allow(method, reading, "GET, HEAD")
@@ -359,20 +363,3 @@ class IdentityEndpoint:
 
 def _not_yours(project: str, projects: tuple[str, ...]) -> str:
     return f"project {project!r} is not one of yours; yours: {', '.join(projects) or 'none'}"
-
-
-async def _body(scope: Scope, receive: Receive, headers: Mapping[str, str]) -> bytes:
-    declared = headers.get("content-length")
-    if declared is not None and declared.isdigit() and int(declared) > MAX_BODY:
-        raise HttpError(413, f"the body is {declared} bytes; a token request takes {MAX_BODY}")
-    chunks: list[bytes] = []
-    size = 0
-    try:
-        async for chunk in Request(scope, receive).stream():
-            size += len(chunk)
-            if size > MAX_BODY:
-                raise HttpError(413, f"the body is over {MAX_BODY} bytes: no token request is")
-            chunks.append(chunk)
-    except ClientDisconnect:
-        raise HttpError(400, "the client went away before the body ended") from None
-    return b"".join(chunks)
