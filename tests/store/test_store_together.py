@@ -80,8 +80,8 @@ async def test_a_request_started_while_the_first_write_was_made_joins_its_commit
     started: list[asyncio.Task[int]] = []
 
     def request_read() -> None:
-        # What an HTTP server does for a request it read in this turn: the request's
-        # task starts after the callbacks already scheduled, the first flush among them.
+        # What an HTTP server on uvloop does for a request it read while the first one
+        # ran: the request's task starts before the callbacks that turn scheduled.
         started.append(loop.create_task(database.write(insert, 2)))
 
     async def first_request() -> int:

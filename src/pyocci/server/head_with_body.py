@@ -7,14 +7,16 @@ segments for every small answer, and the client is woken twice. On
 loopback a write costs more than the whole of a discovery answer's
 rendering. `HeadWithBody` stands between the protocol and its transport and
 holds a head back until the next write joins it; when nothing has joined by
-the end of the event loop's current turn (a streamed answer whose first part
-is not ready, a HEAD answer, which has no body), the head goes out alone.
-Bytes always leave in the order they were written.
+the end of the event loop's current turn (a HEAD answer, which has no body;
+an app that awaits something between starting an answer and sending its
+body), the head goes out alone. Bytes always leave in the order they were
+written.
 """
 
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Iterable
 from typing import Any
 
 #: How every response head uvicorn writes begins (it answers HTTP/1.0 clients so too).
@@ -52,14 +54,17 @@ class HeadWithBody:
                 return
             self.transport.write(held)
             self.transport.write(data)
-        elif data.startswith(_HEAD) and not data.startswith(_CONTINUE):
+        elif type(data) is bytes and data.startswith(_HEAD) and not data.startswith(_CONTINUE):
             self._held = data
-            # Its body is usually written in this same turn; if not, it goes alone.
+            # Its body is usually written in this same turn; if not, it goes alone. The
+            # flush stays scheduled when the body joined: finding nothing held costs less
+            # than keeping and cancelling its handle.
             self._loop.call_soon(self.flush)
         else:
             self.transport.write(data)
 
-    def writelines(self, chunks: Any) -> None:
+    def writelines(self, chunks: Iterable[bytes]) -> None:
+        """Send the chunks, as one write."""
         self.write(b"".join(chunks))
 
     def flush(self) -> None:
@@ -71,17 +76,21 @@ class HeadWithBody:
                 self.transport.write(held)
 
     def is_closing(self) -> bool:
+        """Whether the transport is closing or closed."""
         return self.transport.is_closing()
 
     def close(self) -> None:
+        """Send the head held back, then close once what is buffered has left."""
         self.flush()
         self.transport.close()
 
     def write_eof(self) -> None:
+        """Send the head held back, then end the sending half of the connection."""
         self.flush()
         self.transport.write_eof()
 
     def abort(self) -> None:
+        """Drop the connection at once, the head held back and what is buffered with it."""
         self._held = None
         self.transport.abort()
 

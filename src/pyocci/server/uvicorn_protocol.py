@@ -25,6 +25,9 @@ the Keystone-like handshake exchanges it for a token. Every request's scope
 keeps the connection's peer as well (`PEER_EXTENSION`), which method voms
 trusts certificate headers by.
 
+Each answer's head leaves with the first part of its body, in one write
+(`pyocci.server.head_with_body`), where uvicorn writes them apart.
+
 Idle keep-alive is uvicorn's own ``timeout_keep_alive`` (``keep_alive_timeout``).
 Each refusal closes the connection: what follows a refused head cannot be
 trusted to be the next request.
@@ -37,7 +40,7 @@ import functools
 import logging
 import ssl
 import time
-from typing import Any, ClassVar
+from typing import Any, ClassVar, cast
 
 import httptools
 from uvicorn.protocols.http.httptools_impl import (
@@ -198,7 +201,7 @@ class LimitedHttpToolsProtocol(HttpToolsProtocol):
             transport.close()
             return
         # Each answer's head leaves with its body, in one write (see HeadWithBody).
-        super().connection_made(HeadWithBody(transport, self.loop))  # type: ignore[arg-type]
+        super().connection_made(cast(asyncio.Transport, HeadWithBody(transport, self.loop)))
         self._tls = tls_extension(transport)
         # A new connection owes a request head: the clock runs from now.
         self._set_head_deadline()
